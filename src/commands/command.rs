@@ -1,0 +1,267 @@
+//! COMMAND: introspection of the command table (COUNT, INFO, DOCS, LIST,
+//! GETKEYS). redis-cli calls COMMAND DOCS at startup for its hints, and
+//! client libraries use COMMAND INFO to find keys for routing.
+
+use super::keys::reply_help;
+use super::table::{Command, SubCommand, ADMIN, FAST, FLAG_NAMES, PUBSUB, READONLY, WRITE};
+use super::{lookup, Argv, COMMANDS};
+use crate::connection::Client;
+use crate::errors::{CmdError, CmdResult};
+use crate::glob::glob_match;
+use crate::resp::reply::ReplyWriter;
+use crate::server::Server;
+
+/// ACL categories derived from a command's flags and group, as Redis
+/// assigns them (data-type group, read/write, fast/slow, admin).
+fn acl_categories(flags: u32, group: &str) -> Vec<&'static str> {
+    let mut cats = Vec::new();
+    match group {
+        "string" => cats.push("@string"),
+        "generic" => cats.push("@keyspace"),
+        "connection" => cats.push("@connection"),
+        _ => {}
+    }
+    if flags & WRITE != 0 {
+        cats.push("@write");
+    }
+    if flags & READONLY != 0 {
+        cats.push("@read");
+    }
+    if flags & ADMIN != 0 {
+        cats.push("@admin");
+        cats.push("@dangerous");
+    }
+    if flags & PUBSUB != 0 {
+        cats.push("@pubsub");
+    }
+    if flags & FAST != 0 {
+        cats.push("@fast");
+    } else {
+        cats.push("@slow");
+    }
+    cats
+}
+
+fn write_flags(w: &mut ReplyWriter, flags: u32) {
+    let names: Vec<&str> = FLAG_NAMES
+        .iter()
+        .filter(|(bit, _)| flags & bit != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    w.set(names.len());
+    for n in names {
+        w.simple(n);
+    }
+}
+
+fn write_sub_info(w: &mut ReplyWriter, parent: &Command, s: &SubCommand) {
+    w.array(10);
+    w.bulk(format!("{}|{}", parent.name, s.name).as_bytes());
+    w.int(s.arity as i64);
+    write_flags(w, s.flags);
+    w.int(0);
+    w.int(0);
+    w.int(0);
+    let cats = acl_categories(s.flags, parent.group);
+    w.set(cats.len());
+    for cat in cats {
+        w.simple(cat);
+    }
+    w.set(0);
+    w.array(0);
+    w.array(0);
+}
+
+fn write_info(w: &mut ReplyWriter, c: &Command) {
+    w.array(10);
+    w.bulk(c.name.as_bytes());
+    w.int(c.arity as i64);
+    write_flags(w, c.flags);
+    w.int(c.first_key as i64);
+    w.int(c.last_key as i64);
+    w.int(c.key_step as i64);
+    let cats = acl_categories(c.flags, c.group);
+    w.set(cats.len());
+    for cat in cats {
+        w.simple(cat);
+    }
+    w.set(0);
+    w.array(0);
+    w.array(c.subcommands.len());
+    for s in c.subcommands {
+        write_sub_info(w, c, s);
+    }
+}
+
+fn write_docs(w: &mut ReplyWriter, c: &Command) {
+    let has_subs = !c.subcommands.is_empty();
+    w.map(if has_subs { 4 } else { 3 });
+    w.bulk(b"summary");
+    w.bulk(c.summary.as_bytes());
+    w.bulk(b"since");
+    w.bulk(c.since.as_bytes());
+    w.bulk(b"group");
+    w.bulk(c.group.as_bytes());
+    if has_subs {
+        w.bulk(b"subcommands");
+        w.map(c.subcommands.len());
+        for s in c.subcommands {
+            w.bulk(format!("{}|{}", c.name, s.name).as_bytes());
+            w.map(3);
+            w.bulk(b"summary");
+            w.bulk(s.summary.as_bytes());
+            w.bulk(b"since");
+            w.bulk(c.since.as_bytes());
+            w.bulk(b"group");
+            w.bulk(c.group.as_bytes());
+        }
+    }
+}
+
+const COMMAND_HELP: &[&str] = &[
+    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "(no subcommand)",
+    "    Return details about all Redis commands.",
+    "COUNT",
+    "    Return the total number of commands in this Redis server.",
+    "LIST",
+    "    Return a list of all commands in this Redis server.",
+    "INFO [<command-name> ...]",
+    "    Return details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "DOCS [<command-name> ...]",
+    "    Return documentation details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "GETKEYS <full-command>",
+    "    Return the keys from a full Redis command.",
+    "HELP",
+    "    Print this help.",
+];
+
+/// Key positions of a full command line, from the table's key spec.
+fn command_keys(cmd: &Command, argc: usize) -> Vec<usize> {
+    if cmd.first_key <= 0 {
+        return Vec::new();
+    }
+    let last = if cmd.last_key < 0 {
+        argc as i32 + cmd.last_key
+    } else {
+        cmd.last_key
+    };
+    let step = cmd.key_step.max(1) as usize;
+    (cmd.first_key as usize..=last.max(0) as usize)
+        .step_by(step)
+        .filter(|&i| i < argc)
+        .collect()
+}
+
+pub fn command(_srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    if argv.len() == 1 {
+        let mut w = c.reply();
+        w.array(COMMANDS.len());
+        for cmd in COMMANDS {
+            write_info(&mut w, cmd);
+        }
+        return Ok(());
+    }
+    let sub = argv.lower(1);
+    match sub.as_str() {
+        "count" => c.reply().int(COMMANDS.len() as i64),
+        "info" => {
+            let mut w = c.reply();
+            if argv.len() == 2 {
+                w.array(COMMANDS.len());
+                for cmd in COMMANDS {
+                    write_info(&mut w, cmd);
+                }
+            } else {
+                w.array(argv.len() - 2);
+                for name in argv.iter().skip(2) {
+                    match lookup(name) {
+                        Some((_, cmd)) => write_info(&mut w, cmd),
+                        None => w.null_array(),
+                    }
+                }
+            }
+        }
+        "docs" => {
+            let mut w = c.reply();
+            if argv.len() == 2 {
+                w.map(COMMANDS.len());
+                for cmd in COMMANDS {
+                    w.bulk(cmd.name.as_bytes());
+                    write_docs(&mut w, cmd);
+                }
+            } else {
+                let found: Vec<&Command> = argv
+                    .iter()
+                    .skip(2)
+                    .filter_map(|n| lookup(n).map(|(_, cmd)| cmd))
+                    .collect();
+                w.map(found.len());
+                for cmd in found {
+                    w.bulk(cmd.name.as_bytes());
+                    write_docs(&mut w, cmd);
+                }
+            }
+        }
+        "list" => {
+            let names: Vec<&str> = if argv.len() == 2 {
+                COMMANDS.iter().map(|c| c.name).collect()
+            } else if argv.len() == 5 && argv.is(2, "filterby") {
+                let arg = argv.get(4);
+                if argv.is(3, "pattern") {
+                    COMMANDS
+                        .iter()
+                        .map(|c| c.name)
+                        .filter(|n| glob_match(arg, n.as_bytes(), true))
+                        .collect()
+                } else if argv.is(3, "aclcat") {
+                    let cat = format!("@{}", String::from_utf8_lossy(arg).to_ascii_lowercase());
+                    COMMANDS
+                        .iter()
+                        .filter(|c| acl_categories(c.flags, c.group).contains(&cat.as_str()))
+                        .map(|c| c.name)
+                        .collect()
+                } else if argv.is(3, "module") {
+                    Vec::new()
+                } else {
+                    return Err(CmdError::Syntax);
+                }
+            } else {
+                return Err(CmdError::Syntax);
+            };
+            c.reply().bulks(names.iter());
+        }
+        "getkeys" => {
+            let Some((_, cmd)) = lookup(&argv[2]) else {
+                return Err(CmdError::msg("ERR Invalid command specified"));
+            };
+            let argc = argv.len() - 2;
+            let arity_ok = if cmd.arity >= 0 {
+                argc == cmd.arity as usize
+            } else {
+                argc >= cmd.arity.unsigned_abs() as usize
+            };
+            if !arity_ok {
+                return Err(CmdError::msg(
+                    "ERR Invalid number of arguments specified for command",
+                ));
+            }
+            let keys = command_keys(cmd, argc);
+            if keys.is_empty() {
+                return Err(CmdError::msg("ERR The command has no key arguments"));
+            }
+            let mut w = c.reply();
+            w.array(keys.len());
+            for i in keys {
+                w.bulk(argv.get(i + 2));
+            }
+        }
+        "help" => reply_help(c, COMMAND_HELP),
+        _ => return Err(CmdError::UnknownSubcommand(sub, "COMMAND".into())),
+    }
+    Ok(())
+}

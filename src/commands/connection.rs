@@ -1,0 +1,480 @@
+//! Connection commands: PING, ECHO, QUIT, RESET, HELLO, AUTH, CLIENT.
+//!
+//! Owns: the client-visible state of a connection (protocol version, name,
+//! authentication, reply mode) and the CLIENT introspection commands.
+//!
+//! Must never: leak whether a password was close (AUTH compares in constant
+//! time over the configured length), or let CLIENT LIST miss the client
+//! that asked (it is out of the client table while its command runs).
+
+use super::keys::reply_help;
+use super::{parse_int, Argv};
+use crate::connection::{Client, ReplyMode};
+use crate::errors::{CmdError, CmdResult};
+use crate::resp::reply::Proto;
+use crate::server::Server;
+
+/// The Redis version we answer as. Clients, redis-cli and Sentinel gate
+/// features on it; RedisLite implements Redis 7.0's protocol.
+pub const REDIS_COMPAT_VERSION: &str = "7.0.15";
+
+pub fn ping(_srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    match argv.len() {
+        1 => c.reply().simple("PONG"),
+        2 => c.reply().bulk(&argv[1]),
+        _ => return Err(CmdError::WrongArity("ping".into())),
+    }
+    Ok(())
+}
+
+pub fn echo(_srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    c.reply().bulk(&argv[1]);
+    Ok(())
+}
+
+pub fn quit(_srv: &mut Server, c: &mut Client, _argv: &Argv) -> CmdResult {
+    c.reply().ok();
+    c.close_after_reply = true;
+    Ok(())
+}
+
+pub fn reset(srv: &mut Server, c: &mut Client, _argv: &Argv) -> CmdResult {
+    c.db = 0;
+    c.proto = Proto::Resp2;
+    c.name = None;
+    c.reply_mode = ReplyMode::On;
+    c.no_evict = false;
+    c.no_touch = false;
+    c.authenticated = srv.config.requirepass.is_none();
+    c.reply().simple("RESET");
+    Ok(())
+}
+
+/// Constant-time comparison: the time taken depends only on the lengths.
+fn secure_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = (a.len() ^ b.len()) as u8 | ((a.len() != b.len()) as u8);
+    let n = a.len().max(b.len());
+    for i in 0..n {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0xff);
+        diff |= x ^ y;
+    }
+    diff == 0
+}
+
+/// Check a username/password pair against the default user.
+fn check_credentials(srv: &Server, user: &[u8], pass: &[u8]) -> bool {
+    if !user.eq_ignore_ascii_case(b"default") {
+        return false;
+    }
+    match &srv.config.requirepass {
+        // The default user has `nopass` when no requirepass is set.
+        None => true,
+        Some(p) => secure_eq(p, pass),
+    }
+}
+
+pub fn auth(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    if argv.len() > 3 {
+        return Err(CmdError::Syntax);
+    }
+    let (user, pass): (&[u8], &[u8]) = if argv.len() == 2 {
+        if srv.config.requirepass.is_none() {
+            return Err(CmdError::AuthNotConfigured);
+        }
+        (b"default", &argv[1])
+    } else {
+        (&argv[1], &argv[2])
+    };
+    if check_credentials(srv, user, pass) {
+        c.authenticated = true;
+        c.reply().ok();
+        Ok(())
+    } else {
+        Err(CmdError::WrongPass)
+    }
+}
+
+/// Client names: printable ASCII without spaces (CLIENT LIST stays
+/// parseable).
+fn valid_client_name(name: &[u8]) -> bool {
+    name.iter().all(|&b| (b'!'..=b'~').contains(&b))
+}
+
+fn set_client_name(c: &mut Client, name: &[u8]) -> CmdResult {
+    if !valid_client_name(name) {
+        return Err(CmdError::msg(
+            "ERR Client names cannot contain spaces, newlines or special characters.",
+        ));
+    }
+    c.name = if name.is_empty() {
+        None
+    } else {
+        Some(name.to_vec())
+    };
+    Ok(())
+}
+
+pub fn hello(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    let mut proto = None;
+    if argv.len() >= 2 {
+        let v = parse_int(&argv[1])
+            .map_err(|_| CmdError::msg("ERR Protocol version is not an integer or out of range"))?;
+        if !(2..=3).contains(&v) {
+            return Err(CmdError::msg("NOPROTO unsupported protocol version"));
+        }
+        proto = Some(if v == 3 { Proto::Resp3 } else { Proto::Resp2 });
+    }
+    let mut creds: Option<(&[u8], &[u8])> = None;
+    let mut setname: Option<&[u8]> = None;
+    let mut j = 2;
+    while j < argv.len() {
+        let more = argv.len() - j - 1;
+        if argv.is(j, "auth") && more >= 2 {
+            creds = Some((argv.get(j + 1), argv.get(j + 2)));
+            j += 3;
+        } else if argv.is(j, "setname") && more >= 1 {
+            setname = Some(argv.get(j + 1));
+            j += 2;
+        } else {
+            return Err(CmdError::Other(
+                format!(
+                    "ERR Syntax error in HELLO option '{}'",
+                    String::from_utf8_lossy(&argv[j])
+                )
+                .into(),
+            ));
+        }
+    }
+    if let Some((user, pass)) = creds {
+        if !check_credentials(srv, user, pass) {
+            return Err(CmdError::WrongPass);
+        }
+        c.authenticated = true;
+    }
+    if !c.authenticated {
+        return Err(CmdError::msg("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+    }
+    if let Some(name) = setname {
+        set_client_name(c, name)?;
+    }
+    if let Some(p) = proto {
+        c.proto = p;
+    }
+    let id = c.id as i64;
+    let proto_num = if c.proto == Proto::Resp3 { 3 } else { 2 };
+    let role: &[u8] = if srv.ks.is_replica {
+        b"replica"
+    } else {
+        b"master"
+    };
+    let mut w = c.reply();
+    w.map(7);
+    w.bulk(b"server");
+    w.bulk(b"redis");
+    w.bulk(b"version");
+    w.bulk(REDIS_COMPAT_VERSION.as_bytes());
+    w.bulk(b"proto");
+    w.int(proto_num);
+    w.bulk(b"id");
+    w.int(id);
+    w.bulk(b"mode");
+    w.bulk(b"standalone");
+    w.bulk(b"role");
+    w.bulk(role);
+    w.bulk(b"modules");
+    w.array(0);
+    Ok(())
+}
+
+const CLIENT_HELP: &[&str] = &[
+    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "    * ID <client-id>",
+    "      Kill connections by client id.",
+    "    * MAXAGE <maxage>",
+    "      Kill connections older than the specified age.",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
+    "NO-TOUCH (ON|OFF)",
+    "    Will not touch LRU/LFU stats when this mode is on.",
+    "HELP",
+    "    Print this help.",
+];
+
+fn on_off(argv: &Argv, i: usize) -> Result<bool, CmdError> {
+    if argv.is(i, "on") {
+        Ok(true)
+    } else if argv.is(i, "off") {
+        Ok(false)
+    } else {
+        Err(CmdError::Syntax)
+    }
+}
+
+/// A CLIENT KILL filter (new form). All given conditions must match.
+#[derive(Default)]
+struct KillFilter {
+    id: Option<u64>,
+    addr: Option<Vec<u8>>,
+    laddr: Option<Vec<u8>>,
+    user: Option<Vec<u8>>,
+    normal_type_only: Option<bool>,
+    max_age_secs: Option<i64>,
+    skip_me: bool,
+}
+
+impl KillFilter {
+    fn matches(&self, c: &Client, now_ms: i64) -> bool {
+        self.id.is_none_or(|id| id == c.id)
+            && self.addr.as_deref().is_none_or(|a| a == c.addr.as_bytes())
+            && self
+                .laddr
+                .as_deref()
+                .is_none_or(|a| a == c.laddr.as_bytes())
+            && self.user.as_deref().is_none_or(|u| u == b"default")
+            && self.normal_type_only.unwrap_or(true)
+            && self
+                .max_age_secs
+                .is_none_or(|age| (now_ms - c.ctime_ms) / 1000 >= age)
+    }
+}
+
+fn parse_kill_filter(argv: &Argv) -> Result<KillFilter, CmdError> {
+    let mut f = KillFilter {
+        skip_me: true,
+        ..KillFilter::default()
+    };
+    let mut j = 2;
+    while j < argv.len() {
+        if j + 1 >= argv.len() {
+            return Err(CmdError::Syntax);
+        }
+        let v = argv.get(j + 1);
+        if argv.is(j, "id") {
+            let id = parse_int(v)
+                .ok()
+                .filter(|&i| i > 0)
+                .ok_or_else(|| CmdError::msg("ERR client-id should be greater than 0"))?;
+            f.id = Some(id as u64);
+        } else if argv.is(j, "addr") {
+            f.addr = Some(v.to_vec());
+        } else if argv.is(j, "laddr") {
+            f.laddr = Some(v.to_vec());
+        } else if argv.is(j, "user") {
+            f.user = Some(v.to_vec());
+        } else if argv.is(j, "type") {
+            let t = String::from_utf8_lossy(v).to_ascii_lowercase();
+            f.normal_type_only = Some(match t.as_str() {
+                "normal" => true,
+                "master" | "replica" | "slave" | "pubsub" => false,
+                _ => {
+                    return Err(CmdError::Other(
+                        format!("ERR Unknown client type '{}'", String::from_utf8_lossy(v)).into(),
+                    ))
+                }
+            });
+        } else if argv.is(j, "skipme") {
+            f.skip_me = if v.eq_ignore_ascii_case(b"yes") {
+                true
+            } else if v.eq_ignore_ascii_case(b"no") {
+                false
+            } else {
+                return Err(CmdError::Syntax);
+            };
+        } else if argv.is(j, "maxage") {
+            f.max_age_secs = Some(parse_int(v)?);
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        j += 2;
+    }
+    Ok(f)
+}
+
+fn client_kill(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    let now = srv.ks.now_ms;
+    if argv.len() == 3 {
+        // Old form: CLIENT KILL addr:port, replies +OK or an error.
+        let addr = argv.get(2);
+        if c.addr.as_bytes() == addr {
+            c.reply().ok();
+            c.close_after_reply = true;
+            return Ok(());
+        }
+        let slot = srv
+            .clients_iter()
+            .find(|o| o.addr.as_bytes() == addr)
+            .map(|o| o.token);
+        return match slot {
+            Some(s) => {
+                srv.close_client_in_table(s);
+                c.reply().ok();
+                Ok(())
+            }
+            None => Err(CmdError::msg("ERR No such client")),
+        };
+    }
+    let f = parse_kill_filter(argv)?;
+    let victims: Vec<usize> = srv
+        .clients_iter()
+        .filter(|o| f.matches(o, now))
+        .map(|o| o.token)
+        .collect();
+    let mut killed = victims.len() as i64;
+    for slot in victims {
+        srv.close_client_in_table(slot);
+    }
+    if !f.skip_me && f.matches(c, now) {
+        killed += 1;
+        c.close_after_reply = true;
+    }
+    c.reply().int(killed);
+    Ok(())
+}
+
+fn client_list(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    let now = srv.ks.now_ms;
+    let mut ids: Option<Vec<u64>> = None;
+    let mut j = 2;
+    while j < argv.len() {
+        if argv.is(j, "type") && j + 1 < argv.len() {
+            let t = argv.lower(j + 1);
+            match t.as_str() {
+                "normal" => {}
+                "master" | "replica" | "slave" | "pubsub" => ids = Some(Vec::new()),
+                _ => {
+                    return Err(CmdError::Other(
+                        format!(
+                            "ERR Unknown client type '{}'",
+                            String::from_utf8_lossy(argv.get(j + 1))
+                        )
+                        .into(),
+                    ))
+                }
+            }
+            j += 2;
+        } else if argv.is(j, "id") && j + 1 < argv.len() {
+            let mut list = Vec::new();
+            for k in j + 1..argv.len() {
+                let id = parse_int(argv.get(k))
+                    .ok()
+                    .filter(|&i| i > 0)
+                    .ok_or(CmdError::msg("ERR Invalid client ID"))?;
+                list.push(id as u64);
+            }
+            ids = Some(list);
+            j = argv.len();
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let mut lines: Vec<(u64, String)> = srv
+        .clients_iter()
+        .chain(std::iter::once(&*c))
+        .filter(|o| ids.as_ref().is_none_or(|l| l.contains(&o.id)))
+        .map(|o| (o.id, o.info_line(now)))
+        .collect();
+    lines.sort_by_key(|(id, _)| *id);
+    let mut text = String::new();
+    for (_, l) in lines {
+        text.push_str(&l);
+        text.push('\n');
+    }
+    c.reply().verbatim(text.as_bytes());
+    Ok(())
+}
+
+pub fn client(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    let sub = argv.lower(1);
+    match sub.as_str() {
+        "id" => {
+            let id = c.id as i64;
+            c.reply().int(id);
+        }
+        "setname" => {
+            set_client_name(c, argv.get(2))?;
+            c.reply().ok();
+        }
+        "getname" => match c.name.clone() {
+            Some(n) => c.reply().bulk(&n),
+            None => c.reply().null(),
+        },
+        "list" => client_list(srv, c, argv)?,
+        "info" => {
+            let mut line = c.info_line(srv.ks.now_ms);
+            line.push('\n');
+            c.reply().verbatim(line.as_bytes());
+        }
+        "kill" => client_kill(srv, c, argv)?,
+        "no-evict" => {
+            c.no_evict = on_off(argv, 2)?;
+            c.reply().ok();
+        }
+        "no-touch" => {
+            c.no_touch = on_off(argv, 2)?;
+            c.reply().ok();
+        }
+        "reply" => {
+            if argv.is(2, "on") {
+                c.reply_mode = ReplyMode::On;
+                c.reply().ok();
+            } else if argv.is(2, "off") {
+                c.reply_mode = ReplyMode::Off;
+            } else if argv.is(2, "skip") {
+                if c.reply_mode != ReplyMode::Off {
+                    c.reply_mode = ReplyMode::SkipNext;
+                }
+            } else {
+                return Err(CmdError::Syntax);
+            }
+        }
+        "unpause" => c.reply().ok(),
+        "getredir" => c.reply().int(-1),
+        "trackinginfo" => {
+            let mut w = c.reply();
+            w.map(3);
+            w.bulk(b"flags");
+            w.set(1);
+            w.bulk(b"off");
+            w.bulk(b"redirect");
+            w.int(-1);
+            w.bulk(b"prefixes");
+            w.array(0);
+        }
+        "help" => reply_help(c, CLIENT_HELP),
+        _ => {
+            return Err(CmdError::UnknownSubcommand(sub, "CLIENT".into()));
+        }
+    }
+    Ok(())
+}

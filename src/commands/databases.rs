@@ -1,0 +1,98 @@
+//! Database-level commands (Redis's db.c): SELECT, SWAPDB, MOVE, FLUSHDB,
+//! FLUSHALL, DBSIZE.
+//!
+//! Must never: stall the loop freeing a big database when the client asked
+//! for ASYNC (the tables are handed to the lazy-free thread whole).
+
+use super::keys::parse_db_index;
+use super::{parse_int, Argv};
+use crate::connection::Client;
+use crate::db::Access;
+use crate::errors::{CmdError, CmdResult};
+use crate::server::Server;
+
+pub fn select(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    c.db = parse_db_index(srv, &argv[1])?;
+    c.reply().ok();
+    Ok(())
+}
+
+pub fn swapdb(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    let a = parse_int(&argv[1]).map_err(|_| CmdError::msg("ERR invalid first DB index"))?;
+    let b = parse_int(&argv[2]).map_err(|_| CmdError::msg("ERR invalid second DB index"))?;
+    let n = srv.ks.dbs.len() as i64;
+    if a < 0 || a >= n || b < 0 || b >= n {
+        return Err(CmdError::DbIndexOutOfRange);
+    }
+    srv.ks.dbs.swap(a as usize, b as usize);
+    srv.ks.dirty += 1;
+    c.reply().ok();
+    Ok(())
+}
+
+pub fn move_cmd(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    let key = &argv[1];
+    let dst = parse_db_index(srv, &argv[2])?;
+    if dst == c.db {
+        return Err(CmdError::SameObject);
+    }
+    if srv.ks.lookup(c.db, key, Access::Write).is_none() || srv.ks.exists(dst, key) {
+        c.reply().int(0);
+        return Ok(());
+    }
+    let ttl = srv.ks.get_expire(c.db, key);
+    if let Some(obj) = srv.ks.remove(c.db, key) {
+        srv.ks.add(dst, key, obj.value);
+        if let Some(when) = ttl {
+            srv.ks.set_expire(dst, key, when);
+        }
+    }
+    srv.ks.dirty += 1;
+    c.reply().int(1);
+    Ok(())
+}
+
+/// FLUSHDB/FLUSHALL take an optional ASYNC or SYNC.
+fn parse_flush_async(srv: &Server, argv: &Argv) -> Result<bool, CmdError> {
+    match argv.len() {
+        1 => Ok(srv.config.lazyfree_lazy_user_flush),
+        2 if argv.is(1, "async") => Ok(true),
+        2 if argv.is(1, "sync") => Ok(false),
+        _ => Err(CmdError::Syntax),
+    }
+}
+
+fn flush_one(srv: &mut Server, db: usize, lazy: bool) {
+    let removed = srv.ks.dbs[db].dict.len() as u64;
+    let old = srv.ks.flush_db(db);
+    if lazy {
+        crate::lazyfree::free_db(old);
+    } else {
+        drop(old);
+    }
+    srv.ks.dirty += removed;
+}
+
+pub fn flushdb(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    let lazy = parse_flush_async(srv, argv)?;
+    flush_one(srv, c.db, lazy);
+    srv.ks.dirty += 1;
+    c.reply().ok();
+    Ok(())
+}
+
+pub fn flushall(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    let lazy = parse_flush_async(srv, argv)?;
+    for db in 0..srv.ks.dbs.len() {
+        flush_one(srv, db, lazy);
+    }
+    srv.ks.dirty += 1;
+    c.reply().ok();
+    Ok(())
+}
+
+pub fn dbsize(srv: &mut Server, c: &mut Client, _argv: &Argv) -> CmdResult {
+    let n = srv.ks.dbs[c.db].dict.len();
+    c.reply().int(n as i64);
+    Ok(())
+}

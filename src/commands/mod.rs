@@ -1,0 +1,190 @@
+//! Command dispatch: look a command up, check it, run it, account for it.
+//!
+//! Owns: [`Argv`] (the arguments of one request, borrowed from the read
+//! buffer), the dispatcher [`call`], and the command families, one file
+//! each (strings.rs, keys.rs, databases.rs, connection.rs, server.rs,
+//! config.rs, command.rs); the table that ties names to handlers is in
+//! table.rs.
+//!
+//! Must never: let a handler see a request that failed the generic checks
+//! (unknown name, arity, authentication), or write error text that is not
+//! in errors.rs.
+//!
+//! Invariant: after `call` returns, exactly one reply was appended for the
+//! request (or none, when the client asked for CLIENT REPLY OFF/SKIP or the
+//! command closes the connection, like QUIT after its +OK).
+
+pub mod command;
+pub mod config;
+pub mod connection;
+pub mod databases;
+pub mod keys;
+pub mod server;
+pub mod strings;
+pub mod table;
+
+use crate::connection::{Client, ReplyMode};
+use crate::db::unix_ms;
+use crate::errors::{CmdError, CmdResult};
+use crate::server::Server;
+use std::ops::Range;
+use std::time::Instant;
+pub use table::{lookup, Command, COMMANDS};
+
+/// The arguments of one request. `argv[0]` is the command name as sent.
+pub struct Argv<'a> {
+    data: &'a [u8],
+    ranges: &'a [Range<usize>],
+}
+
+impl<'a> Argv<'a> {
+    pub fn new(data: &'a [u8], ranges: &'a [Range<usize>]) -> Argv<'a> {
+        Argv { data, ranges }
+    }
+
+    pub fn len(&self) -> usize {
+        self.ranges.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// Argument `i`. Callers index only below the arity the table checked.
+    pub fn get(&self, i: usize) -> &'a [u8] {
+        &self.data[self.ranges[i].clone()]
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &'a [u8]> + '_ {
+        self.ranges.iter().map(|r| &self.data[r.clone()])
+    }
+
+    /// Argument `i` lowercased into an owned string (for option matching in
+    /// cold paths; hot paths compare with `eq_ignore_ascii_case`).
+    pub fn lower(&self, i: usize) -> String {
+        String::from_utf8_lossy(self.get(i)).to_ascii_lowercase()
+    }
+
+    /// True if argument `i` equals `word`, ignoring ASCII case.
+    pub fn is(&self, i: usize, word: &str) -> bool {
+        self.get(i).eq_ignore_ascii_case(word.as_bytes())
+    }
+}
+
+impl std::ops::Index<usize> for Argv<'_> {
+    type Output = [u8];
+    fn index(&self, i: usize) -> &[u8] {
+        self.get(i)
+    }
+}
+
+/// Redis's "unknown command" text: the name cut at 128 bytes and the first
+/// arguments quoted, their total also bounded at about 128 bytes.
+fn unknown_command_message(argv: &Argv) -> String {
+    let name = String::from_utf8_lossy(&argv[0]);
+    let name: String = name.chars().take(128).collect();
+    let mut args = String::new();
+    for a in argv.iter().skip(1) {
+        if args.len() >= 128 {
+            break;
+        }
+        let room = 128 - args.len();
+        let a = String::from_utf8_lossy(a);
+        let cut: String = a.chars().take(room).collect();
+        args.push('\'');
+        args.push_str(&cut);
+        args.push_str("' ");
+    }
+    format!("ERR unknown command '{name}', with args beginning with: {args}")
+}
+
+/// Check arity: positive = exact, negative = at least |arity|.
+fn arity_ok(arity: i32, argc: usize) -> bool {
+    if arity >= 0 {
+        argc == arity as usize
+    } else {
+        argc >= arity.unsigned_abs() as usize
+    }
+}
+
+/// Run one request for client `c`.
+pub fn call(srv: &mut Server, c: &mut Client, argv: &Argv) {
+    srv.ks.now_ms = unix_ms();
+    c.last_interaction_ms = srv.ks.now_ms;
+    match c.reply_mode {
+        ReplyMode::SkipNext => c.reply_mode = ReplyMode::Skipping,
+        ReplyMode::Skipping => c.reply_mode = ReplyMode::On,
+        _ => {}
+    }
+    let out_mark = c.out.len();
+    let result = dispatch(srv, c, argv);
+    if let Err(e) = result {
+        let msg = e.message();
+        srv.stats.count_error(&msg);
+        c.reply().error(&msg);
+    }
+    match c.reply_mode {
+        // CLIENT REPLY OFF / SKIP: the replies are dropped. The command that
+        // set the mode (CLIENT REPLY ON) resets it before we get here.
+        ReplyMode::Off | ReplyMode::Skipping => c.out.truncate(out_mark),
+        _ => {}
+    }
+}
+
+fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    let Some((idx, cmd)) = lookup(&argv[0]) else {
+        return Err(CmdError::Other(unknown_command_message(argv).into()));
+    };
+    if !arity_ok(cmd.arity, argv.len()) {
+        srv.stats.commands[idx].rejected_calls += 1;
+        return Err(CmdError::WrongArity(cmd.name.to_string()));
+    }
+    if !cmd.subcommands.is_empty() {
+        let sub = &argv[1];
+        match cmd
+            .subcommands
+            .iter()
+            .find(|s| s.name.as_bytes().eq_ignore_ascii_case(sub))
+        {
+            None => {
+                srv.stats.commands[idx].rejected_calls += 1;
+                return Err(CmdError::UnknownSubcommand(
+                    String::from_utf8_lossy(sub).chars().take(128).collect(),
+                    String::from_utf8_lossy(&argv[0]).to_ascii_uppercase(),
+                ));
+            }
+            Some(s) if !arity_ok(s.arity, argv.len()) => {
+                srv.stats.commands[idx].rejected_calls += 1;
+                return Err(CmdError::WrongArity(format!("{}|{}", cmd.name, s.name)));
+            }
+            Some(_) => {}
+        }
+    }
+    if !c.authenticated && cmd.flags & table::NO_AUTH == 0 {
+        srv.stats.commands[idx].rejected_calls += 1;
+        return Err(CmdError::NoAuth);
+    }
+    c.last_cmd = cmd.name;
+    c.commands_processed += 1;
+    let start = Instant::now();
+    let result = (cmd.handler)(srv, c, argv);
+    let usec = start.elapsed().as_micros() as u64;
+    let st = &mut srv.stats.commands[idx];
+    st.calls += 1;
+    st.usec += usec;
+    if result.is_err() {
+        st.failed_calls += 1;
+    }
+    srv.stats.total_commands_processed += 1;
+    result
+}
+
+/// Parse an integer argument with Redis's strict rules.
+pub fn parse_int(arg: &[u8]) -> Result<i64, CmdError> {
+    crate::resp::parser::parse_i64(arg).ok_or(CmdError::NotInteger)
+}
+
+/// Parse a float argument (INCRBYFLOAT, scores).
+pub fn parse_float(arg: &[u8]) -> Result<f64, CmdError> {
+    crate::types::string::parse_f64(arg).ok_or(CmdError::NotFloat)
+}

@@ -1,0 +1,123 @@
+//! Server commands: INFO, TIME, LASTSAVE, DEBUG, SHUTDOWN.
+//!
+//! Must never: block the loop, with one deliberate exception: DEBUG SLEEP,
+//! whose whole purpose is to simulate a slow command in tests.
+
+use super::keys::reply_help;
+use super::Argv;
+use crate::connection::Client;
+use crate::db::{idle_seconds, unix_ms, Access};
+use crate::errors::{CmdError, CmdResult};
+use crate::server::{Server, ShutdownReason};
+use crate::types::string::parse_f64;
+
+pub fn info(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    let sections: Vec<String> = (1..argv.len()).map(|i| argv.lower(i)).collect();
+    let text = crate::observe::info::info_text(srv, c, &sections);
+    c.reply().verbatim(text.as_bytes());
+    Ok(())
+}
+
+pub fn time(_srv: &mut Server, c: &mut Client, _argv: &Argv) -> CmdResult {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs().to_string();
+    let usecs = now.subsec_micros().to_string();
+    let mut w = c.reply();
+    w.array(2);
+    w.bulk(secs.as_bytes());
+    w.bulk(usecs.as_bytes());
+    Ok(())
+}
+
+pub fn lastsave(srv: &mut Server, c: &mut Client, _argv: &Argv) -> CmdResult {
+    c.reply().int(srv.lastsave_unix);
+    Ok(())
+}
+
+const DEBUG_HELP: &[&str] = &[
+    "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "OBJECT <key>",
+    "    Show low level info about the key and associated value.",
+    "SET-ACTIVE-EXPIRE <0|1>",
+    "    Setting it to 0 disables expiring keys in background when they are not",
+    "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+    "    default.",
+    "SLEEP <seconds>",
+    "    Stop the server for <seconds>. Decimals allowed.",
+    "HELP",
+    "    Prints this help.",
+];
+
+fn debug_syntax_error(argv: &Argv) -> CmdError {
+    CmdError::Other(
+        format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+            String::from_utf8_lossy(&argv[1])
+                .chars()
+                .take(128)
+                .collect::<String>()
+        )
+        .into(),
+    )
+}
+
+pub fn debug(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    let sub = argv.lower(1);
+    match (sub.as_str(), argv.len()) {
+        ("help", 2) => reply_help(c, DEBUG_HELP),
+        ("sleep", 3) => {
+            let secs = parse_f64(&argv[2]).unwrap_or(0.0);
+            // Bounded: a typo must not hang the server for days.
+            let secs = secs.clamp(0.0, 3600.0);
+            std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+            srv.ks.now_ms = unix_ms();
+            c.reply().ok();
+        }
+        ("set-active-expire", 3) => {
+            srv.active_expire_enabled = argv.get(2) != b"0";
+            c.reply().ok();
+        }
+        ("object", 3) => {
+            let clock = srv.ks.lru_clock();
+            let Some(obj) = srv.ks.lookup(c.db, &argv[2], Access::NoTouch) else {
+                return Err(CmdError::NoSuchKey);
+            };
+            let text = format!(
+                "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+                obj as *const _,
+                obj.encoding_name(),
+                obj.heap_size().max(1),
+                obj.lru,
+                idle_seconds(obj.lru, clock)
+            );
+            c.reply().simple(&text);
+        }
+        _ => return Err(debug_syntax_error(argv)),
+    }
+    Ok(())
+}
+
+pub fn shutdown(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    let mut abort = false;
+    let mut other = false;
+    for i in 1..argv.len() {
+        let a = argv.lower(i);
+        match a.as_str() {
+            "nosave" | "save" | "now" | "force" => other = true,
+            "abort" => abort = true,
+            _ => return Err(CmdError::Syntax),
+        }
+    }
+    if abort {
+        if other {
+            return Err(CmdError::Syntax);
+        }
+        return Err(CmdError::msg("ERR No shutdown in progress."));
+    }
+    log::warn!("User requested shutdown (client id={})...", c.id);
+    srv.shutdown_requested = Some(ShutdownReason::Command);
+    // No reply on success: the connection closes when the server exits.
+    Ok(())
+}

@@ -1,0 +1,368 @@
+//! The command table: every command's name, handler, arity, flags and key
+//! positions, and the metadata COMMAND INFO / COMMAND DOCS report.
+//!
+//! Arity follows Redis: positive means exactly that many arguments
+//! (including the name), negative means at least that many. Key positions
+//! (`first_key`, `last_key`, `key_step`; last -1 = the last argument) drive
+//! COMMAND GETKEYS and, later, ACL key patterns and cluster routing.
+//!
+//! Invariant: names are lowercase and unique; `lookup` matches them without
+//! regard to case and without allocating.
+
+use super::{command, config, connection, databases, keys, server, strings, Argv};
+use crate::connection::Client;
+use crate::errors::CmdResult;
+use crate::server::Server;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+pub type Handler = fn(&mut Server, &mut Client, &Argv) -> CmdResult;
+
+pub const WRITE: u32 = 1 << 0;
+pub const READONLY: u32 = 1 << 1;
+pub const DENYOOM: u32 = 1 << 2;
+pub const ADMIN: u32 = 1 << 3;
+pub const PUBSUB: u32 = 1 << 4;
+pub const NOSCRIPT: u32 = 1 << 5;
+pub const BLOCKING: u32 = 1 << 6;
+pub const LOADING: u32 = 1 << 7;
+pub const STALE: u32 = 1 << 8;
+pub const SKIP_MONITOR: u32 = 1 << 9;
+pub const SKIP_SLOWLOG: u32 = 1 << 10;
+pub const FAST: u32 = 1 << 11;
+pub const NO_AUTH: u32 = 1 << 12;
+pub const MAY_REPLICATE: u32 = 1 << 13;
+pub const NO_MULTI: u32 = 1 << 14;
+pub const ALLOW_BUSY: u32 = 1 << 15;
+
+/// Flag names in COMMAND INFO order.
+pub const FLAG_NAMES: &[(u32, &str)] = &[
+    (WRITE, "write"),
+    (READONLY, "readonly"),
+    (DENYOOM, "denyoom"),
+    (ADMIN, "admin"),
+    (PUBSUB, "pubsub"),
+    (NOSCRIPT, "noscript"),
+    (BLOCKING, "blocking"),
+    (LOADING, "loading"),
+    (STALE, "stale"),
+    (SKIP_MONITOR, "skip_monitor"),
+    (SKIP_SLOWLOG, "skip_slowlog"),
+    (FAST, "fast"),
+    (NO_AUTH, "no_auth"),
+    (MAY_REPLICATE, "may_replicate"),
+    (NO_MULTI, "no_multi"),
+    (ALLOW_BUSY, "allow_busy"),
+];
+
+pub struct SubCommand {
+    pub name: &'static str,
+    pub arity: i32,
+    pub flags: u32,
+    pub summary: &'static str,
+}
+
+pub struct Command {
+    pub name: &'static str,
+    pub handler: Handler,
+    pub arity: i32,
+    pub flags: u32,
+    pub first_key: i32,
+    pub last_key: i32,
+    pub key_step: i32,
+    /// Documentation group (COMMAND DOCS `group`): string, generic, server...
+    pub group: &'static str,
+    pub since: &'static str,
+    pub summary: &'static str,
+    pub subcommands: &'static [SubCommand],
+}
+
+const fn sub(name: &'static str, arity: i32, flags: u32, summary: &'static str) -> SubCommand {
+    SubCommand {
+        name,
+        arity,
+        flags,
+        summary,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+const fn cmd(
+    name: &'static str,
+    handler: Handler,
+    arity: i32,
+    flags: u32,
+    keys: (i32, i32, i32),
+    group: &'static str,
+    since: &'static str,
+    summary: &'static str,
+) -> Command {
+    Command {
+        name,
+        handler,
+        arity,
+        flags,
+        first_key: keys.0,
+        last_key: keys.1,
+        key_step: keys.2,
+        group,
+        since,
+        summary,
+        subcommands: &[],
+    }
+}
+
+const fn with_subs(mut c: Command, subs: &'static [SubCommand]) -> Command {
+    c.subcommands = subs;
+    c
+}
+
+const NOKEYS: (i32, i32, i32) = (0, 0, 0);
+const KEY1: (i32, i32, i32) = (1, 1, 1);
+const KEYS12: (i32, i32, i32) = (1, 2, 1);
+const ALLKEYS: (i32, i32, i32) = (1, -1, 1);
+
+const RW: u32 = WRITE | DENYOOM;
+
+static CONFIG_SUBS: [SubCommand; 5] = [
+    sub(
+        "get",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        "Get the values of configuration parameters",
+    ),
+    sub(
+        "set",
+        -4,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        "Set configuration parameters to the given values",
+    ),
+    sub(
+        "resetstat",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        "Reset the stats returned by INFO",
+    ),
+    sub(
+        "rewrite",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        "Rewrite the configuration file with the in memory configuration",
+    ),
+    sub(
+        "help",
+        2,
+        LOADING | STALE,
+        "Show helpful text about the different subcommands",
+    ),
+];
+
+static CLIENT_SUBS: [SubCommand; 13] = [
+    sub("id", 2, NOSCRIPT | LOADING | STALE, "Returns the client ID for the current connection"),
+    sub("setname", 3, NOSCRIPT | LOADING | STALE, "Set the current connection name"),
+    sub("getname", 2, NOSCRIPT | LOADING | STALE, "Get the current connection name"),
+    sub("list", -2, ADMIN | NOSCRIPT | LOADING | STALE, "Get the list of client connections"),
+    sub("info", 2, NOSCRIPT | LOADING | STALE, "Returns information about the current client connection."),
+    sub("kill", -3, ADMIN | NOSCRIPT | LOADING | STALE, "Kill the connection of a client"),
+    sub("no-evict", 3, ADMIN | NOSCRIPT | LOADING | STALE, "Set client eviction mode for the current connection"),
+    sub("no-touch", 3, NOSCRIPT | LOADING | STALE, "Controls whether commands sent by the client will alter the LRU/LFU of the keys they access."),
+    sub("reply", 3, NOSCRIPT | LOADING | STALE, "Instruct the server whether to reply to commands"),
+    sub("help", 2, LOADING | STALE, "Show helpful text about the different subcommands"),
+    sub("unpause", 2, ADMIN | NOSCRIPT | LOADING | STALE, "Resume processing of clients that were paused"),
+    sub("getredir", 2, NOSCRIPT | LOADING | STALE, "Get tracking notifications redirection client ID if any"),
+    sub("trackinginfo", 2, NOSCRIPT | LOADING | STALE, "Return information about server assisted client side caching for the current connection"),
+];
+
+static OBJECT_SUBS: [SubCommand; 5] = [
+    sub(
+        "encoding",
+        3,
+        READONLY,
+        "Inspect the internal encoding of a Redis object",
+    ),
+    sub(
+        "freq",
+        3,
+        READONLY,
+        "Get the logarithmic access frequency counter of a Redis object",
+    ),
+    sub(
+        "idletime",
+        3,
+        READONLY,
+        "Get the time since a Redis object was last accessed",
+    ),
+    sub(
+        "refcount",
+        3,
+        READONLY,
+        "Get the number of references to the value of the key",
+    ),
+    sub(
+        "help",
+        2,
+        LOADING | STALE,
+        "Show helpful text about the different subcommands",
+    ),
+];
+
+static DEBUG_SUBS: [SubCommand; 0] = [];
+
+static COMMAND_SUBS: [SubCommand; 6] = [
+    sub(
+        "count",
+        2,
+        LOADING | STALE,
+        "Get total number of Redis commands",
+    ),
+    sub(
+        "info",
+        -2,
+        LOADING | STALE,
+        "Get array of specific Redis command details, or all when no argument is given.",
+    ),
+    sub(
+        "docs",
+        -2,
+        LOADING | STALE,
+        "Get array of specific Redis command documentation",
+    ),
+    sub(
+        "list",
+        -2,
+        LOADING | STALE,
+        "Get an array of Redis command names",
+    ),
+    sub(
+        "getkeys",
+        -3,
+        LOADING | STALE,
+        "Extract keys given a full Redis command",
+    ),
+    sub(
+        "help",
+        2,
+        LOADING | STALE,
+        "Show helpful text about the different subcommands",
+    ),
+];
+
+pub static COMMANDS: &[Command] = &[
+    // Strings (t_string)
+    cmd("get", strings::get, 2, READONLY | FAST, KEY1, "string", "1.0.0", "Get the value of a key"),
+    cmd("set", strings::set, -3, RW, KEY1, "string", "1.0.0", "Set the string value of a key"),
+    cmd("setnx", strings::setnx, 3, RW | FAST, KEY1, "string", "1.0.0", "Set the value of a key, only if the key does not exist"),
+    cmd("setex", strings::setex, 4, RW, KEY1, "string", "2.0.0", "Set the value and expiration of a key"),
+    cmd("psetex", strings::psetex, 4, RW, KEY1, "string", "2.6.0", "Set the value and expiration in milliseconds of a key"),
+    cmd("mget", strings::mget, -2, READONLY | FAST, ALLKEYS, "string", "1.0.0", "Get the values of all the given keys"),
+    cmd("mset", strings::mset, -3, RW, (1, -1, 2), "string", "1.0.1", "Set multiple keys to multiple values"),
+    cmd("msetnx", strings::msetnx, -3, RW, (1, -1, 2), "string", "1.0.1", "Set multiple keys to multiple values, only if none of the keys exist"),
+    cmd("getset", strings::getset, 3, RW | FAST, KEY1, "string", "1.0.0", "Set the string value of a key and return its old value"),
+    cmd("getdel", strings::getdel, 2, WRITE | FAST, KEY1, "string", "6.2.0", "Get the value of a key and delete the key"),
+    cmd("getex", strings::getex, -2, WRITE | FAST, KEY1, "string", "6.2.0", "Get the value of a key and optionally set its expiration"),
+    cmd("append", strings::append, 3, RW | FAST, KEY1, "string", "2.0.0", "Append a value to a key"),
+    cmd("strlen", strings::strlen, 2, READONLY | FAST, KEY1, "string", "2.2.0", "Get the length of the value stored in a key"),
+    cmd("incr", strings::incr, 2, RW | FAST, KEY1, "string", "1.0.0", "Increment the integer value of a key by one"),
+    cmd("decr", strings::decr, 2, RW | FAST, KEY1, "string", "1.0.0", "Decrement the integer value of a key by one"),
+    cmd("incrby", strings::incrby, 3, RW | FAST, KEY1, "string", "1.0.0", "Increment the integer value of a key by the given amount"),
+    cmd("decrby", strings::decrby, 3, RW | FAST, KEY1, "string", "1.0.0", "Decrement the integer value of a key by the given number"),
+    cmd("incrbyfloat", strings::incrbyfloat, 3, RW | FAST, KEY1, "string", "2.6.0", "Increment the float value of a key by the given amount"),
+    cmd("getrange", strings::getrange, 4, READONLY, KEY1, "string", "2.4.0", "Get a substring of the string stored at a key"),
+    cmd("substr", strings::getrange, 4, READONLY, KEY1, "string", "1.0.0", "Get a substring of the string stored at a key"),
+    cmd("setrange", strings::setrange, 4, RW, KEY1, "string", "2.2.0", "Overwrite part of a string at key starting at the specified offset"),
+    cmd("lcs", strings::lcs, -3, READONLY, KEYS12, "string", "7.0.0", "Find longest common substring"),
+    // Keys (db.c, expire.c)
+    cmd("del", keys::del, -2, WRITE, ALLKEYS, "generic", "1.0.0", "Delete a key"),
+    cmd("unlink", keys::unlink, -2, WRITE | FAST, ALLKEYS, "generic", "4.0.0", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking."),
+    cmd("exists", keys::exists, -2, READONLY | FAST, ALLKEYS, "generic", "1.0.0", "Determine if a key exists"),
+    cmd("type", keys::type_cmd, 2, READONLY | FAST, KEY1, "generic", "1.0.0", "Determine the type stored at key"),
+    cmd("rename", keys::rename, 3, WRITE, KEYS12, "generic", "1.0.0", "Rename a key"),
+    cmd("renamenx", keys::renamenx, 3, WRITE | FAST, KEYS12, "generic", "1.0.0", "Rename a key, only if the new key does not exist"),
+    cmd("keys", keys::keys, 2, READONLY, NOKEYS, "generic", "1.0.0", "Find all keys matching the given pattern"),
+    cmd("scan", keys::scan, -2, READONLY, NOKEYS, "generic", "2.8.0", "Incrementally iterate the keys space"),
+    cmd("randomkey", keys::randomkey, 1, READONLY, NOKEYS, "generic", "1.0.0", "Return a random key from the keyspace"),
+    cmd("touch", keys::touch, -2, READONLY | FAST, ALLKEYS, "generic", "3.2.1", "Alters the last access time of a key(s). Returns the number of existing keys specified."),
+    cmd("copy", keys::copy, -3, RW, KEYS12, "generic", "6.2.0", "Copy a key"),
+    with_subs(cmd("object", keys::object, -2, READONLY, (2, 2, 1), "generic", "2.2.3", "A container for object introspection commands"), &OBJECT_SUBS),
+    cmd("expire", keys::expire, -3, WRITE | FAST, KEY1, "generic", "1.0.0", "Set a key's time to live in seconds"),
+    cmd("pexpire", keys::pexpire, -3, WRITE | FAST, KEY1, "generic", "2.6.0", "Set a key's time to live in milliseconds"),
+    cmd("expireat", keys::expireat, -3, WRITE | FAST, KEY1, "generic", "1.2.0", "Set the expiration for a key as a UNIX timestamp"),
+    cmd("pexpireat", keys::pexpireat, -3, WRITE | FAST, KEY1, "generic", "2.6.0", "Set the expiration for a key as a UNIX timestamp specified in milliseconds"),
+    cmd("expiretime", keys::expiretime, 2, READONLY | FAST, KEY1, "generic", "7.0.0", "Get the expiration Unix timestamp for a key"),
+    cmd("pexpiretime", keys::pexpiretime, 2, READONLY | FAST, KEY1, "generic", "7.0.0", "Get the expiration Unix timestamp for a key in milliseconds"),
+    cmd("ttl", keys::ttl, 2, READONLY | FAST, KEY1, "generic", "1.0.0", "Get the time to live for a key in seconds"),
+    cmd("pttl", keys::pttl, 2, READONLY | FAST, KEY1, "generic", "2.6.0", "Get the time to live for a key in milliseconds"),
+    cmd("persist", keys::persist, 2, WRITE | FAST, KEY1, "generic", "2.2.0", "Remove the expiration from a key"),
+    // Databases
+    cmd("select", databases::select, 2, LOADING | STALE | FAST, NOKEYS, "connection", "1.0.0", "Change the selected database for the current connection"),
+    cmd("swapdb", databases::swapdb, 3, WRITE | FAST, NOKEYS, "server", "4.0.0", "Swaps two Redis databases"),
+    cmd("move", databases::move_cmd, 3, WRITE | FAST, KEY1, "generic", "1.0.0", "Move a key to another database"),
+    cmd("flushdb", databases::flushdb, -1, WRITE, NOKEYS, "server", "1.0.0", "Remove all keys from the current database"),
+    cmd("flushall", databases::flushall, -1, WRITE, NOKEYS, "server", "1.0.0", "Remove all keys from all databases"),
+    cmd("dbsize", databases::dbsize, 1, READONLY | FAST, NOKEYS, "server", "1.0.0", "Return the number of keys in the selected database"),
+    // Connection
+    cmd("ping", connection::ping, -1, FAST | STALE, NOKEYS, "connection", "1.0.0", "Ping the server"),
+    cmd("echo", connection::echo, 2, FAST | LOADING | STALE, NOKEYS, "connection", "1.0.0", "Echo the given string"),
+    cmd("quit", connection::quit, -1, NO_AUTH | LOADING | STALE | FAST | ALLOW_BUSY, NOKEYS, "connection", "1.0.0", "Close the connection"),
+    cmd("reset", connection::reset, 1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, NOKEYS, "connection", "6.2.0", "Reset the connection"),
+    cmd("hello", connection::hello, -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, NOKEYS, "connection", "6.0.0", "Handshake with Redis"),
+    cmd("auth", connection::auth, -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, NOKEYS, "connection", "1.0.0", "Authenticate to the server"),
+    with_subs(cmd("client", connection::client, -2, NOSCRIPT | LOADING | STALE, NOKEYS, "connection", "2.4.0", "A container for client connection commands"), &CLIENT_SUBS),
+    // Server
+    with_subs(cmd("command", command::command, -1, LOADING | STALE, NOKEYS, "server", "2.8.13", "Get array of Redis command details"), &COMMAND_SUBS),
+    with_subs(cmd("config", config::config, -2, NOSCRIPT | LOADING | STALE, NOKEYS, "server", "2.0.0", "A container for server configuration commands"), &CONFIG_SUBS),
+    cmd("info", server::info, -1, LOADING | STALE, NOKEYS, "server", "1.0.0", "Get information and statistics about the server"),
+    cmd("time", server::time, 1, LOADING | STALE | FAST, NOKEYS, "server", "2.6.0", "Return the current server time"),
+    cmd("lastsave", server::lastsave, 1, LOADING | STALE | FAST, NOKEYS, "server", "1.0.0", "Get the UNIX time stamp of the last successful save to disk"),
+    with_subs(cmd("debug", server::debug, -2, ADMIN | NOSCRIPT | LOADING | STALE, NOKEYS, "server", "1.0.0", "A container for debugging commands"), &DEBUG_SUBS),
+    cmd("shutdown", server::shutdown, -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, NOKEYS, "server", "1.0.0", "Synchronously save the dataset to disk and then shut down the server"),
+];
+
+/// Case-insensitive lookup without allocating: the name is lowercased into
+/// a stack buffer (command names are short; anything longer than the
+/// buffer cannot be a command).
+pub fn lookup(name: &[u8]) -> Option<(usize, &'static Command)> {
+    const NAME_MAX: usize = 32;
+    if name.len() > NAME_MAX {
+        return None;
+    }
+    let mut lower = [0u8; NAME_MAX];
+    for (d, s) in lower.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    let key = &lower[..name.len()];
+    let idx = *index().get(key)?;
+    Some((idx, &COMMANDS[idx]))
+}
+
+fn index() -> &'static HashMap<&'static [u8], usize> {
+    static INDEX: OnceLock<HashMap<&'static [u8], usize>> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        COMMANDS
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.as_bytes(), i))
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_lowercase_and_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for c in COMMANDS {
+            assert_eq!(c.name, c.name.to_ascii_lowercase());
+            assert!(seen.insert(c.name), "duplicate {}", c.name);
+        }
+    }
+
+    #[test]
+    fn lookup_ignores_case() {
+        assert_eq!(lookup(b"GeT").map(|(_, c)| c.name), Some("get"));
+        assert!(lookup(b"nosuchcommand").is_none());
+        assert!(lookup(&[b'a'; 100]).is_none());
+    }
+}

@@ -1,0 +1,1545 @@
+//! Configuration: defaults, redis.conf-style files, `REDISLITE_*`
+//! environment variables, `--name value` flags, and the runtime side of
+//! CONFIG GET / SET / REWRITE.
+//!
+//! Owns: the typed [`Config`] the server reads on its hot paths, and one
+//! static option table ([`OPTIONS`]) that drives every way of reading or
+//! writing an option, so a name, an alias, a default, a value syntax or a
+//! mutability rule is written down exactly once.
+//!
+//! Must never: accept a value it cannot represent (errors name the source,
+//! the line or variable, and the option), or write a config file in place
+//! (CONFIG REWRITE writes a temp file, fsyncs it and renames it over).
+//!
+//! Precedence: defaults < config file < environment < command-line flags.
+//! Value syntax and error texts are Redis 7.0's: booleans are `yes`/`no`,
+//! memory sizes accept `b k kb m mb g gb` (k = 1000, kb = 1024).
+
+use crate::resp::parser::split_args;
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxmemoryPolicy {
+    VolatileLru,
+    VolatileLfu,
+    VolatileRandom,
+    VolatileTtl,
+    AllkeysLru,
+    AllkeysLfu,
+    AllkeysRandom,
+    NoEviction,
+}
+
+const POLICY_NAMES: &[(MaxmemoryPolicy, &str)] = &[
+    (MaxmemoryPolicy::VolatileLru, "volatile-lru"),
+    (MaxmemoryPolicy::VolatileLfu, "volatile-lfu"),
+    (MaxmemoryPolicy::VolatileRandom, "volatile-random"),
+    (MaxmemoryPolicy::VolatileTtl, "volatile-ttl"),
+    (MaxmemoryPolicy::AllkeysLru, "allkeys-lru"),
+    (MaxmemoryPolicy::AllkeysLfu, "allkeys-lfu"),
+    (MaxmemoryPolicy::AllkeysRandom, "allkeys-random"),
+    (MaxmemoryPolicy::NoEviction, "noeviction"),
+];
+
+impl MaxmemoryPolicy {
+    pub fn as_str(self) -> &'static str {
+        POLICY_NAMES
+            .iter()
+            .find(|(p, _)| *p == self)
+            .map_or("noeviction", |(_, n)| n)
+    }
+    pub fn is_lfu(self) -> bool {
+        matches!(
+            self,
+            MaxmemoryPolicy::VolatileLfu | MaxmemoryPolicy::AllkeysLfu
+        )
+    }
+    pub fn is_lru(self) -> bool {
+        matches!(
+            self,
+            MaxmemoryPolicy::VolatileLru | MaxmemoryPolicy::AllkeysLru
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FsyncPolicy {
+    Always,
+    Everysec,
+    No,
+}
+
+const FSYNC_NAMES: &[(FsyncPolicy, &str)] = &[
+    (FsyncPolicy::Always, "always"),
+    (FsyncPolicy::Everysec, "everysec"),
+    (FsyncPolicy::No, "no"),
+];
+
+impl FsyncPolicy {
+    pub fn as_str(self) -> &'static str {
+        FSYNC_NAMES
+            .iter()
+            .find(|(p, _)| *p == self)
+            .map_or("everysec", |(_, n)| n)
+    }
+}
+
+/// One class of client-output-buffer-limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputLimit {
+    pub hard_bytes: u64,
+    pub soft_bytes: u64,
+    pub soft_seconds: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub port: u16,
+    pub bind: Vec<String>,
+    pub maxclients: u64,
+    pub databases: usize,
+    pub requirepass: Option<Vec<u8>>,
+    pub timeout: u64,
+    pub tcp_keepalive: u64,
+    pub tcp_backlog: u64,
+    pub hz: u32,
+    pub dynamic_hz: bool,
+    pub proto_max_bulk_len: u64,
+    pub client_query_buffer_limit: u64,
+    pub maxmemory: u64,
+    pub maxmemory_policy: MaxmemoryPolicy,
+    pub maxmemory_samples: u64,
+    pub maxmemory_eviction_tenacity: u64,
+    pub lfu_log_factor: u64,
+    pub lfu_decay_time: u64,
+    pub appendonly: bool,
+    pub appendfilename: String,
+    pub appenddirname: String,
+    pub appendfsync: FsyncPolicy,
+    pub no_appendfsync_on_rewrite: bool,
+    pub auto_aof_rewrite_percentage: u64,
+    pub auto_aof_rewrite_min_size: u64,
+    pub aof_load_truncated: bool,
+    pub dir: String,
+    pub dbfilename: String,
+    pub save: Vec<(u64, u64)>,
+    pub stop_writes_on_bgsave_error: bool,
+    pub rdbcompression: bool,
+    pub rdbchecksum: bool,
+    pub slowlog_log_slower_than: i64,
+    pub slowlog_max_len: u64,
+    pub latency_monitor_threshold: u64,
+    pub loglevel: String,
+    pub logfile: String,
+    pub daemonize: bool,
+    pub pidfile: String,
+    pub protected_mode: bool,
+    pub replicaof: Option<(String, u16)>,
+    pub masterauth: String,
+    pub masteruser: String,
+    pub repl_backlog_size: u64,
+    pub repl_backlog_ttl: u64,
+    pub repl_timeout: u64,
+    pub repl_ping_replica_period: u64,
+    pub repl_diskless_sync: bool,
+    pub repl_diskless_sync_delay: u64,
+    pub replica_read_only: bool,
+    pub replica_serve_stale_data: bool,
+    pub replica_priority: u64,
+    pub replica_announce_ip: String,
+    pub replica_announce_port: u64,
+    pub min_replicas_to_write: u64,
+    pub min_replicas_max_lag: u64,
+    pub lazyfree_lazy_eviction: bool,
+    pub lazyfree_lazy_expire: bool,
+    pub lazyfree_lazy_server_del: bool,
+    pub lazyfree_lazy_user_del: bool,
+    pub lazyfree_lazy_user_flush: bool,
+    pub hash_max_listpack_entries: u64,
+    pub hash_max_listpack_value: u64,
+    pub set_max_intset_entries: u64,
+    pub set_max_listpack_entries: u64,
+    pub set_max_listpack_value: u64,
+    pub zset_max_listpack_entries: u64,
+    pub zset_max_listpack_value: u64,
+    pub list_max_listpack_size: i64,
+    pub list_compress_depth: u64,
+    pub active_expire_effort: u64,
+    pub activerehashing: bool,
+    pub notify_keyspace_events: String,
+    pub client_output_buffer_limit: [OutputLimit; 3],
+    pub unixsocket: String,
+    pub busy_reply_threshold: u64,
+    /// Where the configuration came from, for the startup banner.
+    pub source: String,
+    /// Absolute path of the config file, if one was given (CONFIG REWRITE).
+    pub config_file: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        const MB: u64 = 1024 * 1024;
+        Config {
+            port: 6379,
+            bind: vec!["127.0.0.1".into()],
+            maxclients: 10000,
+            databases: 16,
+            requirepass: None,
+            timeout: 0,
+            tcp_keepalive: 300,
+            tcp_backlog: 511,
+            hz: 10,
+            dynamic_hz: true,
+            proto_max_bulk_len: 512 * MB,
+            client_query_buffer_limit: 1024 * MB,
+            maxmemory: 0,
+            maxmemory_policy: MaxmemoryPolicy::NoEviction,
+            maxmemory_samples: 5,
+            maxmemory_eviction_tenacity: 10,
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
+            appendonly: false,
+            appendfilename: "appendonly.aof".into(),
+            appenddirname: "appendonlydir".into(),
+            appendfsync: FsyncPolicy::Everysec,
+            no_appendfsync_on_rewrite: false,
+            auto_aof_rewrite_percentage: 100,
+            auto_aof_rewrite_min_size: 64 * MB,
+            aof_load_truncated: true,
+            dir: ".".into(),
+            dbfilename: "dump.rdb".into(),
+            save: vec![(3600, 1), (300, 100), (60, 10000)],
+            stop_writes_on_bgsave_error: true,
+            rdbcompression: true,
+            rdbchecksum: true,
+            slowlog_log_slower_than: 10000,
+            slowlog_max_len: 128,
+            latency_monitor_threshold: 0,
+            loglevel: "notice".into(),
+            logfile: String::new(),
+            daemonize: false,
+            pidfile: String::new(),
+            protected_mode: true,
+            replicaof: None,
+            masterauth: String::new(),
+            masteruser: String::new(),
+            repl_backlog_size: MB,
+            repl_backlog_ttl: 3600,
+            repl_timeout: 60,
+            repl_ping_replica_period: 10,
+            repl_diskless_sync: true,
+            repl_diskless_sync_delay: 5,
+            replica_read_only: true,
+            replica_serve_stale_data: true,
+            replica_priority: 100,
+            replica_announce_ip: String::new(),
+            replica_announce_port: 0,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag: 10,
+            lazyfree_lazy_eviction: false,
+            lazyfree_lazy_expire: false,
+            lazyfree_lazy_server_del: false,
+            lazyfree_lazy_user_del: false,
+            lazyfree_lazy_user_flush: false,
+            hash_max_listpack_entries: 128,
+            hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            set_max_listpack_entries: 128,
+            set_max_listpack_value: 64,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
+            list_max_listpack_size: -2,
+            list_compress_depth: 0,
+            active_expire_effort: 1,
+            activerehashing: true,
+            notify_keyspace_events: String::new(),
+            client_output_buffer_limit: [
+                OutputLimit {
+                    hard_bytes: 0,
+                    soft_bytes: 0,
+                    soft_seconds: 0,
+                },
+                OutputLimit {
+                    hard_bytes: 256 * MB,
+                    soft_bytes: 64 * MB,
+                    soft_seconds: 60,
+                },
+                OutputLimit {
+                    hard_bytes: 32 * MB,
+                    soft_bytes: 8 * MB,
+                    soft_seconds: 60,
+                },
+            ],
+            unixsocket: String::new(),
+            busy_reply_threshold: 5000,
+            source: "embedded defaults".into(),
+            config_file: None,
+        }
+    }
+}
+
+/// How an option's value is read and printed.
+enum Kind {
+    Bool(fn(&Config) -> bool, fn(&mut Config, bool)),
+    /// Integer with inclusive bounds.
+    Int(fn(&Config) -> i64, fn(&mut Config, i64), i64, i64),
+    /// Byte size with memory units, printed as plain bytes.
+    Memory(fn(&Config) -> u64, fn(&mut Config, u64)),
+    Str(fn(&Config) -> String, fn(&mut Config, String)),
+    /// Anything else: formats itself, parses its (possibly several) args.
+    Special(
+        fn(&Config) -> String,
+        fn(&mut Config, &[String]) -> Result<(), String>,
+    ),
+}
+
+struct OptionDef {
+    name: &'static str,
+    aliases: &'static [&'static str],
+    /// Changeable with CONFIG SET.
+    mutable: bool,
+    kind: Kind,
+}
+
+macro_rules! bool_opt {
+    ($name:expr, $aliases:expr, $field:ident, $mutable:expr) => {
+        OptionDef {
+            name: $name,
+            aliases: $aliases,
+            mutable: $mutable,
+            kind: Kind::Bool(|c| c.$field, |c, v| c.$field = v),
+        }
+    };
+}
+macro_rules! int_opt {
+    ($name:expr, $aliases:expr, $field:ident, $ty:ty, $min:expr, $max:expr, $mutable:expr) => {
+        OptionDef {
+            name: $name,
+            aliases: $aliases,
+            mutable: $mutable,
+            kind: Kind::Int(|c| c.$field as i64, |c, v| c.$field = v as $ty, $min, $max),
+        }
+    };
+}
+macro_rules! mem_opt {
+    ($name:expr, $aliases:expr, $field:ident, $mutable:expr) => {
+        OptionDef {
+            name: $name,
+            aliases: $aliases,
+            mutable: $mutable,
+            kind: Kind::Memory(|c| c.$field, |c, v| c.$field = v),
+        }
+    };
+}
+macro_rules! str_opt {
+    ($name:expr, $field:ident, $mutable:expr) => {
+        OptionDef {
+            name: $name,
+            aliases: &[],
+            mutable: $mutable,
+            kind: Kind::Str(|c| c.$field.clone(), |c, v| c.$field = v),
+        }
+    };
+}
+
+const I32MAX: i64 = i32::MAX as i64;
+const LLMAX: i64 = i64::MAX;
+
+static OPTIONS: &[OptionDef] = &[
+    int_opt!("port", &[], port, u16, 0, 65535, false),
+    OptionDef {
+        name: "bind",
+        aliases: &[],
+        mutable: false,
+        kind: Kind::Special(get_bind, set_bind),
+    },
+    int_opt!("maxclients", &[], maxclients, u64, 1, I32MAX, true),
+    int_opt!("databases", &[], databases, usize, 1, I32MAX, false),
+    OptionDef {
+        name: "requirepass",
+        aliases: &[],
+        mutable: true,
+        kind: Kind::Special(get_requirepass, set_requirepass),
+    },
+    int_opt!("timeout", &[], timeout, u64, 0, I32MAX, true),
+    int_opt!("tcp-keepalive", &[], tcp_keepalive, u64, 0, I32MAX, true),
+    int_opt!("tcp-backlog", &[], tcp_backlog, u64, 0, I32MAX, false),
+    int_opt!("hz", &[], hz, u32, 1, 500, true),
+    bool_opt!("dynamic-hz", &[], dynamic_hz, true),
+    mem_opt!("proto-max-bulk-len", &[], proto_max_bulk_len, true),
+    mem_opt!(
+        "client-query-buffer-limit",
+        &[],
+        client_query_buffer_limit,
+        true
+    ),
+    mem_opt!("maxmemory", &[], maxmemory, true),
+    OptionDef {
+        name: "maxmemory-policy",
+        aliases: &[],
+        mutable: true,
+        kind: Kind::Special(get_policy, set_policy),
+    },
+    int_opt!(
+        "maxmemory-samples",
+        &[],
+        maxmemory_samples,
+        u64,
+        1,
+        I32MAX,
+        true
+    ),
+    int_opt!(
+        "maxmemory-eviction-tenacity",
+        &[],
+        maxmemory_eviction_tenacity,
+        u64,
+        0,
+        100,
+        true
+    ),
+    int_opt!("lfu-log-factor", &[], lfu_log_factor, u64, 0, I32MAX, true),
+    int_opt!("lfu-decay-time", &[], lfu_decay_time, u64, 0, I32MAX, true),
+    bool_opt!("appendonly", &[], appendonly, true),
+    str_opt!("appendfilename", appendfilename, false),
+    str_opt!("appenddirname", appenddirname, false),
+    OptionDef {
+        name: "appendfsync",
+        aliases: &[],
+        mutable: true,
+        kind: Kind::Special(get_fsync, set_fsync),
+    },
+    bool_opt!(
+        "no-appendfsync-on-rewrite",
+        &[],
+        no_appendfsync_on_rewrite,
+        true
+    ),
+    int_opt!(
+        "auto-aof-rewrite-percentage",
+        &[],
+        auto_aof_rewrite_percentage,
+        u64,
+        0,
+        I32MAX,
+        true
+    ),
+    mem_opt!(
+        "auto-aof-rewrite-min-size",
+        &[],
+        auto_aof_rewrite_min_size,
+        true
+    ),
+    bool_opt!("aof-load-truncated", &[], aof_load_truncated, true),
+    OptionDef {
+        name: "dir",
+        aliases: &[],
+        mutable: true,
+        kind: Kind::Special(get_dir, set_dir),
+    },
+    str_opt!("dbfilename", dbfilename, true),
+    OptionDef {
+        name: "save",
+        aliases: &[],
+        mutable: true,
+        kind: Kind::Special(get_save, set_save),
+    },
+    bool_opt!(
+        "stop-writes-on-bgsave-error",
+        &[],
+        stop_writes_on_bgsave_error,
+        true
+    ),
+    bool_opt!("rdbcompression", &[], rdbcompression, true),
+    bool_opt!("rdbchecksum", &[], rdbchecksum, true),
+    int_opt!(
+        "slowlog-log-slower-than",
+        &[],
+        slowlog_log_slower_than,
+        i64,
+        -1,
+        LLMAX,
+        true
+    ),
+    int_opt!("slowlog-max-len", &[], slowlog_max_len, u64, 0, LLMAX, true),
+    int_opt!(
+        "latency-monitor-threshold",
+        &[],
+        latency_monitor_threshold,
+        u64,
+        0,
+        LLMAX,
+        true
+    ),
+    OptionDef {
+        name: "loglevel",
+        aliases: &[],
+        mutable: true,
+        kind: Kind::Special(get_loglevel, set_loglevel),
+    },
+    str_opt!("logfile", logfile, false),
+    bool_opt!("daemonize", &[], daemonize, false),
+    str_opt!("pidfile", pidfile, false),
+    bool_opt!("protected-mode", &[], protected_mode, true),
+    OptionDef {
+        name: "replicaof",
+        aliases: &["slaveof"],
+        mutable: false,
+        kind: Kind::Special(get_replicaof, set_replicaof),
+    },
+    str_opt!("masterauth", masterauth, true),
+    str_opt!("masteruser", masteruser, true),
+    mem_opt!("repl-backlog-size", &[], repl_backlog_size, true),
+    int_opt!(
+        "repl-backlog-ttl",
+        &[],
+        repl_backlog_ttl,
+        u64,
+        0,
+        I32MAX,
+        true
+    ),
+    int_opt!("repl-timeout", &[], repl_timeout, u64, 1, I32MAX, true),
+    int_opt!(
+        "repl-ping-replica-period",
+        &["repl-ping-slave-period"],
+        repl_ping_replica_period,
+        u64,
+        1,
+        I32MAX,
+        true
+    ),
+    bool_opt!("repl-diskless-sync", &[], repl_diskless_sync, true),
+    int_opt!(
+        "repl-diskless-sync-delay",
+        &[],
+        repl_diskless_sync_delay,
+        u64,
+        0,
+        I32MAX,
+        true
+    ),
+    bool_opt!(
+        "replica-read-only",
+        &["slave-read-only"],
+        replica_read_only,
+        true
+    ),
+    bool_opt!(
+        "replica-serve-stale-data",
+        &["slave-serve-stale-data"],
+        replica_serve_stale_data,
+        true
+    ),
+    int_opt!(
+        "replica-priority",
+        &["slave-priority"],
+        replica_priority,
+        u64,
+        0,
+        I32MAX,
+        true
+    ),
+    str_opt!("replica-announce-ip", replica_announce_ip, true),
+    int_opt!(
+        "replica-announce-port",
+        &["slave-announce-port"],
+        replica_announce_port,
+        u64,
+        0,
+        65535,
+        true
+    ),
+    int_opt!(
+        "min-replicas-to-write",
+        &["min-slaves-to-write"],
+        min_replicas_to_write,
+        u64,
+        0,
+        I32MAX,
+        true
+    ),
+    int_opt!(
+        "min-replicas-max-lag",
+        &["min-slaves-max-lag"],
+        min_replicas_max_lag,
+        u64,
+        0,
+        I32MAX,
+        true
+    ),
+    bool_opt!("lazyfree-lazy-eviction", &[], lazyfree_lazy_eviction, true),
+    bool_opt!("lazyfree-lazy-expire", &[], lazyfree_lazy_expire, true),
+    bool_opt!(
+        "lazyfree-lazy-server-del",
+        &[],
+        lazyfree_lazy_server_del,
+        true
+    ),
+    bool_opt!("lazyfree-lazy-user-del", &[], lazyfree_lazy_user_del, true),
+    bool_opt!(
+        "lazyfree-lazy-user-flush",
+        &[],
+        lazyfree_lazy_user_flush,
+        true
+    ),
+    int_opt!(
+        "hash-max-listpack-entries",
+        &["hash-max-ziplist-entries"],
+        hash_max_listpack_entries,
+        u64,
+        0,
+        LLMAX,
+        true
+    ),
+    int_opt!(
+        "hash-max-listpack-value",
+        &["hash-max-ziplist-value"],
+        hash_max_listpack_value,
+        u64,
+        0,
+        LLMAX,
+        true
+    ),
+    int_opt!(
+        "set-max-intset-entries",
+        &[],
+        set_max_intset_entries,
+        u64,
+        0,
+        LLMAX,
+        true
+    ),
+    int_opt!(
+        "set-max-listpack-entries",
+        &[],
+        set_max_listpack_entries,
+        u64,
+        0,
+        LLMAX,
+        true
+    ),
+    int_opt!(
+        "set-max-listpack-value",
+        &[],
+        set_max_listpack_value,
+        u64,
+        0,
+        LLMAX,
+        true
+    ),
+    int_opt!(
+        "zset-max-listpack-entries",
+        &["zset-max-ziplist-entries"],
+        zset_max_listpack_entries,
+        u64,
+        0,
+        LLMAX,
+        true
+    ),
+    int_opt!(
+        "zset-max-listpack-value",
+        &["zset-max-ziplist-value"],
+        zset_max_listpack_value,
+        u64,
+        0,
+        LLMAX,
+        true
+    ),
+    int_opt!(
+        "list-max-listpack-size",
+        &["list-max-ziplist-size"],
+        list_max_listpack_size,
+        i64,
+        i32::MIN as i64,
+        I32MAX,
+        true
+    ),
+    int_opt!(
+        "list-compress-depth",
+        &[],
+        list_compress_depth,
+        u64,
+        0,
+        I32MAX,
+        true
+    ),
+    int_opt!(
+        "active-expire-effort",
+        &[],
+        active_expire_effort,
+        u64,
+        1,
+        10,
+        true
+    ),
+    bool_opt!("activerehashing", &[], activerehashing, true),
+    str_opt!("notify-keyspace-events", notify_keyspace_events, true),
+    OptionDef {
+        name: "client-output-buffer-limit",
+        aliases: &[],
+        mutable: true,
+        kind: Kind::Special(get_obl, set_obl),
+    },
+    str_opt!("unixsocket", unixsocket, false),
+    int_opt!(
+        "busy-reply-threshold",
+        &["lua-time-limit"],
+        busy_reply_threshold,
+        u64,
+        0,
+        LLMAX,
+        true
+    ),
+];
+
+fn find_option(name: &str) -> Option<&'static OptionDef> {
+    OPTIONS.iter().find(|o| {
+        o.name.eq_ignore_ascii_case(name) || o.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+    })
+}
+
+fn get_bind(c: &Config) -> String {
+    c.bind.join(" ")
+}
+fn set_bind(c: &mut Config, args: &[String]) -> Result<(), String> {
+    let addrs: Vec<String> = args
+        .iter()
+        .flat_map(|a| a.split_whitespace().map(String::from))
+        .collect();
+    if addrs.is_empty() {
+        return Err("Too many bind addresses specified.".into());
+    }
+    c.bind = addrs;
+    Ok(())
+}
+fn get_requirepass(c: &Config) -> String {
+    c.requirepass
+        .as_deref()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .unwrap_or_default()
+}
+fn set_requirepass(c: &mut Config, args: &[String]) -> Result<(), String> {
+    let v = one_arg(args)?;
+    c.requirepass = if v.is_empty() {
+        None
+    } else {
+        Some(v.as_bytes().to_vec())
+    };
+    Ok(())
+}
+fn enum_error(names: &[&str]) -> String {
+    format!(
+        "argument(s) must be one of the following: {}",
+        names.join(", ")
+    )
+}
+fn get_policy(c: &Config) -> String {
+    c.maxmemory_policy.as_str().into()
+}
+fn set_policy(c: &mut Config, args: &[String]) -> Result<(), String> {
+    let v = one_arg(args)?.to_ascii_lowercase();
+    c.maxmemory_policy = POLICY_NAMES
+        .iter()
+        .find(|(_, n)| *n == v)
+        .map(|(p, _)| *p)
+        .ok_or_else(|| enum_error(&POLICY_NAMES.iter().map(|(_, n)| *n).collect::<Vec<_>>()))?;
+    Ok(())
+}
+fn get_fsync(c: &Config) -> String {
+    c.appendfsync.as_str().into()
+}
+fn set_fsync(c: &mut Config, args: &[String]) -> Result<(), String> {
+    let v = one_arg(args)?.to_ascii_lowercase();
+    c.appendfsync = FSYNC_NAMES
+        .iter()
+        .find(|(_, n)| *n == v)
+        .map(|(p, _)| *p)
+        .ok_or_else(|| enum_error(&FSYNC_NAMES.iter().map(|(_, n)| *n).collect::<Vec<_>>()))?;
+    Ok(())
+}
+const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning", "nothing"];
+fn get_loglevel(c: &Config) -> String {
+    c.loglevel.clone()
+}
+fn set_loglevel(c: &mut Config, args: &[String]) -> Result<(), String> {
+    let v = one_arg(args)?.to_ascii_lowercase();
+    if !LOGLEVELS.contains(&v.as_str()) {
+        return Err(enum_error(LOGLEVELS));
+    }
+    c.loglevel = v;
+    Ok(())
+}
+fn get_dir(c: &Config) -> String {
+    // Redis reports the absolute working directory.
+    std::fs::canonicalize(&c.dir)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| c.dir.clone())
+}
+fn set_dir(c: &mut Config, args: &[String]) -> Result<(), String> {
+    let v = one_arg(args)?;
+    if !Path::new(v).is_dir() {
+        return Err(format!("No such file or directory: {v}"));
+    }
+    c.dir = v.to_string();
+    Ok(())
+}
+fn get_save(c: &Config) -> String {
+    c.save
+        .iter()
+        .map(|(s, n)| format!("{s} {n}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+fn set_save(c: &mut Config, args: &[String]) -> Result<(), String> {
+    let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
+    if words.is_empty() {
+        c.save.clear();
+        return Ok(());
+    }
+    if words.len() % 2 != 0 {
+        return Err("Invalid save parameters".into());
+    }
+    let mut rules = Vec::new();
+    for pair in words.chunks(2) {
+        let secs = pair[0]
+            .parse::<u64>()
+            .map_err(|_| "Invalid save parameters".to_string())?;
+        let changes = pair[1]
+            .parse::<u64>()
+            .map_err(|_| "Invalid save parameters".to_string())?;
+        rules.push((secs, changes));
+    }
+    c.save = rules;
+    Ok(())
+}
+fn get_replicaof(c: &Config) -> String {
+    c.replicaof
+        .as_ref()
+        .map(|(h, p)| format!("{h} {p}"))
+        .unwrap_or_default()
+}
+fn set_replicaof(c: &mut Config, args: &[String]) -> Result<(), String> {
+    let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
+    match words.as_slice() {
+        [] => c.replicaof = None,
+        [no, one] if no.eq_ignore_ascii_case("no") && one.eq_ignore_ascii_case("one") => {
+            c.replicaof = None
+        }
+        [host, port] => {
+            let port = port
+                .parse::<u16>()
+                .map_err(|_| "Invalid master port".to_string())?;
+            c.replicaof = Some((host.to_string(), port));
+        }
+        _ => return Err("wrong number of arguments".into()),
+    }
+    Ok(())
+}
+const OBL_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
+fn get_obl(c: &Config) -> String {
+    OBL_CLASSES
+        .iter()
+        .zip(&c.client_output_buffer_limit)
+        .map(|(n, l)| format!("{n} {} {} {}", l.hard_bytes, l.soft_bytes, l.soft_seconds))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+fn set_obl(c: &mut Config, args: &[String]) -> Result<(), String> {
+    let words: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
+    if words.is_empty() || words.len() % 4 != 0 {
+        return Err("Wrong number of arguments in buffer limit configuration.".into());
+    }
+    let mut limits = c.client_output_buffer_limit;
+    for w in words.chunks(4) {
+        let class = match w[0].to_ascii_lowercase().as_str() {
+            "normal" => 0,
+            "slave" | "replica" => 1,
+            "pubsub" => 2,
+            _ => {
+                return Err("Invalid client class specified in buffer limit configuration.".into())
+            }
+        };
+        let hard = parse_memory(w[1]);
+        let soft = parse_memory(w[2]);
+        let secs = w[3].parse::<u64>().ok();
+        match (hard, soft, secs) {
+            (Some(h), Some(s), Some(t)) => {
+                limits[class] = OutputLimit {
+                    hard_bytes: h,
+                    soft_bytes: s,
+                    soft_seconds: t,
+                }
+            }
+            _ => {
+                return Err(
+                    "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+                        .into(),
+                )
+            }
+        }
+    }
+    c.client_output_buffer_limit = limits;
+    Ok(())
+}
+
+fn one_arg(args: &[String]) -> Result<&str, String> {
+    match args {
+        [v] => Ok(v),
+        _ => Err("wrong number of arguments".into()),
+    }
+}
+
+/// Parse a memory size with Redis's units: b, k (1000), kb (1024), m,
+/// mb, g, gb; case-insensitive. Plain integers are bytes.
+pub fn parse_memory(s: &str) -> Option<u64> {
+    let lower = s.to_ascii_lowercase();
+    let split = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
+    let (num, unit) = lower.split_at(split);
+    if num.is_empty() {
+        return None;
+    }
+    let mul: u64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    num.parse::<u64>().ok()?.checked_mul(mul)
+}
+
+impl OptionDef {
+    fn get(&self, c: &Config) -> String {
+        match &self.kind {
+            Kind::Bool(g, _) => if g(c) { "yes" } else { "no" }.into(),
+            Kind::Int(g, _, _, _) => g(c).to_string(),
+            Kind::Memory(g, _) => g(c).to_string(),
+            Kind::Str(g, _) => g(c),
+            Kind::Special(g, _) => g(c),
+        }
+    }
+
+    /// Parse and apply. The error is Redis's reason text.
+    fn set(&self, c: &mut Config, args: &[String]) -> Result<(), String> {
+        match &self.kind {
+            Kind::Special(_, s) => s(c, args),
+            Kind::Bool(_, s) => match one_arg(args)?.to_ascii_lowercase().as_str() {
+                "yes" => {
+                    s(c, true);
+                    Ok(())
+                }
+                "no" => {
+                    s(c, false);
+                    Ok(())
+                }
+                _ => Err("argument must be 'yes' or 'no'".into()),
+            },
+            Kind::Int(_, s, min, max) => {
+                let v: i64 = one_arg(args)?
+                    .parse()
+                    .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+                if v < *min || v > *max {
+                    return Err(format!(
+                        "argument must be between {min} and {max} inclusive"
+                    ));
+                }
+                s(c, v);
+                Ok(())
+            }
+            Kind::Memory(_, s) => {
+                let v = parse_memory(one_arg(args)?).ok_or("argument must be a memory value")?;
+                s(c, v);
+                Ok(())
+            }
+            Kind::Str(_, s) => {
+                s(c, one_arg(args)?.to_string());
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A fatal configuration error, already formatted for stderr.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// What `load` decided the process should do.
+#[derive(Debug)]
+pub enum LoadOutcome {
+    Run(Box<Config>),
+    Version,
+    Help(String),
+}
+
+fn fatal(origin: &str, line_text: &str, reason: &str) -> ConfigError {
+    ConfigError(format!(
+        "\n*** FATAL CONFIG FILE ERROR (RedisLite {}) ***\n{origin}\n>>> '{line_text}'\n{reason}",
+        env!("CARGO_PKG_VERSION")
+    ))
+}
+
+/// Apply one directive (`name args...`) from any source.
+fn apply_directive(
+    c: &mut Config,
+    name: &str,
+    args: &[String],
+    seen_save: &mut bool,
+) -> Result<(), String> {
+    let Some(opt) = find_option(name) else {
+        return Err("Bad directive or wrong number of arguments".into());
+    };
+    if opt.name == "save" {
+        // Repeated save lines accumulate, as in redis.conf; the first one
+        // replaces the defaults.
+        if !*seen_save {
+            c.save.clear();
+            *seen_save = true;
+        }
+        let mut tmp = c.clone();
+        set_save(&mut tmp, args)?;
+        c.save.extend(tmp.save);
+        return Ok(());
+    }
+    if args.is_empty() {
+        return Err("Bad directive or wrong number of arguments".into());
+    }
+    opt.set(c, args)
+}
+
+/// Parse redis.conf text. `depth` bounds `include` nesting.
+fn parse_file(
+    c: &mut Config,
+    path: &Path,
+    depth: usize,
+    seen_save: &mut bool,
+) -> Result<(), ConfigError> {
+    const INCLUDE_DEPTH_MAX: usize = 8;
+    let text = std::fs::read(path).map_err(|e| {
+        ConfigError(format!(
+            "Fatal error, can't open config file '{}': {e}",
+            path.display()
+        ))
+    })?;
+    for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
+        let line_no = i + 1;
+        let line = String::from_utf8_lossy(raw);
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let origin = format!(
+            "Reading the configuration file {}, at line {line_no}",
+            path.display()
+        );
+        let mut bytes = Vec::new();
+        let mut ranges = Vec::new();
+        if split_args(trimmed.as_bytes(), &mut bytes, &mut ranges).is_err() {
+            return Err(fatal(
+                &origin,
+                trimmed,
+                "Unbalanced quotes in configuration line",
+            ));
+        }
+        let words: Vec<String> = ranges
+            .iter()
+            .map(|r| String::from_utf8_lossy(&bytes[r.clone()]).into_owned())
+            .collect();
+        let Some((name, args)) = words.split_first() else {
+            continue;
+        };
+        if name.eq_ignore_ascii_case("include") {
+            if depth >= INCLUDE_DEPTH_MAX || args.len() != 1 {
+                return Err(fatal(
+                    &origin,
+                    trimmed,
+                    "Too deep include nesting or bad include",
+                ));
+            }
+            parse_file(c, Path::new(&args[0]), depth + 1, seen_save)?;
+            continue;
+        }
+        apply_directive(c, name, args, seen_save).map_err(|e| fatal(&origin, trimmed, &e))?;
+    }
+    Ok(())
+}
+
+/// Environment variables with their own names (documented in the README).
+const ENV_ALIASES: &[(&str, &str)] = &[
+    ("REDISLITE_PORT", "port"),
+    ("REDISLITE_BIND", "bind"),
+    ("REDISLITE_AOF_FSYNC_POLICY", "appendfsync"),
+    ("REDISLITE_MAX_CLIENTS", "maxclients"),
+    ("REDISLITE_REQUIREPASS", "requirepass"),
+    ("REDISLITE_DIR", "dir"),
+    ("REDISLITE_APPENDONLY", "appendonly"),
+];
+
+fn apply_env(c: &mut Config, env: &[(String, String)]) -> Result<bool, ConfigError> {
+    let mut any = false;
+    let mut sorted: Vec<&(String, String)> = env.iter().collect();
+    sorted.sort();
+    for (var, value) in sorted {
+        let Some(suffix) = var.strip_prefix("REDISLITE_") else {
+            continue;
+        };
+        any = true;
+        let origin = format!("Reading environment variable {var}");
+        let shown = format!("{var}={value}");
+        if var == "REDISLITE_MAX_MEMORY_MB" {
+            let mb: u64 = value.trim().parse().map_err(|_| {
+                fatal(
+                    &origin,
+                    &shown,
+                    "argument couldn't be parsed into an integer",
+                )
+            })?;
+            c.maxmemory = mb
+                .checked_mul(1024 * 1024)
+                .ok_or_else(|| fatal(&origin, &shown, "value too large"))?;
+            continue;
+        }
+        let name = ENV_ALIASES
+            .iter()
+            .find(|(v, _)| v == var)
+            .map(|(_, n)| n.to_string())
+            .unwrap_or_else(|| suffix.to_ascii_lowercase().replace('_', "-"));
+        let args: Vec<String> = if name == "bind" || name == "save" || name == "replicaof" {
+            value
+                .split([' ', ','])
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        } else {
+            vec![value.clone()]
+        };
+        let mut seen_save = true;
+        apply_directive(c, &name, &args, &mut seen_save).map_err(|e| fatal(&origin, &shown, &e))?;
+    }
+    Ok(any)
+}
+
+/// `--name value [value...]` flags, as redis-server takes them.
+fn apply_flags(c: &mut Config, flags: &[String]) -> Result<(), ConfigError> {
+    let mut i = 0;
+    let mut seen_save = false;
+    while i < flags.len() {
+        let flag = &flags[i];
+        let Some(name) = flag.strip_prefix("--") else {
+            return Err(fatal(
+                &format!("Reading command-line argument '{flag}'"),
+                flag,
+                "Options must start with --",
+            ));
+        };
+        let mut args = Vec::new();
+        i += 1;
+        while i < flags.len() && !flags[i].starts_with("--") {
+            args.push(flags[i].clone());
+            i += 1;
+        }
+        let origin = format!("Reading command-line option '--{name}'");
+        let shown = format!("{name} {}", args.join(" "));
+        if args.is_empty() {
+            return Err(fatal(
+                &origin,
+                &shown,
+                "Bad directive or wrong number of arguments",
+            ));
+        }
+        apply_directive(c, name, &args, &mut seen_save).map_err(|e| fatal(&origin, &shown, &e))?;
+    }
+    Ok(())
+}
+
+pub const HELP_TEXT: &str = "Usage: redislite-server [/path/to/redis.conf] [options]
+       redislite-server -v or --version
+       redislite-server -h or --help
+
+Options are redis.conf directives given as --name value, for example:
+       redislite-server --port 7777
+       redislite-server /etc/redis/6379.conf --loglevel verbose
+Environment: REDISLITE_PORT, REDISLITE_BIND, REDISLITE_AOF_FSYNC_POLICY,
+REDISLITE_MAX_MEMORY_MB, REDISLITE_MAX_CLIENTS, and REDISLITE_<OPTION> for any
+option (dashes written as underscores). Precedence: file < env < flags.";
+
+/// Build the configuration from process arguments (without argv[0]) and
+/// the `REDISLITE_*` environment.
+pub fn load(args: &[String], env: &[(String, String)]) -> Result<LoadOutcome, ConfigError> {
+    match args.first().map(String::as_str) {
+        Some("-v") | Some("--version") => return Ok(LoadOutcome::Version),
+        Some("-h") | Some("--help") => return Ok(LoadOutcome::Help(HELP_TEXT.into())),
+        _ => {}
+    }
+    let mut c = Config::default();
+    let mut sources = Vec::new();
+    let mut rest = args;
+    if let Some(first) = args.first() {
+        if !first.starts_with("--") {
+            let path = PathBuf::from(first);
+            let mut seen_save = false;
+            parse_file(&mut c, &path, 0, &mut seen_save)?;
+            let abs = std::fs::canonicalize(&path).unwrap_or(path);
+            sources.push(abs.display().to_string());
+            c.config_file = Some(abs);
+            rest = &args[1..];
+        }
+    }
+    if apply_env(&mut c, env)? {
+        sources.push("env".into());
+    }
+    if !rest.is_empty() {
+        apply_flags(&mut c, rest)?;
+        sources.push("flags".into());
+    }
+    c.source = if sources.is_empty() {
+        "embedded defaults".into()
+    } else {
+        sources.join(" + ")
+    };
+    Ok(LoadOutcome::Run(Box::new(c)))
+}
+
+impl Config {
+    /// CONFIG GET: every option whose name (or alias) matches `pattern`.
+    /// A pattern matching an alias returns the alias name, as Redis does.
+    pub fn get_matching(&self, pattern: &[u8]) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        for opt in OPTIONS {
+            for name in std::iter::once(&opt.name).chain(opt.aliases.iter()) {
+                if crate::glob::glob_match(pattern, name.as_bytes(), true) {
+                    out.push((*name, opt.get(self)));
+                }
+            }
+        }
+        out
+    }
+
+    /// CONFIG SET name value [name value ...]: all or nothing. The error is
+    /// the full Redis error line (with the ERR prefix).
+    pub fn set_many(&mut self, pairs: &[(String, String)]) -> Result<(), String> {
+        let mut next = self.clone();
+        let mut done: Vec<&'static str> = Vec::new();
+        for (name, value) in pairs {
+            let Some(opt) = find_option(name) else {
+                return Err(format!(
+                    "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+                ));
+            };
+            let fail = |why: &str| {
+                format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}")
+            };
+            if !opt.mutable {
+                return Err(fail("can't set immutable config"));
+            }
+            if done.contains(&opt.name) {
+                return Err(fail("duplicate parameter"));
+            }
+            done.push(opt.name);
+            let args = match &opt.kind {
+                Kind::Special(..) => value
+                    .split_whitespace()
+                    .map(String::from)
+                    .collect::<Vec<_>>(),
+                _ => vec![value.clone()],
+            };
+            let args = if args.is_empty() {
+                vec![String::new()]
+            } else {
+                args
+            };
+            let args = if opt.name == "save" && value.trim().is_empty() {
+                Vec::new()
+            } else {
+                args
+            };
+            opt.set(&mut next, &args).map_err(|e| fail(&e))?;
+        }
+        *self = next;
+        Ok(())
+    }
+
+    /// CONFIG REWRITE: update the config file in place, keeping comments,
+    /// blank lines and lines we do not know. An option present in the file
+    /// gets its current value on its first line (later duplicates are
+    /// dropped); an option absent from the file is appended only if it
+    /// differs from the default.
+    pub fn rewrite(&self) -> std::io::Result<()> {
+        let path = self
+            .config_file
+            .as_ref()
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no config file"))?;
+        let old = std::fs::read_to_string(path).unwrap_or_default();
+        let defaults = Config::default();
+        let mut out: Vec<String> = Vec::new();
+        let mut written: Vec<&'static str> = Vec::new();
+        const MARKER: &str = "# Generated by CONFIG REWRITE";
+        for line in old.lines() {
+            let t = line.trim();
+            if t == MARKER {
+                continue;
+            }
+            let name = t.split_whitespace().next().unwrap_or("");
+            let opt = if t.starts_with('#') || t.is_empty() {
+                None
+            } else {
+                find_option(name)
+            };
+            match opt {
+                None => out.push(line.to_string()),
+                Some(o) if written.contains(&o.name) => {}
+                Some(o) => {
+                    written.push(o.name);
+                    out.extend(self.option_lines(o));
+                }
+            }
+        }
+        let mut appended = Vec::new();
+        for o in OPTIONS {
+            if written.contains(&o.name) || o.get(self) == o.get(&defaults) {
+                continue;
+            }
+            appended.extend(self.option_lines(o));
+        }
+        if !appended.is_empty() {
+            out.push(MARKER.to_string());
+            out.extend(appended);
+        }
+        let mut text = out.join("\n");
+        text.push('\n');
+        atomic_write(path, text.as_bytes())
+    }
+
+    /// The config-file lines that express option `o`'s current value.
+    fn option_lines(&self, o: &OptionDef) -> Vec<String> {
+        let v = o.get(self);
+        match o.name {
+            "save" if self.save.is_empty() => vec!["save \"\"".into()],
+            "save" => self
+                .save
+                .iter()
+                .map(|(s, n)| format!("save {s} {n}"))
+                .collect(),
+            "client-output-buffer-limit" => OBL_CLASSES
+                .iter()
+                .zip(&self.client_output_buffer_limit)
+                .map(|(n, l)| {
+                    format!(
+                        "client-output-buffer-limit {n} {} {} {}",
+                        l.hard_bytes, l.soft_bytes, l.soft_seconds
+                    )
+                })
+                .collect(),
+            "replicaof" if v.is_empty() => Vec::new(),
+            "bind" | "replicaof" => vec![format!("{} {v}", o.name)],
+            _ => vec![format!("{} {}", o.name, quote(&v))],
+        }
+    }
+}
+
+/// Quote a value for a config line when it is empty or has spaces/quotes.
+fn quote(v: &str) -> String {
+    if !v.is_empty() && !v.contains([' ', '"', '\'', '\\', '\t']) {
+        return v.to_string();
+    }
+    let mut s = String::from("\"");
+    for ch in v.chars() {
+        match ch {
+            '"' => s.push_str("\\\""),
+            '\\' => s.push_str("\\\\"),
+            '\n' => s.push_str("\\n"),
+            c => s.push(c),
+        }
+    }
+    s.push('"');
+    s
+}
+
+/// Write a file so that readers see either the old or the new content:
+/// temp file in the same directory, fsync, rename, fsync the directory.
+pub fn atomic_write(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("config"),
+        std::process::id()
+    ));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    fn run(args: &[&str], env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        match load(&s(args), &env)? {
+            LoadOutcome::Run(c) => Ok(*c),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn memory_units() {
+        assert_eq!(parse_memory("100"), Some(100));
+        assert_eq!(parse_memory("1k"), Some(1000));
+        assert_eq!(parse_memory("1KB"), Some(1024));
+        assert_eq!(parse_memory("2gb"), Some(2 * 1024 * 1024 * 1024));
+        assert_eq!(parse_memory("1x"), None);
+        assert_eq!(parse_memory("mb"), None);
+        assert_eq!(parse_memory("-1"), None);
+    }
+
+    #[test]
+    fn defaults_and_flags() {
+        let c = run(&[], &[]).unwrap();
+        assert_eq!(c.port, 6379);
+        assert_eq!(c.source, "embedded defaults");
+        let c = run(
+            &["--port", "7000", "--save", "", "--appendfsync", "always"],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.port, 7000);
+        assert!(c.save.is_empty());
+        assert_eq!(c.appendfsync, FsyncPolicy::Always);
+        let c = run(&["--save", "900", "1", "--save", "60", "5"], &[]).unwrap();
+        assert_eq!(c.save, vec![(900, 1), (60, 5)]);
+    }
+
+    #[test]
+    fn env_and_precedence() {
+        let c = run(
+            &["--maxclients", "9"],
+            &[
+                ("REDISLITE_MAX_CLIENTS", "5"),
+                ("REDISLITE_MAX_MEMORY_MB", "2"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.maxclients, 9);
+        assert_eq!(c.maxmemory, 2 * 1024 * 1024);
+        let c = run(&[], &[("REDISLITE_MAXMEMORY_POLICY", "allkeys-lru")]).unwrap();
+        assert_eq!(c.maxmemory_policy, MaxmemoryPolicy::AllkeysLru);
+        let e = run(&[], &[("REDISLITE_PORT", "x")]).unwrap_err();
+        assert!(e.0.contains("REDISLITE_PORT"), "{e}");
+        let e = run(&[], &[("REDISLITE_NOPE", "1")]).unwrap_err();
+        assert!(e.0.contains("Bad directive"), "{e}");
+    }
+
+    #[test]
+    fn file_errors_name_the_line() {
+        let dir = std::env::temp_dir().join(format!("rl-cfg-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("a.conf");
+        std::fs::write(&p, "# c\nport 1234\nhz \"20\"\nmaxmemory nope\n").unwrap();
+        let e = run(&[p.to_str().unwrap()], &[]).unwrap_err();
+        assert!(e.0.contains("at line 4"), "{e}");
+        assert!(e.0.contains("argument must be a memory value"), "{e}");
+        std::fs::write(&p, "port 1234\nhz \"20\"\nsave 10 1\nsave 20 2\n").unwrap();
+        let c = run(&[p.to_str().unwrap()], &[]).unwrap();
+        assert_eq!((c.port, c.hz), (1234, 20));
+        assert_eq!(c.save, vec![(10, 1), (20, 2)]);
+    }
+
+    #[test]
+    fn config_set_is_atomic_and_worded_like_redis() {
+        let mut c = Config::default();
+        let err = c
+            .set_many(&[
+                ("maxclients".into(), "5".into()),
+                ("hz".into(), "abc".into()),
+            ])
+            .unwrap_err();
+        assert_eq!(err, "ERR CONFIG SET failed (possibly related to argument 'hz') - argument couldn't be parsed into an integer");
+        assert_eq!(c.maxclients, 10000);
+        assert_eq!(
+            c.set_many(&[("databases".into(), "3".into())]).unwrap_err(),
+            "ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config"
+        );
+        assert_eq!(
+            c.set_many(&[("foo".into(), "3".into())]).unwrap_err(),
+            "ERR Unknown option or number of arguments for CONFIG SET - 'foo'"
+        );
+        c.set_many(&[("save".into(), "".into())]).unwrap();
+        assert!(c.save.is_empty());
+        c.set_many(&[("maxmemory".into(), "1mb".into())]).unwrap();
+        assert_eq!(
+            c.get_matching(b"maxmemory"),
+            vec![("maxmemory", "1048576".to_string())]
+        );
+    }
+
+    #[test]
+    fn get_matching_includes_aliases() {
+        let c = Config::default();
+        let names: Vec<&str> = c
+            .get_matching(b"hash-max-*")
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert!(names.contains(&"hash-max-listpack-entries"));
+        assert!(names.contains(&"hash-max-ziplist-entries"));
+    }
+
+    #[test]
+    fn rewrite_round_trip() {
+        let dir = std::env::temp_dir().join(format!("rl-cfg-rw-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("r.conf");
+        std::fs::write(
+            &p,
+            "# keep me\nmaxclients 3\nmaxclients 4\nunknown-to-us? no\n",
+        )
+        .unwrap();
+        let mut c = run(&[p.to_str().unwrap()], &[]).unwrap();
+        c.set_many(&[
+            ("maxclients".into(), "8".into()),
+            ("timeout".into(), "30".into()),
+        ])
+        .unwrap();
+        c.rewrite().unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.contains("# keep me"));
+        assert_eq!(text.matches("maxclients").count(), 1, "{text}");
+        assert!(text.contains("maxclients 8"));
+        assert!(text.contains("timeout 30"));
+        let again = run(&[p.to_str().unwrap()], &[]).unwrap_err();
+        // The unknown line was kept verbatim, so loading it fails as before.
+        assert!(again.0.contains("unknown-to-us?"));
+    }
+}

@@ -1,0 +1,183 @@
+//! Per-client state: socket, buffers, protocol version, selected database,
+//! authentication and the flags CLIENT commands change.
+//!
+//! Owns: one connected client. The event loop moves bytes in and out; the
+//! command layer reads arguments and appends replies through
+//! [`Client::reply`]. Nothing here touches the keyspace.
+//!
+//! Must never: hold a borrowed view of another client (commands that look
+//! at all clients go through the server's client table), or keep a large
+//! buffer after the burst that needed it is over.
+//!
+//! Invariants:
+//! - `query` holds only bytes not yet consumed by a complete command; most
+//!   reads are parsed straight from the loop's shared read buffer and leave
+//!   `query` empty, so an idle client owns no input buffer at all.
+//! - `out[out_pos..]` is what remains to be written, in order.
+
+use crate::resp::parser::Parser;
+use crate::resp::reply::{Proto, ReplyWriter};
+use mio::net::TcpStream;
+
+/// CLIENT REPLY modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Discard the reply of the next command only.
+    SkipNext,
+    /// The current command is the skipped one.
+    Skipping,
+}
+
+pub struct Client {
+    pub id: u64,
+    pub token: usize,
+    pub stream: TcpStream,
+    /// "ip:port" of the peer and of our end, formatted once at accept.
+    pub addr: String,
+    pub laddr: String,
+    pub fd: i32,
+    pub query: Vec<u8>,
+    pub parser: Parser,
+    pub out: Vec<u8>,
+    pub out_pos: usize,
+    pub db: usize,
+    pub proto: Proto,
+    pub name: Option<Vec<u8>>,
+    pub lib_name: Option<Vec<u8>>,
+    pub lib_ver: Option<Vec<u8>>,
+    pub authenticated: bool,
+    /// Close once pending output is written (QUIT, protocol errors).
+    pub close_after_reply: bool,
+    /// Close without writing anything else (CLIENT KILL, limits).
+    pub close_asap: bool,
+    pub reply_mode: ReplyMode,
+    pub no_evict: bool,
+    pub no_touch: bool,
+    /// Queued in the loop's pending-write list already.
+    pub pending_write: bool,
+    pub ctime_ms: i64,
+    pub last_interaction_ms: i64,
+    /// Name of the last command run (CLIENT LIST `cmd=`).
+    pub last_cmd: &'static str,
+    pub net_in_bytes: u64,
+    pub net_out_bytes: u64,
+    pub commands_processed: u64,
+}
+
+impl Client {
+    pub fn new(
+        id: u64,
+        token: usize,
+        stream: TcpStream,
+        addr: String,
+        laddr: String,
+        fd: i32,
+        max_bulk_len: u64,
+        now_ms: i64,
+        authenticated: bool,
+    ) -> Client {
+        Client {
+            id,
+            token,
+            stream,
+            addr,
+            laddr,
+            fd,
+            query: Vec::new(),
+            parser: Parser::new(max_bulk_len),
+            out: Vec::new(),
+            out_pos: 0,
+            db: 0,
+            proto: Proto::Resp2,
+            name: None,
+            lib_name: None,
+            lib_ver: None,
+            authenticated,
+            close_after_reply: false,
+            close_asap: false,
+            reply_mode: ReplyMode::On,
+            no_evict: false,
+            no_touch: false,
+            pending_write: false,
+            ctime_ms: now_ms,
+            last_interaction_ms: now_ms,
+            last_cmd: "NULL",
+            net_in_bytes: 0,
+            net_out_bytes: 0,
+            commands_processed: 0,
+        }
+    }
+
+    /// Writer for this client's next reply, in its protocol version.
+    pub fn reply(&mut self) -> ReplyWriter<'_> {
+        ReplyWriter::new(&mut self.out, self.proto)
+    }
+
+    pub fn has_pending_output(&self) -> bool {
+        self.out_pos < self.out.len()
+    }
+
+    /// Bytes of output not yet written (CLIENT LIST `omem`, limits).
+    pub fn pending_output_bytes(&self) -> usize {
+        self.out.len() - self.out_pos
+    }
+
+    /// CLIENT LIST / CLIENT INFO line for this client, Redis's field order.
+    pub fn info_line(&self, now_ms: i64) -> String {
+        let age = (now_ms - self.ctime_ms).max(0) / 1000;
+        let idle = (now_ms - self.last_interaction_ms).max(0) / 1000;
+        let mut flags = String::new();
+        if self.close_after_reply {
+            flags.push('c');
+        }
+        if self.close_asap {
+            flags.push('A');
+        }
+        if self.no_evict {
+            flags.push('e');
+        }
+        if self.no_touch {
+            flags.push('T');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        let name = self
+            .name
+            .as_deref()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default();
+        let lib = |v: &Option<Vec<u8>>| {
+            v.as_deref()
+                .map(|n| String::from_utf8_lossy(n).into_owned())
+                .unwrap_or_default()
+        };
+        format!(
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            self.fd,
+            name,
+            age,
+            idle,
+            flags,
+            self.db,
+            self.query.len(),
+            self.query.capacity() - self.query.len(),
+            self.query.capacity(),
+            self.query.len(),
+            self.pending_output_bytes(),
+            self.query.capacity() + self.out.capacity(),
+            self.last_cmd,
+            match self.proto {
+                Proto::Resp2 => 2,
+                Proto::Resp3 => 3,
+            },
+            lib(&self.lib_name),
+            lib(&self.lib_ver),
+        )
+    }
+}

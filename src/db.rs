@@ -1,0 +1,341 @@
+//! Databases, key lookups and expiry.
+//!
+//! Owns: the numbered databases (each a main [`Dict`] of objects plus an
+//! `expires` dict of absolute unix-millisecond deadlines), the keyspace
+//! statistics (hits, misses, expired keys), lazy expiry on access and the
+//! active expiry cycle.
+//!
+//! Must never: let any command observe a key whose deadline has passed.
+//! Every lookup goes through [`Keyspace::lookup`], which checks the deadline
+//! first; KEYS/SCAN/RANDOMKEY filter with [`Keyspace::is_expired`].
+//!
+//! Invariants:
+//! - A key is in `expires` only if it is in `dict` (deleting a key deletes
+//!   its deadline; overwriting it without KEEPTTL clears the deadline).
+//! - All deadlines are compared against `now_ms`, a per-command snapshot of
+//!   the clock set by the dispatcher, so one command sees one instant (as
+//!   Redis does, a MGET of two keys cannot see the first alive and the
+//!   second expired because the clock moved between them).
+//! - On a replica, expired keys are reported missing but not deleted: the
+//!   master's DEL removes them, so both sides keep the same keyspace.
+
+use crate::dict::{rng_next, Dict};
+use crate::types::{CompactBytes, RObj, Value};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Wall clock in unix milliseconds.
+pub fn unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// 24-bit seconds clock stored in objects for idle-time estimation.
+pub fn lru_clock(now_ms: i64) -> u32 {
+    ((now_ms / 1000) as u32) & LRU_CLOCK_MAX
+}
+pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
+
+/// Seconds since an object's last access, handling the 24-bit wrap.
+pub fn idle_seconds(obj_lru: u32, clock: u32) -> u64 {
+    if clock >= obj_lru {
+        (clock - obj_lru) as u64
+    } else {
+        (clock + (LRU_CLOCK_MAX - obj_lru)) as u64
+    }
+}
+
+#[derive(Default)]
+pub struct Db {
+    pub dict: Dict<RObj>,
+    pub expires: Dict<i64>,
+    /// Scan cursor of the active expiry cycle over `expires`, so successive
+    /// cycles cover the whole table instead of re-sampling the same buckets.
+    pub expire_cursor: u64,
+    /// Running average TTL of sampled keys (INFO keyspace avg_ttl).
+    pub avg_ttl_ms: i64,
+}
+
+#[derive(Default, Debug, Clone)]
+pub struct KeyspaceStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub expired_keys: u64,
+    /// Fraction (0..1) of keys found expired in the last active cycle.
+    pub expired_stale_perc: f64,
+    pub expired_time_cap_reached_count: u64,
+    pub expire_cycle_cpu_ms: u64,
+}
+
+pub struct Keyspace {
+    pub dbs: Vec<Db>,
+    /// Clock snapshot for the command being executed (see invariants).
+    pub now_ms: i64,
+    pub stats: KeyspaceStats,
+    /// True on a replica: expired keys are hidden, not deleted.
+    pub is_replica: bool,
+    /// Writes since the last successful save (Redis's `server.dirty`).
+    pub dirty: u64,
+    pub rng: u64,
+}
+
+/// How a lookup affects the key's access metadata and the hit/miss stats.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// A read by a command: counts a hit or miss, updates the LRU clock.
+    Read,
+    /// A read-modify-write: updates the LRU clock, no hit/miss accounting.
+    Write,
+    /// Introspection (TYPE of OBJECT ..., a NO-TOUCH client): no side effect
+    /// besides lazy expiry.
+    NoTouch,
+}
+
+impl Keyspace {
+    pub fn new(databases: usize) -> Keyspace {
+        let seed = unix_ms() as u64 ^ (std::process::id() as u64) << 32 | 1;
+        Keyspace {
+            dbs: (0..databases.max(1)).map(|_| Db::default()).collect(),
+            now_ms: unix_ms(),
+            stats: KeyspaceStats::default(),
+            is_replica: false,
+            dirty: 0,
+            rng: seed,
+        }
+    }
+
+    pub fn lru_clock(&self) -> u32 {
+        lru_clock(self.now_ms)
+    }
+
+    /// True when `key` has a deadline that has passed. Does not delete.
+    pub fn is_expired(&self, db: usize, key: &[u8]) -> bool {
+        let d = &self.dbs[db];
+        if d.expires.is_empty() {
+            return false;
+        }
+        matches!(d.expires.get(key), Some(&when) if when <= self.now_ms)
+    }
+
+    /// Lazy expiry: if `key` is past its deadline, delete it (on a master)
+    /// and return true, meaning "treat as missing".
+    pub fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> bool {
+        if !self.is_expired(db, key) {
+            return false;
+        }
+        if !self.is_replica {
+            self.delete(db, key);
+            self.stats.expired_keys += 1;
+        }
+        true
+    }
+
+    /// Find a live key. Expired keys are deleted and reported missing.
+    pub fn lookup(&mut self, db: usize, key: &[u8], access: Access) -> Option<&mut RObj> {
+        if self.expire_if_needed(db, key) {
+            if access == Access::Read {
+                self.stats.misses += 1;
+            }
+            return None;
+        }
+        let clock = lru_clock(self.now_ms);
+        let found = self.dbs[db].dict.get_mut(key);
+        match access {
+            Access::Read => {
+                if found.is_some() {
+                    self.stats.hits += 1;
+                } else {
+                    self.stats.misses += 1;
+                }
+            }
+            Access::Write | Access::NoTouch => {}
+        }
+        let obj = found?;
+        if access != Access::NoTouch {
+            obj.lru = clock;
+        }
+        Some(obj)
+    }
+
+    /// True if a live key exists (no hit/miss accounting, no LRU touch).
+    pub fn exists(&mut self, db: usize, key: &[u8]) -> bool {
+        self.lookup(db, key, Access::NoTouch).is_some()
+    }
+
+    /// Store `value` under `key`, replacing any value. The TTL is cleared
+    /// unless `keep_ttl` (SET KEEPTTL, and internal rewrites like APPEND
+    /// which modify in place instead of calling this).
+    pub fn set(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
+        let clock = lru_clock(self.now_ms);
+        let d = &mut self.dbs[db];
+        if let Some(obj) = d.dict.get_mut(key) {
+            obj.value = value;
+            obj.lru = clock;
+        } else {
+            d.dict
+                .insert(CompactBytes::new(key), RObj::new(value, clock));
+        }
+        if !keep_ttl && !d.expires.is_empty() {
+            d.expires.remove(key);
+        }
+    }
+
+    /// Add a key known not to exist (after a lookup said so).
+    pub fn add(&mut self, db: usize, key: &[u8], value: Value) {
+        let clock = lru_clock(self.now_ms);
+        self.dbs[db]
+            .dict
+            .insert(CompactBytes::new(key), RObj::new(value, clock));
+    }
+
+    /// Remove a key and its deadline; returns the removed object.
+    pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<RObj> {
+        let d = &mut self.dbs[db];
+        let (_, obj) = d.dict.remove(key)?;
+        if !d.expires.is_empty() {
+            d.expires.remove(key);
+        }
+        Some(obj)
+    }
+
+    pub fn delete(&mut self, db: usize, key: &[u8]) -> bool {
+        self.remove(db, key).is_some()
+    }
+
+    /// Set an absolute deadline on an existing key.
+    pub fn set_expire(&mut self, db: usize, key: &[u8], when_ms: i64) {
+        let d = &mut self.dbs[db];
+        if let Some(w) = d.expires.get_mut(key) {
+            *w = when_ms;
+        } else {
+            d.expires.insert(CompactBytes::new(key), when_ms);
+        }
+    }
+
+    /// Remove a deadline; true if there was one.
+    pub fn persist(&mut self, db: usize, key: &[u8]) -> bool {
+        self.dbs[db].expires.remove(key).is_some()
+    }
+
+    pub fn get_expire(&self, db: usize, key: &[u8]) -> Option<i64> {
+        self.dbs[db].expires.get(key).copied()
+    }
+
+    /// A random live key of `db`, or None if it is empty. Bounded: if only
+    /// expired keys are found after many tries (all keys volatile and
+    /// stale), give up and return one of them, like Redis.
+    pub fn random_key(&mut self, db: usize) -> Option<CompactBytes> {
+        const TRIES_MAX: usize = 100;
+        let mut fallback = None;
+        for _ in 0..TRIES_MAX {
+            let key = {
+                let (k, _) = self.dbs[db].dict.random_entry(&mut self.rng)?;
+                k.clone()
+            };
+            if !self.is_expired(db, &key) {
+                return Some(key);
+            }
+            if self.is_replica {
+                fallback = Some(key);
+                continue;
+            }
+            self.expire_if_needed(db, &key);
+        }
+        fallback
+    }
+
+    pub fn flush_db(&mut self, db: usize) -> Db {
+        std::mem::take(&mut self.dbs[db])
+    }
+
+    pub fn total_keys(&self) -> usize {
+        self.dbs.iter().map(|d| d.dict.len()).sum()
+    }
+
+    /// One run of the active expiry cycle (called `hz` times per second).
+    ///
+    /// For each database, walk the `expires` table with its SCAN cursor in
+    /// batches of `KEYS_PER_LOOP` deadlines, deleting expired keys. Keep
+    /// going on a database while more than 10% of a batch was expired (there
+    /// is probably more garbage), but stop everything once `budget` is spent:
+    /// expiry must never take the loop away from clients for long.
+    pub fn active_expire_cycle(&mut self, budget: Duration) {
+        const KEYS_PER_LOOP: usize = 20;
+        const STALE_PERCENT_MAX: usize = 10;
+        const BUCKETS_PER_LOOP_MAX: usize = 400;
+        let start = Instant::now();
+        let mut sampled_total = 0usize;
+        let mut expired_total = 0usize;
+        let mut expired_batch: Vec<CompactBytes> = Vec::new();
+        'dbs: for db in 0..self.dbs.len() {
+            loop {
+                let d = &mut self.dbs[db];
+                if d.expires.is_empty() {
+                    break;
+                }
+                let now = self.now_ms;
+                let mut sampled = 0usize;
+                let mut ttl_sum = 0i64;
+                let mut ttl_n = 0i64;
+                let mut buckets = 0usize;
+                let mut cursor = d.expire_cursor;
+                expired_batch.clear();
+                while sampled < KEYS_PER_LOOP && buckets < BUCKETS_PER_LOOP_MAX {
+                    cursor = d.expires.scan(cursor, |k, &when| {
+                        sampled += 1;
+                        if when <= now {
+                            expired_batch.push(k.clone());
+                        } else {
+                            ttl_sum += when - now;
+                            ttl_n += 1;
+                        }
+                    });
+                    buckets += 1;
+                    if cursor == 0 {
+                        break;
+                    }
+                }
+                d.expire_cursor = cursor;
+                if ttl_n > 0 {
+                    let avg = ttl_sum / ttl_n;
+                    // Same smoothing as Redis: new samples weigh 2%.
+                    d.avg_ttl_ms = if d.avg_ttl_ms == 0 {
+                        avg
+                    } else {
+                        (d.avg_ttl_ms / 50) * 49 + avg / 50
+                    };
+                }
+                let expired = expired_batch.len();
+                for key in expired_batch.drain(..) {
+                    if !self.is_replica {
+                        self.delete(db, &key);
+                        self.stats.expired_keys += 1;
+                    }
+                }
+                sampled_total += sampled;
+                expired_total += expired;
+                if start.elapsed() >= budget {
+                    self.stats.expired_time_cap_reached_count += 1;
+                    break 'dbs;
+                }
+                if sampled == 0 || expired * 100 <= sampled * STALE_PERCENT_MAX || cursor == 0 {
+                    break;
+                }
+            }
+        }
+        let elapsed_ms = start.elapsed().as_millis() as u64;
+        self.stats.expire_cycle_cpu_ms += elapsed_ms;
+        if sampled_total > 0 {
+            let perc = expired_total as f64 / sampled_total as f64;
+            self.stats.expired_stale_perc = perc * 0.05 + self.stats.expired_stale_perc * 0.95;
+        }
+        // Keep rehashing moving on idle databases too: a table that is only
+        // read would otherwise stay in the two-table state forever.
+        for d in self.dbs.iter_mut() {
+            d.dict.rehash_steps(100);
+            d.expires.rehash_steps(100);
+        }
+        let _ = rng_next(&mut self.rng);
+    }
+}

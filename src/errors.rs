@@ -1,0 +1,84 @@
+//! Every error a command can answer, with Redis's exact wire text.
+//!
+//! Owns: the mapping from error kinds to the bytes clients see. Handlers
+//! return `Err(CmdError::...)`; the dispatcher writes the reply and counts
+//! it in INFO errorstats. Keeping the texts here is what lets a differential
+//! test against redis-server stay green when a message changes: there is
+//! one place to fix.
+
+use std::borrow::Cow;
+
+pub type CmdResult = Result<(), CmdError>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CmdError {
+    Syntax,
+    WrongType,
+    NotInteger,
+    NotFloat,
+    Overflow,
+    IncrNanOrInf,
+    NoSuchKey,
+    DbIndexOutOfRange,
+    InvalidDbIndex,
+    SameObject,
+    /// `invalid expire time in '<cmd>' command`
+    InvalidExpireTime(&'static str),
+    StringTooLong,
+    OffsetOutOfRange,
+    InvalidCursor,
+    NoAuth,
+    WrongPass,
+    AuthNotConfigured,
+    /// `wrong number of arguments for '<cmd>' command`
+    WrongArity(String),
+    /// `unknown subcommand '<sub>'. Try <CMD> HELP.`
+    UnknownSubcommand(String, String),
+    /// Anything with a one-off text; the string includes its code prefix
+    /// (`ERR ...`, `NOPROTO ...`).
+    Other(Cow<'static, str>),
+}
+
+impl CmdError {
+    pub fn msg(s: impl Into<Cow<'static, str>>) -> CmdError {
+        CmdError::Other(s.into())
+    }
+
+    /// The error line without the leading `-` and trailing CRLF.
+    pub fn message(&self) -> Cow<'static, str> {
+        match self {
+            CmdError::Syntax => "ERR syntax error".into(),
+            CmdError::WrongType => {
+                "WRONGTYPE Operation against a key holding the wrong kind of value".into()
+            }
+            CmdError::NotInteger => "ERR value is not an integer or out of range".into(),
+            CmdError::NotFloat => "ERR value is not a valid float".into(),
+            CmdError::Overflow => "ERR increment or decrement would overflow".into(),
+            CmdError::IncrNanOrInf => "ERR increment would produce NaN or Infinity".into(),
+            CmdError::NoSuchKey => "ERR no such key".into(),
+            CmdError::DbIndexOutOfRange => "ERR DB index is out of range".into(),
+            CmdError::InvalidDbIndex => "ERR value is not an integer or out of range".into(),
+            CmdError::SameObject => "ERR source and destination objects are the same".into(),
+            CmdError::InvalidExpireTime(cmd) => {
+                format!("ERR invalid expire time in '{cmd}' command").into()
+            }
+            CmdError::StringTooLong => {
+                "ERR string exceeds maximum allowed size (proto-max-bulk-len)".into()
+            }
+            CmdError::OffsetOutOfRange => "ERR offset is out of range".into(),
+            CmdError::InvalidCursor => "ERR invalid cursor".into(),
+            CmdError::NoAuth => "NOAUTH Authentication required.".into(),
+            CmdError::WrongPass => {
+                "WRONGPASS invalid username-password pair or user is disabled.".into()
+            }
+            CmdError::AuthNotConfigured => "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?".into(),
+            CmdError::WrongArity(cmd) => {
+                format!("ERR wrong number of arguments for '{cmd}' command").into()
+            }
+            CmdError::UnknownSubcommand(sub, cmd) => {
+                format!("ERR unknown subcommand '{sub}'. Try {cmd} HELP.").into()
+            }
+            CmdError::Other(s) => s.clone(),
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! RedisLite: a Redis-compatible in-memory key-value server.
+//!
+//! The crate is a library so that the server binary, the benchmark tool,
+//! the fuzz targets and the tests share one implementation. Start reading
+//! at `server::event_loop` (how a request flows) and `commands` (what each
+//! command does); docs/ARCHITECTURE.md is the map.
+
+pub mod commands;
+pub mod config;
+pub mod connection;
+pub mod db;
+pub mod dict;
+pub mod errors;
+pub mod glob;
+pub mod lazyfree;
+pub mod memory;
+pub mod observe;
+pub mod resp;
+pub mod server;
+pub mod types;

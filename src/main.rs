@@ -1,0 +1,96 @@
+//! `redislite-server`: parse configuration, bind, run the loop, exit.
+//!
+//! Exit codes: 0 after SHUTDOWN or SIGTERM/SIGINT, 1 for configuration or
+//! startup errors (the message names the option, file and line).
+
+use redislite::commands::connection::REDIS_COMPAT_VERSION;
+use redislite::config::{self, LoadOutcome};
+use redislite::memory::CountingAlloc;
+use redislite::server::{event_loop, Server};
+use std::sync::Arc;
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("REDISLITE_"))
+        .collect();
+    let config = match config::load(&args, &env) {
+        Ok(LoadOutcome::Run(c)) => *c,
+        Ok(LoadOutcome::Version) => {
+            println!(
+                "RedisLite server v={} (Redis {} compatible)",
+                env!("CARGO_PKG_VERSION"),
+                REDIS_COMPAT_VERSION
+            );
+            return;
+        }
+        Ok(LoadOutcome::Help(text)) => {
+            println!("{text}");
+            return;
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    };
+    init_logging(&config);
+    let listeners = match event_loop::bind_listeners(&config) {
+        Ok(l) => l,
+        Err(e) => {
+            log::error!("{e}");
+            std::process::exit(1);
+        }
+    };
+    let poll = match mio::Poll::new() {
+        Ok(p) => p,
+        Err(e) => {
+            log::error!("Creating the event loop: {e}");
+            std::process::exit(1);
+        }
+    };
+    let port = config.port;
+    let source = config.source.clone();
+    let mut server = Server::new(config, poll, listeners);
+    let flag = Arc::clone(&server.signal_term);
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        if let Err(e) = signal_hook::flag::register(sig, Arc::clone(&flag)) {
+            log::error!("Installing signal handler: {e}");
+            std::process::exit(1);
+        }
+    }
+    log::info!(
+        "RedisLite {} (Redis {} compatible) port={} pid={} config={}",
+        env!("CARGO_PKG_VERSION"),
+        REDIS_COMPAT_VERSION,
+        port,
+        std::process::id(),
+        source
+    );
+    log::info!("Ready to accept connections tcp");
+    match server.run() {
+        Ok(_) => std::process::exit(0),
+        Err(e) => {
+            log::error!("Event loop failed: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// RUST_LOG wins when set; otherwise the config's `loglevel` maps to a
+/// filter (debug/verbose -> debug, notice -> info, warning -> warn).
+fn init_logging(config: &config::Config) {
+    let default = match config.loglevel.as_str() {
+        "debug" => "debug",
+        "verbose" => "debug",
+        "warning" => "warn",
+        "nothing" => "off",
+        _ => "info",
+    };
+    let env = env_logger::Env::default().default_filter_or(default);
+    env_logger::Builder::from_env(env)
+        .format_timestamp_millis()
+        .init();
+}

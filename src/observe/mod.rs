@@ -1,0 +1,5 @@
+//! Observability: what the server tells operators about itself.
+//! INFO lives here; the slow log, latency monitor and hot-key tracker join
+//! it with their own files.
+
+pub mod info;

@@ -1,0 +1,65 @@
+//! Periodic work, run `hz` times per second from the event loop (Redis's
+//! serverCron): active expiry, client timeouts and buffer trimming,
+//! incremental rehashing, rate samplers.
+//!
+//! Must never: take long. Active expiry has a time budget of a quarter of
+//! the cron period; the client sweep visits a bounded slice of the client
+//! table per tick, so a server with many clients still sweeps them all
+//! once a second without a spike.
+
+use super::Server;
+use crate::db::unix_ms;
+use std::time::Duration;
+
+/// Share of each cron period active expiry may use (Redis: 25%).
+const EXPIRE_CYCLE_BUDGET_PERCENT: u64 = 25;
+
+impl Server {
+    pub fn cron(&mut self) {
+        self.ks.now_ms = unix_ms();
+        let hz = self.config.hz.clamp(1, 500) as u64;
+        if self.active_expire_enabled && !self.ks.is_replica {
+            let period_us = 1_000_000 / hz;
+            let budget = Duration::from_micros(period_us * EXPIRE_CYCLE_BUDGET_PERCENT / 100);
+            self.ks.active_expire_cycle(budget);
+        }
+        self.clients_cron(hz);
+        let now = self.ks.now_ms;
+        self.stats
+            .ops_rate
+            .sample(self.stats.total_commands_processed, now);
+        self.stats
+            .net_in_rate
+            .sample(self.stats.net_input_bytes, now);
+        self.stats
+            .net_out_rate
+            .sample(self.stats.net_output_bytes, now);
+    }
+
+    /// Visit `clients / hz` slots (at least a few) per tick: close idle
+    /// clients past `timeout`, and release idle query buffers.
+    fn clients_cron(&mut self, hz: u64) {
+        const MIN_PER_TICK: usize = 5;
+        if self.clients.is_empty() {
+            return;
+        }
+        let per_tick = (self.clients.len() / hz as usize).max(MIN_PER_TICK);
+        let timeout_ms = self.config.timeout.saturating_mul(1000) as i64;
+        let now = self.ks.now_ms;
+        for _ in 0..per_tick.min(self.clients.len()) {
+            self.clients_cron_cursor = (self.clients_cron_cursor + 1) % self.clients.len();
+            let slot = self.clients_cron_cursor;
+            let Some(c) = self.clients[slot].as_mut() else {
+                continue;
+            };
+            if timeout_ms > 0 && now - c.last_interaction_ms > timeout_ms {
+                log::debug!("Closing idle client id={}", c.id);
+                self.close_client_in_table(slot);
+                continue;
+            }
+            if c.query.is_empty() && c.query.capacity() > 0 && now - c.last_interaction_ms > 2000 {
+                c.query = Vec::new();
+            }
+        }
+    }
+}

@@ -1,0 +1,480 @@
+//! The event loop: accept, read, parse, execute, write. One thread.
+//!
+//! Owns: everything that touches sockets. A loop turn is
+//!   1. `poll` (sleeping at most until the next cron tick),
+//!   2. for each ready socket: accept new clients, or read and run every
+//!      complete command the client sent (replies are appended to its
+//!      output buffer, not written yet),
+//!   3. "before sleep": write all pending output, one `write` per client
+//!      for however many replies it queued — at pipeline depth 16 that is
+//!      one syscall for sixteen replies,
+//!   4. cron work when its tick is due.
+//!
+//! Must never: add a syscall per request (sockets are registered once for
+//! both readable and writable edge-triggered events, so no re-registration
+//! is ever needed), read without bound from one client while others wait
+//! (`READ_BUDGET_BYTES` per turn, then the client is revisited next turn),
+//! or allocate in steady state (the shared read buffer is reused; most
+//! requests are parsed in place from it).
+
+use super::{Server, ShutdownReason, MAX_LISTENERS};
+use crate::commands;
+use crate::commands::Argv;
+use crate::config::Config;
+use crate::connection::Client;
+use crate::db::unix_ms;
+use crate::resp::parser::Parsed;
+use mio::net::TcpListener;
+use mio::{Events, Interest, Token};
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// Size of one read (Redis reads 16 KiB at a time too).
+pub const READ_CHUNK_BYTES: usize = 16 * 1024;
+/// Most bytes read from one client in one loop turn before others get a go.
+const READ_BUDGET_BYTES: usize = 1024 * 1024;
+/// Most connections accepted per listener event (as Redis).
+const ACCEPTS_PER_EVENT_MAX: usize = 1000;
+/// Output buffers above this are released once drained, so a client that
+/// once fetched a big value does not keep the memory.
+const OUT_BUF_KEEP_BYTES: usize = 64 * 1024;
+/// Query buffers above this are released once empty.
+const QUERY_BUF_KEEP_BYTES: usize = 64 * 1024;
+const EVENTS_CAPACITY: usize = 1024;
+
+/// Parse a `bind` entry into a socket address. Accepts Redis's spellings:
+/// `*` (all IPv4), `::*` (all IPv6), and a leading `-` marking the address
+/// optional (a failure to bind it is not fatal).
+fn bind_addr(spec: &str, port: u16) -> Option<(SocketAddr, bool)> {
+    let (optional, spec) = match spec.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, spec),
+    };
+    let ip: std::net::IpAddr = match spec {
+        "*" => std::net::Ipv4Addr::UNSPECIFIED.into(),
+        "::*" => std::net::Ipv6Addr::UNSPECIFIED.into(),
+        "localhost" => std::net::Ipv4Addr::LOCALHOST.into(),
+        other => other.parse().ok()?,
+    };
+    Some((SocketAddr::new(ip, port), optional))
+}
+
+/// Bind every configured address. Errors name the address.
+pub fn bind_listeners(config: &Config) -> Result<Vec<TcpListener>, String> {
+    let mut listeners = Vec::new();
+    if config.port == 0 {
+        return Ok(listeners);
+    }
+    for spec in config.bind.iter().take(MAX_LISTENERS) {
+        let Some((addr, optional)) = bind_addr(spec, config.port) else {
+            return Err(format!("Invalid bind address '{spec}'"));
+        };
+        match TcpListener::bind(addr) {
+            Ok(l) => listeners.push(l),
+            Err(e) if optional => {
+                log::warn!("Could not bind optional address {addr}: {e}");
+            }
+            Err(e) => {
+                return Err(format!(
+                    "Could not create server TCP listening socket {addr}: {e}"
+                ));
+            }
+        }
+    }
+    if listeners.is_empty() {
+        return Err("Failed listening on any configured address".into());
+    }
+    Ok(listeners)
+}
+
+fn set_keepalive(fd: i32, interval_secs: u64) {
+    if interval_secs == 0 {
+        return;
+    }
+    let yes: libc::c_int = 1;
+    let idle = interval_secs.min(i32::MAX as u64) as libc::c_int;
+    // SAFETY: plain setsockopt calls on a socket we own, with pointers to
+    // live stack integers of the size we pass.
+    unsafe {
+        let sz = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_KEEPALIVE,
+            &yes as *const _ as *const libc::c_void,
+            sz,
+        );
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPIDLE,
+            &idle as *const _ as *const libc::c_void,
+            sz,
+        );
+        let intvl: libc::c_int = (idle / 3).max(1);
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPINTVL,
+            &intvl as *const _ as *const libc::c_void,
+            sz,
+        );
+        let cnt: libc::c_int = 3;
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPCNT,
+            &cnt as *const _ as *const libc::c_void,
+            sz,
+        );
+    }
+}
+
+impl Server {
+    /// Run until SHUTDOWN or SIGTERM/SIGINT.
+    pub fn run(&mut self) -> io::Result<ShutdownReason> {
+        for (i, l) in self.listeners.iter_mut().enumerate() {
+            self.poll.registry().register(
+                l,
+                Token(super::LISTENER_TOKEN_BASE + i),
+                Interest::READABLE,
+            )?;
+        }
+        let mut events = Events::with_capacity(EVENTS_CAPACITY);
+        let mut next_cron = Instant::now();
+        loop {
+            let now = Instant::now();
+            let timeout = if !self.pending_reads.is_empty() {
+                Duration::ZERO
+            } else {
+                next_cron.saturating_duration_since(now)
+            };
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+            self.ks.now_ms = unix_ms();
+            for ev in events.iter() {
+                let token = ev.token();
+                if token.0 < MAX_LISTENERS {
+                    self.accept_clients(token.0);
+                    continue;
+                }
+                let slot = token.0 - MAX_LISTENERS;
+                if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                    self.handle_readable(slot);
+                }
+                if ev.is_writable() {
+                    self.queue_write(slot);
+                }
+            }
+            // Clients that exhausted their read budget last turn.
+            if !self.pending_reads.is_empty() {
+                let pending = std::mem::take(&mut self.pending_reads);
+                for slot in pending {
+                    self.handle_readable(slot);
+                }
+            }
+            if Instant::now() >= next_cron {
+                self.cron();
+                let period_ms = 1000 / self.config.hz.clamp(1, 500) as u64;
+                next_cron = Instant::now() + Duration::from_millis(period_ms);
+            }
+            self.before_sleep();
+            if self.signal_term.load(Ordering::Relaxed) {
+                log::warn!("Received SIGTERM/SIGINT, scheduling shutdown...");
+                self.shutdown_requested = Some(ShutdownReason::Signal);
+            }
+            if let Some(reason) = self.shutdown_requested {
+                self.prepare_shutdown();
+                return Ok(reason);
+            }
+        }
+    }
+
+    fn accept_clients(&mut self, listener_idx: usize) {
+        for _ in 0..ACCEPTS_PER_EVENT_MAX {
+            let Some(listener) = self.listeners.get(listener_idx) else {
+                return;
+            };
+            let (mut stream, peer) = match listener.accept() {
+                Ok(x) => x,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    log::warn!("Accepting client connection: {e}");
+                    return;
+                }
+            };
+            self.stats.total_connections_received += 1;
+            if self.connected_clients as u64 >= self.config.maxclients {
+                self.stats.rejected_connections += 1;
+                // Best effort, as Redis: the socket is fresh, so the short
+                // error fits in its send buffer.
+                let _ = stream.write(b"-ERR max number of clients reached\r\n");
+                continue;
+            }
+            let _ = stream.set_nodelay(true);
+            let fd = stream.as_raw_fd();
+            set_keepalive(fd, self.config.tcp_keepalive);
+            let laddr = stream
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            let slot = self.free_tokens.pop().unwrap_or_else(|| {
+                self.clients.push(None);
+                self.clients.len() - 1
+            });
+            if let Err(e) = self.poll.registry().register(
+                &mut stream,
+                Token(MAX_LISTENERS + slot),
+                Interest::READABLE | Interest::WRITABLE,
+            ) {
+                log::warn!("Registering client {peer}: {e}");
+                self.free_tokens.push(slot);
+                continue;
+            }
+            let id = self.next_client_id;
+            self.next_client_id += 1;
+            let authenticated = self.config.requirepass.is_none();
+            let client = Client::new(
+                id,
+                slot,
+                stream,
+                peer.to_string(),
+                laddr,
+                fd,
+                self.config.proto_max_bulk_len,
+                self.ks.now_ms,
+                authenticated,
+            );
+            self.clients[slot] = Some(Box::new(client));
+            self.connected_clients += 1;
+            log::debug!("Accepted {peer} as client id={id}");
+        }
+    }
+
+    /// Read what the client sent and run every complete command in it.
+    fn handle_readable(&mut self, slot: usize) {
+        let Some(mut c) = self.clients.get_mut(slot).and_then(|c| c.take()) else {
+            return;
+        };
+        let mut rbuf = std::mem::take(&mut self.read_buf);
+        let mut budget = READ_BUDGET_BYTES;
+        loop {
+            if c.close_asap || c.close_after_reply || self.shutdown_requested.is_some() {
+                break;
+            }
+            let direct = c.query.is_empty() && !c.parser.in_progress();
+            let res = if direct {
+                c.stream.read(&mut rbuf)
+            } else {
+                let old = c.query.len();
+                c.query.resize(old + READ_CHUNK_BYTES, 0);
+                let r = c.stream.read(&mut c.query[old..]);
+                let n = *r.as_ref().unwrap_or(&0);
+                c.query.truncate(old + n);
+                r
+            };
+            let n = match res {
+                Ok(0) => {
+                    c.close_asap = true;
+                    break;
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    log::debug!("Reading from client id={}: {e}", c.id);
+                    c.close_asap = true;
+                    break;
+                }
+            };
+            self.stats.net_input_bytes += n as u64;
+            self.stats.total_reads_processed += 1;
+            c.net_in_bytes += n as u64;
+            c.last_interaction_ms = self.ks.now_ms;
+            if direct {
+                let consumed = self.process_input(&mut c, &rbuf[..n]);
+                if consumed < n && !c.close_asap && !c.close_after_reply {
+                    c.query.extend_from_slice(&rbuf[consumed..n]);
+                }
+            } else {
+                let q = std::mem::take(&mut c.query);
+                let consumed = self.process_input(&mut c, &q);
+                c.query = q;
+                c.query.drain(..consumed);
+                if c.query.is_empty() && c.query.capacity() > QUERY_BUF_KEEP_BYTES {
+                    c.query = Vec::new();
+                }
+            }
+            if c.query.len() as u64 > self.config.client_query_buffer_limit {
+                log::warn!(
+                    "Closing client that reached max query buffer length: id={} addr={} qbuf={}",
+                    c.id,
+                    c.addr,
+                    c.query.len()
+                );
+                self.stats.client_query_buffer_limit_disconnections += 1;
+                c.close_asap = true;
+                break;
+            }
+            budget = budget.saturating_sub(n);
+            if budget == 0 {
+                self.pending_reads.push(slot);
+                break;
+            }
+        }
+        self.read_buf = rbuf;
+        self.finish_client_turn(slot, c);
+    }
+
+    /// Put a client back in the table after it ran commands, or free it.
+    fn finish_client_turn(&mut self, slot: usize, mut c: Box<Client>) {
+        if c.close_asap {
+            self.free_client(c);
+            return;
+        }
+        if c.has_pending_output() && !c.pending_write {
+            c.pending_write = true;
+            self.pending_writes.push(slot);
+        }
+        self.clients[slot] = Some(c);
+    }
+
+    /// Parse and execute complete commands in `buf`; returns bytes used.
+    pub fn process_input(&mut self, c: &mut Client, buf: &[u8]) -> usize {
+        let mut off = 0;
+        while off < buf.len() {
+            if c.close_after_reply || c.close_asap || self.shutdown_requested.is_some() {
+                // Redis stops processing a client's pipeline after QUIT or a
+                // protocol error; the rest of its input is discarded.
+                return buf.len();
+            }
+            match c.parser.parse(&buf[off..]) {
+                Ok(Parsed::Command { consumed, inline }) => {
+                    let (ranges, scratch) = c.parser.take_args();
+                    let data: &[u8] = if inline { &scratch } else { &buf[off..] };
+                    let argv = Argv::new(data, &ranges);
+                    commands::call(self, c, &argv);
+                    c.parser.restore_args(ranges, scratch);
+                    off += consumed;
+                }
+                Ok(Parsed::Empty { consumed }) => off += consumed,
+                Ok(Parsed::Incomplete) => break,
+                Err(e) => {
+                    let msg = format!("ERR {}", e.message());
+                    log::debug!(
+                        "Protocol error from client id={} addr={}: {}",
+                        c.id,
+                        c.addr,
+                        msg
+                    );
+                    self.stats.count_error(&msg);
+                    c.reply().error(&msg);
+                    c.close_after_reply = true;
+                    return buf.len();
+                }
+            }
+        }
+        off
+    }
+
+    fn queue_write(&mut self, slot: usize) {
+        if let Some(Some(c)) = self.clients.get_mut(slot) {
+            if c.has_pending_output() && !c.pending_write {
+                c.pending_write = true;
+                self.pending_writes.push(slot);
+            }
+        }
+    }
+
+    /// Write queued replies. One `write` per client covers every reply it
+    /// accumulated this turn.
+    fn before_sleep(&mut self) {
+        let pending = std::mem::take(&mut self.pending_writes);
+        for &slot in &pending {
+            let Some(mut c) = self.clients.get_mut(slot).and_then(|c| c.take()) else {
+                continue;
+            };
+            c.pending_write = false;
+            let done = self.write_client(&mut c);
+            if c.close_asap || (done && c.close_after_reply) {
+                self.free_client(c);
+            } else {
+                self.clients[slot] = Some(c);
+            }
+        }
+        // Reuse the list's allocation for the next turn.
+        let mut pending = pending;
+        pending.clear();
+        if self.pending_writes.is_empty() {
+            self.pending_writes = pending;
+        }
+    }
+
+    /// Write as much pending output as the socket takes. Returns true when
+    /// everything was written.
+    fn write_client(&mut self, c: &mut Client) -> bool {
+        while c.out_pos < c.out.len() {
+            match c.stream.write(&c.out[c.out_pos..]) {
+                Ok(0) => {
+                    c.close_asap = true;
+                    return false;
+                }
+                Ok(n) => {
+                    c.out_pos += n;
+                    c.net_out_bytes += n as u64;
+                    self.stats.net_output_bytes += n as u64;
+                    self.stats.total_writes_processed += 1;
+                }
+                // The writable edge event will queue the client again.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    log::debug!("Writing to client id={}: {e}", c.id);
+                    c.close_asap = true;
+                    return false;
+                }
+            }
+        }
+        c.out.clear();
+        c.out_pos = 0;
+        if c.out.capacity() > OUT_BUF_KEEP_BYTES {
+            c.out = Vec::new();
+        }
+        true
+    }
+
+    pub fn free_client(&mut self, c: Box<Client>) {
+        let slot = c.token;
+        log::debug!("Client closed connection id={} addr={}", c.id, c.addr);
+        if let Some(entry) = self.clients.get_mut(slot) {
+            *entry = None;
+        }
+        self.free_tokens.push(slot);
+        self.connected_clients = self.connected_clients.saturating_sub(1);
+        // Dropping the stream closes the socket, which also removes it from
+        // the epoll set: no explicit deregister syscall needed.
+        drop(c);
+    }
+
+    /// Close a client found in the table (CLIENT KILL, timeouts).
+    pub fn close_client_in_table(&mut self, slot: usize) {
+        if let Some(c) = self.clients.get_mut(slot).and_then(|c| c.take()) {
+            self.free_client(c);
+        }
+    }
+
+    fn prepare_shutdown(&mut self) {
+        log::warn!("User requested shutdown...");
+        // Flush what we can to clients: a best-effort single pass.
+        self.before_sleep();
+        self.listeners.clear();
+        log::warn!("RedisLite is now ready to exit, bye bye...");
+    }
+}

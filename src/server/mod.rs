@@ -1,0 +1,139 @@
+//! The server: its state and the single-threaded event loop that drives it.
+//!
+//! Owns: the [`Server`] struct (configuration, keyspace, client table,
+//! statistics) and the loop (in `event_loop.rs`) that accepts connections,
+//! reads requests, runs commands inline and writes replies; periodic work
+//! lives in `cron.rs`.
+//!
+//! Must never: block. Every socket is non-blocking; slow work (freeing huge
+//! values, fsync) is handed to other threads or bounded in time.
+//!
+//! Invariants: a client is either in the table (`clients[token]`) or,
+//! while one of its commands runs, temporarily taken out of it by the loop
+//! (so a command can hold `&mut Server` and `&mut Client` at once). Code that
+//! walks all clients must also account for the one being served.
+
+pub mod cron;
+pub mod event_loop;
+pub mod stats;
+
+use crate::config::Config;
+use crate::connection::Client;
+use crate::db::{unix_ms, Keyspace};
+use mio::net::TcpListener;
+use mio::{Poll, Token};
+use stats::Stats;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Why the loop stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownReason {
+    Signal,
+    Command,
+}
+
+pub struct Server {
+    pub config: Config,
+    pub ks: Keyspace,
+    pub stats: Stats,
+    pub clients: Vec<Option<Box<Client>>>,
+    pub free_tokens: Vec<usize>,
+    pub connected_clients: usize,
+    pub next_client_id: u64,
+    pub listeners: Vec<TcpListener>,
+    pub poll: Poll,
+    pub start_instant: Instant,
+    pub start_unix_ms: i64,
+    /// 40 hex chars, new at every start (INFO server run_id).
+    pub run_id: String,
+    pub shutdown_requested: Option<ShutdownReason>,
+    pub signal_term: Arc<AtomicBool>,
+    /// Active expiry switch (DEBUG SET-ACTIVE-EXPIRE).
+    pub active_expire_enabled: bool,
+    /// Clients whose output must be written before the loop sleeps.
+    pub pending_writes: Vec<usize>,
+    /// Clients that still had unread input when their read budget ran out.
+    pub pending_reads: Vec<usize>,
+    /// Shared buffer every read lands in first (see connection.rs).
+    pub read_buf: Vec<u8>,
+    pub executable_path: String,
+    pub config_source: String,
+    pub lastsave_unix: i64,
+    /// Where the incremental client sweep in cron continues.
+    pub clients_cron_cursor: usize,
+    /// used_memory right after startup (INFO used_memory_startup).
+    pub startup_memory: usize,
+}
+
+/// Token of the first listener; clients get tokens above the listeners.
+pub const LISTENER_TOKEN_BASE: usize = 0;
+pub const MAX_LISTENERS: usize = 16;
+
+impl Server {
+    pub fn new(config: Config, poll: Poll, listeners: Vec<TcpListener>) -> Server {
+        let now = unix_ms();
+        let ks = Keyspace::new(config.databases);
+        let run_id = make_run_id();
+        Server {
+            ks,
+            stats: Stats::new(crate::commands::COMMANDS.len()),
+            clients: Vec::new(),
+            free_tokens: Vec::new(),
+            connected_clients: 0,
+            next_client_id: 1,
+            listeners,
+            poll,
+            start_instant: Instant::now(),
+            start_unix_ms: now,
+            run_id,
+            shutdown_requested: None,
+            signal_term: Arc::new(AtomicBool::new(false)),
+            active_expire_enabled: true,
+            pending_writes: Vec::new(),
+            pending_reads: Vec::new(),
+            read_buf: vec![0u8; event_loop::READ_CHUNK_BYTES],
+            executable_path: std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            config_source: config.source.clone(),
+            lastsave_unix: now / 1000,
+            clients_cron_cursor: 0,
+            startup_memory: crate::memory::used_memory(),
+            config,
+        }
+    }
+
+    pub fn client_token(token: Token) -> Option<usize> {
+        token.0.checked_sub(MAX_LISTENERS)
+    }
+
+    /// Iterate over clients in the table (not the one being served).
+    pub fn clients_iter(&self) -> impl Iterator<Item = &Client> {
+        self.clients.iter().filter_map(|c| c.as_deref())
+    }
+
+    pub fn uptime_seconds(&self) -> u64 {
+        self.start_instant.elapsed().as_secs()
+    }
+}
+
+/// A run id: 40 random hex characters. Entropy from the clock, the pid and
+/// the address space layout is plenty for an identifier that only has to
+/// differ between restarts.
+fn make_run_id() -> String {
+    let mut state = (unix_ms() as u64)
+        ^ ((std::process::id() as u64) << 20)
+        ^ (&state_marker as *const _ as u64);
+    let mut s = String::with_capacity(40);
+    while s.len() < 40 {
+        let v = crate::dict::rng_next(&mut state);
+        s.push_str(&format!("{v:016x}"));
+    }
+    s.truncate(40);
+    s
+}
+
+#[allow(non_upper_case_globals)]
+static state_marker: u8 = 0;

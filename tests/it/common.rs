@@ -1,0 +1,280 @@
+//! Test harness: start servers on free ports, talk RESP to them.
+//!
+//! Servers are stopped by pid (SIGTERM, then SIGKILL if they linger) when
+//! the handle drops, so a failing test never leaks a process.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const SERVER_BIN: &str = env!("CARGO_BIN_EXE_redislite-server");
+
+/// A port nobody listens on right now. There is a window between dropping
+/// the probe listener and the server binding; `start` retries on failure.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral port")
+}
+
+pub struct ServerProc {
+    pub child: Child,
+    pub port: u16,
+    pub dir: PathBuf,
+}
+
+impl ServerProc {
+    /// Start RedisLite with extra args (redis-server form).
+    pub fn start(args: &[&str]) -> ServerProc {
+        Self::start_with(SERVER_BIN, args, &[])
+    }
+
+    pub fn start_env(args: &[&str], env: &[(&str, &str)]) -> ServerProc {
+        Self::start_with(SERVER_BIN, args, env)
+    }
+
+    /// Start Debian's redis-server (the reference). Panics if missing: the
+    /// differential suite must not silently pass without it.
+    pub fn start_reference(args: &[&str]) -> ServerProc {
+        let bin = which("redis-server").expect(
+            "redis-server not found: install Debian's redis-server (apt-get install redis-server)",
+        );
+        let mut all = vec!["--save", "", "--appendonly", "no", "--bind", "127.0.0.1"];
+        all.extend_from_slice(args);
+        Self::start_with(bin.to_str().unwrap(), &all, &[])
+    }
+
+    fn start_with(bin: &str, args: &[&str], env: &[(&str, &str)]) -> ServerProc {
+        for _attempt in 0..5 {
+            let port = free_port();
+            let dir = std::env::temp_dir().join(format!(
+                "redislite-test-{}-{}",
+                std::process::id(),
+                port
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            let port_s = port.to_string();
+            let mut cmd = Command::new(bin);
+            // A config file must stay the first argument.
+            let (file_arg, rest) = match args.first() {
+                Some(a) if !a.starts_with("--") && !a.is_empty() => (Some(*a), &args[1..]),
+                _ => (None, args),
+            };
+            if let Some(f) = file_arg {
+                cmd.arg(f);
+            }
+            cmd.args(rest).args(["--port", &port_s]);
+            cmd.current_dir(&dir)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            for (k, v) in env {
+                cmd.env(k, v);
+            }
+            let mut child = cmd.spawn().expect("spawn server");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break; // exited: probably lost the port race; retry
+                }
+                if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+                    s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+                    if s.write_all(b"PING\r\n").is_ok() {
+                        let mut buf = [0u8; 7];
+                        if s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n" {
+                            return ServerProc { child, port, dir };
+                        }
+                    }
+                }
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    panic!("server {bin} did not start on port {port}");
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        panic!("could not start {bin} after 5 attempts");
+    }
+
+    pub fn conn(&self) -> Conn {
+        Conn::connect(self.port)
+    }
+
+    pub fn client(&self) -> redis::Connection {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
+            .and_then(|c| c.get_connection())
+            .expect("redis crate connection")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Send SIGTERM and wait (bounded) for exit; returns the exit code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        // SAFETY-free: use the kill command to signal our own child by pid.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        wait_exit(&mut self.child, Duration::from_secs(10))
+    }
+}
+
+pub fn wait_exit(child: &mut Child, limit: Duration) -> Option<i32> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Ok(Some(st)) = child.try_wait() {
+            return st.code();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// A raw RESP connection: send bytes, read whole replies as raw bytes.
+pub struct Conn {
+    pub reader: BufReader<TcpStream>,
+    pub writer: TcpStream,
+}
+
+impl Conn {
+    pub fn connect(port: u16) -> Conn {
+        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.set_nodelay(true).ok();
+        Conn {
+            writer: s.try_clone().unwrap(),
+            reader: BufReader::new(s),
+        }
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("write");
+    }
+
+    /// Send a command as a multibulk request.
+    pub fn send(&mut self, args: &[&[u8]]) {
+        self.send_raw(&encode(args));
+    }
+
+    /// Send a command and return its raw reply bytes.
+    pub fn cmd(&mut self, args: &[&str]) -> Vec<u8> {
+        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        self.send(&a);
+        self.read_reply()
+    }
+
+    /// Reply as a string, for readable assertions.
+    pub fn cmds(&mut self, args: &[&str]) -> String {
+        String::from_utf8_lossy(&self.cmd(args)).into_owned()
+    }
+
+    /// Read exactly one RESP value (any type, nested) and return its bytes.
+    pub fn read_reply(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.read_value(&mut out);
+        out
+    }
+
+    fn read_line(&mut self, out: &mut Vec<u8>) -> Vec<u8> {
+        let mut line = Vec::new();
+        let n = self
+            .reader
+            .read_until(b'\n', &mut line)
+            .expect("read reply line");
+        assert!(n > 0, "connection closed while waiting for a reply");
+        out.extend_from_slice(&line);
+        line
+    }
+
+    fn read_value(&mut self, out: &mut Vec<u8>) {
+        let line = self.read_line(out);
+        let body = &line[1..line.len().saturating_sub(2)];
+        let num = || -> i64 { std::str::from_utf8(body).unwrap().parse().unwrap() };
+        match line[0] {
+            b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => {}
+            b'$' | b'=' | b'!' => {
+                let n = num();
+                if n >= 0 {
+                    let mut buf = vec![0u8; n as usize + 2];
+                    self.reader.read_exact(&mut buf).expect("read bulk");
+                    out.extend_from_slice(&buf);
+                }
+            }
+            b'*' | b'~' | b'>' => {
+                let n = num();
+                for _ in 0..n.max(0) {
+                    self.read_value(out);
+                }
+            }
+            b'%' | b'|' => {
+                let n = num();
+                for _ in 0..n.max(0) * 2 {
+                    self.read_value(out);
+                }
+            }
+            other => panic!(
+                "unexpected reply type byte {:?} in {:?}",
+                other as char,
+                String::from_utf8_lossy(&line)
+            ),
+        }
+    }
+
+    /// True once the server closed the connection (reads EOF), polling up
+    /// to `limit`.
+    pub fn is_closed_within(&mut self, limit: Duration) -> bool {
+        self.reader.get_ref().set_read_timeout(Some(limit)).ok();
+        let mut buf = [0u8; 1];
+        matches!(self.reader.read(&mut buf), Ok(0))
+    }
+}
+
+pub fn encode(args: &[&[u8]]) -> Vec<u8> {
+    let mut v = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        v.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        v.extend_from_slice(a);
+        v.extend_from_slice(b"\r\n");
+    }
+    v
+}
+
+/// Poll `f` every 10 ms until it returns true or `limit` passes.
+pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    f()
+}

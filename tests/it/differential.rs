@@ -1,0 +1,464 @@
+//! Differential tests: the same command scripts go to RedisLite and to
+//! Debian's redis-server 7.0, and the raw reply bytes must be identical.
+//!
+//! A script line starting with "~" is sent to both but its reply is not
+//! compared (ids, clocks, versions). Everything else — including error
+//! texts for wrong types, wrong arity, overflow and bad options — must
+//! match byte for byte.
+
+use crate::common::ServerProc;
+
+fn split(line: &str) -> Vec<String> {
+    // Minimal splitting with double quotes for arguments with spaces, and
+    // \xHH / \r / \n escapes inside quotes.
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_q = false;
+    let mut chars = line.chars().peekable();
+    let mut have = false;
+    while let Some(ch) = chars.next() {
+        match ch {
+            '"' => {
+                in_q = !in_q;
+                have = true;
+            }
+            '\\' if in_q => match chars.next() {
+                Some('n') => cur.push('\n'),
+                Some('r') => cur.push('\r'),
+                Some('x') => {
+                    let h: String = chars.by_ref().take(2).collect();
+                    cur.push(u8::from_str_radix(&h, 16).unwrap() as char);
+                }
+                Some(c) => cur.push(c),
+                None => {}
+            },
+            ' ' if !in_q => {
+                if have || !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+                have = false;
+            }
+            c => cur.push(c),
+        }
+    }
+    if have || !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Run `script` against both servers and compare every reply.
+fn check(script: &str) {
+    let ours = ServerProc::start(&[]);
+    let theirs = ServerProc::start_reference(&[]);
+    let mut a = ours.conn();
+    let mut b = theirs.conn();
+    let mut failures = Vec::new();
+    for raw in script.lines() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (compare, line) = match line.strip_prefix('~') {
+            Some(rest) => (false, rest.trim()),
+            None => (true, line),
+        };
+        let args = split(line);
+        let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+        let ra = a.cmd(&refs);
+        let rb = b.cmd(&refs);
+        if compare && ra != rb {
+            failures.push(format!(
+                "  {line}\n    redislite:    {:?}\n    redis-server: {:?}",
+                String::from_utf8_lossy(&ra),
+                String::from_utf8_lossy(&rb)
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} replies differ from redis-server:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn strings_match_redis() {
+    check(
+        r#"
+        SET k v
+        GET k
+        GET missing
+        SET k v2 NX
+        SET k v3 XX
+        GET k
+        SET n1 v NX GET
+        SET k new GET
+        SET k x NX XX
+        SET k x EX 10 PX 100
+        SET k x KEEPTTL EX 10
+        SET k x EX 0
+        SET k x EX -5
+        SET k x EX abc
+        SET k x PX 9223372036854775807
+        SET k x EX 9223372036854775807
+        SET k x EXAT 9999999999
+        SET k x foo
+        SET k
+        SETNX k v
+        SETNX k2 v
+        SETEX k3 0 v
+        SETEX k3 10 v
+        PSETEX k4 -1 v
+        PSETEX k4 100000 v
+        MSET a 1 b 2 c 3
+        MSET a 1 b
+        MGET a b c nosuch
+        MSETNX a 1 z 2
+        MSETNX y 1 z 2
+        GETSET a 10
+        GETSET nosuch2 1
+        GETDEL a
+        GETDEL a
+        GETEX b
+        GETEX b PERSIST
+        GETEX b EX 100
+        TTL b
+        GETEX b EX 100 PX 100
+        GETEX b FOO
+        GETEX nosuch EX 10
+        APPEND s hello
+        APPEND s " world"
+        GET s
+        STRLEN s
+        STRLEN nosuch
+        INCR cnt
+        INCRBY cnt 10
+        DECR cnt
+        DECRBY cnt 5
+        INCRBY cnt abc
+        DECRBY cnt -9223372036854775808
+        SET big 9223372036854775807
+        INCR big
+        SET small -9223372036854775808
+        DECR small
+        SET notint abc
+        INCR notint
+        SET f 10.5
+        INCRBYFLOAT f 0.1
+        INCRBYFLOAT f -5
+        INCRBYFLOAT f abc
+        SET fe 5.0e3
+        INCRBYFLOAT fe 2.0e2
+        INCRBYFLOAT fi 3
+        INCRBYFLOAT notint 1
+        SET r "Hello World"
+        GETRANGE r 0 4
+        GETRANGE r -5 -1
+        GETRANGE r 5 2
+        GETRANGE r -1 -5
+        GETRANGE r 0 1000
+        GETRANGE nosuch 0 10
+        GETRANGE r a b
+        SUBSTR r 0 3
+        SETRANGE r 6 Redis
+        GET r
+        SETRANGE pad 5 x
+        GET pad
+        SETRANGE r -1 x
+        SETRANGE r 1 ""
+        SETRANGE nosuch3 10 ""
+        EXISTS nosuch3
+        SETRANGE r 536870912 x
+        SET l1 ohmytext
+        SET l2 mynewtext
+        LCS l1 l2
+        LCS l1 l2 LEN
+        LCS l1 l2 IDX
+        LCS l1 l2 IDX MINMATCHLEN 4
+        LCS l1 l2 IDX MINMATCHLEN 4 WITHMATCHLEN
+        LCS l1 l2 LEN IDX
+        LCS l1 l2 FOO
+        LCS l1 nosuch
+        GET
+        GET a b
+        MGET
+        "#,
+    );
+}
+
+#[test]
+fn encodings_match_redis() {
+    check(
+        r#"
+        SET i 12345
+        OBJECT ENCODING i
+        SET e hello
+        OBJECT ENCODING e
+        SET z 007
+        OBJECT ENCODING z
+        SET r 01234567890123456789012345678901234567890123
+        OBJECT ENCODING r
+        SET r2 012345678901234567890123456789012345678901234
+        OBJECT ENCODING r2
+        APPEND e x
+        OBJECT ENCODING e
+        INCR i
+        OBJECT ENCODING i
+        OBJECT ENCODING nosuch
+        OBJECT REFCOUNT i
+        SET small 5
+        OBJECT REFCOUNT small
+        OBJECT FREQ i
+        OBJECT FOO i
+        OBJECT
+        SET neg -1
+        OBJECT ENCODING neg
+        SET plus +1
+        OBJECT ENCODING plus
+        SET big 99999999999999999999
+        OBJECT ENCODING big
+        "#,
+    );
+}
+
+#[test]
+fn keys_match_redis() {
+    check(
+        r#"
+        MSET a 1 b 2 c 3
+        DEL a b nosuch
+        EXISTS a c c nosuch
+        TYPE c
+        TYPE nosuch
+        UNLINK c nosuch
+        MSET k1 1 k2 2 k3 3
+        RENAME k1 k9
+        RENAME nosuch x
+        RENAME k9 k9
+        RENAMENX k9 k2
+        RENAMENX k9 k8
+        RENAMENX k8 k8
+        KEYS nomatch*
+        TOUCH k2 k3 nosuch
+        COPY k2 k5
+        COPY k2 k5
+        COPY k2 k5 REPLACE
+        COPY k2 k2
+        COPY k2 k6 DB 1
+        COPY k2 k6 DB 99
+        COPY k2 k6 DB x
+        COPY k2 k6 FOO
+        COPY nosuch k7
+        SELECT 1
+        GET k6
+        SELECT 0
+        SELECT 16
+        SELECT -1
+        SELECT x
+        MOVE k2 1
+        MOVE k2 1
+        MOVE k3 0
+        MOVE nosuch 1
+        MOVE k3 99
+        DBSIZE
+        SWAPDB 0 1
+        DBSIZE
+        SWAPDB 0 99
+        SWAPDB x 1
+        SWAPDB 0 y
+        SELECT 1
+        FLUSHDB
+        DBSIZE
+        FLUSHDB ASYNC
+        FLUSHDB SYNC
+        FLUSHDB FOO
+        FLUSHALL
+        FLUSHALL ASYNC
+        FLUSHALL FOO
+        DBSIZE
+        RANDOMKEY
+        SET only one
+        RANDOMKEY
+        SCAN 0 COUNT 0
+        SCAN x
+        SCAN 0 FOO
+        SCAN 0 MATCH
+        SCAN 0 TYPE string
+        SCAN 0 TYPE hash
+        SCAN 0 MATCH o*
+        SCAN 0 MATCH zz*
+        SCAN 18446744073709551616
+        SCAN -1
+        "#,
+    );
+}
+
+#[test]
+fn expire_commands_match_redis() {
+    check(
+        r#"
+        SET k v
+        TTL k
+        PTTL k
+        EXPIRETIME k
+        PEXPIRETIME k
+        TTL nosuch
+        PTTL nosuch
+        EXPIRETIME nosuch
+        EXPIRE k 100
+        TTL k
+        EXPIRE k 100 NX
+        EXPIRE k 200 XX
+        TTL k
+        EXPIRE k 50 GT
+        EXPIRE k 500 GT
+        TTL k
+        EXPIRE k 1000 LT
+        EXPIRE k 10 LT
+        TTL k
+        EXPIRE k 10 NX XX
+        EXPIRE k 10 GT LT
+        EXPIRE k 10 FOO
+        EXPIRE k abc
+        EXPIRE k 9223372036854775807
+        PEXPIRE k 9223372036854775807
+        EXPIREAT k 99999999999
+        EXPIRETIME k
+        PEXPIREAT k 99999999999000
+        PEXPIRETIME k
+        PERSIST k
+        PERSIST k
+        TTL k
+        EXPIRE k 10 XX
+        EXPIRE k 10 GT
+        EXPIRE k 10 LT
+        TTL k
+        PERSIST nosuch
+        EXPIRE nosuch 10
+        SET d v
+        EXPIRE d -1
+        EXISTS d
+        SET d2 v
+        PEXPIREAT d2 1
+        GET d2
+        SET d3 v EX 100
+        SET d3 v2
+        TTL d3
+        SET d4 v EX 100
+        SET d4 v3 KEEPTTL
+        TTL d4
+        SET d5 v EX 100
+        APPEND d5 x
+        INCR nosuch
+        TTL d5
+        RENAME d5 d6
+        TTL d6
+        "#,
+    );
+}
+
+#[test]
+fn errors_and_misc_match_redis() {
+    check(
+        r#"
+        FOO
+        FOO bar baz
+        foobar "a b" c
+        GET
+        SET a
+        PING a b
+        PING
+        PING hello
+        ECHO hi
+        ECHO
+        SELECT
+        CONFIG
+        CONFIG FOO
+        CONFIG GET
+        CONFIG GET maxmemory
+        CONFIG GET maxmemory-policy
+        CONFIG GET hash-max-*-entries
+        CONFIG SET nosuchoption 1
+        CONFIG SET maxmemory 1x
+        CONFIG SET maxmemory 10mb
+        CONFIG GET maxmemory
+        CONFIG SET maxmemory 0
+        CONFIG SET databases 10
+        CONFIG SET hz abc
+        CONFIG SET maxmemory-policy foo
+        CONFIG SET maxmemory-policy allkeys-lru
+        CONFIG GET maxmemory-policy
+        CONFIG SET maxmemory-policy noeviction
+        CONFIG SET appendfsync foo
+        CONFIG GET appendfsync
+        CONFIG GET save
+        CONFIG GET timeout
+        CONFIG GET slowlog-*
+        CONFIG SET slowlog-log-slower-than 5000 slowlog-max-len 64
+        CONFIG GET slowlog-log-slower-than
+        CONFIG SET slowlog-max-len
+        CONFIG RESETSTAT
+        CLIENT FOO
+        CLIENT
+        CLIENT SETNAME "a b"
+        CLIENT SETNAME myname
+        CLIENT GETNAME
+        CLIENT SETNAME ""
+        CLIENT GETNAME
+        CLIENT NO-EVICT maybe
+        CLIENT NO-EVICT on
+        CLIENT KILL 1.2.3.4:5
+        CLIENT KILL ID abc
+        CLIENT KILL ID 999999
+        CLIENT KILL FOO bar
+        CLIENT KILL TYPE foo
+        CLIENT LIST TYPE foo
+        CLIENT REPLY FOO
+        COMMAND FOO
+        COMMAND GETKEYS
+        COMMAND GETKEYS nosuch a
+        COMMAND GETKEYS get
+        COMMAND GETKEYS get k
+        COMMAND GETKEYS mset a 1 b 2
+        COMMAND GETKEYS ping
+        COMMAND INFO nosuchcmd
+        DEBUG FOO
+        AUTH foo
+        AUTH a b c
+        AUTH default anything
+        AUTH someone pass
+        HELLO 4
+        HELLO abc
+        HELLO 2 FOO
+        HELLO 2 SETNAME "bad name"
+        SHUTDOWN ABORT
+        SHUTDOWN FOO
+        LASTSAVE x
+        "#,
+    );
+}
+
+#[test]
+fn resp3_replies_match_redis() {
+    check(
+        r#"
+        ~HELLO 3
+        SET k v
+        GET k
+        GET missing
+        MGET k missing
+        SET n 10
+        INCRBYFLOAT n 1.5
+        CONFIG GET maxmemory
+        OBJECT ENCODING missing
+        SET k v NX GET
+        LCS k n IDX
+        EXISTS k
+        RANDOMKEY missing
+        ~HELLO 2
+        GET missing
+        "#,
+    );
+}

@@ -1,0 +1,80 @@
+//! Expiry: an expired key is never observable, lazily or actively removed.
+
+use crate::common::{wait_until, Conn, ServerProc};
+use std::time::Duration;
+
+fn server_time_ms(c: &mut Conn) -> i64 {
+    let r = c.cmds(&["TIME"]);
+    let parts: Vec<&str> = r.split("\r\n").collect();
+    // *2, $len, secs, $len, usecs
+    let secs: i64 = parts[2].parse().unwrap();
+    let usecs: i64 = parts[4].parse().unwrap();
+    secs * 1000 + usecs / 1000
+}
+
+#[test]
+fn expired_keys_are_invisible_to_every_command() {
+    let s = ServerProc::start(&[]);
+    let mut c = s.conn();
+    assert_eq!(c.cmds(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), "+OK\r\n");
+    let deadline = server_time_ms(&mut c) + 100;
+    for i in 0..50 {
+        c.cmd(&["SET", &format!("k{i}"), "v", "PXAT", &deadline.to_string()]);
+    }
+    c.cmd(&["SET", "keep", "v"]);
+    assert_eq!(c.cmds(&["DBSIZE"]), ":51\r\n");
+    assert!(wait_until(Duration::from_secs(5), || server_time_ms(
+        &mut c
+    ) > deadline + 1));
+    // Active expiry is off, so only lazy expiry can hide them.
+    assert_eq!(c.cmds(&["KEYS", "k*"]), "*0\r\n");
+    assert_eq!(
+        c.cmds(&["SCAN", "0", "COUNT", "1000"]),
+        "*2\r\n$1\r\n0\r\n*1\r\n$4\r\nkeep\r\n"
+    );
+    assert_eq!(c.cmds(&["EXISTS", "k1"]), ":0\r\n");
+    assert_eq!(c.cmds(&["TYPE", "k2"]), "+none\r\n");
+    assert_eq!(c.cmds(&["GET", "k3"]), "$-1\r\n");
+    assert_eq!(c.cmds(&["TTL", "k4"]), ":-2\r\n");
+    assert_eq!(c.cmds(&["STRLEN", "k5"]), ":0\r\n");
+    assert_eq!(c.cmds(&["APPEND", "k6", "x"]), ":1\r\n");
+    assert_eq!(c.cmds(&["RENAME", "k7", "z"]), "-ERR no such key\r\n");
+    assert_eq!(c.cmds(&["RANDOMKEY"]), "$4\r\nkeep\r\n");
+    // SCAN deleted what it found expired: DBSIZE after access is exact.
+    assert_eq!(c.cmds(&["DBSIZE"]), ":2\r\n");
+}
+
+#[test]
+fn active_expiry_removes_keys_nobody_reads() {
+    let s = ServerProc::start(&[]);
+    let mut c = s.conn();
+    for i in 0..2000 {
+        c.cmd(&["SET", &format!("k{i}"), "v", "PX", "50"]);
+    }
+    for i in 0..100 {
+        c.cmd(&["SET", &format!("p{i}"), "v"]);
+    }
+    assert!(
+        wait_until(Duration::from_secs(10), || c.cmds(&["DBSIZE"])
+            == ":100\r\n"),
+        "active expiry did not remove the volatile keys: {}",
+        c.cmds(&["DBSIZE"])
+    );
+    let info = c.cmds(&["INFO", "stats"]);
+    assert!(info.contains("expired_keys:2000\r\n"), "{info}");
+    let ks = c.cmds(&["INFO", "keyspace"]);
+    assert!(ks.contains("db0:keys=100,expires=0,"), "{ks}");
+}
+
+#[test]
+fn ttl_survives_in_place_edits_and_is_cleared_by_set() {
+    let s = ServerProc::start(&[]);
+    let mut c = s.conn();
+    c.cmd(&["SET", "n", "1", "EX", "100"]);
+    c.cmd(&["INCR", "n"]);
+    c.cmd(&["APPEND", "n", "0"]);
+    c.cmd(&["SETRANGE", "n", "0", "9"]);
+    assert_eq!(c.cmds(&["TTL", "n"]), ":100\r\n");
+    c.cmd(&["SET", "n", "x"]);
+    assert_eq!(c.cmds(&["TTL", "n"]), ":-1\r\n");
+}

@@ -1,0 +1,91 @@
+//! Key commands: SCAN completeness across a growing table, KEYS, RANDOMKEY.
+
+use crate::common::ServerProc;
+use std::collections::HashSet;
+
+#[test]
+fn scan_returns_every_key_while_table_grows() {
+    let s = ServerProc::start(&[]);
+    let mut c = s.conn();
+    let n = 2000;
+    for i in 0..n {
+        c.cmd(&["SET", &format!("orig:{i}"), "v"]);
+    }
+    let mut seen = HashSet::new();
+    let mut cursor = "0".to_string();
+    let mut extra = 0;
+    loop {
+        let mut r = s.client();
+        let (next, keys): (String, Vec<String>) = redis::cmd("SCAN")
+            .arg(&cursor)
+            .arg("COUNT")
+            .arg(50)
+            .query(&mut r)
+            .unwrap();
+        seen.extend(keys);
+        // Grow the table between calls, forcing rehashes mid-scan.
+        for _ in 0..100 {
+            c.cmd(&["SET", &format!("new:{extra}"), "v"]);
+            extra += 1;
+        }
+        cursor = next;
+        if cursor == "0" {
+            break;
+        }
+    }
+    for i in 0..n {
+        assert!(seen.contains(&format!("orig:{i}")), "SCAN missed orig:{i}");
+    }
+}
+
+#[test]
+fn scan_match_and_type_filter() {
+    let s = ServerProc::start(&[]);
+    let mut c = s.conn();
+    for i in 0..100 {
+        c.cmd(&["SET", &format!("user:{i}"), "v"]);
+        c.cmd(&["SET", &format!("item:{i}"), "v"]);
+    }
+    let mut r = s.client();
+    let mut cursor = 0u64;
+    let mut got = HashSet::new();
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg("user:*")
+            .arg("TYPE")
+            .arg("string")
+            .query(&mut r)
+            .unwrap();
+        for k in keys {
+            assert!(k.starts_with("user:"), "{k}");
+            got.insert(k);
+        }
+        cursor = next;
+        if cursor == 0 {
+            break;
+        }
+    }
+    assert_eq!(got.len(), 100);
+}
+
+#[test]
+fn keys_and_randomkey() {
+    let s = ServerProc::start(&[]);
+    let mut c = s.conn();
+    assert_eq!(c.cmds(&["RANDOMKEY"]), "$-1\r\n");
+    for k in ["one", "two", "three", "four"] {
+        c.cmd(&["SET", k, "1"]);
+    }
+    let mut r = s.client();
+    let mut keys: Vec<String> = redis::cmd("KEYS").arg("t*").query(&mut r).unwrap();
+    keys.sort();
+    assert_eq!(keys, vec!["three", "two"]);
+    let mut seen = HashSet::new();
+    for _ in 0..200 {
+        let k: String = redis::cmd("RANDOMKEY").query(&mut r).unwrap();
+        seen.insert(k);
+    }
+    assert_eq!(seen.len(), 4, "RANDOMKEY should reach every key: {seen:?}");
+}

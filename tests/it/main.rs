@@ -1,0 +1,17 @@
+//! Integration tests: each test starts the real `redislite-server` binary
+//! on an ephemeral port and talks to it over TCP, with raw RESP bytes, the
+//! `redis` crate or `redis-cli`. Differential tests also start Debian's
+//! `redis-server` and compare replies byte for byte.
+//!
+//! One test binary (this file and its modules) keeps link time down.
+
+mod common;
+
+mod cli;
+mod config;
+mod differential;
+mod expiry;
+mod keys;
+mod protocol;
+mod server;
+mod strings;

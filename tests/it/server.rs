@@ -1,0 +1,151 @@
+//! Server and connection behaviour: INFO, CLIENT, AUTH, limits, shutdown.
+
+use crate::common::{wait_until, ServerProc};
+use std::io::Read;
+use std::time::Duration;
+
+#[test]
+fn info_has_redis_sections_and_fields() {
+    let s = ServerProc::start(&[]);
+    let mut c = s.conn();
+    c.cmd(&["SET", "a", "1"]);
+    c.cmd(&["GET", "a"]);
+    c.cmd(&["GET", "b"]);
+    c.cmd(&["NOSUCH"]);
+    let info = c.cmds(&["INFO"]);
+    for section in [
+        "# Server",
+        "# Clients",
+        "# Memory",
+        "# Persistence",
+        "# Stats",
+        "# Replication",
+        "# CPU",
+        "# Keyspace",
+    ] {
+        assert!(info.contains(section), "missing {section}");
+    }
+    for field in [
+        "redis_version:7.0.15",
+        "tcp_port:",
+        "connected_clients:1",
+        "used_memory:",
+        "used_memory_rss:",
+        "keyspace_hits:1",
+        "keyspace_misses:1",
+        "role:master",
+        "db0:keys=1,expires=0",
+        "errorstat_ERR:count=1",
+    ] {
+        assert!(info.contains(field), "missing {field} in\n{info}");
+    }
+    let cs = c.cmds(&["INFO", "commandstats"]);
+    assert!(cs.contains("cmdstat_get:calls=2,"), "{cs}");
+    assert!(cs.contains("cmdstat_set:calls=1,"), "{cs}");
+    assert!(!cs.contains("# Server"));
+}
+
+#[test]
+fn client_list_setname_and_kill() {
+    let s = ServerProc::start(&[]);
+    let mut a = s.conn();
+    let mut b = s.conn();
+    assert_eq!(b.cmds(&["CLIENT", "SETNAME", "victim"]), "+OK\r\n");
+    let id_b = b.cmds(&["CLIENT", "ID"]);
+    let id_b = id_b.trim().trim_start_matches(':').to_string();
+    let list = a.cmds(&["CLIENT", "LIST"]);
+    assert!(list.contains("name=victim"), "{list}");
+    assert_eq!(list.matches("id=").count(), 2, "{list}");
+    assert_eq!(a.cmds(&["CLIENT", "KILL", "ID", &id_b]), ":1\r\n");
+    assert!(b.is_closed_within(Duration::from_secs(5)));
+    let list = a.cmds(&["CLIENT", "LIST"]);
+    assert!(!list.contains("name=victim"), "{list}");
+}
+
+#[test]
+fn client_reply_off_and_skip() {
+    let s = ServerProc::start(&[]);
+    let mut c = s.conn();
+    c.send_raw(b"CLIENT REPLY OFF\r\nSET a 1\r\nCLIENT REPLY ON\r\n");
+    assert_eq!(c.read_reply(), b"+OK\r\n");
+    c.send_raw(b"CLIENT REPLY SKIP\r\nGET a\r\nGET a\r\n");
+    assert_eq!(c.read_reply(), b"$1\r\n1\r\n");
+}
+
+#[test]
+fn requirepass_gates_commands() {
+    let s = ServerProc::start(&["--requirepass", "s3cret"]);
+    let mut c = s.conn();
+    assert_eq!(
+        c.cmds(&["GET", "a"]),
+        "-NOAUTH Authentication required.\r\n"
+    );
+    assert_eq!(
+        c.cmds(&["AUTH", "wrong"]),
+        "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+    );
+    assert_eq!(c.cmds(&["AUTH", "s3cret"]), "+OK\r\n");
+    assert_eq!(c.cmds(&["GET", "a"]), "$-1\r\n");
+    let mut d = s.conn();
+    let hello = d.cmds(&["HELLO", "3", "AUTH", "default", "s3cret"]);
+    assert!(hello.starts_with("%7"), "{hello}");
+    assert_eq!(d.cmds(&["GET", "a"]), "_\r\n");
+}
+
+#[test]
+fn maxclients_rejects_the_extra_connection() {
+    let s = ServerProc::start(&["--maxclients", "2"]);
+    let mut a = s.conn();
+    let mut b = s.conn();
+    assert_eq!(a.cmds(&["PING"]), "+PONG\r\n");
+    assert_eq!(b.cmds(&["PING"]), "+PONG\r\n");
+    let mut extra = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    extra
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = extra.read_to_end(&mut buf);
+    assert_eq!(buf, b"-ERR max number of clients reached\r\n");
+    drop(a);
+    assert!(wait_until(Duration::from_secs(5), || b
+        .cmds(&["INFO", "stats"])
+        .contains("rejected_connections:1\r\n")));
+}
+
+#[test]
+fn idle_clients_are_closed_after_timeout() {
+    let s = ServerProc::start(&["--timeout", "1"]);
+    let mut c = s.conn();
+    assert_eq!(c.cmds(&["PING"]), "+PONG\r\n");
+    assert!(c.is_closed_within(Duration::from_secs(5)));
+}
+
+#[test]
+fn shutdown_command_exits_zero() {
+    let mut s = ServerProc::start(&[]);
+    let mut c = s.conn();
+    c.send_raw(b"SHUTDOWN NOSAVE\r\n");
+    assert!(c.is_closed_within(Duration::from_secs(5)));
+    let code = crate::common::wait_exit(&mut s.child, Duration::from_secs(10));
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn sigterm_exits_zero() {
+    let mut s = ServerProc::start(&[]);
+    assert_eq!(s.terminate(), Some(0));
+}
+
+#[test]
+fn unknown_command_text_matches_redis() {
+    let s = ServerProc::start(&[]);
+    let mut c = s.conn();
+    assert_eq!(
+        c.cmds(&["FOO", "a", "b"]),
+        "-ERR unknown command 'FOO', with args beginning with: 'a' 'b' \r\n"
+    );
+    assert_eq!(
+        c.cmds(&["GET"]),
+        "-ERR wrong number of arguments for 'get' command\r\n"
+    );
+}
