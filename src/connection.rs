@@ -18,6 +18,7 @@
 use crate::resp::parser::Parser;
 use crate::resp::reply::{Proto, ReplyWriter};
 use mio::net::TcpStream;
+use std::os::fd::AsRawFd;
 
 /// CLIENT REPLY modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,12 +73,15 @@ impl Client {
         token: usize,
         stream: TcpStream,
         addr: String,
-        laddr: String,
-        fd: i32,
         max_bulk_len: u64,
         now_ms: i64,
         authenticated: bool,
     ) -> Client {
+        let fd = stream.as_raw_fd();
+        let laddr = stream
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         Client {
             id,
             token,

@@ -266,10 +266,7 @@ impl<V> Dict<V> {
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
         self.rehash_on_access();
         let hash = self.hash(key);
-        match self.old.find_mut(hash, key) {
-            Some(entry) => Some(&mut entry.value),
-            None => self.table.find_mut(hash, key).map(|entry| &mut entry.value),
-        }
+        self.find_mut(hash, key).map(|entry| &mut entry.value)
     }
 
     /// Inserts or replaces. On replace the stored key is kept (the new one
@@ -277,10 +274,7 @@ impl<V> Dict<V> {
     pub fn insert(&mut self, key: CompactBytes, value: V) -> Option<V> {
         self.rehash_on_access();
         let hash = self.hash(&key);
-        if let Some(entry) = self.old.find_mut(hash, &key) {
-            return Some(mem::replace(&mut entry.value, value));
-        }
-        if let Some(entry) = self.table.find_mut(hash, &key) {
+        if let Some(entry) = self.find_mut(hash, &key) {
             return Some(mem::replace(&mut entry.value, value));
         }
         self.grow_if_needed();
@@ -460,6 +454,12 @@ impl<V> Dict<V> {
             .or_else(|| self.table.find(hash, key))
     }
 
+    fn find_mut(&mut self, hash: u64, key: &[u8]) -> Option<&mut Entry<V>> {
+        self.old
+            .find_mut(hash, key)
+            .or_else(|| self.table.find_mut(hash, key))
+    }
+
     fn grow_if_needed(&mut self) {
         if self.table.size() == 0 {
             self.table = Table::with_buckets(MIN_BUCKETS);
@@ -488,12 +488,15 @@ impl<V> Dict<V> {
     /// after `MAX_EMPTY_VISITS` empty ones, and ends the rehash when `old`
     /// is drained.
     fn rehash_step(&mut self) {
+        #[cfg(test)]
+        self.probe.start_step();
         let mut empty_visits = 0;
-        let mut moved = 0;
         while let Some(link) = self.old.slots.get_mut(self.rehash_idx) {
             let mut next = link.take();
             self.rehash_idx += 1;
             if next.is_none() {
+                #[cfg(test)]
+                self.probe.visited_empty();
                 empty_visits += 1;
                 if empty_visits == MAX_EMPTY_VISITS {
                     break;
@@ -504,7 +507,8 @@ impl<V> Dict<V> {
                 next = entry.next.take();
                 let hash = self.hash(&entry.key);
                 self.table.push(hash, entry);
-                moved += 1;
+                #[cfg(test)]
+                self.probe.moved_entry();
             }
             break;
         }
@@ -512,10 +516,6 @@ impl<V> Dict<V> {
             self.old = Table::empty();
             self.rehash_idx = 0;
         }
-        #[cfg(test)]
-        self.probe.record_step(empty_visits, moved);
-        // Only the test probe reads `moved`.
-        let _ = moved;
     }
 }
 
@@ -626,16 +626,29 @@ mod tests {
         pub constant_hash: bool,
         /// Rehash steps taken so far.
         pub steps: usize,
-        /// Most empty buckets and most entries any single step handled.
+        /// Work done by the current step.
+        empty_visits: usize,
+        entries_moved: usize,
+        /// The most work any single step did.
         pub max_empty_visits: usize,
         pub max_entries_moved: usize,
     }
 
     impl Probe {
-        pub fn record_step(&mut self, empty_visits: usize, moved: usize) {
+        pub fn start_step(&mut self) {
             self.steps += 1;
-            self.max_empty_visits = self.max_empty_visits.max(empty_visits);
-            self.max_entries_moved = self.max_entries_moved.max(moved);
+            self.empty_visits = 0;
+            self.entries_moved = 0;
+        }
+
+        pub fn visited_empty(&mut self) {
+            self.empty_visits += 1;
+            self.max_empty_visits = self.max_empty_visits.max(self.empty_visits);
+        }
+
+        pub fn moved_entry(&mut self) {
+            self.entries_moved += 1;
+            self.max_entries_moved = self.max_entries_moved.max(self.entries_moved);
         }
     }
 

@@ -400,7 +400,7 @@ mod tests {
     fn reference(pattern: &[u8], subject: &[u8], nocase: bool) -> bool {
         fn eq(a: u8, b: u8, nocase: bool) -> bool {
             if nocase {
-                a.to_ascii_lowercase() == b.to_ascii_lowercase()
+                a.eq_ignore_ascii_case(&b)
             } else {
                 a == b
             }

@@ -181,7 +181,7 @@ pub fn command(_srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
                 for name in argv.iter().skip(2) {
                     match lookup(name) {
                         Some((_, cmd)) => write_info(&mut w, cmd),
-                        None => w.null_array(),
+                        None => w.null(),
                     }
                 }
             }

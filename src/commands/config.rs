@@ -43,7 +43,7 @@ fn config_get(srv: &mut Server, c: &mut Client, argv: &Argv) {
 }
 
 fn config_set(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
-    if argv.len() % 2 != 0 {
+    if !argv.len().is_multiple_of(2) {
         return Err(CmdError::WrongArity("config|set".into()));
     }
     let pairs: Vec<(String, String)> = (2..argv.len())

@@ -128,14 +128,23 @@ pub fn keys(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     Ok(())
 }
 
-/// Parse a SCAN cursor: an unsigned 64-bit decimal, as Redis's strtoull
-/// check accepts it.
+/// Parse a SCAN cursor like C's strtoul, as Redis does: optional sign,
+/// decimal digits, no spaces; a minus sign wraps ("-1" is 2^64-1); values
+/// past 2^64-1 are an error.
 pub fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
-    std::str::from_utf8(arg)
+    let (neg, digits) = match arg.first() {
+        Some(b'-') => (true, &arg[1..]),
+        Some(b'+') => (false, &arg[1..]),
+        _ => (false, arg),
+    };
+    if digits.is_empty() || !digits.iter().all(|b| b.is_ascii_digit()) {
+        return Err(CmdError::InvalidCursor);
+    }
+    let v = std::str::from_utf8(digits)
         .ok()
-        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|s| s.parse::<u64>().ok())
-        .ok_or(CmdError::InvalidCursor)
+        .ok_or(CmdError::InvalidCursor)?;
+    Ok(if neg { v.wrapping_neg() } else { v })
 }
 
 pub fn scan(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {

@@ -253,7 +253,7 @@ pub fn mget(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
 }
 
 pub fn mset(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
-    if argv.len() % 2 == 0 {
+    if argv.len().is_multiple_of(2) {
         return Err(CmdError::WrongArity("mset".into()));
     }
     for j in (1..argv.len()).step_by(2) {
@@ -264,7 +264,7 @@ pub fn mset(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
 }
 
 pub fn msetnx(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
-    if argv.len() % 2 == 0 {
+    if argv.len().is_multiple_of(2) {
         return Err(CmdError::WrongArity("msetnx".into()));
     }
     for j in (1..argv.len()).step_by(2) {

@@ -235,7 +235,7 @@ static COMMAND_SUBS: [SubCommand; 6] = [
     ),
     sub(
         "getkeys",
-        -3,
+        -4,
         LOADING | STALE,
         "Extract keys given a full Redis command",
     ),

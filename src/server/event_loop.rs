@@ -221,10 +221,6 @@ impl Server {
             let _ = stream.set_nodelay(true);
             let fd = stream.as_raw_fd();
             set_keepalive(fd, self.config.tcp_keepalive);
-            let laddr = stream
-                .local_addr()
-                .map(|a| a.to_string())
-                .unwrap_or_default();
             let slot = self.free_tokens.pop().unwrap_or_else(|| {
                 self.clients.push(None);
                 self.clients.len() - 1
@@ -246,8 +242,6 @@ impl Server {
                 slot,
                 stream,
                 peer.to_string(),
-                laddr,
-                fd,
                 self.config.proto_max_bulk_len,
                 self.ks.now_ms,
                 authenticated,

@@ -14,12 +14,18 @@ fn server_time_ms(c: &mut Conn) -> i64 {
 
 #[test]
 fn expired_keys_are_invisible_to_every_command() {
-    let s = ServerProc::start(&[]);
+    let s = ServerProc::start(&["--enable-debug-command", "yes"]);
     let mut c = s.conn();
     assert_eq!(c.cmds(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), "+OK\r\n");
     let deadline = server_time_ms(&mut c) + 100;
     for i in 0..50 {
-        c.cmd(&["SET", &format!("k{i}"), "v", "PXAT", &deadline.to_string()]);
+        c.cmd(&[
+            "SET",
+            &format!("vol:{i}"),
+            "v",
+            "PXAT",
+            &deadline.to_string(),
+        ]);
     }
     c.cmd(&["SET", "keep", "v"]);
     assert_eq!(c.cmds(&["DBSIZE"]), ":51\r\n");
@@ -27,18 +33,18 @@ fn expired_keys_are_invisible_to_every_command() {
         &mut c
     ) > deadline + 1));
     // Active expiry is off, so only lazy expiry can hide them.
-    assert_eq!(c.cmds(&["KEYS", "k*"]), "*0\r\n");
+    assert_eq!(c.cmds(&["KEYS", "vol:*"]), "*0\r\n");
     assert_eq!(
         c.cmds(&["SCAN", "0", "COUNT", "1000"]),
         "*2\r\n$1\r\n0\r\n*1\r\n$4\r\nkeep\r\n"
     );
-    assert_eq!(c.cmds(&["EXISTS", "k1"]), ":0\r\n");
-    assert_eq!(c.cmds(&["TYPE", "k2"]), "+none\r\n");
-    assert_eq!(c.cmds(&["GET", "k3"]), "$-1\r\n");
-    assert_eq!(c.cmds(&["TTL", "k4"]), ":-2\r\n");
-    assert_eq!(c.cmds(&["STRLEN", "k5"]), ":0\r\n");
-    assert_eq!(c.cmds(&["APPEND", "k6", "x"]), ":1\r\n");
-    assert_eq!(c.cmds(&["RENAME", "k7", "z"]), "-ERR no such key\r\n");
+    assert_eq!(c.cmds(&["EXISTS", "vol:1"]), ":0\r\n");
+    assert_eq!(c.cmds(&["TYPE", "vol:2"]), "+none\r\n");
+    assert_eq!(c.cmds(&["GET", "vol:3"]), "$-1\r\n");
+    assert_eq!(c.cmds(&["TTL", "vol:4"]), ":-2\r\n");
+    assert_eq!(c.cmds(&["STRLEN", "vol:5"]), ":0\r\n");
+    assert_eq!(c.cmds(&["APPEND", "vol:6", "x"]), ":1\r\n");
+    assert_eq!(c.cmds(&["RENAME", "vol:7", "z"]), "-ERR no such key\r\n");
     assert_eq!(c.cmds(&["RANDOMKEY"]), "$4\r\nkeep\r\n");
     // SCAN deleted what it found expired: DBSIZE after access is exact.
     assert_eq!(c.cmds(&["DBSIZE"]), ":2\r\n");
