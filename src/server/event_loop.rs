@@ -317,6 +317,14 @@ impl Server {
                 c.close_asap = true;
                 break;
             }
+            // A short read means the socket's receive queue was empty at
+            // that moment; with edge-triggered epoll, any byte arriving
+            // later raises a new readable event. Stopping here saves the
+            // read() that would only return EAGAIN: one read per request
+            // at pipeline depth 1, the floor.
+            if n < READ_CHUNK_BYTES {
+                break;
+            }
             budget = budget.saturating_sub(n);
             if budget == 0 {
                 self.pending_reads.push(slot);

@@ -124,3 +124,25 @@ fn config_get_glob() {
         );
     }
 }
+
+#[test]
+fn readme_documents_every_option() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let s = ServerProc::start(&[]);
+    let mut r = s.client();
+    let all: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("*")
+        .query(&mut r)
+        .unwrap();
+    let missing: Vec<&String> = all
+        .iter()
+        .step_by(2)
+        .filter(|name| !readme.contains(name.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "options missing from README: {missing:?}"
+    );
+}
