@@ -20,6 +20,7 @@
 //!   master's DEL removes them, so both sides keep the same keyspace.
 
 use crate::dict::{rng_next, Dict};
+use crate::lfu::{self, LfuParams};
 use crate::types::{CompactBytes, RObj, Value};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -78,6 +79,9 @@ pub struct Keyspace {
     /// Writes since the last successful save (Redis's `server.dirty`).
     pub dirty: u64,
     pub rng: u64,
+    /// Set while an LFU maxmemory policy is selected: objects' clock field
+    /// then holds an LFU counter instead of an access time (as Redis).
+    pub lfu: Option<LfuParams>,
 }
 
 /// How a lookup affects the key's access metadata and the hit/miss stats.
@@ -102,11 +106,20 @@ impl Keyspace {
             is_replica: false,
             dirty: 0,
             rng: seed,
+            lfu: None,
         }
     }
 
     pub fn lru_clock(&self) -> u32 {
         lru_clock(self.now_ms)
+    }
+
+    /// Clock field for a new object: an LRU time or an initial LFU counter.
+    fn new_object_clock(&self) -> u32 {
+        match self.lfu {
+            Some(_) => lfu::initial(self.now_ms),
+            None => lru_clock(self.now_ms),
+        }
     }
 
     /// True when `key` has a deadline that has passed. Does not delete.
@@ -139,7 +152,8 @@ impl Keyspace {
             }
             return None;
         }
-        let clock = lru_clock(self.now_ms);
+        let now = self.now_ms;
+        let lfu_params = self.lfu;
         let found = self.dbs[db].dict.get_mut(key);
         match access {
             Access::Read => {
@@ -153,7 +167,10 @@ impl Keyspace {
         }
         let obj = found?;
         if access != Access::NoTouch {
-            obj.lru = clock;
+            obj.lru = match lfu_params {
+                Some(p) => lfu::on_access(obj.lru, now, p, &mut self.rng),
+                None => lru_clock(now),
+            };
         }
         Some(obj)
     }
@@ -167,11 +184,17 @@ impl Keyspace {
     /// unless `keep_ttl` (SET KEEPTTL, and internal rewrites like APPEND
     /// which modify in place instead of calling this).
     pub fn set(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
-        let clock = lru_clock(self.now_ms);
+        let clock = self.new_object_clock();
+        let (now, lfu_params) = (self.now_ms, self.lfu);
         let d = &mut self.dbs[db];
         if let Some(obj) = d.dict.get_mut(key) {
             obj.value = value;
-            obj.lru = clock;
+            // Overwriting counts as an access; under LFU the key keeps its
+            // counter (Redis carries it over to the new value).
+            obj.lru = match lfu_params {
+                Some(p) => lfu::on_access(obj.lru, now, p, &mut self.rng),
+                None => clock,
+            };
         } else {
             d.dict
                 .insert(CompactBytes::new(key), RObj::new(value, clock));
@@ -183,7 +206,7 @@ impl Keyspace {
 
     /// Add a key known not to exist (after a lookup said so).
     pub fn add(&mut self, db: usize, key: &[u8], value: Value) {
-        let clock = lru_clock(self.now_ms);
+        let clock = self.new_object_clock();
         self.dbs[db]
             .dict
             .insert(CompactBytes::new(key), RObj::new(value, clock));

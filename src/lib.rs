@@ -13,6 +13,7 @@ pub mod dict;
 pub mod errors;
 pub mod glob;
 pub mod lazyfree;
+pub mod lfu;
 pub mod memory;
 pub mod observe;
 pub mod resp;

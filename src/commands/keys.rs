@@ -314,6 +314,7 @@ pub fn object(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let lfu = srv.config.maxmemory_policy.is_lfu();
     let lru_or_lfu = lfu || srv.config.maxmemory_policy.is_lru();
     let clock = srv.ks.lru_clock();
+    let (now, lfu_params) = (srv.ks.now_ms, srv.ks.lfu);
     let maxmemory = srv.config.maxmemory;
     let Some(obj) = srv.ks.lookup(c.db, &argv[2], Access::NoTouch) else {
         c.reply().null();
@@ -332,9 +333,11 @@ pub fn object(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         if !lfu {
             return Err(CmdError::msg("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."));
         }
-        // LFU counters arrive with the eviction issue; until then every
-        // object reports the initial counter value Redis gives new keys.
-        c.reply().int(5);
+        let freq = match lfu_params {
+            Some(p) => crate::lfu::decayed_counter(obj.lru, now, p),
+            None => 0,
+        };
+        c.reply().int(freq as i64);
     } else {
         // REFCOUNT: Redis shares the integers 0..9999 between keys unless
         // an LRU/LFU policy needs per-object metadata.

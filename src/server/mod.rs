@@ -76,7 +76,7 @@ impl Server {
         let now = unix_ms();
         let ks = Keyspace::new(config.databases);
         let run_id = make_run_id();
-        Server {
+        let mut server = Server {
             ks,
             stats: Stats::new(crate::commands::COMMANDS.len()),
             clients: Vec::new(),
@@ -102,7 +102,21 @@ impl Server {
             clients_cron_cursor: 0,
             startup_memory: crate::memory::used_memory(),
             config,
-        }
+        };
+        server.sync_config_to_keyspace();
+        server
+    }
+
+    /// Mirror the options the keyspace reads on every access.
+    pub fn sync_config_to_keyspace(&mut self) {
+        self.ks.lfu = self
+            .config
+            .maxmemory_policy
+            .is_lfu()
+            .then_some(crate::lfu::LfuParams {
+                log_factor: self.config.lfu_log_factor,
+                decay_time_minutes: self.config.lfu_decay_time,
+            });
     }
 
     pub fn client_token(token: Token) -> Option<usize> {

@@ -89,3 +89,26 @@ fn keys_and_randomkey() {
     }
     assert_eq!(seen.len(), 4, "RANDOMKEY should reach every key: {seen:?}");
 }
+
+#[test]
+fn object_freq_counts_accesses_under_lfu() {
+    let s = ServerProc::start(&["--maxmemory-policy", "allkeys-lfu"]);
+    let mut c = s.conn();
+    c.cmd(&["SET", "hot", "1"]);
+    c.cmd(&["SET", "cold", "1"]);
+    assert_eq!(c.cmds(&["OBJECT", "FREQ", "cold"]), ":5\r\n");
+    let mut pipeline = Vec::new();
+    for _ in 0..1000 {
+        pipeline.extend(crate::common::encode(&[b"GET", b"hot"]));
+    }
+    c.send_raw(&pipeline);
+    for _ in 0..1000 {
+        c.read_reply();
+    }
+    let freq: i64 = c.cmds(&["OBJECT", "FREQ", "hot"]).trim()[1..].parse().unwrap();
+    assert!(freq > 10, "1000 reads should raise the LFU counter well above 5, got {freq}");
+    assert_eq!(c.cmds(&["OBJECT", "FREQ", "cold"]), ":5\r\n");
+    // Switching back to an LRU policy: FREQ is refused, IDLETIME works.
+    c.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]);
+    assert!(c.cmds(&["OBJECT", "FREQ", "hot"]).starts_with("-ERR An LFU maxmemory policy is not selected"));
+}
