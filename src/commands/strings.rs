@@ -11,7 +11,7 @@ use crate::connection::Client;
 use crate::db::Access;
 use crate::errors::{CmdError, CmdResult};
 use crate::server::Server;
-use crate::types::string::{parse_f64, STRING_MAX_BYTES};
+use crate::types::string::{LongDouble, STRING_MAX_BYTES};
 use crate::types::{StrValue, Value};
 
 /// The string at `key`, or None if missing; WRONGTYPE for other types.
@@ -99,38 +99,57 @@ pub fn deadline_ms(
     Ok(when)
 }
 
-/// Options of SET after the value.
-struct SetOptions {
+/// Options of SET (after the value) and GETEX (after the key), parsed the
+/// way Redis's parseExtendedStringArgumentsOrReply does: one loop for both
+/// commands, where repeating an option is allowed (the last expiration
+/// given wins, "EX 10 EX 20" sets 20) but mixing conflicting ones (NX with
+/// XX, two different expiration units, KEEPTTL or PERSIST with a unit) is a
+/// syntax error.
+#[derive(Default)]
+struct ExtendedArgs {
     nx: bool,
     xx: bool,
     get: bool,
     keep_ttl: bool,
-    /// Absolute deadline, if EX/PX/EXAT/PXAT was given.
-    deadline_ms: Option<i64>,
+    persist: bool,
+    /// The unit given and the index of its argument.
+    expire: Option<(ExpireUnit, usize)>,
 }
 
-fn parse_set_options(argv: &Argv, from: usize, now_ms: i64) -> Result<SetOptions, CmdError> {
-    let mut o = SetOptions {
-        nx: false,
-        xx: false,
-        get: false,
-        keep_ttl: false,
-        deadline_ms: None,
-    };
-    let mut expire: Option<(ExpireUnit, usize)> = None;
+/// Which command's options `parse_extended_args` accepts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ExtendedFor {
+    Set,
+    GetEx,
+}
+
+fn parse_extended_args(
+    argv: &Argv,
+    from: usize,
+    cmd: ExtendedFor,
+) -> Result<ExtendedArgs, CmdError> {
+    let mut o = ExtendedArgs::default();
+    let is_set = cmd == ExtendedFor::Set;
     let mut j = from;
     while j < argv.len() {
         let a = &argv[j];
         let has_next = j + 1 < argv.len();
-        if a.eq_ignore_ascii_case(b"nx") && !o.xx {
+        // The unit already chosen, if any: the same unit may repeat.
+        let unit_now = o.expire.map(|(u, _)| u);
+        let unit_ok = |u: ExpireUnit| {
+            has_next && !o.keep_ttl && !o.persist && unit_now.is_none_or(|cur| cur == u)
+        };
+        if is_set && a.eq_ignore_ascii_case(b"nx") && !o.xx {
             o.nx = true;
-        } else if a.eq_ignore_ascii_case(b"xx") && !o.nx {
+        } else if is_set && a.eq_ignore_ascii_case(b"xx") && !o.nx {
             o.xx = true;
-        } else if a.eq_ignore_ascii_case(b"get") {
+        } else if is_set && a.eq_ignore_ascii_case(b"get") {
             o.get = true;
-        } else if a.eq_ignore_ascii_case(b"keepttl") && expire.is_none() {
+        } else if is_set && a.eq_ignore_ascii_case(b"keepttl") && unit_now.is_none() {
             o.keep_ttl = true;
-        } else if expire.is_none() && !o.keep_ttl && has_next {
+        } else if !is_set && a.eq_ignore_ascii_case(b"persist") && unit_now.is_none() {
+            o.persist = true;
+        } else {
             let unit = if a.eq_ignore_ascii_case(b"ex") {
                 ExpireUnit::Seconds
             } else if a.eq_ignore_ascii_case(b"px") {
@@ -142,17 +161,40 @@ fn parse_set_options(argv: &Argv, from: usize, now_ms: i64) -> Result<SetOptions
             } else {
                 return Err(CmdError::Syntax);
             };
-            expire = Some((unit, j + 1));
+            if !unit_ok(unit) {
+                return Err(CmdError::Syntax);
+            }
+            o.expire = Some((unit, j + 1));
             j += 1;
-        } else {
-            return Err(CmdError::Syntax);
         }
         j += 1;
     }
-    if let Some((unit, at)) = expire {
-        o.deadline_ms = Some(deadline_ms(&argv[at], unit, now_ms, "set")?);
-    }
     Ok(o)
+}
+
+/// Options of SET after the value, with the deadline resolved.
+struct SetOptions {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keep_ttl: bool,
+    /// Absolute deadline, if EX/PX/EXAT/PXAT was given.
+    deadline_ms: Option<i64>,
+}
+
+fn parse_set_options(argv: &Argv, from: usize, now_ms: i64) -> Result<SetOptions, CmdError> {
+    let o = parse_extended_args(argv, from, ExtendedFor::Set)?;
+    let deadline_ms = match o.expire {
+        Some((unit, at)) => Some(deadline_ms(&argv[at], unit, now_ms, "set")?),
+        None => None,
+    };
+    Ok(SetOptions {
+        nx: o.nx,
+        xx: o.xx,
+        get: o.get,
+        keep_ttl: o.keep_ttl,
+        deadline_ms,
+    })
 }
 
 /// Store a string, replacing any value, and apply a deadline if given.
@@ -298,33 +340,8 @@ pub fn getdel(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
 }
 
 pub fn getex(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
-    let mut expire: Option<(ExpireUnit, usize)> = None;
-    let mut persist = false;
-    let mut j = 2;
-    while j < argv.len() {
-        let a = &argv[j];
-        let has_next = j + 1 < argv.len();
-        if a.eq_ignore_ascii_case(b"persist") && expire.is_none() && !persist {
-            persist = true;
-        } else if expire.is_none() && !persist && has_next {
-            let unit = if a.eq_ignore_ascii_case(b"ex") {
-                ExpireUnit::Seconds
-            } else if a.eq_ignore_ascii_case(b"px") {
-                ExpireUnit::Millis
-            } else if a.eq_ignore_ascii_case(b"exat") {
-                ExpireUnit::UnixSeconds
-            } else if a.eq_ignore_ascii_case(b"pxat") {
-                ExpireUnit::UnixMillis
-            } else {
-                return Err(CmdError::Syntax);
-            };
-            expire = Some((unit, j + 1));
-            j += 1;
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        j += 1;
-    }
+    let o = parse_extended_args(argv, 2, ExtendedFor::GetEx)?;
+    let (expire, persist) = (o.expire, o.persist);
     let deadline = match expire {
         Some((unit, at)) => Some(deadline_ms(&argv[at], unit, srv.ks.now_ms, "getex")?),
         None => None,
@@ -421,28 +438,30 @@ pub fn decrby(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     incr_generic(srv, c, &argv[1], -by)
 }
 
-/// Format an INCRBYFLOAT result: plain decimal, never exponent notation,
-/// no trailing zeros (Redis prints its long double with %.17Lf and trims).
-fn fmt_incr_float(v: f64) -> String {
-    format!("{v}")
-}
-
+/// INCRBYFLOAT computes in x87 long double and prints with `%.17Lf`, like
+/// redis-server on x86-64; see `types::string::LongDouble` for why f64 would
+/// answer differently (0.1 + 0.2 is "0.3" in Redis).
 pub fn incrbyfloat(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let key = &argv[1];
-    let by = parse_f64(&argv[2]).ok_or(CmdError::NotFloat)?;
+    // Redis checks the key's type and value before parsing the increment.
     let cur = match lookup_str(srv, c, key, Access::Write)? {
-        None => 0.0,
-        Some(s) => s.as_f64().ok_or(CmdError::NotFloat)?,
+        None => LongDouble::from_i64(0),
+        Some(s) => s.as_long_double().ok_or(CmdError::NotFloat)?,
     };
-    let new = cur + by;
-    if !new.is_finite() {
+    let by = LongDouble::parse(&argv[2]).ok_or(CmdError::NotFloat)?;
+    let new = match (cur, by) {
+        (LongDouble::Inf, _) | (_, LongDouble::Inf) => return Err(CmdError::IncrNanOrInf),
+        _ => cur.add(by),
+    };
+    if new == LongDouble::Inf {
         return Err(CmdError::IncrNanOrInf);
     }
-    let text = fmt_incr_float(new);
+    let text = new.to_human();
+    // Stored as a plain string, never int-encoded, keeping the TTL.
     srv.ks.set(
         c.db,
         key,
-        Value::Str(StrValue::from_bytes(text.as_bytes())),
+        Value::Str(StrValue::from_bytes_unencoded(text.as_bytes())),
         true,
     );
     srv.ks.dirty += 1;

@@ -13,6 +13,10 @@
 //! `int` is chosen only when formatting the i64 gives back exactly the
 //! bytes that were stored ("007" or "+1" stay strings).
 
+mod long_double;
+
+pub use long_double::LongDouble;
+
 use super::compact::CompactBytes;
 use crate::resp::parser::parse_i64;
 use crate::resp::reply::fmt_i64;
@@ -39,6 +43,17 @@ impl StrValue {
                 return StrValue::Int(v);
             }
         }
+        if b.len() <= EMBSTR_MAX_BYTES {
+            StrValue::Emb(CompactBytes::new(b))
+        } else {
+            StrValue::Raw(b.to_vec())
+        }
+    }
+
+    /// A string stored as given, never int-encoded (Redis's
+    /// createStringObject without tryObjectEncoding): what INCRBYFLOAT
+    /// stores, so OBJECT ENCODING reports "embstr" even for "3".
+    pub fn from_bytes_unencoded(b: &[u8]) -> StrValue {
         if b.len() <= EMBSTR_MAX_BYTES {
             StrValue::Emb(CompactBytes::new(b))
         } else {
@@ -126,11 +141,13 @@ impl StrValue {
         }
     }
 
-    /// The value as a float, as INCRBYFLOAT sees it.
-    pub fn as_f64(&self) -> Option<f64> {
+    /// The value as a long double, as INCRBYFLOAT sees it (Redis's
+    /// getLongDoubleFromObject: ints convert exactly, strings go through
+    /// string2ld).
+    pub fn as_long_double(&self) -> Option<LongDouble> {
         match self {
-            StrValue::Int(v) => Some(*v as f64),
-            _ => self.with_bytes(parse_f64),
+            StrValue::Int(v) => Some(LongDouble::from_i64(*v)),
+            _ => self.with_bytes(LongDouble::parse),
         }
     }
 }

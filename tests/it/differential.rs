@@ -461,3 +461,238 @@ fn resp3_replies_match_redis() {
         "#,
     );
 }
+
+#[test]
+fn incrbyfloat_formatting_matches_redis() {
+    // Redis adds in x87 long double and prints with %.17Lf, trailing zeros
+    // trimmed: these are the cases where f64 would print differently.
+    check(
+        r#"
+        SET f 0.1
+        INCRBYFLOAT f 0.2
+        SET f 1.0
+        INCRBYFLOAT f 0
+        OBJECT ENCODING f
+        SET f 3e5
+        INCRBYFLOAT f 1
+        INCRBYFLOAT f -0
+        SET f -0
+        INCRBYFLOAT f 0
+        SET f 1e308
+        INCRBYFLOAT f 1e308
+        INCRBYFLOAT f 10e307
+        SET f 123456789012345678901234567890
+        INCRBYFLOAT f 1
+        SET f " 1"
+        INCRBYFLOAT f 1
+        SET f "1 "
+        INCRBYFLOAT f 1
+        SET f "1\x00"
+        INCRBYFLOAT f 1
+        INCRBYFLOAT g " 1"
+        INCRBYFLOAT g "1 "
+        INCRBYFLOAT g ""
+        INCRBYFLOAT g inf
+        INCRBYFLOAT g -inf
+        INCRBYFLOAT g +Infinity
+        INCRBYFLOAT g nan
+        INCRBYFLOAT g -nan
+        INCRBYFLOAT g 1e
+        INCRBYFLOAT g 1e+
+        INCRBYFLOAT g .
+        INCRBYFLOAT g -
+        INCRBYFLOAT g 0x
+        INCRBYFLOAT g 0x10
+        INCRBYFLOAT g 1e-10
+        INCRBYFLOAT g 1.5e-300
+        INCRBYFLOAT g 0x1p-3
+        INCRBYFLOAT g 0X.8P1
+        SET h 5
+        INCRBYFLOAT h 1e20
+        INCRBYFLOAT h 1e-5
+        INCRBYFLOAT h 0.0000001
+        SET h 9007199254740993
+        INCRBYFLOAT h 0
+        INCRBYFLOAT h 1
+        SET h 18446744073709551615
+        INCRBYFLOAT h 0
+        INCRBYFLOAT h 1
+        SET h 1.1
+        INCRBYFLOAT h 2.2
+        INCRBYFLOAT h 3.3
+        INCRBYFLOAT h -6.6
+        SET h 10
+        INCRBYFLOAT h 1.23456789012345678901
+        SET h 0
+        INCRBYFLOAT h 1.7976931348623157e308
+        INCRBYFLOAT h .5
+        INCRBYFLOAT h 5.
+        INCRBYFLOAT h +5
+        INCRBYFLOAT h 1e400
+        INCRBYFLOAT h 1e-400
+        INCRBYFLOAT h 1e4932
+        INCRBYFLOAT h 1e5000
+        INCRBYFLOAT h 1e-5000
+        INCRBYFLOAT h 0e-5000
+        SET h 1.18973149535723176502e+4932
+        INCRBYFLOAT h 0
+        INCRBYFLOAT h 1e4931
+        SET h 0
+        INCRBYFLOAT h 3.6e-4951
+        INCRBYFLOAT h 0x1p-16445
+        INCRBYFLOAT h -0x1p-16444
+        SET h 0.000003814697265625
+        INCRBYFLOAT h 0
+        SET h 0.000011444091796875
+        INCRBYFLOAT h 0
+        SET h -0.000003814697265625
+        INCRBYFLOAT h 0
+        SET h 100
+        INCRBYFLOAT h 1E2
+        INCRBYFLOAT h -200.000
+        INCRBYFLOAT h 0.1
+        INCRBYFLOAT h 0.7
+        SET h 3.0e3
+        INCRBYFLOAT h 2.5
+        SET h 1.5
+        INCRBYFLOAT h 1.5
+        OBJECT ENCODING h
+        INCRBYFLOAT h 0.25
+        OBJECT ENCODING h
+        SET h 7
+        INCRBYFLOAT h 1.0
+        OBJECT ENCODING h
+        INCRBYFLOAT h 1e15
+        INCRBYFLOAT h 1e16
+        INCRBYFLOAT h 0.3333333333333333
+        SET h -1e-20
+        INCRBYFLOAT h 0
+        SET h 1
+        INCRBYFLOAT h 1.0e+2
+        INCRBYFLOAT h 2.0e-2
+        INCRBYFLOAT h 00001.5000
+        SET t 1.5 EX 100
+        INCRBYFLOAT t 1
+        TTL t
+        INCRBYFLOAT h
+        INCRBYFLOAT
+        INCRBYFLOAT a b c
+        "#,
+    );
+}
+
+#[test]
+fn set_options_match_redis() {
+    check(
+        r#"
+        SET k v ex 100
+        TTL k
+        SET k v Ex 100 nx
+        SET k v xx px 5000
+        PTTL k
+        SET k v XX NX
+        SET k v NX NX
+        SET k v XX XX
+        SET k v GET GET
+        SET k v EX 10 EX 20
+        TTL k
+        SET k v PX 10 EX 10
+        SET k v EXAT 10 PXAT 10
+        SET k v KEEPTTL KEEPTTL
+        SET k v KEEPTTL PX 100
+        SET k v PX 100 KEEPTTL
+        SET k v EX
+        SET k v PX
+        SET k v EX 1.5
+        SET k v EX "10 "
+        SET k v EX " 10"
+        SET k v EX +10
+        SET k v EX 010
+        TTL k
+        SET k v PX 0
+        SET k v EXAT 0
+        SET k v PXAT 0
+        SET k v PXAT -1
+        SET k v EXAT -1
+        SET k v EX 9223372036854775
+        SET k v EX 9223372036854776
+        SET k v EX 9223372036854775808
+        SET k v PX 9223372036854775806
+        SET k v EXAT 9223372036854775
+        SET k v EXAT 9223372036854776
+        SET k v PXAT 9223372036854775807
+        EXISTS k
+        SET k v PXAT 1
+        EXISTS k
+        SET k v EXAT 1
+        EXISTS k
+        SET k v EXAT 1 GET
+        SET k v2
+        SET k v3 EXAT 1 GET
+        EXISTS k
+        SET k v NX GET
+        SET k v XX GET
+        SET k2 v XX GET
+        EXISTS k2
+        SET k v KEEPTTL GET
+        SET k v nx get
+        SET k v get nx
+        SET k v get xx
+        GET k
+        SET k ""
+        GET k
+        STRLEN k
+        SET "" v
+        GET ""
+        SET k v NXX
+        SET k v EXX 10
+        SET k v ex 10 px
+        SET k v PERSIST
+        SETEX k 10
+        SETEX k 10 v extra
+        SETEX k abc v
+        SETEX k -1 v
+        SETEX k 0 v
+        SETEX k 9223372036854775807 v
+        SETEX k 9223372036854776 v
+        SETEX k 9223372036854775 v
+        PSETEX k 0 v
+        PSETEX k 9223372036854775807 v
+        PSETEX k 1.5 v
+        SETNX k
+        SETNX k v v
+        GETSET k
+        GETSET k v v
+        GETDEL
+        GETDEL a b
+        GETEX
+        GETEX k PX 0
+        GETEX k EX -1
+        GETEX k EXAT 0
+        GETEX k PXAT 0
+        GETEX k EX abc
+        GETEX k EX 9223372036854775807
+        GETEX k PX 9223372036854775807
+        GETEX k PERSIST PERSIST
+        GETEX k EX 10 PERSIST
+        GETEX k PERSIST EX 10
+        GETEX k EX 10 EX 20
+        TTL k
+        GETEX k EX 10 PX 20
+        GETEX k EX
+        GETEX k persist
+        TTL k
+        GETEX k ex 100
+        TTL k
+        GETEX k pxat 1
+        EXISTS k
+        SET k v
+        GETEX k EXAT 1
+        EXISTS k
+        SET k v
+        GETEX k KEEPTTL
+        GETEX k NX
+        GETEX k GET
+        "#,
+    );
+}
