@@ -44,11 +44,10 @@ fn minutes_since(last: u32, now: u32) -> u32 {
 pub fn decayed_counter(field: u32, now_ms: i64, p: LfuParams) -> u8 {
     let counter = (field & 0xFF) as u8;
     let last = field >> 8;
-    let periods = if p.decay_time_minutes > 0 {
-        minutes_since(last, minutes_clock(now_ms)) as u64 / p.decay_time_minutes
-    } else {
-        0
-    };
+    // A decay time of 0 disables decay.
+    let periods = (minutes_since(last, minutes_clock(now_ms)) as u64)
+        .checked_div(p.decay_time_minutes)
+        .unwrap_or(0);
     if periods >= counter as u64 {
         0
     } else {
