@@ -70,16 +70,9 @@ fn send(g: Garbage) {
     }
 }
 
-/// Number of allocations freeing `obj` releases (Redis's free effort).
-fn free_effort(obj: &RObj) -> usize {
-    match &obj.value {
-        crate::types::Value::Str(_) => 1,
-    }
-}
-
 /// Free a removed object, in the background if it is big.
 pub fn free_object(obj: RObj) {
-    if free_effort(&obj) > LAZYFREE_THRESHOLD {
+    if obj.free_effort() > LAZYFREE_THRESHOLD {
         send(Garbage::Object(obj));
     }
 }

@@ -8,10 +8,18 @@
 //! Redis does: the active expiry cycle must walk only keys with a TTL.
 
 pub mod compact;
+pub mod hash;
+pub mod list;
+pub mod set;
 pub mod string;
+pub mod zset;
 
 pub use compact::CompactBytes;
+pub use hash::HashValue;
+pub use list::ListValue;
+pub use set::SetValue;
 pub use string::StrValue;
+pub use zset::ZSetValue;
 
 /// One stored value with its metadata.
 #[derive(Debug, Clone)]
@@ -22,11 +30,16 @@ pub struct RObj {
     pub value: Value,
 }
 
-/// The data types. Only strings exist so far; the aggregate types arrive
-/// with their own files (list.rs, hash.rs, set.rs, zset.rs).
+/// The data types, one file each. Aggregates are boxed so that `Value`
+/// (and so every dict entry) stays as small as a string value: most keys
+/// in most datasets are strings.
 #[derive(Debug, Clone)]
 pub enum Value {
     Str(StrValue),
+    List(Box<ListValue>),
+    Hash(Box<HashValue>),
+    Set(Box<SetValue>),
+    ZSet(Box<ZSetValue>),
 }
 
 impl RObj {
@@ -38,6 +51,10 @@ impl RObj {
     pub fn type_name(&self) -> &'static str {
         match self.value {
             Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -45,6 +62,10 @@ impl RObj {
     pub fn encoding_name(&self) -> &'static str {
         match &self.value {
             Value::Str(s) => s.encoding_name(),
+            Value::List(l) => l.encoding_name(),
+            Value::Hash(h) => h.encoding_name(),
+            Value::Set(s) => s.encoding_name(),
+            Value::ZSet(z) => z.encoding_name(),
         }
     }
 
@@ -52,6 +73,21 @@ impl RObj {
     pub fn heap_size(&self) -> usize {
         match &self.value {
             Value::Str(s) => s.heap_size(),
+            Value::List(l) => l.heap_size(),
+            Value::Hash(h) => h.heap_size(),
+            Value::Set(s) => s.heap_size(),
+            Value::ZSet(z) => z.heap_size(),
+        }
+    }
+
+    /// Allocations freeing this value releases (decides lazy freeing).
+    pub fn free_effort(&self) -> usize {
+        match &self.value {
+            Value::Str(_) => 1,
+            Value::List(l) => l.free_effort(),
+            Value::Hash(h) => h.free_effort(),
+            Value::Set(s) => s.free_effort(),
+            Value::ZSet(z) => z.free_effort(),
         }
     }
 }
