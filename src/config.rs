@@ -246,7 +246,7 @@ impl Default for Config {
             lazyfree_lazy_server_del: false,
             lazyfree_lazy_user_del: false,
             lazyfree_lazy_user_flush: false,
-            hash_max_listpack_entries: 128,
+            hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             set_max_intset_entries: 512,
             set_max_listpack_entries: 128,
@@ -289,8 +289,9 @@ enum Kind {
     Bool(fn(&Config) -> bool, fn(&mut Config, bool)),
     /// Integer with inclusive bounds.
     Int(fn(&Config) -> i64, fn(&mut Config, i64), i64, i64),
-    /// Byte size with memory units, printed as plain bytes.
-    Memory(fn(&Config) -> u64, fn(&mut Config, u64)),
+    /// Byte size with memory units, printed as plain bytes, with inclusive
+    /// bounds.
+    Memory(fn(&Config) -> u64, fn(&mut Config, u64), u64, u64),
     Str(fn(&Config) -> String, fn(&mut Config, String)),
     /// Anything else: formats itself, parses its (possibly several) args.
     Special(
@@ -333,7 +334,7 @@ macro_rules! mem_opt {
             name: $name,
             aliases: $aliases,
             mutable: $mutable,
-            kind: Kind::Memory(|c| c.$field, |c, v| c.$field = v),
+            kind: Kind::Memory(|c| c.$field, |c, v| c.$field = v, 0, u64::MAX),
         }
     };
 }
@@ -349,6 +350,7 @@ macro_rules! str_opt {
 }
 
 const I32MAX: i64 = i32::MAX as i64;
+const U32MAX: i64 = u32::MAX as i64;
 const LLMAX: i64 = i64::MAX;
 
 static OPTIONS: &[OptionDef] = &[
@@ -359,7 +361,7 @@ static OPTIONS: &[OptionDef] = &[
         mutable: false,
         kind: Kind::Special(get_bind, set_bind),
     },
-    int_opt!("maxclients", &[], maxclients, u64, 1, I32MAX, true),
+    int_opt!("maxclients", &[], maxclients, u64, 1, U32MAX, true),
     int_opt!("databases", &[], databases, usize, 1, I32MAX, false),
     OptionDef {
         name: "requirepass",
@@ -370,9 +372,33 @@ static OPTIONS: &[OptionDef] = &[
     int_opt!("timeout", &[], timeout, u64, 0, I32MAX, true),
     int_opt!("tcp-keepalive", &[], tcp_keepalive, u64, 0, I32MAX, true),
     int_opt!("tcp-backlog", &[], tcp_backlog, u64, 0, I32MAX, false),
-    int_opt!("hz", &[], hz, u32, 1, 500, true),
+    // Any int is accepted and then clamped to 1..=500, as Redis does (so
+    // CONFIG SET hz 0 answers OK and CONFIG GET hz then says 1).
+    OptionDef {
+        name: "hz",
+        aliases: &[],
+        mutable: true,
+        kind: Kind::Int(
+            |c| c.hz as i64,
+            |c, v| c.hz = v.clamp(1, 500) as u32,
+            0,
+            I32MAX,
+        ),
+    },
     bool_opt!("dynamic-hz", &[], dynamic_hz, true),
-    mem_opt!("proto-max-bulk-len", &[], proto_max_bulk_len, true),
+    // At least 1 MB, as Redis: smaller limits would break replication and
+    // ordinary clients in confusing ways.
+    OptionDef {
+        name: "proto-max-bulk-len",
+        aliases: &[],
+        mutable: true,
+        kind: Kind::Memory(
+            |c| c.proto_max_bulk_len,
+            |c, v| c.proto_max_bulk_len = v,
+            1024 * 1024,
+            i64::MAX as u64,
+        ),
+    },
     mem_opt!(
         "client-query-buffer-limit",
         &[],
@@ -616,24 +642,9 @@ static OPTIONS: &[OptionDef] = &[
         LLMAX,
         true
     ),
-    int_opt!(
-        "set-max-listpack-entries",
-        &[],
-        set_max_listpack_entries,
-        u64,
-        0,
-        LLMAX,
-        true
-    ),
-    int_opt!(
-        "set-max-listpack-value",
-        &[],
-        set_max_listpack_value,
-        u64,
-        0,
-        LLMAX,
-        true
-    ),
+    // set-max-listpack-entries/-value are Redis 7.2 options: Redis 7.0,
+    // the reference, does not know them, so they are not settable here
+    // (the fields keep 7.2's defaults for the listpack set encoding).
     int_opt!(
         "zset-max-listpack-entries",
         &["zset-max-ziplist-entries"],
@@ -705,6 +716,12 @@ static OPTIONS: &[OptionDef] = &[
     ),
 ];
 
+/// Options Redis 7.0 marks PROTECTED_CONFIG: with its default
+/// `enable-protected-configs no`, CONFIG SET refuses them, since a client
+/// able to move the dump file could write it anywhere on the disk. They can
+/// still be set in the config file or on the command line.
+const PROTECTED: &[&str] = &["dir", "dbfilename"];
+
 fn find_option(name: &str) -> Option<&'static OptionDef> {
     OPTIONS.iter().find(|o| {
         o.name.eq_ignore_ascii_case(name) || o.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
@@ -770,7 +787,8 @@ fn set_fsync(c: &mut Config, args: &[String]) -> Result<(), String> {
         .ok_or_else(|| enum_error(&FSYNC_NAMES.iter().map(|(_, n)| *n).collect::<Vec<_>>()))?;
     Ok(())
 }
-const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning", "nothing"];
+/// Redis 7.0's levels ("nothing" arrived in 7.2).
+const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning"];
 fn get_loglevel(c: &Config) -> String {
     c.loglevel.clone()
 }
@@ -916,16 +934,19 @@ fn one_arg(args: &[String]) -> Result<&str, String> {
 
 /// Parse a memory size with Redis's units: b, k (1000), kb (1024), m,
 /// mb, g, gb; case-insensitive. Plain integers are bytes.
+///
+/// This is Redis 7.0's memtoull, quirks included, because CONFIG SET and
+/// config files must accept exactly what redis-server accepts: no sign, an
+/// empty number is 0 ("" and "kb" are valid), a number past 2^64-1
+/// saturates (7.0 ignores strtoull's ERANGE), and the unit multiplication
+/// wraps around.
 pub fn parse_memory(s: &str) -> Option<u64> {
-    let lower = s.to_ascii_lowercase();
-    let split = lower
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(lower.len());
-    let (num, unit) = lower.split_at(split);
-    if num.is_empty() {
+    if s.starts_with('-') {
         return None;
     }
-    let mul: u64 = match unit {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let mul: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" => 1000,
         "kb" => 1024,
@@ -935,7 +956,16 @@ pub fn parse_memory(s: &str) -> Option<u64> {
         "gb" => 1024 * 1024 * 1024,
         _ => return None,
     };
-    num.parse::<u64>().ok()?.checked_mul(mul)
+    // Redis copies the digits into a 128-byte buffer first.
+    if num.len() >= 128 {
+        return None;
+    }
+    let val = num.bytes().fold(0u64, |acc, d| {
+        acc.checked_mul(10)
+            .and_then(|v| v.checked_add((d - b'0') as u64))
+            .unwrap_or(u64::MAX)
+    });
+    Some(val.wrapping_mul(mul))
 }
 
 impl OptionDef {
@@ -943,7 +973,7 @@ impl OptionDef {
         match &self.kind {
             Kind::Bool(g, _) => if g(c) { "yes" } else { "no" }.into(),
             Kind::Int(g, _, _, _) => g(c).to_string(),
-            Kind::Memory(g, _) => g(c).to_string(),
+            Kind::Memory(g, _, _, _) => g(c).to_string(),
             Kind::Str(g, _) => g(c),
             Kind::Special(g, _) => g(c),
         }
@@ -965,9 +995,9 @@ impl OptionDef {
                 _ => Err("argument must be 'yes' or 'no'".into()),
             },
             Kind::Int(_, s, min, max) => {
-                let v: i64 = one_arg(args)?
-                    .parse()
-                    .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+                // Redis's string2ll: no '+', no leading zeros, no spaces.
+                let v = crate::resp::parser::parse_i64(one_arg(args)?.as_bytes())
+                    .ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?;
                 if v < *min || v > *max {
                     return Err(format!(
                         "argument must be between {min} and {max} inclusive"
@@ -976,8 +1006,13 @@ impl OptionDef {
                 s(c, v);
                 Ok(())
             }
-            Kind::Memory(_, s) => {
+            Kind::Memory(_, s, min, max) => {
                 let v = parse_memory(one_arg(args)?).ok_or("argument must be a memory value")?;
+                if v < *min || v > *max {
+                    return Err(format!(
+                        "argument must be between {min} and {max} inclusive"
+                    ));
+                }
                 s(c, v);
                 Ok(())
             }
@@ -1252,6 +1287,12 @@ impl Config {
         out
     }
 
+    /// CONFIG GET with a plain name (no glob characters): the value of the
+    /// option or alias of that name, ignoring case.
+    pub fn get_exact(&self, name: &str) -> Option<String> {
+        find_option(name).map(|o| o.get(self))
+    }
+
     /// CONFIG SET name value [name value ...]: all or nothing. The error is
     /// the full Redis error line (with the ERR prefix).
     pub fn set_many(&mut self, pairs: &[(String, String)]) -> Result<(), String> {
@@ -1268,6 +1309,9 @@ impl Config {
             };
             if !opt.mutable {
                 return Err(fail("can't set immutable config"));
+            }
+            if PROTECTED.contains(&opt.name) {
+                return Err(fail("can't set protected config"));
             }
             if done.contains(&opt.name) {
                 return Err(fail("duplicate parameter"));
@@ -1442,7 +1486,8 @@ mod tests {
         assert_eq!(parse_memory("1KB"), Some(1024));
         assert_eq!(parse_memory("2gb"), Some(2 * 1024 * 1024 * 1024));
         assert_eq!(parse_memory("1x"), None);
-        assert_eq!(parse_memory("mb"), None);
+        assert_eq!(parse_memory("mb"), Some(0));
+        assert_eq!(parse_memory("+1"), None);
         assert_eq!(parse_memory("-1"), None);
     }
 

@@ -22,15 +22,32 @@ const CONFIG_HELP: &[&str] = &[
     "REWRITE",
     "    Rewrite the configuration file.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ];
 
+/// CONFIG GET pattern [pattern ...]. As Redis 7.0: a pattern without glob
+/// characters is looked up directly and answered under the name exactly as
+/// the client typed it ("CONFIG GET MAXMEMORY" answers "MAXMEMORY"); a glob
+/// also matches aliases. Each option is listed once, whatever the case.
 fn config_get(srv: &mut Server, c: &mut Client, argv: &Argv) {
-    let mut pairs: Vec<(&'static str, String)> = Vec::new();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let seen = |pairs: &Vec<(String, String)>, n: &str| {
+        pairs.iter().any(|(p, _)| p.eq_ignore_ascii_case(n))
+    };
     for pattern in argv.iter().skip(2) {
-        for (name, value) in srv.config.get_matching(pattern) {
-            if !pairs.iter().any(|(n, _)| *n == name) {
+        if !pattern.iter().any(|b| matches!(b, b'[' | b'*' | b'?')) {
+            let name = String::from_utf8_lossy(pattern).into_owned();
+            if seen(&pairs, &name) {
+                continue;
+            }
+            if let Some(value) = srv.config.get_exact(&name) {
                 pairs.push((name, value));
+            }
+            continue;
+        }
+        for (name, value) in srv.config.get_matching(pattern) {
+            if !seen(&pairs, name) {
+                pairs.push((name.to_string(), value));
             }
         }
     }
@@ -43,8 +60,10 @@ fn config_get(srv: &mut Server, c: &mut Client, argv: &Argv) {
 }
 
 fn config_set(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    // Name/value pairs: an odd count is a syntax error (the table's arity
+    // already refused fewer than one pair).
     if !argv.len().is_multiple_of(2) {
-        return Err(CmdError::WrongArity("config|set".into()));
+        return Err(CmdError::Syntax);
     }
     let pairs: Vec<(String, String)> = (2..argv.len())
         .step_by(2)

@@ -113,20 +113,22 @@ pub fn debug(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
 }
 
 pub fn shutdown(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
-    let mut abort = false;
-    let mut other = false;
+    let (mut abort, mut save, mut nosave, mut other) = (false, false, false, false);
     for i in 1..argv.len() {
         let a = argv.lower(i);
         match a.as_str() {
-            "nosave" | "save" | "now" | "force" => other = true,
+            "nosave" => nosave = true,
+            "save" => save = true,
+            "now" | "force" => other = true,
             "abort" => abort = true,
             _ => return Err(CmdError::Syntax),
         }
     }
+    // Illegal combinations, checked before anything happens (as Redis).
+    if (abort && (save || nosave || other)) || (save && nosave) {
+        return Err(CmdError::Syntax);
+    }
     if abort {
-        if other {
-            return Err(CmdError::Syntax);
-        }
         return Err(CmdError::msg("ERR No shutdown in progress."));
     }
     log::warn!("User requested shutdown (client id={})...", c.id);
