@@ -130,8 +130,12 @@ pub fn keys(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
 
 /// Parse a SCAN cursor like C's strtoul, as Redis does: optional sign,
 /// decimal digits, no spaces; a minus sign wraps ("-1" is 2^64-1); values
-/// past 2^64-1 are an error.
+/// past 2^64-1 are an error. The empty string is cursor 0: strtoul converts
+/// nothing and stops at the terminator, which Redis takes as success.
 pub fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
+    if arg.is_empty() {
+        return Ok(0);
+    }
     let (neg, digits) = match arg.first() {
         Some(b'-') => (true, &arg[1..]),
         Some(b'+') => (false, &arg[1..]),
@@ -173,29 +177,34 @@ pub fn scan(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     // Bound the work per call: COUNT is a hint, and a sparse table (after
     // mass deletion) must not make one call walk millions of empty buckets.
     let bucket_visits_max = (count as u64).saturating_mul(10).min(100_000);
+    // As Redis 7.0: collect every key in the visited buckets, stop once
+    // COUNT keys were collected, and only then filter by MATCH, TYPE and
+    // expiry. So a call can return fewer keys than COUNT, even none, with
+    // a nonzero cursor, exactly when Redis would.
     let mut found: Vec<CompactBytes> = Vec::new();
     let dict = &srv.ks.dbs[c.db].dict;
     let mut visits = 0;
     loop {
-        cursor = dict.scan(cursor, |k, obj: &RObj| {
-            if let Some(t) = &type_filter {
-                if obj.type_name().as_bytes() != t.as_slice() {
-                    return;
-                }
-            }
-            if let Some(p) = pattern {
-                if !glob_match(p, k, false) {
-                    return;
-                }
-            }
-            found.push(k.clone());
-        });
+        cursor = dict.scan(cursor, |k, _obj: &RObj| found.push(k.clone()));
         visits += 1;
         if cursor == 0 || found.len() >= count as usize || visits >= bucket_visits_max {
             break;
         }
     }
-    found.retain(|k| !srv.ks.expire_if_needed(c.db, k));
+    found.retain(|k| {
+        if let Some(p) = pattern {
+            if !glob_match(p, k, false) {
+                return false;
+            }
+        }
+        if let Some(t) = &type_filter {
+            match srv.ks.dbs[c.db].dict.get(k) {
+                Some(obj) if obj.type_name().as_bytes() == t.as_slice() => {}
+                _ => return false,
+            }
+        }
+        !srv.ks.expire_if_needed(c.db, k)
+    });
     let mut w = c.reply();
     w.array(2);
     let mut tmp = [0u8; 20];

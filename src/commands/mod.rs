@@ -139,7 +139,9 @@ fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         srv.stats.commands[idx].rejected_calls += 1;
         return Err(CmdError::WrongArity(cmd.name.to_string()));
     }
-    if !cmd.subcommands.is_empty() {
+    // A container command may run bare (COMMAND alone lists everything);
+    // only look for a subcommand when one was given.
+    if !cmd.subcommands.is_empty() && argv.len() >= 2 {
         let sub = &argv[1];
         match cmd
             .subcommands

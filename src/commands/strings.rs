@@ -451,7 +451,7 @@ pub fn incrbyfloat(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let by = LongDouble::parse(&argv[2]).ok_or(CmdError::NotFloat)?;
     let new = match (cur, by) {
         (LongDouble::Inf, _) | (_, LongDouble::Inf) => return Err(CmdError::IncrNanOrInf),
-        _ => cur.add(by),
+        _ => cur + by,
     };
     if new == LongDouble::Inf {
         return Err(CmdError::IncrNanOrInf);

@@ -55,8 +55,15 @@ fn push_char(buf: &mut Vec<u8>, c: char) {
 
 /// Run `script` against both servers and compare every reply.
 fn check(script: &str) {
-    let ours = ServerProc::start(&["--save", ""]);
-    let theirs = ServerProc::start_reference(&[]);
+    check_with(&[], script);
+}
+
+/// Like `check`, with extra startup arguments given to both servers.
+fn check_with(args: &[&str], script: &str) {
+    let mut ours_args = vec!["--save", ""];
+    ours_args.extend_from_slice(args);
+    let ours = ServerProc::start(&ours_args);
+    let theirs = ServerProc::start_reference(args);
     let mut a = ours.conn();
     let mut b = theirs.conn();
     let mut failures = Vec::new();
@@ -1118,6 +1125,445 @@ fn config_commands_match_redis() {
         CONFIG HELP x
         config help
         ~CONFIG GET *max-*-entries*
+        "#,
+    );
+}
+
+// Too few and too many arguments for every command, container
+// subcommands, COMMAND GETKEYS. "~COMMAND": the full table differs (Redis
+// has ~240 commands).
+#[test]
+fn arity_and_subcommand_errors_match_redis() {
+    check(
+        r#"
+        GET
+        get x x
+        SET x
+        SETNX x
+        setnx x x x
+        SETEX x x
+        setex x x x x
+        psetex x x
+        psetex x x x x
+        mget
+        mset x
+        msetnx x
+        getset x
+        getset x x x
+        getdel
+        getdel x x
+        GETEX
+        append x
+        append x x x
+        strlen
+        strlen x x
+        incr
+        incr x x
+        decr
+        decr x x
+        incrby x
+        incrby x x x
+        decrby x
+        decrby x x x
+        INCRBYFLOAT x
+        incrbyfloat x x x
+        getrange x x
+        getrange x x x x
+        substr x x
+        substr x x x x
+        setrange x x
+        setrange x x x x
+        LCS x
+        DEL
+        unlink
+        exists
+        type
+        type x x
+        rename x
+        rename x x x
+        renamenx x
+        renamenx x x x
+        keys
+        keys x x
+        scan
+        randomkey x
+        TOUCH
+        copy x
+        object
+        expire x
+        PEXPIRE x
+        expireat x
+        PEXPIREAT x
+        expiretime
+        expiretime x x
+        PEXPIRETIME
+        pexpiretime x x
+        TTL
+        ttl x x
+        pttl
+        pttl x x
+        PERSIST
+        persist x x
+        select
+        select x x
+        swapdb x
+        swapdb x x x
+        move x
+        move x x x
+        dbsize x
+        echo
+        echo x x
+        auth
+        client
+        config
+        time x
+        lastsave x
+        CONFIG GET
+        CONFIG SET
+        CONFIG SET a
+        CONFIG RESETSTAT x
+        CONFIG HELP x
+        CLIENT ID x
+        CLIENT SETNAME
+        CLIENT GETNAME x
+        CLIENT INFO x
+        CLIENT KILL
+        CLIENT NO-EVICT
+        CLIENT REPLY
+        CLIENT HELP x
+        OBJECT ENCODING
+        OBJECT FREQ a b
+        OBJECT IDLETIME
+        OBJECT REFCOUNT a b
+        OBJECT HELP x
+        COMMAND COUNT x
+        COMMAND HELP x
+        COMMAND GETKEYS
+        COMMAND GETKEYS x
+        OBJECT
+        CLIENT
+        CONFIG
+        ~COMMAND
+        OBJECT foo
+        client Foo
+        CONFIG foo bar
+        COMMAND foo bar
+        COMMAND LIST FILTERBY
+        COMMAND LIST FILTERBY foo bar
+        COMMAND LIST FILTERBY PATTERN
+        COMMAND LIST FOO
+        COMMAND GETKEYS set
+        COMMAND GETKEYS set a
+        COMMAND GETKEYS SET a b
+        COMMAND GETKEYS set a b EX 10
+        COMMAND GETKEYS mset a
+        COMMAND GETKEYS mset a b c
+        COMMAND GETKEYS lcs a b
+        COMMAND GETKEYS copy a b DB 1
+        COMMAND GETKEYS rename a b
+        COMMAND GETKEYS object encoding k
+        COMMAND GETKEYS object help
+        COMMAND GETKEYS del a b c
+        COMMAND GETKEYS expire k 10
+        COMMAND GETKEYS select 1
+        COMMAND GETKEYS config get x
+        COMMAND GETKEYS client id
+        COMMAND GETKEYS getex k
+        COMMAND GETKEYS move k 1
+        COMMAND GETKEYS touch a b
+        COMMAND GETKEYS exists a
+        COMMAND GETKEYS msetnx a 1 b 2
+        COMMAND GETKEYS substr k 0 1
+        COMMAND HELP
+        command help
+        "#,
+    );
+}
+
+// RESP3 after HELLO 3 (nulls, maps, sets, verbatim-free replies), and RESET
+// going back to RESP2. "~": HELLO's connection id and TIME.
+#[test]
+fn resp3_variants_match_redis() {
+    check(
+        r#"
+        ~HELLO 3
+        SET k v
+        GET nosuch
+        MGET k nosuch
+        SET k v NX
+        SET k v XX GET
+        SET n1 v XX GET
+        GETDEL nosuch
+        GETEX nosuch
+        GETSET nosuch v
+        GETRANGE nosuch 0 1
+        OBJECT ENCODING nosuch
+        OBJECT REFCOUNT k
+        OBJECT HELP
+        CLIENT GETNAME
+        CLIENT HELP
+        CONFIG GET maxmemory
+        CONFIG GET nosuch
+        CONFIG HELP
+        COMMAND HELP
+        COMMAND GETKEYS set a b
+        # several keys: which one is hash-order dependent
+        ~RANDOMKEY
+        SCAN 0 MATCH k
+        SET l1 ohmytext
+        SET l2 mynewtext
+        LCS l1 l2 IDX WITHMATCHLEN
+        LCS l1 l2 IDX MINMATCHLEN 10
+        LCS l1 l2 LEN
+        INCRBYFLOAT f 1.5
+        TTL nosuch
+        TYPE k
+        PING
+        PING x
+        ECHO x
+        KEYS k*
+        ~TIME
+        ~CLIENT ID
+        RESET
+        GET nosuch
+        ~HELLO 3
+        SELECT 1
+        SET a 1
+        RESET
+        GET a
+        CLIENT GETNAME
+        ~HELLO 3 SETNAME foo
+        CLIENT GETNAME
+        RESET
+        CLIENT GETNAME
+        ~HELLO
+        HELLO 2 FOO
+        DBSIZE
+        "#,
+    );
+}
+
+// DEBUG subcommands; OBJECT FREQ/IDLETIME/REFCOUNT under LFU and LRU
+// policies (fresh keys only: the LFU counter starts at 5 and decays over
+// minutes); SELECT/SWAPDB/MOVE/COPY indexes; SCAN options.
+// "~" lines: OBJECT FREQ of a shared integer (Redis reads the shared
+// object's clock field, a timing-dependent value); OBJECT REFCOUNT of an
+// integer stored before maxmemory changed (Redis keeps the object it made
+// then; RedisLite decides sharing from the value and the current policy);
+// SCAN cursors that depend on hash-table order.
+#[test]
+fn debug_policies_and_databases_match_redis() {
+    check_with(
+        &["--enable-debug-command", "yes"],
+        r#"
+        SET k v
+        DEBUG SLEEP 0
+        DEBUG SLEEP 0.01
+        DEBUG SLEEP abc
+        DEBUG SLEEP
+        DEBUG SLEEP 1 2
+        DEBUG SET-ACTIVE-EXPIRE 0
+        DEBUG SET-ACTIVE-EXPIRE 1
+        DEBUG SET-ACTIVE-EXPIRE abc
+        DEBUG SET-ACTIVE-EXPIRE
+        DEBUG set-active-expire 1
+        ~DEBUG OBJECT k
+        DEBUG OBJECT nosuch
+        DEBUG OBJECT
+        DEBUG OBJECT a b
+        DEBUG FOO
+        DEBUG
+        debug foo bar
+        OBJECT FREQ k
+        OBJECT IDLETIME k
+        CONFIG SET maxmemory-policy allkeys-lfu
+        SET fresh v
+        OBJECT FREQ fresh
+        OBJECT IDLETIME fresh
+        SET fresh2 5
+        ~OBJECT FREQ fresh2
+        OBJECT REFCOUNT fresh2
+        OBJECT FREQ nosuch
+        CONFIG SET maxmemory-policy volatile-lfu
+        SET fresh3 v
+        OBJECT FREQ fresh3
+        CONFIG SET maxmemory-policy allkeys-lru
+        OBJECT FREQ fresh
+        OBJECT IDLETIME fresh
+        CONFIG SET maxmemory-policy volatile-lru
+        SET x 1
+        OBJECT IDLETIME x
+        ~OBJECT REFCOUNT x
+        CONFIG SET maxmemory 100mb
+        SET y 1
+        OBJECT REFCOUNT y
+        ~OBJECT REFCOUNT x
+        CONFIG SET maxmemory-policy noeviction
+        SET z 1
+        OBJECT REFCOUNT z
+        CONFIG SET maxmemory 0
+        SET w 1
+        OBJECT REFCOUNT w
+        CONFIG SET maxmemory-policy allkeys-lfu
+        CONFIG SET maxmemory 100mb
+        SET v1 7
+        OBJECT REFCOUNT v1
+        OBJECT FREQ v1
+        INCR v1
+        OBJECT REFCOUNT v1
+        CONFIG SET maxmemory 0
+        CONFIG SET maxmemory-policy noeviction
+        SELECT 0
+        SELECT 15
+        SELECT 16
+        SELECT -1
+        SELECT 1.5
+        SELECT 9223372036854775808
+        SELECT " 1"
+        SELECT 01
+        SWAPDB 0 0
+        SWAPDB 0 15
+        SWAPDB 0 16
+        SWAPDB -1 0
+        SWAPDB 0 -1
+        SWAPDB a b
+        SWAPDB 1.5 0
+        SWAPDB 0 1.5
+        DBSIZE
+        SWAPDB 0 15
+        MOVE k 15
+        MOVE k 0
+        MOVE k 16
+        MOVE k -1
+        MOVE k abc
+        MOVE nosuch 16
+        MOVE nosuch 0
+        COPY k k2 DB 15
+        COPY k k2 DB 16
+        COPY k k2 DB -1
+        COPY k k DB 0
+        COPY k k DB 1
+        COPY k k2 REPLACE REPLACE
+        COPY k k2 DB 1 DB 2
+        COPY k k2 DB
+        COPY nosuch k DB 99
+        COPY k k2 db 3 replace
+        SELECT 3
+        GET k2
+        SELECT 0
+        SET s1 a
+        SET s2 b
+        SCAN 0 COUNT 1000 MATCH s1
+        SCAN 0 MATCH s1 COUNT 1000 TYPE string
+        SCAN 0 type STRING COUNT 100 MATCH s2
+        ~SCAN 0 TYPE list
+        ~SCAN 0 TYPE nosuchtype
+        SCAN 0 COUNT -1
+        SCAN 0 COUNT abc
+        SCAN 0 COUNT
+        SCAN 0 MATCH s1 MATCH s2 COUNT 100
+        SCAN 0 COUNT 9223372036854775807 MATCH s1
+        SCAN abc
+        SCAN 1.5
+        SCAN " 0"
+        ~SCAN ""
+        FLUSHDB ASYNC x
+        FLUSHALL SYNC x
+        FLUSHALL async
+        FLUSHDB sync
+        RANDOMKEY
+        KEYS *
+        "#,
+    );
+}
+
+// GETRANGE/SETRANGE bounds (i64 extremes, empty strings, int-encoded
+// values), LCS on empty and missing keys and every option combination.
+#[test]
+fn ranges_and_lcs_match_redis() {
+    check(
+        r#"
+        SET r "Hello World"
+        GETRANGE r 0 -1
+        GETRANGE r -100 -1
+        GETRANGE r -100 -50
+        GETRANGE r 0 -100
+        GETRANGE r 11 11
+        GETRANGE r 10 10
+        GETRANGE r -1 -1
+        GETRANGE r 9223372036854775807 9223372036854775807
+        GETRANGE r -9223372036854775808 9223372036854775807
+        GETRANGE r 0 9223372036854775808
+        SET e ""
+        GETRANGE e 0 -1
+        GETRANGE e 0 0
+        GETRANGE e -1 0
+        SET i 12345
+        GETRANGE i 1 2
+        GETRANGE i -2 -1
+        SETRANGE i 1 x
+        GET i
+        OBJECT ENCODING i
+        SET i 12345
+        SETRANGE i 0 ""
+        OBJECT ENCODING i
+        SETRANGE i 5 6
+        GET i
+        OBJECT ENCODING i
+        SETRANGE r 0 abc def
+        SETRANGE r x y
+        SETRANGE r 536870911 x
+        SETRANGE r 536870912 ""
+        SETRANGE nk 536870912 ""
+        SETRANGE nk -1 ""
+        SETRANGE nk 0 ""
+        SETRANGE e 3 ""
+        SETRANGE e 3 a
+        GET e
+        SUBSTR r 0
+        SUBSTR r 0 1 2
+        APPEND i 7
+        OBJECT ENCODING i
+        APPEND
+        APPEND a
+        STRLEN i
+        SET big 99999999999999999999
+        STRLEN big
+        SET n 10
+        STRLEN n
+        SET l1 ""
+        SET l2 ""
+        LCS l1 l2
+        LCS l1 l2 LEN
+        LCS l1 l2 IDX
+        LCS l1 l2 IDX WITHMATCHLEN
+        LCS nosuch1 nosuch2
+        LCS nosuch1 nosuch2 IDX
+        SET a1 ohmytext
+        SET a2 mynewtext
+        LCS a1 a2 IDX MINMATCHLEN 0
+        LCS a1 a2 IDX MINMATCHLEN -5
+        LCS a1 a2 IDX MINMATCHLEN abc
+        LCS a1 a2 IDX MINMATCHLEN
+        LCS a1 a2 WITHMATCHLEN
+        LCS a1 a2 MINMATCHLEN 3
+        LCS a1 a2 LEN WITHMATCHLEN
+        LCS a1 a2 idx withmatchlen minmatchlen 2
+        LCS a1 a2 IDX IDX
+        LCS a1 a2 LEN LEN
+        LCS a1
+        LCS a1 a2 IDX MINMATCHLEN 1 MINMATCHLEN 5
+        SET x1 aaaa
+        SET x2 aa
+        LCS x1 x2 IDX WITHMATCHLEN
+        SET y1 abcabc
+        SET y2 cbacba
+        LCS y1 y2
+        LCS y1 y2 IDX WITHMATCHLEN
+        SET n1 12345
+        SET n2 2345
+        LCS n1 n2 IDX
+        LCS a1 n1 IDX
         "#,
     );
 }

@@ -84,50 +84,6 @@ impl LongDouble {
         }
     }
 
-    /// `self + other`, rounded once to nearest-even (an x87 fadd).
-    pub fn add(self, other: LongDouble) -> LongDouble {
-        let (
-            LongDouble::Finite {
-                neg: na,
-                mant: ma,
-                exp: ea,
-            },
-            LongDouble::Finite {
-                neg: nb,
-                mant: mb,
-                exp: eb,
-            },
-        ) = (self, other)
-        else {
-            return LongDouble::Inf;
-        };
-        if ma == 0 {
-            return other;
-        }
-        if mb == 0 {
-            return self;
-        }
-        // Align both on the smaller exponent; the sum is then exact.
-        let e = ea.min(eb);
-        let a = Big::from_u64(ma).shl((ea - e) as usize);
-        let b = Big::from_u64(mb).shl((eb - e) as usize);
-        let (neg, mag) = if na == nb {
-            (na, a.add(&b))
-        } else {
-            match a.cmp(&b) {
-                Ordering::Equal => return LongDouble::from_i64(0),
-                Ordering::Greater => (na, a.sub(&b)),
-                Ordering::Less => (nb, b.sub(&a)),
-            }
-        };
-        Exact {
-            mag,
-            exp: e,
-            sticky: false,
-        }
-        .round(neg)
-    }
-
     /// Format like Redis's ld2string(LD_STR_HUMAN): `%.17Lf`, trailing
     /// zeros and a bare '.' removed, and "-0" written as "0".
     pub fn to_human(self) -> String {
@@ -186,6 +142,54 @@ impl LongDouble {
             out.remove(0);
         }
         out
+    }
+}
+
+impl std::ops::Add for LongDouble {
+    type Output = LongDouble;
+
+    /// `self + other`, rounded once to nearest-even (an x87 fadd).
+    fn add(self, other: LongDouble) -> LongDouble {
+        let (
+            LongDouble::Finite {
+                neg: na,
+                mant: ma,
+                exp: ea,
+            },
+            LongDouble::Finite {
+                neg: nb,
+                mant: mb,
+                exp: eb,
+            },
+        ) = (self, other)
+        else {
+            return LongDouble::Inf;
+        };
+        if ma == 0 {
+            return other;
+        }
+        if mb == 0 {
+            return self;
+        }
+        // Align both on the smaller exponent; the sum is then exact.
+        let e = ea.min(eb);
+        let a = Big::from_u64(ma).shl((ea - e) as usize);
+        let b = Big::from_u64(mb).shl((eb - e) as usize);
+        let (neg, mag) = if na == nb {
+            (na, a.add(&b))
+        } else {
+            match a.cmp(&b) {
+                Ordering::Equal => return LongDouble::from_i64(0),
+                Ordering::Greater => (na, a.sub(&b)),
+                Ordering::Less => (nb, b.sub(&a)),
+            }
+        };
+        Exact {
+            mag,
+            exp: e,
+            sticky: false,
+        }
+        .round(neg)
     }
 }
 
@@ -648,7 +652,7 @@ mod tests {
     fn incr(a: &str, b: &str) -> Option<String> {
         let a = LongDouble::parse(a.as_bytes())?;
         let b = LongDouble::parse(b.as_bytes())?;
-        match a.add(b) {
+        match a + b {
             LongDouble::Inf => None,
             v => Some(v.to_human()),
         }
