@@ -154,7 +154,7 @@ pub fn hello(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         c.authenticated = true;
     }
     if !c.authenticated {
-        return Err(CmdError::msg("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+        return Err(CmdError::msg("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
     }
     if let Some(name) = setname {
         set_client_name(c, name)?;

@@ -1567,3 +1567,35 @@ fn ranges_and_lcs_match_redis() {
         "#,
     );
 }
+
+// With requirepass: NOAUTH for ordinary commands, AUTH forms, HELLO
+// refused before authentication, RESET dropping authentication.
+// "~HELLO ... AUTH": the reply carries the connection id.
+#[test]
+fn auth_with_requirepass_matches_redis() {
+    check_with(
+        &["--requirepass", "secret"],
+        r#"
+        GET k
+        PING
+        ECHO x
+        AUTH
+        AUTH wrong
+        AUTH default wrong
+        AUTH x y z
+        HELLO 3
+        HELLO 2 AUTH default wrong
+        ~HELLO 2 AUTH default secret
+        GET k
+        RESET
+        GET k
+        AUTH secret
+        CLIENT SETNAME n
+        RESET
+        CLIENT GETNAME
+        AUTH default secret
+        CONFIG SET requirepass ""
+        AUTH x
+        "#,
+    );
+}
