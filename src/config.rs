@@ -691,7 +691,12 @@ static OPTIONS: &[OptionDef] = &[
         true
     ),
     bool_opt!("activerehashing", &[], activerehashing, true),
-    str_opt!("notify-keyspace-events", notify_keyspace_events, true),
+    OptionDef {
+        name: "notify-keyspace-events",
+        aliases: &[],
+        mutable: true,
+        kind: Kind::Special(get_notify, set_notify),
+    },
     OptionDef {
         name: "client-output-buffer-limit",
         aliases: &[],
@@ -810,6 +815,17 @@ fn set_debug_cmd(c: &mut Config, args: &[String]) -> Result<(), String> {
         return Err(enum_error(DEBUG_CMD_MODES));
     }
     c.enable_debug_command = v;
+    Ok(())
+}
+fn get_notify(c: &Config) -> String {
+    c.notify_keyspace_events.clone()
+}
+fn set_notify(c: &mut Config, args: &[String]) -> Result<(), String> {
+    let v = args.first().map(String::as_str).unwrap_or("");
+    let flags = crate::notify::parse_flags(v)
+        .ok_or("Invalid event class character. Use 'Ag$shzxeKEtmdn'.")?;
+    // Stored in canonical form, which is what CONFIG GET shows.
+    c.notify_keyspace_events = crate::notify::flags_to_string(flags);
     Ok(())
 }
 fn get_dir(c: &Config) -> String {

@@ -18,6 +18,7 @@
 use crate::resp::parser::Parser;
 use crate::resp::reply::{Proto, ReplyWriter};
 use mio::net::TcpStream;
+use std::collections::BTreeSet;
 use std::os::fd::AsRawFd;
 
 /// CLIENT REPLY modes.
@@ -65,6 +66,29 @@ pub struct Client {
     pub net_in_bytes: u64,
     pub net_out_bytes: u64,
     pub commands_processed: u64,
+    /// Pub/sub subscriptions (mirrored in the server's registry).
+    pub sub_channels: BTreeSet<Vec<u8>>,
+    pub sub_patterns: BTreeSet<Vec<u8>>,
+    /// When the output buffer first went over its soft limit (0 = under).
+    pub obuf_soft_limit_since_ms: i64,
+    /// Open transaction (between MULTI and EXEC/DISCARD).
+    pub multi: Option<MultiState>,
+    /// Keys this client WATCHes (mirrored in the keyspace's registry), and
+    /// whether each was already expired when watched.
+    pub watched: Vec<(usize, Vec<u8>)>,
+    pub watched_expired: Vec<bool>,
+    /// True while EXEC runs this client's queued commands (blocking
+    /// commands must not block then).
+    pub in_exec: bool,
+}
+
+/// Commands queued between MULTI and EXEC. Arguments are copied out of
+/// the read buffer (they must outlive it); `failed` records a rejected
+/// command, which makes EXEC answer EXECABORT.
+#[derive(Debug, Default)]
+pub struct MultiState {
+    pub commands: Vec<Vec<Vec<u8>>>,
+    pub failed: bool,
 }
 
 impl Client {
@@ -111,12 +135,29 @@ impl Client {
             net_in_bytes: 0,
             net_out_bytes: 0,
             commands_processed: 0,
+            sub_channels: BTreeSet::new(),
+            sub_patterns: BTreeSet::new(),
+            obuf_soft_limit_since_ms: 0,
+            multi: None,
+            watched: Vec::new(),
+            watched_expired: Vec::new(),
+            in_exec: false,
         }
     }
 
     /// Writer for this client's next reply, in its protocol version.
     pub fn reply(&mut self) -> ReplyWriter<'_> {
         ReplyWriter::new(&mut self.out, self.proto)
+    }
+
+    /// Number of channel + pattern subscriptions (the count Redis reports).
+    pub fn subscription_count(&self) -> usize {
+        self.sub_channels.len() + self.sub_patterns.len()
+    }
+
+    /// In RESP2, a client with subscriptions may only run pub/sub commands.
+    pub fn in_resp2_pubsub_mode(&self) -> bool {
+        self.proto == Proto::Resp2 && self.subscription_count() > 0
     }
 
     pub fn has_pending_output(&self) -> bool {
@@ -132,18 +173,19 @@ impl Client {
     pub fn info_line(&self, now_ms: i64) -> String {
         let age = (now_ms - self.ctime_ms).max(0) / 1000;
         let idle = (now_ms - self.last_interaction_ms).max(0) / 1000;
+        // Flag letters in the order Redis prints them.
         let mut flags = String::new();
-        if self.close_after_reply {
-            flags.push('c');
-        }
-        if self.close_asap {
-            flags.push('A');
-        }
-        if self.no_evict {
-            flags.push('e');
-        }
-        if self.no_touch {
-            flags.push('T');
+        for (on, letter) in [
+            (self.subscription_count() > 0, 'P'),
+            (self.multi.is_some(), 'x'),
+            (self.close_after_reply, 'c'),
+            (self.close_asap, 'A'),
+            (self.no_evict, 'e'),
+            (self.no_touch, 'T'),
+        ] {
+            if on {
+                flags.push(letter);
+            }
         }
         if flags.is_empty() {
             flags.push('N');
@@ -159,7 +201,7 @@ impl Client {
                 .unwrap_or_default()
         };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -169,6 +211,9 @@ impl Client {
             idle,
             flags,
             self.db,
+            self.sub_channels.len(),
+            self.sub_patterns.len(),
+            self.multi.as_ref().map_or(-1, |m| m.commands.len() as i64),
             self.query.len(),
             self.query.capacity() - self.query.len(),
             self.query.capacity(),

@@ -21,7 +21,9 @@
 
 use crate::dict::{rng_next, Dict};
 use crate::lfu::{self, LfuParams};
+use crate::notify::{self, Notifier};
 use crate::types::{CompactBytes, RObj, Value};
+use crate::watch::WatchRegistry;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Wall clock in unix milliseconds.
@@ -82,6 +84,10 @@ pub struct Keyspace {
     /// Set while an LFU maxmemory policy is selected: objects' clock field
     /// then holds an LFU counter instead of an access time (as Redis).
     pub lfu: Option<LfuParams>,
+    /// WATCHed keys; every mutation below touches it.
+    pub watch: WatchRegistry,
+    /// Keyspace notifications raised by the running command.
+    pub notifier: Notifier,
 }
 
 /// How a lookup affects the key's access metadata and the hit/miss stats.
@@ -89,8 +95,11 @@ pub struct Keyspace {
 pub enum Access {
     /// A read by a command: counts a hit or miss, updates the LRU clock.
     Read,
-    /// A read-modify-write: updates the LRU clock, no hit/miss accounting.
+    /// A read-modify-write: updates the LRU clock, no hit/miss accounting,
+    /// and counts as a modification for WATCH.
     Write,
+    /// Updates the LRU clock only (TOUCH, the source of COPY/MOVE).
+    Touch,
     /// Introspection (TYPE of OBJECT ..., a NO-TOUCH client): no side effect
     /// besides lazy expiry.
     NoTouch,
@@ -107,6 +116,8 @@ impl Keyspace {
             dirty: 0,
             rng: seed,
             lfu: None,
+            watch: WatchRegistry::default(),
+            notifier: Notifier::default(),
         }
     }
 
@@ -138,10 +149,25 @@ impl Keyspace {
             return false;
         }
         if !self.is_replica {
-            self.delete(db, key);
-            self.stats.expired_keys += 1;
+            self.delete_expired(db, key);
         }
         true
+    }
+
+    /// Delete a key whose deadline passed, with its side effects.
+    fn delete_expired(&mut self, db: usize, key: &[u8]) {
+        self.delete(db, key);
+        self.stats.expired_keys += 1;
+        self.notifier.notify(notify::EXPIRED, "expired", db, key);
+    }
+
+    /// A key changed: invalidate WATCHes on it. Called by every mutation
+    /// method of this type; costs one branch when nothing is watched.
+    #[inline]
+    pub fn signal_modified(&mut self, db: usize, key: &[u8]) {
+        if !self.watch.is_empty() {
+            self.watch.touch(db, key);
+        }
     }
 
     /// Find a live key. Expired keys are deleted and reported missing.
@@ -154,6 +180,10 @@ impl Keyspace {
         }
         let now = self.now_ms;
         let lfu_params = self.lfu;
+        if access == Access::Write && !self.watch.is_empty() && self.dbs[db].dict.contains_key(key)
+        {
+            self.watch.touch(db, key);
+        }
         let found = self.dbs[db].dict.get_mut(key);
         match access {
             Access::Read => {
@@ -163,7 +193,7 @@ impl Keyspace {
                     self.stats.misses += 1;
                 }
             }
-            Access::Write | Access::NoTouch => {}
+            Access::Write | Access::Touch | Access::NoTouch => {}
         }
         let obj = found?;
         if access != Access::NoTouch {
@@ -184,6 +214,7 @@ impl Keyspace {
     /// unless `keep_ttl` (SET KEEPTTL, and internal rewrites like APPEND
     /// which modify in place instead of calling this).
     pub fn set(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
+        self.signal_modified(db, key);
         let clock = self.new_object_clock();
         let (now, lfu_params) = (self.now_ms, self.lfu);
         let d = &mut self.dbs[db];
@@ -206,6 +237,7 @@ impl Keyspace {
 
     /// Add a key known not to exist (after a lookup said so).
     pub fn add(&mut self, db: usize, key: &[u8], value: Value) {
+        self.signal_modified(db, key);
         let clock = self.new_object_clock();
         self.dbs[db]
             .dict
@@ -216,6 +248,10 @@ impl Keyspace {
     pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<RObj> {
         let d = &mut self.dbs[db];
         let (_, obj) = d.dict.remove(key)?;
+        if !self.watch.is_empty() {
+            self.watch.touch(db, key);
+        }
+        let d = &mut self.dbs[db];
         if !d.expires.is_empty() {
             d.expires.remove(key);
         }
@@ -228,6 +264,7 @@ impl Keyspace {
 
     /// Set an absolute deadline on an existing key.
     pub fn set_expire(&mut self, db: usize, key: &[u8], when_ms: i64) {
+        self.signal_modified(db, key);
         let d = &mut self.dbs[db];
         if let Some(w) = d.expires.get_mut(key) {
             *w = when_ms;
@@ -238,7 +275,11 @@ impl Keyspace {
 
     /// Remove a deadline; true if there was one.
     pub fn persist(&mut self, db: usize, key: &[u8]) -> bool {
-        self.dbs[db].expires.remove(key).is_some()
+        let removed = self.dbs[db].expires.remove(key).is_some();
+        if removed {
+            self.signal_modified(db, key);
+        }
+        removed
     }
 
     pub fn get_expire(&self, db: usize, key: &[u8]) -> Option<i64> {
@@ -268,8 +309,27 @@ impl Keyspace {
         fallback
     }
 
+    /// Empty `db` and return its old tables (to free, maybe lazily).
+    /// Watchers of keys that existed are invalidated.
     pub fn flush_db(&mut self, db: usize) -> Db {
+        if !self.watch.is_empty() {
+            let dict = &self.dbs[db].dict;
+            self.watch.touch_db(db, |k| dict.contains_key(k));
+        }
         std::mem::take(&mut self.dbs[db])
+    }
+
+    /// SWAPDB: exchange two databases. A watched key is invalidated if it
+    /// exists in either (its value as seen by the watcher changes).
+    pub fn swap_dbs(&mut self, a: usize, b: usize) {
+        if !self.watch.is_empty() {
+            for (x, y) in [(a, b), (b, a)] {
+                let (dx, dy) = (&self.dbs[x].dict, &self.dbs[y].dict);
+                self.watch
+                    .touch_db(x, |k| dx.contains_key(k) || dy.contains_key(k));
+            }
+        }
+        self.dbs.swap(a, b);
     }
 
     pub fn total_keys(&self) -> usize {
@@ -332,8 +392,7 @@ impl Keyspace {
                 let expired = expired_batch.len();
                 for key in expired_batch.drain(..) {
                     if !self.is_replica {
-                        self.delete(db, &key);
-                        self.stats.expired_keys += 1;
+                        self.delete_expired(db, &key);
                     }
                 }
                 sampled_total += sampled;

@@ -19,10 +19,22 @@ use crate::server::Server;
 pub const REDIS_COMPAT_VERSION: &str = "7.0.15";
 
 pub fn ping(_srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    if argv.len() > 2 {
+        return Err(CmdError::WrongArity("ping".into()));
+    }
+    if c.in_resp2_pubsub_mode() {
+        // A subscribed RESP2 client gets PING's answer as a pub/sub-style
+        // array, so it can tell it apart from a message.
+        let payload: &[u8] = if argv.len() == 2 { &argv[1] } else { b"" };
+        let mut w = c.reply();
+        w.array(2);
+        w.bulk(b"pong");
+        w.bulk(payload);
+        return Ok(());
+    }
     match argv.len() {
         1 => c.reply().simple("PONG"),
-        2 => c.reply().bulk(&argv[1]),
-        _ => return Err(CmdError::WrongArity("ping".into())),
+        _ => c.reply().bulk(&argv[1]),
     }
     Ok(())
 }
@@ -39,6 +51,9 @@ pub fn quit(_srv: &mut Server, c: &mut Client, _argv: &Argv) -> CmdResult {
 }
 
 pub fn reset(srv: &mut Server, c: &mut Client, _argv: &Argv) -> CmdResult {
+    c.multi = None;
+    super::tx::unwatch_all(srv, c);
+    super::pubsub::unsubscribe_all(srv, c);
     c.db = 0;
     c.proto = Proto::Resp2;
     c.name = None;

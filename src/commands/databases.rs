@@ -24,7 +24,7 @@ pub fn swapdb(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     if a < 0 || a >= n || b < 0 || b >= n {
         return Err(CmdError::DbIndexOutOfRange);
     }
-    srv.ks.dbs.swap(a as usize, b as usize);
+    srv.ks.swap_dbs(a as usize, b as usize);
     srv.ks.dirty += 1;
     c.reply().ok();
     Ok(())

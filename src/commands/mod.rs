@@ -19,9 +19,11 @@ pub mod config;
 pub mod connection;
 pub mod databases;
 pub mod keys;
+pub mod pubsub;
 pub mod server;
 pub mod strings;
 pub mod table;
+pub mod tx;
 
 use crate::connection::{Client, ReplyMode};
 use crate::db::unix_ms;
@@ -129,15 +131,51 @@ pub fn call(srv: &mut Server, c: &mut Client, argv: &Argv) {
         ReplyMode::Off | ReplyMode::Skipping => c.out.truncate(out_mark),
         _ => {}
     }
+    if srv.ks.notifier.has_pending() {
+        pubsub::flush_notifications(srv, Some(c));
+    }
+}
+
+/// A request rejected before running: inside MULTI it also dooms the
+/// transaction (EXEC will answer EXECABORT), as Redis's flagTransaction.
+fn reject(c: &mut Client, e: CmdError) -> CmdResult {
+    if let Some(m) = c.multi.as_mut() {
+        m.failed = true;
+    }
+    Err(e)
+}
+
+/// Commands a RESP2 client may run while subscribed.
+fn allowed_while_subscribed(name: &str) -> bool {
+    matches!(
+        name,
+        "subscribe"
+            | "psubscribe"
+            | "unsubscribe"
+            | "punsubscribe"
+            | "ssubscribe"
+            | "sunsubscribe"
+            | "ping"
+            | "quit"
+            | "reset"
+    )
+}
+
+/// Commands that act on the transaction itself and so are never queued.
+fn is_transaction_control(name: &str) -> bool {
+    matches!(
+        name,
+        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+    )
 }
 
 fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let Some((idx, cmd)) = lookup(&argv[0]) else {
-        return Err(CmdError::Other(unknown_command_message(argv).into()));
+        return reject(c, CmdError::Other(unknown_command_message(argv).into()));
     };
     if !arity_ok(cmd.arity, argv.len()) {
         srv.stats.commands[idx].rejected_calls += 1;
-        return Err(CmdError::WrongArity(cmd.name.to_string()));
+        return reject(c, CmdError::WrongArity(cmd.name.to_string()));
     }
     // A container command may run bare (COMMAND alone lists everything);
     // only look for a subcommand when one was given.
@@ -150,22 +188,53 @@ fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         {
             None => {
                 srv.stats.commands[idx].rejected_calls += 1;
-                return Err(CmdError::UnknownSubcommand(
-                    String::from_utf8_lossy(sub).chars().take(128).collect(),
-                    String::from_utf8_lossy(&argv[0]).to_ascii_uppercase(),
-                ));
+                return reject(
+                    c,
+                    CmdError::UnknownSubcommand(
+                        String::from_utf8_lossy(sub).chars().take(128).collect(),
+                        String::from_utf8_lossy(&argv[0]).to_ascii_uppercase(),
+                    ),
+                );
             }
             Some(s) if !arity_ok(s.arity, argv.len()) => {
                 srv.stats.commands[idx].rejected_calls += 1;
-                return Err(CmdError::WrongArity(format!("{}|{}", cmd.name, s.name)));
+                return reject(c, CmdError::WrongArity(format!("{}|{}", cmd.name, s.name)));
             }
             Some(_) => {}
         }
     }
     if !c.authenticated && cmd.flags & table::NO_AUTH == 0 {
         srv.stats.commands[idx].rejected_calls += 1;
-        return Err(CmdError::NoAuth);
+        return reject(c, CmdError::NoAuth);
     }
+    if c.in_resp2_pubsub_mode() && !allowed_while_subscribed(cmd.name) {
+        return reject(
+            c,
+            CmdError::Other(
+                format!(
+                    "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                    cmd.name
+                )
+                .into(),
+            ),
+        );
+    }
+    if c.multi.is_some() && !is_transaction_control(cmd.name) {
+        tx::queue(c, argv);
+        return Ok(());
+    }
+    execute(srv, c, idx, cmd, argv)
+}
+
+/// Run a checked command: the handler, with timing and per-command stats.
+/// EXEC calls this directly for queued commands.
+pub fn execute(
+    srv: &mut Server,
+    c: &mut Client,
+    idx: usize,
+    cmd: &Command,
+    argv: &Argv,
+) -> CmdResult {
     c.last_cmd = cmd.name;
     c.commands_processed += 1;
     let start = Instant::now();

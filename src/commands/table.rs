@@ -9,7 +9,7 @@
 //! Invariant: names are lowercase and unique; `lookup` matches them without
 //! regard to case and without allocating.
 
-use super::{command, config, connection, databases, keys, server, strings, Argv};
+use super::{command, config, connection, databases, keys, pubsub, server, strings, tx, Argv};
 use crate::connection::Client;
 use crate::errors::CmdResult;
 use crate::server::Server;
@@ -247,6 +247,45 @@ static COMMAND_SUBS: [SubCommand; 6] = [
     ),
 ];
 
+static PUBSUB_SUBS: [SubCommand; 6] = [
+    sub(
+        "channels",
+        -2,
+        PUBSUB | LOADING | STALE,
+        "List active channels",
+    ),
+    sub(
+        "numsub",
+        -2,
+        PUBSUB | LOADING | STALE,
+        "Get the count of subscribers for channels",
+    ),
+    sub(
+        "numpat",
+        2,
+        PUBSUB | LOADING | STALE,
+        "Get the count of unique patterns pattern subscriptions",
+    ),
+    sub(
+        "shardchannels",
+        -2,
+        PUBSUB | LOADING | STALE,
+        "List active shard channels",
+    ),
+    sub(
+        "shardnumsub",
+        -2,
+        PUBSUB | LOADING | STALE,
+        "Get the count of subscribers for shard channels",
+    ),
+    sub(
+        "help",
+        2,
+        LOADING | STALE,
+        "Show helpful text about the different subcommands",
+    ),
+];
+
 pub static COMMANDS: &[Command] = &[
     // Strings (t_string)
     cmd("get", strings::get, 2, READONLY | FAST, KEY1, "string", "1.0.0", "Get the value of a key"),
@@ -316,6 +355,19 @@ pub static COMMANDS: &[Command] = &[
     cmd("lastsave", server::lastsave, 1, LOADING | STALE | FAST, NOKEYS, "server", "1.0.0", "Get the UNIX time stamp of the last successful save to disk"),
     with_subs(cmd("debug", server::debug, -2, ADMIN | NOSCRIPT | LOADING | STALE, NOKEYS, "server", "1.0.0", "A container for debugging commands"), &DEBUG_SUBS),
     cmd("shutdown", server::shutdown, -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, NOKEYS, "server", "1.0.0", "Synchronously save the dataset to disk and then shut down the server"),
+    // Pub/sub (pubsub.c)
+    cmd("subscribe", pubsub::subscribe, -2, PUBSUB | NOSCRIPT | LOADING | STALE, NOKEYS, "pubsub", "2.0.0", "Listen for messages published to the given channels"),
+    cmd("psubscribe", pubsub::psubscribe, -2, PUBSUB | NOSCRIPT | LOADING | STALE, NOKEYS, "pubsub", "2.0.0", "Listen for messages published to channels matching the given patterns"),
+    cmd("unsubscribe", pubsub::unsubscribe, -1, PUBSUB | NOSCRIPT | LOADING | STALE, NOKEYS, "pubsub", "2.0.0", "Stop listening for messages posted to the given channels"),
+    cmd("punsubscribe", pubsub::punsubscribe, -1, PUBSUB | NOSCRIPT | LOADING | STALE, NOKEYS, "pubsub", "2.0.0", "Stop listening for messages posted to channels matching the given patterns"),
+    cmd("publish", pubsub::publish, 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, NOKEYS, "pubsub", "2.0.0", "Post a message to a channel"),
+    with_subs(cmd("pubsub", pubsub::pubsub, -2, 0, NOKEYS, "pubsub", "2.8.0", "A container for Pub/Sub commands"), &PUBSUB_SUBS),
+    // Transactions (multi.c)
+    cmd("multi", tx::multi, 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NOKEYS, "transactions", "1.2.0", "Mark the start of a transaction block"),
+    cmd("exec", tx::exec, 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, NOKEYS, "transactions", "1.2.0", "Execute all commands issued after MULTI"),
+    cmd("discard", tx::discard, 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NOKEYS, "transactions", "2.0.0", "Discard all commands issued after MULTI"),
+    cmd("watch", tx::watch, -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, ALLKEYS, "transactions", "2.2.0", "Watch the given keys to determine execution of the MULTI/EXEC block"),
+    cmd("unwatch", tx::unwatch, 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NOKEYS, "transactions", "2.2.0", "Forget about all watched keys"),
 ];
 
 /// Case-insensitive lookup without allocating: the name is lowercased into

@@ -22,6 +22,9 @@ impl Server {
             let period_us = 1_000_000 / hz;
             let budget = Duration::from_micros(period_us * EXPIRE_CYCLE_BUDGET_PERCENT / 100);
             self.ks.active_expire_cycle(budget);
+            if self.ks.notifier.has_pending() {
+                crate::commands::pubsub::flush_notifications(self, None);
+            }
         }
         self.clients_cron(hz);
         let now = self.ks.now_ms;

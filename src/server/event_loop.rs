@@ -452,8 +452,10 @@ impl Server {
         true
     }
 
-    pub fn free_client(&mut self, c: Box<Client>) {
+    pub fn free_client(&mut self, mut c: Box<Client>) {
         let slot = c.token;
+        crate::commands::pubsub::unsubscribe_all(self, &mut c);
+        crate::commands::tx::unwatch_all(self, &mut c);
         log::debug!("Client closed connection id={} addr={}", c.id, c.addr);
         if let Some(entry) = self.clients.get_mut(slot) {
             *entry = None;

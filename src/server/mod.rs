@@ -37,6 +37,7 @@ pub enum ShutdownReason {
 pub struct Server {
     pub config: Config,
     pub ks: Keyspace,
+    pub pubsub: crate::pubsub::PubSub,
     pub stats: Stats,
     pub clients: Vec<Option<Box<Client>>>,
     pub free_tokens: Vec<usize>,
@@ -78,6 +79,7 @@ impl Server {
         let run_id = make_run_id();
         let mut server = Server {
             ks,
+            pubsub: crate::pubsub::PubSub::default(),
             stats: Stats::new(crate::commands::COMMANDS.len()),
             clients: Vec::new(),
             free_tokens: Vec::new(),
@@ -109,6 +111,8 @@ impl Server {
 
     /// Mirror the options the keyspace reads on every access.
     pub fn sync_config_to_keyspace(&mut self) {
+        self.ks.notifier.flags =
+            crate::notify::parse_flags(&self.config.notify_keyspace_events).unwrap_or(0);
         self.ks.lfu = self
             .config
             .maxmemory_policy

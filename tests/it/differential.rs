@@ -54,12 +54,12 @@ fn push_char(buf: &mut Vec<u8>, c: char) {
 }
 
 /// Run `script` against both servers and compare every reply.
-fn check(script: &str) {
+pub(crate) fn check(script: &str) {
     check_with(&[], script);
 }
 
 /// Like `check`, with extra startup arguments given to both servers.
-fn check_with(args: &[&str], script: &str) {
+pub(crate) fn check_with(args: &[&str], script: &str) {
     let mut ours_args = vec!["--save", ""];
     ours_args.extend_from_slice(args);
     let ours = ServerProc::start(&ours_args);

@@ -105,10 +105,17 @@ fn object_freq_counts_accesses_under_lfu() {
     for _ in 0..1000 {
         c.read_reply();
     }
-    let freq: i64 = c.cmds(&["OBJECT", "FREQ", "hot"]).trim()[1..].parse().unwrap();
-    assert!(freq > 10, "1000 reads should raise the LFU counter well above 5, got {freq}");
+    let freq: i64 = c.cmds(&["OBJECT", "FREQ", "hot"]).trim()[1..]
+        .parse()
+        .unwrap();
+    assert!(
+        freq > 10,
+        "1000 reads should raise the LFU counter well above 5, got {freq}"
+    );
     assert_eq!(c.cmds(&["OBJECT", "FREQ", "cold"]), ":5\r\n");
     // Switching back to an LRU policy: FREQ is refused, IDLETIME works.
     c.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]);
-    assert!(c.cmds(&["OBJECT", "FREQ", "hot"]).starts_with("-ERR An LFU maxmemory policy is not selected"));
+    assert!(c
+        .cmds(&["OBJECT", "FREQ", "hot"])
+        .starts_with("-ERR An LFU maxmemory policy is not selected"));
 }

@@ -13,5 +13,6 @@ mod differential;
 mod expiry;
 mod keys;
 mod protocol;
+mod pubsub_tx;
 mod server;
 mod strings;

@@ -1,0 +1,258 @@
+//! Pub/sub, transactions, WATCH and keyspace notifications, end to end
+//! with several real connections; the single-reply parts are also checked
+//! against redis-server with the differential harness.
+
+use crate::common::{encode, wait_until, Conn, ServerProc};
+use crate::differential::check;
+use std::time::Duration;
+
+#[test]
+fn transactions_match_redis() {
+    check(
+        r#"
+        MULTI
+        SET a 1
+        INCR a
+        GET a
+        EXEC
+        MULTI
+        SET a 1
+        FOO
+        EXEC
+        MULTI
+        MULTI
+        SET a
+        EXEC
+        EXEC
+        DISCARD
+        MULTI
+        WATCH x
+        INCR a
+        GET
+        EXEC
+        MULTI
+        SET s abc
+        INCR s
+        GET s
+        EXEC
+        WATCH a b
+        UNWATCH
+        MULTI
+        DISCARD
+        DISCARD
+        MULTI
+        PING
+        ECHO hi
+        EXEC
+        "#,
+    );
+}
+
+#[test]
+fn pubsub_single_replies_match_redis() {
+    check(
+        r#"
+        PUBLISH ch hello
+        PUBSUB NUMPAT
+        PUBSUB NUMSUB a b
+        PUBSUB CHANNELS
+        PUBSUB FOO
+        PUBSUB CHANNELS a b
+        PUBLISH ch
+        UNSUBSCRIBE
+        PUNSUBSCRIBE
+        SUBSCRIBE only
+        PING
+        PING hi
+        GET a
+        UNSUBSCRIBE only
+        GET a
+        "#,
+    );
+}
+
+fn read_n(c: &mut Conn, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|_| String::from_utf8_lossy(&c.read_reply()).into_owned())
+        .collect()
+}
+
+#[test]
+fn messages_reach_channel_and_pattern_subscribers() {
+    let s = ServerProc::start(&[]);
+    let mut sub = s.conn();
+    sub.send(&[b"SUBSCRIBE", b"news", b"sports"]);
+    let r = read_n(&mut sub, 2);
+    assert_eq!(r[1], "*3\r\n$9\r\nsubscribe\r\n$6\r\nsports\r\n:2\r\n");
+    sub.send(&[b"PSUBSCRIBE", b"n*"]);
+    assert_eq!(
+        read_n(&mut sub, 1)[0],
+        "*3\r\n$10\r\npsubscribe\r\n$2\r\nn*\r\n:3\r\n"
+    );
+    let mut publisher = s.conn();
+    assert_eq!(publisher.cmds(&["PUBLISH", "news", "hi"]), ":2\r\n");
+    let got = read_n(&mut sub, 2);
+    assert_eq!(got[0], "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n");
+    assert_eq!(
+        got[1],
+        "*4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$4\r\nnews\r\n$2\r\nhi\r\n"
+    );
+    assert_eq!(
+        publisher.cmds(&["PUBSUB", "NUMSUB", "news", "none"]),
+        "*4\r\n$4\r\nnews\r\n:1\r\n$4\r\nnone\r\n:0\r\n"
+    );
+    assert_eq!(publisher.cmds(&["PUBSUB", "NUMPAT"]), ":1\r\n");
+    drop(sub);
+    assert!(wait_until(Duration::from_secs(5), || publisher
+        .cmds(&["PUBSUB", "NUMPAT"])
+        == ":0\r\n"));
+    assert_eq!(publisher.cmds(&["PUBLISH", "news", "x"]), ":0\r\n");
+}
+
+#[test]
+fn resp3_subscriber_gets_pushes_and_may_run_commands() {
+    let s = ServerProc::start(&[]);
+    let mut sub = s.conn();
+    sub.cmd(&["HELLO", "3"]);
+    sub.send(&[b"SUBSCRIBE", b"ch"]);
+    assert_eq!(
+        read_n(&mut sub, 1)[0],
+        ">3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n"
+    );
+    assert_eq!(sub.cmds(&["SET", "k", "v"]), "+OK\r\n");
+    let mut p = s.conn();
+    p.cmd(&["PUBLISH", "ch", "m"]);
+    assert_eq!(
+        read_n(&mut sub, 1)[0],
+        ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\nm\r\n"
+    );
+}
+
+#[test]
+fn slow_subscriber_is_disconnected_at_the_hard_limit() {
+    let s = ServerProc::start(&[]);
+    let mut admin = s.conn();
+    assert_eq!(
+        admin.cmds(&[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "pubsub 256kb 0 0"
+        ]),
+        "+OK\r\n"
+    );
+    let mut sub = s.conn();
+    sub.send(&[b"SUBSCRIBE", b"flood"]);
+    read_n(&mut sub, 1);
+    // Never read from `sub` again: its socket buffers fill, then the
+    // server-side output buffer grows until the limit closes it.
+    let payload = vec![b'x'; 64 * 1024];
+    let mut pipeline = Vec::new();
+    for _ in 0..200 {
+        pipeline.extend(encode(&[b"PUBLISH", b"flood", &payload]));
+    }
+    admin.send_raw(&pipeline);
+    for _ in 0..200 {
+        admin.read_reply();
+    }
+    assert!(
+        wait_until(Duration::from_secs(10), || admin
+            .cmds(&["PUBSUB", "NUMSUB", "flood"])
+            .ends_with(":0\r\n")),
+        "the slow subscriber should have been disconnected"
+    );
+    let info = admin.cmds(&["INFO", "memory"]);
+    let used: u64 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap();
+    assert!(
+        used < 20 * 1024 * 1024,
+        "used_memory {used}: output was not bounded"
+    );
+}
+
+#[test]
+fn watch_aborts_exec_after_another_client_writes() {
+    let s = ServerProc::start(&[]);
+    let mut a = s.conn();
+    let mut b = s.conn();
+    a.cmd(&["SET", "balance", "10"]);
+    assert_eq!(a.cmds(&["WATCH", "balance"]), "+OK\r\n");
+    b.cmd(&["INCRBY", "balance", "5"]);
+    a.cmd(&["MULTI"]);
+    a.cmd(&["DECRBY", "balance", "3"]);
+    assert_eq!(a.cmds(&["EXEC"]), "*-1\r\n");
+    assert_eq!(a.cmds(&["GET", "balance"]), "$2\r\n15\r\n");
+    // Without interference the transaction runs.
+    a.cmd(&["WATCH", "balance"]);
+    a.cmd(&["MULTI"]);
+    a.cmd(&["DECRBY", "balance", "3"]);
+    assert_eq!(a.cmds(&["EXEC"]), "*1\r\n:12\r\n");
+}
+
+#[test]
+fn watch_is_invalidated_by_flush_swapdb_and_expiry() {
+    let s = ServerProc::start(&[]);
+    let mut a = s.conn();
+    let mut b = s.conn();
+    for (setup, action) in [
+        (vec!["SET", "w", "1"], vec!["FLUSHDB"]),
+        (vec!["SET", "w", "1"], vec!["SWAPDB", "0", "1"]),
+        (vec!["SET", "w", "1"], vec!["DEL", "w"]),
+        (vec!["SET", "w", "1"], vec!["EXPIRE", "w", "100"]),
+    ] {
+        b.cmd(&["FLUSHALL"]);
+        b.cmd(&setup);
+        a.cmd(&["WATCH", "w"]);
+        b.cmd(&action);
+        a.cmd(&["MULTI"]);
+        a.cmd(&["PING"]);
+        assert_eq!(a.cmds(&["EXEC"]), "*-1\r\n", "after {action:?}");
+    }
+    // A watched key that expires before EXEC aborts it too.
+    b.cmd(&["FLUSHALL"]);
+    b.cmd(&["SET", "w", "1", "PX", "30"]);
+    a.cmd(&["WATCH", "w"]);
+    assert!(wait_until(Duration::from_secs(5), || b
+        .cmds(&["PTTL", "w"])
+        == ":-2\r\n"));
+    a.cmd(&["MULTI"]);
+    a.cmd(&["PING"]);
+    assert_eq!(a.cmds(&["EXEC"]), "*-1\r\n");
+}
+
+#[test]
+fn keyspace_notifications_are_published() {
+    let s = ServerProc::start(&[]);
+    let mut admin = s.conn();
+    assert_eq!(
+        admin.cmds(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        admin.cmds(&["CONFIG", "GET", "notify-keyspace-events"]),
+        "*2\r\n$22\r\nnotify-keyspace-events\r\n$3\r\nAKE\r\n"
+    );
+    assert!(admin
+        .cmds(&["CONFIG", "SET", "notify-keyspace-events", "Q"])
+        .starts_with("-ERR CONFIG SET failed"));
+    let mut sub = s.conn();
+    sub.send(&[
+        b"SUBSCRIBE",
+        b"__keyevent@0__:expired",
+        b"__keyspace@0__:gone",
+    ]);
+    read_n(&mut sub, 2);
+    admin.cmd(&["SET", "gone", "1", "PX", "20"]);
+    let got = read_n(&mut sub, 1);
+    // The expiry happens later (active cycle or access) and is published.
+    let mut all = got.join("");
+    all.push_str(&read_n(&mut sub, 1).join(""));
+    assert!(
+        all.contains("$22\r\n__keyevent@0__:expired\r\n$4\r\ngone\r\n"),
+        "{all}"
+    );
+    assert!(all.contains("$19\r\n__keyspace@0__:gone\r\n"), "{all}");
+}
