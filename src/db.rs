@@ -161,6 +161,12 @@ impl Keyspace {
         self.notifier.notify(notify::EXPIRED, "expired", db, key);
     }
 
+    /// Raise a keyspace notification (published after the command).
+    #[inline]
+    pub fn notify(&mut self, class: u32, event: &'static str, db: usize, key: &[u8]) {
+        self.notifier.notify(class, event, db, key);
+    }
+
     /// A key changed: invalidate WATCHes on it. Called by every mutation
     /// method of this type; costs one branch when nothing is watched.
     #[inline]

@@ -36,7 +36,7 @@ pub fn move_cmd(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     if dst == c.db {
         return Err(CmdError::SameObject);
     }
-    if srv.ks.lookup(c.db, key, Access::Write).is_none() || srv.ks.exists(dst, key) {
+    if srv.ks.lookup(c.db, key, Access::Touch).is_none() || srv.ks.exists(dst, key) {
         c.reply().int(0);
         return Ok(());
     }
@@ -47,6 +47,9 @@ pub fn move_cmd(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             srv.ks.set_expire(dst, key, when);
         }
     }
+    srv.ks
+        .notify(crate::notify::GENERIC, "move_from", c.db, key);
+    srv.ks.notify(crate::notify::GENERIC, "move_to", dst, key);
     srv.ks.dirty += 1;
     c.reply().int(1);
     Ok(())

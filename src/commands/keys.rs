@@ -11,6 +11,7 @@ use crate::connection::Client;
 use crate::db::{idle_seconds, Access};
 use crate::errors::{CmdError, CmdResult};
 use crate::glob::glob_match;
+use crate::notify::GENERIC;
 use crate::server::Server;
 use crate::types::{CompactBytes, RObj};
 
@@ -21,6 +22,7 @@ pub fn del(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             continue;
         }
         if srv.ks.delete(c.db, key) {
+            srv.ks.notify(GENERIC, "del", c.db, key);
             n += 1;
         }
     }
@@ -39,6 +41,7 @@ pub fn unlink(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         }
         if let Some(obj) = srv.ks.remove(c.db, key) {
             crate::lazyfree::free_object(obj);
+            srv.ks.notify(GENERIC, "del", c.db, key);
             n += 1;
         }
     }
@@ -78,9 +81,12 @@ fn rename_key(srv: &mut Server, db: usize, src: &[u8], dst: &[u8]) {
         crate::lazyfree::free_object(old);
     }
     srv.ks.dbs[db].dict.insert(CompactBytes::new(dst), obj);
+    srv.ks.signal_modified(db, dst);
     if let Some(when) = ttl {
         srv.ks.set_expire(db, dst, when);
     }
+    srv.ks.notify(GENERIC, "rename_from", db, src);
+    srv.ks.notify(GENERIC, "rename_to", db, dst);
     srv.ks.dirty += 1;
 }
 
@@ -227,7 +233,7 @@ pub fn randomkey(srv: &mut Server, c: &mut Client, _argv: &Argv) -> CmdResult {
 pub fn touch(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let mut n = 0;
     for key in argv.iter().skip(1) {
-        if srv.ks.lookup(c.db, key, Access::Write).is_some() {
+        if srv.ks.lookup(c.db, key, Access::Touch).is_some() {
             n += 1;
         }
     }
@@ -265,7 +271,7 @@ pub fn copy(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     }
     let Some(obj) = srv
         .ks
-        .lookup(c.db, src, Access::Write)
+        .lookup(c.db, src, Access::Touch)
         .map(|o| o.value.clone())
     else {
         c.reply().int(0);
@@ -283,6 +289,7 @@ pub fn copy(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     if let Some(when) = ttl {
         srv.ks.set_expire(dst_db, dst, when);
     }
+    srv.ks.notify(GENERIC, "copy_to", dst_db, dst);
     srv.ks.dirty += 1;
     c.reply().int(1);
     Ok(())
@@ -437,8 +444,10 @@ fn expire_generic(
     }
     if when <= srv.ks.now_ms && !srv.ks.is_replica {
         srv.ks.delete(c.db, key);
+        srv.ks.notify(GENERIC, "del", c.db, key);
     } else {
         srv.ks.set_expire(c.db, key, when);
+        srv.ks.notify(GENERIC, "expire", c.db, key);
     }
     srv.ks.dirty += 1;
     c.reply().int(1);
@@ -498,6 +507,7 @@ pub fn persist(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let key = &argv[1];
     let removed = srv.ks.exists(c.db, key) && srv.ks.persist(c.db, key);
     if removed {
+        srv.ks.notify(GENERIC, "persist", c.db, key);
         srv.ks.dirty += 1;
     }
     c.reply().int(removed as i64);

@@ -10,6 +10,7 @@ use super::{parse_int, Argv};
 use crate::connection::Client;
 use crate::db::Access;
 use crate::errors::{CmdError, CmdResult};
+use crate::notify::{GENERIC, STRING};
 use crate::server::Server;
 use crate::types::string::{LongDouble, STRING_MAX_BYTES};
 use crate::types::{StrValue, Value};
@@ -208,8 +209,10 @@ fn store_string(
 ) {
     srv.ks
         .set(db, key, Value::Str(StrValue::from_bytes(val)), keep_ttl);
+    srv.ks.notify(STRING, "set", db, key);
     if let Some(when) = deadline {
         srv.ks.set_expire(db, key, when);
+        srv.ks.notify(GENERIC, "expire", db, key);
     }
     srv.ks.dirty += 1;
 }
@@ -333,6 +336,7 @@ pub fn getdel(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let found = lookup_str(srv, c, &argv[1], Access::Read)?.map(|s| s.clone());
     if found.is_some() {
         srv.ks.delete(c.db, &argv[1]);
+        srv.ks.notify(GENERIC, "del", c.db, &argv[1]);
         srv.ks.dirty += 1;
     }
     reply_opt_value(c, found.as_ref());
@@ -355,11 +359,14 @@ pub fn getex(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         if when <= srv.ks.now_ms {
             // A deadline already in the past deletes the key, as Redis.
             srv.ks.delete(c.db, key);
+            srv.ks.notify(GENERIC, "del", c.db, key);
         } else {
             srv.ks.set_expire(c.db, key, when);
+            srv.ks.notify(GENERIC, "expire", c.db, key);
         }
         srv.ks.dirty += 1;
     } else if persist && srv.ks.persist(c.db, key) {
+        srv.ks.notify(GENERIC, "persist", c.db, key);
         srv.ks.dirty += 1;
     }
     reply_opt_value(c, Some(&val));
@@ -388,6 +395,7 @@ pub fn append(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             buf.len()
         }
     };
+    srv.ks.notify(STRING, "append", c.db, key);
     srv.ks.dirty += 1;
     c.reply().int(new_len as i64);
     Ok(())
@@ -412,6 +420,7 @@ fn incr_generic(srv: &mut Server, c: &mut Client, key: &[u8], by: i64) -> CmdRes
             new
         }
     };
+    srv.ks.notify(STRING, "incrby", c.db, key);
     srv.ks.dirty += 1;
     c.reply().int(new);
     Ok(())
@@ -464,6 +473,7 @@ pub fn incrbyfloat(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         Value::Str(StrValue::from_bytes_unencoded(text.as_bytes())),
         true,
     );
+    srv.ks.notify(STRING, "incrbyfloat", c.db, key);
     srv.ks.dirty += 1;
     c.reply().bulk(text.as_bytes());
     Ok(())
@@ -519,6 +529,7 @@ pub fn setrange(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             buf[offset..].copy_from_slice(value);
             let len = buf.len();
             srv.ks.add(c.db, key, Value::Str(StrValue::Raw(buf)));
+            srv.ks.notify(STRING, "setrange", c.db, key);
             srv.ks.dirty += 1;
             c.reply().int(len as i64);
         }
@@ -535,6 +546,7 @@ pub fn setrange(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             }
             buf[offset..offset + value.len()].copy_from_slice(value);
             let len = buf.len();
+            srv.ks.notify(STRING, "setrange", c.db, key);
             srv.ks.dirty += 1;
             c.reply().int(len as i64);
         }

@@ -604,7 +604,7 @@ fn set_options_match_redis() {
         TTL k
         SET k v Ex 100 nx
         SET k v xx px 5000
-        PTTL k
+        ~PTTL k
         SET k v XX NX
         SET k v NX NX
         SET k v XX XX
@@ -757,7 +757,7 @@ fn keys_expire_and_object_more_match_redis() {
         EXPIRE k " 1"
         EXPIRE k 100 nx
         EXPIRE k 100 Nx
-        EXPIRE k 100 xx gt
+        ~EXPIRE k 100 xx gt
         TTL k
         EXPIRE k 100 xx lt
         TTL k
@@ -841,7 +841,7 @@ fn keys_expire_and_object_more_match_redis() {
         OBJECT REFCOUNT o3
         SET o4 abc
         OBJECT REFCOUNT o4
-        OBJECT IDLETIME o4
+        ~OBJECT IDLETIME o4
         OBJECT FREQ o4
         SET o5 9999
         OBJECT REFCOUNT o5
@@ -980,7 +980,7 @@ fn connection_commands_match_redis() {
         CLIENT TRACKINGINFO
         ~CLIENT INFO
         TIME x
-        LASTSAVE
+        ~LASTSAVE
         DBSIZE x
         SHUTDOWN NOSAVE SAVE
         SHUTDOWN ABORT NOSAVE
@@ -1375,11 +1375,11 @@ fn debug_policies_and_databases_match_redis() {
         DEBUG
         debug foo bar
         OBJECT FREQ k
-        OBJECT IDLETIME k
+        ~OBJECT IDLETIME k
         CONFIG SET maxmemory-policy allkeys-lfu
         SET fresh v
         OBJECT FREQ fresh
-        OBJECT IDLETIME fresh
+        ~OBJECT IDLETIME fresh
         SET fresh2 5
         ~OBJECT FREQ fresh2
         OBJECT REFCOUNT fresh2
@@ -1389,10 +1389,10 @@ fn debug_policies_and_databases_match_redis() {
         OBJECT FREQ fresh3
         CONFIG SET maxmemory-policy allkeys-lru
         OBJECT FREQ fresh
-        OBJECT IDLETIME fresh
+        ~OBJECT IDLETIME fresh
         CONFIG SET maxmemory-policy volatile-lru
         SET x 1
-        OBJECT IDLETIME x
+        ~OBJECT IDLETIME x
         ~OBJECT REFCOUNT x
         CONFIG SET maxmemory 100mb
         SET y 1
