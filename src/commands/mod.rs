@@ -26,7 +26,6 @@ pub mod table;
 pub mod tx;
 
 use crate::connection::{Client, ReplyMode};
-use crate::db::unix_ms;
 use crate::errors::{CmdError, CmdResult};
 use crate::server::Server;
 use std::ops::Range;
@@ -111,7 +110,8 @@ fn arity_ok(arity: i32, argc: usize) -> bool {
 
 /// Run one request for client `c`.
 pub fn call(srv: &mut Server, c: &mut Client, argv: &Argv) {
-    srv.ks.now_ms = unix_ms();
+    let start = Instant::now();
+    srv.ks.now_ms = srv.clock.unix_ms_at(start);
     c.last_interaction_ms = srv.ks.now_ms;
     match c.reply_mode {
         ReplyMode::SkipNext => c.reply_mode = ReplyMode::Skipping,
@@ -119,7 +119,7 @@ pub fn call(srv: &mut Server, c: &mut Client, argv: &Argv) {
         _ => {}
     }
     let out_mark = c.out.len();
-    let result = dispatch(srv, c, argv);
+    let result = dispatch(srv, c, argv, start);
     if let Err(e) = result {
         let msg = e.message();
         srv.stats.count_error(&msg);
@@ -169,7 +169,7 @@ fn is_transaction_control(name: &str) -> bool {
     )
 }
 
-fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv, start: Instant) -> CmdResult {
     let Some((idx, cmd)) = lookup(&argv[0]) else {
         return reject(c, CmdError::Other(unknown_command_message(argv).into()));
     };
@@ -223,7 +223,7 @@ fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         tx::queue(c, argv);
         return Ok(());
     }
-    execute(srv, c, idx, cmd, argv)
+    execute(srv, c, idx, cmd, argv, start)
 }
 
 /// Run a checked command: the handler, with timing and per-command stats.
@@ -234,10 +234,10 @@ pub fn execute(
     idx: usize,
     cmd: &Command,
     argv: &Argv,
+    start: Instant,
 ) -> CmdResult {
     c.last_cmd = cmd.name;
     c.commands_processed += 1;
-    let start = Instant::now();
     let result = (cmd.handler)(srv, c, argv);
     let usec = start.elapsed().as_micros() as u64;
     let st = &mut srv.stats.commands[idx];

@@ -13,7 +13,6 @@ use super::{command, config, connection, databases, keys, pubsub, server, string
 use crate::connection::Client;
 use crate::errors::CmdResult;
 use crate::server::Server;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 pub type Handler = fn(&mut Server, &mut Client, &Argv) -> CmdResult;
@@ -370,32 +369,77 @@ pub static COMMANDS: &[Command] = &[
     cmd("unwatch", tx::unwatch, 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NOKEYS, "transactions", "2.2.0", "Forget about all watched keys"),
 ];
 
-/// Case-insensitive lookup without allocating: the name is lowercased into
-/// a stack buffer (command names are short; anything longer than the
-/// buffer cannot be a command).
+/// Case-insensitive lookup without allocating: the name is lowercased and
+/// hashed in one pass (FNV-1a), then looked up in a small open-addressing
+/// table built once from `COMMANDS`. A general-purpose map would spend
+/// more on keyed SipHash than the whole GET command costs; the key set here
+/// is fixed, so a plain fast hash is safe.
 pub fn lookup(name: &[u8]) -> Option<(usize, &'static Command)> {
     const NAME_MAX: usize = 32;
     if name.len() > NAME_MAX {
         return None;
     }
     let mut lower = [0u8; NAME_MAX];
+    let mut h = FNV_OFFSET;
     for (d, s) in lower.iter_mut().zip(name) {
         *d = s.to_ascii_lowercase();
+        h = (h ^ *d as u64).wrapping_mul(FNV_PRIME);
     }
     let key = &lower[..name.len()];
-    let idx = *index().get(key)?;
+    let idx = index().find(h, key)?;
     Some((idx, &COMMANDS[idx]))
 }
 
-fn index() -> &'static HashMap<&'static [u8], usize> {
-    static INDEX: OnceLock<HashMap<&'static [u8], usize>> = OnceLock::new();
-    INDEX.get_or_init(|| {
-        COMMANDS
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.name.as_bytes(), i))
-            .collect()
-    })
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(FNV_OFFSET, |h, &b| (h ^ b as u64).wrapping_mul(FNV_PRIME))
+}
+
+/// Linear-probing table of command indexes, at most 25% full.
+struct NameIndex {
+    slots: Vec<u16>,
+    mask: usize,
+}
+
+const EMPTY_SLOT: u16 = u16::MAX;
+
+impl NameIndex {
+    fn build() -> NameIndex {
+        let size = (COMMANDS.len() * 4).next_power_of_two();
+        let mut slots = vec![EMPTY_SLOT; size];
+        let mask = size - 1;
+        for (i, c) in COMMANDS.iter().enumerate() {
+            let mut pos = fnv1a(c.name.as_bytes()) as usize & mask;
+            while slots[pos] != EMPTY_SLOT {
+                pos = (pos + 1) & mask;
+            }
+            slots[pos] = i as u16;
+        }
+        NameIndex { slots, mask }
+    }
+
+    fn find(&self, hash: u64, lower: &[u8]) -> Option<usize> {
+        let mut pos = hash as usize & self.mask;
+        loop {
+            let slot = self.slots[pos];
+            if slot == EMPTY_SLOT {
+                return None;
+            }
+            if COMMANDS[slot as usize].name.as_bytes() == lower {
+                return Some(slot as usize);
+            }
+            pos = (pos + 1) & self.mask;
+        }
+    }
+}
+
+fn index() -> &'static NameIndex {
+    static INDEX: OnceLock<NameIndex> = OnceLock::new();
+    INDEX.get_or_init(NameIndex::build)
 }
 
 #[cfg(test)]
@@ -414,6 +458,10 @@ mod tests {
     #[test]
     fn lookup_ignores_case() {
         assert_eq!(lookup(b"GeT").map(|(_, c)| c.name), Some("get"));
+        for (i, c) in COMMANDS.iter().enumerate() {
+            let upper = c.name.to_ascii_uppercase();
+            assert_eq!(lookup(upper.as_bytes()).map(|(j, _)| j), Some(i));
+        }
         assert!(lookup(b"nosuchcommand").is_none());
         assert!(lookup(&[b'a'; 100]).is_none());
     }

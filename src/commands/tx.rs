@@ -12,7 +12,6 @@
 
 use super::{execute, lookup, Argv};
 use crate::connection::{Client, MultiState};
-use crate::db::unix_ms;
 use crate::errors::{CmdError, CmdResult};
 use crate::server::Server;
 
@@ -110,13 +109,14 @@ pub fn exec(srv: &mut Server, c: &mut Client, _argv: &Argv) -> CmdResult {
             ranges.push(start..data.len());
         }
         let argv = Argv::new(&data, &ranges);
-        srv.ks.now_ms = unix_ms();
+        let start = std::time::Instant::now();
+        srv.ks.now_ms = srv.clock.unix_ms_at(start);
         let Some((idx, cmd)) = lookup(&argv[0]) else {
             // Unreachable in practice: names were checked when queued.
             c.reply().error("ERR unknown command");
             continue;
         };
-        if let Err(e) = execute(srv, c, idx, cmd, &argv) {
+        if let Err(e) = execute(srv, c, idx, cmd, &argv, start) {
             let msg = e.message();
             srv.stats.count_error(&msg);
             c.reply().error(&msg);

@@ -164,6 +164,12 @@ impl Parser {
             if buf[0] != b'*' {
                 return self.parse_inline(buf);
             }
+            if let Some(consumed) = self.parse_complete_fast(buf) {
+                return Ok(Parsed::Command {
+                    consumed,
+                    inline: false,
+                });
+            }
             let Some(line_end) = find_crlf(buf, 1) else {
                 if buf.len() > INLINE_MAX_BYTES {
                     return Err(ProtocolError::TooBigMbulkCount);
@@ -190,6 +196,36 @@ impl Parser {
             };
         }
         self.parse_multibulk(buf)
+    }
+
+    /// Fast path for the common case: a whole, well-formed multibulk
+    /// command is already in `buf` (every pipelined request but the last
+    /// partial one). One pass, no state-machine bookkeeping. Anything
+    /// unusual (partial data, odd number formats, limits) returns None and
+    /// the general path below decides, so both paths accept exactly the
+    /// same inputs and produce the same errors.
+    fn parse_complete_fast(&mut self, buf: &[u8]) -> Option<usize> {
+        let (count, mut pos) = read_decimal_line(buf, 1)?;
+        if count == 0 || count > MULTIBULK_MAX_ARGS as u64 {
+            return None;
+        }
+        self.args.clear();
+        for _ in 0..count {
+            if *buf.get(pos)? != b'$' {
+                return None;
+            }
+            let (len, start) = read_decimal_line(buf, pos + 1)?;
+            if len > self.max_bulk_len {
+                return None;
+            }
+            let end = start.checked_add(len as usize)?;
+            if end.checked_add(2)? > buf.len() {
+                return None;
+            }
+            self.args.push(start..end);
+            pos = end + 2;
+        }
+        Some(pos)
     }
 
     fn parse_multibulk(&mut self, buf: &[u8]) -> Result<Parsed, ProtocolError> {
@@ -309,6 +345,34 @@ fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
         i = at + 1;
     }
     None
+}
+
+/// A canonical non-negative decimal (no sign, no leading zero, at most 18
+/// digits) followed by CRLF, starting at `i`; returns the value and the
+/// index after the CRLF. None for anything else, including "not yet".
+#[inline]
+fn read_decimal_line(buf: &[u8], mut i: usize) -> Option<(u64, usize)> {
+    let start = i;
+    let mut v: u64 = 0;
+    while let Some(&b) = buf.get(i) {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        v = v * 10 + (b - b'0') as u64;
+        i += 1;
+        if i - start > 18 {
+            return None;
+        }
+    }
+    let digits = i - start;
+    if digits == 0 || (digits > 1 && buf[start] == b'0') {
+        return None;
+    }
+    if buf.get(i) == Some(&b'\r') && buf.get(i + 1) == Some(&b'\n') {
+        Some((v, i + 2))
+    } else {
+        None
+    }
 }
 
 /// Strict decimal i64 as Redis's string2ll: optional '-', digits, no '+',

@@ -16,6 +16,7 @@ const EXPIRE_CYCLE_BUDGET_PERCENT: u64 = 25;
 
 impl Server {
     pub fn cron(&mut self) {
+        self.clock = super::WallClock::new();
         self.ks.now_ms = unix_ms();
         let hz = self.config.hz.clamp(1, 500) as u64;
         if self.active_expire_enabled && !self.ks.is_replica {

@@ -66,6 +66,40 @@ pub struct Server {
     pub clients_cron_cursor: usize,
     /// used_memory right after startup (INFO used_memory_startup).
     pub startup_memory: usize,
+    /// Maps monotonic instants to wall-clock milliseconds (see WallClock).
+    pub clock: WallClock,
+}
+
+/// Wall-clock milliseconds derived from the monotonic clock, re-anchored
+/// to the real wall clock every cron tick. Commands need both a duration
+/// (commandstats) and the unix time (expiry); one monotonic read gives
+/// both, saving a clock_gettime per command. Between re-anchorings the
+/// derived time can differ from the wall clock only by clock slew (micro-
+/// seconds), or by a step if the system clock is set, which the next tick
+/// (at most 1/hz later) picks up.
+#[derive(Debug, Clone, Copy)]
+pub struct WallClock {
+    base: Instant,
+    base_unix_ms: i64,
+}
+
+impl WallClock {
+    pub fn new() -> WallClock {
+        WallClock {
+            base: Instant::now(),
+            base_unix_ms: unix_ms(),
+        }
+    }
+
+    pub fn unix_ms_at(&self, at: Instant) -> i64 {
+        self.base_unix_ms + at.saturating_duration_since(self.base).as_millis() as i64
+    }
+}
+
+impl Default for WallClock {
+    fn default() -> WallClock {
+        WallClock::new()
+    }
 }
 
 /// Token of the first listener; clients get tokens above the listeners.
@@ -103,6 +137,7 @@ impl Server {
             lastsave_unix: now / 1000,
             clients_cron_cursor: 0,
             startup_memory: crate::memory::used_memory(),
+            clock: WallClock::new(),
             config,
         };
         server.sync_config_to_keyspace();

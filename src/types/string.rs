@@ -70,7 +70,11 @@ impl InlineStr {
 
 impl std::fmt::Debug for InlineStr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "InlineStr({:?})", String::from_utf8_lossy(self.as_bytes()))
+        write!(
+            f,
+            "InlineStr({:?})",
+            String::from_utf8_lossy(self.as_bytes())
+        )
     }
 }
 
