@@ -16,7 +16,10 @@
 //! memory per connection; and a run is repeatable: with the same `--seed`,
 //! each connection sends the same sequence of commands.
 
+pub mod args;
 pub mod cpu;
+pub mod driver;
 pub mod reply;
+pub mod report;
 pub mod workload;
 pub mod zipf;
