@@ -217,11 +217,13 @@ impl Schedule {
         }
     }
 
-    fn at(&self, start: Instant, connection: usize, batch: u64) -> Instant {
+    /// None when the time is beyond what `Instant` can hold (a tiny
+    /// rate): such a batch is past any deadline anyway.
+    fn at(&self, start: Instant, connection: usize, batch: u64) -> Option<Instant> {
         let offset = connection as f64 / self.connections as f64;
         let ns = self.batch_interval_ns * (batch as f64 + offset);
-        // Saturates for absurd values; such times are past any deadline.
-        start + Duration::from_nanos(ns.min(u64::MAX as f64) as u64)
+        // `as` saturates (and maps NaN to 0); checked_add catches the rest.
+        start.checked_add(Duration::from_nanos(ns.min(u64::MAX as f64) as u64))
     }
 }
 
@@ -467,7 +469,10 @@ impl Phase for MeasurePhase<'_> {
         // from the scheduled time, includes the wait).
         let due = match &self.schedule {
             None => now,
-            Some(s) => s.at(self.start, conn.id, conn.batches),
+            Some(s) => match s.at(self.start, conn.id, conn.batches) {
+                Some(at) => at,
+                None => return Next::Done,
+            },
         };
         if due >= self.deadline || self.budget == 0 {
             return Next::Done;

@@ -444,7 +444,9 @@ mod tests {
         assert!(j.contains(r#""interval_us":null"#), "{j}");
         assert!(j.contains(r#""rate":null"#), "{j}");
         assert!(j.contains(r#""requests":100,"#), "{j}");
-        assert!(j.ends_with("}}"), "{j}");
+        let v: serde_json::Value = serde_json::from_str(&j).expect("valid JSON");
+        assert_eq!(v["first_error"], "-ERR \"quoted\"\n\u{1}");
+        assert!(v["send_lag_us"].is_null());
     }
 
     #[test]
