@@ -5,6 +5,7 @@
 //! at `server::event_loop` (how a request flows) and `commands` (what each
 //! command does); docs/ARCHITECTURE.md is the map.
 
+pub mod bench;
 pub mod commands;
 pub mod config;
 pub mod connection;

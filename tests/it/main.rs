@@ -7,6 +7,7 @@
 
 mod common;
 
+mod benchmark_tool;
 mod cli;
 mod config;
 mod differential;
