@@ -4,8 +4,10 @@
 //!
 //! Owns: argument parsing, the order of checks (which decides which error a
 //! bad request gets, so it follows Redis exactly), reply shapes in RESP2
-//! and RESP3, and keyspace bookkeeping (dirty counter, creating a hash on
-//! the first write, deleting it when its last field goes).
+//! and RESP3, and keyspace bookkeeping (dirty counter, keyspace
+//! notifications, creating a hash on the first write, deleting it when its
+//! last field goes). WATCH needs nothing here: write lookups and key
+//! creation/deletion invalidate watchers inside the keyspace.
 //!
 //! Must never: leave an empty hash in the keyspace (a key is created only
 //! together with its first field, and HDEL deletes the key with its last
@@ -19,6 +21,7 @@ use crate::connection::Client;
 use crate::db::Access;
 use crate::errors::{CmdError, CmdResult};
 use crate::glob::glob_match;
+use crate::notify::{GENERIC, HASH};
 use crate::resp::parser::parse_i64;
 use crate::resp::reply::{fmt_i64, fmt_u64, Proto};
 use crate::server::Server;
@@ -102,6 +105,7 @@ fn hset_generic(
             srv.ks.add(c.db, key, Value::Hash(Box::new(h)));
         }
     }
+    srv.ks.notify(HASH, "hset", c.db, key);
     // Redis counts every pair written, updates included.
     srv.ks.dirty += ((argv.len() - 2) / 2) as u64;
     Ok(created)
@@ -133,6 +137,7 @@ pub fn hsetnx(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         }
         None => add_with_field(srv, c.db, key, field, value, limits),
     }
+    srv.ks.notify(HASH, "hset", c.db, key);
     srv.ks.dirty += 1;
     c.reply().int(1);
     Ok(())
@@ -180,8 +185,12 @@ pub fn hdel(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             }
         }
     }
+    if deleted > 0 {
+        srv.ks.notify(HASH, "hdel", c.db, key);
+    }
     if now_empty {
         srv.ks.delete(c.db, key);
+        srv.ks.notify(GENERIC, "del", c.db, key);
     }
     srv.ks.dirty += deleted as u64;
     c.reply().int(deleted);
@@ -269,6 +278,7 @@ pub fn hincrby(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         }
         None => add_with_field(srv, c.db, key, field, fmt_i64(new, &mut tmp), limits),
     }
+    srv.ks.notify(HASH, "hincrby", c.db, key);
     srv.ks.dirty += 1;
     c.reply().int(new);
     Ok(())
@@ -295,7 +305,7 @@ pub fn hincrbyfloat(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult 
         // A stored "inf" parses, but the sum would be infinite.
         return Err(CmdError::IncrNanOrInf);
     }
-    let new = cur.add(by);
+    let new = cur + by;
     if new == LongDouble::Inf {
         return Err(CmdError::IncrNanOrInf);
     }
@@ -306,6 +316,7 @@ pub fn hincrbyfloat(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult 
         }
         None => add_with_field(srv, c.db, key, field, text.as_bytes(), limits),
     }
+    srv.ks.notify(HASH, "hincrbyfloat", c.db, key);
     srv.ks.dirty += 1;
     c.reply().bulk(text.as_bytes());
     Ok(())

@@ -9,7 +9,7 @@
 //!   48 bytes per pair however short the strings are, and a hash table about
 //!   100 (entry, bucket, two strings). The price is what Redis's listpack
 //!   pays too: a lookup scans the buffer (bounded by
-//!   `hash-max-listpack-entries`, 128 by default), and an insert or delete
+//!   `hash-max-listpack-entries`, 512 by default), and an insert or delete
 //!   moves the bytes after it. The buffer is kept at its exact size (grown
 //!   with `reserve_exact`, shrunk after deletes), trading a reallocation per
 //!   write for no spare capacity, as Redis's listpack does.

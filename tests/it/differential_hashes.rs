@@ -127,7 +127,7 @@ fn hash_empty_key_deletion_matches_redis() {
         OBJECT ENCODING big
         HDEL big a b c
         EXISTS big
-        CONFIG SET hash-max-listpack-entries 128
+        CONFIG SET hash-max-listpack-entries 512
         HSETNX hn f v
         HSETNX hn f w
         HGET hn f
@@ -182,6 +182,11 @@ fn hash_incr_match_redis() {
         HINCRBYFLOAT f inf 1
         HSET f huge 1.18e4932
         HINCRBYFLOAT f huge 1.18e4932
+        HSET f nanv nan
+        HINCRBYFLOAT f nanv 1
+        HINCRBYFLOAT f hex 0x1p3
+        HINCRBYFLOAT f hex " 1"
+        HINCRBYFLOAT f hex "1 "
         HINCRBYFLOAT f c 1e300
         HSTRLEN f c
         HINCRBYFLOAT f d 3
@@ -191,7 +196,7 @@ fn hash_incr_match_redis() {
         # f is a hashtable now (the 1e300 result is long): HGETALL's order
         # is the table's, so compare the fields one by one instead.
         ~HGETALL f
-        HMGET f a b c d e h i n sp st inf huge nosuch
+        HMGET f a b c d e h i n sp st inf huge nanv hex nosuch
         HLEN f
         OBJECT ENCODING f
         "#,
@@ -215,7 +220,7 @@ fn hash_encodings_match_redis() {
         CONFIG SET hash-max-listpack-entries 0
         HSET z a 1
         OBJECT ENCODING z
-        CONFIG SET hash-max-listpack-entries 128
+        CONFIG SET hash-max-listpack-entries 512
         CONFIG SET hash-max-listpack-value 3
         HSET v abc abc
         OBJECT ENCODING v
@@ -283,6 +288,13 @@ fn hash_resp3_matches_redis() {
         HSCAN h 0
         HSCAN nokey 0
         HINCRBYFLOAT h f 1.5
+        HSET one only v
+        HRANDFIELD one
+        HRANDFIELD one 1
+        HRANDFIELD one 1 WITHVALUES
+        HRANDFIELD one -2 WITHVALUES
+        HRANDFIELD one -2
+        HSCAN one 0 MATCH o*
         "#,
     );
 }
@@ -370,4 +382,32 @@ fn hash_command_keys_match_redis() {
         COMMAND GETKEYS hscan k 0 MATCH *
         "#,
     );
+}
+
+#[test]
+fn hash_default_thresholds_match_redis() {
+    // The compiled-in defaults (512 entries, 64 bytes): a hash at each
+    // threshold stays a listpack, one past it is a hashtable.
+    let pairs: Vec<String> = (0..512).map(|i| format!("f{i} v{i}")).collect();
+    let long = "x".repeat(64);
+    check(&format!(
+        r#"
+        CONFIG GET hash-max-listpack-entries
+        CONFIG GET hash-max-listpack-value
+        HSET d {}
+        OBJECT ENCODING d
+        HLEN d
+        HSET d f0 again
+        OBJECT ENCODING d
+        HSET d f512 v512
+        OBJECT ENCODING d
+        HSET v f {long}
+        OBJECT ENCODING v
+        HSET v f {long}y
+        OBJECT ENCODING v
+        HSET w {long}y f
+        OBJECT ENCODING w
+        "#,
+        pairs.join(" ")
+    ));
 }

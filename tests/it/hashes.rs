@@ -121,12 +121,12 @@ fn big_hash_is_a_hashtable_with_every_field() {
 fn hgetall_is_a_map_in_resp3_for_big_hashes() {
     let s = ServerProc::start(&[]);
     let mut c = s.conn();
-    fill(&mut c, "h", 300);
+    fill(&mut c, "h", 600);
     c.cmd(&["HELLO", "3"]);
     let Resp::Map(pairs) = query(&mut c, &["HGETALL", "h"]) else {
         panic!("HGETALL must be a map in RESP3");
     };
-    assert_eq!(pairs.len(), 300);
+    assert_eq!(pairs.len(), 600);
     for (k, v) in &pairs {
         assert_eq!(bulk(k)[1..], bulk(v)[1..]);
     }
@@ -275,7 +275,7 @@ fn hrandfield_properties_in_both_encodings_and_protocols() {
     let mut c = s.conn();
     fill(&mut c, "small", 5);
     fill(&mut c, "mid", 100);
-    fill(&mut c, "big", 500);
+    fill(&mut c, "big", 700);
     assert_eq!(
         c.cmds(&["OBJECT", "ENCODING", "small"]),
         "$8\r\nlistpack\r\n"
@@ -291,7 +291,7 @@ fn hrandfield_properties_in_both_encodings_and_protocols() {
         }
         check_randfield(&mut c, "small", 5, resp3);
         check_randfield(&mut c, "mid", 100, resp3);
-        check_randfield(&mut c, "big", 500, resp3);
+        check_randfield(&mut c, "big", 700, resp3);
     }
 }
 
@@ -359,4 +359,48 @@ fn hash_commands_are_in_the_command_table() {
     c.cmd(&["HDEL", "h", "a", "b"]);
     let after = c.cmds(&["INFO", "persistence"]);
     assert!(after.contains("rdb_changes_since_last_save:5"), "{after}");
+}
+
+#[test]
+fn hash_keyspace_notifications_match_redis() {
+    let script: &[&[&str]] = &[
+        &["HSET", "h", "a", "1", "b", "2"],
+        &["HMSET", "h", "c", "3"],
+        &["HSETNX", "h", "a", "9"],
+        &["HSETNX", "h", "d", "4"],
+        &["HINCRBY", "h", "a", "5"],
+        &["HINCRBYFLOAT", "h", "b", "1.5"],
+        &["HINCRBYFLOAT", "h", "nope", "inf"],
+        &["HDEL", "h", "nosuch"],
+        &["HDEL", "h", "a", "b"],
+        &["HDEL", "h", "c", "d"],
+        &["HINCRBY", "n", "x", "1"],
+        &["DEL", "n"],
+    ];
+    let ours = ServerProc::start(&[]);
+    let theirs = ServerProc::start_reference(&[]);
+    assert_eq!(
+        crate::pubsub_tx::notifications_for(&ours, script),
+        crate::pubsub_tx::notifications_for(&theirs, script)
+    );
+}
+
+#[test]
+fn watch_sees_hash_writes() {
+    let s = ServerProc::start(&[]);
+    let mut a = s.conn();
+    let mut b = s.conn();
+    a.cmd(&["HSET", "h", "f", "1"]);
+    for write in [
+        &["HSET", "h", "f", "2"][..],
+        &["HINCRBY", "h", "f", "1"],
+        &["HDEL", "h", "f"],
+    ] {
+        a.cmd(&["HSET", "h", "f", "1"]);
+        assert_eq!(a.cmds(&["WATCH", "h"]), "+OK\r\n");
+        a.cmd(&["MULTI"]);
+        a.cmd(&["HGET", "h", "f"]);
+        b.cmd(write);
+        assert_eq!(a.cmds(&["EXEC"]), "*-1\r\n", "{write:?} must abort EXEC");
+    }
 }
