@@ -589,7 +589,7 @@ pub fn rng_next(state: &mut u64) -> u64 {
 
 /// A uniform integer in `0..n` (n > 0), by scaling rather than `%` so that
 /// all of the random bits count.
-fn random_below(rng: &mut u64, n: usize) -> usize {
+pub fn random_below(rng: &mut u64, n: usize) -> usize {
     ((u128::from(rng_next(rng)) * n as u128) >> 64) as usize
 }
 

@@ -19,6 +19,7 @@ fn acl_categories(flags: u32, group: &str) -> Vec<&'static str> {
         "string" => cats.push("@string"),
         "generic" => cats.push("@keyspace"),
         "connection" => cats.push("@connection"),
+        "hash" => cats.push("@hash"),
         _ => {}
     }
     if flags & WRITE != 0 {

@@ -18,6 +18,7 @@ pub mod command;
 pub mod config;
 pub mod connection;
 pub mod databases;
+pub mod hashes;
 pub mod keys;
 pub mod pubsub;
 pub mod server;

@@ -367,6 +367,23 @@ pub static COMMANDS: &[Command] = &[
     cmd("discard", tx::discard, 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NOKEYS, "transactions", "2.0.0", "Discard all commands issued after MULTI"),
     cmd("watch", tx::watch, -2, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, ALLKEYS, "transactions", "2.2.0", "Watch the given keys to determine execution of the MULTI/EXEC block"),
     cmd("unwatch", tx::unwatch, 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NOKEYS, "transactions", "2.2.0", "Forget about all watched keys"),
+    // Hashes (t_hash): hashes.rs
+    cmd("hset", super::hashes::hset, -4, RW | FAST, KEY1, "hash", "2.0.0", "Set the string value of a hash field"),
+    cmd("hsetnx", super::hashes::hsetnx, 4, RW | FAST, KEY1, "hash", "2.0.0", "Set the value of a hash field, only if the field does not exist"),
+    cmd("hget", super::hashes::hget, 3, READONLY | FAST, KEY1, "hash", "2.0.0", "Get the value of a hash field"),
+    cmd("hmget", super::hashes::hmget, -3, READONLY | FAST, KEY1, "hash", "2.0.0", "Get the values of all the given hash fields"),
+    cmd("hmset", super::hashes::hmset, -4, RW | FAST, KEY1, "hash", "2.0.0", "Set multiple hash fields to multiple values"),
+    cmd("hdel", super::hashes::hdel, -3, WRITE | FAST, KEY1, "hash", "2.0.0", "Delete one or more hash fields"),
+    cmd("hlen", super::hashes::hlen, 2, READONLY | FAST, KEY1, "hash", "2.0.0", "Get the number of fields in a hash"),
+    cmd("hexists", super::hashes::hexists, 3, READONLY | FAST, KEY1, "hash", "2.0.0", "Determine if a hash field exists"),
+    cmd("hkeys", super::hashes::hkeys, 2, READONLY, KEY1, "hash", "2.0.0", "Get all the fields in a hash"),
+    cmd("hvals", super::hashes::hvals, 2, READONLY, KEY1, "hash", "2.0.0", "Get all the values in a hash"),
+    cmd("hgetall", super::hashes::hgetall, 2, READONLY, KEY1, "hash", "2.0.0", "Get all the fields and values in a hash"),
+    cmd("hincrby", super::hashes::hincrby, 4, RW | FAST, KEY1, "hash", "2.0.0", "Increment the integer value of a hash field by the given number"),
+    cmd("hincrbyfloat", super::hashes::hincrbyfloat, 4, RW | FAST, KEY1, "hash", "2.6.0", "Increment the float value of a hash field by the given amount"),
+    cmd("hstrlen", super::hashes::hstrlen, 3, READONLY | FAST, KEY1, "hash", "3.2.0", "Get the length of the value of a hash field"),
+    cmd("hrandfield", super::hashes::hrandfield, -2, READONLY, KEY1, "hash", "6.2.0", "Get one or multiple random fields from a hash"),
+    cmd("hscan", super::hashes::hscan, -3, READONLY, KEY1, "hash", "2.8.0", "Incrementally iterate hash fields and associated values"),
 ];
 
 /// Case-insensitive lookup without allocating: the name is lowercased and

@@ -264,7 +264,7 @@ fn keyspace_notifications_are_published() {
 
 /// Collect every message a subscriber gets while `script` runs on another
 /// connection, up to a marker message.
-fn notifications_for(s: &ServerProc, script: &[&[&str]]) -> Vec<String> {
+pub(crate) fn notifications_for(s: &ServerProc, script: &[&[&str]]) -> Vec<String> {
     let mut admin = s.conn();
     admin.cmd(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
     let mut sub = s.conn();
