@@ -20,6 +20,7 @@ fn acl_categories(flags: u32, group: &str) -> Vec<&'static str> {
         "generic" => cats.push("@keyspace"),
         "connection" => cats.push("@connection"),
         "hash" => cats.push("@hash"),
+        "set" => cats.push("@set"),
         _ => {}
     }
     if flags & WRITE != 0 {

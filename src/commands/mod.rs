@@ -22,6 +22,7 @@ pub mod hashes;
 pub mod keys;
 pub mod pubsub;
 pub mod server;
+pub mod sets;
 pub mod strings;
 pub mod table;
 pub mod tx;

@@ -384,6 +384,27 @@ pub static COMMANDS: &[Command] = &[
     cmd("hstrlen", super::hashes::hstrlen, 3, READONLY | FAST, KEY1, "hash", "3.2.0", "Get the length of the value of a hash field"),
     cmd("hrandfield", super::hashes::hrandfield, -2, READONLY, KEY1, "hash", "6.2.0", "Get one or multiple random fields from a hash"),
     cmd("hscan", super::hashes::hscan, -3, READONLY, KEY1, "hash", "2.8.0", "Incrementally iterate hash fields and associated values"),
+    // Sets (t_set.c). Flags, arity and key positions as Redis 7.0's COMMAND
+    // INFO reports them. SINTERCARD's keys follow a numkeys argument, which
+    // the first/last/step triple cannot express: Redis reports (0, 0, 0)
+    // with the movablekeys flag.
+    cmd("sadd", super::sets::sadd, -3, RW | FAST, KEY1, "set", "1.0.0", "Add one or more members to a set"),
+    cmd("srem", super::sets::srem, -3, WRITE | FAST, KEY1, "set", "1.0.0", "Remove one or more members from a set"),
+    cmd("smembers", super::sets::smembers, 2, READONLY, KEY1, "set", "1.0.0", "Get all the members in a set"),
+    cmd("sismember", super::sets::sismember, 3, READONLY | FAST, KEY1, "set", "1.0.0", "Determine if a given value is a member of a set"),
+    cmd("smismember", super::sets::smismember, -3, READONLY | FAST, KEY1, "set", "6.2.0", "Returns the membership associated with the given elements for a set"),
+    cmd("scard", super::sets::scard, 2, READONLY | FAST, KEY1, "set", "1.0.0", "Get the number of members in a set"),
+    cmd("spop", super::sets::spop, -2, WRITE | FAST, KEY1, "set", "1.0.0", "Remove and return one or multiple random members from a set"),
+    cmd("srandmember", super::sets::srandmember, -2, READONLY, KEY1, "set", "1.0.0", "Get one or multiple random members from a set"),
+    cmd("smove", super::sets::smove, 4, WRITE | FAST, KEYS12, "set", "1.0.0", "Move a member from one set to another"),
+    cmd("sinter", super::sets::sinter, -2, READONLY, ALLKEYS, "set", "1.0.0", "Intersect multiple sets"),
+    cmd("sintercard", super::sets::sintercard, -3, READONLY, NOKEYS, "set", "7.0.0", "Intersect multiple sets and return the cardinality of the result"),
+    cmd("sinterstore", super::sets::sinterstore, -3, RW, ALLKEYS, "set", "1.0.0", "Intersect multiple sets and store the resulting set in a key"),
+    cmd("sunion", super::sets::sunion, -2, READONLY, ALLKEYS, "set", "1.0.0", "Add multiple sets"),
+    cmd("sunionstore", super::sets::sunionstore, -3, RW, ALLKEYS, "set", "1.0.0", "Add multiple sets and store the resulting set in a key"),
+    cmd("sdiff", super::sets::sdiff, -2, READONLY, ALLKEYS, "set", "1.0.0", "Subtract multiple sets"),
+    cmd("sdiffstore", super::sets::sdiffstore, -3, RW, ALLKEYS, "set", "1.0.0", "Subtract multiple sets and store the resulting set in a key"),
+    cmd("sscan", super::sets::sscan, -3, READONLY, KEY1, "set", "2.8.0", "Incrementally iterate Set elements"),
 ];
 
 /// Case-insensitive lookup without allocating: the name is lowercased and
