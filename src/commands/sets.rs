@@ -14,6 +14,11 @@
 //! integers. The order of members is the set's own iteration order:
 //! ascending for intset-encoded results, table order otherwise.
 //!
+//! Keyspace events are Redis's: `sadd`, `srem`, `spop`, `sinterstore`,
+//! `sunionstore`, `sdiffstore` (class `s`) when something changed, and
+//! `del` (class `g`) when a key loses its last member or an empty result
+//! deletes a destination.
+//!
 //! Multi-key commands work in two phases: first every key is looked up
 //! (lazy expiry, hit/miss stats, the type check, in argument order so the
 //! first wrong type wins as in Redis), then the sets are read through
@@ -25,6 +30,7 @@ use crate::connection::Client;
 use crate::db::{Access, Keyspace};
 use crate::errors::{CmdError, CmdResult};
 use crate::glob::glob_match;
+use crate::notify::{GENERIC, SET};
 use crate::resp::reply::{fmt_u64, ReplyWriter};
 use crate::server::Server;
 use crate::types::set::Member;
@@ -116,15 +122,23 @@ fn reply_set(w: &mut ReplyWriter, set: &SetValue) {
 
 /// Store a computed set at `dst` (replacing any value and its TTL), or
 /// delete `dst` if the set is empty; replies with the cardinality.
-fn store_result(srv: &mut Server, c: &mut Client, dst: &[u8], result: SetValue) {
+fn store_result(
+    srv: &mut Server,
+    c: &mut Client,
+    dst: &[u8],
+    result: SetValue,
+    event: &'static str,
+) {
     let n = result.len();
     if n > 0 {
         srv.ks.set(c.db, dst, Value::Set(Box::new(result)), false);
+        srv.ks.notify(SET, event, c.db, dst);
         srv.ks.dirty += 1;
     } else {
         // An already-expired destination is not "deleted" by us.
         srv.ks.expire_if_needed(c.db, dst);
         if srv.ks.delete(c.db, dst) {
+            srv.ks.notify(GENERIC, "del", c.db, dst);
             srv.ks.dirty += 1;
         }
     }
@@ -134,7 +148,15 @@ fn store_result(srv: &mut Server, c: &mut Client, dst: &[u8], result: SetValue) 
 pub fn sadd(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let key = &argv[1];
     let max = intset_max(srv);
-    let add_all = |set: &mut SetValue| argv.iter().skip(2).filter(|m| set.add(m, max)).count();
+    let add_all = |set: &mut SetValue| {
+        let mut added = 0;
+        for m in argv.iter().skip(2) {
+            if set.add(m, max) {
+                added += 1;
+            }
+        }
+        added
+    };
     let added = match lookup_set(srv, c, key, Access::Write)? {
         Some(set) => add_all(set),
         None => {
@@ -144,6 +166,9 @@ pub fn sadd(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             added
         }
     };
+    if added > 0 {
+        srv.ks.notify(SET, "sadd", c.db, key);
+    }
     srv.ks.dirty += added as u64;
     c.reply().int(added as i64);
     Ok(())
@@ -164,8 +189,13 @@ pub fn srem(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             }
         }
     }
-    if set.is_empty() {
+    let emptied = set.is_empty();
+    if deleted > 0 {
+        srv.ks.notify(SET, "srem", c.db, key);
+    }
+    if emptied {
         srv.ks.delete(c.db, key);
+        srv.ks.notify(GENERIC, "del", c.db, key);
     }
     srv.ks.dirty += deleted;
     c.reply().int(deleted as i64);
@@ -205,8 +235,11 @@ pub fn smove(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         c.reply().int(0);
         return Ok(());
     }
-    if src_set.is_empty() {
+    let emptied = src_set.is_empty();
+    srv.ks.notify(SET, "srem", c.db, src);
+    if emptied {
         srv.ks.delete(c.db, src);
+        srv.ks.notify(GENERIC, "del", c.db, src);
     }
     srv.ks.dirty += 1;
     let added = match lookup_set(srv, c, dst, Access::NoTouch)? {
@@ -219,6 +252,7 @@ pub fn smove(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         }
     };
     if added {
+        srv.ks.notify(SET, "sadd", c.db, dst);
         srv.ks.dirty += 1;
     }
     c.reply().int(1);
@@ -278,8 +312,10 @@ pub fn spop(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     set.remove(&m);
     let emptied = set.is_empty();
     srv.ks.rng = rng;
+    srv.ks.notify(SET, "spop", c.db, key);
     if emptied {
         srv.ks.delete(c.db, key);
+        srv.ks.notify(GENERIC, "del", c.db, key);
     }
     srv.ks.dirty += 1;
     c.reply().bulk(&m);
@@ -310,8 +346,10 @@ fn spop_count(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     // CASE 1: everything goes; the key is deleted.
     if count >= size as u64 {
         reply_set(&mut w, set);
+        srv.ks.notify(SET, "spop", c.db, key);
         srv.ks.delete(c.db, key);
-        srv.ks.dirty += count + 1;
+        srv.ks.notify(GENERIC, "del", c.db, key);
+        srv.ks.dirty = srv.ks.dirty.saturating_add(count).saturating_add(1);
         return Ok(());
     }
     // From here count < size, so it is bounded by server data.
@@ -347,6 +385,7 @@ fn spop_count(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         }
     }
     srv.ks.rng = rng;
+    srv.ks.notify(SET, "spop", c.db, key);
     srv.ks.dirty += count as u64 + 1;
     Ok(())
 }
@@ -482,7 +521,9 @@ fn sinter_generic(srv: &mut Server, c: &mut Client, keys: &[&[u8]], out: InterOu
         match out {
             InterOutput::Reply => c.reply().set(0),
             InterOutput::Card(_) => c.reply().int(0),
-            InterOutput::Store(dst) => store_result(srv, c, dst, SetValue::new_intset()),
+            InterOutput::Store(dst) => {
+                store_result(srv, c, dst, SetValue::new_intset(), "sinterstore")
+            }
         }
         return Ok(());
     }
@@ -523,7 +564,7 @@ fn sinter_generic(srv: &mut Server, c: &mut Client, keys: &[&[u8]], out: InterOu
             for m in first.iter().filter(|&m| in_all(m)) {
                 result.add_member(m, max);
             }
-            store_result(srv, c, dst, result);
+            store_result(srv, c, dst, result, "sinterstore");
         }
     }
     Ok(())
@@ -600,7 +641,13 @@ fn sunion_diff_generic(
     }
     drop(sets);
     match dst {
-        Some(dst) => store_result(srv, c, dst, result),
+        Some(dst) => {
+            let event = match op {
+                SetOp::Union => "sunionstore",
+                SetOp::Diff => "sdiffstore",
+            };
+            store_result(srv, c, dst, result, event)
+        }
         None => reply_set(&mut c.reply(), &result),
     }
     Ok(())

@@ -309,3 +309,71 @@ fn set_lookups_count_keyspace_hits_and_misses_like_redis() {
     }
     assert_eq!(stats[0], stats[1]);
 }
+
+#[test]
+fn set_keyspace_notifications_match_redis() {
+    let script: &[&[&str]] = &[
+        &["SADD", "s", "1", "2", "3"],
+        &["SADD", "s", "1"],
+        &["SREM", "s", "9"],
+        &["SREM", "s", "1"],
+        &["SMOVE", "s", "t", "2"],
+        &["SMOVE", "s", "t", "9"],
+        &["SMOVE", "s", "t", "3"],
+        &["SADD", "u", "3"],
+        &["SMOVE", "t", "u", "3"],
+        &["SPOP", "t"],
+        &["SPOP", "nosuch"],
+        &["SADD", "p", "a", "b", "c"],
+        &["SPOP", "p", "0"],
+        &["SPOP", "p", "1"],
+        &["SPOP", "p", "5"],
+        &["SADD", "a", "1", "2"],
+        &["SADD", "b", "2", "3"],
+        &["SINTERSTORE", "d", "a", "b"],
+        &["SUNIONSTORE", "d", "a", "b"],
+        &["SDIFFSTORE", "d", "a", "b"],
+        &["SDIFFSTORE", "d", "a", "a"],
+        &["SDIFFSTORE", "d", "a", "a"],
+        &["SINTERSTORE", "d", "a", "b"],
+        &["SINTERSTORE", "d", "a", "nosuch"],
+        &["SUNIONSTORE", "d", "nosuch"],
+        &["SREM", "u", "3"],
+    ];
+    let ours = ServerProc::start(&[]);
+    let theirs = ServerProc::start_reference(&[]);
+    assert_eq!(
+        crate::pubsub_tx::notifications_for(&ours, script),
+        crate::pubsub_tx::notifications_for(&theirs, script)
+    );
+}
+
+#[test]
+fn set_writes_invalidate_watch() {
+    let s = ServerProc::start(&[]);
+    let mut c = s.conn();
+    let mut other = s.conn();
+    c.cmd(&["SADD", "a", "1", "2"]);
+    c.cmd(&["SADD", "b", "2", "3"]);
+    // Each write by another client aborts the watcher's transaction.
+    for write in [
+        &["SADD", "w", "x"][..],
+        &["SREM", "w", "x"],
+        &["SINTERSTORE", "w", "a", "b"],
+        &["SPOP", "w"],
+        &["SUNIONSTORE", "w", "a", "b"],
+        &["SMOVE", "a", "w", "1"],
+    ] {
+        assert_eq!(c.cmds(&["WATCH", "w"]), "+OK\r\n");
+        other.cmd(write);
+        c.cmd(&["MULTI"]);
+        c.cmd(&["SCARD", "w"]);
+        assert_eq!(c.cmds(&["EXEC"]), "*-1\r\n", "{write:?}");
+    }
+    // A read does not.
+    assert_eq!(c.cmds(&["WATCH", "w"]), "+OK\r\n");
+    other.cmd(&["SMEMBERS", "w"]);
+    c.cmd(&["MULTI"]);
+    c.cmd(&["SCARD", "w"]);
+    assert_eq!(c.cmds(&["EXEC"]), "*1\r\n:3\r\n");
+}
