@@ -120,6 +120,25 @@ fn reply_set(w: &mut ReplyWriter, set: &SetValue) {
     }
 }
 
+/// Reply with `set` in the order a fresh copy of it would iterate: Redis
+/// answers "SPOP everything" through SUNION of the one key, which rebuilds
+/// the set, so a hashtable whose members would all fit an intset comes out
+/// sorted. The copy is only simulated: the integers are sorted in a Vec.
+fn reply_as_fresh_set(w: &mut ReplyWriter, set: &SetValue, intset_max: usize) {
+    if !set.is_intset() && set.len() <= intset_max {
+        let ints: Option<Vec<i64>> = set.iter().map(Member::as_int).collect();
+        if let Some(mut ints) = ints {
+            ints.sort_unstable();
+            w.set(ints.len());
+            for v in ints {
+                w.bulk_i64(v);
+            }
+            return;
+        }
+    }
+    reply_set(w, set);
+}
+
 /// Store a computed set at `dst` (replacing any value and its TTL), or
 /// delete `dst` if the set is empty; replies with the cardinality.
 fn store_result(
@@ -345,7 +364,7 @@ fn spop_count(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let mut w = c.reply();
     // CASE 1: everything goes; the key is deleted.
     if count >= size as u64 {
-        reply_set(&mut w, set);
+        reply_as_fresh_set(&mut w, set, max);
         srv.ks.notify(SET, "spop", c.db, key);
         srv.ks.delete(c.db, key);
         srv.ks.notify(GENERIC, "del", c.db, key);

@@ -60,7 +60,7 @@ impl Member<'_> {
     }
 
     /// The integer this member denotes, if it is one in canonical form.
-    fn as_int(self) -> Option<i64> {
+    pub fn as_int(self) -> Option<i64> {
         match self {
             Member::Int(v) => Some(v),
             Member::Bytes(b) => parse_i64(b),

@@ -201,6 +201,18 @@ fn spop_and_srandmember_forced_answers_match_redis() {
         EXISTS one
         SADD two a
         SPOP two 9223372036854775807
+        CONFIG SET set-max-intset-entries 3
+        SADD ht 5 4 3 2 1
+        OBJECT ENCODING ht
+        CONFIG SET set-max-intset-entries 512
+        SPOP ht 5
+        CONFIG SET set-max-intset-entries 3
+        SADD ht 5 4 3 2 1
+        CONFIG SET set-max-intset-entries 5
+        SREM ht 5
+        SPOP ht 4
+        EXISTS ht
+        CONFIG SET set-max-intset-entries 512
         SET str x
         SPOP str
         SPOP str 1
@@ -271,6 +283,14 @@ fn spop_count_strategies_choose_the_same_encoding_as_redis() {
         ~SPOP v 3
         SCARD v
         OBJECT ENCODING v
+        SADD w 1 2 3 4 5 6 7 8 9 10
+        EXPIRE w 100
+        ~SPOP w 9
+        TTL w
+        ~SPOP w 0
+        SADD w 20
+        TTL w
+        SCARD w
         "#,
     );
 }
@@ -517,6 +537,40 @@ fn set_keyspace_stats_and_generic_commands_match_redis() {
         SPOP acopy 100
         EXISTS acopy
         TTL acopy
+        "#,
+    );
+}
+
+#[test]
+fn set_commands_in_transactions_and_odd_members_match_redis() {
+    check(
+        r#"
+        MULTI
+        SADD s 3 1 2
+        SADD t x
+        SCARD s
+        SREM t x
+        SMEMBERS s
+        SINTERCARD 2 s s LIMIT 2
+        SPOP s 3
+        EXISTS s
+        EXEC
+        SADD e ""
+        SMEMBERS e
+        SISMEMBER e ""
+        SADD bin "a\r\nb" "\x00\xff"
+        SISMEMBER bin "a\r\nb"
+        SREM bin "a\r\nb"
+        SMEMBERS bin
+        SADD d 5
+        EXPIRE d 100
+        SADD src 5 6
+        SMOVE src d 6
+        TTL d
+        SMEMBERS d
+        SINTERSTORE d d src
+        TTL d
+        SMEMBERS d
         "#,
     );
 }
