@@ -45,6 +45,10 @@ const ERR_COUNT_NOT_POSITIVE: &str = "ERR value is out of range, must be positiv
 const ERR_SRANDMEMBER_RANGE: &str =
     "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
 
+/// SRANDMEMBER's deliberate difference from Redis 7.0 (see below).
+const ERR_SRANDMEMBER_TOO_BIG: &str =
+    "ERR SRANDMEMBER reply would exceed proto-max-bulk-len, use a smaller count";
+
 /// SPOP: when the members left would be fewer than count/5, build the
 /// remainder as a new set instead of popping one by one (Redis's
 /// SPOP_MOVE_STRATEGY_MUL).
@@ -426,6 +430,12 @@ pub fn srandmember(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     Ok(())
 }
 
+/// Bytes of the bulk reply of an `n`-byte string: `$<n>\r\n<bytes>\r\n`.
+fn bulk_reply_bytes(n: usize) -> usize {
+    let mut tmp = [0u8; 20];
+    n + 5 + fmt_u64(n as u64, &mut tmp).len()
+}
+
 /// SRANDMEMBER key count: a positive count asks for distinct members (at
 /// most the whole set), a negative one for |count| independent draws.
 fn srandmember_count(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
@@ -434,6 +444,7 @@ fn srandmember_count(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult
         return Err(CmdError::msg(ERR_SRANDMEMBER_RANGE));
     }
     let (count, distinct) = (l.unsigned_abs(), l >= 0);
+    let reply_bytes_max = srv.config.proto_max_bulk_len;
     let mut rng = srv.ks.rng;
     let Some(set) = lookup_set(srv, c, &argv[1], Access::Read)? else {
         c.reply().array(0);
@@ -446,9 +457,23 @@ fn srandmember_count(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult
         return Ok(());
     }
     let size = set.len();
+    if !distinct && count > size as u64 {
+        // Redis builds whatever reply is asked for, and a huge negative
+        // count runs it out of memory (redis/redis#1845). Like HRANDFIELD
+        // here, refuse a reply bigger than proto-max-bulk-len, estimated
+        // from the set's mean member size (the walk costs less than the
+        // reply it guards, which has more members than the set).
+        let set_bytes: u128 = set
+            .iter()
+            .map(|m| bulk_reply_bytes(m.with_bytes(|b| b.len())) as u128)
+            .sum();
+        if set_bytes * u128::from(count) / size.max(1) as u128 > u128::from(reply_bytes_max) {
+            return Err(CmdError::msg(ERR_SRANDMEMBER_TOO_BIG));
+        }
+    }
     if !distinct || count == 1 {
         // CASE 1: independent draws, streamed: nothing is allocated by the
-        // count (the reply is as long as the client asked, as in Redis).
+        // count, and the reply size was bounded just above.
         w.array(count as usize);
         for _ in 0..count {
             match set.random_member(&mut rng) {

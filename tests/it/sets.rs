@@ -377,3 +377,29 @@ fn set_writes_invalidate_watch() {
     c.cmd(&["SCARD", "w"]);
     assert_eq!(c.cmds(&["EXEC"]), "*1\r\n:3\r\n");
 }
+
+#[test]
+fn srandmember_refuses_replies_beyond_proto_max_bulk_len() {
+    // A deliberate difference: Redis 7.0 would build this reply until it
+    // ran out of memory.
+    let s = ServerProc::start(&[]);
+    let mut c = s.conn();
+    c.cmd(&["SADD", "s", "a", "b", "c"]);
+    let err = "-ERR SRANDMEMBER reply would exceed proto-max-bulk-len, use a smaller count\r\n";
+    assert_eq!(c.cmds(&["SRANDMEMBER", "s", "-9223372036854775807"]), err);
+    // Each one-byte member costs 7 reply bytes ("$1\r\na\r\n"): at the
+    // smallest limit, 1 MiB, 149796 draws fit and 149797 do not.
+    assert_eq!(
+        c.cmds(&["CONFIG", "SET", "proto-max-bulk-len", "1048576"]),
+        "+OK\r\n"
+    );
+    assert!(c
+        .cmds(&["SRANDMEMBER", "s", "-149796"])
+        .starts_with("*149796\r\n"));
+    assert_eq!(c.cmds(&["SRANDMEMBER", "s", "-149797"]), err);
+    // Positive counts are bounded by the set and never refused.
+    assert!(c
+        .cmds(&["SRANDMEMBER", "s", "9223372036854775807"])
+        .starts_with("*3\r\n"));
+    assert_eq!(c.cmds(&["SCARD", "s"]), ":3\r\n");
+}
