@@ -34,19 +34,29 @@ pub fn unix_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// 24-bit seconds clock stored in objects for idle-time estimation.
+/// Access clock stored in objects: unix milliseconds truncated to 32 bits
+/// (it wraps every ~49.7 days; an object idle for longer looks recent,
+/// which only makes it a slightly worse eviction candidate). Redis keeps
+/// seconds in 24 bits; milliseconds let the LRU policies tell apart keys
+/// touched within the same second, which matters for eviction quality
+/// under bursts.
 pub fn lru_clock(now_ms: i64) -> u32 {
-    ((now_ms / 1000) as u32) & LRU_CLOCK_MAX
+    now_ms as u32
 }
-pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
 
-/// Seconds since an object's last access, handling the 24-bit wrap.
+/// Milliseconds since an object's last access, wrap-safe.
+pub fn idle_ms(obj_lru: u32, clock: u32) -> u64 {
+    clock.wrapping_sub(obj_lru) as u64
+}
+
+/// Seconds since an object's last access (OBJECT IDLETIME).
 pub fn idle_seconds(obj_lru: u32, clock: u32) -> u64 {
-    if clock >= obj_lru {
-        (clock - obj_lru) as u64
-    } else {
-        (clock + (LRU_CLOCK_MAX - obj_lru)) as u64
-    }
+    idle_ms(obj_lru, clock) / 1000
+}
+
+/// The `lru_clock` INFO field: Redis's 24-bit seconds clock.
+pub fn info_lru_clock(now_ms: i64) -> u32 {
+    ((now_ms / 1000) as u32) & ((1 << 24) - 1)
 }
 
 #[derive(Default)]
@@ -65,6 +75,7 @@ pub struct KeyspaceStats {
     pub hits: u64,
     pub misses: u64,
     pub expired_keys: u64,
+    pub evicted_keys: u64,
     /// Fraction (0..1) of keys found expired in the last active cycle.
     pub expired_stale_perc: f64,
     pub expired_time_cap_reached_count: u64,

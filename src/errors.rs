@@ -28,6 +28,8 @@ pub enum CmdError {
     OffsetOutOfRange,
     InvalidCursor,
     NoAuth,
+    /// maxmemory reached and nothing could be evicted.
+    Oom,
     WrongPass,
     AuthNotConfigured,
     /// `wrong number of arguments for '<cmd>' command`
@@ -68,6 +70,7 @@ impl CmdError {
             CmdError::OffsetOutOfRange => "ERR offset is out of range".into(),
             CmdError::InvalidCursor => "ERR invalid cursor".into(),
             CmdError::NoAuth => "NOAUTH Authentication required.".into(),
+            CmdError::Oom => "OOM command not allowed when used memory > 'maxmemory'.".into(),
             CmdError::WrongPass => {
                 "WRONGPASS invalid username-password pair or user is disabled.".into()
             }

@@ -12,6 +12,7 @@ pub mod connection;
 pub mod db;
 pub mod dict;
 pub mod errors;
+pub mod evict;
 pub mod glob;
 pub mod lazyfree;
 pub mod lfu;

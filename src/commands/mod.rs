@@ -20,6 +20,7 @@ pub mod connection;
 pub mod databases;
 pub mod hashes;
 pub mod keys;
+pub mod memory;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
@@ -163,6 +164,22 @@ fn allowed_while_subscribed(name: &str) -> bool {
     )
 }
 
+/// True if running `cmd` now may add data (DENYOOM), counting EXEC of a
+/// transaction that queued such a command.
+fn may_grow_memory(cmd: &Command, c: &Client) -> bool {
+    if cmd.flags & table::DENYOOM != 0 {
+        return true;
+    }
+    cmd.name == "exec"
+        && c.multi.as_ref().is_some_and(|m| {
+            m.commands.iter().any(|args| {
+                args.first()
+                    .and_then(|name| lookup(name))
+                    .is_some_and(|(_, q)| q.flags & table::DENYOOM != 0)
+            })
+        })
+}
+
 /// Commands that act on the transaction itself and so are never queued.
 fn is_transaction_control(name: &str) -> bool {
     matches!(
@@ -220,6 +237,16 @@ fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv, start: Instant) -> Cm
                 .into(),
             ),
         );
+    }
+    if srv.config.maxmemory > 0 {
+        // Make room before running anything; if that is impossible, refuse
+        // commands that may grow memory (EXEC counts as such when it holds
+        // one), as Redis does.
+        let out_of_memory = crate::evict::perform_evictions(srv) == crate::evict::EvictResult::Fail;
+        if out_of_memory && may_grow_memory(cmd, c) {
+            srv.stats.commands[idx].rejected_calls += 1;
+            return reject(c, CmdError::Oom);
+        }
     }
     if c.multi.is_some() && !is_transaction_control(cmd.name) {
         tx::queue(c, argv);

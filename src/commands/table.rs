@@ -207,6 +207,20 @@ static OBJECT_SUBS: [SubCommand; 5] = [
 
 static DEBUG_SUBS: [SubCommand; 0] = [];
 
+static MEMORY_SUBS: [SubCommand; 6] = [
+    sub("doctor", 2, 0, "Outputs memory problems report"),
+    sub("malloc-stats", 2, 0, "Show allocator internal stats"),
+    sub("purge", 2, 0, "Ask the allocator to release memory"),
+    sub("stats", 2, 0, "Show memory usage details"),
+    sub("usage", -3, READONLY, "Estimate the memory usage of a key"),
+    sub(
+        "help",
+        2,
+        LOADING | STALE,
+        "Show helpful text about the different subcommands",
+    ),
+];
+
 static COMMAND_SUBS: [SubCommand; 6] = [
     sub(
         "count",
@@ -405,6 +419,8 @@ pub static COMMANDS: &[Command] = &[
     cmd("sdiff", super::sets::sdiff, -2, READONLY, ALLKEYS, "set", "1.0.0", "Subtract multiple sets"),
     cmd("sdiffstore", super::sets::sdiffstore, -3, RW, ALLKEYS, "set", "1.0.0", "Subtract multiple sets and store the resulting set in a key"),
     cmd("sscan", super::sets::sscan, -3, READONLY, KEY1, "set", "2.8.0", "Incrementally iterate Set elements"),
+    // Memory introspection (object.c's MEMORY)
+    with_subs(cmd("memory", super::memory::memory, -2, 0, (2, 2, 1), "server", "4.0.0", "A container for memory diagnostics commands"), &MEMORY_SUBS),
 ];
 
 /// Case-insensitive lookup without allocating: the name is lowercased and

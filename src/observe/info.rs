@@ -122,7 +122,7 @@ fn server_section(srv: &Server, out: &mut String) -> bool {
     field!(out, "uptime_in_days", uptime / 86400);
     field!(out, "hz", srv.config.hz);
     field!(out, "configured_hz", srv.config.hz);
-    field!(out, "lru_clock", srv.ks.lru_clock());
+    field!(out, "lru_clock", crate::db::info_lru_clock(srv.ks.now_ms));
     field!(out, "executable", srv.executable_path);
     field!(
         out,
@@ -363,7 +363,7 @@ fn stats_section(srv: &Server, out: &mut String) -> bool {
         k.expired_time_cap_reached_count
     );
     field!(out, "expire_cycle_cpu_milliseconds", k.expire_cycle_cpu_ms);
-    field!(out, "evicted_keys", 0);
+    field!(out, "evicted_keys", k.evicted_keys);
     field!(out, "evicted_clients", 0);
     field!(out, "total_eviction_exceeded_time", 0);
     field!(out, "current_eviction_exceeded_time", 0);

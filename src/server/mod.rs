@@ -68,6 +68,10 @@ pub struct Server {
     pub startup_memory: usize,
     /// Maps monotonic instants to wall-clock milliseconds (see WallClock).
     pub clock: WallClock,
+    /// Eviction candidates kept between commands (see evict.rs).
+    pub eviction_pool: crate::evict::EvictionPool,
+    /// Rotates the first database tried by the random eviction policies.
+    pub next_eviction_db: usize,
 }
 
 /// Wall-clock milliseconds derived from the monotonic clock, re-anchored
@@ -138,6 +142,8 @@ impl Server {
             clients_cron_cursor: 0,
             startup_memory: crate::memory::used_memory(),
             clock: WallClock::new(),
+            eviction_pool: Default::default(),
+            next_eviction_db: 0,
             config,
         };
         server.sync_config_to_keyspace();

@@ -13,6 +13,7 @@ mod config;
 mod differential;
 mod differential_hashes;
 mod differential_sets;
+mod eviction;
 mod expiry;
 mod hashes;
 mod keys;
