@@ -80,6 +80,10 @@ pub struct Client {
     /// True while EXEC runs this client's queued commands (blocking
     /// commands must not block then).
     pub in_exec: bool,
+    /// Not read while its unsent output is too large (backpressure).
+    pub read_paused: bool,
+    /// Set when a pause ends: buffered commands must run before reading.
+    pub resume_input: bool,
 }
 
 /// Commands queued between MULTI and EXEC. Arguments are copied out of
@@ -142,6 +146,8 @@ impl Client {
             watched: Vec::new(),
             watched_expired: Vec::new(),
             in_exec: false,
+            read_paused: false,
+            resume_input: false,
         }
     }
 

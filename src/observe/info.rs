@@ -397,6 +397,11 @@ fn stats_section(srv: &Server, out: &mut String) -> bool {
         "client_query_buffer_limit_disconnections",
         s.client_query_buffer_limit_disconnections
     );
+    field!(
+        out,
+        "client_output_buffer_limit_disconnections",
+        s.client_output_buffer_limit_disconnections
+    );
     true
 }
 

@@ -41,6 +41,13 @@ const ACCEPTS_PER_EVENT_MAX: usize = 1000;
 /// Output buffers above this are released once drained, so a client that
 /// once fetched a big value does not keep the memory.
 const OUT_BUF_KEEP_BYTES: usize = 64 * 1024;
+/// A client with this much unsent output stops being read (its requests
+/// wait in the kernel's socket buffer) until half of it has drained. This
+/// bounds the memory a client that pipelines big replies without reading
+/// them can make us hold, even with no output-buffer limit configured
+/// (Redis's default for normal clients), at the cost of nothing for
+/// clients that read their replies.
+pub const OUTPUT_PAUSE_BYTES: usize = 8 * 1024 * 1024;
 /// Query buffers above this are released once empty.
 const QUERY_BUF_KEEP_BYTES: usize = 64 * 1024;
 const EVENTS_CAPACITY: usize = 1024;
@@ -259,8 +266,18 @@ impl Server {
         };
         let mut rbuf = std::mem::take(&mut self.read_buf);
         let mut budget = READ_BUDGET_BYTES;
+        if c.resume_input {
+            // Back from an output pause: run what was already read first;
+            // the socket may have nothing new to wake us up.
+            c.resume_input = false;
+            self.process_query_buffer(&mut c);
+        }
         loop {
-            if c.close_asap || c.close_after_reply || self.shutdown_requested.is_some() {
+            if c.close_asap
+                || c.close_after_reply
+                || c.read_paused
+                || self.shutdown_requested.is_some()
+            {
                 break;
             }
             let direct = c.query.is_empty() && !c.parser.in_progress();
@@ -298,13 +315,7 @@ impl Server {
                     c.query.extend_from_slice(&rbuf[consumed..n]);
                 }
             } else {
-                let q = std::mem::take(&mut c.query);
-                let consumed = self.process_input(&mut c, &q);
-                c.query = q;
-                c.query.drain(..consumed);
-                if c.query.is_empty() && c.query.capacity() > QUERY_BUF_KEEP_BYTES {
-                    c.query = Vec::new();
-                }
+                self.process_query_buffer(&mut c);
             }
             if c.query.len() as u64 > self.config.client_query_buffer_limit {
                 log::warn!(
@@ -335,8 +346,48 @@ impl Server {
         self.finish_client_turn(slot, c);
     }
 
+    /// Run the complete commands buffered in the client's own query buffer.
+    fn process_query_buffer(&mut self, c: &mut Client) {
+        let q = std::mem::take(&mut c.query);
+        let consumed = self.process_input(c, &q);
+        c.query = q;
+        c.query.drain(..consumed);
+        if c.query.is_empty() && c.query.capacity() > QUERY_BUF_KEEP_BYTES {
+            c.query = Vec::new();
+        }
+    }
+
+    /// Enforce client-output-buffer-limit for normal clients (subscribers
+    /// are checked on every delivery, see pubsub.rs).
+    fn check_output_limit(&mut self, c: &mut Client) {
+        if c.subscription_count() > 0 {
+            return;
+        }
+        let l = self.config.client_output_buffer_limit[0];
+        let verdict = crate::pubsub::check_output_limit(
+            c,
+            l.hard_bytes,
+            l.soft_bytes,
+            l.soft_seconds,
+            self.ks.now_ms,
+        );
+        if verdict == crate::pubsub::LimitVerdict::Close {
+            log::warn!(
+                "Client id={} addr={} closed for overcoming of output buffer limits ({} bytes pending).",
+                c.id,
+                c.addr,
+                c.pending_output_bytes()
+            );
+            self.stats.client_output_buffer_limit_disconnections += 1;
+            c.close_asap = true;
+        }
+    }
+
     /// Put a client back in the table after it ran commands, or free it.
     fn finish_client_turn(&mut self, slot: usize, mut c: Box<Client>) {
+        if c.has_pending_output() {
+            self.check_output_limit(&mut c);
+        }
         if c.close_asap {
             self.free_client(c);
             return;
@@ -356,6 +407,11 @@ impl Server {
                 // Redis stops processing a client's pipeline after QUIT or a
                 // protocol error; the rest of its input is discarded.
                 return buf.len();
+            }
+            if c.pending_output_bytes() >= OUTPUT_PAUSE_BYTES {
+                // Backpressure: keep the rest for when the client reads.
+                c.read_paused = true;
+                return off;
             }
             match c.parser.parse(&buf[off..]) {
                 Ok(Parsed::Command { consumed, inline }) => {
@@ -408,6 +464,11 @@ impl Server {
             if c.close_asap || (done && c.close_after_reply) {
                 self.free_client(c);
             } else {
+                if c.read_paused && c.pending_output_bytes() < OUTPUT_PAUSE_BYTES / 2 {
+                    c.read_paused = false;
+                    c.resume_input = true;
+                    self.pending_reads.push(slot);
+                }
                 self.clients[slot] = Some(c);
             }
         }

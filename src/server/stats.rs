@@ -57,6 +57,7 @@ pub struct Stats {
     pub total_reads_processed: u64,
     pub total_writes_processed: u64,
     pub client_query_buffer_limit_disconnections: u64,
+    pub client_output_buffer_limit_disconnections: u64,
     /// Indexed like the command table.
     pub commands: Vec<CommandStats>,
     /// Error replies by their first word (ERR, WRONGTYPE, ...).

@@ -149,3 +149,65 @@ fn unknown_command_text_matches_redis() {
         "-ERR wrong number of arguments for 'get' command\r\n"
     );
 }
+
+fn used_memory(c: &mut crate::common::Conn) -> u64 {
+    c.cmds(&["INFO", "memory"])
+        .lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("used_memory")
+}
+
+#[test]
+fn a_client_that_does_not_read_cannot_grow_server_memory() {
+    let s = ServerProc::start(&[]);
+    let mut admin = s.conn();
+    let big = "x".repeat(1024 * 1024);
+    admin.cmd(&["SET", "big", &big]);
+    let mut greedy = s.conn();
+    let n = 100;
+    let mut pipeline = Vec::new();
+    for _ in 0..n {
+        pipeline.extend(crate::common::encode(&[b"GET", b"big"]));
+    }
+    greedy.send_raw(&pipeline);
+    // 100 MB of replies are due; the server must hold only a bounded part.
+    let mut peak = 0;
+    for _ in 0..20 {
+        peak = peak.max(used_memory(&mut admin));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(peak < 40 * 1024 * 1024, "used_memory reached {peak}");
+    // Nothing is lost: every reply arrives once the client reads.
+    for _ in 0..n {
+        let r = greedy.read_reply();
+        assert_eq!(r.len(), big.len() + "$1048576\r\n".len() + 2);
+    }
+    assert_eq!(greedy.cmds(&["PING"]), "+PONG\r\n");
+}
+
+#[test]
+fn normal_output_buffer_hard_limit_disconnects() {
+    let s = ServerProc::start(&[]);
+    let mut admin = s.conn();
+    assert_eq!(
+        admin.cmds(&[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "normal 4mb 0 0"
+        ]),
+        "+OK\r\n"
+    );
+    admin.cmd(&["SET", "big", &"x".repeat(1024 * 1024)]);
+    let mut greedy = s.conn();
+    let mut pipeline = Vec::new();
+    for _ in 0..64 {
+        pipeline.extend(crate::common::encode(&[b"GET", b"big"]));
+    }
+    greedy.send_raw(&pipeline);
+    assert!(wait_until(Duration::from_secs(10), || admin
+        .cmds(&["INFO", "stats"])
+        .contains("client_output_buffer_limit_disconnections:1\r\n")));
+    assert!(used_memory(&mut admin) < 20 * 1024 * 1024);
+}
