@@ -296,7 +296,14 @@ impl Parser {
     /// Inline (telnet) form: one line, arguments split on whitespace with
     /// Redis's quoting rules.
     fn parse_inline(&mut self, buf: &[u8]) -> Result<Parsed, ProtocolError> {
-        let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
+        // Redis finds the newline with strchr(), which stops at a NUL byte:
+        // a NUL before the newline means "no line yet", and the request
+        // waits until it is too big. Same here, byte for byte.
+        let nl = match buf.iter().position(|&b| b == b'\n' || b == 0) {
+            Some(i) if buf[i] == b'\n' => Some(i),
+            _ => None,
+        };
+        let Some(nl) = nl else {
             if buf.len() > INLINE_MAX_BYTES {
                 return Err(ProtocolError::TooBigInline);
             }
@@ -421,6 +428,12 @@ fn hex_val(c: u8) -> Option<u8> {
     }
 }
 
+/// C's isspace() in the "C" locale, which is what Redis's splitting uses
+/// (Rust's is_ascii_whitespace leaves out vertical tab).
+fn is_c_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
 /// Split a line into arguments with Redis's rules: whitespace separates;
 /// "double quotes" support \n \r \t \b \a \\ \" and \xHH; 'single quotes'
 /// support only \'; a closing quote must be followed by whitespace or the
@@ -430,10 +443,14 @@ pub fn split_args(
     out: &mut Vec<u8>,
     args: &mut Vec<Range<usize>>,
 ) -> Result<(), ProtocolError> {
+    // Redis splits a C string: a NUL byte ends the line (and anything
+    // after it is ignored). Without this cut a NUL would make an empty
+    // argument forever, as it ends a token without being consumed.
+    let n = line.iter().position(|&b| b == 0).unwrap_or(line.len());
+    let line = &line[..n];
     let mut i = 0;
-    let n = line.len();
     loop {
-        while i < n && line[i].is_ascii_whitespace() {
+        while i < n && is_c_space(line[i]) {
             i += 1;
         }
         if i >= n {
@@ -471,7 +488,7 @@ pub fn split_args(
                     });
                 } else if c == b'"' {
                     // The closing quote must end the argument.
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_c_space(line[i + 1]) {
                         return Err(ProtocolError::UnbalancedQuotes);
                     }
                     i += 1;
@@ -490,7 +507,7 @@ pub fn split_args(
                     i += 2;
                     continue;
                 } else if c == b'\'' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_c_space(line[i + 1]) {
                         return Err(ProtocolError::UnbalancedQuotes);
                     }
                     i += 1;
@@ -673,6 +690,24 @@ mod tests {
         );
         assert_eq!(p.parse(b"\r\n").unwrap(), Parsed::Empty { consumed: 2 });
         assert_eq!(p.parse(b"\"a\"b\n"), Err(ProtocolError::UnbalancedQuotes));
+    }
+
+    #[test]
+    fn nul_byte_in_an_inline_request_waits_like_redis() {
+        // Found by the fuzzer: a NUL used to loop forever making empty
+        // arguments. Redis's strchr() does not see a newline past a NUL,
+        // so the request stays incomplete until it is too big.
+        let mut p = Parser::new(1024);
+        assert_eq!(p.parse(b"\x00\nA").unwrap(), Parsed::Incomplete);
+        assert_eq!(p.parse(b"SET a\x00b c\r\n").unwrap(), Parsed::Incomplete);
+        let mut big = b"SET a\x00".to_vec();
+        big.extend(std::iter::repeat_n(b'x', INLINE_MAX_BYTES));
+        big.push(b'\n');
+        assert_eq!(p.parse(&big), Err(ProtocolError::TooBigInline));
+        // The splitter (also used for config lines) cuts at a NUL.
+        let (mut out, mut args) = (Vec::new(), Vec::new());
+        split_args(b"a\x00b", &mut out, &mut args).unwrap();
+        assert_eq!(args.len(), 1);
     }
 
     #[test]
