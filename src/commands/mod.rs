@@ -314,7 +314,7 @@ pub fn execute(
     let result = (cmd.handler)(srv, c, argv);
     // EXEC's own dirty delta belongs to the commands it ran, which were
     // propagated one by one; EXEC adds nothing of its own.
-    let own_dirty = if cmd.name == "exec" {
+    let own_dirty = if srv.ks.dirty != dirty_before && cmd.name == "exec" {
         srv.ks.dirty
     } else {
         dirty_before

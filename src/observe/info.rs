@@ -303,7 +303,11 @@ fn persistence_section(srv: &Server, out: &mut String) -> bool {
         "rdb_last_bgsave_status",
         if srv.rdb.last_bgsave_ok { "ok" } else { "err" }
     );
-    field!(out, "rdb_last_bgsave_time_sec", srv.rdb.last_bgsave_time_sec);
+    field!(
+        out,
+        "rdb_last_bgsave_time_sec",
+        srv.rdb.last_bgsave_time_sec
+    );
     field!(
         out,
         "rdb_current_bgsave_time_sec",

@@ -192,9 +192,13 @@ pub fn scan(data: &[u8]) -> Scan {
 /// Read a whole log file. A missing file is an empty log.
 pub fn read_file(path: &Path) -> io::Result<Vec<u8>> {
     match File::open(path) {
-        Ok(mut f) => {
+        Ok(f) => {
+            // Read only the length the file had when opened: a bound on the
+            // loop, and a device (a log symlinked to /dev/zero) cannot make
+            // us read forever.
+            let len = f.metadata()?.len();
             let mut data = Vec::new();
-            f.read_to_end(&mut data)?;
+            f.take(len).read_to_end(&mut data)?;
             Ok(data)
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
@@ -471,10 +475,7 @@ impl Aof {
         self.postponed_since = None;
         if let Err(e) = self.write_buf() {
             if self.last_write_ok {
-                log::warn!(
-                    "Error writing to the AOF file {}: {e}",
-                    self.path.display()
-                );
+                log::warn!("Error writing to the AOF file {}: {e}", self.path.display());
             }
             self.last_write_ok = false;
             self.last_write_error = os_error_text(&e);
@@ -619,7 +620,11 @@ mod tests {
 
     #[test]
     fn flipped_byte_mid_file_is_detected() {
-        let mut data = log_of(&[&[b"SET", b"a", b"1"], &[b"SET", b"b", b"2"], &[b"SET", b"c", b"3"]]);
+        let mut data = log_of(&[
+            &[b"SET", b"a", b"1"],
+            &[b"SET", b"b", b"2"],
+            &[b"SET", b"c", b"3"],
+        ]);
         data[10] ^= 0x20;
         let s = scan(&data);
         assert_eq!(s.damage.map(|d| d.0), Some(0));

@@ -87,8 +87,12 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
         let path = rdb_path(&srv.config);
         if path.exists() {
             let start = std::time::Instant::now();
-            let (keys, expired) = rdb::load_file(srv, &path)
-                .map_err(|e| format!("Fatal error loading the DB {}: {e}. Exiting.", path.display()))?;
+            let (keys, expired) = rdb::load_file(srv, &path).map_err(|e| {
+                format!(
+                    "Fatal error loading the DB {}: {e}. Exiting.",
+                    path.display()
+                )
+            })?;
             srv.rdb.loaded_keys = keys;
             srv.rdb.loaded_expired = expired;
             log::info!(
@@ -104,7 +108,8 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
 /// Replay the log at `path`, repairing a torn tail.
 fn load_aof(srv: &mut Server, path: &Path) -> Result<(), String> {
     let name = path.display();
-    let data = aof::read_file(path).map_err(|e| format!("Can't open the append-only file {name}: {e}"))?;
+    let data =
+        aof::read_file(path).map_err(|e| format!("Can't open the append-only file {name}: {e}"))?;
     if data.is_empty() {
         return Ok(());
     }
@@ -122,7 +127,8 @@ fn load_aof(srv: &mut Server, path: &Path) -> Result<(), String> {
             ));
         }
     }
-    let keep = replay(srv, &data, &scan.commands).map_err(|e| format!("{e} reading the append only file {name}"))?;
+    let keep = replay(srv, &data, &scan.commands)
+        .map_err(|e| format!("{e} reading the append only file {name}"))?;
     if keep < data.len() {
         let dropped = data.len() - keep;
         match scan.damage {
@@ -134,7 +140,8 @@ fn load_aof(srv: &mut Server, path: &Path) -> Result<(), String> {
                 "!!! Warning: the AOF {name} ends inside a MULTI/EXEC transaction; reverting it: truncating at offset {keep}, {dropped} bytes dropped !!!"
             ),
         }
-        aof::truncate_file(path, keep as u64).map_err(|e| format!("Error truncating the AOF {name}: {e}"))?;
+        aof::truncate_file(path, keep as u64)
+            .map_err(|e| format!("Error truncating the AOF {name}: {e}"))?;
     }
     log::info!(
         "DB loaded from append only file {name}: {:.3} seconds",

@@ -189,7 +189,9 @@ pub fn bgsave(srv: &mut Server) -> io::Result<i32> {
         return Err(io::Error::last_os_error());
     }
     if pid == 0 {
-        let ok = encode(srv).and_then(|d| write_atomically(&path, &d)).is_ok();
+        let ok = encode(srv)
+            .and_then(|d| write_atomically(&path, &d))
+            .is_ok();
         // SAFETY: terminate the child immediately, as Redis's child does.
         unsafe { libc::_exit(if ok { 0 } else { 1 }) };
     }
@@ -358,7 +360,10 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<(u64, u64)> {
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| bad(5, "bad RDB version"))?;
     if !(1..=RDB_VERSION).contains(&version) {
-        return Err(bad(5, &format!("can't handle RDB format version {version}")));
+        return Err(bad(
+            5,
+            &format!("can't handle RDB format version {version}"),
+        ));
     }
     let limits = HashLimits {
         max_listpack_entries: usize::try_from(srv.config.hash_max_listpack_entries)
@@ -391,7 +396,10 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<(u64, u64)> {
             OP_SELECTDB => {
                 let n = r.len()?;
                 if n >= srv.ks.dbs.len() as u64 {
-                    return Err(bad(at, &format!("database {n} out of range (databases {})", srv.ks.dbs.len())));
+                    return Err(bad(
+                        at,
+                        &format!("database {n} out of range (databases {})", srv.ks.dbs.len()),
+                    ));
                 }
                 db = n as usize;
             }
@@ -420,7 +428,10 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<(u64, u64)> {
                 r.len()?;
             }
             OP_MODULE_AUX | OP_FUNCTION2 => {
-                return Err(bad(at, "modules and functions in RDB files are not supported"));
+                return Err(bad(
+                    at,
+                    "modules and functions in RDB files are not supported",
+                ));
             }
             t => {
                 let key = r.string()?;
@@ -627,13 +638,24 @@ mod tests {
         let n = lp.len() as u32;
         lp[..4].copy_from_slice(&n.to_le_bytes());
         let e = listpack_entries(&lp).unwrap();
-        assert_eq!(e, vec![b"a".to_vec(), b"5".to_vec(), b"-2".to_vec(), b"300".to_vec()]);
+        assert_eq!(
+            e,
+            vec![
+                b"a".to_vec(),
+                b"5".to_vec(),
+                b"-2".to_vec(),
+                b"300".to_vec()
+            ]
+        );
     }
 
     #[test]
     fn huge_claims_are_refused() {
         let data = [0x81, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
-        let mut r = Reader { data: &data, pos: 0 };
+        let mut r = Reader {
+            data: &data,
+            pos: 0,
+        };
         assert!(r.string().is_err());
     }
 }

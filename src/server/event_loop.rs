@@ -590,7 +590,9 @@ impl Server {
         if let Err(e) = self.persist_at_shutdown(save) {
             log::error!("{e}");
             if self.shutdown_requested == Some(ShutdownReason::Command) {
-                log::warn!("Errors trying to shut down the server. Check the logs for more information.");
+                log::warn!(
+                    "Errors trying to shut down the server. Check the logs for more information."
+                );
                 return false;
             }
         }

@@ -73,7 +73,10 @@ fn aof_replays_deterministic_effects_after_kill9() {
     assert_eq!(c.cmds(&["EXPIRE", "exp", "1000"]), ":1\r\n");
     assert_eq!(c.cmds(&["INCRBYFLOAT", "f", "1.5"]), "$3\r\n1.5\r\n");
     assert_eq!(c.cmds(&["HSET", "h", "a", "1", "b", "2"]), ":2\r\n");
-    assert_eq!(c.cmds(&["HINCRBYFLOAT", "h", "a", "0.25"]), "$4\r\n1.25\r\n");
+    assert_eq!(
+        c.cmds(&["HINCRBYFLOAT", "h", "a", "0.25"]),
+        "$4\r\n1.25\r\n"
+    );
     assert_eq!(c.cmds(&["SET", "gone", "v"]), "+OK\r\n");
     assert_eq!(c.cmds(&["GETDEL", "gone"]), "$1\r\nv\r\n");
     assert_eq!(c.cmds(&["SELECT", "5"]), "+OK\r\n");
@@ -142,7 +145,11 @@ fn crash_under_load(policy: &str, graceful: bool) {
             }
         }));
     }
-    assert!(wait_until(Duration::from_secs(20), || acked.lock().unwrap().len() >= 2000));
+    assert!(wait_until(Duration::from_secs(20), || acked
+        .lock()
+        .unwrap()
+        .len()
+        >= 2000));
     if graceful {
         assert_eq!(s.terminate(), Some(0), "SIGTERM must exit 0");
     } else {
@@ -167,7 +174,12 @@ fn crash_under_load(policy: &str, graceful: bool) {
             }
         }
     }
-    assert_eq!(lost, 0, "{lost} of {} acknowledged writes lost", acked.len());
+    assert_eq!(
+        lost,
+        0,
+        "{lost} of {} acknowledged writes lost",
+        acked.len()
+    );
 }
 
 #[test]
@@ -212,7 +224,8 @@ fn torn_tail_at_every_offset_of_the_last_record_keeps_all_complete_records() {
         assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, last);
         let text = log_text(&d.0);
         assert!(
-            text.contains(&format!("offset {last}")) && text.contains(&format!("{} bytes dropped", cut - last)),
+            text.contains(&format!("offset {last}"))
+                && text.contains(&format!("{} bytes dropped", cut - last)),
             "cut {cut}: {text}"
         );
         std::fs::remove_file(d.0.join("server.log")).unwrap();
@@ -260,14 +273,22 @@ fn mid_file_corruption_refuses_to_start_and_check_aof_fix_repairs() {
         "{err}"
     );
     let path_s = path.to_str().unwrap();
-    let check = Command::new(SERVER_BIN).args(["--check-aof", path_s]).output().unwrap();
+    let check = Command::new(SERVER_BIN)
+        .args(["--check-aof", path_s])
+        .output()
+        .unwrap();
     assert_eq!(check.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&check.stdout).contains("corrupted in the middle"));
     let fix = Command::new(SERVER_BIN)
         .args(["--check-aof", path_s, "--fix"])
         .output()
         .unwrap();
-    assert_eq!(fix.status.code(), Some(0), "{}", String::from_utf8_lossy(&fix.stdout));
+    assert_eq!(
+        fix.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&fix.stdout)
+    );
     assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, starts[5]);
     let s = ServerProc::start_in(&d.0, &aof_args("always"));
     // SELECT + 4 SETs survive.
@@ -328,7 +349,8 @@ fn aof_write_error_refuses_writes_and_serves_reads() {
     let mut c = s.conn();
     assert_eq!(c.cmds(&["SET", "a", "1"]), "+OK\r\n");
     assert!(wait_until(Duration::from_secs(5), || {
-        c.cmds(&["INFO", "persistence"]).contains("aof_last_write_status:err")
+        c.cmds(&["INFO", "persistence"])
+            .contains("aof_last_write_status:err")
     }));
     assert_eq!(
         c.cmds(&["SET", "b", "1"]),
@@ -380,14 +402,18 @@ fn rdb_save_and_bgsave_round_trip() {
     let mut c = s.conn();
     fill_dataset(&mut c);
     assert_eq!(c.cmds(&["SAVE"]), "+OK\r\n");
-    assert!(c.cmds(&["INFO", "persistence"]).contains("rdb_changes_since_last_save:0"));
+    assert!(c
+        .cmds(&["INFO", "persistence"])
+        .contains("rdb_changes_since_last_save:0"));
     c.cmd(&["SET", "later", "1"]);
     assert_eq!(c.cmds(&["BGSAVE"]), "+Background saving started\r\n");
     assert!(wait_until(Duration::from_secs(10), || {
         let info = c.cmds(&["INFO", "persistence"]);
         info.contains("rdb_bgsave_in_progress:0") && info.contains("rdb_saves:2")
     }));
-    assert!(c.cmds(&["INFO", "persistence"]).contains("rdb_last_bgsave_status:ok"));
+    assert!(c
+        .cmds(&["INFO", "persistence"])
+        .contains("rdb_last_bgsave_status:ok"));
     kill9(&mut s);
     let s = ServerProc::start_in(&d.0, &["--save", ""]);
     let mut c = s.conn();
@@ -409,7 +435,10 @@ fn our_dump_passes_redis_check_rdb_and_loads_in_redis_server() {
         .output()
         .unwrap();
     let out = String::from_utf8_lossy(&check.stdout);
-    assert!(check.status.success() && out.contains("RDB looks OK"), "{out}");
+    assert!(
+        check.status.success() && out.contains("RDB looks OK"),
+        "{out}"
+    );
     let r = ServerProc::start_reference_in(&d.0, &["--save", "", "--appendonly", "no"]);
     check_dataset(&mut r.conn());
 }
@@ -425,8 +454,14 @@ fn we_load_a_dump_written_by_redis_server() {
     let s = ServerProc::start_in(&d.0, &["--save", ""]);
     let mut c = s.conn();
     check_dataset(&mut c);
-    assert_eq!(c.cmds(&["OBJECT", "ENCODING", "small"]), "$8\r\nlistpack\r\n");
-    assert_eq!(c.cmds(&["OBJECT", "ENCODING", "large"]), "$9\r\nhashtable\r\n");
+    assert_eq!(
+        c.cmds(&["OBJECT", "ENCODING", "small"]),
+        "$8\r\nlistpack\r\n"
+    );
+    assert_eq!(
+        c.cmds(&["OBJECT", "ENCODING", "large"]),
+        "$9\r\nhashtable\r\n"
+    );
 }
 
 #[test]
