@@ -289,6 +289,14 @@ fn write_dataset_log(srv: &Server, path: &Path) -> std::io::Result<()> {
                         put(&args, &mut out)?;
                     }
                 }
+                Value::Set(set) => {
+                    let members: Vec<_> = set.iter().map(|m| m.to_compact()).collect();
+                    for chunk in members.chunks(64) {
+                        let mut args: Vec<&[u8]> = vec![b"SADD", k];
+                        args.extend(chunk.iter().map(|m| m.as_bytes()));
+                        put(&args, &mut out)?;
+                    }
+                }
                 _ => {
                     return Err(std::io::Error::other(format!(
                         "the AOF writer does not support {} values yet",

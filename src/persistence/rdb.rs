@@ -21,7 +21,7 @@
 
 use crate::server::Server;
 use crate::types::hash::HashLimits;
-use crate::types::{HashValue, StrValue, Value};
+use crate::types::{HashValue, SetValue, StrValue, Value};
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -29,7 +29,9 @@ pub const RDB_VERSION: u32 = 10;
 const CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_REDIS);
 
 const TYPE_STRING: u8 = 0;
+const TYPE_SET: u8 = 2;
 const TYPE_HASH: u8 = 4;
+const TYPE_SET_INTSET: u8 = 11;
 const TYPE_HASH_ZIPMAP: u8 = 9;
 const TYPE_HASH_ZIPLIST: u8 = 13;
 const TYPE_HASH_LISTPACK: u8 = 16;
@@ -124,6 +126,14 @@ pub fn encode(srv: &Server) -> io::Result<Vec<u8>> {
                     for (f, v) in h.iter() {
                         put_str(&mut out, f);
                         put_str(&mut out, v);
+                    }
+                }
+                Value::Set(set) => {
+                    out.push(TYPE_SET);
+                    put_str(&mut out, key.as_bytes());
+                    put_len(&mut out, set.len() as u64);
+                    for m in set.iter() {
+                        m.with_bytes(|b| put_str(&mut out, b));
                     }
                 }
                 other => {
@@ -371,6 +381,7 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<(u64, u64)> {
         max_listpack_value: usize::try_from(srv.config.hash_max_listpack_value)
             .unwrap_or(usize::MAX),
     };
+    let intset_max = usize::try_from(srv.config.set_max_intset_entries).unwrap_or(usize::MAX);
     let mut r = Reader { data, pos: 9 };
     let mut db = 0usize;
     let mut expire: Option<i64> = None;
@@ -435,7 +446,7 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<(u64, u64)> {
             }
             t => {
                 let key = r.string()?;
-                let value = read_value(&mut r, t, limits)?;
+                let value = read_value(&mut r, t, limits, intset_max)?;
                 let deadline = expire.take();
                 if deadline.is_some_and(|w| w <= now) {
                     expired += 1;
@@ -452,9 +463,32 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<(u64, u64)> {
     Ok((loaded, expired))
 }
 
-fn read_value(r: &mut Reader, t: u8, limits: HashLimits) -> io::Result<Value> {
+fn read_value(r: &mut Reader, t: u8, limits: HashLimits, intset_max: usize) -> io::Result<Value> {
     let at = r.pos;
     match t {
+        TYPE_SET => {
+            let n = r.count()?;
+            let mut set: Option<SetValue> = None;
+            for _ in 0..n {
+                let m = r.string()?;
+                set.get_or_insert_with(|| SetValue::for_first_member(&m))
+                    .add(&m, intset_max);
+            }
+            set.map(|s| Value::Set(Box::new(s)))
+                .ok_or_else(|| bad(at, "empty set"))
+        }
+        TYPE_SET_INTSET => {
+            let blob = r.string()?;
+            let ints = intset_entries(&blob).ok_or_else(|| bad(at, "invalid intset"))?;
+            let mut set: Option<SetValue> = None;
+            for v in ints {
+                let m = v.to_string();
+                set.get_or_insert_with(|| SetValue::for_first_member(m.as_bytes()))
+                    .add(m.as_bytes(), intset_max);
+            }
+            set.map(|s| Value::Set(Box::new(s)))
+                .ok_or_else(|| bad(at, "empty set"))
+        }
         TYPE_STRING => Ok(Value::Str(StrValue::from_vec(r.string()?))),
         TYPE_HASH => {
             let n = r.count()?;
@@ -486,7 +520,7 @@ fn read_value(r: &mut Reader, t: u8, limits: HashLimits) -> io::Result<Value> {
         TYPE_HASH_ZIPMAP => Err(bad(at, "zipmap hashes (RDB before v4) are not supported")),
         _ => Err(bad(
             at - 1,
-            &format!("unsupported value type {t} (lists, sets and sorted sets are not loaded yet)"),
+            &format!("unsupported value type {t} (lists and sorted sets are not loaded yet)"),
         )),
     }
 }
@@ -559,6 +593,27 @@ pub fn listpack_entries(lp: &[u8]) -> Option<Vec<Vec<u8>>> {
         p += enc_len + backlen;
     }
     Some(out)
+}
+
+/// The integers of an intset blob: u32 width (2, 4 or 8), u32 count, then
+/// the values, all little-endian.
+pub fn intset_entries(b: &[u8]) -> Option<Vec<i64>> {
+    let width = u32::from_le_bytes(b.get(0..4)?.try_into().ok()?) as usize;
+    let n = u32::from_le_bytes(b.get(4..8)?.try_into().ok()?) as usize;
+    if !matches!(width, 2 | 4 | 8) || b.len() != 8 + n.checked_mul(width)? {
+        return None;
+    }
+    Some(
+        b[8..]
+            .chunks(width)
+            .map(|c| {
+                let mut a = [0u8; 8];
+                a[..width].copy_from_slice(c);
+                let shift = 64 - 8 * width as u32;
+                (i64::from_le_bytes(a) << shift) >> shift
+            })
+            .collect(),
+    )
 }
 
 /// The entries of a ziplist blob (RDB before version 10).

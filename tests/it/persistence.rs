@@ -86,6 +86,11 @@ fn aof_replays_deterministic_effects_after_kill9() {
     c.cmd(&["SET", "m", "1"]);
     c.cmd(&["INCR", "m"]);
     assert_eq!(c.cmds(&["EXEC"]), "*2\r\n+OK\r\n:2\r\n");
+    c.cmd(&["SADD", "s", "a", "b", "c", "d", "e", "f"]);
+    c.cmd(&["SPOP", "s"]);
+    c.cmd(&["SPOP", "s", "2"]);
+    c.cmd(&["SPOP", "s", "2"]);
+    let members_left = c.cmds(&["SMEMBERS", "s"]);
     // Reads do not reach the log.
     c.cmd(&["GET", "plain"]);
     kill9(&mut s);
@@ -98,6 +103,8 @@ fn aof_replays_deterministic_effects_after_kill9() {
     assert!(text.contains("KEEPTTL") && text.contains("MULTI") && text.contains("EXEC"));
     assert_eq!(text.matches("EXEC").count(), 1);
     assert!(!text.contains("GET\r\n"));
+    // SPOP's random choice is logged as its result.
+    assert!(!text.to_ascii_uppercase().contains("SPOP") && text.contains("SREM"));
 
     let s2 = ServerProc::start_in(&d.0, &aof_args("always"));
     let mut c = s2.conn();
@@ -111,7 +118,8 @@ fn aof_replays_deterministic_effects_after_kill9() {
     assert_eq!(c.cmds(&["HGET", "h", "a"]), "$4\r\n1.25\r\n");
     assert_eq!(c.cmds(&["EXISTS", "gone"]), ":0\r\n");
     assert_eq!(c.cmds(&["GET", "m"]), "$1\r\n2\r\n");
-    assert_eq!(c.cmds(&["DBSIZE"]), ":7\r\n");
+    assert_eq!(c.cmds(&["SMEMBERS", "s"]), members_left);
+    assert_eq!(c.cmds(&["DBSIZE"]), ":8\r\n");
     c.cmd(&["SELECT", "5"]);
     assert_eq!(c.cmds(&["GET", "in5"]), "$1\r\nx\r\n");
 }
@@ -373,6 +381,8 @@ fn fill_dataset(c: &mut Conn) {
     }
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     c.cmd(&a);
+    c.cmd(&["SADD", "ints", "1", "-5", "70000", "5000000000"]);
+    c.cmd(&["SADD", "words", "a", "b", "12"]);
     c.cmd(&["SELECT", "2"]);
     c.cmd(&["SET", "other", "db"]);
     c.cmd(&["SELECT", "0"]);
@@ -389,7 +399,15 @@ fn check_dataset(c: &mut Conn) {
     assert_eq!(c.cmds(&["HLEN", "small"]), ":3\r\n");
     assert_eq!(c.cmds(&["HLEN", "large"]), ":600\r\n");
     assert_eq!(c.cmds(&["HGET", "large", "field:599"]), "$6\r\n599000\r\n");
-    assert_eq!(c.cmds(&["DBSIZE"]), ":7\r\n");
+    assert_eq!(c.cmds(&["SCARD", "ints"]), ":4\r\n");
+    assert_eq!(c.cmds(&["SISMEMBER", "ints", "5000000000"]), ":1\r\n");
+    assert_eq!(c.cmds(&["SISMEMBER", "ints", "-5"]), ":1\r\n");
+    assert_eq!(c.cmds(&["OBJECT", "ENCODING", "ints"]), "$6\r\nintset\r\n");
+    assert_eq!(
+        c.cmds(&["SMISMEMBER", "words", "a", "b", "12"]),
+        "*3\r\n:1\r\n:1\r\n:1\r\n"
+    );
+    assert_eq!(c.cmds(&["DBSIZE"]), ":9\r\n");
     c.cmd(&["SELECT", "2"]);
     assert_eq!(c.cmds(&["GET", "other"]), "$2\r\ndb\r\n");
     c.cmd(&["SELECT", "0"]);
