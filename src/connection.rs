@@ -35,7 +35,8 @@ pub enum ReplyMode {
 pub struct Client {
     pub id: u64,
     pub token: usize,
-    pub stream: TcpStream,
+    /// None only for the AOF loader's fake client, which has no peer.
+    pub stream: Option<TcpStream>,
     /// "ip:port" of the peer and of our end, formatted once at accept.
     pub addr: String,
     pub laddr: String,
@@ -84,6 +85,10 @@ pub struct Client {
     pub read_paused: bool,
     /// Set when a pause ends: buffered commands must run before reading.
     pub resume_input: bool,
+    /// This client's pending output holds the reply to a write whose AOF
+    /// record is not yet durable (`appendfsync always`): the output is held
+    /// until the log is written and fsynced.
+    pub aof_wait: bool,
 }
 
 /// Commands queued between MULTI and EXEC. Arguments are copied out of
@@ -113,7 +118,7 @@ impl Client {
         Client {
             id,
             token,
-            stream,
+            stream: Some(stream),
             addr,
             laddr,
             fd,
@@ -148,6 +153,53 @@ impl Client {
             in_exec: false,
             read_paused: false,
             resume_input: false,
+            aof_wait: false,
+        }
+    }
+
+    /// A client without a connection, used to replay the AOF (Redis's
+    /// "fake client"): authenticated, database 0, replies discarded by the
+    /// caller.
+    pub fn new_fake(id: u64) -> Client {
+        Client {
+            id,
+            token: usize::MAX,
+            stream: None,
+            addr: String::new(),
+            laddr: String::new(),
+            fd: -1,
+            query: Vec::new(),
+            parser: Parser::new(u64::MAX),
+            out: Vec::new(),
+            out_pos: 0,
+            db: 0,
+            proto: Proto::Resp2,
+            name: None,
+            lib_name: None,
+            lib_ver: None,
+            authenticated: true,
+            close_after_reply: false,
+            close_asap: false,
+            reply_mode: ReplyMode::On,
+            no_evict: false,
+            no_touch: false,
+            pending_write: false,
+            ctime_ms: 0,
+            last_interaction_ms: 0,
+            last_cmd: "NULL",
+            net_in_bytes: 0,
+            net_out_bytes: 0,
+            commands_processed: 0,
+            sub_channels: BTreeSet::new(),
+            sub_patterns: BTreeSet::new(),
+            obuf_soft_limit_since_ms: 0,
+            multi: None,
+            watched: Vec::new(),
+            watched_expired: Vec::new(),
+            in_exec: false,
+            read_paused: false,
+            resume_input: false,
+            aof_wait: false,
         }
     }
 

@@ -99,6 +99,12 @@ pub struct Keyspace {
     pub watch: WatchRegistry,
     /// Keyspace notifications raised by the running command.
     pub notifier: Notifier,
+    /// Keys deleted by expiry (lazy or active) or eviction, not yet
+    /// propagated: the
+    /// dispatcher turns them into DELs after each command, cron after each
+    /// active cycle (see persistence/propagate.rs). Bounded by the keys one
+    /// command or one time-boxed cycle can touch.
+    pub expired_log: Vec<(usize, CompactBytes)>,
 }
 
 /// How a lookup affects the key's access metadata and the hit/miss stats.
@@ -129,6 +135,7 @@ impl Keyspace {
             lfu: None,
             watch: WatchRegistry::default(),
             notifier: Notifier::default(),
+            expired_log: Vec::new(),
         }
     }
 
@@ -168,6 +175,7 @@ impl Keyspace {
     /// Delete a key whose deadline passed, with its side effects.
     fn delete_expired(&mut self, db: usize, key: &[u8]) {
         self.delete(db, key);
+        self.expired_log.push((db, CompactBytes::new(key)));
         self.stats.expired_keys += 1;
         self.notifier.notify(notify::EXPIRED, "expired", db, key);
     }

@@ -239,6 +239,8 @@ pub fn perform_evictions(srv: &mut Server) -> EvictResult {
             } else {
                 drop(obj);
             }
+            // Propagated as DEL, like keys deleted by expiry.
+            srv.ks.expired_log.push((db, key.clone()));
             srv.ks.stats.evicted_keys += 1;
             srv.ks.notify(notify::EVICTED, "evicted", db, &key);
             evicted += 1;

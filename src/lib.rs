@@ -19,6 +19,7 @@ pub mod lfu;
 pub mod memory;
 pub mod notify;
 pub mod observe;
+pub mod persistence;
 pub mod pubsub;
 pub mod resp;
 pub mod server;

@@ -14,6 +14,15 @@ static GLOBAL: CountingAlloc = CountingAlloc;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // Repair mode, like redis-check-aof: --check-aof FILE [--fix].
+    if args.first().map(String::as_str) == Some("--check-aof") {
+        let Some(file) = args.get(1) else {
+            eprintln!("Usage: redislite-server --check-aof FILE [--fix]");
+            std::process::exit(1);
+        };
+        let fix = args.get(2).map(String::as_str) == Some("--fix");
+        std::process::exit(redislite::persistence::aof::check_aof_cli(file, fix));
+    }
     let env: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| k.starts_with("REDISLITE_"))
         .collect();
@@ -54,6 +63,11 @@ fn main() {
     let port = config.port;
     let source = config.source.clone();
     let mut server = Server::new(config, poll, listeners);
+    if let Err(e) = redislite::persistence::load_at_startup(&mut server) {
+        log::error!("{e}");
+        std::process::exit(1);
+    }
+    server.write_pidfile();
     let flag = Arc::clone(&server.signal_term);
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         if let Err(e) = signal_hook::flag::register(sig, Arc::clone(&flag)) {

@@ -78,6 +78,7 @@ fn config_set(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         .set_many(&pairs)
         .map_err(|e| CmdError::Other(e.into()))?;
     apply_runtime_config(srv, c);
+    crate::persistence::apply_config(srv).map_err(|e| CmdError::Other(e.into()))?;
     c.reply().ok();
     Ok(())
 }

@@ -318,6 +318,7 @@ pub fn hincrbyfloat(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult 
     }
     srv.ks.notify(HASH, "hincrbyfloat", c.db, key);
     srv.ks.dirty += 1;
+    srv.propagate_replace(&[b"HSET", key, field, text.as_bytes()]);
     c.reply().bulk(text.as_bytes());
     Ok(())
 }

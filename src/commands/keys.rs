@@ -445,9 +445,15 @@ fn expire_generic(
     if when <= srv.ks.now_ms && !srv.ks.is_replica {
         srv.ks.delete(c.db, key);
         srv.ks.notify(GENERIC, "del", c.db, key);
+        srv.propagate_replace(&[b"DEL", key]);
     } else {
         srv.ks.set_expire(c.db, key, when);
         srv.ks.notify(GENERIC, "expire", c.db, key);
+        // Every form of EXPIRE is propagated as an absolute PEXPIREAT.
+        if srv.prop.enabled {
+            let at = when.to_string();
+            srv.propagate_replace(&[b"PEXPIREAT", key, at.as_bytes()]);
+        }
     }
     srv.ks.dirty += 1;
     c.reply().int(1);

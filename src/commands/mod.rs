@@ -137,6 +137,43 @@ pub fn call(srv: &mut Server, c: &mut Client, argv: &Argv) {
     if srv.ks.notifier.has_pending() {
         pubsub::flush_notifications(srv, Some(c));
     }
+    // The request (or the whole EXEC) is one execution unit of the
+    // propagated stream. Under `appendfsync always` its reply is held
+    // until the record is on disk (see event_loop::before_sleep).
+    if srv.prop.unit_pending() {
+        if srv
+            .aof
+            .as_ref()
+            .is_some_and(|a| a.policy == crate::config::FsyncPolicy::Always)
+        {
+            c.aof_wait = true;
+        }
+        srv.propagate_end_unit();
+    }
+}
+
+/// Redis's MISCONF refusal: while the AOF cannot be written, or the last
+/// background save failed with `stop-writes-on-bgsave-error yes`, commands
+/// that may change the dataset are refused; reads go on.
+fn disk_error(srv: &Server) -> Option<CmdError> {
+    if let Some(aof) = srv.aof.as_ref() {
+        if !aof.last_write_ok {
+            return Some(CmdError::Other(
+                format!(
+                    "MISCONF Errors writing to the AOF file: {}",
+                    aof.last_write_error
+                )
+                .into(),
+            ));
+        }
+    }
+    if srv.config.stop_writes_on_bgsave_error
+        && !srv.config.save.is_empty()
+        && !srv.rdb.last_bgsave_ok
+    {
+        return Some(CmdError::msg("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."));
+    }
+    None
 }
 
 /// A request rejected before running: inside MULTI it also dooms the
@@ -248,6 +285,11 @@ fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv, start: Instant) -> Cm
             return reject(c, CmdError::Oom);
         }
     }
+    if cmd.flags & table::WRITE != 0 {
+        if let Some(e) = disk_error(srv) {
+            return reject(c, e);
+        }
+    }
     if c.multi.is_some() && !is_transaction_control(cmd.name) {
         tx::queue(c, argv);
         return Ok(());
@@ -267,7 +309,17 @@ pub fn execute(
 ) -> CmdResult {
     c.last_cmd = cmd.name;
     c.commands_processed += 1;
+    let dirty_before = srv.ks.dirty;
+    srv.prop.begin_command();
     let result = (cmd.handler)(srv, c, argv);
+    // EXEC's own dirty delta belongs to the commands it ran, which were
+    // propagated one by one; EXEC adds nothing of its own.
+    let own_dirty = if srv.ks.dirty != dirty_before && cmd.name == "exec" {
+        srv.ks.dirty
+    } else {
+        dirty_before
+    };
+    srv.propagate_command(c.db, argv.iter(), own_dirty);
     let usec = start.elapsed().as_micros() as u64;
     let st = &mut srv.stats.commands[idx];
     st.calls += 1;

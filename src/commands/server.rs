@@ -1,4 +1,4 @@
-//! Server commands: INFO, TIME, LASTSAVE, DEBUG, SHUTDOWN.
+//! Server commands: INFO, TIME, SAVE, BGSAVE, LASTSAVE, DEBUG, SHUTDOWN.
 //!
 //! Must never: block the loop, with one deliberate exception: DEBUG SLEEP,
 //! whose whole purpose is to simulate a slow command in tests.
@@ -34,6 +34,51 @@ pub fn time(_srv: &mut Server, c: &mut Client, _argv: &Argv) -> CmdResult {
 pub fn lastsave(srv: &mut Server, c: &mut Client, _argv: &Argv) -> CmdResult {
     c.reply().int(srv.lastsave_unix);
     Ok(())
+}
+
+/// SAVE: write the snapshot now, blocking the loop (as Redis).
+pub fn save(srv: &mut Server, c: &mut Client, _argv: &Argv) -> CmdResult {
+    if srv.rdb.child.is_some() {
+        return Err(CmdError::msg("ERR Background save already in progress"));
+    }
+    match crate::persistence::rdb::save(srv) {
+        Ok(()) => {
+            log::info!("DB saved on disk");
+            c.reply().ok();
+            Ok(())
+        }
+        Err(_) => Err(CmdError::msg("ERR")),
+    }
+}
+
+/// BGSAVE [SCHEDULE]: fork a child that writes the snapshot.
+pub fn bgsave(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    let schedule = match argv.len() {
+        1 => false,
+        2 if argv.is(1, "schedule") => true,
+        _ => return Err(CmdError::Syntax),
+    };
+    if srv.rdb.child.is_some() {
+        if schedule {
+            srv.rdb.bgsave_scheduled = true;
+            c.reply().simple("Background saving scheduled");
+            return Ok(());
+        }
+        return Err(CmdError::msg("ERR Background save already in progress"));
+    }
+    match crate::persistence::rdb::bgsave(srv) {
+        Ok(pid) => {
+            log::info!("Background saving started by pid {pid}");
+            c.reply().simple("Background saving started");
+            Ok(())
+        }
+        Err(e) => {
+            srv.rdb.last_bgsave_ok = false;
+            Err(CmdError::Other(
+                format!("ERR Background save failed: {e}").into(),
+            ))
+        }
+    }
 }
 
 const DEBUG_HELP: &[&str] = &[
@@ -132,6 +177,13 @@ pub fn shutdown(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         return Err(CmdError::msg("ERR No shutdown in progress."));
     }
     log::warn!("User requested shutdown (client id={})...", c.id);
+    srv.rdb.shutdown_save = if save {
+        Some(true)
+    } else if nosave {
+        Some(false)
+    } else {
+        None
+    };
     srv.shutdown_requested = Some(ShutdownReason::Command);
     // No reply on success: the connection closes when the server exits.
     Ok(())

@@ -341,6 +341,8 @@ pub fn spop(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         srv.ks.notify(GENERIC, "del", c.db, key);
     }
     srv.ks.dirty += 1;
+    // The random choice is propagated as its result.
+    srv.propagate_replace(&[b"SREM", key, &m]);
     c.reply().bulk(&m);
     Ok(())
 }
@@ -355,6 +357,7 @@ fn spop_count(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     };
     let key = &argv[1];
     let max = intset_max(srv);
+    let propagate = srv.prop.enabled;
     let mut rng = srv.ks.rng;
     let Some(set) = lookup_set(srv, c, key, Access::Write)? else {
         c.reply().set(0);
@@ -373,8 +376,10 @@ fn spop_count(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         srv.ks.delete(c.db, key);
         srv.ks.notify(GENERIC, "del", c.db, key);
         srv.ks.dirty = srv.ks.dirty.saturating_add(count).saturating_add(1);
+        srv.propagate_replace(&[b"DEL", key]);
         return Ok(());
     }
+    let mut popped: Vec<CompactBytes> = Vec::new();
     // From here count < size, so it is bounded by server data.
     let count = count as usize;
     let remaining = size - count;
@@ -387,6 +392,9 @@ fn spop_count(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             };
             set.remove(&m);
             w.bulk(&m);
+            if propagate {
+                popped.push(m);
+            }
         }
     } else {
         // CASE 3: most members taken: move the few that stay into a new
@@ -402,6 +410,9 @@ fn spop_count(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         }
         for m in set.iter() {
             reply_member(&mut w, m);
+            if propagate {
+                popped.push(m.to_compact());
+            }
         }
         if let Some(kept) = kept {
             *set = kept;
@@ -410,6 +421,15 @@ fn spop_count(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     srv.ks.rng = rng;
     srv.ks.notify(SET, "spop", c.db, key);
     srv.ks.dirty += count as u64 + 1;
+    // The members drawn are propagated as SREMs, 1024 per command (as
+    // Redis), so a replay removes exactly the same ones.
+    for chunk in popped.chunks(1024) {
+        let mut args: Vec<&[u8]> = Vec::with_capacity(chunk.len() + 2);
+        args.push(b"SREM");
+        args.push(key);
+        args.extend(chunk.iter().map(|m| m.as_bytes()));
+        srv.propagate_replace(&args);
+    }
     Ok(())
 }
 

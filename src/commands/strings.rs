@@ -213,6 +213,11 @@ fn store_string(
     if let Some(when) = deadline {
         srv.ks.set_expire(db, key, when);
         srv.ks.notify(GENERIC, "expire", db, key);
+        // Relative deadlines (EX, PX, SETEX...) are propagated absolute.
+        if srv.prop.enabled {
+            let at = when.to_string();
+            srv.propagate_replace(&[b"SET", key, val, b"PXAT", at.as_bytes()]);
+        }
     }
     srv.ks.dirty += 1;
 }
@@ -338,6 +343,7 @@ pub fn getdel(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         srv.ks.delete(c.db, &argv[1]);
         srv.ks.notify(GENERIC, "del", c.db, &argv[1]);
         srv.ks.dirty += 1;
+        srv.propagate_replace(&[b"DEL", &argv[1]]);
     }
     reply_opt_value(c, found.as_ref());
     Ok(())
@@ -360,14 +366,20 @@ pub fn getex(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             // A deadline already in the past deletes the key, as Redis.
             srv.ks.delete(c.db, key);
             srv.ks.notify(GENERIC, "del", c.db, key);
+            srv.propagate_replace(&[b"DEL", key]);
         } else {
             srv.ks.set_expire(c.db, key, when);
             srv.ks.notify(GENERIC, "expire", c.db, key);
+            if srv.prop.enabled {
+                let at = when.to_string();
+                srv.propagate_replace(&[b"PEXPIREAT", key, at.as_bytes()]);
+            }
         }
         srv.ks.dirty += 1;
     } else if persist && srv.ks.persist(c.db, key) {
         srv.ks.notify(GENERIC, "persist", c.db, key);
         srv.ks.dirty += 1;
+        srv.propagate_replace(&[b"PERSIST", key]);
     }
     reply_opt_value(c, Some(&val));
     Ok(())
@@ -475,6 +487,8 @@ pub fn incrbyfloat(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     );
     srv.ks.notify(STRING, "incrbyfloat", c.db, key);
     srv.ks.dirty += 1;
+    // The sum depends on float formatting: propagate the result.
+    srv.propagate_replace(&[b"SET", key, text.as_bytes(), b"KEEPTTL"]);
     c.reply().bulk(text.as_bytes());
     Ok(())
 }

@@ -296,16 +296,30 @@ fn persistence_section(srv: &Server, out: &mut String) -> bool {
     field!(out, "current_save_keys_processed", 0);
     field!(out, "current_save_keys_total", 0);
     field!(out, "rdb_changes_since_last_save", srv.ks.dirty);
-    field!(out, "rdb_bgsave_in_progress", 0);
+    field!(out, "rdb_bgsave_in_progress", srv.rdb.child.is_some() as u8);
     field!(out, "rdb_last_save_time", srv.lastsave_unix);
-    field!(out, "rdb_last_bgsave_status", "ok");
-    field!(out, "rdb_last_bgsave_time_sec", -1);
-    field!(out, "rdb_current_bgsave_time_sec", -1);
-    field!(out, "rdb_saves", 0);
+    field!(
+        out,
+        "rdb_last_bgsave_status",
+        if srv.rdb.last_bgsave_ok { "ok" } else { "err" }
+    );
+    field!(
+        out,
+        "rdb_last_bgsave_time_sec",
+        srv.rdb.last_bgsave_time_sec
+    );
+    field!(
+        out,
+        "rdb_current_bgsave_time_sec",
+        srv.rdb
+            .child
+            .map_or(-1, |(_, t)| t.elapsed().as_secs() as i64)
+    );
+    field!(out, "rdb_saves", srv.rdb.saves);
     field!(out, "rdb_last_cow_size", 0);
-    field!(out, "rdb_last_load_keys_expired", 0);
-    field!(out, "rdb_last_load_keys_loaded", 0);
-    field!(out, "aof_enabled", 0);
+    field!(out, "rdb_last_load_keys_expired", srv.rdb.loaded_expired);
+    field!(out, "rdb_last_load_keys_loaded", srv.rdb.loaded_keys);
+    field!(out, "aof_enabled", srv.aof.is_some() as u8);
     field!(out, "aof_rewrite_in_progress", 0);
     field!(out, "aof_rewrite_scheduled", 0);
     field!(out, "aof_last_rewrite_time_sec", -1);
@@ -313,10 +327,26 @@ fn persistence_section(srv: &Server, out: &mut String) -> bool {
     field!(out, "aof_last_bgrewrite_status", "ok");
     field!(out, "aof_rewrites", 0);
     field!(out, "aof_rewrites_consecutive_failures", 0);
-    field!(out, "aof_last_write_status", "ok");
+    field!(
+        out,
+        "aof_last_write_status",
+        if srv.aof.as_ref().is_none_or(|a| a.last_write_ok) {
+            "ok"
+        } else {
+            "err"
+        }
+    );
     field!(out, "aof_last_cow_size", 0);
     field!(out, "module_fork_in_progress", 0);
     field!(out, "module_fork_last_cow_size", 0);
+    if let Some(aof) = srv.aof.as_ref() {
+        field!(out, "aof_current_size", aof.size);
+        field!(out, "aof_base_size", aof.base_size);
+        field!(out, "aof_pending_rewrite", 0);
+        field!(out, "aof_buffer_length", aof.pending_bytes());
+        field!(out, "aof_pending_bio_fsync", aof.fsync_in_progress() as u8);
+        field!(out, "aof_delayed_fsync", aof.delayed_fsync);
+    }
     true
 }
 

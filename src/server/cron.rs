@@ -23,11 +23,17 @@ impl Server {
             let period_us = 1_000_000 / hz;
             let budget = Duration::from_micros(period_us * EXPIRE_CYCLE_BUDGET_PERCENT / 100);
             self.ks.active_expire_cycle(budget);
+            // Each key active expiry deleted is its own unit: a DEL.
+            if !self.ks.expired_log.is_empty() {
+                self.propagate_expired_keys();
+                self.propagate_end_unit();
+            }
             if self.ks.notifier.has_pending() {
                 crate::commands::pubsub::flush_notifications(self, None);
             }
         }
         self.clients_cron(hz);
+        self.persistence_cron();
         let now = self.ks.now_ms;
         self.stats
             .ops_rate
@@ -63,6 +69,36 @@ impl Server {
             }
             if c.query.is_empty() && c.query.capacity() > 0 && now - c.last_interaction_ms > 2000 {
                 c.query = Vec::new();
+            }
+        }
+    }
+}
+
+impl Server {
+    /// Reap a finished BGSAVE child; start one when a `save` rule matches
+    /// (at least `changes` writes in the last `seconds`), as Redis's
+    /// serverCron. After a failed BGSAVE, retry no sooner than 5 s later.
+    fn persistence_cron(&mut self) {
+        const BGSAVE_RETRY_DELAY_SECS: i64 = 5;
+        crate::persistence::rdb::reap_child(self);
+        if self.rdb.child.is_some() {
+            return;
+        }
+        let now_s = self.ks.now_ms / 1000;
+        let due = self.rdb.bgsave_scheduled
+            || self.config.save.iter().any(|&(secs, changes)| {
+                self.ks.dirty >= changes
+                    && now_s - self.lastsave_unix >= secs as i64
+                    && (self.rdb.last_bgsave_ok
+                        || now_s - self.rdb.last_bgsave_try_unix > BGSAVE_RETRY_DELAY_SECS)
+            });
+        if due {
+            self.rdb.bgsave_scheduled = false;
+            log::info!("{} changes: saving in the background...", self.ks.dirty);
+            if let Err(e) = crate::persistence::rdb::bgsave(self) {
+                log::warn!("Can't save in background: fork: {e}");
+                self.rdb.last_bgsave_ok = false;
+                self.rdb.last_bgsave_try_unix = now_s;
             }
         }
     }

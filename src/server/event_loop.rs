@@ -197,8 +197,13 @@ impl Server {
                 self.shutdown_requested = Some(ShutdownReason::Signal);
             }
             if let Some(reason) = self.shutdown_requested {
-                self.prepare_shutdown();
-                return Ok(reason);
+                if self.prepare_shutdown() {
+                    return Ok(reason);
+                }
+                // SHUTDOWN could not persist: keep serving (the listeners
+                // are gone, so only connected clients remain).
+                self.shutdown_requested = None;
+                self.rdb.shutdown_save = None;
             }
         }
     }
@@ -281,12 +286,16 @@ impl Server {
                 break;
             }
             let direct = c.query.is_empty() && !c.parser.in_progress();
+            let Some(stream) = c.stream.as_mut() else {
+                c.close_asap = true;
+                break;
+            };
             let res = if direct {
-                c.stream.read(&mut rbuf)
+                stream.read(&mut rbuf)
             } else {
                 let old = c.query.len();
                 c.query.resize(old + READ_CHUNK_BYTES, 0);
-                let r = c.stream.read(&mut c.query[old..]);
+                let r = stream.read(&mut c.query[old..]);
                 let n = *r.as_ref().unwrap_or(&0);
                 c.query.truncate(old + n);
                 r
@@ -453,13 +462,33 @@ impl Server {
 
     /// Write queued replies. One `write` per client covers every reply it
     /// accumulated this turn.
+    ///
+    /// The AOF goes first: one write (and, with `appendfsync always`, one
+    /// fsync) covers every client's writes of this turn — group commit —
+    /// and only then may their replies go out. If the log could not be
+    /// written, clients whose replies acknowledge a logged write are held
+    /// (`aof_held`) until a later flush succeeds; everyone else is served.
     fn before_sleep(&mut self) {
+        let aof_ok = self.flush_aof() || self.aof_durable();
+        if aof_ok && !self.aof_held.is_empty() {
+            for slot in std::mem::take(&mut self.aof_held) {
+                self.queue_write(slot);
+            }
+        }
         let pending = std::mem::take(&mut self.pending_writes);
         for &slot in &pending {
             let Some(mut c) = self.clients.get_mut(slot).and_then(|c| c.take()) else {
                 continue;
             };
             c.pending_write = false;
+            if c.aof_wait {
+                if !aof_ok {
+                    self.aof_held.push(slot);
+                    self.clients[slot] = Some(c);
+                    continue;
+                }
+                c.aof_wait = false;
+            }
             let done = self.write_client(&mut c);
             if c.close_asap || (done && c.close_after_reply) {
                 self.free_client(c);
@@ -483,8 +512,12 @@ impl Server {
     /// Write as much pending output as the socket takes. Returns true when
     /// everything was written.
     fn write_client(&mut self, c: &mut Client) -> bool {
+        let Some(stream) = c.stream.as_mut() else {
+            c.close_asap = true;
+            return false;
+        };
         while c.out_pos < c.out.len() {
-            match c.stream.write(&c.out[c.out_pos..]) {
+            match stream.write(&c.out[c.out_pos..]) {
                 Ok(0) => {
                     c.close_asap = true;
                     return false;
@@ -535,11 +568,38 @@ impl Server {
         }
     }
 
-    fn prepare_shutdown(&mut self) {
+    /// Graceful shutdown: stop accepting, write and fsync the log, take the
+    /// final snapshot when save rules are set (or SHUTDOWN SAVE), answer
+    /// what can be answered, remove the pidfile. Returns false if the data
+    /// could not be persisted (SHUTDOWN then fails, as Redis).
+    fn prepare_shutdown(&mut self) -> bool {
         log::warn!("User requested shutdown...");
+        self.listeners.clear();
+        if let Some((pid, _)) = self.rdb.child.take() {
+            log::warn!("There is a child saving an .rdb. Killing it!");
+            // SAFETY: signalling and reaping our own child by pid.
+            unsafe {
+                libc::kill(pid, libc::SIGUSR1);
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+        }
+        let save = self
+            .rdb
+            .shutdown_save
+            .unwrap_or(!self.config.save.is_empty());
+        if let Err(e) = self.persist_at_shutdown(save) {
+            log::error!("{e}");
+            if self.shutdown_requested == Some(ShutdownReason::Command) {
+                log::warn!(
+                    "Errors trying to shut down the server. Check the logs for more information."
+                );
+                return false;
+            }
+        }
         // Flush what we can to clients: a best-effort single pass.
         self.before_sleep();
-        self.listeners.clear();
+        self.remove_pidfile();
         log::warn!("RedisLite is now ready to exit, bye bye...");
+        true
     }
 }

@@ -72,6 +72,17 @@ pub struct Server {
     pub eviction_pool: crate::evict::EvictionPool,
     /// Rotates the first database tried by the random eviction policies.
     pub next_eviction_db: usize,
+    /// The stream of propagated effects (persistence/propagate.rs).
+    pub prop: crate::persistence::propagate::Propagator,
+    /// The append-only log, while `appendonly yes`.
+    pub aof: Option<crate::persistence::aof::Aof>,
+    /// Clients whose output waits for the AOF to be written (`always`
+    /// after a write error); released when a flush succeeds.
+    pub aof_held: Vec<usize>,
+    /// Snapshot state (SAVE/BGSAVE, save rules).
+    pub rdb: crate::persistence::RdbState,
+    /// The pidfile we created, removed at exit.
+    pub pidfile_written: Option<std::path::PathBuf>,
 }
 
 /// Wall-clock milliseconds derived from the monotonic clock, re-anchored
@@ -144,6 +155,11 @@ impl Server {
             clock: WallClock::new(),
             eviction_pool: Default::default(),
             next_eviction_db: 0,
+            prop: Default::default(),
+            aof: None,
+            aof_held: Vec::new(),
+            rdb: Default::default(),
+            pidfile_written: None,
             config,
         };
         server.sync_config_to_keyspace();

@@ -26,6 +26,8 @@ pub struct ServerProc {
     pub child: Child,
     pub port: u16,
     pub dir: PathBuf,
+    /// Remove `dir` on drop (false for `start_in`).
+    pub owns_dir: bool,
 }
 
 impl ServerProc {
@@ -50,13 +52,40 @@ impl ServerProc {
     }
 
     fn start_with(bin: &str, args: &[&str], env: &[(&str, &str)]) -> ServerProc {
+        Self::start_full(bin, None, args, env)
+    }
+
+    /// Start RedisLite with `dir` as its working directory (kept when the
+    /// handle drops, so a test can restart a server on the same files).
+    /// Its stderr goes to `dir/server.log`.
+    pub fn start_in(dir: &std::path::Path, args: &[&str]) -> ServerProc {
+        Self::start_full(SERVER_BIN, Some(dir), args, &[])
+    }
+
+    /// Start Debian's redis-server in `dir` (kept when the handle drops).
+    pub fn start_reference_in(dir: &std::path::Path, args: &[&str]) -> ServerProc {
+        let bin = which("redis-server").expect("redis-server not found");
+        let mut all = vec!["--bind", "127.0.0.1"];
+        all.extend_from_slice(args);
+        Self::start_full(bin.to_str().unwrap(), Some(dir), &all, &[])
+    }
+
+    fn start_full(
+        bin: &str,
+        fixed_dir: Option<&std::path::Path>,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> ServerProc {
         for _attempt in 0..5 {
             let port = free_port();
-            let dir = std::env::temp_dir().join(format!(
-                "redislite-test-{}-{}",
-                std::process::id(),
-                port
-            ));
+            let dir = match fixed_dir {
+                Some(d) => d.to_path_buf(),
+                None => std::env::temp_dir().join(format!(
+                    "redislite-test-{}-{}",
+                    std::process::id(),
+                    port
+                )),
+            };
             std::fs::create_dir_all(&dir).unwrap();
             let port_s = port.to_string();
             let mut cmd = Command::new(bin);
@@ -69,10 +98,19 @@ impl ServerProc {
                 cmd.arg(f);
             }
             cmd.args(rest).args(["--port", &port_s]);
+            let stderr = match fixed_dir {
+                Some(d) => std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(d.join("server.log"))
+                    .map(Stdio::from)
+                    .unwrap_or_else(|_| Stdio::null()),
+                None => Stdio::null(),
+            };
             cmd.current_dir(&dir)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
-                .stderr(Stdio::null());
+                .stderr(stderr);
             for (k, v) in env {
                 cmd.env(k, v);
             }
@@ -91,7 +129,12 @@ impl ServerProc {
                         if s.read_exact(&mut buf).is_ok()
                             && (&buf == b"+PONG\r\n" || &buf == b"-NOAUTH")
                         {
-                            return ServerProc { child, port, dir };
+                            return ServerProc {
+                                child,
+                                port,
+                                dir,
+                                owns_dir: fixed_dir.is_none(),
+                            };
                         }
                     }
                 }
@@ -150,7 +193,9 @@ impl Drop for ServerProc {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if self.owns_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 

@@ -17,6 +17,7 @@ mod eviction;
 mod expiry;
 mod hashes;
 mod keys;
+mod persistence;
 mod protocol;
 mod pubsub_tx;
 mod server;

@@ -1,0 +1,651 @@
+//! The append-only log: framed records, the writer with its fsync
+//! policies, and the reader that verifies and repairs a log.
+//!
+//! Record format (all integers little-endian):
+//! ```text
+//! [u32 length of the command][RESP-encoded command][u32 CRC32 of the command]
+//! ```
+//! Unlike Redis's plain-RESP AOF, every record carries its own checksum,
+//! so a torn or corrupted tail is detected exactly, and damage in the
+//! middle of the log is told apart from a torn tail.
+//!
+//! Owns: the log file of the running server (`Aof`), the buffer of records
+//! not yet written, the `everysec` fsync thread, and write-error state.
+//!
+//! Must never: let a reply to a write go out before its record is written
+//! and (with `appendfsync always`) fsynced — the event loop calls
+//! [`Aof::flush`] in "before sleep", before any reply is written; block the
+//! loop on fsync under `everysec` (the fsync thread does it); allocate by a
+//! length read from a file before checking it against the bytes present.
+//!
+//! Invariants:
+//! - `size` is the length of the file on disk, which always ends on a
+//!   record boundary: a partial write is truncated away at once.
+//! - `buf` holds whole framed records only.
+
+use crate::config::FsyncPolicy;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::ops::Range;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Bytes of framing around each command: length before, CRC after.
+pub const FRAME_OVERHEAD: usize = 8;
+/// Largest command a record may hold. A length above this is damage, not a
+/// reason to allocate (1 GiB: above proto-max-bulk-len's 512 MB default).
+pub const RECORD_MAX_BYTES: usize = 1 << 30;
+/// Smallest valid RESP command ("*1\r\n$1\r\nX\r\n").
+const RECORD_MIN_BYTES: usize = 11;
+/// Most arguments accepted in one logged command (as the parser's limit).
+const ARGS_MAX: usize = 1024 * 1024;
+/// With `everysec`, how long a pending background fsync may postpone
+/// writes before we write anyway (Redis's 2 seconds).
+const FSYNC_POSTPONE_MAX: Duration = Duration::from_secs(2);
+
+/// Append one framed record holding `resp` to `out`.
+pub fn frame(out: &mut Vec<u8>, resp: &[u8]) {
+    out.extend_from_slice(&(resp.len() as u32).to_le_bytes());
+    out.extend_from_slice(resp);
+    out.extend_from_slice(&crc32fast::hash(resp).to_le_bytes());
+}
+
+// ---------------------------------------------------------------------
+// Reading and verifying a log
+// ---------------------------------------------------------------------
+
+/// Parse a RESP multibulk command that fills `buf` exactly. Returns the
+/// argument ranges, or None if `buf` is not exactly one command.
+pub fn parse_command(buf: &[u8]) -> Option<Vec<Range<usize>>> {
+    fn line(buf: &[u8], pos: usize, prefix: u8) -> Option<(usize, usize)> {
+        if buf.get(pos) != Some(&prefix) {
+            return None;
+        }
+        let rest = buf.get(pos + 1..)?;
+        let end = rest.windows(2).take(21).position(|w| w == b"\r\n")?;
+        let digits = &rest[..end];
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let n: usize = std::str::from_utf8(digits).ok()?.parse().ok()?;
+        Some((n, pos + 1 + end + 2))
+    }
+    let (argc, mut pos) = line(buf, 0, b'*')?;
+    // Each argument takes at least 6 bytes: the count is bounded by the
+    // record's size before anything is allocated for it.
+    if argc == 0 || argc > ARGS_MAX || argc > buf.len() / 6 {
+        return None;
+    }
+    let mut ranges = Vec::with_capacity(argc);
+    for _ in 0..argc {
+        let (len, p) = line(buf, pos, b'$')?;
+        let end = p.checked_add(len)?;
+        if buf.get(end..end + 2)? != b"\r\n" {
+            return None;
+        }
+        ranges.push(p..end);
+        pos = end + 2;
+    }
+    (pos == buf.len()).then_some(ranges)
+}
+
+/// Try to read one valid record at `off`. Returns the command's range and
+/// the offset after the record.
+fn record_at(data: &[u8], off: usize) -> Result<(Range<usize>, usize), RecordError> {
+    let rest = &data[off..];
+    if rest.len() < 4 {
+        return Err(RecordError::Short);
+    }
+    let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+    if !(RECORD_MIN_BYTES..=RECORD_MAX_BYTES).contains(&len) {
+        return Err(RecordError::BadLength(len));
+    }
+    if rest.len() < len + FRAME_OVERHEAD {
+        return Err(RecordError::Short);
+    }
+    let cmd = &rest[4..4 + len];
+    let c = &rest[4 + len..len + FRAME_OVERHEAD];
+    let stored = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+    if crc32fast::hash(cmd) != stored {
+        return Err(RecordError::BadChecksum);
+    }
+    if parse_command(cmd).is_none() {
+        return Err(RecordError::BadCommand);
+    }
+    Ok((off + 4..off + 4 + len, off + len + FRAME_OVERHEAD))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordError {
+    /// The file ends inside the record.
+    Short,
+    BadLength(usize),
+    BadChecksum,
+    BadCommand,
+}
+
+impl std::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            RecordError::Short => write!(f, "incomplete record"),
+            RecordError::BadLength(n) => write!(f, "impossible record length {n}"),
+            RecordError::BadChecksum => write!(f, "CRC32 mismatch"),
+            RecordError::BadCommand => write!(f, "record is not a RESP command"),
+        }
+    }
+}
+
+/// What a scan of a whole log found.
+#[derive(Debug)]
+pub struct Scan {
+    /// Commands of the valid prefix, in order (ranges into the data).
+    pub commands: Vec<Range<usize>>,
+    /// Offset where the valid prefix ends.
+    pub valid_len: usize,
+    /// The first damaged record, if any: its offset and what is wrong.
+    pub damage: Option<(usize, RecordError)>,
+    /// True if valid records exist after the damage: the log is corrupted
+    /// in the middle, not torn at the tail.
+    pub damage_is_mid_file: bool,
+}
+
+/// Verify every record of `data`.
+///
+/// Damage is a torn tail when no valid record can be found anywhere after
+/// it (a crash mid-write, or zeros a filesystem left after a crash);
+/// otherwise records were lost in the middle and truncating would silently
+/// drop acknowledged writes that come after, so it is reported as mid-file
+/// corruption. The forward search only runs once damage was found, and
+/// every candidate is rejected by its length or checksum.
+pub fn scan(data: &[u8]) -> Scan {
+    let mut commands = Vec::new();
+    let mut off = 0;
+    while off < data.len() {
+        match record_at(data, off) {
+            Ok((cmd, next)) => {
+                commands.push(cmd);
+                off = next;
+            }
+            Err(e) => {
+                let mid = (off + 1..data.len()).any(|o| record_at(data, o).is_ok());
+                return Scan {
+                    commands,
+                    valid_len: off,
+                    damage: Some((off, e)),
+                    damage_is_mid_file: mid,
+                };
+            }
+        }
+    }
+    Scan {
+        commands,
+        valid_len: off,
+        damage: None,
+        damage_is_mid_file: false,
+    }
+}
+
+/// Read a whole log file. A missing file is an empty log.
+pub fn read_file(path: &Path) -> io::Result<Vec<u8>> {
+    match File::open(path) {
+        Ok(f) => {
+            // Read only the length the file had when opened: a bound on the
+            // loop, and a device (a log symlinked to /dev/zero) cannot make
+            // us read forever.
+            let len = f.metadata()?.len();
+            let mut data = Vec::new();
+            f.take(len).read_to_end(&mut data)?;
+            Ok(data)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Cut a file to `len` bytes and make that durable.
+pub fn truncate_file(path: &Path, len: u64) -> io::Result<()> {
+    let f = OpenOptions::new().write(true).open(path)?;
+    f.set_len(len)?;
+    f.sync_all()
+}
+
+/// `redislite-server --check-aof FILE [--fix]`: report, optionally repair.
+/// Returns the process exit code (0: log valid or repaired).
+pub fn check_aof_cli(path: &str, fix: bool) -> i32 {
+    let p = Path::new(path);
+    let data = match std::fs::read(p) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("Cannot open file {path}: {e}");
+            return 1;
+        }
+    };
+    let s = scan(&data);
+    println!(
+        "AOF {path}: {} valid records, {} bytes",
+        s.commands.len(),
+        s.valid_len
+    );
+    let Some((off, err)) = s.damage else {
+        println!("AOF {path} is valid");
+        return 0;
+    };
+    let dropped = data.len() - off;
+    let what = if s.damage_is_mid_file {
+        "corrupted in the middle (valid records follow the damage)"
+    } else {
+        "truncated or damaged at the tail"
+    };
+    println!("AOF {path} is {what}: {err} at offset {off}; {dropped} bytes from there on");
+    if !fix {
+        println!("Run with --fix to truncate the file to {off} bytes");
+        return 1;
+    }
+    match truncate_file(p, off as u64) {
+        Ok(()) => {
+            println!("Successfully truncated AOF {path} to {off} bytes ({dropped} bytes dropped)");
+            0
+        }
+        Err(e) => {
+            eprintln!("Failed to truncate AOF {path}: {e}");
+            1
+        }
+    }
+}
+
+// ---------------------------------------------------------------------
+// Writing
+// ---------------------------------------------------------------------
+
+/// State shared with the `everysec` fsync thread.
+struct FsyncShared {
+    requested: Mutex<bool>,
+    wake: Condvar,
+    in_progress: AtomicBool,
+    stop: AtomicBool,
+    /// Last fsync error seen by the thread (reported in the log).
+    failed: AtomicBool,
+}
+
+/// The background fsync thread of `appendfsync everysec`.
+struct FsyncWorker {
+    shared: Arc<FsyncShared>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl FsyncWorker {
+    fn start(file: File) -> io::Result<FsyncWorker> {
+        let shared = Arc::new(FsyncShared {
+            requested: Mutex::new(false),
+            wake: Condvar::new(),
+            in_progress: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            failed: AtomicBool::new(false),
+        });
+        let s = Arc::clone(&shared);
+        let handle = std::thread::Builder::new()
+            .name("aof-fsync".into())
+            .spawn(move || loop {
+                {
+                    let Ok(mut req) = s.requested.lock() else {
+                        return;
+                    };
+                    while !*req && !s.stop.load(Ordering::Acquire) {
+                        req = match s.wake.wait(req) {
+                            Ok(r) => r,
+                            Err(_) => return,
+                        };
+                    }
+                    if !*req && s.stop.load(Ordering::Acquire) {
+                        return;
+                    }
+                    *req = false;
+                    // Set while still holding the lock, so the loop never
+                    // sees "not requested and not in progress" in between.
+                    s.in_progress.store(true, Ordering::Release);
+                }
+                if let Err(e) = fdatasync(&file) {
+                    log::warn!("AOF background fsync failed: {e}");
+                    s.failed.store(true, Ordering::Release);
+                }
+                s.in_progress.store(false, Ordering::Release);
+            })?;
+        Ok(FsyncWorker {
+            shared,
+            handle: Some(handle),
+        })
+    }
+
+    fn busy(&self) -> bool {
+        self.shared.in_progress.load(Ordering::Acquire)
+            || self.shared.requested.lock().map(|r| *r).unwrap_or(false)
+    }
+
+    fn request(&self) {
+        if let Ok(mut r) = self.shared.requested.lock() {
+            *r = true;
+            self.shared.wake.notify_one();
+        }
+    }
+}
+
+impl Drop for FsyncWorker {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        self.shared.wake.notify_one();
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn fdatasync(f: &File) -> io::Result<()> {
+    f.sync_data()
+}
+
+/// Outcome of one flush attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flush {
+    /// Everything buffered is written (and fsynced with `always`).
+    Done,
+    /// `everysec`: a background fsync is still running, the write waits
+    /// (at most `FSYNC_POSTPONE_MAX`).
+    Postponed,
+    /// The write failed; the records stay buffered for the next attempt.
+    Failed,
+}
+
+/// The running server's log.
+pub struct Aof {
+    file: File,
+    pub path: PathBuf,
+    /// Framed records not yet written.
+    buf: Vec<u8>,
+    pub policy: FsyncPolicy,
+    /// Bytes in the file (always on a record boundary).
+    pub size: u64,
+    /// Size when the log was opened (INFO aof_base_size).
+    pub base_size: u64,
+    /// Result of the last write attempt, and its error text.
+    pub last_write_ok: bool,
+    pub last_write_error: String,
+    /// Writes done while a background fsync was running past the limit.
+    pub delayed_fsync: u64,
+    worker: Option<FsyncWorker>,
+    last_fsync: Instant,
+    postponed_since: Option<Instant>,
+    /// Bytes written since the last fsync request (everysec).
+    unsynced: bool,
+}
+
+impl Aof {
+    /// Open (creating) the log for appending. `size` is the verified
+    /// length: anything after it was already truncated by the loader.
+    pub fn open(path: &Path, policy: FsyncPolicy) -> io::Result<Aof> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(path)?;
+        let size = file.metadata()?.len();
+        // The new file's directory entry must be durable too.
+        if let Some(parent) = path.parent() {
+            if let Ok(d) = File::open(parent) {
+                let _ = d.sync_all();
+            }
+        }
+        let mut aof = Aof {
+            file,
+            path: path.to_path_buf(),
+            buf: Vec::new(),
+            policy,
+            size,
+            base_size: size,
+            last_write_ok: true,
+            last_write_error: String::new(),
+            delayed_fsync: 0,
+            worker: None,
+            last_fsync: Instant::now(),
+            postponed_since: None,
+            unsynced: false,
+        };
+        aof.set_policy(policy)?;
+        Ok(aof)
+    }
+
+    /// Change the fsync policy (CONFIG SET appendfsync): the thread exists
+    /// only under `everysec`.
+    pub fn set_policy(&mut self, policy: FsyncPolicy) -> io::Result<()> {
+        self.policy = policy;
+        match policy {
+            FsyncPolicy::Everysec if self.worker.is_none() => {
+                self.worker = Some(FsyncWorker::start(self.file.try_clone()?)?);
+            }
+            FsyncPolicy::Everysec => {}
+            _ => self.worker = None,
+        }
+        Ok(())
+    }
+
+    /// Queue one command (RESP bytes) as a framed record.
+    #[inline]
+    pub fn append_command(&mut self, resp: &[u8]) {
+        frame(&mut self.buf, resp);
+    }
+
+    pub fn has_pending(&self) -> bool {
+        !self.buf.is_empty()
+    }
+
+    /// Bytes buffered but not yet written (INFO aof_buffer_length).
+    pub fn pending_bytes(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// True when a background fsync is running (INFO).
+    pub fn fsync_in_progress(&self) -> bool {
+        self.worker.as_ref().is_some_and(|w| w.busy())
+    }
+
+    /// Write buffered records; fsync per policy. Called from "before sleep"
+    /// (before replies go out) and from cron. `force` writes even while an
+    /// `everysec` fsync is pending (shutdown).
+    pub fn flush(&mut self, force: bool) -> Flush {
+        if self.buf.is_empty() {
+            self.maybe_request_fsync();
+            return Flush::Done;
+        }
+        if self.policy == FsyncPolicy::Everysec && !force && self.fsync_in_progress() {
+            // Redis's rule: a write(2) to a file being fsynced may block in
+            // the kernel; postpone it up to 2 s, then write anyway.
+            let since = *self.postponed_since.get_or_insert_with(Instant::now);
+            if since.elapsed() < FSYNC_POSTPONE_MAX {
+                return Flush::Postponed;
+            }
+            self.delayed_fsync += 1;
+            log::warn!("Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without waiting for fsync to complete, this may slow down Redis.");
+        }
+        self.postponed_since = None;
+        if let Err(e) = self.write_buf() {
+            if self.last_write_ok {
+                log::warn!("Error writing to the AOF file {}: {e}", self.path.display());
+            }
+            self.last_write_ok = false;
+            self.last_write_error = os_error_text(&e);
+            return Flush::Failed;
+        }
+        if !self.last_write_ok {
+            log::warn!("AOF write error looks solved, RedisLite can write again.");
+        }
+        self.last_write_ok = true;
+        match self.policy {
+            FsyncPolicy::Always => {
+                if let Err(e) = fdatasync(&self.file) {
+                    // As Redis: after a failed fsync the kernel may have
+                    // dropped the dirty pages, so a retry proves nothing.
+                    // Exiting is the only way not to acknowledge writes
+                    // that may be lost.
+                    log::error!("Can't persist AOF for fsync error when the AOF fsync policy is 'always': {e}. Exiting...");
+                    std::process::exit(1);
+                }
+                self.last_fsync = Instant::now();
+            }
+            FsyncPolicy::Everysec => {
+                self.unsynced = true;
+                self.maybe_request_fsync();
+            }
+            FsyncPolicy::No => {}
+        }
+        Flush::Done
+    }
+
+    /// `everysec`: ask the thread for an fsync once a second if anything
+    /// was written since the last one.
+    fn maybe_request_fsync(&mut self) {
+        if !self.unsynced || self.policy != FsyncPolicy::Everysec {
+            return;
+        }
+        let Some(w) = self.worker.as_ref() else {
+            return;
+        };
+        if self.last_fsync.elapsed() >= Duration::from_secs(1) && !w.busy() {
+            w.request();
+            self.last_fsync = Instant::now();
+            self.unsynced = false;
+        }
+    }
+
+    /// Write the whole buffer or nothing: a partial write is truncated away
+    /// so the file keeps ending on a record boundary.
+    fn write_buf(&mut self) -> io::Result<()> {
+        let mut written = 0;
+        while written < self.buf.len() {
+            match self.file.write(&self.buf[written..]) {
+                Ok(0) => {
+                    return self.undo_partial(written, io::ErrorKind::WriteZero.into());
+                }
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return self.undo_partial(written, e),
+            }
+        }
+        self.size += written as u64;
+        self.buf.clear();
+        if self.buf.capacity() > 1024 * 1024 {
+            self.buf = Vec::new();
+        }
+        Ok(())
+    }
+
+    fn undo_partial(&mut self, written: usize, e: io::Error) -> io::Result<()> {
+        if written > 0 {
+            if let Err(te) = self.file.set_len(self.size) {
+                // Cannot remove the partial record: keep the file and the
+                // buffer consistent by treating the written bytes as done.
+                // The loader will find a damaged record there; that is the
+                // torn-tail case it repairs.
+                log::warn!("Could not remove a partial AOF write: {te}");
+                self.buf.drain(..written);
+                self.size += written as u64;
+            }
+        }
+        Err(e)
+    }
+
+    /// Write and fsync everything now (shutdown).
+    pub fn flush_and_sync(&mut self) -> io::Result<()> {
+        match self.flush(true) {
+            Flush::Failed => Err(io::Error::other(self.last_write_error.clone())),
+            _ => fdatasync(&self.file),
+        }
+    }
+
+    pub fn raw_fd(&self) -> i32 {
+        self.file.as_raw_fd()
+    }
+}
+
+/// "No space left on device", without Rust's "(os error 28)" suffix, as
+/// Redis prints strerror().
+pub fn os_error_text(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::persistence::propagate::encode_command;
+
+    fn log_of(cmds: &[&[&[u8]]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for c in cmds {
+            let mut resp = Vec::new();
+            encode_command(&mut resp, c.iter().copied());
+            frame(&mut out, &resp);
+        }
+        out
+    }
+
+    #[test]
+    fn scans_valid_log() {
+        let data = log_of(&[&[b"SET", b"a", b"1"], &[b"DEL", b"a"]]);
+        let s = scan(&data);
+        assert_eq!(s.commands.len(), 2);
+        assert_eq!(s.valid_len, data.len());
+        assert!(s.damage.is_none());
+    }
+
+    #[test]
+    fn every_truncation_is_a_torn_tail() {
+        let data = log_of(&[&[b"SET", b"a", b"1"], &[b"SET", b"b", b"22"]]);
+        let first = scan(&data).commands[0].end + 4;
+        for cut in first..data.len() {
+            let s = scan(&data[..cut]);
+            assert_eq!(s.commands.len(), 1, "cut {cut}");
+            assert_eq!(s.valid_len, first);
+            assert!(!s.damage_is_mid_file);
+        }
+    }
+
+    #[test]
+    fn flipped_byte_mid_file_is_detected() {
+        let mut data = log_of(&[
+            &[b"SET", b"a", b"1"],
+            &[b"SET", b"b", b"2"],
+            &[b"SET", b"c", b"3"],
+        ]);
+        data[10] ^= 0x20;
+        let s = scan(&data);
+        assert_eq!(s.damage.map(|d| d.0), Some(0));
+        assert!(s.damage_is_mid_file);
+    }
+
+    #[test]
+    fn zero_tail_is_torn() {
+        let mut data = log_of(&[&[b"SET", b"a", b"1"]]);
+        let good = data.len();
+        data.extend_from_slice(&[0u8; 64]);
+        let s = scan(&data);
+        assert_eq!(s.valid_len, good);
+        assert!(!s.damage_is_mid_file);
+    }
+
+    #[test]
+    fn parse_command_rejects_garbage() {
+        assert!(parse_command(b"*1\r\n$1\r\nX\r\n").is_some());
+        assert!(parse_command(b"*1\r\n$2\r\nX\r\n").is_none());
+        assert!(parse_command(b"*9999999\r\n$1\r\nX\r\n").is_none());
+        assert!(parse_command(b"*1\r\n$1\r\nX\r\nextra").is_none());
+    }
+}

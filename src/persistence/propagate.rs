@@ -1,0 +1,246 @@
+//! Propagation: turn executed write commands into the stream of their
+//! deterministic effects, which the AOF (and, later, replication) consume.
+//!
+//! Owns: the commands of the current *execution unit* (one top-level
+//! command, a whole EXEC, or one key deleted by active expiry), the
+//! database the stream is positioned on (so SELECT is emitted only when it
+//! changes), and the RESP encoding of propagated commands.
+//!
+//! How a command's effect is decided (the dispatcher calls
+//! [`Server::propagate_command`] after every handler):
+//! 1. keys the command found expired (lazy expiry) become `DEL key`, first,
+//!    because they were deleted before the command acted;
+//! 2. if the handler called [`Server::propagate_replace`], its commands
+//!    stand for the effect (EXPIRE -> PEXPIREAT, SET EX -> SET PXAT,
+//!    INCRBYFLOAT -> SET KEEPTTL...);
+//! 3. otherwise, if the command changed the dataset (`ks.dirty` grew), its
+//!    argv as sent;
+//! 4. then anything added with [`Server::propagate_also`].
+//!
+//! A unit with more than one command is wrapped in MULTI ... EXEC, as Redis
+//! 7.0 does, so a replayer applies it atomically or not at all.
+//!
+//! Must never: cost anything when nobody consumes the stream (`enabled`
+//! false: handlers' calls return at once and nothing is encoded), or emit
+//! a non-deterministic command (relative times, random choices): a replay
+//! must rebuild exactly the same dataset, at any later time.
+//!
+//! Invariant: buffers are reused between commands; steady-state
+//! propagation of a plain SET allocates nothing.
+
+use crate::server::Server;
+use std::ops::Range;
+
+/// Propagation state, one per server.
+#[derive(Default)]
+pub struct Propagator {
+    /// True when something consumes the stream (AOF on; replicas later).
+    pub enabled: bool,
+    /// The running command replaced its argv (see `propagate_replace`).
+    replaced: bool,
+    /// Commands the running command asked for (replacement or additions):
+    /// RESP bytes in `cmd_buf`, one range per command.
+    cmd_buf: Vec<u8>,
+    cmd_ranges: Vec<Range<usize>>,
+    /// The execution unit being collected: RESP bytes and (db, range).
+    unit_buf: Vec<u8>,
+    unit_cmds: Vec<(usize, Range<usize>)>,
+    /// Database the stream is positioned on; None until the first SELECT
+    /// (a new log file starts unpositioned).
+    pub stream_db: Option<usize>,
+    /// Scratch for the SELECT argument.
+    itoa: Vec<u8>,
+}
+
+/// Append `args` as a RESP multibulk to `out`.
+pub fn encode_command<'a>(out: &mut Vec<u8>, args: impl ExactSizeIterator<Item = &'a [u8]>) {
+    push_len(out, b'*', args.len());
+    for a in args {
+        push_len(out, b'$', a.len());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+fn push_len(out: &mut Vec<u8>, prefix: u8, n: usize) {
+    out.push(prefix);
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut v = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+    out.extend_from_slice(b"\r\n");
+}
+
+impl Propagator {
+    /// Forget what the previous command asked for. Called before a handler.
+    #[inline]
+    pub fn begin_command(&mut self) {
+        if self.replaced || !self.cmd_ranges.is_empty() {
+            self.replaced = false;
+            self.cmd_ranges.clear();
+            self.cmd_buf.clear();
+        }
+    }
+
+    fn record(&mut self, args: &[&[u8]]) {
+        let start = self.cmd_buf.len();
+        encode_command(&mut self.cmd_buf, args.iter().copied());
+        self.cmd_ranges.push(start..self.cmd_buf.len());
+    }
+
+    fn unit_push<'a>(&mut self, db: usize, args: impl ExactSizeIterator<Item = &'a [u8]>) {
+        let start = self.unit_buf.len();
+        encode_command(&mut self.unit_buf, args);
+        self.unit_cmds.push((db, start..self.unit_buf.len()));
+    }
+
+    /// True when the current unit has commands waiting.
+    pub fn unit_pending(&self) -> bool {
+        !self.unit_cmds.is_empty()
+    }
+}
+
+impl Server {
+    /// The running command's effect is `args` instead of its argv. May be
+    /// called several times (each call adds one command to the effect).
+    #[inline]
+    pub fn propagate_replace(&mut self, args: &[&[u8]]) {
+        if !self.prop.enabled {
+            return;
+        }
+        self.prop.replaced = true;
+        self.prop.record(args);
+    }
+
+    /// Propagate `args` after the running command's own effect (its argv,
+    /// or its replacement).
+    #[inline]
+    pub fn propagate_also(&mut self, args: &[&[u8]]) {
+        if !self.prop.enabled {
+            return;
+        }
+        self.prop.record(args);
+    }
+
+    /// After a handler ran in database `db`: add its effect to the unit
+    /// (see the module comment for the rules).
+    pub fn propagate_command<'a>(
+        &mut self,
+        db: usize,
+        argv: impl ExactSizeIterator<Item = &'a [u8]>,
+        dirty_before: u64,
+    ) {
+        self.propagate_expired_keys();
+        if !self.prop.enabled {
+            return;
+        }
+        let p = &mut self.prop;
+        if !p.replaced && self.ks.dirty != dirty_before {
+            p.unit_push(db, argv);
+        }
+        for i in 0..p.cmd_ranges.len() {
+            let r = p.cmd_ranges[i].clone();
+            let start = p.unit_buf.len();
+            p.unit_buf.extend_from_slice(&p.cmd_buf[r]);
+            let end = p.unit_buf.len();
+            p.unit_cmds.push((db, start..end));
+        }
+        p.begin_command();
+    }
+
+    /// Keys deleted by expiry since the last call become DELs in the unit.
+    #[inline]
+    pub fn propagate_expired_keys(&mut self) {
+        if self.ks.expired_log.is_empty() {
+            return;
+        }
+        let log = std::mem::take(&mut self.ks.expired_log);
+        if self.prop.enabled {
+            for (db, key) in &log {
+                self.prop
+                    .unit_push(*db, [b"DEL".as_slice(), key.as_bytes()].into_iter());
+            }
+        }
+        let mut log = log;
+        log.clear();
+        self.ks.expired_log = log;
+    }
+
+    /// End the execution unit: emit its commands to the stream, wrapped in
+    /// MULTI/EXEC when there are several.
+    pub fn propagate_end_unit(&mut self) {
+        if self.prop.unit_cmds.is_empty() {
+            return;
+        }
+        let unit_buf = std::mem::take(&mut self.prop.unit_buf);
+        let unit_cmds = std::mem::take(&mut self.prop.unit_cmds);
+        let wrap = unit_cmds.len() > 1;
+        if wrap {
+            let mut multi = Vec::with_capacity(16);
+            encode_command(&mut multi, [b"MULTI".as_slice()].into_iter());
+            self.emit(unit_cmds[0].0, &multi);
+        }
+        for (db, r) in &unit_cmds {
+            self.emit(*db, &unit_buf[r.clone()]);
+        }
+        if wrap {
+            let mut exec = Vec::with_capacity(16);
+            encode_command(&mut exec, [b"EXEC".as_slice()].into_iter());
+            self.emit(unit_cmds[0].0, &exec);
+        }
+        let (mut b, mut c) = (unit_buf, unit_cmds);
+        b.clear();
+        c.clear();
+        self.prop.unit_buf = b;
+        self.prop.unit_cmds = c;
+    }
+
+    /// One command into the stream, preceded by SELECT if the stream is on
+    /// another database. Every consumer of the stream is fed here.
+    fn emit(&mut self, db: usize, resp: &[u8]) {
+        if self.prop.stream_db != Some(db) {
+            let mut itoa = std::mem::take(&mut self.prop.itoa);
+            itoa.clear();
+            itoa.extend_from_slice(db.to_string().as_bytes());
+            let mut select = Vec::with_capacity(32);
+            encode_command(&mut select, [b"SELECT".as_slice(), &itoa].into_iter());
+            self.prop.itoa = itoa;
+            self.prop.stream_db = Some(db);
+            self.feed_stream(&select);
+        }
+        self.feed_stream(resp);
+    }
+
+    /// The consumers of the propagated stream.
+    fn feed_stream(&mut self, resp: &[u8]) {
+        if let Some(aof) = self.aof.as_mut() {
+            aof.append_command(resp);
+        }
+        // Replication hook: the replication backlog (a ring buffer) and
+        // connected replicas will be fed the same bytes here, so that AOF
+        // and replicas can never disagree about what happened.
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_multibulk() {
+        let mut out = Vec::new();
+        encode_command(&mut out, [b"SET".as_slice(), b"k", b""].into_iter());
+        assert_eq!(out, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n");
+        out.clear();
+        push_len(&mut out, b'$', 1234567);
+        assert_eq!(out, b"$1234567\r\n");
+    }
+}

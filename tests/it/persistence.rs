@@ -1,0 +1,508 @@
+//! Persistence end to end: the AOF (replay, crash safety under `always`,
+//! torn tails, mid-file corruption and --check-aof), RDB snapshots (round
+//! trip, BGSAVE, interop with Debian's redis-server and redis-check-rdb),
+//! graceful shutdown and the pidfile.
+
+use crate::common::{wait_exit, wait_until, which, Conn, ServerProc, SERVER_BIN};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A scratch directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!(
+            "redislite-persist-{tag}-{}-{}",
+            std::process::id(),
+            crate::common::free_port()
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const AOF: &str = "appendonlydir/appendonly.aof.1.incr.aof";
+
+fn aof_args(policy: &str) -> Vec<&str> {
+    vec!["--appendonly", "yes", "--appendfsync", policy, "--save", ""]
+}
+
+fn kill9(s: &mut ServerProc) {
+    let _ = s.child.kill();
+    let _ = s.child.wait();
+}
+
+/// Offsets where each framed record of a log starts, plus the file end.
+fn record_starts(data: &[u8]) -> Vec<usize> {
+    let mut out = vec![];
+    let mut off = 0;
+    while off + 4 <= data.len() {
+        out.push(off);
+        let len = u32::from_le_bytes(data[off..off + 4].try_into().unwrap()) as usize;
+        off += len + 8;
+    }
+    assert_eq!(off, data.len(), "test log must be intact");
+    out.push(off);
+    out
+}
+
+fn log_text(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
+}
+
+#[test]
+fn aof_replays_deterministic_effects_after_kill9() {
+    let d = TempDir::new("effects");
+    let mut s = ServerProc::start_in(&d.0, &aof_args("always"));
+    let mut c = s.conn();
+    assert_eq!(c.cmds(&["SET", "plain", "v"]), "+OK\r\n");
+    assert_eq!(c.cmds(&["SET", "ex", "v", "EX", "1000"]), "+OK\r\n");
+    assert_eq!(c.cmds(&["SETEX", "setex", "1000", "v"]), "+OK\r\n");
+    assert_eq!(c.cmds(&["SET", "exp", "v"]), "+OK\r\n");
+    assert_eq!(c.cmds(&["EXPIRE", "exp", "1000"]), ":1\r\n");
+    assert_eq!(c.cmds(&["INCRBYFLOAT", "f", "1.5"]), "$3\r\n1.5\r\n");
+    assert_eq!(c.cmds(&["HSET", "h", "a", "1", "b", "2"]), ":2\r\n");
+    assert_eq!(
+        c.cmds(&["HINCRBYFLOAT", "h", "a", "0.25"]),
+        "$4\r\n1.25\r\n"
+    );
+    assert_eq!(c.cmds(&["SET", "gone", "v"]), "+OK\r\n");
+    assert_eq!(c.cmds(&["GETDEL", "gone"]), "$1\r\nv\r\n");
+    assert_eq!(c.cmds(&["SELECT", "5"]), "+OK\r\n");
+    assert_eq!(c.cmds(&["SET", "in5", "x"]), "+OK\r\n");
+    assert_eq!(c.cmds(&["SELECT", "0"]), "+OK\r\n");
+    c.cmd(&["MULTI"]);
+    c.cmd(&["SET", "m", "1"]);
+    c.cmd(&["INCR", "m"]);
+    assert_eq!(c.cmds(&["EXEC"]), "*2\r\n+OK\r\n:2\r\n");
+    c.cmd(&["SADD", "s", "a", "b", "c", "d", "e", "f"]);
+    c.cmd(&["SPOP", "s"]);
+    c.cmd(&["SPOP", "s", "2"]);
+    c.cmd(&["SPOP", "s", "2"]);
+    let members_left = c.cmds(&["SMEMBERS", "s"]);
+    // Reads do not reach the log.
+    c.cmd(&["GET", "plain"]);
+    kill9(&mut s);
+
+    let log = std::fs::read(d.0.join(AOF)).unwrap();
+    let text = String::from_utf8_lossy(&log);
+    // Relative times were turned into absolute ones.
+    assert!(text.contains("PXAT") && text.contains("PEXPIREAT"));
+    assert!(!text.contains("EXPIRE\r\n") && !text.contains("SETEX"));
+    assert!(text.contains("KEEPTTL") && text.contains("MULTI") && text.contains("EXEC"));
+    assert_eq!(text.matches("EXEC").count(), 1);
+    assert!(!text.contains("GET\r\n"));
+    // SPOP's random choice is logged as its result.
+    assert!(!text.to_ascii_uppercase().contains("SPOP") && text.contains("SREM"));
+
+    let s2 = ServerProc::start_in(&d.0, &aof_args("always"));
+    let mut c = s2.conn();
+    assert_eq!(c.cmds(&["GET", "plain"]), "$1\r\nv\r\n");
+    for k in ["ex", "setex", "exp"] {
+        let ttl = c.cmds(&["TTL", k]);
+        let n: i64 = ttl[1..ttl.len() - 2].parse().unwrap();
+        assert!((990..=1000).contains(&n), "{k}: ttl {n}");
+    }
+    assert_eq!(c.cmds(&["GET", "f"]), "$3\r\n1.5\r\n");
+    assert_eq!(c.cmds(&["HGET", "h", "a"]), "$4\r\n1.25\r\n");
+    assert_eq!(c.cmds(&["EXISTS", "gone"]), ":0\r\n");
+    assert_eq!(c.cmds(&["GET", "m"]), "$1\r\n2\r\n");
+    assert_eq!(c.cmds(&["SMEMBERS", "s"]), members_left);
+    assert_eq!(c.cmds(&["DBSIZE"]), ":8\r\n");
+    c.cmd(&["SELECT", "5"]);
+    assert_eq!(c.cmds(&["GET", "in5"]), "$1\r\nx\r\n");
+}
+
+/// Writers on several connections; each records what was acknowledged.
+/// The server is killed with SIGKILL mid-load; after a restart every
+/// acknowledged write must be there.
+fn crash_under_load(policy: &str, graceful: bool) {
+    let d = TempDir::new(&format!("load-{policy}"));
+    let mut s = ServerProc::start_in(&d.0, &aof_args(policy));
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let mut threads = vec![];
+    for t in 0..4 {
+        let (port, stop, acked) = (s.port, Arc::clone(&stop), Arc::clone(&acked));
+        threads.push(std::thread::spawn(move || {
+            let mut c = Conn::connect(port);
+            for i in 0..100_000 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let (k, v) = (format!("k{t}:{i}"), format!("v{i}"));
+                c.send(&[b"SET", k.as_bytes(), v.as_bytes()]);
+                // A dead server ends the run: nothing more is acknowledged.
+                let mut line = String::new();
+                use std::io::BufRead;
+                match c.reader.read_line(&mut line) {
+                    Ok(n) if n > 0 && line == "+OK\r\n" => acked.lock().unwrap().push((k, v)),
+                    _ => break,
+                }
+            }
+        }));
+    }
+    assert!(wait_until(Duration::from_secs(20), || acked
+        .lock()
+        .unwrap()
+        .len()
+        >= 2000));
+    if graceful {
+        assert_eq!(s.terminate(), Some(0), "SIGTERM must exit 0");
+    } else {
+        kill9(&mut s);
+    }
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        t.join().unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    let s2 = ServerProc::start_in(&d.0, &aof_args(policy));
+    let mut c = s2.conn();
+    let mut lost = 0;
+    for chunk in acked.chunks(500) {
+        let mut args: Vec<&[u8]> = vec![b"MGET"];
+        args.extend(chunk.iter().map(|(k, _)| k.as_bytes()));
+        c.send(&args);
+        let reply = String::from_utf8_lossy(&c.read_reply()).into_owned();
+        for (_, v) in chunk {
+            if !reply.contains(&format!("\r\n{v}\r\n")) {
+                lost += 1;
+            }
+        }
+    }
+    assert_eq!(
+        lost,
+        0,
+        "{lost} of {} acknowledged writes lost",
+        acked.len()
+    );
+}
+
+#[test]
+fn kill9_under_load_with_always_loses_no_acknowledged_write() {
+    crash_under_load("always", false);
+}
+
+#[test]
+fn sigterm_under_load_exits_0_with_every_acknowledged_write_on_disk() {
+    crash_under_load("everysec", true);
+}
+
+/// A log of 20 SETs, written by the server itself.
+fn make_log(d: &Path) -> Vec<u8> {
+    let mut s = ServerProc::start_in(d, &aof_args("always"));
+    let mut c = s.conn();
+    for i in 0..20 {
+        c.cmd(&["SET", &format!("key:{i}"), &format!("value:{i}")]);
+    }
+    assert_eq!(s.terminate(), Some(0));
+    std::fs::read(d.join(AOF)).unwrap()
+}
+
+fn dbsize(s: &ServerProc) -> String {
+    s.conn().cmds(&["DBSIZE"])
+}
+
+#[test]
+fn torn_tail_at_every_offset_of_the_last_record_keeps_all_complete_records() {
+    let d = TempDir::new("torn");
+    let log = make_log(&d.0);
+    let starts = record_starts(&log);
+    // Records: SELECT, then 20 SETs; the last record starts here.
+    let last = starts[starts.len() - 2];
+    let path = d.0.join(AOF);
+    for cut in last + 1..log.len() {
+        std::fs::write(&path, &log[..cut]).unwrap();
+        let s = ServerProc::start_in(&d.0, &aof_args("always"));
+        assert_eq!(dbsize(&s), ":19\r\n", "cut at {cut}");
+        drop(s);
+        // The tail was truncated to the last good record.
+        assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, last);
+        let text = log_text(&d.0);
+        assert!(
+            text.contains(&format!("offset {last}"))
+                && text.contains(&format!("{} bytes dropped", cut - last)),
+            "cut {cut}: {text}"
+        );
+        std::fs::remove_file(d.0.join("server.log")).unwrap();
+    }
+}
+
+#[test]
+fn flipped_bytes_in_the_last_record_drop_only_that_record() {
+    let d = TempDir::new("flip");
+    let log = make_log(&d.0);
+    let starts = record_starts(&log);
+    let last = starts[starts.len() - 2];
+    let path = d.0.join(AOF);
+    for at in last..log.len() {
+        let mut bad = log.clone();
+        bad[at] ^= 0x41;
+        std::fs::write(&path, &bad).unwrap();
+        let s = ServerProc::start_in(&d.0, &aof_args("always"));
+        assert_eq!(dbsize(&s), ":19\r\n", "flip at {at}");
+        assert_eq!(s.conn().cmds(&["GET", "key:18"]), "$8\r\nvalue:18\r\n");
+    }
+}
+
+#[test]
+fn mid_file_corruption_refuses_to_start_and_check_aof_fix_repairs() {
+    let d = TempDir::new("mid");
+    let log = make_log(&d.0);
+    let starts = record_starts(&log);
+    let bad_at = starts[5] + 10;
+    let mut bad = log.clone();
+    bad[bad_at] ^= 0x20;
+    let path = d.0.join(AOF);
+    std::fs::write(&path, &bad).unwrap();
+    let mut child = Command::new(SERVER_BIN)
+        .args(aof_args("always"))
+        .args(["--port", "0"])
+        .current_dir(&d.0)
+        .stderr(std::fs::File::create(d.0.join("fail.log")).unwrap())
+        .spawn()
+        .unwrap();
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), Some(1));
+    let err = std::fs::read_to_string(d.0.join("fail.log")).unwrap();
+    assert!(
+        err.contains("appendonly.aof.1.incr.aof") && err.contains(&format!("offset {}", starts[5])),
+        "{err}"
+    );
+    let path_s = path.to_str().unwrap();
+    let check = Command::new(SERVER_BIN)
+        .args(["--check-aof", path_s])
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&check.stdout).contains("corrupted in the middle"));
+    let fix = Command::new(SERVER_BIN)
+        .args(["--check-aof", path_s, "--fix"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        fix.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&fix.stdout)
+    );
+    assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, starts[5]);
+    let s = ServerProc::start_in(&d.0, &aof_args("always"));
+    // SELECT + 4 SETs survive.
+    assert_eq!(dbsize(&s), ":4\r\n");
+}
+
+#[test]
+fn unfinished_multi_at_the_tail_is_reverted() {
+    let d = TempDir::new("multi");
+    let mut s = ServerProc::start_in(&d.0, &aof_args("always"));
+    let mut c = s.conn();
+    c.cmd(&["SET", "before", "1"]);
+    c.cmd(&["MULTI"]);
+    c.cmd(&["SET", "a", "1"]);
+    c.cmd(&["SET", "b", "1"]);
+    c.cmd(&["EXEC"]);
+    assert_eq!(s.terminate(), Some(0));
+    let path = d.0.join(AOF);
+    let log = std::fs::read(&path).unwrap();
+    let starts = record_starts(&log);
+    // Drop EXEC: the file ends after "SET b" inside the transaction.
+    let without_exec = starts[starts.len() - 2];
+    std::fs::write(&path, &log[..without_exec]).unwrap();
+    let s = ServerProc::start_in(&d.0, &aof_args("always"));
+    assert_eq!(dbsize(&s), ":1\r\n");
+    assert!(log_text(&d.0).contains("MULTI/EXEC"));
+}
+
+#[test]
+fn config_set_appendonly_yes_logs_the_existing_dataset() {
+    let d = TempDir::new("runtime");
+    let mut s = ServerProc::start_in(&d.0, &["--save", ""]);
+    let mut c = s.conn();
+    c.cmd(&["SET", "s", "1"]);
+    c.cmd(&["SET", "t", "2", "PX", "500000"]);
+    c.cmd(&["HSET", "h", "f", "v"]);
+    assert!(!d.0.join(AOF).exists());
+    assert_eq!(c.cmds(&["CONFIG", "SET", "appendonly", "yes"]), "+OK\r\n");
+    assert!(c.cmds(&["INFO", "persistence"]).contains("aof_enabled:1"));
+    c.cmd(&["SET", "after", "3"]);
+    kill9(&mut s);
+    let s = ServerProc::start_in(&d.0, &aof_args("everysec"));
+    let mut c = s.conn();
+    assert_eq!(c.cmds(&["DBSIZE"]), ":4\r\n");
+    assert_eq!(c.cmds(&["HGET", "h", "f"]), "$1\r\nv\r\n");
+    let pttl = c.cmds(&["PTTL", "t"]);
+    assert!(pttl.starts_with(":4"), "{pttl}");
+}
+
+/// A log that cannot be written (a symlink to /dev/full): writes are
+/// refused with Redis's MISCONF error, reads go on, INFO reports it.
+#[test]
+fn aof_write_error_refuses_writes_and_serves_reads() {
+    let d = TempDir::new("full");
+    std::fs::create_dir_all(d.0.join("appendonlydir")).unwrap();
+    std::os::unix::fs::symlink("/dev/full", d.0.join(AOF)).unwrap();
+    let s = ServerProc::start_in(&d.0, &aof_args("everysec"));
+    let mut c = s.conn();
+    assert_eq!(c.cmds(&["SET", "a", "1"]), "+OK\r\n");
+    assert!(wait_until(Duration::from_secs(5), || {
+        c.cmds(&["INFO", "persistence"])
+            .contains("aof_last_write_status:err")
+    }));
+    assert_eq!(
+        c.cmds(&["SET", "b", "1"]),
+        "-MISCONF Errors writing to the AOF file: No space left on device\r\n"
+    );
+    assert_eq!(c.cmds(&["GET", "a"]), "$1\r\n1\r\n");
+}
+
+fn fill_dataset(c: &mut Conn) {
+    c.cmd(&["SET", "str", "hello"]);
+    c.cmd(&["SET", "int", "12345"]);
+    c.cmd(&["SET", "neg", "-7"]);
+    c.cmd(&["SET", "big", &"x".repeat(20_000)]);
+    c.cmd(&["SET", "ttl", "v", "EX", "1000"]);
+    c.cmd(&["HSET", "small", "a", "1", "b", "two", "c", "-300000"]);
+    let mut args = vec!["HSET".to_string(), "large".into()];
+    for i in 0..600 {
+        args.push(format!("field:{i}"));
+        args.push(format!("{}", i * 1000));
+    }
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    c.cmd(&a);
+    c.cmd(&["SADD", "ints", "1", "-5", "70000", "5000000000"]);
+    c.cmd(&["SADD", "words", "a", "b", "12"]);
+    c.cmd(&["SELECT", "2"]);
+    c.cmd(&["SET", "other", "db"]);
+    c.cmd(&["SELECT", "0"]);
+}
+
+fn check_dataset(c: &mut Conn) {
+    assert_eq!(c.cmds(&["GET", "str"]), "$5\r\nhello\r\n");
+    assert_eq!(c.cmds(&["GET", "int"]), "$5\r\n12345\r\n");
+    assert_eq!(c.cmds(&["GET", "neg"]), "$2\r\n-7\r\n");
+    assert_eq!(c.cmds(&["STRLEN", "big"]), ":20000\r\n");
+    let ttl = c.cmds(&["TTL", "ttl"]);
+    assert!(ttl.starts_with(":99") || ttl == ":1000\r\n", "{ttl}");
+    assert_eq!(c.cmds(&["HGET", "small", "c"]), "$7\r\n-300000\r\n");
+    assert_eq!(c.cmds(&["HLEN", "small"]), ":3\r\n");
+    assert_eq!(c.cmds(&["HLEN", "large"]), ":600\r\n");
+    assert_eq!(c.cmds(&["HGET", "large", "field:599"]), "$6\r\n599000\r\n");
+    assert_eq!(c.cmds(&["SCARD", "ints"]), ":4\r\n");
+    assert_eq!(c.cmds(&["SISMEMBER", "ints", "5000000000"]), ":1\r\n");
+    assert_eq!(c.cmds(&["SISMEMBER", "ints", "-5"]), ":1\r\n");
+    assert_eq!(c.cmds(&["OBJECT", "ENCODING", "ints"]), "$6\r\nintset\r\n");
+    assert_eq!(
+        c.cmds(&["SMISMEMBER", "words", "a", "b", "12"]),
+        "*3\r\n:1\r\n:1\r\n:1\r\n"
+    );
+    assert_eq!(c.cmds(&["DBSIZE"]), ":9\r\n");
+    c.cmd(&["SELECT", "2"]);
+    assert_eq!(c.cmds(&["GET", "other"]), "$2\r\ndb\r\n");
+    c.cmd(&["SELECT", "0"]);
+}
+
+#[test]
+fn rdb_save_and_bgsave_round_trip() {
+    let d = TempDir::new("rdb");
+    let mut s = ServerProc::start_in(&d.0, &["--save", ""]);
+    let mut c = s.conn();
+    fill_dataset(&mut c);
+    assert_eq!(c.cmds(&["SAVE"]), "+OK\r\n");
+    assert!(c
+        .cmds(&["INFO", "persistence"])
+        .contains("rdb_changes_since_last_save:0"));
+    c.cmd(&["SET", "later", "1"]);
+    assert_eq!(c.cmds(&["BGSAVE"]), "+Background saving started\r\n");
+    assert!(wait_until(Duration::from_secs(10), || {
+        let info = c.cmds(&["INFO", "persistence"]);
+        info.contains("rdb_bgsave_in_progress:0") && info.contains("rdb_saves:2")
+    }));
+    assert!(c
+        .cmds(&["INFO", "persistence"])
+        .contains("rdb_last_bgsave_status:ok"));
+    kill9(&mut s);
+    let s = ServerProc::start_in(&d.0, &["--save", ""]);
+    let mut c = s.conn();
+    assert_eq!(c.cmds(&["GET", "later"]), "$1\r\n1\r\n");
+    c.cmd(&["DEL", "later"]);
+    check_dataset(&mut c);
+}
+
+#[test]
+fn our_dump_passes_redis_check_rdb_and_loads_in_redis_server() {
+    let d = TempDir::new("interop-out");
+    let s = ServerProc::start_in(&d.0, &["--save", ""]);
+    let mut c = s.conn();
+    fill_dataset(&mut c);
+    assert_eq!(c.cmds(&["SAVE"]), "+OK\r\n");
+    drop(s);
+    let check = Command::new(which("redis-check-rdb").expect("redis-check-rdb (redis-tools)"))
+        .arg(d.0.join("dump.rdb"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        check.status.success() && out.contains("RDB looks OK"),
+        "{out}"
+    );
+    let r = ServerProc::start_reference_in(&d.0, &["--save", "", "--appendonly", "no"]);
+    check_dataset(&mut r.conn());
+}
+
+#[test]
+fn we_load_a_dump_written_by_redis_server() {
+    let d = TempDir::new("interop-in");
+    let r = ServerProc::start_reference_in(&d.0, &["--save", "", "--appendonly", "no"]);
+    let mut c = r.conn();
+    fill_dataset(&mut c);
+    assert_eq!(c.cmds(&["SAVE"]), "+OK\r\n");
+    drop(r);
+    let s = ServerProc::start_in(&d.0, &["--save", ""]);
+    let mut c = s.conn();
+    check_dataset(&mut c);
+    assert_eq!(
+        c.cmds(&["OBJECT", "ENCODING", "small"]),
+        "$8\r\nlistpack\r\n"
+    );
+    assert_eq!(
+        c.cmds(&["OBJECT", "ENCODING", "large"]),
+        "$9\r\nhashtable\r\n"
+    );
+}
+
+#[test]
+fn shutdown_saves_when_save_rules_are_set_and_pidfile_lives_while_running() {
+    let d = TempDir::new("shutdown");
+    let pidfile = d.0.join("rl.pid");
+    let pid_s = pidfile.to_str().unwrap().to_string();
+    let mut s = ServerProc::start_in(&d.0, &["--save", "3600 1", "--pidfile", &pid_s]);
+    assert_eq!(
+        std::fs::read_to_string(&pidfile).unwrap().trim(),
+        s.pid().to_string()
+    );
+    s.conn().cmd(&["SET", "k", "v"]);
+    assert_eq!(s.terminate(), Some(0));
+    assert!(!pidfile.exists());
+    assert!(d.0.join("dump.rdb").exists());
+    let s = ServerProc::start_in(&d.0, &["--save", ""]);
+    assert_eq!(s.conn().cmds(&["GET", "k"]), "$1\r\nv\r\n");
+    // SHUTDOWN NOSAVE: no new snapshot.
+    let mut c = s.conn();
+    c.cmd(&["SET", "k2", "v"]);
+    std::fs::remove_file(d.0.join("dump.rdb")).unwrap();
+    c.send(&[b"SHUTDOWN", b"NOSAVE"]);
+    assert!(c.is_closed_within(Duration::from_secs(10)));
+    assert!(!d.0.join("dump.rdb").exists());
+}
