@@ -71,7 +71,7 @@ fn add_with_field(
 ) {
     let mut h = HashValue::new();
     h.set(field, value, limits);
-    srv.ks.add(db, key, Value::Hash(Box::new(h)));
+    srv.ks.add(db, key, Value::Hash(h));
 }
 
 /// HSET and HMSET: same work, different reply. Redis checks the pairing
@@ -102,7 +102,7 @@ fn hset_generic(
         None => {
             let mut h = HashValue::new();
             store(&mut h);
-            srv.ks.add(c.db, key, Value::Hash(Box::new(h)));
+            srv.ks.add(c.db, key, Value::Hash(h));
         }
     }
     srv.ks.notify(HASH, "hset", c.db, key);

@@ -154,7 +154,7 @@ fn store_result(
 ) {
     let n = result.len();
     if n > 0 {
-        srv.ks.set(c.db, dst, Value::Set(Box::new(result)), false);
+        srv.ks.set(c.db, dst, Value::Set(result), false);
         srv.ks.notify(SET, event, c.db, dst);
         srv.ks.dirty += 1;
     } else {
@@ -185,7 +185,7 @@ pub fn sadd(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         None => {
             let mut set = SetValue::for_first_member(&argv[2]);
             let added = add_all(&mut set);
-            srv.ks.add(c.db, key, Value::Set(Box::new(set)));
+            srv.ks.add(c.db, key, Value::Set(set));
             added
         }
     };
@@ -270,7 +270,7 @@ pub fn smove(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         None => {
             let mut set = SetValue::for_first_member(member);
             set.add(member, max);
-            srv.ks.add(c.db, dst, Value::Set(Box::new(set)));
+            srv.ks.add(c.db, dst, Value::Set(set));
             true
         }
     };

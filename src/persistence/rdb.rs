@@ -474,7 +474,7 @@ fn read_value(r: &mut Reader, t: u8, limits: HashLimits, intset_max: usize) -> i
                 set.get_or_insert_with(|| SetValue::for_first_member(&m))
                     .add(&m, intset_max);
             }
-            set.map(|s| Value::Set(Box::new(s)))
+            set.map(Value::Set)
                 .ok_or_else(|| bad(at, "empty set"))
         }
         TYPE_SET_INTSET => {
@@ -486,7 +486,7 @@ fn read_value(r: &mut Reader, t: u8, limits: HashLimits, intset_max: usize) -> i
                 set.get_or_insert_with(|| SetValue::for_first_member(m.as_bytes()))
                     .add(m.as_bytes(), intset_max);
             }
-            set.map(|s| Value::Set(Box::new(s)))
+            set.map(Value::Set)
                 .ok_or_else(|| bad(at, "empty set"))
         }
         TYPE_STRING => Ok(Value::Str(StrValue::from_vec(r.string()?))),
@@ -529,7 +529,7 @@ fn nonempty_hash(h: HashValue, at: usize) -> io::Result<Value> {
     if h.is_empty() {
         return Err(bad(at, "empty hash"));
     }
-    Ok(Value::Hash(Box::new(h)))
+    Ok(Value::Hash(h))
 }
 
 /// The entries of a listpack blob as byte strings (integers in decimal).

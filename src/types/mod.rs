@@ -37,8 +37,8 @@ pub struct RObj {
 pub enum Value {
     Str(StrValue),
     List(Box<ListValue>),
-    Hash(Box<HashValue>),
-    Set(Box<SetValue>),
+    Hash(HashValue),
+    Set(SetValue),
     ZSet(Box<ZSetValue>),
 }
 

@@ -72,7 +72,9 @@ impl Member<'_> {
 #[derive(Debug)]
 pub enum SetValue {
     IntSet(IntSet),
-    HashTable(Dict<()>),
+    /// Boxed so a set (usually small) fits inside `Value` without a
+    /// separate allocation for the set header.
+    HashTable(Box<Dict<()>>),
 }
 
 impl Clone for SetValue {
@@ -86,7 +88,7 @@ impl Clone for SetValue {
                 for (k, ()) in d.iter() {
                     copy.insert(k.clone(), ());
                 }
-                SetValue::HashTable(copy)
+                SetValue::HashTable(Box::new(copy))
             }
         }
     }
@@ -116,7 +118,7 @@ impl SetValue {
         if parse_i64(member).is_some() {
             SetValue::new_intset()
         } else {
-            SetValue::HashTable(Dict::new())
+            SetValue::HashTable(Box::default())
         }
     }
 
@@ -240,7 +242,7 @@ impl SetValue {
         for v in s.iter() {
             d.insert(CompactBytes::new(fmt_i64(v, &mut tmp)), ());
         }
-        *self = SetValue::HashTable(d);
+        *self = SetValue::HashTable(Box::new(d));
     }
 
     /// OBJECT ENCODING name.
@@ -357,7 +359,7 @@ mod tests {
         let mut rng = 1;
         assert_eq!(SetValue::new_intset().random_member(&mut rng), None);
         let mut ints = SetValue::new_intset();
-        let mut table = SetValue::HashTable(Dict::new());
+        let mut table = SetValue::HashTable(Box::default());
         for i in 0..50 {
             ints.add(i.to_string().as_bytes(), 512);
             table.add(format!("m{i}").as_bytes(), 512);
@@ -383,7 +385,7 @@ mod tests {
         assert_eq!(ints.scan(12345, |m| got.push(m.to_compact().to_vec())), 0);
         assert_eq!(got, [b"1".to_vec(), b"2".to_vec(), b"3".to_vec()]);
 
-        let mut table = SetValue::HashTable(Dict::new());
+        let mut table = SetValue::HashTable(Box::default());
         for i in 0..300 {
             table.add(format!("m{i}").as_bytes(), 512);
         }
@@ -402,7 +404,7 @@ mod tests {
 
     #[test]
     fn clone_is_deep_and_equal() {
-        let mut s = SetValue::HashTable(Dict::new());
+        let mut s = SetValue::HashTable(Box::default());
         for i in 0..100 {
             s.add(format!("member-with-a-long-name-{i}").as_bytes(), 512);
         }
