@@ -3,7 +3,9 @@
 //! client libraries use COMMAND INFO to find keys for routing.
 
 use super::keys::reply_help;
-use super::table::{Command, SubCommand, ADMIN, FAST, FLAG_NAMES, PUBSUB, READONLY, WRITE};
+use super::table::{
+    Command, SubCommand, ADMIN, BLOCKING, FAST, FLAG_NAMES, PUBSUB, READONLY, WRITE,
+};
 use super::{lookup, Argv, COMMANDS};
 use crate::connection::Client;
 use crate::errors::{CmdError, CmdResult};
@@ -20,6 +22,7 @@ fn acl_categories(flags: u32, group: &str) -> Vec<&'static str> {
         "generic" => cats.push("@keyspace"),
         "connection" => cats.push("@connection"),
         "hash" => cats.push("@hash"),
+        "list" => cats.push("@list"),
         "set" => cats.push("@set"),
         _ => {}
     }
@@ -40,6 +43,9 @@ fn acl_categories(flags: u32, group: &str) -> Vec<&'static str> {
         cats.push("@fast");
     } else {
         cats.push("@slow");
+    }
+    if flags & BLOCKING != 0 {
+        cats.push("@blocking");
     }
     cats
 }
