@@ -379,6 +379,10 @@ impl Server {
                 .remove(&(st.deadline_ms, c.id, c.token));
         }
         self.blocking.clients -= 1;
+        // Its reply counts as activity: without this, the idle `timeout`
+        // sweep could close a client that waited long, between serving it
+        // and writing its reply (a race redis-server itself has).
+        c.last_interaction_ms = self.ks.now_ms;
         Some(st)
     }
 
