@@ -12,12 +12,17 @@
 //! LRANGE parses before looking up).
 //!
 //! Invariants: a key holding a list holds at least one element; every
-//! element pushed or popped bumps `dirty` by one, as Redis counts.
+//! element pushed or popped bumps `dirty` by one, as Redis counts. Lookups
+//! use `Access::Touch`, and WATCH is signalled (`signal_modified`) exactly
+//! where Redis calls signalModifiedKey, with the same keyspace events in
+//! the same order, so a no-op (LREM finding nothing, a failed LINSERT)
+//! neither aborts a transaction nor raises an event.
 
 use super::{parse_int, Argv};
 use crate::connection::Client;
 use crate::db::Access;
 use crate::errors::{CmdError, CmdResult};
+use crate::notify::{GENERIC, LIST};
 use crate::resp::reply::ReplyWriter;
 use crate::server::blocking::{parse_timeout, BlockOp};
 use crate::server::Server;
@@ -61,11 +66,36 @@ fn read_access(c: &Client) -> Access {
     }
 }
 
-/// Delete `key` if the list it holds became empty.
+/// Delete `key` if the list it holds became empty, with its "del" event.
 fn delete_if_empty(srv: &mut Server, db: usize, key: &[u8], empty: bool) {
     if empty {
         srv.ks.delete(db, key);
+        srv.ks.notify(GENERIC, "del", db, key);
     }
+}
+
+fn push_event(end: End) -> &'static str {
+    match end {
+        End::Head => "lpush",
+        End::Tail => "rpush",
+    }
+}
+
+fn pop_event(end: End) -> &'static str {
+    match end {
+        End::Head => "lpop",
+        End::Tail => "rpop",
+    }
+}
+
+/// Bookkeeping after `n` elements were popped from `end` of `key` (Redis's
+/// listElementsRemoved): the pop event, deletion of an emptied key, WATCH,
+/// dirty.
+fn elements_removed(srv: &mut Server, db: usize, key: &[u8], end: End, n: usize, empty: bool) {
+    srv.ks.notify(LIST, pop_event(end), db, key);
+    delete_if_empty(srv, db, key, empty);
+    srv.ks.signal_modified(db, key);
+    srv.ks.dirty += n as u64;
 }
 
 /// Reply with up to `count` elements taken from `end` (in pop order) and
@@ -94,7 +124,7 @@ fn push_generic(
 ) -> CmdResult {
     let fill = fill(srv);
     let (db, key) = (c.db, &argv[1]);
-    let len = match lookup_list(srv, db, key, Access::Write)? {
+    let len = match lookup_list(srv, db, key, Access::Touch)? {
         Some(list) => {
             for v in argv.iter().skip(2) {
                 list.push(end, v, fill);
@@ -115,6 +145,8 @@ fn push_generic(
             len
         }
     };
+    srv.ks.signal_modified(db, key);
+    srv.ks.notify(LIST, push_event(end), db, key);
     srv.ks.dirty += (argv.len() - 2) as u64;
     c.reply().int(len as i64);
     Ok(())
@@ -157,7 +189,7 @@ fn pop_generic(srv: &mut Server, c: &mut Client, argv: &Argv, end: End) -> CmdRe
         None
     };
     let (db, key) = (c.db, &argv[1]);
-    let Some(list) = lookup_list(srv, db, key, Access::Write)? else {
+    let Some(list) = lookup_list(srv, db, key, Access::Touch)? else {
         match count {
             Some(_) => c.reply().null_array(),
             None => c.reply().null(),
@@ -174,8 +206,7 @@ fn pop_generic(srv: &mut Server, c: &mut Client, argv: &Argv, end: End) -> CmdRe
         None => list.pop_with(end, |v| w.bulk(v)).map_or(0, |_| 1),
     };
     let empty = list.is_empty();
-    delete_if_empty(srv, db, key, empty);
-    srv.ks.dirty += popped as u64;
+    elements_removed(srv, db, key, end, popped, empty);
     Ok(())
 }
 
@@ -237,7 +268,7 @@ pub fn ltrim(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let start = parse_int(&argv[2])?;
     let end = parse_int(&argv[3])?;
     let (db, key) = (c.db, &argv[1]);
-    let Some(list) = lookup_list(srv, db, key, Access::Write)? else {
+    let Some(list) = lookup_list(srv, db, key, Access::Touch)? else {
         c.reply().ok();
         return Ok(());
     };
@@ -249,7 +280,9 @@ pub fn ltrim(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     list.remove_front(ltrim);
     list.remove_back(rtrim);
     let empty = list.is_empty();
+    srv.ks.notify(LIST, "ltrim", db, key);
     delete_if_empty(srv, db, key, empty);
+    srv.ks.signal_modified(db, key);
     srv.ks.dirty += (ltrim + rtrim) as u64;
     c.reply().ok();
     Ok(())
@@ -284,7 +317,8 @@ pub fn lindex(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
 
 pub fn lset(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let fill = fill(srv);
-    let Some(list) = lookup_list(srv, c.db, &argv[1], Access::Write)? else {
+    let (db, key) = (c.db, &argv[1]);
+    let Some(list) = lookup_list(srv, db, key, Access::Touch)? else {
         return Err(CmdError::NoSuchKey);
     };
     let index = parse_int(&argv[2])?;
@@ -292,6 +326,8 @@ pub fn lset(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         return Err(CmdError::msg(INDEX_OUT_OF_RANGE));
     };
     list.set(i, &argv[3], fill);
+    srv.ks.signal_modified(db, key);
+    srv.ks.notify(LIST, "lset", db, key);
     srv.ks.dirty += 1;
     c.reply().ok();
     Ok(())
@@ -306,7 +342,8 @@ pub fn linsert(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         return Err(CmdError::Syntax);
     };
     let fill = fill(srv);
-    let Some(list) = lookup_list(srv, c.db, &argv[1], Access::Write)? else {
+    let (db, key) = (c.db, &argv[1]);
+    let Some(list) = lookup_list(srv, db, key, Access::Touch)? else {
         c.reply().int(0);
         return Ok(());
     };
@@ -317,6 +354,8 @@ pub fn linsert(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     };
     list.insert(if after { at + 1 } else { at }, &argv[4], fill);
     let len = list.len();
+    srv.ks.signal_modified(db, key);
+    srv.ks.notify(LIST, "linsert", db, key);
     srv.ks.dirty += 1;
     c.reply().int(len as i64);
     Ok(())
@@ -326,12 +365,16 @@ pub fn lrem(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let count = parse_int(&argv[2])?;
     let fill = fill(srv);
     let (db, key) = (c.db, &argv[1]);
-    let Some(list) = lookup_list(srv, db, key, Access::Write)? else {
+    let Some(list) = lookup_list(srv, db, key, Access::Touch)? else {
         c.reply().int(0);
         return Ok(());
     };
     let removed = list.remove_matching(&argv[3], count, fill);
     let empty = list.is_empty();
+    if removed > 0 {
+        srv.ks.signal_modified(db, key);
+        srv.ks.notify(LIST, "lrem", db, key);
+    }
     delete_if_empty(srv, db, key, empty);
     srv.ks.dirty += removed as u64;
     c.reply().int(removed as i64);
@@ -459,14 +502,14 @@ fn move_element(
     to: End,
 ) -> Result<Option<Vec<u8>>, CmdError> {
     let fill = fill(srv);
-    if lookup_list(srv, db, src, Access::Write)?.is_none() {
+    if lookup_list(srv, db, src, Access::Touch)?.is_none() {
         return Ok(None);
     }
-    lookup_list(srv, db, dst, Access::Write)?;
-    let Some(value) = lookup_list(srv, db, src, Access::Write)?.and_then(|l| l.pop(from)) else {
+    lookup_list(srv, db, dst, Access::Touch)?;
+    let Some(value) = lookup_list(srv, db, src, Access::Touch)?.and_then(|l| l.pop(from)) else {
         return Ok(None);
     };
-    match lookup_list(srv, db, dst, Access::Write)? {
+    match lookup_list(srv, db, dst, Access::Touch)? {
         Some(list) => list.push(to, &value, fill),
         None => {
             let mut list = ListValue::new();
@@ -474,9 +517,10 @@ fn move_element(
             srv.ks.add(db, dst, Value::List(Box::new(list)));
         }
     }
-    let empty = lookup_list(srv, db, src, Access::Write)?.is_some_and(|l| l.is_empty());
-    delete_if_empty(srv, db, src, empty);
-    srv.ks.dirty += 1;
+    srv.ks.signal_modified(db, dst);
+    srv.ks.notify(LIST, push_event(to), db, dst);
+    let empty = lookup_list(srv, db, src, Access::Touch)?.is_some_and(|l| l.is_empty());
+    elements_removed(srv, db, src, from, 1, empty);
     Ok(Some(value))
 }
 
@@ -565,7 +609,7 @@ fn pop_first_nonempty<'k>(
 ) -> Result<bool, CmdError> {
     let db = c.db;
     for key in keys {
-        let Some(list) = lookup_list(srv, db, key, Access::Write)? else {
+        let Some(list) = lookup_list(srv, db, key, Access::Touch)? else {
             continue;
         };
         if list.is_empty() {
@@ -579,8 +623,7 @@ fn pop_first_nonempty<'k>(
             None => list.pop_with(end, |v| w.bulk(v)).map_or(0, |_| 1),
         };
         let empty = list.is_empty();
-        delete_if_empty(srv, db, key, empty);
-        srv.ks.dirty += popped as u64;
+        elements_removed(srv, db, key, end, popped, empty);
         return Ok(true);
     }
     Ok(false)
@@ -653,7 +696,7 @@ fn blocking_move(
 ) -> CmdResult {
     let deadline = parse_timeout(timeout_arg, srv.ks.now_ms)?;
     let (src, dst) = (&argv[1], &argv[2]);
-    if lookup_list(srv, c.db, src, Access::Write)?.is_some() {
+    if lookup_list(srv, c.db, src, Access::Touch)?.is_some() {
         let moved = move_element(srv, c.db, src, dst, from, to)?;
         reply_moved(c, moved);
         return Ok(());
@@ -698,7 +741,7 @@ pub fn serve_blocked(
                 BlockOp::ListMPop { count, .. } => Some(*count),
                 _ => None,
             };
-            let Some(list) = lookup_list(srv, db, key, Access::Write)? else {
+            let Some(list) = lookup_list(srv, db, key, Access::Touch)? else {
                 return Ok(());
             };
             let mut w = c.reply();
@@ -709,8 +752,7 @@ pub fn serve_blocked(
                 None => list.pop_with(*from, |v| w.bulk(v)).map_or(0, |_| 1),
             };
             let empty = list.is_empty();
-            delete_if_empty(srv, db, key, empty);
-            srv.ks.dirty += popped as u64;
+            elements_removed(srv, db, key, *from, popped, empty);
         }
         BlockOp::ListMove { from, to, dst } => {
             let moved = move_element(srv, db, key, dst, *from, *to)?;

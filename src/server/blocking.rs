@@ -247,11 +247,11 @@ impl Blocking {
         self.timeouts.len()
     }
 
-    /// The nearest deadline of any blocked client: the event loop sleeps
-    /// no longer than that, which is what gives timeouts millisecond
-    /// precision.
+    /// When the nearest blocked client's timeout fires (the millisecond
+    /// after its deadline): the event loop sleeps no longer than that,
+    /// which is what gives timeouts millisecond precision.
     pub fn next_deadline_ms(&self) -> Option<i64> {
-        self.timeouts.first().map(|&(d, _, _)| d)
+        self.timeouts.first().map(|&(d, _, _)| d.saturating_add(1))
     }
 
     /// Any unblocked client whose held-back input still has to run?
@@ -462,6 +462,12 @@ impl Server {
                 self.serve_blocked_client(&mut c, st.db, key, &st.op);
                 self.blocking.unblocked.push((c.token, c.id));
             }
+            // Keyspace events of the pop (and of BLMOVE's push) go out now,
+            // as after any command; the served client is out of the table,
+            // so it is passed along in case it subscribed (RESP3).
+            if self.ks.notifier.has_pending() {
+                crate::commands::pubsub::flush_notifications(self, Some(&mut c));
+            }
             self.finish_client_turn(w.slot, c);
         }
     }
@@ -497,7 +503,9 @@ impl Server {
         }
         let now = unix_ms();
         while let Some(&(deadline, id, slot)) = self.blocking.timeouts.first() {
-            if deadline > now {
+            // Strictly past, as Redis: with whole-millisecond clocks this
+            // never answers before the full timeout has elapsed.
+            if deadline >= now {
                 break;
             }
             let Some(mut c) = self.take_client(slot, id) else {

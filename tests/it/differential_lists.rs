@@ -430,3 +430,58 @@ fn lists_encoding_and_big_values_match_redis() {
     ));
     check(&script);
 }
+
+/// Inside MULTI/EXEC blocking commands never block: an empty source
+/// answers like a timeout. WATCH sees exactly the modifications Redis
+/// signals (a no-op LREM or failed LINSERT does not abort EXEC).
+#[test]
+fn lists_in_transactions_match_redis() {
+    check(
+        r#"
+        MULTI
+        BLPOP nokey 0
+        BRPOP nokey nokey2 0
+        BLMOVE nokey d left left 0
+        BRPOPLPUSH nokey d 0
+        BLMPOP 0 1 nokey left count 2
+        RPUSH q a b
+        BLPOP q 0
+        BLMOVE q d right left 0
+        EXEC
+        LRANGE d 0 -1
+        EXISTS q
+        RPUSH w a b c
+        WATCH w
+        LREM w 0 nosuch
+        LINSERT w before nosuch x
+        LPOP w 0
+        LPUSHX nokey x
+        LMOVE nokey w left left
+        LSET w 100 x
+        MULTI
+        LLEN w
+        EXEC
+        WATCH w
+        LTRIM w 0 -1
+        MULTI
+        LLEN w
+        EXEC
+        WATCH w
+        LSET w 0 z
+        MULTI
+        LLEN w
+        EXEC
+        WATCH w
+        LMOVE w w left right
+        MULTI
+        LRANGE w 0 -1
+        EXEC
+        SET s str
+        WATCH s
+        LMOVE w s left left
+        MULTI
+        LLEN w
+        EXEC
+        "#,
+    );
+}
