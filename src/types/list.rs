@@ -154,6 +154,60 @@ fn write_entry(dst: &mut [u8], v: &[u8]) {
     dst[k..k + v.len()].copy_from_slice(v);
 }
 
+/// Decode the entry starting at `off` in `buf`: its data range and the
+/// next entry's offset. Elements under 128 bytes (the usual case) take
+/// the one-byte path.
+#[inline]
+fn decode_at(buf: &[u8], off: usize) -> (Range<usize>, usize) {
+    let b = buf[off];
+    if b < 0x80 {
+        let start = off + 1;
+        let end = start + b as usize;
+        return (start..end, end + 1);
+    }
+    let mut n = 0usize;
+    let mut shift = 0;
+    let mut i = off;
+    loop {
+        let b = buf[i];
+        n |= ((b & 0x7f) as usize) << shift;
+        i += 1;
+        if b & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+    }
+    let k = i - off;
+    (i..i + n, off + 2 * k + n)
+}
+
+/// Decode the entry ending at `end` in `buf`: its data range and its
+/// start offset.
+#[inline]
+fn decode_before(buf: &[u8], end: usize) -> (Range<usize>, usize) {
+    let b = buf[end - 1];
+    if b < 0x80 {
+        let data_end = end - 1;
+        let start = data_end - b as usize;
+        return (start..data_end, start - 1);
+    }
+    let mut n = 0usize;
+    let mut shift = 0;
+    let mut i = end;
+    loop {
+        i -= 1;
+        let b = buf[i];
+        n |= ((b & 0x7f) as usize) << shift;
+        if b & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+    }
+    let k = end - i;
+    let start = end - 2 * k - n;
+    (start + k..start + k + n, start)
+}
+
 /// One node: packed entries and their number.
 #[derive(Debug, Clone, Default)]
 struct Node {
@@ -165,39 +219,12 @@ impl Node {
     /// The entry starting at `off`: its data range and the next entry's
     /// offset.
     fn entry_at(&self, off: usize) -> (Range<usize>, usize) {
-        let mut n = 0usize;
-        let mut shift = 0;
-        let mut i = off;
-        loop {
-            let b = self.buf[i];
-            n |= ((b & 0x7f) as usize) << shift;
-            i += 1;
-            if b & 0x80 == 0 {
-                break;
-            }
-            shift += 7;
-        }
-        let k = i - off;
-        (i..i + n, off + 2 * k + n)
+        decode_at(&self.buf, off)
     }
 
     /// The entry ending at `end`: its data range and its start offset.
     fn entry_before(&self, end: usize) -> (Range<usize>, usize) {
-        let mut n = 0usize;
-        let mut shift = 0;
-        let mut i = end;
-        loop {
-            i -= 1;
-            let b = self.buf[i];
-            n |= ((b & 0x7f) as usize) << shift;
-            if b & 0x80 == 0 {
-                break;
-            }
-            shift += 7;
-        }
-        let k = end - i;
-        let start = end - 2 * k - n;
-        (start + k..start + k + n, start)
+        decode_before(&self.buf, end)
     }
 
     /// Byte offset where entry `i` starts (`i == count` gives the end),
@@ -553,15 +580,18 @@ impl ListValue {
             return Iter {
                 nodes: &self.nodes,
                 node: 0,
+                buf: &[],
                 off: 0,
                 remaining: 0,
             };
         }
         let (i, e) = self.locate(start);
+        let node = self.nodes.get(i);
         Iter {
             nodes: &self.nodes,
             node: i,
-            off: self.nodes.get(i).offset_of(e),
+            buf: &node.buf,
+            off: node.offset_of(e),
             remaining: self.len - start,
         }
     }
@@ -578,15 +608,18 @@ impl ListValue {
             return RevIter {
                 nodes: &self.nodes,
                 node: 0,
+                buf: &[],
                 end: 0,
                 remaining: 0,
             };
         }
         let (i, e) = self.locate(index);
+        let node = self.nodes.get(i);
         RevIter {
             nodes: &self.nodes,
             node: i,
-            end: self.nodes.get(i).offset_of(e + 1),
+            buf: &node.buf,
+            end: node.offset_of(e + 1),
             remaining: index + 1,
         }
     }
@@ -803,6 +836,9 @@ impl ListValue {
 pub struct Iter<'a> {
     nodes: &'a Nodes,
     node: usize,
+    /// The current node's bytes (cached: the node array is indexed only
+    /// when the walk crosses into the next node).
+    buf: &'a [u8],
     off: usize,
     remaining: usize,
 }
@@ -810,21 +846,21 @@ pub struct Iter<'a> {
 impl<'a> Iterator for Iter<'a> {
     type Item = &'a [u8];
 
+    #[inline]
     fn next(&mut self) -> Option<&'a [u8]> {
         if self.remaining == 0 {
             return None;
         }
-        let mut n = self.nodes.get(self.node);
-        if self.off >= n.buf.len() {
+        if self.off >= self.buf.len() {
             // Nodes are never empty, so one step reaches the next entry.
             self.node += 1;
             self.off = 0;
-            n = self.nodes.get(self.node);
+            self.buf = &self.nodes.get(self.node).buf;
         }
-        let (data, next) = n.entry_at(self.off);
+        let (data, next) = decode_at(self.buf, self.off);
         self.off = next;
         self.remaining -= 1;
-        Some(&n.buf[data])
+        Some(&self.buf[data])
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -838,7 +874,9 @@ impl ExactSizeIterator for Iter<'_> {}
 pub struct RevIter<'a> {
     nodes: &'a Nodes,
     node: usize,
-    /// Offset just past the next entry to yield, in `node`.
+    /// The current node's bytes.
+    buf: &'a [u8],
+    /// Offset just past the next entry to yield, in `buf`.
     end: usize,
     remaining: usize,
 }
@@ -846,20 +884,20 @@ pub struct RevIter<'a> {
 impl<'a> Iterator for RevIter<'a> {
     type Item = &'a [u8];
 
+    #[inline]
     fn next(&mut self) -> Option<&'a [u8]> {
         if self.remaining == 0 {
             return None;
         }
-        let mut n = self.nodes.get(self.node);
         if self.end == 0 {
             self.node -= 1;
-            n = self.nodes.get(self.node);
-            self.end = n.buf.len();
+            self.buf = &self.nodes.get(self.node).buf;
+            self.end = self.buf.len();
         }
-        let (data, start) = n.entry_before(self.end);
+        let (data, start) = decode_before(self.buf, self.end);
         self.end = start;
         self.remaining -= 1;
-        Some(&n.buf[data])
+        Some(&self.buf[data])
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

@@ -287,6 +287,19 @@ fn lists_move_and_mpop_match_redis() {
         LMPOP 1 m1 left count 1 count 1
         LMPOP 1 m1 left foo
         LMPOP 1 m1 left count
+        COMMAND GETKEYS LMPOP 2 a b left
+        COMMAND GETKEYS LMPOP 2 a b
+        COMMAND GETKEYS LMPOP 0 a left
+        COMMAND GETKEYS LMPOP 3 a left
+        COMMAND GETKEYS LMPOP abc a left
+        COMMAND GETKEYS BLMPOP 0 1 a right count 2
+        COMMAND GETKEYS BLMPOP 0 5 a
+        COMMAND GETKEYS BLPOP a b 0
+        COMMAND GETKEYS BRPOPLPUSH a b 0
+        COMMAND GETKEYS LMOVE a b left left
+        COMMAND GETKEYS SINTERCARD 2 a b LIMIT 1
+        COMMAND GETKEYS SINTERCARD 0 a
+        COMMAND GETKEYS SINTERCARD 3 a b
         RPUSH b1 a b c
         BLPOP nokey b1 0
         BRPOP b1 0
