@@ -12,15 +12,20 @@
 //!   once they are unblocked;
 //! - the server methods that block, serve, time out and unblock clients.
 //!
-//! How a wake-up flows: a command creates a key (`Keyspace::add` / `set`,
-//! which is also what LPUSH, LMOVE, RENAME, MOVE, COPY, RESTORE and SWAPDB
-//! go through) -> if a client waits on that key, the key is queued as
-//! *ready* -> right after the command (and again before the loop sleeps),
+//! How a wake-up flows: a command creates a key (`Keyspace::add` / `set`
+//! / `add_object`, which LPUSH, LMOVE, RENAME, MOVE and COPY go through,
+//! and RESTORE will; SWAPDB rescans the waited keys of both databases) ->
+//! if a client waits on that key, the key is queued as *ready* -> right
+//! after the command (for MULTI, after EXEC as a whole; and again before
+//! the loop sleeps),
 //! [`Server::handle_ready_keys`] serves the waiters of each ready key in
 //! FIFO order, each as if it had just run its pop, until the key is gone
 //! or nobody left can use it -> served clients are unblocked and their
 //! pipelined input, held back while they were blocked, runs in
 //! [`Server::process_unblocked_clients`].
+//!
+//! Blocking commands never block inside EXEC (`Client::in_exec`): they
+//! answer as on a timeout, as Redis does.
 //!
 //! Adding a blocking operation (the sorted-set family): add a variant to
 //! [`BlockOp`], say which value type serves it in [`BlockOp::served_by`],
