@@ -651,7 +651,7 @@ fn blocking_pop<'k>(
     end: End,
     count: Option<usize>,
 ) -> CmdResult {
-    let deadline = parse_timeout(timeout_arg, srv.ks.now_ms)?;
+    let timeout = parse_timeout(timeout_arg)?;
     if pop_first_nonempty(srv, c, keys.clone(), end, count)? {
         return Ok(());
     }
@@ -663,7 +663,7 @@ fn blocking_pop<'k>(
         Some(count) => BlockOp::ListMPop { from: end, count },
         None => BlockOp::ListPop { from: end },
     };
-    srv.block_client(c, keys, deadline, op);
+    srv.block_client(c, keys, timeout, op);
     Ok(())
 }
 
@@ -694,7 +694,7 @@ fn blocking_move(
     to: End,
     timeout_arg: &[u8],
 ) -> CmdResult {
-    let deadline = parse_timeout(timeout_arg, srv.ks.now_ms)?;
+    let timeout = parse_timeout(timeout_arg)?;
     let (src, dst) = (&argv[1], &argv[2]);
     if lookup_list(srv, c.db, src, Access::Touch)?.is_some() {
         let moved = move_element(srv, c.db, src, dst, from, to)?;
@@ -710,7 +710,7 @@ fn blocking_move(
         to,
         dst: CompactBytes::new(dst),
     };
-    srv.block_client(c, std::iter::once(src), deadline, op);
+    srv.block_client(c, std::iter::once(src), timeout, op);
     Ok(())
 }
 

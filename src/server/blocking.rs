@@ -54,6 +54,7 @@ use crate::types::list::End;
 use crate::types::string::LongDouble;
 use crate::types::{CompactBytes, Value};
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::time::{Duration, Instant};
 
 const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
 const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
@@ -113,8 +114,9 @@ pub struct BlockState {
     pub db: usize,
     /// The keys waited on, without duplicates.
     pub keys: Vec<CompactBytes>,
-    /// Absolute unix-ms deadline; 0 waits forever.
-    pub deadline_ms: i64,
+    /// When the wait times out; None waits forever. Monotonic, so a wall
+    /// clock step (NTP) neither fires nor stretches a timeout.
+    pub deadline: Option<Instant>,
     pub op: BlockOp,
 }
 
@@ -238,9 +240,9 @@ impl BlockedKeys {
 pub struct Blocking {
     /// Blocked clients (INFO `blocked_clients`).
     pub clients: usize,
-    /// (deadline_ms, client id, slot) of blocked clients with a timeout,
+    /// (deadline, client id, slot) of blocked clients with a timeout,
     /// ordered so the nearest deadline is first.
-    timeouts: BTreeSet<(i64, u64, usize)>,
+    timeouts: BTreeSet<(Instant, u64, usize)>,
     /// (slot, id) of clients unblocked since the last replay of held-back
     /// input.
     unblocked: Vec<(usize, u64)>,
@@ -252,11 +254,11 @@ impl Blocking {
         self.timeouts.len()
     }
 
-    /// When the nearest blocked client's timeout fires (the millisecond
-    /// after its deadline): the event loop sleeps no longer than that,
-    /// which is what gives timeouts millisecond precision.
-    pub fn next_deadline_ms(&self) -> Option<i64> {
-        self.timeouts.first().map(|&(d, _, _)| d.saturating_add(1))
+    /// The nearest blocked client's deadline: the event loop sleeps no
+    /// longer than that, which is what gives timeouts millisecond
+    /// precision.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.timeouts.first().map(|&(d, _, _)| d)
     }
 
     /// Any unblocked client whose held-back input still has to run?
@@ -265,13 +267,13 @@ impl Blocking {
     }
 }
 
-/// Parse a blocking command's timeout, seconds as a float, into an
-/// absolute unix-ms deadline (0 = wait forever), exactly as Redis 7.0's
+/// Parse a blocking command's timeout, seconds as a float, into a wait in
+/// milliseconds (None = forever), exactly as Redis 7.0's
 /// getTimeoutFromObjectOrReply: `strtold`, times 1000 and `ceill` in long
 /// double precision, then converted to a 64-bit integer, where x86-64 turns
 /// anything out of range (1e100, inf) into i64::MIN, reported as negative.
 /// So "0.0001" waits 1 ms, "-0.0001" rounds to 0 and waits forever.
-pub fn parse_timeout(arg: &[u8], now_ms: i64) -> Result<i64, CmdError> {
+pub fn parse_timeout(arg: &[u8]) -> Result<Option<Duration>, CmdError> {
     let v = LongDouble::parse(arg).ok_or(CmdError::msg(TIMEOUT_NOT_FLOAT))?;
     let ms = match v {
         LongDouble::Inf => i64::MIN,
@@ -280,12 +282,7 @@ pub fn parse_timeout(arg: &[u8], now_ms: i64) -> Result<i64, CmdError> {
     if ms < 0 {
         return Err(CmdError::msg(TIMEOUT_NEGATIVE));
     }
-    if ms == 0 {
-        return Ok(0);
-    }
-    // Past the end of time: wait forever (Redis's deadline overflows to
-    // the same effect).
-    Ok(now_ms.checked_add(ms).unwrap_or(0))
+    Ok((ms > 0).then(|| Duration::from_millis(ms as u64)))
 }
 
 /// `(long long) ceill(v * 1000.0L)` for v = (-1)^neg * mant * 2^exp.
@@ -335,7 +332,7 @@ fn ceil_millis(neg: bool, mant: u64, exp: i64) -> i64 {
 
 impl Server {
     /// Block `c` on `keys` (in its current database) until one of them
-    /// can serve `op` or `deadline_ms` (0 = never) passes. The command
+    /// can serve `op` or `timeout` (None = never) passes. The command
     /// that calls this writes no reply: the reply comes when the client is
     /// served, times out or is unblocked. Duplicate keys wait once.
     ///
@@ -346,9 +343,12 @@ impl Server {
         &mut self,
         c: &mut Client,
         keys: impl Iterator<Item = &'k [u8]>,
-        deadline_ms: i64,
+        timeout: Option<Duration>,
         op: BlockOp,
     ) {
+        // A wait too long to represent (centuries) is a wait forever, as
+        // Redis's overflowing deadline is.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut keys: Vec<CompactBytes> = keys.map(CompactBytes::new).collect();
         keys.sort_unstable();
         keys.dedup();
@@ -359,14 +359,14 @@ impl Server {
         for k in &keys {
             self.ks.blocked.add_waiter(c.db, k, w);
         }
-        if deadline_ms > 0 {
-            self.blocking.timeouts.insert((deadline_ms, c.id, c.token));
+        if let Some(d) = deadline {
+            self.blocking.timeouts.insert((d, c.id, c.token));
         }
         self.blocking.clients += 1;
         c.blocked = Some(Box::new(BlockState {
             db: c.db,
             keys,
-            deadline_ms,
+            deadline,
             op,
         }));
     }
@@ -378,10 +378,8 @@ impl Server {
         for k in &st.keys {
             self.ks.blocked.remove_waiter(st.db, k, c.id);
         }
-        if st.deadline_ms > 0 {
-            self.blocking
-                .timeouts
-                .remove(&(st.deadline_ms, c.id, c.token));
+        if let Some(d) = st.deadline {
+            self.blocking.timeouts.remove(&(d, c.id, c.token));
         }
         self.blocking.clients -= 1;
         // Its reply counts as activity: without this, the idle `timeout`
@@ -506,11 +504,9 @@ impl Server {
         if self.blocking.timeouts.is_empty() {
             return;
         }
-        let now = unix_ms();
+        let now = Instant::now();
         while let Some(&(deadline, id, slot)) = self.blocking.timeouts.first() {
-            // Strictly past, as Redis: with whole-millisecond clocks this
-            // never answers before the full timeout has elapsed.
-            if deadline >= now {
+            if deadline > now {
                 break;
             }
             let Some(mut c) = self.take_client(slot, id) else {
@@ -581,31 +577,32 @@ impl Server {
 mod tests {
     use super::*;
 
-    fn ms(s: &str) -> Result<i64, CmdError> {
-        parse_timeout(s.as_bytes(), 1_000_000)
+    /// The wait in ms, 0 for forever.
+    fn ms(s: &str) -> Result<u128, CmdError> {
+        parse_timeout(s.as_bytes()).map(|d| d.map_or(0, |d| d.as_millis()))
     }
 
     #[test]
     fn timeouts_parse_like_redis_7_0() {
         assert_eq!(ms("0"), Ok(0));
-        assert_eq!(ms("1"), Ok(1_001_000));
-        assert_eq!(ms("0.5"), Ok(1_000_500));
+        assert_eq!(ms("1"), Ok(1000));
+        assert_eq!(ms("0.5"), Ok(500));
         // ceill: a tenth of a millisecond still waits one millisecond,
         // and a tiny negative rounds to zero: forever.
-        assert_eq!(ms("0.0001"), Ok(1_000_001));
+        assert_eq!(ms("0.0001"), Ok(1));
         assert_eq!(ms("-0.0001"), Ok(0));
         assert_eq!(ms("-0"), Ok(0));
-        assert_eq!(ms("1e-400"), Ok(1_000_001));
-        assert_eq!(ms("0x10"), Ok(1_016_000));
-        assert_eq!(ms("0.0015"), Ok(1_000_002));
+        assert_eq!(ms("1e-400"), Ok(1));
+        assert_eq!(ms("0x10"), Ok(16_000));
+        assert_eq!(ms("0.0015"), Ok(2));
         for neg in ["-1", "1e100", "inf", "-inf", "1e16", "-0.5"] {
             assert_eq!(ms(neg), Err(CmdError::msg(TIMEOUT_NEGATIVE)), "{neg}");
         }
         for bad in ["abc", "nan", " 1", "1 ", "", "1e"] {
             assert_eq!(ms(bad), Err(CmdError::msg(TIMEOUT_NOT_FLOAT)), "{bad}");
         }
-        // Fits in i64 milliseconds but not after adding the clock: forever.
-        assert_eq!(ms("9223372036854775"), Ok(0));
+        // Fits in i64 milliseconds: a (centuries long) wait, not an error.
+        assert_eq!(ms("9223372036854775"), Ok(9_223_372_036_854_775_000));
     }
 
     #[test]

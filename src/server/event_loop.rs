@@ -161,9 +161,8 @@ impl Server {
             };
             // Wake for the nearest blocked client's deadline, not just the
             // next cron tick: that gives BLPOP timeouts ms precision.
-            if let Some(deadline) = self.blocking.next_deadline_ms() {
-                let wait_ms = deadline.saturating_sub(unix_ms()).max(0) as u64;
-                timeout = timeout.min(Duration::from_millis(wait_ms));
+            if let Some(deadline) = self.blocking.next_deadline() {
+                timeout = timeout.min(deadline.saturating_duration_since(now));
             }
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != io::ErrorKind::Interrupted {
