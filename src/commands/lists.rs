@@ -24,7 +24,7 @@ use crate::db::Access;
 use crate::errors::{CmdError, CmdResult};
 use crate::notify::{GENERIC, LIST};
 use crate::resp::reply::ReplyWriter;
-use crate::server::blocking::{parse_timeout, BlockOp};
+use crate::server::blocking::{may_block, parse_timeout, BlockOp};
 use crate::server::Server;
 use crate::types::list::{End, Fill};
 use crate::types::{CompactBytes, ListValue, Value};
@@ -86,6 +86,34 @@ fn pop_event(end: End) -> &'static str {
         End::Head => "lpop",
         End::Tail => "rpop",
     }
+}
+
+/// Propagate a pop of `n` elements from `end` of `key` as Redis does for
+/// LMPOP, BLMPOP (`LPOP key n`) and BLPOP/BRPOP (`LPOP key`, `counted`
+/// false): the effect, never a command that could block on replay.
+fn propagate_pop(srv: &mut Server, key: &[u8], end: End, n: usize, counted: bool) {
+    let cmd: &[u8] = match end {
+        End::Head => b"LPOP",
+        End::Tail => b"RPOP",
+    };
+    if counted {
+        let mut tmp = [0u8; 20];
+        let n = crate::resp::reply::fmt_u64(n as u64, &mut tmp);
+        srv.propagate_replace(&[cmd, key, n]);
+    } else {
+        srv.propagate_replace(&[cmd, key]);
+    }
+}
+
+/// Propagate a move as LMOVE with Redis's LEFT/RIGHT words.
+fn propagate_move(srv: &mut Server, src: &[u8], dst: &[u8], from: End, to: End) {
+    let word = |e: End| -> &'static [u8] {
+        match e {
+            End::Head => b"LEFT",
+            End::Tail => b"RIGHT",
+        }
+    };
+    srv.propagate_replace(&[b"LMOVE", src, dst, word(from), word(to)]);
 }
 
 /// Bookkeeping after `n` elements were popped from `end` of `key` (Redis's
@@ -624,6 +652,7 @@ fn pop_first_nonempty<'k>(
         };
         let empty = list.is_empty();
         elements_removed(srv, db, key, end, popped, empty);
+        propagate_pop(srv, key, end, popped, count.is_some());
         return Ok(true);
     }
     Ok(false)
@@ -655,7 +684,7 @@ fn blocking_pop<'k>(
     if pop_first_nonempty(srv, c, keys.clone(), end, count)? {
         return Ok(());
     }
-    if c.in_exec {
+    if !may_block(c) {
         c.reply().null_array();
         return Ok(());
     }
@@ -698,10 +727,13 @@ fn blocking_move(
     let (src, dst) = (&argv[1], &argv[2]);
     if lookup_list(srv, c.db, src, Access::Touch)?.is_some() {
         let moved = move_element(srv, c.db, src, dst, from, to)?;
+        if moved.is_some() {
+            propagate_move(srv, src, dst, from, to);
+        }
         reply_moved(c, moved);
         return Ok(());
     }
-    if c.in_exec {
+    if !may_block(c) {
         c.reply().null();
         return Ok(());
     }
@@ -753,9 +785,13 @@ pub fn serve_blocked(
             };
             let empty = list.is_empty();
             elements_removed(srv, db, key, *from, popped, empty);
+            propagate_pop(srv, key, *from, popped, count.is_some());
         }
         BlockOp::ListMove { from, to, dst } => {
             let moved = move_element(srv, db, key, dst, *from, *to)?;
+            if moved.is_some() {
+                propagate_move(srv, key, dst, *from, *to);
+            }
             reply_moved(c, moved);
         }
     }

@@ -24,8 +24,11 @@
 //! pipelined input, held back while they were blocked, runs in
 //! [`Server::process_unblocked_clients`].
 //!
-//! Blocking commands never block inside EXEC (`Client::in_exec`): they
-//! answer as on a timeout, as Redis does.
+//! Blocking commands never block inside EXEC, nor while the AOF is
+//! replayed ([`may_block`]): they answer as on a timeout, as Redis does.
+//! What is propagated (AOF, replicas) is always the non-blocking effect:
+//! LPOP/RPOP [count] or LMOVE, whether the pop happened at once or when a
+//! blocked client was served (each serve is its own execution unit).
 //!
 //! Adding a blocking operation (the sorted-set family): add a variant to
 //! [`BlockOp`], say which value type serves it in [`BlockOp::served_by`],
@@ -98,6 +101,13 @@ impl BlockOp {
             }
         }
     }
+}
+
+/// May `c` block now? Not while EXEC runs its queued commands, and never
+/// the AOF loader's connectionless client (Redis's CLIENT_DENY_BLOCKING):
+/// blocking commands then answer as on a timeout.
+pub fn may_block(c: &Client) -> bool {
+    !c.in_exec && c.stream.is_some()
 }
 
 /// Can a newly created value of this type serve some blocking operation?
@@ -337,8 +347,8 @@ impl Server {
     /// served, times out or is unblocked. Duplicate keys wait once.
     ///
     /// A command running inside MULTI/EXEC (or, later, a script) must not
-    /// block: blocking commands check `c.in_exec` first and answer
-    /// as on a timeout, as Redis does.
+    /// block: blocking commands check [`may_block`] first and answer as
+    /// on a timeout, as Redis does.
     pub fn block_client<'k>(
         &mut self,
         c: &mut Client,
@@ -479,11 +489,11 @@ impl Server {
     /// family's serve function pops, writes the reply (or an error, like
     /// BLMOVE onto a key of the wrong type) and updates the keyspace.
     ///
-    /// Propagation hook: once AOF/replication exist, the served operation
-    /// must be propagated as its non-blocking form (LPOP/RPOP, LPOP key
-    /// count, LMOVE/RPOPLPUSH), as Redis does.
+    /// The served operation is propagated as its non-blocking form
+    /// (LPOP/RPOP, LPOP key count, LMOVE), as Redis does.
     fn serve_blocked_client(&mut self, c: &mut Client, db: usize, key: &[u8], op: &BlockOp) {
         let mark = c.out.len();
+        self.prop.begin_command();
         let result = match op {
             BlockOp::ListPop { .. } | BlockOp::ListMPop { .. } | BlockOp::ListMove { .. } => {
                 crate::commands::lists::serve_blocked(self, c, db, key, op)
@@ -496,6 +506,23 @@ impl Server {
         }
         if matches!(c.reply_mode, ReplyMode::Off | ReplyMode::Skipping) {
             c.out.truncate(mark);
+        }
+        // The serve is an execution unit of its own, propagated as the
+        // non-blocking command it amounts to (the serve function recorded
+        // it); passing the current dirty count keeps the blocking argv
+        // itself out of the stream. Under `appendfsync always` the reply
+        // waits for the record, as for any write.
+        let dirty = self.ks.dirty;
+        self.propagate_command(db, std::iter::empty::<&[u8]>(), dirty);
+        if self.prop.unit_pending() {
+            if self
+                .aof
+                .as_ref()
+                .is_some_and(|a| a.policy == crate::config::FsyncPolicy::Always)
+            {
+                c.aof_wait = true;
+            }
+            self.propagate_end_unit();
         }
     }
 

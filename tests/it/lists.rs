@@ -434,3 +434,76 @@ fn keyspace_events_match_redis() {
     assert_eq!(got, want);
     assert!(want.len() > 20, "{want:?}");
 }
+
+/// Blocking pops reach the AOF as their effect (LPOP/RPOP [count],
+/// LMOVE), never as a command that could block on replay, whether they
+/// popped at once or were served later; the replay rebuilds the lists.
+#[test]
+fn blocking_pops_are_logged_as_their_effect_and_replay() {
+    let dir = std::env::temp_dir().join(format!(
+        "redislite-lists-aof-{}-{}",
+        std::process::id(),
+        crate::common::free_port()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let args = [
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--save",
+        "",
+    ];
+    let mut s = ServerProc::start_in(&dir, &args);
+    let mut ctl = s.conn();
+    let mut w = s.conn();
+    ctl.cmd(&["RPUSH", "src", "a", "b", "c", "d", "e", "f"]);
+    assert_eq!(w.cmds(&["BLPOP", "src", "0"]), pair("src", "a"));
+    assert_eq!(
+        w.cmds(&["BLMPOP", "0", "1", "src", "right", "count", "2"]),
+        "*2\r\n$3\r\nsrc\r\n*2\r\n$1\r\nf\r\n$1\r\ne\r\n"
+    );
+    assert_eq!(w.cmds(&["BRPOPLPUSH", "src", "dst", "0"]), bulk("d"));
+    assert_eq!(
+        w.cmds(&["LMPOP", "1", "src", "left", "count", "1"]),
+        "*2\r\n$3\r\nsrc\r\n*1\r\n$1\r\nb\r\n"
+    );
+    send(&mut w, &["BLPOP", "q", "0"]);
+    wait_blocked(&mut ctl, 1);
+    ctl.cmd(&["RPUSH", "q", "x", "y"]);
+    assert_eq!(read(&mut w), pair("q", "x"));
+    send(&mut w, &["BLMOVE", "s2", "d2", "left", "right", "0"]);
+    wait_blocked(&mut ctl, 1);
+    ctl.cmd(&["RPUSH", "s2", "z", "zz"]);
+    assert_eq!(read(&mut w), bulk("z"));
+    w.cmd(&["MULTI"]);
+    w.cmd(&["BLPOP", "nokey", "0"]);
+    assert_eq!(w.cmds(&["EXEC"]), "*1\r\n*-1\r\n");
+    let keys = ["src", "dst", "q", "s2", "d2"];
+    let before: Vec<String> = keys
+        .iter()
+        .map(|k| ctl.cmds(&["LRANGE", k, "0", "-1"]))
+        .collect();
+    let _ = s.child.kill();
+    let _ = s.child.wait();
+
+    let log = std::fs::read(dir.join("appendonlydir/appendonly.aof.1.incr.aof")).unwrap();
+    let text = String::from_utf8_lossy(&log).to_ascii_uppercase();
+    for blocking in ["BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH", "BLMPOP", "LMPOP"] {
+        assert!(
+            !text.contains(&format!("\r\n{blocking}\r\n")),
+            "{blocking} logged"
+        );
+    }
+    assert!(text.contains("LMOVE") && text.contains("RPOP"));
+
+    let s = ServerProc::start_in(&dir, &args);
+    let mut c = s.conn();
+    let after: Vec<String> = keys
+        .iter()
+        .map(|k| c.cmds(&["LRANGE", k, "0", "-1"]))
+        .collect();
+    assert_eq!(after, before);
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
