@@ -17,6 +17,7 @@
 
 use crate::resp::parser::Parser;
 use crate::resp::reply::{Proto, ReplyWriter};
+use crate::server::blocking::BlockState;
 use mio::net::TcpStream;
 use std::collections::BTreeSet;
 use std::os::fd::AsRawFd;
@@ -89,6 +90,9 @@ pub struct Client {
     /// record is not yet durable (`appendfsync always`): the output is held
     /// until the log is written and fsynced.
     pub aof_wait: bool,
+    /// Set while the client waits in a blocking command (BLPOP...); its
+    /// further input is held back until then (see server/blocking.rs).
+    pub blocked: Option<Box<BlockState>>,
 }
 
 /// Commands queued between MULTI and EXEC. Arguments are copied out of
@@ -154,6 +158,7 @@ impl Client {
             read_paused: false,
             resume_input: false,
             aof_wait: false,
+            blocked: None,
         }
     }
 
@@ -200,6 +205,7 @@ impl Client {
             read_paused: false,
             resume_input: false,
             aof_wait: false,
+            blocked: None,
         }
     }
 
@@ -236,6 +242,7 @@ impl Client {
         for (on, letter) in [
             (self.subscription_count() > 0, 'P'),
             (self.multi.is_some(), 'x'),
+            (self.blocked.is_some(), 'b'),
             (self.close_after_reply, 'c'),
             (self.close_asap, 'A'),
             (self.no_evict, 'e'),

@@ -22,6 +22,7 @@
 use crate::dict::{rng_next, Dict};
 use crate::lfu::{self, LfuParams};
 use crate::notify::{self, Notifier};
+use crate::server::blocking::{self, BlockedKeys};
 use crate::types::{CompactBytes, RObj, Value};
 use crate::watch::WatchRegistry;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -105,6 +106,11 @@ pub struct Keyspace {
     /// active cycle (see persistence/propagate.rs). Bounded by the keys one
     /// command or one time-boxed cycle can touch.
     pub expired_log: Vec<(usize, CompactBytes)>,
+    /// Keys clients are blocked on (BLPOP...), per database, and those
+    /// that just got a value. Every key creation goes through `add`/`set`,
+    /// which signal it here: that is what wakes a blocked client whatever
+    /// command created the key (push, LMOVE, RENAME, MOVE, COPY...).
+    pub blocked: BlockedKeys,
 }
 
 /// How a lookup affects the key's access metadata and the hit/miss stats.
@@ -136,6 +142,7 @@ impl Keyspace {
             watch: WatchRegistry::default(),
             notifier: Notifier::default(),
             expired_log: Vec::new(),
+            blocked: BlockedKeys::default(),
         }
     }
 
@@ -240,6 +247,7 @@ impl Keyspace {
     /// which modify in place instead of calling this).
     pub fn set(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
         self.signal_modified(db, key);
+        let wake = !self.blocked.is_empty() && blocking::can_wake(&value);
         let clock = self.new_object_clock();
         let (now, lfu_params) = (self.now_ms, self.lfu);
         let d = &mut self.dbs[db];
@@ -258,15 +266,43 @@ impl Keyspace {
         if !keep_ttl && !d.expires.is_empty() {
             d.expires.remove(key);
         }
+        if wake {
+            self.blocked.signal(db, key);
+        }
     }
 
     /// Add a key known not to exist (after a lookup said so).
     pub fn add(&mut self, db: usize, key: &[u8], value: Value) {
-        self.signal_modified(db, key);
         let clock = self.new_object_clock();
-        self.dbs[db]
-            .dict
-            .insert(CompactBytes::new(key), RObj::new(value, clock));
+        self.add_object(db, key, RObj::new(value, clock));
+    }
+
+    /// Add an existing object (with its access clock) under a key known
+    /// not to exist: RENAME and friends move objects this way.
+    pub fn add_object(&mut self, db: usize, key: &[u8], obj: RObj) {
+        self.signal_modified(db, key);
+        let wake = !self.blocked.is_empty() && blocking::can_wake(&obj.value);
+        self.dbs[db].dict.insert(CompactBytes::new(key), obj);
+        if wake {
+            self.blocked.signal(db, key);
+        }
+    }
+
+    /// Signal every key clients wait on in `db` that holds a value now
+    /// (after SWAPDB brought in another database's keys).
+    pub fn signal_blocked_keys_with_values(&mut self, db: usize) {
+        if self.blocked.is_empty() {
+            return;
+        }
+        for key in self.blocked.keys_in_db(db) {
+            let wake = self.dbs[db]
+                .dict
+                .get(&key[..])
+                .is_some_and(|obj| blocking::can_wake(&obj.value));
+            if wake {
+                self.blocked.signal(db, &key);
+            }
+        }
     }
 
     /// Remove a key and its deadline; returns the removed object.

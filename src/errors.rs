@@ -16,6 +16,8 @@ pub enum CmdError {
     WrongType,
     NotInteger,
     NotFloat,
+    /// A count that must be >= 0 (LPOP/RPOP count, SPOP, ...).
+    NotPositive,
     Overflow,
     IncrNanOrInf,
     NoSuchKey,
@@ -55,6 +57,7 @@ impl CmdError {
             }
             CmdError::NotInteger => "ERR value is not an integer or out of range".into(),
             CmdError::NotFloat => "ERR value is not a valid float".into(),
+            CmdError::NotPositive => "ERR value is out of range, must be positive".into(),
             CmdError::Overflow => "ERR increment or decrement would overflow".into(),
             CmdError::IncrNanOrInf => "ERR increment would produce NaN or Infinity".into(),
             CmdError::NoSuchKey => "ERR no such key".into(),

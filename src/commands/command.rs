@@ -3,7 +3,9 @@
 //! client libraries use COMMAND INFO to find keys for routing.
 
 use super::keys::reply_help;
-use super::table::{Command, SubCommand, ADMIN, FAST, FLAG_NAMES, PUBSUB, READONLY, WRITE};
+use super::table::{
+    Command, SubCommand, ADMIN, BLOCKING, FAST, FLAG_NAMES, PUBSUB, READONLY, WRITE,
+};
 use super::{lookup, Argv, COMMANDS};
 use crate::connection::Client;
 use crate::errors::{CmdError, CmdResult};
@@ -20,6 +22,7 @@ fn acl_categories(flags: u32, group: &str) -> Vec<&'static str> {
         "generic" => cats.push("@keyspace"),
         "connection" => cats.push("@connection"),
         "hash" => cats.push("@hash"),
+        "list" => cats.push("@list"),
         "set" => cats.push("@set"),
         _ => {}
     }
@@ -40,6 +43,9 @@ fn acl_categories(flags: u32, group: &str) -> Vec<&'static str> {
         cats.push("@fast");
     } else {
         cats.push("@slow");
+    }
+    if flags & BLOCKING != 0 {
+        cats.push("@blocking");
     }
     cats
 }
@@ -145,6 +151,28 @@ const COMMAND_HELP: &[&str] = &[
 ];
 
 /// Key positions of a full command line, from the table's key spec.
+/// Commands whose keys are counted by a `numkeys` argument (Redis's
+/// "keynum" key spec; their legacy key range is 0 0 0): the command name
+/// and the index of numkeys. The keys follow numkeys directly.
+const NUMKEYS_COMMANDS: &[(&str, usize)] = &[("lmpop", 1), ("blmpop", 2), ("sintercard", 1)];
+
+/// Key positions of a numkeys command in `args` (the command and its
+/// arguments), or None if it is not one; an unusable count is Redis's
+/// "Invalid arguments" error.
+fn numkeys_keys(cmd: &Command, args: &[&[u8]]) -> Option<Result<Vec<usize>, CmdError>> {
+    let &(_, at) = NUMKEYS_COMMANDS.iter().find(|(n, _)| *n == cmd.name)?;
+    let n = args
+        .get(at)
+        .and_then(|a| crate::resp::parser::parse_i64(a))
+        .filter(|&n| n > 0)
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|&n| at.checked_add(n).is_some_and(|last| last < args.len()));
+    Some(match n {
+        Some(n) => Ok((at + 1..=at + n).collect()),
+        None => Err(CmdError::msg("ERR Invalid arguments specified for command")),
+    })
+}
+
 fn command_keys(cmd: &Command, argc: usize) -> Vec<usize> {
     if cmd.first_key <= 0 {
         return Vec::new();
@@ -254,7 +282,11 @@ pub fn command(_srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
                     "ERR Invalid number of arguments specified for command",
                 ));
             }
-            let keys = command_keys(cmd, argc);
+            let args: Vec<&[u8]> = argv.iter().skip(2).collect();
+            let keys = match numkeys_keys(cmd, &args) {
+                Some(found) => found?,
+                None => command_keys(cmd, argc),
+            };
             if keys.is_empty() {
                 return Err(CmdError::msg("ERR The command has no key arguments"));
             }

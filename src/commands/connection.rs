@@ -388,6 +388,42 @@ fn client_kill(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     Ok(())
 }
 
+/// CLIENT UNBLOCK <id> [TIMEOUT|ERROR]: end another client's blocking
+/// command, with its timeout reply or an -UNBLOCKED error. Replies 1 if
+/// that client was blocked, else 0.
+fn client_unblock(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    if argv.len() > 4 {
+        return Err(CmdError::Other(
+            format!(
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+                String::from_utf8_lossy(argv.get(1))
+                    .chars()
+                    .take(128)
+                    .collect::<String>(),
+                String::from_utf8_lossy(argv.get(0)).to_ascii_uppercase()
+            )
+            .into(),
+        ));
+    }
+    let error = if argv.len() == 4 {
+        if argv.is(3, "timeout") {
+            false
+        } else if argv.is(3, "error") {
+            true
+        } else {
+            return Err(CmdError::msg(
+                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ));
+        }
+    } else {
+        false
+    };
+    let id = parse_int(argv.get(2))?;
+    let unblocked = id > 0 && srv.unblock_client_by_id(id as u64, error);
+    c.reply().int(unblocked as i64);
+    Ok(())
+}
+
 /// CLIENT LIST, CLIENT LIST TYPE <type>, CLIENT LIST ID <id> [<id> ...].
 /// As Redis 7.0: TYPE takes exactly one argument, the ID form lists the
 /// clients in the order asked (repeats included, unknown ids skipped), and
@@ -476,6 +512,7 @@ pub fn client(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             c.reply().verbatim(line.as_bytes());
         }
         "kill" => client_kill(srv, c, argv)?,
+        "unblock" => client_unblock(srv, c, argv)?,
         "no-evict" => {
             c.no_evict = on_off(argv, 2)?;
             c.reply().ok();

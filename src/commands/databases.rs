@@ -25,6 +25,10 @@ pub fn swapdb(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         return Err(CmdError::DbIndexOutOfRange);
     }
     srv.ks.swap_dbs(a as usize, b as usize);
+    // Clients blocked on keys stay with the database number: wake those
+    // whose key now exists in the swapped-in data.
+    srv.ks.signal_blocked_keys_with_values(a as usize);
+    srv.ks.signal_blocked_keys_with_values(b as usize);
     srv.ks.dirty += 1;
     c.reply().ok();
     Ok(())

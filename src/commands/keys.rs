@@ -80,8 +80,7 @@ fn rename_key(srv: &mut Server, db: usize, src: &[u8], dst: &[u8]) {
     if let Some(old) = srv.ks.remove(db, dst) {
         crate::lazyfree::free_object(old);
     }
-    srv.ks.dbs[db].dict.insert(CompactBytes::new(dst), obj);
-    srv.ks.signal_modified(db, dst);
+    srv.ks.add_object(db, dst, obj);
     if let Some(when) = ttl {
         srv.ks.set_expire(db, dst, when);
     }

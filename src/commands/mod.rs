@@ -2,8 +2,8 @@
 //!
 //! Owns: [`Argv`] (the arguments of one request, borrowed from the read
 //! buffer), the dispatcher [`call`], and the command families, one file
-//! each (strings.rs, keys.rs, databases.rs, connection.rs, server.rs,
-//! config.rs, command.rs); the table that ties names to handlers is in
+//! each (strings.rs, keys.rs, lists.rs, databases.rs, connection.rs,
+//! server.rs, config.rs, command.rs); the table that ties names to handlers is in
 //! table.rs.
 //!
 //! Must never: let a handler see a request that failed the generic checks
@@ -20,6 +20,7 @@ pub mod connection;
 pub mod databases;
 pub mod hashes;
 pub mod keys;
+pub mod lists;
 pub mod memory;
 pub mod pubsub;
 pub mod server;

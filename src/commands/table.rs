@@ -9,7 +9,9 @@
 //! Invariant: names are lowercase and unique; `lookup` matches them without
 //! regard to case and without allocating.
 
-use super::{command, config, connection, databases, keys, pubsub, server, strings, tx, Argv};
+use super::{
+    command, config, connection, databases, keys, lists, pubsub, server, strings, tx, Argv,
+};
 use crate::connection::Client;
 use crate::errors::CmdResult;
 use crate::server::Server;
@@ -156,7 +158,7 @@ static CONFIG_SUBS: [SubCommand; 5] = [
     ),
 ];
 
-static CLIENT_SUBS: [SubCommand; 13] = [
+static CLIENT_SUBS: [SubCommand; 14] = [
     sub("id", 2, NOSCRIPT | LOADING | STALE, "Returns the client ID for the current connection"),
     sub("setname", 3, NOSCRIPT | LOADING | STALE, "Set the current connection name"),
     sub("getname", 2, NOSCRIPT | LOADING | STALE, "Get the current connection name"),
@@ -170,6 +172,7 @@ static CLIENT_SUBS: [SubCommand; 13] = [
     sub("unpause", 2, ADMIN | NOSCRIPT | LOADING | STALE, "Resume processing of clients that were paused"),
     sub("getredir", 2, NOSCRIPT | LOADING | STALE, "Get tracking notifications redirection client ID if any"),
     sub("trackinginfo", 2, NOSCRIPT | LOADING | STALE, "Return information about server assisted client side caching for the current connection"),
+    sub("unblock", -3, ADMIN | NOSCRIPT | LOADING | STALE, "Unblock a client blocked in a blocking command from a different connection"),
 ];
 
 static OBJECT_SUBS: [SubCommand; 5] = [
@@ -423,6 +426,30 @@ pub static COMMANDS: &[Command] = &[
     cmd("sscan", super::sets::sscan, -3, READONLY, KEY1, "set", "2.8.0", "Incrementally iterate Set elements"),
     // Memory introspection (object.c's MEMORY)
     with_subs(cmd("memory", super::memory::memory, -2, 0, (2, 2, 1), "server", "4.0.0", "A container for memory diagnostics commands"), &MEMORY_SUBS),
+    // Lists (t_list.c). LMPOP/BLMPOP find their keys through numkeys
+    // (Redis's "movablekeys"), so their legacy key range is 0 0 0.
+    cmd("lpush", lists::lpush, -3, RW | FAST, KEY1, "list", "1.0.0", "Prepend one or multiple elements to a list"),
+    cmd("rpush", lists::rpush, -3, RW | FAST, KEY1, "list", "1.0.0", "Append one or multiple elements to a list"),
+    cmd("lpushx", lists::lpushx, -3, RW | FAST, KEY1, "list", "2.2.0", "Prepend an element to a list, only if the list exists"),
+    cmd("rpushx", lists::rpushx, -3, RW | FAST, KEY1, "list", "2.2.0", "Append an element to a list, only if the list exists"),
+    cmd("lpop", lists::lpop, -2, WRITE | FAST, KEY1, "list", "1.0.0", "Remove and get the first elements in a list"),
+    cmd("rpop", lists::rpop, -2, WRITE | FAST, KEY1, "list", "1.0.0", "Remove and get the last elements in a list"),
+    cmd("llen", lists::llen, 2, READONLY | FAST, KEY1, "list", "1.0.0", "Get the length of a list"),
+    cmd("lrange", lists::lrange, 4, READONLY, KEY1, "list", "1.0.0", "Get a range of elements from a list"),
+    cmd("lindex", lists::lindex, 3, READONLY, KEY1, "list", "1.0.0", "Get an element from a list by its index"),
+    cmd("lset", lists::lset, 4, RW, KEY1, "list", "1.0.0", "Set the value of an element in a list by its index"),
+    cmd("linsert", lists::linsert, 5, RW, KEY1, "list", "2.2.0", "Insert an element before or after another element in a list"),
+    cmd("lrem", lists::lrem, 4, WRITE, KEY1, "list", "1.0.0", "Remove elements from a list"),
+    cmd("ltrim", lists::ltrim, 4, WRITE, KEY1, "list", "1.0.0", "Trim a list to the specified range"),
+    cmd("lpos", lists::lpos, -3, READONLY, KEY1, "list", "6.0.6", "Return the index of matching elements on a list"),
+    cmd("lmove", lists::lmove, 5, RW, KEYS12, "list", "6.2.0", "Pop an element from a list, push it to another list and return it"),
+    cmd("rpoplpush", lists::rpoplpush, 3, RW, KEYS12, "list", "1.2.0", "Remove the last element in a list, prepend it to another list and return it"),
+    cmd("lmpop", lists::lmpop, -4, WRITE, NOKEYS, "list", "7.0.0", "Pop elements from a list"),
+    cmd("blpop", lists::blpop, -3, WRITE | NOSCRIPT | BLOCKING, (1, -2, 1), "list", "2.0.0", "Remove and get the first element in a list, or block until one is available"),
+    cmd("brpop", lists::brpop, -3, WRITE | NOSCRIPT | BLOCKING, (1, -2, 1), "list", "2.0.0", "Remove and get the last element in a list, or block until one is available"),
+    cmd("blmove", lists::blmove, 6, RW | NOSCRIPT | BLOCKING, KEYS12, "list", "6.2.0", "Pop an element from a list, push it to another list and return it; or block until one is available"),
+    cmd("brpoplpush", lists::brpoplpush, 4, RW | NOSCRIPT | BLOCKING, KEYS12, "list", "2.2.0", "Pop an element from a list, push it to another list and return it; or block until one is available"),
+    cmd("blmpop", lists::blmpop, -5, WRITE | BLOCKING, NOKEYS, "list", "7.0.0", "Pop elements from a list, or block until one is available"),
 ];
 
 /// Case-insensitive lookup without allocating: the name is lowercased and

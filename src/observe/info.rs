@@ -167,9 +167,13 @@ fn clients_section(srv: &Server, current: &Client, out: &mut String) -> bool {
     field!(out, "maxclients", srv.config.maxclients);
     field!(out, "client_recent_max_input_buffer", max_in);
     field!(out, "client_recent_max_output_buffer", max_out);
-    field!(out, "blocked_clients", 0);
+    field!(out, "blocked_clients", srv.blocking.clients);
     field!(out, "tracking_clients", 0);
-    field!(out, "clients_in_timeout_table", 0);
+    field!(
+        out,
+        "clients_in_timeout_table",
+        srv.blocking.clients_with_timeout()
+    );
     true
 }
 

@@ -289,6 +289,15 @@ fn write_dataset_log(srv: &Server, path: &Path) -> std::io::Result<()> {
                         put(&args, &mut out)?;
                     }
                 }
+                Value::List(list) => {
+                    // 64 elements per command, as Redis's rewrite does.
+                    let items: Vec<&[u8]> = list.iter().collect();
+                    for chunk in items.chunks(64) {
+                        let mut args: Vec<&[u8]> = vec![b"RPUSH", k];
+                        args.extend_from_slice(chunk);
+                        put(&args, &mut out)?;
+                    }
+                }
                 Value::Set(set) => {
                     let members: Vec<_> = set.iter().map(|m| m.to_compact()).collect();
                     for chunk in members.chunks(64) {

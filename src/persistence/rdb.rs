@@ -1,10 +1,11 @@
 //! RDB snapshots: Redis's dump format, written and read.
 //!
 //! Owns: the encoder (version 10, as Redis 7.0 writes, with plain value
-//! encodings: string, and hash as type 4 "field value" pairs, which every
-//! Redis since 2.x loads), the decoder (plain encodings plus the compact
-//! ones real Redis writes: listpack and ziplist hashes, int-encoded and
-//! LZF-compressed strings), SAVE and the forked BGSAVE.
+//! encodings: string, hash as type 4 "field value" pairs, list as type 1
+//! elements, which every Redis since 2.x loads), the decoder (plain
+//! encodings plus the compact ones real Redis writes: listpack and ziplist
+//! hashes, quicklist lists of listpack or ziplist nodes, ziplist lists,
+//! int-encoded and LZF-compressed strings), SAVE and the forked BGSAVE.
 //!
 //! Must never: allocate by a length read from the file before checking it
 //! against the bytes that remain (a length is a claim), trust a file whose
@@ -17,11 +18,12 @@
 //! fork itself (copying page tables: about 10 ms per GB of heap, the
 //! loop's longest stall) and, while the child runs, one copied page per
 //! page the parent writes to (at worst doubling memory under a write-heavy
-//! load). Lists, sets and sorted sets are added here as they land.
+//! load). Sorted sets are added here as they land.
 
 use crate::server::Server;
 use crate::types::hash::HashLimits;
-use crate::types::{HashValue, SetValue, StrValue, Value};
+use crate::types::list::{End, Fill};
+use crate::types::{HashValue, ListValue, SetValue, StrValue, Value};
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -29,6 +31,13 @@ pub const RDB_VERSION: u32 = 10;
 const CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_REDIS);
 
 const TYPE_STRING: u8 = 0;
+const TYPE_LIST: u8 = 1;
+const TYPE_LIST_ZIPLIST: u8 = 10;
+const TYPE_LIST_QUICKLIST: u8 = 14;
+const TYPE_LIST_QUICKLIST_2: u8 = 18;
+/// Quicklist-2 node containers: one element stored as is, or a listpack.
+const QUICKLIST_NODE_PLAIN: u64 = 1;
+const QUICKLIST_NODE_PACKED: u64 = 2;
 const TYPE_SET: u8 = 2;
 const TYPE_HASH: u8 = 4;
 const TYPE_SET_INTSET: u8 = 11;
@@ -125,6 +134,14 @@ pub fn encode(srv: &Server) -> io::Result<Vec<u8>> {
                     put_len(&mut out, h.len() as u64);
                     for (f, v) in h.iter() {
                         put_str(&mut out, f);
+                        put_str(&mut out, v);
+                    }
+                }
+                Value::List(list) => {
+                    out.push(TYPE_LIST);
+                    put_str(&mut out, key.as_bytes());
+                    put_len(&mut out, list.len() as u64);
+                    for v in list.iter() {
                         put_str(&mut out, v);
                     }
                 }
@@ -382,6 +399,7 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<(u64, u64)> {
             .unwrap_or(usize::MAX),
     };
     let intset_max = usize::try_from(srv.config.set_max_intset_entries).unwrap_or(usize::MAX);
+    let fill = Fill::new(srv.config.list_max_listpack_size);
     let mut r = Reader { data, pos: 9 };
     let mut db = 0usize;
     let mut expire: Option<i64> = None;
@@ -446,7 +464,7 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<(u64, u64)> {
             }
             t => {
                 let key = r.string()?;
-                let value = read_value(&mut r, t, limits, intset_max)?;
+                let value = read_value(&mut r, t, limits, intset_max, fill)?;
                 let deadline = expire.take();
                 if deadline.is_some_and(|w| w <= now) {
                     expired += 1;
@@ -463,9 +481,58 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<(u64, u64)> {
     Ok((loaded, expired))
 }
 
-fn read_value(r: &mut Reader, t: u8, limits: HashLimits, intset_max: usize) -> io::Result<Value> {
+fn read_value(
+    r: &mut Reader,
+    t: u8,
+    limits: HashLimits,
+    intset_max: usize,
+    fill: Fill,
+) -> io::Result<Value> {
     let at = r.pos;
     match t {
+        TYPE_LIST => {
+            let n = r.count()?;
+            let mut list = ListValue::new();
+            for _ in 0..n {
+                list.push(End::Tail, &r.string()?, fill);
+            }
+            nonempty_list(list, at)
+        }
+        TYPE_LIST_ZIPLIST => {
+            let blob = r.string()?;
+            let items = ziplist_entries(&blob).ok_or_else(|| bad(at, "invalid ziplist"))?;
+            let mut list = ListValue::new();
+            items.iter().for_each(|v| list.push(End::Tail, v, fill));
+            nonempty_list(list, at)
+        }
+        TYPE_LIST_QUICKLIST | TYPE_LIST_QUICKLIST_2 => {
+            let nodes = r.count()?;
+            let mut list = ListValue::new();
+            for _ in 0..nodes {
+                let container = if t == TYPE_LIST_QUICKLIST_2 {
+                    r.len()?
+                } else {
+                    QUICKLIST_NODE_PACKED
+                };
+                let node_at = r.pos;
+                let blob = r.string()?;
+                match container {
+                    QUICKLIST_NODE_PLAIN => list.push(End::Tail, &blob, fill),
+                    QUICKLIST_NODE_PACKED => {
+                        let items = if t == TYPE_LIST_QUICKLIST_2 {
+                            listpack_entries(&blob)
+                        } else {
+                            ziplist_entries(&blob)
+                        }
+                        .ok_or_else(|| bad(node_at, "invalid quicklist node"))?;
+                        // Redis skips empty nodes too.
+                        items.iter().for_each(|v| list.push(End::Tail, v, fill));
+                    }
+                    _ => return Err(bad(node_at, "unknown quicklist node container")),
+                }
+            }
+            nonempty_list(list, at)
+        }
         TYPE_SET => {
             let n = r.count()?;
             let mut set: Option<SetValue> = None;
@@ -520,9 +587,16 @@ fn read_value(r: &mut Reader, t: u8, limits: HashLimits, intset_max: usize) -> i
         TYPE_HASH_ZIPMAP => Err(bad(at, "zipmap hashes (RDB before v4) are not supported")),
         _ => Err(bad(
             at - 1,
-            &format!("unsupported value type {t} (lists and sorted sets are not loaded yet)"),
+            &format!("unsupported value type {t} (sorted sets are not loaded yet)"),
         )),
     }
+}
+
+fn nonempty_list(list: ListValue, at: usize) -> io::Result<Value> {
+    if list.is_empty() {
+        return Err(bad(at, "empty list"));
+    }
+    Ok(Value::List(Box::new(list)))
 }
 
 fn nonempty_hash(h: HashValue, at: usize) -> io::Result<Value> {

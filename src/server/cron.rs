@@ -62,7 +62,9 @@ impl Server {
             let Some(c) = self.clients[slot].as_mut() else {
                 continue;
             };
-            if timeout_ms > 0 && now - c.last_interaction_ms > timeout_ms {
+            // Blocked clients are idle by design: `timeout` spares them,
+            // as Redis does (their own deadline applies instead).
+            if timeout_ms > 0 && c.blocked.is_none() && now - c.last_interaction_ms > timeout_ms {
                 log::debug!("Closing idle client id={}", c.id);
                 self.close_client_in_table(slot);
                 continue;

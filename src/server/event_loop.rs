@@ -154,11 +154,16 @@ impl Server {
         let mut next_cron = Instant::now();
         loop {
             let now = Instant::now();
-            let timeout = if !self.pending_reads.is_empty() {
+            let mut timeout = if !self.pending_reads.is_empty() {
                 Duration::ZERO
             } else {
                 next_cron.saturating_duration_since(now)
             };
+            // Wake for the nearest blocked client's deadline, not just the
+            // next cron tick: that gives BLPOP timeouts ms precision.
+            if let Some(deadline) = self.blocking.next_deadline() {
+                timeout = timeout.min(deadline.saturating_duration_since(now));
+            }
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     return Err(e);
@@ -355,8 +360,9 @@ impl Server {
         self.finish_client_turn(slot, c);
     }
 
-    /// Run the complete commands buffered in the client's own query buffer.
-    fn process_query_buffer(&mut self, c: &mut Client) {
+    /// Run the complete commands buffered in the client's own query
+    /// buffer (input that arrived in pieces, or while it was blocked).
+    pub(crate) fn process_query_buffer(&mut self, c: &mut Client) {
         let q = std::mem::take(&mut c.query);
         let consumed = self.process_input(c, &q);
         c.query = q;
@@ -393,7 +399,7 @@ impl Server {
     }
 
     /// Put a client back in the table after it ran commands, or free it.
-    fn finish_client_turn(&mut self, slot: usize, mut c: Box<Client>) {
+    pub(crate) fn finish_client_turn(&mut self, slot: usize, mut c: Box<Client>) {
         if c.has_pending_output() {
             self.check_output_limit(&mut c);
         }
@@ -422,6 +428,11 @@ impl Server {
                 c.read_paused = true;
                 return off;
             }
+            if c.blocked.is_some() {
+                // A blocked client's later commands wait in its query
+                // buffer until it is unblocked (blocking.rs replays them).
+                return off;
+            }
             match c.parser.parse(&buf[off..]) {
                 Ok(Parsed::Command { consumed, inline }) => {
                     let (ranges, scratch) = c.parser.take_args();
@@ -430,6 +441,11 @@ impl Server {
                     commands::call(self, c, &argv);
                     c.parser.restore_args(ranges, scratch);
                     off += consumed;
+                    // Serve clients blocked on keys this command created,
+                    // before the next command runs (as Redis does).
+                    if self.ks.blocked.has_ready() {
+                        self.handle_ready_keys();
+                    }
                 }
                 Ok(Parsed::Empty { consumed }) => off += consumed,
                 Ok(Parsed::Incomplete) => break,
@@ -469,6 +485,12 @@ impl Server {
     /// written, clients whose replies acknowledge a logged write are held
     /// (`aof_held`) until a later flush succeeds; everyone else is served.
     fn before_sleep(&mut self) {
+        if self.blocking.clients > 0 || self.blocking.has_unblocked() {
+            self.ks.now_ms = unix_ms();
+            self.handle_blocked_timeouts();
+            self.handle_ready_keys();
+            self.process_unblocked_clients();
+        }
         let aof_ok = self.flush_aof() || self.aof_durable();
         if aof_ok && !self.aof_held.is_empty() {
             for slot in std::mem::take(&mut self.aof_held) {
@@ -550,6 +572,8 @@ impl Server {
         let slot = c.token;
         crate::commands::pubsub::unsubscribe_all(self, &mut c);
         crate::commands::tx::unwatch_all(self, &mut c);
+        // A blocked client leaves every wait queue and the deadline table.
+        self.forget_blocked(&mut c);
         log::debug!("Client closed connection id={} addr={}", c.id, c.addr);
         if let Some(entry) = self.clients.get_mut(slot) {
             *entry = None;

@@ -3,7 +3,8 @@
 //! Owns: the [`Server`] struct (configuration, keyspace, client table,
 //! statistics) and the loop (in `event_loop.rs`) that accepts connections,
 //! reads requests, runs commands inline and writes replies; periodic work
-//! lives in `cron.rs`.
+//! lives in `cron.rs`, blocked clients (BLPOP and friends) in
+//! `blocking.rs`.
 //!
 //! Must never: block. Every socket is non-blocking; slow work (freeing huge
 //! values, fsync) is handed to other threads or bounded in time.
@@ -13,6 +14,7 @@
 //! (so a command can hold `&mut Server` and `&mut Client` at once). Code that
 //! walks all clients must also account for the one being served.
 
+pub mod blocking;
 pub mod cron;
 pub mod event_loop;
 pub mod stats;
@@ -62,6 +64,8 @@ pub struct Server {
     pub executable_path: String,
     pub config_source: String,
     pub lastsave_unix: i64,
+    /// Blocked clients: counts, deadlines, clients to replay (blocking.rs).
+    pub blocking: blocking::Blocking,
     /// Where the incremental client sweep in cron continues.
     pub clients_cron_cursor: usize,
     /// used_memory right after startup (INFO used_memory_startup).
@@ -151,6 +155,7 @@ impl Server {
             config_source: config.source.clone(),
             lastsave_unix: now / 1000,
             clients_cron_cursor: 0,
+            blocking: blocking::Blocking::default(),
             startup_memory: crate::memory::used_memory(),
             clock: WallClock::new(),
             eviction_pool: Default::default(),

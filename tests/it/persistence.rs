@@ -333,6 +333,7 @@ fn config_set_appendonly_yes_logs_the_existing_dataset() {
     c.cmd(&["SET", "s", "1"]);
     c.cmd(&["SET", "t", "2", "PX", "500000"]);
     c.cmd(&["HSET", "h", "f", "v"]);
+    c.cmd(&["RPUSH", "l", "a", "b"]);
     assert!(!d.0.join(AOF).exists());
     assert_eq!(c.cmds(&["CONFIG", "SET", "appendonly", "yes"]), "+OK\r\n");
     assert!(c.cmds(&["INFO", "persistence"]).contains("aof_enabled:1"));
@@ -340,8 +341,12 @@ fn config_set_appendonly_yes_logs_the_existing_dataset() {
     kill9(&mut s);
     let s = ServerProc::start_in(&d.0, &aof_args("everysec"));
     let mut c = s.conn();
-    assert_eq!(c.cmds(&["DBSIZE"]), ":4\r\n");
+    assert_eq!(c.cmds(&["DBSIZE"]), ":5\r\n");
     assert_eq!(c.cmds(&["HGET", "h", "f"]), "$1\r\nv\r\n");
+    assert_eq!(
+        c.cmds(&["LRANGE", "l", "0", "-1"]),
+        "*2\r\n$1\r\na\r\n$1\r\nb\r\n"
+    );
     let pttl = c.cmds(&["PTTL", "t"]);
     assert!(pttl.starts_with(":4"), "{pttl}");
 }
@@ -383,6 +388,21 @@ fn fill_dataset(c: &mut Conn) {
     c.cmd(&a);
     c.cmd(&["SADD", "ints", "1", "-5", "70000", "5000000000"]);
     c.cmd(&["SADD", "words", "a", "b", "12"]);
+    c.cmd(&["RPUSH", "list", "a", "1", "", "-300"]);
+    // Several nodes, and an element bigger than a node.
+    let mut args = vec!["RPUSH".to_string(), "biglist".into()];
+    for i in 0..2000 {
+        args.push(format!("elem:{i}"));
+    }
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    c.cmd(&a);
+    c.cmd(&[
+        "LINSERT",
+        "biglist",
+        "before",
+        "elem:1000",
+        &"y".repeat(20_000),
+    ]);
     c.cmd(&["SELECT", "2"]);
     c.cmd(&["SET", "other", "db"]);
     c.cmd(&["SELECT", "0"]);
@@ -407,7 +427,18 @@ fn check_dataset(c: &mut Conn) {
         c.cmds(&["SMISMEMBER", "words", "a", "b", "12"]),
         "*3\r\n:1\r\n:1\r\n:1\r\n"
     );
-    assert_eq!(c.cmds(&["DBSIZE"]), ":9\r\n");
+    assert_eq!(
+        c.cmds(&["LRANGE", "list", "0", "-1"]),
+        "*4\r\n$1\r\na\r\n$1\r\n1\r\n$0\r\n\r\n$4\r\n-300\r\n"
+    );
+    assert_eq!(c.cmds(&["LLEN", "biglist"]), ":2001\r\n");
+    assert_eq!(c.cmd(&["LINDEX", "biglist", "1000"]).len(), 20_000 + 10);
+    assert_eq!(c.cmds(&["LINDEX", "biglist", "-1"]), "$9\r\nelem:1999\r\n");
+    assert_eq!(
+        c.cmds(&["OBJECT", "ENCODING", "biglist"]),
+        "$9\r\nquicklist\r\n"
+    );
+    assert_eq!(c.cmds(&["DBSIZE"]), ":11\r\n");
     c.cmd(&["SELECT", "2"]);
     assert_eq!(c.cmds(&["GET", "other"]), "$2\r\ndb\r\n");
     c.cmd(&["SELECT", "0"]);
