@@ -27,6 +27,7 @@ lint:
 
 bench: build
 	./bench/run.sh $(BIN)
+	./bench/memory.sh $(BIN)
 
 fuzz:
 	cd fuzz && $(CARGO) fuzz run resp_parser -- -max_total_time=60
