@@ -541,8 +541,7 @@ fn read_value(
                 set.get_or_insert_with(|| SetValue::for_first_member(&m))
                     .add(&m, intset_max);
             }
-            set.map(Value::Set)
-                .ok_or_else(|| bad(at, "empty set"))
+            set.map(Value::Set).ok_or_else(|| bad(at, "empty set"))
         }
         TYPE_SET_INTSET => {
             let blob = r.string()?;
@@ -553,8 +552,7 @@ fn read_value(
                 set.get_or_insert_with(|| SetValue::for_first_member(m.as_bytes()))
                     .add(m.as_bytes(), intset_max);
             }
-            set.map(Value::Set)
-                .ok_or_else(|| bad(at, "empty set"))
+            set.map(Value::Set).ok_or_else(|| bad(at, "empty set"))
         }
         TYPE_STRING => Ok(Value::Str(StrValue::from_vec(r.string()?))),
         TYPE_HASH => {
