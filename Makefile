@@ -29,8 +29,11 @@ bench: build
 	./bench/run.sh $(BIN)
 	./bench/memory.sh $(BIN)
 
+# libFuzzer needs a nightly toolchain: rustup toolchain install nightly,
+# cargo install cargo-fuzz. CI runs the same property on stable instead
+# (resp::parser tests).
 fuzz:
-	cd fuzz && $(CARGO) fuzz run resp_parser -- -max_total_time=60
+	cd fuzz && $(CARGO) +nightly fuzz run resp_parser seeds/resp_parser -- -max_total_time=60
 
 clean:
 	$(CARGO) clean

@@ -710,6 +710,81 @@ mod tests {
         assert_eq!(args.len(), 1);
     }
 
+    /// Parse a byte stream delivered in two reads split at `split`: the
+    /// commands seen (and the first protocol error).
+    fn parse_stream(data: &[u8], split: usize) -> (Vec<Vec<Vec<u8>>>, Option<ProtocolError>) {
+        let mut p = Parser::new(1 << 20);
+        let mut buf = Vec::new();
+        let mut cmds = Vec::new();
+        for chunk in [&data[..split], &data[split..]] {
+            buf.extend_from_slice(chunk);
+            loop {
+                match p.parse(&buf) {
+                    Ok(Parsed::Command { consumed, inline }) => {
+                        assert!(consumed <= buf.len());
+                        cmds.push(args_of(&p, &buf, inline));
+                        buf.drain(..consumed);
+                    }
+                    Ok(Parsed::Empty { consumed }) => {
+                        buf.drain(..consumed);
+                    }
+                    Ok(Parsed::Incomplete) => break,
+                    Err(e) => return (cmds, Some(e)),
+                }
+            }
+        }
+        (cmds, None)
+    }
+
+    /// The fuzz target's property on stable Rust, for CI: random RESP-like
+    /// streams parse the same whole or split anywhere, and never panic.
+    #[test]
+    fn random_streams_parse_the_same_split_anywhere() {
+        const PIECES: &[&[u8]] = &[
+            b"*",
+            b"$",
+            b"\r\n",
+            b"\n",
+            b"\r",
+            b"0",
+            b"1",
+            b"2",
+            b"3",
+            b"10",
+            b"-1",
+            b"1048577",
+            b"536870913",
+            b"SET",
+            b"GET",
+            b"key",
+            b" ",
+            b"\"",
+            b"'",
+            b"\\",
+            b"\x00",
+            b"x",
+            b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n",
+            b"PING\r\n",
+        ];
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            let mut data = Vec::new();
+            let parts = 1 + crate::dict::rng_next(&mut rng) % 24;
+            for _ in 0..parts {
+                let r = crate::dict::rng_next(&mut rng);
+                if r % 10 == 0 {
+                    data.push((r >> 8) as u8);
+                } else {
+                    data.extend_from_slice(PIECES[(r >> 8) as usize % PIECES.len()]);
+                }
+            }
+            let split = (crate::dict::rng_next(&mut rng) as usize) % (data.len() + 1);
+            let whole = parse_stream(&data, data.len());
+            let halves = parse_stream(&data, split);
+            assert_eq!(whole, halves, "input {data:?} split at {split}");
+        }
+    }
+
     #[test]
     fn strict_integers() {
         assert_eq!(parse_i64(b"0"), Some(0));
