@@ -86,6 +86,8 @@ pub struct Client {
     pub read_paused: bool,
     /// Set when a pause ends: buffered commands must run before reading.
     pub resume_input: bool,
+    /// The peer's FIN was reported: read until EOF, no edge will follow.
+    pub peer_closed: bool,
     /// This client's pending output holds the reply to a write whose AOF
     /// record is not yet durable (`appendfsync always`): the output is held
     /// until the log is written and fsynced.
@@ -157,6 +159,7 @@ impl Client {
             in_exec: false,
             read_paused: false,
             resume_input: false,
+            peer_closed: false,
             aof_wait: false,
             blocked: None,
         }
@@ -204,6 +207,7 @@ impl Client {
             in_exec: false,
             read_paused: false,
             resume_input: false,
+            peer_closed: false,
             aof_wait: false,
             blocked: None,
         }

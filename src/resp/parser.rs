@@ -772,7 +772,7 @@ mod tests {
             let parts = 1 + crate::dict::rng_next(&mut rng) % 24;
             for _ in 0..parts {
                 let r = crate::dict::rng_next(&mut rng);
-                if r % 10 == 0 {
+                if r.is_multiple_of(10) {
                     data.push((r >> 8) as u8);
                 } else {
                     data.extend_from_slice(PIECES[(r >> 8) as usize % PIECES.len()]);

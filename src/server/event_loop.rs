@@ -178,7 +178,7 @@ impl Server {
                 }
                 let slot = token.0 - MAX_LISTENERS;
                 if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                    self.handle_readable(slot);
+                    self.handle_readable(slot, ev.is_read_closed() || ev.is_error());
                 }
                 if ev.is_writable() {
                     self.queue_write(slot);
@@ -188,7 +188,7 @@ impl Server {
             if !self.pending_reads.is_empty() {
                 let pending = std::mem::take(&mut self.pending_reads);
                 for slot in pending {
-                    self.handle_readable(slot);
+                    self.handle_readable(slot, false);
                 }
             }
             if Instant::now() >= next_cron {
@@ -270,7 +270,10 @@ impl Server {
     }
 
     /// Read what the client sent and run every complete command in it.
-    fn handle_readable(&mut self, slot: usize) {
+    /// `peer_closed`: the event already reported the peer's FIN (or an
+    /// error), so no further edge will come; read until EOF instead of
+    /// stopping at a short read.
+    fn handle_readable(&mut self, slot: usize, peer_closed: bool) {
         let Some(mut c) = self.clients.get_mut(slot).and_then(|c| c.take()) else {
             return;
         };
@@ -343,11 +346,13 @@ impl Server {
                 break;
             }
             // A short read means the socket's receive queue was empty at
-            // that moment; with edge-triggered epoll, any byte arriving
-            // later raises a new readable event. Stopping here saves the
+            // that moment; with edge-triggered epoll, any byte (or FIN)
+            // arriving later raises a new event. Stopping here saves the
             // read() that would only return EAGAIN: one read per request
-            // at pipeline depth 1, the floor.
-            if n < READ_CHUNK_BYTES {
+            // at pipeline depth 1, the floor. A FIN that arrived before
+            // the event was reported raises no new edge, hence
+            // `peer_closed`.
+            if n < READ_CHUNK_BYTES && !peer_closed {
                 break;
             }
             budget = budget.saturating_sub(n);

@@ -25,3 +25,11 @@ mod pubsub_tx;
 mod server;
 mod sets;
 mod strings;
+
+/// A small deterministic generator for tests (xorshift64*).
+pub fn common_rng(state: &mut u64) -> u64 {
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+}

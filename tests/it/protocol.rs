@@ -169,3 +169,94 @@ fn big_values_round_trip() {
     assert!(r.starts_with(header.as_bytes()));
     assert_eq!(&r[header.len()..r.len() - 2], &v[..]);
 }
+
+/// Socket-level fuzzing: many connections send random and mutated frames
+/// (valid commands with random arguments, truncated frames, garbage);
+/// afterwards the server still answers and a control key is intact.
+#[test]
+fn random_frames_over_many_connections_do_not_hurt_the_server() {
+    let s = ServerProc::start(&[]);
+    let mut admin = s.conn();
+    admin.cmd(&["SET", "control", "intact"]);
+    const NAMES: &[&[u8]] = &[
+        b"SET",
+        b"GET",
+        b"DEL",
+        b"INCR",
+        b"APPEND",
+        b"HSET",
+        b"HGETALL",
+        b"LPUSH",
+        b"LRANGE",
+        b"SADD",
+        b"SMEMBERS",
+        b"ZADD",
+        b"ZRANGE",
+        b"EXPIRE",
+        b"TTL",
+        b"MULTI",
+        b"EXEC",
+        b"PING",
+        b"SUBSCRIBE",
+        b"PUBLISH",
+        b"GETRANGE",
+        b"SETRANGE",
+        b"LCS",
+        b"SCAN",
+        b"TYPE",
+        b"OBJECT",
+    ];
+    const ARGS: &[&[u8]] = &[
+        b"k1",
+        b"k2",
+        b"k3",
+        b"0",
+        b"-1",
+        b"1",
+        b"99999999999999999999",
+        b"1.5",
+        b"inf",
+        b"",
+        b"\x00\xff",
+        b"ENCODING",
+        b"WITHSCORES",
+        b"COUNT",
+        b"*",
+        b"+inf",
+    ];
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || crate::common_rng(&mut rng);
+    for _conn in 0..40 {
+        let mut c = s.conn();
+        let mut stream = Vec::new();
+        for _ in 0..100 {
+            let r = next();
+            let argc = 1 + (r % 5) as usize;
+            let mut args: Vec<&[u8]> = vec![NAMES[(next() as usize) % NAMES.len()]];
+            for _ in 1..argc {
+                args.push(ARGS[(next() as usize) % ARGS.len()]);
+            }
+            let mut frame = encode(&args);
+            match r % 7 {
+                0 => frame.truncate((next() as usize) % frame.len()),
+                1 => {
+                    let i = (next() as usize) % frame.len();
+                    frame[i] = next() as u8;
+                }
+                2 => frame = (0..(next() % 64)).map(|_| next() as u8).collect(),
+                _ => {}
+            }
+            stream.extend(frame);
+        }
+        // The connection may be closed early by a protocol error: ignore
+        // write errors, then half-close and read to EOF, which guarantees
+        // the server has processed (or refused) everything we sent.
+        let _ = c.writer.write_all(&stream);
+        let _ = c.writer.shutdown(std::net::Shutdown::Write);
+        let mut sink = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut c.reader, &mut sink);
+    }
+    assert_eq!(admin.cmd(&["PING"]), b"+PONG\r\n");
+    assert_eq!(admin.cmd(&["GET", "control"]), b"$6\r\nintact\r\n");
+    assert_eq!(s.conn().cmd(&["PING"]), b"+PONG\r\n");
+}
