@@ -16,6 +16,7 @@
 //! client's count size an allocation or an unbounded reply.
 
 use super::keys::parse_cursor;
+use super::keys::{parse_scan_options, reply_empty_scan, ScanOptions};
 use super::{parse_int, Argv};
 use crate::connection::Client;
 use crate::db::Access;
@@ -461,32 +462,11 @@ pub fn hscan(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     const BUCKET_VISITS_MAX: usize = 100_000;
     let cursor = parse_cursor(&argv[2])?;
     let Some(h) = lookup_hash(srv, c, &argv[1], Access::Read)? else {
-        let mut w = c.reply();
-        w.array(2);
-        w.bulk(b"0");
-        w.array(0);
+        reply_empty_scan(c);
         return Ok(());
     };
     let h: &HashValue = h;
-    let mut count: usize = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut j = 3;
-    while j < argv.len() {
-        let has_next = j + 1 < argv.len();
-        if argv.is(j, "count") && has_next {
-            let n = parse_int(&argv[j + 1])?;
-            if n < 1 {
-                return Err(CmdError::Syntax);
-            }
-            count = usize::try_from(n).unwrap_or(usize::MAX);
-        } else if argv.is(j, "match") && has_next {
-            let p = argv.get(j + 1);
-            pattern = if p == b"*" { None } else { Some(p) };
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        j += 2;
-    }
+    let ScanOptions { count, pattern, .. } = parse_scan_options(argv, 3, false)?;
     // Redis visits at most COUNT*10 buckets per call.
     let visits_max = count.saturating_mul(10).min(BUCKET_VISITS_MAX);
     // Copied out: the dict reports entries only for the callback's

@@ -156,32 +156,65 @@ pub fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
     Ok(if neg { v.wrapping_neg() } else { v })
 }
 
-pub fn scan(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
-    let mut cursor = parse_cursor(&argv[1])?;
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut type_filter: Option<Vec<u8>> = None;
-    let mut j = 2;
+/// Options shared by SCAN, HSCAN, SSCAN and ZSCAN: `[MATCH pattern]
+/// [COUNT count]`, plus `[TYPE type]` for SCAN. A COUNT below 1 is a
+/// syntax error; a MATCH of `*` is dropped (it matches everything).
+pub struct ScanOptions<'a> {
+    pub count: usize,
+    pub pattern: Option<&'a [u8]>,
+    pub type_filter: Option<Vec<u8>>,
+}
+
+pub fn parse_scan_options<'a>(
+    argv: &Argv<'a>,
+    from: usize,
+    allow_type: bool,
+) -> Result<ScanOptions<'a>, CmdError> {
+    let mut o = ScanOptions {
+        count: 10,
+        pattern: None,
+        type_filter: None,
+    };
+    let mut j = from;
     while j < argv.len() {
         let has_next = j + 1 < argv.len();
         if argv.is(j, "count") && has_next {
-            count = parse_int(&argv[j + 1])?;
-            if count < 1 {
+            let n = parse_int(argv.get(j + 1))?;
+            if n < 1 {
                 return Err(CmdError::Syntax);
             }
+            o.count = usize::try_from(n).unwrap_or(usize::MAX);
         } else if argv.is(j, "match") && has_next {
             let p = argv.get(j + 1);
-            pattern = if p == b"*" { None } else { Some(p) };
-        } else if argv.is(j, "type") && has_next {
-            type_filter = Some(argv.get(j + 1).to_ascii_lowercase());
+            o.pattern = if p == b"*" { None } else { Some(p) };
+        } else if allow_type && argv.is(j, "type") && has_next {
+            o.type_filter = Some(argv.get(j + 1).to_ascii_lowercase());
         } else {
             return Err(CmdError::Syntax);
         }
         j += 2;
     }
+    Ok(o)
+}
+
+/// The reply to a scan of a missing key: cursor 0, no elements.
+pub fn reply_empty_scan(c: &mut Client) {
+    let mut w = c.reply();
+    w.array(2);
+    w.bulk(b"0");
+    w.array(0);
+}
+
+pub fn scan(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    let mut cursor = parse_cursor(&argv[1])?;
+    let ScanOptions {
+        count,
+        pattern,
+        type_filter,
+    } = parse_scan_options(argv, 2, true)?;
     // Bound the work per call: COUNT is a hint, and a sparse table (after
     // mass deletion) must not make one call walk millions of empty buckets.
-    let bucket_visits_max = (count as u64).saturating_mul(10).min(100_000);
+    let bucket_visits_max = count.saturating_mul(10).min(100_000);
     // As Redis 7.0: collect every key in the visited buckets, stop once
     // COUNT keys were collected, and only then filter by MATCH, TYPE and
     // expiry. So a call can return fewer keys than COUNT, even none, with
@@ -192,7 +225,7 @@ pub fn scan(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     loop {
         cursor = dict.scan(cursor, |k, _obj: &RObj| found.push(k.clone()));
         visits += 1;
-        if cursor == 0 || found.len() >= count as usize || visits >= bucket_visits_max {
+        if cursor == 0 || found.len() >= count || visits >= bucket_visits_max {
             break;
         }
     }

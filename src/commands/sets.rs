@@ -25,6 +25,7 @@
 //! shared references, so several can be borrowed at once.
 
 use super::keys::parse_cursor;
+use super::keys::{parse_scan_options, reply_empty_scan, ScanOptions};
 use super::{parse_int, Argv};
 use crate::connection::Client;
 use crate::db::{Access, Keyspace};
@@ -783,37 +784,16 @@ pub fn sdiffstore(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
 pub fn sscan(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let mut cursor = parse_cursor(&argv[2])?;
     let Some(set) = lookup_set(srv, c, &argv[1], Access::Read)? else {
-        let mut w = c.reply();
-        w.array(2);
-        w.bulk(b"0");
-        w.array(0);
+        reply_empty_scan(c);
         return Ok(());
     };
     let set: &SetValue = set;
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut j = 3;
-    while j < argv.len() {
-        let has_next = j + 1 < argv.len();
-        if argv.is(j, "count") && has_next {
-            count = parse_int(&argv[j + 1])?;
-            if count < 1 {
-                return Err(CmdError::Syntax);
-            }
-        } else if argv.is(j, "match") && has_next {
-            let p = argv.get(j + 1);
-            pattern = if p == b"*" { None } else { Some(p) };
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        j += 2;
-    }
+    let ScanOptions { count, pattern, .. } = parse_scan_options(argv, 3, false)?;
     // COUNT is a hint about work, not a reply size: like Redis, visit at
     // most count*10 buckets (capped, so a sparse table after mass deletion
     // cannot make one call walk millions of empty buckets), and collect
     // before filtering.
     let visits_max = (count as u64).saturating_mul(10).min(100_000);
-    let count = count as usize;
     let mut found: Vec<CompactBytes> = Vec::new();
     let mut visits = 0;
     loop {
