@@ -403,8 +403,8 @@ fn stats_section(srv: &Server, out: &mut String) -> bool {
     field!(out, "current_eviction_exceeded_time", 0);
     field!(out, "keyspace_hits", k.hits);
     field!(out, "keyspace_misses", k.misses);
-    field!(out, "pubsub_channels", 0);
-    field!(out, "pubsub_patterns", 0);
+    field!(out, "pubsub_channels", srv.pubsub.channel_count());
+    field!(out, "pubsub_patterns", srv.pubsub.numpat());
     field!(out, "pubsubshard_channels", 0);
     field!(out, "latest_fork_usec", 0);
     field!(out, "total_forks", 0);

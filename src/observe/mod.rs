@@ -3,3 +3,6 @@
 //! it with their own files.
 
 pub mod info;
+pub mod latency;
+pub mod monitor;
+pub mod slowlog;

@@ -170,6 +170,9 @@ impl Server {
                 }
             }
             self.ks.now_ms = unix_ms();
+            // Loop-stall measurement: one clock read per turn, only while
+            // the latency monitor is on.
+            let turn_start = (self.config.latency_monitor_threshold > 0).then(Instant::now);
             for ev in events.iter() {
                 let token = ev.token();
                 if token.0 < MAX_LISTENERS {
@@ -197,6 +200,9 @@ impl Server {
                 next_cron = Instant::now() + Duration::from_millis(period_ms);
             }
             self.before_sleep();
+            if let Some(t) = turn_start {
+                self.latency_sample("event-loop", t.elapsed().as_millis() as u64);
+            }
             if self.signal_term.load(Ordering::Relaxed) {
                 log::warn!("Received SIGTERM/SIGINT, scheduling shutdown...");
                 self.shutdown_requested = Some(ShutdownReason::Signal);
@@ -579,6 +585,9 @@ impl Server {
         crate::commands::tx::unwatch_all(self, &mut c);
         // A blocked client leaves every wait queue and the deadline table.
         self.forget_blocked(&mut c);
+        if c.monitor {
+            self.remove_monitor(slot);
+        }
         log::debug!("Client closed connection id={} addr={}", c.id, c.addr);
         if let Some(entry) = self.clients.get_mut(slot) {
             *entry = None;
