@@ -129,16 +129,14 @@ pub fn latency(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         let n = if argv.len() == 2 {
             srv.latency.reset_all()
         } else {
-            argv.iter()
-                .skip(2)
-                .filter(|e| srv.latency.reset(e))
-                .count()
+            argv.iter().skip(2).filter(|e| srv.latency.reset(e)).count()
         };
         c.reply().int(n as i64);
     } else if argv.len() == 2 && argv.is(1, "doctor") {
-        let report = srv
-            .latency
-            .doctor(srv.config.latency_monitor_threshold, crate::db::unix_ms() / 1000);
+        let report = srv.latency.doctor(
+            srv.config.latency_monitor_threshold,
+            crate::db::unix_ms() / 1000,
+        );
         c.reply().verbatim(report.as_bytes());
     } else {
         return Err(subcommand_syntax_error(argv));

@@ -127,18 +127,63 @@ const ALLKEYS: (i32, i32, i32) = (1, -1, 1);
 const RW: u32 = WRITE | DENYOOM;
 
 static SLOWLOG_SUBS: [SubCommand; 4] = [
-    sub("get", -2, ADMIN | LOADING | STALE, "Get the slow log's entries"),
-    sub("help", 2, LOADING | STALE, "Show helpful text about the different subcommands"),
-    sub("len", 2, ADMIN | LOADING | STALE, "Get the slow log's length"),
-    sub("reset", 2, ADMIN | LOADING | STALE, "Clear all entries from the slow log"),
+    sub(
+        "get",
+        -2,
+        ADMIN | LOADING | STALE,
+        "Get the slow log's entries",
+    ),
+    sub(
+        "help",
+        2,
+        LOADING | STALE,
+        "Show helpful text about the different subcommands",
+    ),
+    sub(
+        "len",
+        2,
+        ADMIN | LOADING | STALE,
+        "Get the slow log's length",
+    ),
+    sub(
+        "reset",
+        2,
+        ADMIN | LOADING | STALE,
+        "Clear all entries from the slow log",
+    ),
 ];
 
 static LATENCY_SUBS: [SubCommand; 5] = [
-    sub("doctor", 2, ADMIN | NOSCRIPT | LOADING | STALE, "Return a human readable latency analysis report."),
-    sub("help", 2, LOADING | STALE, "Show helpful text about the different subcommands."),
-    sub("history", 3, ADMIN | NOSCRIPT | LOADING | STALE, "Return timestamp-latency samples for the event."),
-    sub("latest", 2, ADMIN | NOSCRIPT | LOADING | STALE, "Return the latest latency samples for all events."),
-    sub("reset", -2, ADMIN | NOSCRIPT | LOADING | STALE, "Reset latency data for one or more events."),
+    sub(
+        "doctor",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        "Return a human readable latency analysis report.",
+    ),
+    sub(
+        "help",
+        2,
+        LOADING | STALE,
+        "Show helpful text about the different subcommands.",
+    ),
+    sub(
+        "history",
+        3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        "Return timestamp-latency samples for the event.",
+    ),
+    sub(
+        "latest",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        "Return the latest latency samples for all events.",
+    ),
+    sub(
+        "reset",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        "Reset latency data for one or more events.",
+    ),
 ];
 
 static CONFIG_SUBS: [SubCommand; 5] = [

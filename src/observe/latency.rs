@@ -194,7 +194,10 @@ mod tests {
         }
         let s = m.get(b"event-loop").unwrap();
         assert_eq!(s.history().count(), SERIES_LEN);
-        assert_eq!(s.history().next().unwrap().time, 1000 - SERIES_LEN as i64 + 1);
+        assert_eq!(
+            s.history().next().unwrap().time,
+            1000 - SERIES_LEN as i64 + 1
+        );
         assert_eq!(m.reset_all(), 1);
     }
 }

@@ -20,6 +20,7 @@ mod hashes;
 mod keys;
 mod lists;
 mod persistence;
+mod observe;
 mod protocol;
 mod pubsub_tx;
 mod server;

@@ -1,0 +1,395 @@
+//! SLOWLOG, LATENCY, MONITOR and INFO observability fields, end to end.
+//! The slow log and MONITOR are compared with Debian's redis-server: the
+//! fields that cannot match (timestamps, durations, client ports) are
+//! checked for their form, everything else must be equal.
+
+use crate::common::{encode, wait_until, Conn, ServerProc};
+use crate::differential::check_with;
+use std::io::Read;
+use std::time::Duration;
+
+/// A parsed RESP2 reply, enough for slowlog/latency shapes.
+#[derive(Debug, Clone, PartialEq)]
+enum V {
+    Int(i64),
+    Bulk(Vec<u8>),
+    Arr(Vec<V>),
+    Status(String),
+    Err(String),
+    Nil,
+}
+
+fn parse(buf: &[u8]) -> V {
+    fn line(buf: &[u8], pos: &mut usize) -> String {
+        let start = *pos;
+        while &buf[*pos..*pos + 2] != b"\r\n" {
+            *pos += 1;
+        }
+        let s = String::from_utf8_lossy(&buf[start..*pos]).into_owned();
+        *pos += 2;
+        s
+    }
+    fn value(buf: &[u8], pos: &mut usize) -> V {
+        let t = buf[*pos];
+        *pos += 1;
+        let l = line(buf, pos);
+        match t {
+            b':' => V::Int(l.parse().unwrap()),
+            b'+' => V::Status(l),
+            b'-' => V::Err(l),
+            b'$' => {
+                let n: i64 = l.parse().unwrap();
+                if n < 0 {
+                    return V::Nil;
+                }
+                let v = buf[*pos..*pos + n as usize].to_vec();
+                *pos += n as usize + 2;
+                V::Bulk(v)
+            }
+            b'*' => {
+                let n: i64 = l.parse().unwrap();
+                V::Arr((0..n.max(0)).map(|_| value(buf, pos)).collect())
+            }
+            other => panic!("unexpected type {}", other as char),
+        }
+    }
+    let mut pos = 0;
+    value(buf, &mut pos)
+}
+
+fn arr(v: &V) -> &[V] {
+    match v {
+        V::Arr(a) => a,
+        other => panic!("expected array, got {other:?}"),
+    }
+}
+
+fn int(v: &V) -> i64 {
+    match v {
+        V::Int(i) => *i,
+        other => panic!("expected integer, got {other:?}"),
+    }
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// The requests of the slow-log scenario (run on both servers).
+fn slowlog_script() -> Vec<Vec<Vec<u8>>> {
+    let mut s: Vec<Vec<Vec<u8>>> = Vec::new();
+    let w = |parts: &[&str]| {
+        parts
+            .iter()
+            .map(|p| p.as_bytes().to_vec())
+            .collect::<Vec<_>>()
+    };
+    s.push(w(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]));
+    s.push(w(&["SLOWLOG", "RESET"]));
+    s.push(w(&["CLIENT", "SETNAME", "tester"]));
+    s.push(w(&["SET", "k", "v"]));
+    // 41 arguments: kept as 31 plus "... (10 more arguments)".
+    let mut del = vec![b"DEL".to_vec()];
+    del.extend((0..40).map(|i| format!("key{i}").into_bytes()));
+    s.push(del);
+    // A 200-byte argument: cut at 128 bytes.
+    s.push(vec![b"SET".to_vec(), b"long".to_vec(), vec![b'x'; 200]]);
+    // Credentials are redacted, whether the command succeeds or not.
+    s.push(w(&["AUTH", "secret"]));
+    s.push(w(&["AUTH", "user", "pass"]));
+    s.push(w(&["HELLO", "2", "AUTH", "user", "pass"]));
+    s.push(w(&["CONFIG", "SET", "requirepass", ""]));
+    // EXEC is not logged (skip_slowlog); the commands inside it are.
+    s.push(w(&["MULTI"]));
+    s.push(w(&["INCR", "counter"]));
+    s.push(w(&["EXEC"]));
+    s.push(w(&["DEBUG", "SLEEP", "0.05"]));
+    s.push(w(&["SLOWLOG", "GET", "-1"]));
+    s
+}
+
+/// Run the script; return the final SLOWLOG GET reply and the client's
+/// own address as the server sees it.
+fn run_slowlog_script(srv: &ServerProc) -> (V, String) {
+    let mut c = srv.conn();
+    let me = c.writer.local_addr().unwrap().to_string();
+    let mut last = Vec::new();
+    for req in slowlog_script() {
+        let refs: Vec<&[u8]> = req.iter().map(|a| a.as_slice()).collect();
+        c.send(&refs);
+        last = c.read_reply();
+    }
+    (parse(&last), me)
+}
+
+#[test]
+fn slowlog_entries_match_redis_server() {
+    let args = ["--enable-debug-command", "yes"];
+    let ours = ServerProc::start(&args);
+    let theirs = ServerProc::start_reference(&args);
+    let (a, a_addr) = run_slowlog_script(&ours);
+    let (b, b_addr) = run_slowlog_script(&theirs);
+    let (ea, eb) = (arr(&a), arr(&b));
+    assert_eq!(ea.len(), eb.len(), "entry count\nours {a:?}\ntheirs {b:?}");
+    // Sanity: the scenario really logged something of each kind.
+    assert_eq!(ea.len(), 12, "{a:?}");
+    let now = now_secs();
+    for (x, y) in ea.iter().zip(eb) {
+        let (x, y) = (arr(x), arr(y));
+        assert_eq!(x.len(), 6);
+        assert_eq!(y.len(), 6);
+        assert_eq!(x[0], y[0], "ids");
+        assert!((int(&x[1]) - now).abs() < 120, "timestamp {:?}", x[1]);
+        assert!(int(&x[2]) >= 0);
+        assert_eq!(x[3], y[3], "argv");
+        assert_eq!(x[4], V::Bulk(a_addr.clone().into_bytes()));
+        assert_eq!(y[4], V::Bulk(b_addr.clone().into_bytes()));
+        assert_eq!(x[5], y[5], "client name");
+        if arr(&x[3]).first() == Some(&V::Bulk(b"DEBUG".to_vec())) {
+            assert!(int(&x[2]) >= 50_000, "DEBUG SLEEP 0.05 took {:?} us", x[2]);
+        }
+    }
+    // The redacted and cut forms are really there.
+    let all: Vec<&V> = ea.iter().map(|e| &arr(e)[3]).collect();
+    let redacted = V::Bulk(b"(redacted)".to_vec());
+    assert_eq!(all.iter().filter(|v| arr(v).contains(&redacted)).count(), 4);
+    assert!(all
+        .iter()
+        .any(|v| arr(v).len() == 32 && arr(v)[31] == V::Bulk(b"... (10 more arguments)".to_vec())));
+    let mut cut = vec![b'x'; 128];
+    cut.extend_from_slice(b"... (72 more bytes)");
+    assert!(all
+        .iter()
+        .any(|v| arr(v).get(2) == Some(&V::Bulk(cut.clone()))));
+}
+
+#[test]
+fn slowlog_subcommands_and_errors_match_redis_server() {
+    // A huge threshold: nothing is logged unless the test says so, even on
+    // a loaded machine.
+    check_with(
+        &["--slowlog-log-slower-than", "100000000"],
+        "SLOWLOG HELP
+         SLOWLOG GET x
+         SLOWLOG GET -2
+         SLOWLOG GET 1 2
+         SLOWLOG LEN 1
+         SLOWLOG FOO
+         SLOWLOG
+         SLOWLOG RESET
+         SLOWLOG LEN
+         SLOWLOG GET
+         SLOWLOG GET 0
+         SLOWLOG GET -1
+         LATENCY LATEST
+         LATENCY HISTORY command
+         LATENCY RESET
+         LATENCY RESET a b
+         LATENCY DOCTOR
+         LATENCY FOO
+         LATENCY HISTORY
+         MULTI
+         MONITOR
+         EXEC",
+    );
+}
+
+#[test]
+fn slowlog_threshold_and_max_len_are_live() {
+    let srv = ServerProc::start(&["--slowlog-log-slower-than", "-1"]);
+    let mut c = srv.conn();
+    c.cmd(&["SET", "a", "1"]);
+    assert_eq!(c.cmd(&["SLOWLOG", "LEN"]), b":0\r\n");
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]),
+        b"+OK\r\n"
+    );
+    c.cmd(&["CONFIG", "SET", "slowlog-max-len", "3"]);
+    for i in 0..10 {
+        c.cmd(&["SET", "a", &i.to_string()]);
+    }
+    assert_eq!(c.cmd(&["SLOWLOG", "LEN"]), b":3\r\n");
+    let v = parse(&c.cmd(&["SLOWLOG", "GET", "1"]));
+    let e = arr(&arr(&v)[0]);
+    // Newest first: the SLOWLOG LEN just before.
+    assert_eq!(arr(&e[3])[0], V::Bulk(b"SLOWLOG".to_vec()));
+    assert_eq!(c.cmd(&["SLOWLOG", "RESET"]), b"+OK\r\n");
+    // RESET itself is logged after it ran.
+    assert_eq!(c.cmd(&["SLOWLOG", "LEN"]), b":1\r\n");
+    c.cmd(&["CONFIG", "SET", "slowlog-log-slower-than", "-1"]);
+    c.cmd(&["SLOWLOG", "RESET"]);
+    c.cmd(&["SET", "a", "1"]);
+    assert_eq!(c.cmd(&["SLOWLOG", "LEN"]), b":0\r\n");
+}
+
+/// Connect a monitor, run `script` from another client, and return the
+/// monitor lines with the `+<time> [` prefix checked and removed, the
+/// issuing client's address replaced by `ADDR`.
+fn monitor_lines(srv: &ServerProc, script: &[Vec<&[u8]>]) -> Vec<String> {
+    let mut m = srv.conn();
+    assert_eq!(m.cmd(&["MONITOR"]), b"+OK\r\n");
+    let mut c = srv.conn();
+    let addr = c.writer.local_addr().unwrap().to_string();
+    for req in script {
+        c.send(req);
+        c.read_reply();
+    }
+    c.cmd(&["ECHO", "the-end"]);
+    let mut lines = Vec::new();
+    loop {
+        let raw = m.read_reply();
+        let l = String::from_utf8_lossy(&raw).into_owned();
+        let l = l.trim_end_matches("\r\n");
+        let (ts, rest) = l
+            .strip_prefix('+')
+            .and_then(|x| x.split_once(" ["))
+            .unwrap_or_else(|| panic!("bad monitor line {l:?}"));
+        let (secs, micros) = ts.split_once('.').expect("time with micros");
+        assert!((secs.parse::<i64>().unwrap() - now_secs()).abs() < 120);
+        assert_eq!(micros.len(), 6);
+        let line = rest.replacen(&addr, "ADDR", 1);
+        let done = line.ends_with("\"ECHO\" \"the-end\"");
+        lines.push(line);
+        if done || lines.len() > 100 {
+            break;
+        }
+    }
+    lines
+}
+
+#[test]
+fn monitor_stream_matches_redis_server() {
+    let bin: &[u8] = b"x\"y\\z\n\x01\xff\t\x07\x08 ~";
+    let script: Vec<Vec<&[u8]>> = vec![
+        vec![b"SET", b"a b", bin],
+        vec![b"GET", b"a b"],
+        vec![b"SELECT", b"2"],
+        vec![b"SET", b"k", b"1"],
+        vec![b"AUTH", b"secret"],
+        vec![b"AUTH", b"u", b"p"],
+        vec![b"HELLO", b"2", b"AUTH", b"u", b"p"],
+        vec![b"CONFIG", b"GET", b"maxmemory"],
+        vec![b"CONFIG", b"SET", b"requirepass", b""],
+        vec![b"CLIENT", b"SETNAME", b"nm"],
+        vec![b"CLIENT", b"LIST"],
+        vec![b"CLIENT", b"ID"],
+        vec![b"DEBUG", b"SLEEP", b"0"],
+        vec![b"MULTI"],
+        vec![b"SET", b"x", b"y"],
+        vec![b"INCR", b"x"],
+        vec![b"EXEC"],
+        vec![b"PING"],
+        vec![b"NOSUCH", b"a"],
+        vec![b"GET"],
+        vec![b"SLOWLOG", b"LEN"],
+        vec![b"INFO", b"server"],
+    ];
+    let args = ["--enable-debug-command", "yes"];
+    let ours = ServerProc::start(&args);
+    let theirs = ServerProc::start_reference(&args);
+    let a = monitor_lines(&ours, &script);
+    let b = monitor_lines(&theirs, &script);
+    assert_eq!(a, b);
+    assert!(a.contains(&r#"0 ADDR] "SET" "a b" "x\"y\\z\n\x01\xff\t\a\b ~""#.to_string()));
+    assert!(a.contains(&r#"2 ADDR] "AUTH" "(redacted)""#.to_string()));
+}
+
+#[test]
+fn monitor_client_is_flagged_and_removed_on_close() {
+    let srv = ServerProc::start(&[]);
+    let mut m = srv.conn();
+    assert_eq!(m.cmd(&["MONITOR"]), b"+OK\r\n");
+    let mut c = srv.conn();
+    let list = c.cmds(&["CLIENT", "LIST"]);
+    assert!(list.contains("flags=O "), "{list}");
+    drop(m);
+    assert!(wait_until(Duration::from_secs(10), || {
+        !c.cmds(&["CLIENT", "LIST"]).contains("flags=O ")
+    }));
+    // Commands still run fine with the monitor gone.
+    assert_eq!(c.cmd(&["SET", "a", "1"]), b"+OK\r\n");
+}
+
+#[test]
+fn slow_monitor_is_closed_at_the_output_limit() {
+    let srv = ServerProc::start(&["--client-output-buffer-limit", "normal 1mb 0 0"]);
+    let mut m = srv.conn();
+    assert_eq!(m.cmd(&["MONITOR"]), b"+OK\r\n");
+    // Never read from `m` again. Each SET adds ~64 KiB to its stream.
+    let mut c = srv.conn();
+    let value = vec![b'v'; 64 * 1024];
+    let mut closed = false;
+    for _ in 0..2000 {
+        c.send(&[b"SET", b"k", &value]);
+        assert_eq!(c.read_reply(), b"+OK\r\n");
+        if !c.cmds(&["CLIENT", "LIST"]).contains("flags=O ") {
+            closed = true;
+            break;
+        }
+    }
+    assert!(closed, "the monitor was never closed");
+    // The server dropped it: reading it to the end reaches EOF.
+    m.reader
+        .get_ref()
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut sink = Vec::new();
+    let _ = m.reader.read_to_end(&mut sink);
+}
+
+#[test]
+fn latency_monitor_records_spikes_by_event() {
+    let srv = ServerProc::start(&["--enable-debug-command", "yes"]);
+    let mut c = srv.conn();
+    // Off by default: a 50 ms command records nothing.
+    c.cmd(&["DEBUG", "SLEEP", "0.05"]);
+    assert_eq!(c.cmd(&["LATENCY", "LATEST"]), b"*0\r\n");
+    assert!(c
+        .cmds(&["LATENCY", "DOCTOR"])
+        .contains("Latency monitoring is disabled"));
+    c.cmd(&["CONFIG", "SET", "latency-monitor-threshold", "20"]);
+    c.cmd(&["DEBUG", "SLEEP", "0.05"]);
+    c.cmd(&["GET", "fast"]);
+    let latest = parse(&c.cmd(&["LATENCY", "LATEST"]));
+    let events: Vec<&V> = arr(&latest).iter().collect();
+    let cmd = events
+        .iter()
+        .map(|e| arr(e))
+        .find(|e| e[0] == V::Bulk(b"command".to_vec()))
+        .expect("a command event");
+    assert!((int(&cmd[1]) - now_secs()).abs() < 120);
+    assert!(int(&cmd[2]) >= 50 && int(&cmd[3]) >= 50, "{cmd:?}");
+    // The loop turn that ran it stalled as long.
+    assert!(events
+        .iter()
+        .any(|e| arr(e)[0] == V::Bulk(b"event-loop".to_vec())));
+    let hist = parse(&c.cmd(&["LATENCY", "HISTORY", "command"]));
+    assert_eq!(arr(&hist).len(), 1);
+    assert!(int(&arr(&arr(&hist)[0])[1]) >= 50);
+    let doctor = c.cmds(&["LATENCY", "DOCTOR"]);
+    assert!(doctor.contains("1. command: 1 latency spikes"), "{doctor}");
+    assert_eq!(c.cmd(&["LATENCY", "RESET", "command", "nosuch"]), b":1\r\n");
+    assert_eq!(c.cmd(&["LATENCY", "HISTORY", "command"]), b"*0\r\n");
+    c.cmd(&["LATENCY", "RESET"]);
+    c.cmd(&["CONFIG", "SET", "latency-monitor-threshold", "0"]);
+    c.cmd(&["DEBUG", "SLEEP", "0.05"]);
+    assert_eq!(c.cmd(&["LATENCY", "LATEST"]), b"*0\r\n");
+}
+
+#[test]
+fn info_reports_pubsub_counts() {
+    let srv = ServerProc::start(&[]);
+    let mut sub = Conn::connect(srv.port);
+    sub.send_raw(&encode(&[b"SUBSCRIBE", b"ch1", b"ch2"]));
+    sub.read_reply();
+    sub.read_reply();
+    sub.send_raw(&encode(&[b"PSUBSCRIBE", b"p*"]));
+    sub.read_reply();
+    let mut c = srv.conn();
+    let info = c.cmds(&["INFO", "stats"]);
+    assert!(info.contains("pubsub_channels:2\r\n"), "{info}");
+    assert!(info.contains("pubsub_patterns:1\r\n"), "{info}");
+}
