@@ -111,6 +111,7 @@ pub fn config(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         "set" => config_set(srv, c, argv)?,
         "resetstat" => {
             srv.stats.reset();
+            srv.command_latencies.reset();
             srv.ks.stats = Default::default();
             crate::memory::reset_peak();
             c.reply().ok();

@@ -330,6 +330,9 @@ pub fn execute(
         st.failed_calls += 1;
     }
     srv.stats.total_commands_processed += 1;
+    if srv.config.latency_tracking {
+        srv.command_latencies.record(idx, usec);
+    }
     // Observability hooks: each is one comparison when it has nothing to
     // do (slow log: the command was fast; latency monitor: threshold 0;
     // MONITOR: nobody is watching).

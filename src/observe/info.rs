@@ -47,6 +47,7 @@ pub fn info_text(srv: &Server, current: &Client, args: &[String]) -> String {
                 everything = true;
                 wanted.extend_from_slice(DEFAULT_SECTIONS);
                 wanted.push("commandstats");
+                wanted.push("latencystats");
             }
             other => wanted.push(other),
         }
@@ -82,6 +83,7 @@ pub fn info_text(srv: &Server, current: &Client, args: &[String]) -> String {
             }
             "keyspace" => keyspace_section(srv, &mut out),
             "commandstats" => commandstats_section(srv, &mut out),
+            "latencystats" => latencystats_section(srv, &mut out),
             _ => false,
         };
         if !wrote {
@@ -507,6 +509,19 @@ fn keyspace_section(srv: &Server, out: &mut String) -> bool {
             d.expires.len(),
             d.avg_ttl_ms
         );
+    }
+    true
+}
+
+/// Per-command latency percentiles (Redis names them by the command as
+/// the table lists it; container commands are reported as a whole).
+fn latencystats_section(srv: &Server, out: &mut String) -> bool {
+    out.push_str("# Latencystats\r\n");
+    let percentiles = &srv.config.latency_tracking_info_percentiles;
+    for (idx, cmd) in COMMANDS.iter().enumerate() {
+        if let Some(p) = srv.command_latencies.percentiles(idx, percentiles) {
+            let _ = write!(out, "latency_percentiles_usec_{}:{}\r\n", cmd.name, p);
+        }
     }
     true
 }

@@ -4,5 +4,6 @@
 
 pub mod info;
 pub mod latency;
+pub mod latencystats;
 pub mod monitor;
 pub mod slowlog;

@@ -93,6 +93,8 @@ pub struct Server {
     pub latency: crate::observe::latency::LatencyMonitor,
     /// Slots of clients in MONITOR mode (observe/monitor.rs).
     pub monitors: Vec<usize>,
+    /// Per-command latency histograms (observe/latencystats.rs).
+    pub command_latencies: crate::observe::latencystats::CommandLatencies,
 }
 
 /// Wall-clock milliseconds derived from the monotonic clock, re-anchored
@@ -179,6 +181,9 @@ impl Server {
             slowlog: Default::default(),
             latency: Default::default(),
             monitors: Vec::new(),
+            command_latencies: crate::observe::latencystats::CommandLatencies::new(
+                crate::commands::COMMANDS.len(),
+            ),
             config,
         };
         server.sync_config_to_keyspace();

@@ -193,7 +193,15 @@ fn slowlog_subcommands_and_errors_match_redis_server() {
          LATENCY HISTORY
          MULTI
          MONITOR
-         EXEC",
+         EXEC
+         CONFIG GET latency-tracking
+         CONFIG GET latency-tracking-info-percentiles
+         CONFIG SET latency-tracking-info-percentiles \"50 101\"
+         CONFIG SET latency-tracking-info-percentiles abc
+         CONFIG SET latency-tracking-info-percentiles \"50.0 99.90 0\"
+         CONFIG GET latency-tracking-info-percentiles
+         CONFIG SET latency-tracking-info-percentiles \"\"
+         CONFIG GET latency-tracking-info-percentiles",
     );
 }
 
@@ -392,4 +400,52 @@ fn info_reports_pubsub_counts() {
     let info = c.cmds(&["INFO", "stats"]);
     assert!(info.contains("pubsub_channels:2\r\n"), "{info}");
     assert!(info.contains("pubsub_patterns:1\r\n"), "{info}");
+}
+
+/// The value of `field` in an INFO text.
+fn info_field(info: &str, field: &str) -> Option<String> {
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .map(|v| v.to_string())
+}
+
+#[test]
+fn info_latencystats_reports_percentiles_per_command() {
+    let srv = ServerProc::start(&["--enable-debug-command", "yes"]);
+    let mut c = srv.conn();
+    c.cmd(&["DEBUG", "SLEEP", "0.05"]);
+    for _ in 0..10 {
+        c.cmd(&["GET", "k"]);
+    }
+    let info = c.cmds(&["INFO", "latencystats"]);
+    assert!(info.contains("# Latencystats\r\n"), "{info}");
+    let debug = info_field(&info, "latency_percentiles_usec_debug").expect("debug line");
+    let parts: Vec<&str> = debug.split(',').collect();
+    assert_eq!(parts.len(), 3, "{debug}");
+    for (p, name) in parts.iter().zip(["p50=", "p99=", "p99.9="]) {
+        let v: f64 = p.strip_prefix(name).expect(name).parse().unwrap();
+        assert!(v >= 50_000.0, "{debug}");
+        // Three decimals, as Redis prints them.
+        assert_eq!(p.rsplit('.').next().map(str::len), Some(3), "{debug}");
+    }
+    assert!(info_field(&info, "latency_percentiles_usec_get").is_some());
+    assert!(info_field(&info, "latency_percentiles_usec_set").is_none());
+    // Not in the default INFO, but in INFO everything.
+    assert!(!c.cmds(&["INFO"]).contains("# Latencystats"));
+    assert!(c.cmds(&["INFO", "everything"]).contains("# Latencystats"));
+    // Percentiles are configurable; tracking can be switched off.
+    c.cmd(&["CONFIG", "SET", "latency-tracking-info-percentiles", "90"]);
+    let info = c.cmds(&["INFO", "latencystats"]);
+    let get = info_field(&info, "latency_percentiles_usec_get").unwrap();
+    assert!(get.starts_with("p90=") && !get.contains(','), "{get}");
+    c.cmd(&["CONFIG", "SET", "latency-tracking", "no"]);
+    c.cmd(&["SET", "k", "v"]);
+    let info = c.cmds(&["INFO", "latencystats"]);
+    assert!(info_field(&info, "latency_percentiles_usec_set").is_none());
+    c.cmd(&["CONFIG", "RESETSTAT"]);
+    let info = c.cmds(&["INFO", "latencystats"]);
+    assert!(
+        info_field(&info, "latency_percentiles_usec_get").is_none(),
+        "{info}"
+    );
 }
