@@ -1,4 +1,4 @@
-//! SLOWLOG, LATENCY and MONITOR: the commands that show operators what the
+//! SLOWLOG, LATENCY, MONITOR and HOTKEYS: the commands that show operators what the
 //! server is doing. The data structures live in src/observe/; this file
 //! parses arguments and shapes replies as Redis 7.0 does.
 //!
@@ -158,5 +158,60 @@ pub fn monitor(srv: &mut Server, c: &mut Client, _argv: &Argv) -> CmdResult {
     c.monitor = true;
     srv.monitors.push(c.token);
     c.reply().ok();
+    Ok(())
+}
+
+const HOTKEYS_HELP: &[&str] = &[
+    "HOTKEYS <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "[COUNT <count>]",
+    "    Return the most accessed keys of the current database with their",
+    "    estimated access counts, hottest first (default 10, at most 32).",
+    "RESET",
+    "    Forget all access counts.",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// HOTKEYS [COUNT n] | RESET | HELP (RedisLite's own command). The reply
+/// is a map of key -> estimated access count (a flat array in RESP2),
+/// hottest first, for the client's selected database.
+pub fn hotkeys(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    let mut count = 10usize;
+    if argv.len() == 2 && argv.is(1, "help") {
+        reply_help(c, HOTKEYS_HELP);
+        return Ok(());
+    }
+    if argv.len() == 2 && argv.is(1, "reset") {
+        srv.ks.hotkeys.reset();
+        c.reply().ok();
+        return Ok(());
+    }
+    if argv.len() == 3 && argv.is(1, "count") {
+        let n = parse_int(&argv[2])?;
+        if n < 0 {
+            return Err(CmdError::msg(
+                "ERR count should be greater than or equal to 0",
+            ));
+        }
+        count = n as usize;
+    } else if argv.len() != 1 {
+        return Err(CmdError::Syntax);
+    }
+    let db = c.db;
+    let keys: Vec<(Vec<u8>, u64)> = srv
+        .ks
+        .hotkeys
+        .top()
+        .into_iter()
+        .filter(|e| e.db == db)
+        .take(count)
+        .map(|e| (e.key.clone(), e.count))
+        .collect();
+    let mut w = c.reply();
+    w.map(keys.len());
+    for (k, n) in keys {
+        w.bulk(&k);
+        w.int(n.min(i64::MAX as u64) as i64);
+    }
     Ok(())
 }

@@ -435,6 +435,7 @@ pub static COMMANDS: &[Command] = &[
     with_subs(cmd("debug", server::debug, -2, ADMIN | NOSCRIPT | LOADING | STALE, NOKEYS, "server", "1.0.0", "A container for debugging commands"), &DEBUG_SUBS),
     with_subs(cmd("slowlog", observe::slowlog, -2, 0, NOKEYS, "server", "2.2.12", "A container for slow log commands"), &SLOWLOG_SUBS),
     with_subs(cmd("latency", observe::latency, -2, 0, NOKEYS, "server", "2.8.13", "A container for latency diagnostics commands"), &LATENCY_SUBS),
+    cmd("hotkeys", observe::hotkeys, -1, ADMIN | NOSCRIPT | LOADING | STALE, NOKEYS, "server", "7.0.0", "Show the most accessed keys (RedisLite)"),
     cmd("monitor", observe::monitor, 1, ADMIN | NOSCRIPT | LOADING | STALE, NOKEYS, "server", "1.0.0", "Listen for all requests received by the server in real time"),
     cmd("shutdown", server::shutdown, -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, NOKEYS, "server", "1.0.0", "Synchronously save the dataset to disk and then shut down the server"),
     // Pub/sub (pubsub.c)

@@ -48,6 +48,7 @@ pub fn info_text(srv: &Server, current: &Client, args: &[String]) -> String {
                 wanted.extend_from_slice(DEFAULT_SECTIONS);
                 wanted.push("commandstats");
                 wanted.push("latencystats");
+                wanted.push("hotkeys");
             }
             other => wanted.push(other),
         }
@@ -84,6 +85,7 @@ pub fn info_text(srv: &Server, current: &Client, args: &[String]) -> String {
             "keyspace" => keyspace_section(srv, &mut out),
             "commandstats" => commandstats_section(srv, &mut out),
             "latencystats" => latencystats_section(srv, &mut out),
+            "hotkeys" => hotkeys_section(srv, &mut out),
             _ => false,
         };
         if !wrote {
@@ -522,6 +524,37 @@ fn latencystats_section(srv: &Server, out: &mut String) -> bool {
         if let Some(p) = srv.command_latencies.percentiles(idx, percentiles) {
             let _ = write!(out, "latency_percentiles_usec_{}:{}\r\n", cmd.name, p);
         }
+    }
+    true
+}
+
+/// RedisLite's own section (not in Redis): the access-count threshold of
+/// the hottest 1%, how many tracked keys exceed it, and the top 10.
+fn hotkeys_section(srv: &Server, out: &mut String) -> bool {
+    out.push_str("# Hotkeys\r\n");
+    let hk = &srv.ks.hotkeys;
+    let threshold = hk.p99_threshold();
+    let top = hk.top();
+    field!(out, "hotkeys_tracked", top.len());
+    field!(out, "hotkeys_p99_threshold", threshold);
+    field!(
+        out,
+        "hotkeys_above_p99",
+        top.iter().filter(|e| e.count > threshold).count()
+    );
+    field!(out, "hotkeys_memory_bytes", hk.memory_bytes());
+    for (i, e) in top.iter().take(10).enumerate() {
+        let _ = write!(
+            out,
+            "hotkey_{}:db={},count={},key={}\r\n",
+            i,
+            e.db,
+            e.count,
+            String::from_utf8_lossy(&e.key)
+                .chars()
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect::<String>()
+        );
     }
     true
 }

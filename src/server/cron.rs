@@ -35,6 +35,7 @@ impl Server {
             }
         }
         self.clients_cron(hz);
+        self.ks.hotkeys.decay_if_due(self.ks.now_ms);
         self.persistence_cron();
         let now = self.ks.now_ms;
         self.stats

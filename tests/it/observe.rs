@@ -449,3 +449,143 @@ fn info_latencystats_reports_percentiles_per_command() {
         "{info}"
     );
 }
+
+/// Send `reqs` pipelined in batches and drop the replies.
+fn pipeline(c: &mut Conn, reqs: impl Iterator<Item = Vec<u8>>) {
+    let mut batch = Vec::new();
+    let mut pending = 0;
+    for r in reqs {
+        batch.extend_from_slice(&r);
+        pending += 1;
+        if pending == 1000 {
+            c.send_raw(&batch);
+            for _ in 0..pending {
+                c.read_reply();
+            }
+            batch.clear();
+            pending = 0;
+        }
+    }
+    c.send_raw(&batch);
+    for _ in 0..pending {
+        c.read_reply();
+    }
+}
+
+/// The accuracy promise: under a Zipf(1.1) load over 100k keys, the
+/// tracker's top 10 is the true top 10 (counted here), and its memory
+/// stays under the documented 100 KiB.
+#[test]
+fn hotkeys_top10_is_exact_under_zipf_load() {
+    use redislite::bench::workload::Rng;
+    use redislite::bench::zipf::Zipf;
+    const KEYS: u64 = 100_000;
+    const ACCESSES: usize = 300_000;
+    let srv = ServerProc::start(&[]);
+    let mut c = srv.conn();
+    pipeline(
+        &mut c,
+        (1..=KEYS).map(|k| encode(&[b"SET", format!("key:{k}").as_bytes(), b"v"])),
+    );
+    assert_eq!(c.cmd(&["HOTKEYS", "RESET"]), b"+OK\r\n");
+    let zipf = Zipf::new(KEYS, 1.1).unwrap();
+    let mut rng = Rng::new(42, 7);
+    let mut truth = vec![0u64; KEYS as usize + 1];
+    let ranks: Vec<u64> = (0..ACCESSES).map(|_| zipf.sample(&mut rng)).collect();
+    for &r in &ranks {
+        truth[r as usize] += 1;
+    }
+    pipeline(
+        &mut c,
+        ranks
+            .iter()
+            .map(|r| encode(&[b"GET", format!("key:{r}").as_bytes()])),
+    );
+    let mut order: Vec<u64> = (1..=KEYS).collect();
+    order.sort_by(|a, b| truth[*b as usize].cmp(&truth[*a as usize]));
+    let mut want: Vec<String> = order[..10].iter().map(|k| format!("key:{k}")).collect();
+    // The 10th and 11th must differ, or "the top 10" is not defined.
+    assert!(truth[order[9] as usize] > truth[order[10] as usize]);
+    let reply = parse(&c.cmd(&["HOTKEYS", "COUNT", "10"]));
+    let flat = arr(&reply);
+    assert_eq!(flat.len(), 20, "{reply:?}");
+    let mut got: Vec<String> = flat
+        .chunks(2)
+        .map(|kv| match &kv[0] {
+            V::Bulk(k) => String::from_utf8_lossy(k).into_owned(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    // Reported counts are estimates: never below the truth.
+    for kv in flat.chunks(2) {
+        let V::Bulk(k) = &kv[0] else { unreachable!() };
+        let rank: usize = String::from_utf8_lossy(&k[4..]).parse().unwrap();
+        assert!(int(&kv[1]) as u64 >= truth[rank]);
+    }
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+    let info = c.cmds(&["INFO", "hotkeys"]);
+    let mem: usize = info_field(&info, "hotkeys_memory_bytes")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(mem <= 100 * 1024, "tracker uses {mem} bytes");
+    assert_eq!(info_field(&info, "hotkeys_tracked").as_deref(), Some("32"));
+    let above: usize = info_field(&info, "hotkeys_above_p99")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(above >= 10, "{info}");
+    assert!(info_field(&info, "hotkey_0")
+        .unwrap()
+        .starts_with("db=0,count="));
+}
+
+#[test]
+fn hotkeys_command_per_db_reset_and_errors() {
+    let srv = ServerProc::start(&[]);
+    let mut c = srv.conn();
+    c.cmd(&["SET", "a", "1"]);
+    for _ in 0..5 {
+        c.cmd(&["GET", "a"]);
+    }
+    c.cmd(&["GET", "missing"]);
+    let v = parse(&c.cmd(&["HOTKEYS"]));
+    assert_eq!(arr(&v)[0], V::Bulk(b"a".to_vec()));
+    assert!(int(&arr(&v)[1]) >= 5);
+    // Only keys that exist are tracked.
+    assert_eq!(arr(&v).len(), 2);
+    c.cmd(&["SELECT", "1"]);
+    assert_eq!(c.cmd(&["HOTKEYS"]), b"*0\r\n");
+    c.cmd(&["SELECT", "0"]);
+    assert_eq!(c.cmd(&["HOTKEYS", "RESET"]), b"+OK\r\n");
+    assert_eq!(c.cmd(&["HOTKEYS"]), b"*0\r\n");
+    assert!(c.cmds(&["HOTKEYS", "COUNT", "x"]).starts_with("-ERR"));
+    assert!(c
+        .cmds(&["HOTKEYS", "BOGUS"])
+        .starts_with("-ERR syntax error"));
+    assert!(c.cmds(&["HOTKEYS", "HELP"]).starts_with("*8\r\n"));
+}
+
+#[test]
+fn redis_cli_hotkeys_works_under_lfu() {
+    let srv = ServerProc::start(&["--maxmemory-policy", "allkeys-lfu"]);
+    let mut c = srv.conn();
+    c.cmd(&["SET", "warm", "1"]);
+    c.cmd(&["SET", "cold", "1"]);
+    for _ in 0..200 {
+        c.cmd(&["GET", "warm"]);
+    }
+    let cli = crate::common::which("redis-cli").expect("redis-cli");
+    let out = std::process::Command::new(cli)
+        .args(["-p", &srv.port.to_string(), "--hotkeys"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("hot key found with counter") && text.contains("keyname: \"warm\""),
+        "{text}"
+    );
+}
