@@ -47,7 +47,7 @@ pub struct HotKeys {
 
 impl Default for HotKeys {
     fn default() -> Self {
-        HotKeys::new(0x5eed_0f_4b0b_cafe)
+        HotKeys::new(0x005e_ed0f_4b0b_cafe)
     }
 }
 

@@ -101,6 +101,7 @@ pub fn feed(srv: &mut Server, c: &mut Client, argv: &Argv) {
     if c.monitor {
         c.out.extend_from_slice(&line);
         if check_output_limit(c, hard, soft, soft_secs, now_ms) == LimitVerdict::Close {
+            srv.stats.client_output_buffer_limit_disconnections += 1;
             c.close_asap = true;
         }
     }
@@ -119,6 +120,7 @@ pub fn feed(srv: &mut Server, c: &mut Client, argv: &Argv) {
                 m.id,
                 m.addr
             );
+            srv.stats.client_output_buffer_limit_disconnections += 1;
             srv.close_client_in_table(slot);
             // free_client removed the slot from the list: revisit index.
             i -= 1;

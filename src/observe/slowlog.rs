@@ -132,7 +132,7 @@ mod tests {
     #[test]
     fn cuts_long_argument_lists_and_arguments() {
         let mut log = SlowLog::default();
-        let long = vec![b'x'; 200];
+        let long = [b'x'; 200];
         let many: Vec<&[u8]> = std::iter::repeat_n(&long[..], 40).collect();
         push(&mut log, &many, &[], 10);
         let e = log.iter().next().unwrap();
