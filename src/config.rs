@@ -134,6 +134,8 @@ pub struct Config {
     pub latency_monitor_threshold: u64,
     /// Per-command latency histograms (INFO latencystats).
     pub latency_tracking: bool,
+    /// Port of the Prometheus /metrics endpoint (0 = off).
+    pub metrics_port: u16,
     /// Percentiles INFO latencystats reports, each in 0..=100.
     pub latency_tracking_info_percentiles: Vec<f64>,
     pub loglevel: String,
@@ -225,6 +227,7 @@ impl Default for Config {
             slowlog_max_len: 128,
             latency_monitor_threshold: 0,
             latency_tracking: true,
+            metrics_port: 0,
             latency_tracking_info_percentiles: vec![50.0, 99.0, 99.9],
             loglevel: "notice".into(),
             logfile: String::new(),
@@ -510,6 +513,7 @@ static OPTIONS: &[OptionDef] = &[
         true
     ),
     bool_opt!("latency-tracking", &[], latency_tracking, true),
+    int_opt!("metrics-port", &[], metrics_port, u16, 0, 65535, false),
     OptionDef {
         name: "latency-tracking-info-percentiles",
         aliases: &[],

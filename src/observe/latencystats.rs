@@ -24,12 +24,15 @@ const SIGFIG: u8 = 2;
 pub struct CommandLatencies {
     /// Indexed like the command table.
     hists: Vec<Option<Box<Histogram<u64>>>>,
+    /// Total recorded microseconds per command (the histogram's `_sum`).
+    sums_us: Vec<u64>,
 }
 
 impl CommandLatencies {
     pub fn new(commands: usize) -> CommandLatencies {
         CommandLatencies {
             hists: (0..commands).map(|_| None).collect(),
+            sums_us: vec![0; commands],
         }
     }
 
@@ -45,6 +48,9 @@ impl CommandLatencies {
                     .expect("static histogram bounds are valid"),
             )
         });
+        if let Some(sum) = self.sums_us.get_mut(idx) {
+            *sum = sum.saturating_add(usec);
+        }
         let ns = usec.saturating_mul(1000).clamp(LOWEST_NS, HIGHEST_NS);
         // Within bounds by the clamp, so this cannot fail.
         let _ = h.record(ns);
@@ -55,6 +61,17 @@ impl CommandLatencies {
         for h in self.hists.iter_mut() {
             *h = None;
         }
+        self.sums_us.iter_mut().for_each(|s| *s = 0);
+    }
+
+    /// Command `idx`'s histogram (nanoseconds), if it ran.
+    pub fn histogram(&self, idx: usize) -> Option<&Histogram<u64>> {
+        self.hists.get(idx)?.as_deref()
+    }
+
+    /// Total time recorded for command `idx`, in seconds.
+    pub fn sum_seconds(&self, idx: usize) -> f64 {
+        self.sums_us.get(idx).copied().unwrap_or(0) as f64 / 1e6
     }
 
     /// The INFO line body for command `idx`

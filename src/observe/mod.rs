@@ -6,5 +6,6 @@ pub mod hotkeys;
 pub mod info;
 pub mod latency;
 pub mod latencystats;
+pub mod metrics;
 pub mod monitor;
 pub mod slowlog;

@@ -75,7 +75,8 @@ pub fn bind_listeners(config: &Config) -> Result<Vec<TcpListener>, String> {
     if config.port == 0 {
         return Ok(listeners);
     }
-    for spec in config.bind.iter().take(MAX_LISTENERS) {
+    // The last listener token belongs to the metrics endpoint.
+    for spec in config.bind.iter().take(MAX_LISTENERS - 1) {
         let Some((addr, optional)) = bind_addr(spec, config.port) else {
             return Err(format!("Invalid bind address '{spec}'"));
         };
@@ -150,6 +151,8 @@ impl Server {
                 Interest::READABLE,
             )?;
         }
+        self.metrics.listener = super::http::bind(&self.config).map_err(io::Error::other)?;
+        self.register_metrics_listener()?;
         let mut events = Events::with_capacity(EVENTS_CAPACITY);
         let mut next_cron = Instant::now();
         loop {
@@ -175,6 +178,14 @@ impl Server {
             let turn_start = (self.config.latency_monitor_threshold > 0).then(Instant::now);
             for ev in events.iter() {
                 let token = ev.token();
+                if token.0 >= super::http::CONN_TOKEN_BASE {
+                    self.metrics_ready(token.0 - super::http::CONN_TOKEN_BASE);
+                    continue;
+                }
+                if token.0 == super::http::LISTENER_TOKEN && self.metrics.listener.is_some() {
+                    self.accept_metrics();
+                    continue;
+                }
                 if token.0 < MAX_LISTENERS {
                     self.accept_clients(token.0);
                     continue;

@@ -17,6 +17,7 @@
 pub mod blocking;
 pub mod cron;
 pub mod event_loop;
+pub mod http;
 pub mod stats;
 
 use crate::config::Config;
@@ -95,6 +96,8 @@ pub struct Server {
     pub monitors: Vec<usize>,
     /// Per-command latency histograms (observe/latencystats.rs).
     pub command_latencies: crate::observe::latencystats::CommandLatencies,
+    /// The Prometheus endpoint (server/http.rs), when metrics-port is set.
+    pub metrics: http::MetricsEndpoint,
 }
 
 /// Wall-clock milliseconds derived from the monotonic clock, re-anchored
@@ -184,6 +187,7 @@ impl Server {
             command_latencies: crate::observe::latencystats::CommandLatencies::new(
                 crate::commands::COMMANDS.len(),
             ),
+            metrics: Default::default(),
             config,
         };
         server.sync_config_to_keyspace();

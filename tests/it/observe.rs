@@ -589,3 +589,121 @@ fn redis_cli_hotkeys_works_under_lfu() {
         "{text}"
     );
 }
+
+/// Scrape `/metrics` and parse it with the Python prometheus_client text
+/// parser (installed by .ci/run); returns "name{labels} value" lines of
+/// the parsed samples, labels sorted.
+fn scrape(port: u16) -> Vec<String> {
+    let script = r#"
+import sys, urllib.request
+from prometheus_client.parser import text_string_to_metric_families
+body = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=10).read().decode()
+for fam in text_string_to_metric_families(body):
+    for s in fam.samples:
+        labels = ",".join("%s=%s" % kv for kv in sorted(s.labels.items()))
+        print("%s{%s} %r" % (s.name, labels, float(s.value)))
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, &port.to_string()])
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "prometheus_client failed to parse: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn sample(samples: &[String], key: &str) -> Option<f64> {
+    samples
+        .iter()
+        .find_map(|l| l.strip_prefix(key).and_then(|v| v.strip_prefix(' ')))
+        .map(|v| v.parse().unwrap())
+}
+
+fn http(port: u16, request: &[u8]) -> String {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(request).unwrap();
+    let mut out = Vec::new();
+    // The server closes after its response: read to EOF.
+    s.read_to_end(&mut out).unwrap();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn prometheus_metrics_parse_and_move() {
+    let mport = crate::common::free_port();
+    let mport_s = mport.to_string();
+    let srv = ServerProc::start(&["--metrics-port", &mport_s]);
+    let mut c = srv.conn();
+    // An idle, half-sent HTTP request must not hold up the data path.
+    let mut idle = std::net::TcpStream::connect(("127.0.0.1", mport)).unwrap();
+    std::io::Write::write_all(&mut idle, b"GET /metr").unwrap();
+    assert_eq!(c.cmd(&["PING"]), b"+PONG\r\n");
+
+    let before = scrape(mport);
+    for name in [
+        "redislite_uptime_seconds{}",
+        "redislite_connected_clients{}",
+        "redislite_memory_used_bytes{}",
+        "redislite_expired_keys_total{}",
+        "redislite_evicted_keys_total{}",
+        "redislite_slowlog_length{}",
+        "redislite_hotkeys_p99_threshold{}",
+    ] {
+        assert!(sample(&before, name).is_some(), "missing {name}");
+    }
+    let hits0 = sample(&before, "redislite_keyspace_hits_total{}").unwrap();
+    let misses0 = sample(&before, "redislite_keyspace_misses_total{}").unwrap();
+    c.cmd(&["SET", "k", "v"]);
+    for _ in 0..5 {
+        c.cmd(&["GET", "k"]);
+    }
+    c.cmd(&["GET", "nope"]);
+    c.cmd(&["SELECT", "3"]);
+    c.cmd(&["SET", "x", "1"]);
+    let after = scrape(mport);
+    assert_eq!(
+        sample(&after, "redislite_keyspace_hits_total{}"),
+        Some(hits0 + 5.0)
+    );
+    assert_eq!(
+        sample(&after, "redislite_keyspace_misses_total{}"),
+        Some(misses0 + 1.0)
+    );
+    assert_eq!(
+        sample(&after, "redislite_commands_total{cmd=get}"),
+        Some(6.0)
+    );
+    assert_eq!(sample(&after, "redislite_db_keys{db=0}"), Some(1.0));
+    assert_eq!(sample(&after, "redislite_db_keys{db=3}"), Some(1.0));
+    assert_eq!(
+        sample(&after, "redislite_command_duration_seconds_count{cmd=get}"),
+        Some(6.0)
+    );
+    assert_eq!(
+        sample(
+            &after,
+            "redislite_command_duration_seconds_bucket{cmd=get,le=+Inf}"
+        ),
+        Some(6.0)
+    );
+    assert_eq!(
+        sample(&after, "redislite_hotkey_accesses{db=0,key=k}").map(|v| v >= 5.0),
+        Some(true)
+    );
+
+    assert!(http(mport, b"GET /other HTTP/1.1\r\nHost: x\r\n\r\n").starts_with("HTTP/1.1 404 "));
+    assert!(http(mport, b"BLAH\r\n\r\n").starts_with("HTTP/1.1 400 "));
+    let mut big = b"GET /metrics HTTP/1.1\r\nX: ".to_vec();
+    big.extend(std::iter::repeat_n(b'a', 20_000));
+    assert!(http(mport, &big).starts_with("HTTP/1.1 400 "));
+    drop(idle);
+    assert_eq!(c.cmd(&["PING"]), b"+PONG\r\n");
+}
