@@ -10,8 +10,7 @@
 //! regard to case and without allocating.
 
 use super::{
-    command, config, connection, databases, keys, lists, observe, pubsub, server, strings, tx,
-    Argv,
+    command, config, connection, databases, keys, lists, observe, pubsub, server, strings, tx, Argv,
 };
 use crate::connection::Client;
 use crate::errors::CmdResult;
