@@ -132,6 +132,12 @@ pub struct Config {
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: u64,
     pub latency_monitor_threshold: u64,
+    /// Per-command latency histograms (INFO latencystats).
+    pub latency_tracking: bool,
+    /// Port of the Prometheus /metrics endpoint (0 = off).
+    pub metrics_port: u16,
+    /// Percentiles INFO latencystats reports, each in 0..=100.
+    pub latency_tracking_info_percentiles: Vec<f64>,
     pub loglevel: String,
     pub logfile: String,
     pub daemonize: bool,
@@ -220,6 +226,9 @@ impl Default for Config {
             slowlog_log_slower_than: 10000,
             slowlog_max_len: 128,
             latency_monitor_threshold: 0,
+            latency_tracking: true,
+            metrics_port: 0,
+            latency_tracking_info_percentiles: vec![50.0, 99.0, 99.9],
             loglevel: "notice".into(),
             logfile: String::new(),
             daemonize: false,
@@ -503,6 +512,14 @@ static OPTIONS: &[OptionDef] = &[
         LLMAX,
         true
     ),
+    bool_opt!("latency-tracking", &[], latency_tracking, true),
+    int_opt!("metrics-port", &[], metrics_port, u16, 0, 65535, false),
+    OptionDef {
+        name: "latency-tracking-info-percentiles",
+        aliases: &[],
+        mutable: true,
+        kind: Kind::Special(get_percentiles, set_percentiles),
+    },
     OptionDef {
         name: "loglevel",
         aliases: &[],
@@ -840,6 +857,33 @@ fn set_dir(c: &mut Config, args: &[String]) -> Result<(), String> {
         return Err(format!("No such file or directory: {v}"));
     }
     c.dir = v.to_string();
+    Ok(())
+}
+fn get_percentiles(c: &Config) -> String {
+    c.latency_tracking_info_percentiles
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+fn set_percentiles(c: &mut Config, args: &[String]) -> Result<(), String> {
+    let mut out = Vec::new();
+    // Bounded: the words of the value the client sent.
+    for w in args.iter().flat_map(|a| a.split_whitespace()) {
+        let p: f64 = w
+            .parse()
+            .ok()
+            .filter(|p: &f64| p.is_finite())
+            .ok_or("Invalid latency-tracking-info-percentiles parameters")?;
+        if !(0.0..=100.0).contains(&p) {
+            return Err(
+                "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"
+                    .into(),
+            );
+        }
+        out.push(p);
+    }
+    c.latency_tracking_info_percentiles = out;
     Ok(())
 }
 fn get_save(c: &Config) -> String {

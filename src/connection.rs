@@ -95,6 +95,11 @@ pub struct Client {
     /// Set while the client waits in a blocking command (BLPOP...); its
     /// further input is held back until then (see server/blocking.rs).
     pub blocked: Option<Box<BlockState>>,
+    /// In MONITOR mode (its slot is in `Server::monitors`).
+    pub monitor: bool,
+    /// Argument positions the running command asked to hide from the slow
+    /// log and MONITOR (passwords); cleared after each command.
+    pub redacted: Vec<usize>,
 }
 
 /// Commands queued between MULTI and EXEC. Arguments are copied out of
@@ -180,6 +185,8 @@ impl Client {
             peer_closed: false,
             aof_wait: false,
             blocked: None,
+            monitor: false,
+            redacted: Vec::new(),
         }
     }
 
@@ -214,6 +221,7 @@ impl Client {
         // Flag letters in the order Redis prints them.
         let mut flags = String::new();
         for (on, letter) in [
+            (self.monitor, 'O'),
             (self.subscription_count() > 0, 'P'),
             (self.multi.is_some(), 'x'),
             (self.blocked.is_some(), 'b'),

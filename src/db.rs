@@ -84,6 +84,8 @@ pub struct KeyspaceStats {
 }
 
 pub struct Keyspace {
+    /// Hot-key tracker, fed by every lookup that touches a key.
+    pub hotkeys: crate::observe::hotkeys::HotKeys,
     pub dbs: Vec<Db>,
     /// Clock snapshot for the command being executed (see invariants).
     pub now_ms: i64,
@@ -143,6 +145,7 @@ impl Keyspace {
             notifier: Notifier::default(),
             expired_log: Vec::new(),
             blocked: BlockedKeys::default(),
+            hotkeys: crate::observe::hotkeys::HotKeys::new(seed.rotate_left(17)),
         }
     }
 
@@ -229,6 +232,7 @@ impl Keyspace {
         }
         let obj = found?;
         if access != Access::NoTouch {
+            self.hotkeys.record(db, key);
             obj.lru = match lfu_params {
                 Some(p) => lfu::on_access(obj.lru, now, p, &mut self.rng),
                 None => lru_clock(now),

@@ -600,7 +600,8 @@ fn fold_mul(a: u64, b: u64) -> u64 {
     (product as u64) ^ ((product >> 64) as u64)
 }
 
-fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
+/// The keyed hash of `bytes` (also used by the hot-key sketch).
+pub fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
     // Odd constants with well-spread bits (from the golden ratio and π).
     const K1: u64 = 0x9E37_79B9_7F4A_7C15;
     const K2: u64 = 0x243F_6A88_85A3_08D3;

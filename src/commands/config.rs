@@ -65,6 +65,17 @@ fn config_set(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     if !argv.len().is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
+    // Secrets are hidden from the slow log and MONITOR (Redis's
+    // SENSITIVE_CONFIG options), whether or not the SET succeeds.
+    for i in (2..argv.len()).step_by(2) {
+        let name = argv.get(i);
+        if [&b"requirepass"[..], b"masterauth", b"masteruser"]
+            .iter()
+            .any(|s| name.eq_ignore_ascii_case(s))
+        {
+            c.redacted.push(i + 1);
+        }
+    }
     let pairs: Vec<(String, String)> = (2..argv.len())
         .step_by(2)
         .map(|i| {
@@ -100,6 +111,7 @@ pub fn config(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         "set" => config_set(srv, c, argv)?,
         "resetstat" => {
             srv.stats.reset();
+            srv.command_latencies.reset();
             srv.ks.stats = Default::default();
             crate::memory::reset_peak();
             c.reply().ok();

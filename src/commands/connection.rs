@@ -94,6 +94,8 @@ pub fn auth(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     if argv.len() > 3 {
         return Err(CmdError::Syntax);
     }
+    // As Redis: the credentials never reach the slow log or MONITOR.
+    c.redacted.extend(1..argv.len());
     let (user, pass): (&[u8], &[u8]) = if argv.len() == 2 {
         if srv.config.requirepass.is_none() {
             return Err(CmdError::AuthNotConfigured);
@@ -147,6 +149,7 @@ pub fn hello(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     while j < argv.len() {
         let more = argv.len() - j - 1;
         if argv.is(j, "auth") && more >= 2 {
+            c.redacted.extend([j + 1, j + 2]);
             creds = Some((argv.get(j + 1), argv.get(j + 2)));
             j += 3;
         } else if argv.is(j, "setname") && more >= 1 {

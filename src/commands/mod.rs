@@ -22,6 +22,7 @@ pub mod hashes;
 pub mod keys;
 pub mod lists;
 pub mod memory;
+pub mod observe;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
@@ -329,7 +330,64 @@ pub fn execute(
         st.failed_calls += 1;
     }
     srv.stats.total_commands_processed += 1;
+    if srv.config.latency_tracking {
+        srv.command_latencies.record(idx, usec);
+    }
+    // Observability hooks: each is one comparison when it has nothing to
+    // do (slow log: the command was fast; latency monitor: threshold 0;
+    // MONITOR: nobody is watching).
+    let slower_than = srv.config.slowlog_log_slower_than;
+    if slower_than >= 0 && usec >= slower_than as u64 && cmd.flags & table::SKIP_SLOWLOG == 0 {
+        log_slow(srv, c, argv, usec);
+    }
+    if srv.config.latency_monitor_threshold > 0 {
+        let event = if cmd.flags & table::FAST != 0 {
+            "fast-command"
+        } else {
+            "command"
+        };
+        srv.latency_sample(event, usec / 1000);
+    }
+    if !srv.monitors.is_empty()
+        && effective_flags(cmd, argv) & (table::SKIP_MONITOR | table::ADMIN) == 0
+    {
+        crate::observe::monitor::feed(srv, c, argv);
+    }
+    c.redacted.clear();
     result
+}
+
+/// The flags that apply to this request: a subcommand's own flags when
+/// the command is a container (CONFIG GET is admin, CLIENT SETNAME not).
+fn effective_flags(cmd: &Command, argv: &Argv) -> u32 {
+    if cmd.subcommands.is_empty() || argv.len() < 2 {
+        return cmd.flags;
+    }
+    let sub = &argv[1];
+    cmd.subcommands
+        .iter()
+        .find(|s| s.name.as_bytes().eq_ignore_ascii_case(sub))
+        .map_or(cmd.flags, |s| s.flags)
+}
+
+/// Add a slow command to the slow log (cold path).
+#[cold]
+fn log_slow(srv: &mut Server, c: &Client, argv: &Argv, usec: u64) {
+    let max_len = srv.config.slowlog_max_len.min(usize::MAX as u64) as usize;
+    if max_len == 0 {
+        return;
+    }
+    srv.slowlog.push(
+        crate::observe::slowlog::LoggedArgs {
+            args: argv.iter(),
+            redacted: &c.redacted,
+        },
+        usec,
+        crate::db::unix_ms() / 1000,
+        &c.addr,
+        c.name.as_deref().unwrap_or(b""),
+        max_len,
+    );
 }
 
 /// Parse an integer argument with Redis's strict rules.

@@ -10,7 +10,7 @@
 //! regard to case and without allocating.
 
 use super::{
-    command, config, connection, databases, keys, lists, pubsub, server, strings, tx, Argv,
+    command, config, connection, databases, keys, lists, observe, pubsub, server, strings, tx, Argv,
 };
 use crate::connection::Client;
 use crate::errors::CmdResult;
@@ -124,6 +124,66 @@ const KEYS12: (i32, i32, i32) = (1, 2, 1);
 const ALLKEYS: (i32, i32, i32) = (1, -1, 1);
 
 const RW: u32 = WRITE | DENYOOM;
+
+static SLOWLOG_SUBS: [SubCommand; 4] = [
+    sub(
+        "get",
+        -2,
+        ADMIN | LOADING | STALE,
+        "Get the slow log's entries",
+    ),
+    sub(
+        "help",
+        2,
+        LOADING | STALE,
+        "Show helpful text about the different subcommands",
+    ),
+    sub(
+        "len",
+        2,
+        ADMIN | LOADING | STALE,
+        "Get the slow log's length",
+    ),
+    sub(
+        "reset",
+        2,
+        ADMIN | LOADING | STALE,
+        "Clear all entries from the slow log",
+    ),
+];
+
+static LATENCY_SUBS: [SubCommand; 5] = [
+    sub(
+        "doctor",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        "Return a human readable latency analysis report.",
+    ),
+    sub(
+        "help",
+        2,
+        LOADING | STALE,
+        "Show helpful text about the different subcommands.",
+    ),
+    sub(
+        "history",
+        3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        "Return timestamp-latency samples for the event.",
+    ),
+    sub(
+        "latest",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        "Return the latest latency samples for all events.",
+    ),
+    sub(
+        "reset",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        "Reset latency data for one or more events.",
+    ),
+];
 
 static CONFIG_SUBS: [SubCommand; 5] = [
     sub(
@@ -372,6 +432,10 @@ pub static COMMANDS: &[Command] = &[
     cmd("bgsave", server::bgsave, -1, ADMIN | NOSCRIPT, NOKEYS, "server", "1.0.0", "Asynchronously save the dataset to disk"),
     cmd("lastsave", server::lastsave, 1, LOADING | STALE | FAST, NOKEYS, "server", "1.0.0", "Get the UNIX time stamp of the last successful save to disk"),
     with_subs(cmd("debug", server::debug, -2, ADMIN | NOSCRIPT | LOADING | STALE, NOKEYS, "server", "1.0.0", "A container for debugging commands"), &DEBUG_SUBS),
+    with_subs(cmd("slowlog", observe::slowlog, -2, 0, NOKEYS, "server", "2.2.12", "A container for slow log commands"), &SLOWLOG_SUBS),
+    with_subs(cmd("latency", observe::latency, -2, 0, NOKEYS, "server", "2.8.13", "A container for latency diagnostics commands"), &LATENCY_SUBS),
+    cmd("hotkeys", observe::hotkeys, -1, ADMIN | NOSCRIPT | LOADING | STALE, NOKEYS, "server", "7.0.0", "Show the most accessed keys (RedisLite)"),
+    cmd("monitor", observe::monitor, 1, ADMIN | NOSCRIPT | LOADING | STALE, NOKEYS, "server", "1.0.0", "Listen for all requests received by the server in real time"),
     cmd("shutdown", server::shutdown, -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, NOKEYS, "server", "1.0.0", "Synchronously save the dataset to disk and then shut down the server"),
     // Pub/sub (pubsub.c)
     cmd("subscribe", pubsub::subscribe, -2, PUBSUB | NOSCRIPT | LOADING | STALE, NOKEYS, "pubsub", "2.0.0", "Listen for messages published to the given channels"),

@@ -47,6 +47,8 @@ pub fn info_text(srv: &Server, current: &Client, args: &[String]) -> String {
                 everything = true;
                 wanted.extend_from_slice(DEFAULT_SECTIONS);
                 wanted.push("commandstats");
+                wanted.push("latencystats");
+                wanted.push("hotkeys");
             }
             other => wanted.push(other),
         }
@@ -82,6 +84,8 @@ pub fn info_text(srv: &Server, current: &Client, args: &[String]) -> String {
             }
             "keyspace" => keyspace_section(srv, &mut out),
             "commandstats" => commandstats_section(srv, &mut out),
+            "latencystats" => latencystats_section(srv, &mut out),
+            "hotkeys" => hotkeys_section(srv, &mut out),
             _ => false,
         };
         if !wrote {
@@ -403,8 +407,8 @@ fn stats_section(srv: &Server, out: &mut String) -> bool {
     field!(out, "current_eviction_exceeded_time", 0);
     field!(out, "keyspace_hits", k.hits);
     field!(out, "keyspace_misses", k.misses);
-    field!(out, "pubsub_channels", 0);
-    field!(out, "pubsub_patterns", 0);
+    field!(out, "pubsub_channels", srv.pubsub.channel_count());
+    field!(out, "pubsub_patterns", srv.pubsub.numpat());
     field!(out, "pubsubshard_channels", 0);
     field!(out, "latest_fork_usec", 0);
     field!(out, "total_forks", 0);
@@ -506,6 +510,50 @@ fn keyspace_section(srv: &Server, out: &mut String) -> bool {
             "db{i}:keys={keys},expires={},avg_ttl={}\r\n",
             d.expires.len(),
             d.avg_ttl_ms
+        );
+    }
+    true
+}
+
+/// Per-command latency percentiles (Redis names them by the command as
+/// the table lists it; container commands are reported as a whole).
+fn latencystats_section(srv: &Server, out: &mut String) -> bool {
+    out.push_str("# Latencystats\r\n");
+    let percentiles = &srv.config.latency_tracking_info_percentiles;
+    for (idx, cmd) in COMMANDS.iter().enumerate() {
+        if let Some(p) = srv.command_latencies.percentiles(idx, percentiles) {
+            let _ = write!(out, "latency_percentiles_usec_{}:{}\r\n", cmd.name, p);
+        }
+    }
+    true
+}
+
+/// RedisLite's own section (not in Redis): the access-count threshold of
+/// the hottest 1%, how many tracked keys exceed it, and the top 10.
+fn hotkeys_section(srv: &Server, out: &mut String) -> bool {
+    out.push_str("# Hotkeys\r\n");
+    let hk = &srv.ks.hotkeys;
+    let threshold = hk.p99_threshold();
+    let top = hk.top();
+    field!(out, "hotkeys_tracked", top.len());
+    field!(out, "hotkeys_p99_threshold", threshold);
+    field!(
+        out,
+        "hotkeys_above_p99",
+        top.iter().filter(|e| e.count > threshold).count()
+    );
+    field!(out, "hotkeys_memory_bytes", hk.memory_bytes());
+    for (i, e) in top.iter().take(10).enumerate() {
+        let _ = write!(
+            out,
+            "hotkey_{}:db={},count={},key={}\r\n",
+            i,
+            e.db,
+            e.count,
+            String::from_utf8_lossy(&e.key)
+                .chars()
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect::<String>()
         );
     }
     true

@@ -9,7 +9,7 @@
 
 use super::Server;
 use crate::db::unix_ms;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Share of each cron period active expiry may use (Redis: 25%).
 const EXPIRE_CYCLE_BUDGET_PERCENT: u64 = 25;
@@ -22,17 +22,20 @@ impl Server {
         if self.active_expire_enabled && !self.ks.is_replica {
             let period_us = 1_000_000 / hz;
             let budget = Duration::from_micros(period_us * EXPIRE_CYCLE_BUDGET_PERCENT / 100);
+            let started = Instant::now();
             self.ks.active_expire_cycle(budget);
             // Each key active expiry deleted is its own unit: a DEL.
             if !self.ks.expired_log.is_empty() {
                 self.propagate_expired_keys();
                 self.propagate_end_unit();
             }
+            self.latency_sample("expire-cycle", started.elapsed().as_millis() as u64);
             if self.ks.notifier.has_pending() {
                 crate::commands::pubsub::flush_notifications(self, None);
             }
         }
         self.clients_cron(hz);
+        self.ks.hotkeys.decay_if_due(self.ks.now_ms);
         self.persistence_cron();
         let now = self.ks.now_ms;
         self.stats

@@ -75,7 +75,8 @@ pub fn bind_listeners(config: &Config) -> Result<Vec<TcpListener>, String> {
     if config.port == 0 {
         return Ok(listeners);
     }
-    for spec in config.bind.iter().take(MAX_LISTENERS) {
+    // The last listener token belongs to the metrics endpoint.
+    for spec in config.bind.iter().take(MAX_LISTENERS - 1) {
         let Some((addr, optional)) = bind_addr(spec, config.port) else {
             return Err(format!("Invalid bind address '{spec}'"));
         };
@@ -150,6 +151,8 @@ impl Server {
                 Interest::READABLE,
             )?;
         }
+        self.metrics.listener = super::http::bind(&self.config).map_err(io::Error::other)?;
+        self.register_metrics_listener()?;
         let mut events = Events::with_capacity(EVENTS_CAPACITY);
         let mut next_cron = Instant::now();
         loop {
@@ -170,8 +173,19 @@ impl Server {
                 }
             }
             self.ks.now_ms = unix_ms();
+            // Loop-stall measurement: one clock read per turn, only while
+            // the latency monitor is on.
+            let turn_start = (self.config.latency_monitor_threshold > 0).then(Instant::now);
             for ev in events.iter() {
                 let token = ev.token();
+                if token.0 >= super::http::CONN_TOKEN_BASE {
+                    self.metrics_ready(token.0 - super::http::CONN_TOKEN_BASE);
+                    continue;
+                }
+                if token.0 == super::http::LISTENER_TOKEN && self.metrics.listener.is_some() {
+                    self.accept_metrics();
+                    continue;
+                }
                 if token.0 < MAX_LISTENERS {
                     self.accept_clients(token.0);
                     continue;
@@ -197,6 +211,9 @@ impl Server {
                 next_cron = Instant::now() + Duration::from_millis(period_ms);
             }
             self.before_sleep();
+            if let Some(t) = turn_start {
+                self.latency_sample("event-loop", t.elapsed().as_millis() as u64);
+            }
             if self.signal_term.load(Ordering::Relaxed) {
                 log::warn!("Received SIGTERM/SIGINT, scheduling shutdown...");
                 self.shutdown_requested = Some(ShutdownReason::Signal);
@@ -579,6 +596,9 @@ impl Server {
         crate::commands::tx::unwatch_all(self, &mut c);
         // A blocked client leaves every wait queue and the deadline table.
         self.forget_blocked(&mut c);
+        if c.monitor {
+            self.remove_monitor(slot);
+        }
         log::debug!("Client closed connection id={} addr={}", c.id, c.addr);
         if let Some(entry) = self.clients.get_mut(slot) {
             *entry = None;

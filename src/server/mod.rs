@@ -17,6 +17,7 @@
 pub mod blocking;
 pub mod cron;
 pub mod event_loop;
+pub mod http;
 pub mod stats;
 
 use crate::config::Config;
@@ -87,6 +88,16 @@ pub struct Server {
     pub rdb: crate::persistence::RdbState,
     /// The pidfile we created, removed at exit.
     pub pidfile_written: Option<std::path::PathBuf>,
+    /// SLOWLOG entries (observe/slowlog.rs).
+    pub slowlog: crate::observe::slowlog::SlowLog,
+    /// LATENCY event series (observe/latency.rs).
+    pub latency: crate::observe::latency::LatencyMonitor,
+    /// Slots of clients in MONITOR mode (observe/monitor.rs).
+    pub monitors: Vec<usize>,
+    /// Per-command latency histograms (observe/latencystats.rs).
+    pub command_latencies: crate::observe::latencystats::CommandLatencies,
+    /// The Prometheus endpoint (server/http.rs), when metrics-port is set.
+    pub metrics: http::MetricsEndpoint,
 }
 
 /// Wall-clock milliseconds derived from the monotonic clock, re-anchored
@@ -112,6 +123,11 @@ impl WallClock {
 
     pub fn unix_ms_at(&self, at: Instant) -> i64 {
         self.base_unix_ms + at.saturating_duration_since(self.base).as_millis() as i64
+    }
+
+    /// Microsecond wall-clock time (MONITOR lines).
+    pub fn unix_us_at(&self, at: Instant) -> i64 {
+        self.base_unix_ms * 1000 + at.saturating_duration_since(self.base).as_micros() as i64
     }
 }
 
@@ -165,6 +181,13 @@ impl Server {
             aof_held: Vec::new(),
             rdb: Default::default(),
             pidfile_written: None,
+            slowlog: Default::default(),
+            latency: Default::default(),
+            monitors: Vec::new(),
+            command_latencies: crate::observe::latencystats::CommandLatencies::new(
+                crate::commands::COMMANDS.len(),
+            ),
+            metrics: Default::default(),
             config,
         };
         server.sync_config_to_keyspace();
@@ -192,6 +215,18 @@ impl Server {
     /// Iterate over clients in the table (not the one being served).
     pub fn clients_iter(&self) -> impl Iterator<Item = &Client> {
         self.clients.iter().filter_map(|c| c.as_deref())
+    }
+
+    /// Record a latency sample for `event` if the monitor is on and `ms`
+    /// reaches its threshold (Redis's latencyAddSampleIfNeeded). The API
+    /// every subsystem uses: `srv.latency_sample("aof-write", ms)`.
+    #[inline]
+    pub fn latency_sample(&mut self, event: &'static str, ms: u64) {
+        let threshold = self.config.latency_monitor_threshold;
+        if threshold > 0 && ms >= threshold {
+            self.latency
+                .add_sample(event, ms, crate::db::unix_ms() / 1000);
+        }
     }
 
     pub fn uptime_seconds(&self) -> u64 {

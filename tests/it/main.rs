@@ -19,6 +19,7 @@ mod expiry;
 mod hashes;
 mod keys;
 mod lists;
+mod observe;
 mod persistence;
 mod protocol;
 mod pubsub_tx;

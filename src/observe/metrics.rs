@@ -1,0 +1,269 @@
+//! The Prometheus text exposition (format 0.0.4) of the server's state,
+//! served on `metrics-port` by server/http.rs.
+//!
+//! Owns: metric names, help texts, types and label escaping. Names follow
+//! Prometheus conventions: `redislite_` prefix, `_total` for counters,
+//! base units (`_seconds`, `_bytes`).
+//!
+//! Must never: change server state, or take time proportional to the
+//! data set: the text is O(commands + databases + top keys).
+
+use crate::commands::COMMANDS;
+use crate::server::Server;
+use std::fmt::Write;
+
+/// Upper bounds (seconds) of the command duration histogram buckets.
+const DURATION_BUCKETS_SECONDS: &[f64] = &[
+    0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0,
+];
+
+/// Escape a label value: backslash, double quote and newline.
+fn label(v: &[u8]) -> String {
+    let mut out = String::with_capacity(v.len());
+    for ch in String::from_utf8_lossy(v).chars() {
+        match ch {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n");
+}
+
+fn single(out: &mut String, name: &str, kind: &str, help: &str, value: f64) {
+    header(out, name, kind, help);
+    let _ = writeln!(out, "{name} {value}");
+}
+
+/// The whole /metrics body.
+pub fn render(srv: &Server) -> String {
+    let mut out = String::new();
+    let s = &srv.stats;
+    let k = &srv.ks.stats;
+    single(
+        &mut out,
+        "redislite_uptime_seconds",
+        "gauge",
+        "Seconds since the server started.",
+        srv.start_instant.elapsed().as_secs_f64(),
+    );
+    single(
+        &mut out,
+        "redislite_connected_clients",
+        "gauge",
+        "Client connections open now.",
+        srv.connected_clients as f64,
+    );
+    single(
+        &mut out,
+        "redislite_memory_used_bytes",
+        "gauge",
+        "Bytes allocated by the server (INFO used_memory).",
+        crate::memory::used_memory() as f64,
+    );
+    single(
+        &mut out,
+        "redislite_connections_received_total",
+        "counter",
+        "Connections accepted.",
+        s.total_connections_received as f64,
+    );
+    single(
+        &mut out,
+        "redislite_rejected_connections_total",
+        "counter",
+        "Connections refused (maxclients).",
+        s.rejected_connections as f64,
+    );
+    single(
+        &mut out,
+        "redislite_commands_processed_total",
+        "counter",
+        "Commands run.",
+        s.total_commands_processed as f64,
+    );
+    single(
+        &mut out,
+        "redislite_net_input_bytes_total",
+        "counter",
+        "Bytes read from clients.",
+        s.net_input_bytes as f64,
+    );
+    single(
+        &mut out,
+        "redislite_net_output_bytes_total",
+        "counter",
+        "Bytes written to clients.",
+        s.net_output_bytes as f64,
+    );
+    single(
+        &mut out,
+        "redislite_expired_keys_total",
+        "counter",
+        "Keys removed because their TTL passed.",
+        k.expired_keys as f64,
+    );
+    single(
+        &mut out,
+        "redislite_evicted_keys_total",
+        "counter",
+        "Keys evicted under maxmemory.",
+        k.evicted_keys as f64,
+    );
+    single(
+        &mut out,
+        "redislite_keyspace_hits_total",
+        "counter",
+        "Key lookups that found the key.",
+        k.hits as f64,
+    );
+    single(
+        &mut out,
+        "redislite_keyspace_misses_total",
+        "counter",
+        "Key lookups that did not find the key.",
+        k.misses as f64,
+    );
+    single(
+        &mut out,
+        "redislite_slowlog_length",
+        "gauge",
+        "Entries in the slow log.",
+        srv.slowlog.len() as f64,
+    );
+    single(
+        &mut out,
+        "redislite_last_save_timestamp_seconds",
+        "gauge",
+        "Unix time of the last successful save.",
+        srv.lastsave_unix as f64,
+    );
+
+    header(&mut out, "redislite_db_keys", "gauge", "Keys per database.");
+    for (i, db) in srv.ks.dbs.iter().enumerate() {
+        let _ = writeln!(out, "redislite_db_keys{{db=\"{i}\"}} {}", db.dict.len());
+    }
+    header(
+        &mut out,
+        "redislite_db_keys_expiring",
+        "gauge",
+        "Keys with a TTL per database.",
+    );
+    for (i, db) in srv.ks.dbs.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "redislite_db_keys_expiring{{db=\"{i}\"}} {}",
+            db.expires.len()
+        );
+    }
+
+    header(
+        &mut out,
+        "redislite_commands_total",
+        "counter",
+        "Calls per command.",
+    );
+    for (cmd, st) in COMMANDS.iter().zip(&s.commands) {
+        if st.calls > 0 {
+            let _ = writeln!(
+                out,
+                "redislite_commands_total{{cmd=\"{}\"}} {}",
+                cmd.name, st.calls
+            );
+        }
+    }
+    header(
+        &mut out,
+        "redislite_command_errors_total",
+        "counter",
+        "Calls per command that replied with an error or were rejected.",
+    );
+    for (cmd, st) in COMMANDS.iter().zip(&s.commands) {
+        if st.failed_calls + st.rejected_calls > 0 {
+            let _ = writeln!(
+                out,
+                "redislite_command_errors_total{{cmd=\"{}\"}} {}",
+                cmd.name,
+                st.failed_calls + st.rejected_calls
+            );
+        }
+    }
+    header(
+        &mut out,
+        "redislite_command_duration_seconds",
+        "histogram",
+        "Command execution time (recorded while latency-tracking is on).",
+    );
+    for (idx, cmd) in COMMANDS.iter().enumerate() {
+        let Some(h) = srv.command_latencies.histogram(idx) else {
+            continue;
+        };
+        for &le in DURATION_BUCKETS_SECONDS {
+            let ns = (le * 1e9) as u64;
+            let n = h.count_between(0, ns);
+            let _ = writeln!(
+                out,
+                "redislite_command_duration_seconds_bucket{{cmd=\"{}\",le=\"{le}\"}} {n}",
+                cmd.name
+            );
+        }
+        let _ = writeln!(
+            out,
+            "redislite_command_duration_seconds_bucket{{cmd=\"{}\",le=\"+Inf\"}} {}",
+            cmd.name,
+            h.len()
+        );
+        let _ = writeln!(
+            out,
+            "redislite_command_duration_seconds_sum{{cmd=\"{}\"}} {}",
+            cmd.name,
+            srv.command_latencies.sum_seconds(idx)
+        );
+        let _ = writeln!(
+            out,
+            "redislite_command_duration_seconds_count{{cmd=\"{}\"}} {}",
+            cmd.name,
+            h.len()
+        );
+    }
+
+    let hk = &srv.ks.hotkeys;
+    single(
+        &mut out,
+        "redislite_hotkeys_p99_threshold",
+        "gauge",
+        "Access count reached by the hottest 1% of keys (estimate).",
+        hk.p99_threshold() as f64,
+    );
+    header(
+        &mut out,
+        "redislite_hotkey_accesses",
+        "gauge",
+        "Estimated recent accesses of the 10 hottest keys.",
+    );
+    for e in hk.top().into_iter().take(10) {
+        let _ = writeln!(
+            out,
+            "redislite_hotkey_accesses{{db=\"{}\",key=\"{}\"}} {}",
+            e.db,
+            label(&e.key),
+            e.count
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(label(b"a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}
