@@ -459,11 +459,12 @@ fn zrange_generic(
     };
     let db = c.db;
     let access = read_access(c);
+    let lim = limits(srv);
     let zset = match lookup_zset(srv, db, key, access)? {
         Some(z) => z,
         None => {
             return match dst {
-                Some(dst) => store_result(srv, c, dst, Vec::new()),
+                Some(dst) => store_value(srv, c, dst, ZSetValue::new_listpack()),
                 None => {
                     c.reply().array(0);
                     Ok(())
@@ -471,9 +472,9 @@ fn zrange_generic(
             };
         }
     };
-    let items = match selection {
-        Selection::Ranks { start, end } => select_ranks(zset, start, end, reverse),
-        Selection::Range(range) => select_range(zset, &range, reverse, offset, limit),
+    let (items, size_known) = match selection {
+        Selection::Ranks { start, end } => (select_ranks(zset, start, end, reverse), true),
+        Selection::Range(range) => (select_range(zset, &range, reverse, offset, limit), false),
     };
     match dst {
         None => {
@@ -481,14 +482,22 @@ fn zrange_generic(
             Ok(())
         }
         Some(dst) => {
-            let mut owned: Vec<(CompactBytes, f64)> = items
-                .iter()
-                .map(|(m, s)| (CompactBytes::new(m), *s))
-                .collect();
-            if reverse {
-                owned.reverse();
+            // Redis creates the destination from a size hint (the count of
+            // a rank range, 0 for score and lex ranges, whose size is not
+            // known in advance) and adds the elements one at a time in
+            // emission order, converting when a limit is passed. Replay
+            // that so the encoding and the stored scores (a listpack turns
+            // -0 into 0) come out the same.
+            let hint = if size_known { items.len() } else { 0 };
+            let mut result = if hint > lim.max_entries {
+                ZSetValue::new_skiplist()
+            } else {
+                ZSetValue::new_listpack()
+            };
+            for (m, s) in &items {
+                result.add(m, *s, AddFlags::default(), lim);
             }
-            store_result(srv, c, dst, owned)
+            store_value(srv, c, dst, result)
         }
     }
 }
@@ -566,23 +575,17 @@ fn select_range<'z>(
     out
 }
 
-/// Store a computed result (sorted ascending) at `dst` and reply with its
-/// size; an empty result deletes `dst` instead (ZRANGESTORE, ZUNIONSTORE,
-/// ZINTERSTORE, ZDIFFSTORE).
-fn store_result(
-    srv: &mut Server,
-    c: &mut Client,
-    dst: &[u8],
-    items: Vec<(CompactBytes, f64)>,
-) -> CmdResult {
+/// Store a computed result at `dst` and reply with its size; an empty
+/// result deletes `dst` instead (ZRANGESTORE, ZUNIONSTORE, ZINTERSTORE,
+/// ZDIFFSTORE). `dst` is overwritten whatever its type, and loses its TTL.
+fn store_value(srv: &mut Server, c: &mut Client, dst: &[u8], zset: ZSetValue) -> CmdResult {
     let db = c.db;
-    let n = items.len();
+    let n = zset.len();
     if n == 0 {
         if srv.ks.delete(db, dst) {
             srv.ks.dirty += 1;
         }
     } else {
-        let zset = ZSetValue::from_sorted(items, limits(srv));
         srv.ks.set(db, dst, Value::ZSet(Box::new(zset)), false);
         srv.ks.dirty += 1;
     }
@@ -1247,11 +1250,14 @@ fn setop_generic(
             Ok(())
         }
         Some(dst) => {
+            // Built as a skiplist, then made a listpack if it is small
+            // enough (Redis's zsetConvertToListpackIfNeeded).
             let owned = result
                 .into_iter()
                 .map(|(m, s)| (CompactBytes::new(m), s))
                 .collect();
-            store_result(srv, c, dst, owned)
+            let zset = ZSetValue::from_sorted(owned, limits(srv));
+            store_value(srv, c, dst, zset)
         }
     }
 }
