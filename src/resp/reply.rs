@@ -378,7 +378,7 @@ mod tests {
     #[test]
     fn doubles_match_libc_printf() {
         let mut state = 0x1234_5678_9abc_def0u64;
-        let mut check = |v: f64| {
+        let check = |v: f64| {
             let mut c = [0u8; 64];
             let n = unsafe {
                 libc::snprintf(

@@ -1,0 +1,235 @@
+//! Sorted sets end to end, where replies are random or unordered and so
+//! cannot be compared byte for byte with redis-server: ZRANDMEMBER's
+//! properties, ZSCAN's completeness across growth, ZPOP/BZPOP-free paths on
+//! big sets, and huge arguments that must not allocate by their size.
+
+use crate::common::ServerProc;
+use std::collections::{HashMap, HashSet};
+
+fn fill(r: &mut redis::Connection, key: &str, n: usize) {
+    let mut cmd = redis::cmd("ZADD");
+    cmd.arg(key);
+    for i in 0..n {
+        cmd.arg(i as f64 / 2.0).arg(format!("m{i}"));
+    }
+    let added: usize = cmd.query(r).unwrap();
+    assert_eq!(added, n);
+}
+
+fn encoding(r: &mut redis::Connection, key: &str) -> String {
+    redis::cmd("OBJECT")
+        .arg("ENCODING")
+        .arg(key)
+        .query(r)
+        .unwrap()
+}
+
+#[test]
+fn zrandmember_properties_in_both_encodings() {
+    let s = ServerProc::start(&[]);
+    let mut r = s.client();
+    for (key, n, enc) in [("small", 20, "listpack"), ("big", 500, "skiplist")] {
+        fill(&mut r, key, n);
+        assert_eq!(encoding(&mut r, key), enc);
+        let scores: HashMap<String, f64> =
+            (0..n).map(|i| (format!("m{i}"), i as f64 / 2.0)).collect();
+        // No count: one member.
+        let one: String = redis::cmd("ZRANDMEMBER").arg(key).query(&mut r).unwrap();
+        assert!(scores.contains_key(&one));
+        // Positive counts: distinct members, min(count, size) of them; this
+        // covers all three of Redis's strategies (whole set, drop from a
+        // copy, sample).
+        for count in [1, 3, n / 4, n / 2, n - 1, n, n + 10] {
+            let got: Vec<String> = redis::cmd("ZRANDMEMBER")
+                .arg(key)
+                .arg(count)
+                .query(&mut r)
+                .unwrap();
+            assert_eq!(got.len(), count.min(n), "{key} count {count}");
+            let distinct: HashSet<&String> = got.iter().collect();
+            assert_eq!(distinct.len(), got.len(), "{key} count {count} repeats");
+            assert!(got.iter().all(|m| scores.contains_key(m)));
+        }
+        // Negative counts: exactly |count| picks, repeats allowed.
+        let got: Vec<String> = redis::cmd("ZRANDMEMBER")
+            .arg(key)
+            .arg(-(3 * n as i64))
+            .query(&mut r)
+            .unwrap();
+        assert_eq!(got.len(), 3 * n);
+        assert!(got.iter().all(|m| scores.contains_key(m)));
+        let distinct: HashSet<&String> = got.iter().collect();
+        assert!(distinct.len() > 1, "negative count should sample randomly");
+        // WITHSCORES: member/score pairs with the member's real score.
+        let pairs: Vec<(String, f64)> = redis::cmd("ZRANDMEMBER")
+            .arg(key)
+            .arg(-50)
+            .arg("WITHSCORES")
+            .query(&mut r)
+            .unwrap();
+        assert_eq!(pairs.len(), 50);
+        for (m, sc) in pairs {
+            assert_eq!(scores[&m], sc);
+        }
+        let pairs: Vec<(String, f64)> = redis::cmd("ZRANDMEMBER")
+            .arg(key)
+            .arg(n / 5)
+            .arg("WITHSCORES")
+            .query(&mut r)
+            .unwrap();
+        assert_eq!(pairs.len(), n / 5);
+        for (m, sc) in pairs {
+            assert_eq!(scores[&m], sc);
+        }
+    }
+}
+
+#[test]
+fn zrandmember_covers_every_member_eventually() {
+    let s = ServerProc::start(&[]);
+    let mut r = s.client();
+    fill(&mut r, "big", 200);
+    let mut seen = HashSet::new();
+    for _ in 0..50 {
+        let got: Vec<String> = redis::cmd("ZRANDMEMBER")
+            .arg("big")
+            .arg(-100)
+            .query(&mut r)
+            .unwrap();
+        seen.extend(got);
+    }
+    assert_eq!(seen.len(), 200, "sampling never reached some members");
+}
+
+#[test]
+fn zscan_returns_every_member_while_the_set_grows() {
+    let s = ServerProc::start(&[]);
+    let mut r = s.client();
+    let n = 3000;
+    fill(&mut r, "z", n);
+    assert_eq!(encoding(&mut r, "z"), "skiplist");
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut cursor = 0u64;
+    let mut extra = 0;
+    loop {
+        let (next, flat): (u64, Vec<String>) = redis::cmd("ZSCAN")
+            .arg("z")
+            .arg(cursor)
+            .arg("COUNT")
+            .arg(40)
+            .query(&mut r)
+            .unwrap();
+        for pair in flat.chunks(2) {
+            seen.insert(pair[0].clone(), pair[1].clone());
+        }
+        // Grow the member dict between calls so it rehashes mid-scan.
+        let mut cmd = redis::cmd("ZADD");
+        cmd.arg("z");
+        for _ in 0..60 {
+            cmd.arg(1).arg(format!("new{extra}"));
+            extra += 1;
+        }
+        let _: i64 = cmd.query(&mut r).unwrap();
+        cursor = next;
+        if cursor == 0 {
+            break;
+        }
+    }
+    for i in 0..n {
+        let score = seen
+            .get(&format!("m{i}"))
+            .unwrap_or_else(|| panic!("ZSCAN missed m{i}"));
+        assert_eq!(score.parse::<f64>().unwrap(), i as f64 / 2.0);
+    }
+}
+
+#[test]
+fn zscan_match_filters_members() {
+    let s = ServerProc::start(&[]);
+    let mut r = s.client();
+    fill(&mut r, "z", 1000);
+    let mut got = HashSet::new();
+    let mut cursor = 0u64;
+    loop {
+        let (next, flat): (u64, Vec<String>) = redis::cmd("ZSCAN")
+            .arg("z")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg("m1*")
+            .query(&mut r)
+            .unwrap();
+        for pair in flat.chunks(2) {
+            assert!(pair[0].starts_with("m1"));
+            got.insert(pair[0].clone());
+        }
+        cursor = next;
+        if cursor == 0 {
+            break;
+        }
+    }
+    // m1, m10..m19, m100..m199
+    assert_eq!(got.len(), 1 + 10 + 100);
+}
+
+#[test]
+fn huge_arguments_do_not_allocate_by_their_value() {
+    let s = ServerProc::start(&[]);
+    let mut c = s.conn();
+    c.cmd(&["ZADD", "z", "1", "a", "2", "b", "3", "c"]);
+    let max = "9223372036854775807";
+    for args in [
+        vec!["ZRANGE", "z", "0", max],
+        vec!["ZRANGE", "z", "-inf", "+inf", "BYSCORE", "LIMIT", "0", max],
+        vec!["ZRANGE", "z", "-", "+", "BYLEX", "LIMIT", "1", max],
+        vec!["ZRANGESTORE", "d", "z", "0", max],
+        vec!["ZPOPMIN", "nokey", max],
+        vec!["ZRANDMEMBER", "z", max],
+        vec!["ZRANDMEMBER", "z", "4611686018427387903", "WITHSCORES"],
+        vec!["ZSCAN", "z", "0", "COUNT", max],
+        vec!["ZINTERCARD", "1", "z", "LIMIT", max],
+        vec!["ZMPOP", "1", "z", "MAX", "COUNT", max],
+    ] {
+        let reply = c.cmd(&args);
+        assert!(
+            !reply.starts_with(b"-"),
+            "{args:?}: {:?}",
+            String::from_utf8_lossy(&reply)
+        );
+    }
+    // The server is still alive and the set was popped by ZMPOP.
+    assert_eq!(c.cmd(&["EXISTS", "z"]), b":0\r\n");
+}
+
+#[test]
+fn big_set_pops_and_range_removal_shrink_and_delete() {
+    let s = ServerProc::start(&[]);
+    let mut r = s.client();
+    fill(&mut r, "z", 20_000);
+    let popped: Vec<(String, f64)> = redis::cmd("ZPOPMIN").arg("z").arg(5).query(&mut r).unwrap();
+    assert_eq!(popped[0], ("m0".to_string(), 0.0));
+    assert_eq!(popped[4], ("m4".to_string(), 2.0));
+    let removed: i64 = redis::cmd("ZREMRANGEBYSCORE")
+        .arg("z")
+        .arg("(100")
+        .arg("+inf")
+        .query(&mut r)
+        .unwrap();
+    assert_eq!(removed, 20_000 - 201);
+    let card: i64 = redis::cmd("ZCARD").arg("z").query(&mut r).unwrap();
+    assert_eq!(card, 196);
+    let rank: Option<i64> = redis::cmd("ZRANK")
+        .arg("z")
+        .arg("m200")
+        .query(&mut r)
+        .unwrap();
+    assert_eq!(rank, Some(195));
+    let removed: i64 = redis::cmd("ZREMRANGEBYRANK")
+        .arg("z")
+        .arg(0)
+        .arg(-1)
+        .query(&mut r)
+        .unwrap();
+    assert_eq!(removed, 196);
+    let exists: i64 = redis::cmd("EXISTS").arg("z").query(&mut r).unwrap();
+    assert_eq!(exists, 0);
+}
