@@ -332,6 +332,70 @@ mod tests {
         assert!(!sub.range_error && sub.value > 0.0);
     }
 
+    /// glibc's own strtod on random inputs from the characters that
+    /// matter: same value (bit for bit), same end, same ERANGE verdict
+    /// where Redis looks at it (overflow, or underflow to zero).
+    #[test]
+    fn matches_libc_strtod() {
+        let alphabet = b"0123456789.eEpPxX+- infINFnaNAyt()_\t";
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let mut inputs: Vec<Vec<u8>> = Vec::new();
+        for _ in 0..50_000 {
+            let len = rnd(12);
+            inputs.push((0..len).map(|_| alphabet[rnd(alphabet.len())]).collect());
+        }
+        for s in [
+            "1e308",
+            "1.8e308",
+            "2e-308",
+            "4e-324",
+            "2.4703282292062328e-324",
+            "2.4703282292062327e-324",
+            "0x1.fffffffffffffp1023",
+            "0x1.fffffffffffff8p1023",
+            "0x0.0000000000001p-1022",
+            "0x1p-1075",
+            "0x1.8p-1075",
+            "123456789012345678901234567890e-10",
+            "0.000001e-330",
+            "1e-999999999999",
+            "1e999999999999",
+            "0x1p999999999999",
+            "-0x",
+            "+.e1",
+            "  +1.5e+3x",
+        ] {
+            inputs.push(s.as_bytes().to_vec());
+        }
+        for input in inputs {
+            let mut c = input.clone();
+            c.push(0);
+            let mut end: *mut libc::c_char = std::ptr::null_mut();
+            let (value, errno) = unsafe {
+                *libc::__errno_location() = 0;
+                let v = libc::strtod(c.as_ptr() as *const libc::c_char, &mut end);
+                (v, *libc::__errno_location())
+            };
+            let consumed = end as usize - c.as_ptr() as usize;
+            let ours = strtod(&input);
+            let what = String::from_utf8_lossy(&input);
+            assert_eq!(ours.consumed, consumed, "end of {what:?}");
+            if value.is_nan() {
+                assert!(ours.value.is_nan(), "{what:?}");
+            } else {
+                assert_eq!(ours.value.to_bits(), value.to_bits(), "value of {what:?}");
+            }
+            let c_range = errno == libc::ERANGE && (value.is_infinite() || value == 0.0);
+            assert_eq!(ours.range_error, c_range, "ERANGE of {what:?}");
+        }
+    }
+
     #[test]
     fn hexadecimal() {
         assert_eq!(v("0x10"), (16.0, 4, false));
