@@ -24,13 +24,16 @@ use crate::connection::Client;
 use crate::db::Access;
 use crate::errors::{CmdError, CmdResult};
 use crate::glob::glob_match;
+use crate::notify::{GENERIC, ZSET};
 use crate::resp::reply::{fmt_double, fmt_u64, Proto, ReplyWriter, DOUBLE_BUF};
 use crate::server::Server;
+use crate::types::set::Member;
 use crate::types::zset::{
     listpack_integer_score, parse_score, AddFlags, AddOutcome, LexRange, Limits, Range, ScoreRange,
     ZSetValue,
 };
 use crate::types::{CompactBytes, SetValue, Value};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 const ERR_XX_NX: &str = "ERR XX and NX options at the same time are not compatible";
@@ -51,6 +54,9 @@ const ERR_COUNT: &str = "ERR count should be greater than 0";
 const ERR_RANDMEMBER_RANGE: &str =
     "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
 const ERR_OUT_OF_RANGE: &str = "ERR value is out of range";
+/// A deliberate difference from Redis 7.0 (see `zrandmember`).
+const ERR_RANDMEMBER_TOO_BIG: &str =
+    "ERR ZRANDMEMBER reply would exceed proto-max-bulk-len, use a smaller count";
 
 /// The listpack thresholds from the configuration.
 fn limits(srv: &Server) -> Limits {
@@ -86,15 +92,20 @@ fn lookup_zset<'a>(
     }
 }
 
-/// Delete `key` if the zset it holds became empty (aggregates never stay
-/// empty in the keyspace).
-fn delete_if_empty(srv: &mut Server, db: usize, key: &[u8]) {
+/// After a command removed members from `key`: raise its event if it
+/// removed any, and delete the key (with a `del` event) if it is now empty
+/// (aggregates never stay empty in the keyspace).
+fn after_removal(srv: &mut Server, db: usize, key: &[u8], removed: usize, event: &'static str) {
+    if removed > 0 {
+        srv.ks.notify(ZSET, event, db, key);
+    }
     let empty = matches!(
         srv.ks.dbs[db].dict.get(key).map(|o| &o.value),
         Some(Value::ZSet(z)) if z.is_empty()
     );
     if empty {
         srv.ks.delete(db, key);
+        srv.ks.notify(GENERIC, "del", db, key);
     }
 }
 
@@ -249,6 +260,10 @@ fn zadd_generic(srv: &mut Server, c: &mut Client, argv: &Argv, zincrby: bool) ->
             srv.ks.add(db, key, Value::ZSet(Box::new(z)));
         }
     }
+    if added + updated > 0 {
+        let event = if flags.incr { "zincr" } else { "zadd" };
+        srv.ks.notify(ZSET, event, db, key);
+    }
     srv.ks.dirty += (added + updated) as u64;
     let mut w = c.reply();
     if flags.incr {
@@ -279,7 +294,7 @@ pub fn zrem(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             break;
         }
     }
-    delete_if_empty(srv, db, key);
+    after_removal(srv, db, key, deleted as usize, "zrem");
     srv.ks.dirty += deleted as u64;
     c.reply().int(deleted);
     Ok(())
@@ -464,7 +479,7 @@ fn zrange_generic(
         Some(z) => z,
         None => {
             return match dst {
-                Some(dst) => store_value(srv, c, dst, ZSetValue::new_listpack()),
+                Some(dst) => store_value(srv, c, dst, ZSetValue::new_listpack(), "zrangestore"),
                 None => {
                     c.reply().array(0);
                     Ok(())
@@ -497,7 +512,7 @@ fn zrange_generic(
             for (m, s) in &items {
                 result.add(m, *s, AddFlags::default(), lim);
             }
-            store_value(srv, c, dst, result)
+            store_value(srv, c, dst, result, "zrangestore")
         }
     }
 }
@@ -578,15 +593,25 @@ fn select_range<'z>(
 /// Store a computed result at `dst` and reply with its size; an empty
 /// result deletes `dst` instead (ZRANGESTORE, ZUNIONSTORE, ZINTERSTORE,
 /// ZDIFFSTORE). `dst` is overwritten whatever its type, and loses its TTL.
-fn store_value(srv: &mut Server, c: &mut Client, dst: &[u8], zset: ZSetValue) -> CmdResult {
+fn store_value(
+    srv: &mut Server,
+    c: &mut Client,
+    dst: &[u8],
+    zset: ZSetValue,
+    event: &'static str,
+) -> CmdResult {
     let db = c.db;
     let n = zset.len();
     if n == 0 {
+        // An already-expired destination is expired, not deleted by us.
+        srv.ks.expire_if_needed(db, dst);
         if srv.ks.delete(db, dst) {
+            srv.ks.notify(GENERIC, "del", db, dst);
             srv.ks.dirty += 1;
         }
     } else {
         srv.ks.set(db, dst, Value::ZSet(Box::new(zset)), false);
+        srv.ks.notify(ZSET, event, db, dst);
         srv.ks.dirty += 1;
     }
     c.reply().int(n as i64);
@@ -616,20 +641,27 @@ fn count_generic(srv: &mut Server, c: &mut Client, argv: &Argv, range: &Range) -
 pub fn zremrangebyrank(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let start = parse_int(&argv[2])?;
     let end = parse_int(&argv[3])?;
-    remrange_generic(srv, c, argv, Selection::Ranks { start, end })
+    let sel = Selection::Ranks { start, end };
+    remrange_generic(srv, c, argv, sel, "zremrangebyrank")
 }
 
 pub fn zremrangebyscore(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let range = Range::Score(score_range(&argv[2], &argv[3])?);
-    remrange_generic(srv, c, argv, Selection::Range(range))
+    remrange_generic(srv, c, argv, Selection::Range(range), "zremrangebyscore")
 }
 
 pub fn zremrangebylex(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let range = Range::Lex(lex_range(&argv[2], &argv[3])?);
-    remrange_generic(srv, c, argv, Selection::Range(range))
+    remrange_generic(srv, c, argv, Selection::Range(range), "zremrangebylex")
 }
 
-fn remrange_generic(srv: &mut Server, c: &mut Client, argv: &Argv, sel: Selection) -> CmdResult {
+fn remrange_generic(
+    srv: &mut Server,
+    c: &mut Client,
+    argv: &Argv,
+    sel: Selection,
+    event: &'static str,
+) -> CmdResult {
     let key = &argv[1];
     let db = c.db;
     let Some(zset) = lookup_zset(srv, db, key, Access::Write)? else {
@@ -652,7 +684,7 @@ fn remrange_generic(srv: &mut Server, c: &mut Client, argv: &Argv, sel: Selectio
         }
         Selection::Range(range) => zset.remove_range(&range),
     };
-    delete_if_empty(srv, db, key);
+    after_removal(srv, db, key, deleted, event);
     srv.ks.dirty += deleted as u64;
     c.reply().int(deleted as i64);
     Ok(())
@@ -667,6 +699,14 @@ pub fn zpopmin(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
 
 pub fn zpopmax(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     zpop_minmax(srv, c, argv, true)
+}
+
+fn pop_event(max: bool) -> &'static str {
+    if max {
+        "zpopmax"
+    } else {
+        "zpopmin"
+    }
 }
 
 fn zpop_minmax(srv: &mut Server, c: &mut Client, argv: &Argv, max: bool) -> CmdResult {
@@ -689,7 +729,7 @@ fn zpop_minmax(srv: &mut Server, c: &mut Client, argv: &Argv, max: bool) -> CmdR
         c.reply().array(0);
         return Ok(());
     };
-    delete_if_empty(srv, db, key);
+    after_removal(srv, db, key, popped.len(), pop_event(max));
     srv.ks.dirty += popped.len() as u64;
     let mut w = c.reply();
     // RESP3 nests pairs only when a count was given; RESP2 is always flat.
@@ -739,7 +779,7 @@ pub fn zmpop(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             continue;
         };
         let popped = zset.pop(max, count);
-        delete_if_empty(srv, db, key);
+        after_removal(srv, db, key, popped.len(), pop_event(max));
         srv.ks.dirty += popped.len() as u64;
         // [key, [[member, score], ...]] in both protocols.
         let mut w = c.reply();
@@ -793,22 +833,50 @@ pub fn zrandmember(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     if withscores && (count < -(i64::MAX / 2) || count > i64::MAX / 2) {
         return Err(CmdError::msg(ERR_OUT_OF_RANGE));
     }
+    let reply_bytes_max = srv.config.proto_max_bulk_len;
     let mut rng = srv.ks.rng;
-    let result = match lookup_zset(srv, db, key, access)? {
-        None => None,
-        Some(z) => Some(random_members(
-            z,
-            count,
-            withscores,
-            &mut rng,
-            &mut c.reply(),
-        )),
-    };
-    srv.ks.rng = rng;
-    if result.is_none() {
+    let Some(zset) = lookup_zset(srv, db, key, access)? else {
         c.reply().array(0);
+        return Ok(());
+    };
+    let zset: &ZSetValue = zset;
+    let picks = count.unsigned_abs();
+    if count < 0 && picks > zset.len() as u64 {
+        // Redis builds whatever reply is asked for, and a huge negative
+        // count runs it out of memory. Like SRANDMEMBER and HRANDFIELD
+        // here, refuse a reply bigger than proto-max-bulk-len, estimated
+        // from the zset's mean reply bytes per element (the walk costs less
+        // than the reply it guards, which has more elements than the zset).
+        let resp3 = c.proto == Proto::Resp3;
+        let mut num = [0u8; DOUBLE_BUF];
+        let total: u128 = zset
+            .iter()
+            .map(|(m, s)| {
+                let mut n = bulk_reply_bytes(m.len());
+                if withscores {
+                    let d = fmt_double(s, &mut num).len();
+                    n += if resp3 {
+                        d + 3 + 4
+                    } else {
+                        bulk_reply_bytes(d)
+                    };
+                }
+                n as u128
+            })
+            .sum();
+        if total * u128::from(picks) / zset.len().max(1) as u128 > u128::from(reply_bytes_max) {
+            return Err(CmdError::msg(ERR_RANDMEMBER_TOO_BIG));
+        }
     }
+    random_members(zset, count, withscores, &mut rng, &mut c.reply());
+    srv.ks.rng = rng;
     Ok(())
+}
+
+/// Bytes of the bulk reply of an `n`-byte string: `$<n>\r\n<bytes>\r\n`.
+fn bulk_reply_bytes(n: usize) -> usize {
+    let mut tmp = [0u8; 20];
+    n + 5 + fmt_u64(n as u64, &mut tmp).len()
 }
 
 /// ZRANDMEMBER with a count, written straight to the reply. Negative
@@ -942,8 +1010,10 @@ pub fn zscan(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         cursor = zset.scan(cursor, |m, s| found.push((CompactBytes::new(m), s)));
     } else {
         // COUNT is a hint: stop after about `count` elements, or after
-        // 10x that many buckets so a sparse table cannot stall the loop.
-        let mut visits_left = (count as u64).saturating_mul(10);
+        // 10x that many buckets (at most 100k) so a sparse table or a huge
+        // COUNT cannot stall the loop.
+        const BUCKET_VISITS_MAX: u64 = 100_000;
+        let mut visits_left = (count as u64).saturating_mul(10).min(BUCKET_VISITS_MAX);
         loop {
             cursor = zset.scan(cursor, |m, s| found.push((CompactBytes::new(m), s)));
             visits_left = visits_left.saturating_sub(1);
@@ -1028,7 +1098,7 @@ impl<'a> Source<'a> {
         match self {
             Source::Missing => 0,
             Source::ZSet(z) => z.len(),
-            Source::Set(s) => set_len(s),
+            Source::Set(s) => s.len(),
         }
     }
 
@@ -1036,31 +1106,24 @@ impl<'a> Source<'a> {
         match self {
             Source::Missing => None,
             Source::ZSet(z) => z.score(member),
-            Source::Set(s) => set_contains(s, member).then_some(1.0),
+            Source::Set(s) => s.contains(member).then_some(1.0),
         }
     }
 
-    fn for_each(&self, mut f: impl FnMut(&'a [u8], f64)) {
+    /// Every member with its score. Members are borrowed from the value,
+    /// except an intset's integers, which have no bytes to lend and are
+    /// formatted.
+    fn for_each(&self, mut f: impl FnMut(Cow<'a, [u8]>, f64)) {
         match *self {
             Source::Missing => {}
-            Source::ZSet(z) => z.iter().for_each(|(m, s)| f(m, s)),
-            Source::Set(s) => set_for_each(s, |m| f(m, 1.0)),
+            Source::ZSet(z) => z.iter().for_each(|(m, s)| f(Cow::Borrowed(m), s)),
+            Source::Set(set) => set.iter().for_each(|m| match m {
+                Member::Bytes(b) => f(Cow::Borrowed(b), 1.0),
+                Member::Int(_) => f(Cow::Owned(m.with_bytes(|b| b.to_vec())), 1.0),
+            }),
         }
     }
 }
-
-// The plain-set side of the algebra. These three functions are the only
-// place this file touches the set type's representation.
-
-fn set_len(_set: &SetValue) -> usize {
-    0
-}
-
-fn set_contains(_set: &SetValue, _member: &[u8]) -> bool {
-    false
-}
-
-fn set_for_each<'a>(_set: &'a SetValue, _f: impl FnMut(&'a [u8])) {}
 
 pub fn zunion(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     setop_generic(srv, c, argv, None, SetOp::Union, false)
@@ -1184,7 +1247,7 @@ fn setop_generic(
         // fixes the order a SUM is accumulated in.
         sources.sort_by_key(|(s, _)| s.len());
     }
-    let mut result: Vec<(&[u8], f64)> = Vec::new();
+    let mut result: Vec<(Cow<[u8]>, f64)> = Vec::new();
     let mut cardinality: u64 = 0;
     match op {
         SetOp::Inter => {
@@ -1198,7 +1261,7 @@ fn setop_generic(
                     score = 0.0;
                 }
                 for &(other, w) in &sources[1..] {
-                    match other.score(m) {
+                    match other.score(&m) {
                         Some(v) => aggregate.apply(&mut score, v * w),
                         None => return,
                     }
@@ -1212,7 +1275,7 @@ fn setop_generic(
         }
         SetOp::Union => {
             let total: usize = sources.iter().map(|(s, _)| s.len()).max().unwrap_or(0);
-            let mut acc: HashMap<&[u8], f64> = HashMap::with_capacity(total);
+            let mut acc: HashMap<Cow<[u8]>, f64> = HashMap::with_capacity(total);
             for &(src, w) in &sources {
                 src.for_each(|m, s| {
                     let mut score = w * s;
@@ -1229,7 +1292,7 @@ fn setop_generic(
         SetOp::Diff => {
             let (first, _) = sources[0];
             first.for_each(|m, s| {
-                if sources[1..].iter().all(|(o, _)| o.score(m).is_none()) {
+                if sources[1..].iter().all(|(o, _)| o.score(&m).is_none()) {
                     result.push((m, s));
                 }
             });
@@ -1242,7 +1305,7 @@ fn setop_generic(
     result.sort_by(|a, b| {
         a.1.partial_cmp(&b.1)
             .unwrap_or(std::cmp::Ordering::Equal)
-            .then_with(|| a.0.cmp(b.0))
+            .then_with(|| a.0.cmp(&b.0))
     });
     match dst {
         None => {
@@ -1254,10 +1317,15 @@ fn setop_generic(
             // enough (Redis's zsetConvertToListpackIfNeeded).
             let owned = result
                 .into_iter()
-                .map(|(m, s)| (CompactBytes::new(m), s))
+                .map(|(m, s)| (CompactBytes::new(&m), s))
                 .collect();
             let zset = ZSetValue::from_sorted(owned, limits(srv));
-            store_value(srv, c, dst, zset)
+            let event = match op {
+                SetOp::Union => "zunionstore",
+                SetOp::Inter => "zinterstore",
+                SetOp::Diff => "zdiffstore",
+            };
+            store_value(srv, c, dst, zset, event)
         }
     }
 }

@@ -233,3 +233,198 @@ fn big_set_pops_and_range_removal_shrink_and_delete() {
     let exists: i64 = redis::cmd("EXISTS").arg("z").query(&mut r).unwrap();
     assert_eq!(exists, 0);
 }
+
+#[test]
+fn zset_keyspace_notifications_match_redis() {
+    let script: &[&[&str]] = &[
+        &["ZADD", "z", "1", "a", "2", "b", "3", "c"],
+        &["ZADD", "z", "1", "a"],
+        &["ZADD", "z", "XX", "5", "nope"],
+        &["ZADD", "z", "INCR", "1", "a"],
+        &["ZINCRBY", "z", "0", "a"],
+        &["ZINCRBY", "z", "1", "d"],
+        &["ZREM", "z", "nope"],
+        &["ZREM", "z", "d"],
+        &["ZREMRANGEBYRANK", "z", "5", "9"],
+        &["ZREMRANGEBYRANK", "z", "0", "0"],
+        &["ZREMRANGEBYSCORE", "z", "100", "200"],
+        &["ZREMRANGEBYSCORE", "z", "2", "2"],
+        &["ZADD", "l", "0", "a", "0", "b", "0", "c"],
+        &["ZREMRANGEBYLEX", "l", "[a", "[a"],
+        &["ZREMRANGEBYLEX", "l", "-", "+"],
+        &["ZADD", "p", "1", "a", "2", "b", "3", "c"],
+        &["ZPOPMIN", "p"],
+        &["ZPOPMAX", "p", "0"],
+        &["ZPOPMAX", "p", "5"],
+        &["ZPOPMIN", "nosuch"],
+        &["ZADD", "p", "1", "a", "2", "b"],
+        &["ZMPOP", "2", "nosuch", "p", "MAX", "COUNT", "5"],
+        &["ZADD", "a", "1", "x", "2", "y"],
+        &["ZADD", "b", "2", "y", "3", "z"],
+        &["ZUNIONSTORE", "d", "2", "a", "b"],
+        &["ZINTERSTORE", "d", "2", "a", "b"],
+        &["ZDIFFSTORE", "d", "2", "a", "b"],
+        &["ZDIFFSTORE", "d", "2", "a", "a"],
+        &["ZDIFFSTORE", "d", "2", "a", "a"],
+        &["ZRANGESTORE", "d", "a", "0", "0"],
+        &["ZRANGESTORE", "d", "nosuch", "0", "-1"],
+        &["ZRANGESTORE", "d", "a", "5", "9"],
+        &["ZINTERSTORE", "d", "2", "a", "nosuch"],
+    ];
+    let ours = ServerProc::start(&[]);
+    let theirs = ServerProc::start_reference(&[]);
+    assert_eq!(
+        crate::pubsub_tx::notifications_for(&ours, script),
+        crate::pubsub_tx::notifications_for(&theirs, script)
+    );
+}
+
+#[test]
+fn zset_lookups_count_keyspace_hits_and_misses_like_redis() {
+    let script: &[&[&str]] = &[
+        &["ZADD", "a", "1", "x", "2", "y"],
+        &["ZCARD", "a"],
+        &["ZCARD", "nokey"],
+        &["ZSCORE", "a", "x"],
+        &["ZMSCORE", "nokey", "x"],
+        &["ZRANK", "a", "y"],
+        &["ZRANGE", "a", "0", "-1"],
+        &["ZRANGE", "nokey", "0", "-1"],
+        &["ZRANGESTORE", "d", "a", "0", "-1"],
+        &["ZCOUNT", "a", "-inf", "+inf"],
+        &["ZLEXCOUNT", "nokey", "-", "+"],
+        &["ZUNION", "2", "a", "nokey"],
+        &["ZINTERSTORE", "d", "2", "a", "nokey"],
+        &["ZINTERCARD", "2", "a", "a"],
+        &["ZRANDMEMBER", "a"],
+        &["ZSCAN", "a", "0"],
+        &["ZINCRBY", "a", "1", "x"],
+        &["ZREM", "a", "zz"],
+        &["ZPOPMIN", "nokey"],
+        &["ZMPOP", "2", "nokey", "a", "MIN"],
+    ];
+    let mut stats = Vec::new();
+    for srv in [ServerProc::start(&[]), ServerProc::start_reference(&[])] {
+        let mut c = srv.conn();
+        c.cmd(&["CONFIG", "RESETSTAT"]);
+        for args in script {
+            c.cmd(args);
+        }
+        let info = String::from_utf8_lossy(&c.cmd(&["INFO", "stats"])).into_owned();
+        let pick = |name: &str| -> String {
+            info.lines()
+                .find(|l| l.starts_with(name))
+                .unwrap_or_default()
+                .to_string()
+        };
+        stats.push((pick("keyspace_hits:"), pick("keyspace_misses:")));
+    }
+    assert_eq!(stats[0], stats[1]);
+}
+
+#[test]
+fn zset_writes_invalidate_watch() {
+    let s = ServerProc::start(&[]);
+    let mut c = s.conn();
+    let mut other = s.conn();
+    c.cmd(&["ZADD", "a", "1", "x", "2", "y"]);
+    for write in [
+        &["ZADD", "w", "1", "m"][..],
+        &["ZINCRBY", "w", "1", "m"],
+        &["ZREM", "w", "m"],
+        &["ZUNIONSTORE", "w", "1", "a"],
+        &["ZPOPMIN", "w"],
+        &["ZRANGESTORE", "w", "a", "0", "-1"],
+        &["ZREMRANGEBYRANK", "w", "0", "0"],
+        &["ZMPOP", "1", "w", "MAX"],
+    ] {
+        assert_eq!(c.cmds(&["WATCH", "w"]), "+OK\r\n");
+        other.cmd(write);
+        c.cmd(&["MULTI"]);
+        c.cmd(&["ZCARD", "w"]);
+        assert_eq!(c.cmds(&["EXEC"]), "*-1\r\n", "{write:?}");
+    }
+    // A read does not.
+    c.cmd(&["ZADD", "w", "1", "m"]);
+    assert_eq!(c.cmds(&["WATCH", "w"]), "+OK\r\n");
+    other.cmd(&["ZRANGE", "w", "0", "-1"]);
+    c.cmd(&["MULTI"]);
+    c.cmd(&["ZCARD", "w"]);
+    assert_eq!(c.cmds(&["EXEC"]), "*1\r\n:1\r\n");
+}
+
+#[test]
+fn zrandmember_refuses_replies_beyond_proto_max_bulk_len() {
+    // A deliberate difference, like SRANDMEMBER's: Redis 7.0 would build
+    // this reply until it ran out of memory.
+    let s = ServerProc::start(&[]);
+    let mut c = s.conn();
+    c.cmd(&["ZADD", "z", "1", "a", "2", "b", "3", "c"]);
+    let err = "-ERR ZRANDMEMBER reply would exceed proto-max-bulk-len, use a smaller count\r\n";
+    assert_eq!(c.cmds(&["ZRANDMEMBER", "z", "-9223372036854775807"]), err);
+    assert_eq!(
+        c.cmds(&["ZRANDMEMBER", "z", "-4611686018427387903", "WITHSCORES"]),
+        err
+    );
+    // "$1\r\na\r\n" is 7 bytes: at 1 MiB, 149796 draws fit, 149797 do not.
+    assert_eq!(
+        c.cmds(&["CONFIG", "SET", "proto-max-bulk-len", "1048576"]),
+        "+OK\r\n"
+    );
+    assert!(c
+        .cmds(&["ZRANDMEMBER", "z", "-149796"])
+        .starts_with("*149796\r\n"));
+    assert_eq!(c.cmds(&["ZRANDMEMBER", "z", "-149797"]), err);
+    assert!(c
+        .cmds(&["ZRANDMEMBER", "z", "9223372036854775807"])
+        .starts_with("*3\r\n"));
+}
+
+#[test]
+fn plain_sets_count_as_score_one_in_the_algebra() {
+    // Order-insensitive where the set side is a hashtable; compared with
+    // redis-server member by member.
+    let script: &[&[&str]] = &[
+        &["ZADD", "z", "1", "a", "2", "b", "3", "c"],
+        &["SADD", "si", "1", "2", "3"],
+        &["SADD", "sh", "a", "d", "e"],
+        &["ZADD", "zi", "10", "1", "20", "5"],
+    ];
+    let queries: &[&[&str]] = &[
+        &["ZUNION", "2", "z", "sh", "WITHSCORES"],
+        &["ZINTER", "2", "z", "sh", "WITHSCORES"],
+        &["ZDIFF", "2", "z", "sh", "WITHSCORES"],
+        &["ZDIFF", "1", "sh", "WITHSCORES"],
+        &[
+            "ZUNION",
+            "3",
+            "z",
+            "sh",
+            "si",
+            "WEIGHTS",
+            "1",
+            "2",
+            "3",
+            "AGGREGATE",
+            "MAX",
+            "WITHSCORES",
+        ],
+        &["ZINTER", "2", "zi", "si", "WITHSCORES"],
+        &["ZINTER", "2", "si", "zi", "AGGREGATE", "MIN", "WITHSCORES"],
+        &["ZINTERCARD", "2", "si", "zi"],
+        &["ZUNIONSTORE", "d", "2", "si", "sh"],
+        &["ZRANGE", "d", "0", "-1", "WITHSCORES"],
+        &["OBJECT", "ENCODING", "d"],
+        &["ZDIFFSTORE", "d", "2", "si", "zi"],
+        &["ZRANGE", "d", "0", "-1", "WITHSCORES"],
+    ];
+    let ours = ServerProc::start(&[]);
+    let theirs = ServerProc::start_reference(&[]);
+    let (mut a, mut b) = (ours.conn(), theirs.conn());
+    for args in script {
+        assert_eq!(a.cmd(args), b.cmd(args), "{args:?}");
+    }
+    for args in queries {
+        assert_eq!(a.cmds(args), b.cmds(args), "{args:?}");
+    }
+}
