@@ -196,14 +196,14 @@ fn zadd_generic(srv: &mut Server, c: &mut Client, argv: &Argv, zincrby: bool) ->
         idx += 1;
     }
     let args = argv.len() - idx;
-    if args % 2 != 0 || args == 0 {
+    if !args.is_multiple_of(2) || args == 0 {
         return Err(CmdError::Syntax);
     }
     let pairs = args / 2;
     if flags.nx && flags.xx {
         return Err(CmdError::msg(ERR_XX_NX));
     }
-    if (flags.gt && flags.nx) || (flags.lt && flags.nx) || (flags.gt && flags.lt) {
+    if (flags.nx && (flags.gt || flags.lt)) || (flags.gt && flags.lt) {
         return Err(CmdError::msg(ERR_GT_LT_NX));
     }
     if flags.incr && pairs > 1 {
@@ -830,7 +830,7 @@ pub fn zrandmember(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let withscores = argv.len() == 4;
     // The reply has 2 * count entries: Redis refuses counts where that
     // would overflow a long.
-    if withscores && (count < -(i64::MAX / 2) || count > i64::MAX / 2) {
+    if withscores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
         return Err(CmdError::msg(ERR_OUT_OF_RANGE));
     }
     let reply_bytes_max = srv.config.proto_max_bulk_len;

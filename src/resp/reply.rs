@@ -126,8 +126,9 @@ pub fn fmt_double(v: f64, out: &mut [u8; DOUBLE_BUF]) -> &[u8] {
             }
         } else {
             let int_digits = exp as usize + 1;
-            for i in 0..int_digits {
-                push(out, if i < nd { digits[i] } else { b'0' });
+            let padded = digits[..nd].iter().copied().chain(std::iter::repeat(b'0'));
+            for d in padded.take(int_digits) {
+                push(out, d);
             }
             if nd > int_digits {
                 push(out, b'.');
@@ -384,7 +385,7 @@ mod tests {
                 libc::snprintf(
                     c.as_mut_ptr() as *mut libc::c_char,
                     c.len(),
-                    b"%.17g\0".as_ptr() as *const libc::c_char,
+                    c"%.17g".as_ptr(),
                     v,
                 )
             };

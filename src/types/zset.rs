@@ -695,7 +695,7 @@ mod tests {
                 gt: r & (1 << 41) != 0,
                 ..AddFlags::default()
             };
-            if r % 5 == 0 {
+            if r.is_multiple_of(5) {
                 assert_eq!(a.remove(m.as_bytes()), b.remove(m.as_bytes()));
             } else {
                 assert_eq!(

@@ -613,7 +613,7 @@ fn random_script(seed: u64, commands: usize) -> String {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let listpack_only = seed % 2 == 0;
+    let listpack_only = seed.is_multiple_of(2);
     if !listpack_only {
         members.push(long);
         members.extend((0..150).map(|i| format!("n{i}")));

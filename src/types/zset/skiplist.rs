@@ -88,6 +88,12 @@ pub struct SkipList {
     level: usize,
     len: usize,
     rng: u64,
+    /// Heap bytes of live nodes outside the arena (members longer than the
+    /// inline size, upper-level slices) and how many such allocations
+    /// there are: kept up to date so MEMORY USAGE and the lazy-free
+    /// decision cost O(1), not a walk of the whole list.
+    outside_bytes: usize,
+    outside_allocs: usize,
 }
 
 /// (score, member) strictly before (score2, member2) in zset order.
@@ -106,6 +112,8 @@ impl SkipList {
             level: 1,
             len: 0,
             rng: seed,
+            outside_bytes: 0,
+            outside_allocs: 0,
         }
     }
 
@@ -182,6 +190,16 @@ impl SkipList {
         level
     }
 
+    /// Heap bytes and allocations a node owns outside the arena.
+    fn outside(n: &Node) -> (usize, usize) {
+        let levels = n.upper.len() * std::mem::size_of::<Level>();
+        let member = n.member.heap_size();
+        (
+            levels + member,
+            usize::from(levels > 0) + usize::from(member > 0),
+        )
+    }
+
     fn alloc(&mut self, member: CompactBytes, score: f64, height: usize) -> NodeId {
         let node = Node {
             member,
@@ -190,6 +208,9 @@ impl SkipList {
             level0: EMPTY_LEVEL,
             upper: vec![EMPTY_LEVEL; height - 1].into_boxed_slice(),
         };
+        let (bytes, allocs) = SkipList::outside(&node);
+        self.outside_bytes += bytes;
+        self.outside_allocs += allocs;
         if let Some(x) = self.free.pop() {
             self.nodes[x as usize] = node;
             x
@@ -204,6 +225,9 @@ impl SkipList {
     /// Drop a node's contents and put its slot on the free list; returns
     /// the member it held.
     fn release(&mut self, x: NodeId) -> CompactBytes {
+        let (bytes, allocs) = SkipList::outside(&self.nodes[x as usize]);
+        self.outside_bytes -= bytes;
+        self.outside_allocs -= allocs;
         let n = &mut self.nodes[x as usize];
         n.upper = Box::new([]);
         n.level0 = EMPTY_LEVEL;
@@ -630,24 +654,15 @@ impl SkipList {
 
     /// Heap bytes: the arena, free list and members' own heap.
     pub fn heap_size(&self) -> usize {
-        let levels: usize = self
-            .nodes
-            .iter()
-            .map(|n| n.upper.len() * std::mem::size_of::<Level>() + n.member.heap_size())
-            .sum();
         self.nodes.capacity() * std::mem::size_of::<Node>()
             + self.free.capacity() * std::mem::size_of::<NodeId>()
-            + levels
+            + self.outside_bytes
     }
 
-    /// Allocations that freeing the list releases (roughly).
+    /// Allocations that freeing the list releases: the arena, the free
+    /// list, and each node's own (upper levels, long member).
     pub fn free_effort(&self) -> usize {
-        // The arena, plus one per node with upper levels or a heap member.
-        1 + self
-            .nodes
-            .iter()
-            .filter(|n| !n.upper.is_empty() || n.member.heap_size() > 0)
-            .count()
+        2 + self.outside_allocs
     }
 
     /// Verify every invariant in the module documentation (tests only).
@@ -698,6 +713,11 @@ impl SkipList {
             }
         }
         assert!(self.level == 1 || self.head[self.level - 1].forward != NIL);
+        let (bytes, allocs) = order
+            .iter()
+            .map(|&x| SkipList::outside(self.node(x)))
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        assert_eq!((bytes, allocs), (self.outside_bytes, self.outside_allocs));
         for &x in &order {
             assert!(self.node(x).height() <= self.level);
         }
