@@ -781,6 +781,12 @@ pub fn zmpop(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         let popped = zset.pop(max, count);
         after_removal(srv, db, key, popped.len(), pop_event(max));
         srv.ks.dirty += popped.len() as u64;
+        // The effect is a ZPOPMIN/ZPOPMAX of what was popped, as Redis
+        // replicates it: replays need not know which key was first.
+        let mut n = [0u8; 20];
+        let n = crate::resp::reply::fmt_u64(popped.len() as u64, &mut n);
+        let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+        srv.propagate_replace(&[name, key, n]);
         // [key, [[member, score], ...]] in both protocols.
         let mut w = c.reply();
         w.array(2);

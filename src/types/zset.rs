@@ -210,6 +210,28 @@ impl ZSetValue {
         ZSetValue { repr }
     }
 
+    /// A zset from (member, score) pairs in any order, as an RDB file holds
+    /// them, encoded like Redis's loader does (by final size and longest
+    /// member). Refuses what a valid file cannot contain: no pairs, a NaN
+    /// score, or a member twice.
+    pub fn from_pairs(
+        mut items: Vec<(CompactBytes, f64)>,
+        limits: Limits,
+    ) -> Result<ZSetValue, &'static str> {
+        if items.is_empty() {
+            return Err("empty sorted set");
+        }
+        if items.iter().any(|(_, s)| s.is_nan()) {
+            return Err("sorted set with a NaN score");
+        }
+        items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        if items.windows(2).any(|w| w[0].0 == w[1].0) {
+            return Err("duplicate sorted set member");
+        }
+        items.sort_unstable_by(|a, b| cmp_entries((a.1, &a.0), (b.1, &b.0)));
+        Ok(ZSetValue::from_sorted(items, limits))
+    }
+
     pub fn len(&self) -> usize {
         match &self.repr {
             Repr::Listpack(v) => v.len(),
@@ -817,6 +839,24 @@ mod tests {
             ZSetValue::from_sorted(long, LIMITS).encoding_name(),
             "skiplist"
         );
+    }
+
+    #[test]
+    fn loading_pairs_sorts_and_validates() {
+        let pairs = |v: &[(&str, f64)]| -> Vec<(CompactBytes, f64)> {
+            v.iter()
+                .map(|(m, s)| (CompactBytes::new(m.as_bytes()), *s))
+                .collect()
+        };
+        let z =
+            ZSetValue::from_pairs(pairs(&[("c", 2.0), ("a", 2.0), ("b", -1.0)]), LIMITS).unwrap();
+        assert_eq!(
+            dump(&z),
+            vec![("b".into(), -1.0), ("a".into(), 2.0), ("c".into(), 2.0)]
+        );
+        assert!(ZSetValue::from_pairs(Vec::new(), LIMITS).is_err());
+        assert!(ZSetValue::from_pairs(pairs(&[("a", 1.0), ("a", 2.0)]), LIMITS).is_err());
+        assert!(ZSetValue::from_pairs(pairs(&[("a", f64::NAN)]), LIMITS).is_err());
     }
 
     #[test]
