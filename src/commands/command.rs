@@ -24,6 +24,7 @@ fn acl_categories(flags: u32, group: &str) -> Vec<&'static str> {
         "hash" => cats.push("@hash"),
         "list" => cats.push("@list"),
         "set" => cats.push("@set"),
+        "sorted-set" => cats.push("@sortedset"),
         _ => {}
     }
     if flags & WRITE != 0 {

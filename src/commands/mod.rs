@@ -29,6 +29,7 @@ pub mod sets;
 pub mod strings;
 pub mod table;
 pub mod tx;
+pub mod zsets;
 
 use crate::connection::{Client, ReplyMode};
 use crate::errors::{CmdError, CmdResult};

@@ -10,7 +10,8 @@
 //! regard to case and without allocating.
 
 use super::{
-    command, config, connection, databases, keys, lists, observe, pubsub, server, strings, tx, Argv,
+    command, config, connection, databases, keys, lists, observe, pubsub, server, strings, tx,
+    zsets, Argv,
 };
 use crate::connection::Client;
 use crate::errors::CmdResult;
@@ -514,6 +515,41 @@ pub static COMMANDS: &[Command] = &[
     cmd("blmove", lists::blmove, 6, RW | NOSCRIPT | BLOCKING, KEYS12, "list", "6.2.0", "Pop an element from a list, push it to another list and return it; or block until one is available"),
     cmd("brpoplpush", lists::brpoplpush, 4, RW | NOSCRIPT | BLOCKING, KEYS12, "list", "2.2.0", "Pop an element from a list, push it to another list and return it; or block until one is available"),
     cmd("blmpop", lists::blmpop, -5, WRITE | BLOCKING, NOKEYS, "list", "7.0.0", "Pop elements from a list, or block until one is available"),
+    // Sorted sets (t_zset). Key positions are Redis's legacy triple; the
+    // numkeys commands report 0 0 0 (or the destination) as Redis does.
+    // The blocking BZPOPMIN/BZPOPMAX/BZMPOP come with the blocking layer.
+    cmd("zadd", zsets::zadd, -4, RW | FAST, KEY1, "sorted-set", "1.2.0", "Add one or more members to a sorted set, or update its score if it already exists"),
+    cmd("zincrby", zsets::zincrby, 4, RW | FAST, KEY1, "sorted-set", "1.2.0", "Increment the score of a member in a sorted set"),
+    cmd("zrem", zsets::zrem, -3, WRITE | FAST, KEY1, "sorted-set", "1.2.0", "Remove one or more members from a sorted set"),
+    cmd("zcard", zsets::zcard, 2, READONLY | FAST, KEY1, "sorted-set", "1.2.0", "Get the number of members in a sorted set"),
+    cmd("zscore", zsets::zscore, 3, READONLY | FAST, KEY1, "sorted-set", "1.2.0", "Get the score associated with the given member in a sorted set"),
+    cmd("zmscore", zsets::zmscore, -3, READONLY | FAST, KEY1, "sorted-set", "6.2.0", "Get the score associated with the given members in a sorted set"),
+    cmd("zrank", zsets::zrank, 3, READONLY | FAST, KEY1, "sorted-set", "2.0.0", "Determine the index of a member in a sorted set"),
+    cmd("zrevrank", zsets::zrevrank, 3, READONLY | FAST, KEY1, "sorted-set", "2.0.0", "Determine the index of a member in a sorted set, with scores ordered from high to low"),
+    cmd("zrange", zsets::zrange, -4, READONLY, KEY1, "sorted-set", "1.2.0", "Return a range of members in a sorted set"),
+    cmd("zrangestore", zsets::zrangestore, -5, RW, KEYS12, "sorted-set", "6.2.0", "Store a range of members from sorted set into another key"),
+    cmd("zrangebyscore", zsets::zrangebyscore, -4, READONLY, KEY1, "sorted-set", "1.0.5", "Return a range of members in a sorted set, by score"),
+    cmd("zrevrangebyscore", zsets::zrevrangebyscore, -4, READONLY, KEY1, "sorted-set", "2.2.0", "Return a range of members in a sorted set, by score, with scores ordered from high to low"),
+    cmd("zrangebylex", zsets::zrangebylex, -4, READONLY, KEY1, "sorted-set", "2.8.9", "Return a range of members in a sorted set, by lexicographical range"),
+    cmd("zrevrangebylex", zsets::zrevrangebylex, -4, READONLY, KEY1, "sorted-set", "2.8.9", "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings."),
+    cmd("zrevrange", zsets::zrevrange, -4, READONLY, KEY1, "sorted-set", "1.2.0", "Return a range of members in a sorted set, by index, with scores ordered from high to low"),
+    cmd("zcount", zsets::zcount, 4, READONLY | FAST, KEY1, "sorted-set", "2.0.0", "Count the members in a sorted set with scores within the given values"),
+    cmd("zlexcount", zsets::zlexcount, 4, READONLY | FAST, KEY1, "sorted-set", "2.8.9", "Count the number of members in a sorted set between a given lexicographical range"),
+    cmd("zpopmin", zsets::zpopmin, -2, WRITE | FAST, KEY1, "sorted-set", "5.0.0", "Remove and return members with the lowest scores in a sorted set"),
+    cmd("zpopmax", zsets::zpopmax, -2, WRITE | FAST, KEY1, "sorted-set", "5.0.0", "Remove and return members with the highest scores in a sorted set"),
+    cmd("zmpop", zsets::zmpop, -4, WRITE, NOKEYS, "sorted-set", "7.0.0", "Remove and return members with scores in a sorted set"),
+    cmd("zremrangebyrank", zsets::zremrangebyrank, 4, WRITE, KEY1, "sorted-set", "2.0.0", "Remove all members in a sorted set within the given indexes"),
+    cmd("zremrangebyscore", zsets::zremrangebyscore, 4, WRITE, KEY1, "sorted-set", "1.2.0", "Remove all members in a sorted set within the given scores"),
+    cmd("zremrangebylex", zsets::zremrangebylex, 4, WRITE, KEY1, "sorted-set", "2.8.9", "Remove all members in a sorted set between the given lexicographical range"),
+    cmd("zunion", zsets::zunion, -3, READONLY, NOKEYS, "sorted-set", "6.2.0", "Add multiple sorted sets"),
+    cmd("zinter", zsets::zinter, -3, READONLY, NOKEYS, "sorted-set", "6.2.0", "Intersect multiple sorted sets"),
+    cmd("zdiff", zsets::zdiff, -3, READONLY, NOKEYS, "sorted-set", "6.2.0", "Subtract multiple sorted sets"),
+    cmd("zunionstore", zsets::zunionstore, -4, RW, KEY1, "sorted-set", "2.0.0", "Add multiple sorted sets and store the resulting sorted set in a new key"),
+    cmd("zinterstore", zsets::zinterstore, -4, RW, KEY1, "sorted-set", "2.0.0", "Intersect multiple sorted sets and store the resulting sorted set in a new key"),
+    cmd("zdiffstore", zsets::zdiffstore, -4, RW, KEY1, "sorted-set", "6.2.0", "Subtract multiple sorted sets and store the resulting sorted set in a new key"),
+    cmd("zintercard", zsets::zintercard, -3, READONLY, NOKEYS, "sorted-set", "7.0.0", "Intersect multiple sorted sets and return the cardinality of the result"),
+    cmd("zrandmember", zsets::zrandmember, -2, READONLY, KEY1, "sorted-set", "6.2.0", "Get one or multiple random elements from a sorted set"),
+    cmd("zscan", zsets::zscan, -3, READONLY, KEY1, "sorted-set", "2.8.0", "Incrementally iterate sorted sets elements and associated scores"),
 ];
 
 /// Case-insensitive lookup without allocating: the name is lowercased and

@@ -306,11 +306,24 @@ fn write_dataset_log(srv: &Server, path: &Path) -> std::io::Result<()> {
                         put(&args, &mut out)?;
                     }
                 }
-                _ => {
-                    return Err(std::io::Error::other(format!(
-                        "the AOF writer does not support {} values yet",
-                        obj.type_name()
-                    )))
+                Value::ZSet(z) => {
+                    // 64 pairs per ZADD; scores as %.17g, which round-trips
+                    // (except that replay adds the first members to a
+                    // listpack, which stores -0 as 0: so does Redis's).
+                    let pairs: Vec<(&[u8], f64)> = z.iter().collect();
+                    let mut num = [0u8; crate::resp::reply::DOUBLE_BUF];
+                    for chunk in pairs.chunks(64) {
+                        let scores: Vec<Vec<u8>> = chunk
+                            .iter()
+                            .map(|(_, s)| crate::resp::reply::fmt_double(*s, &mut num).to_vec())
+                            .collect();
+                        let mut args: Vec<&[u8]> = vec![b"ZADD", k];
+                        for ((m, _), s) in chunk.iter().zip(&scores) {
+                            args.push(s);
+                            args.push(m);
+                        }
+                        put(&args, &mut out)?;
+                    }
                 }
             }
             if let Some(w) = expire {

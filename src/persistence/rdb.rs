@@ -23,7 +23,8 @@
 use crate::server::Server;
 use crate::types::hash::HashLimits;
 use crate::types::list::{End, Fill};
-use crate::types::{HashValue, ListValue, SetValue, StrValue, Value};
+use crate::types::zset::Limits as ZSetLimits;
+use crate::types::{CompactBytes, HashValue, ListValue, SetValue, StrValue, Value, ZSetValue};
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -39,7 +40,11 @@ const TYPE_LIST_QUICKLIST_2: u8 = 18;
 const QUICKLIST_NODE_PLAIN: u64 = 1;
 const QUICKLIST_NODE_PACKED: u64 = 2;
 const TYPE_SET: u8 = 2;
+const TYPE_ZSET: u8 = 3;
 const TYPE_HASH: u8 = 4;
+const TYPE_ZSET_2: u8 = 5;
+const TYPE_ZSET_ZIPLIST: u8 = 12;
+const TYPE_ZSET_LISTPACK: u8 = 17;
 const TYPE_SET_INTSET: u8 = 11;
 const TYPE_HASH_ZIPMAP: u8 = 9;
 const TYPE_HASH_ZIPLIST: u8 = 13;
@@ -153,11 +158,16 @@ pub fn encode(srv: &Server) -> io::Result<Vec<u8>> {
                         m.with_bytes(|b| put_str(&mut out, b));
                     }
                 }
-                other => {
-                    return Err(io::Error::other(format!(
-                        "RDB writer does not support {} values yet",
-                        crate::types::RObj::new(other.clone(), 0).type_name()
-                    )))
+                Value::ZSet(z) => {
+                    // ZSET_2: binary scores. Highest first, like Redis, so
+                    // a loader inserting in order always inserts at the head.
+                    out.push(TYPE_ZSET_2);
+                    put_str(&mut out, key.as_bytes());
+                    put_len(&mut out, z.len() as u64);
+                    for (m, score) in z.iter_at(z.len().saturating_sub(1), true) {
+                        put_str(&mut out, m);
+                        out.extend_from_slice(&score.to_le_bytes());
+                    }
                 }
             }
         }
@@ -400,6 +410,10 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<(u64, u64)> {
     };
     let intset_max = usize::try_from(srv.config.set_max_intset_entries).unwrap_or(usize::MAX);
     let fill = Fill::new(srv.config.list_max_listpack_size);
+    let zset_limits = ZSetLimits {
+        max_entries: usize::try_from(srv.config.zset_max_listpack_entries).unwrap_or(usize::MAX),
+        max_value: usize::try_from(srv.config.zset_max_listpack_value).unwrap_or(usize::MAX),
+    };
     let mut r = Reader { data, pos: 9 };
     let mut db = 0usize;
     let mut expire: Option<i64> = None;
@@ -464,7 +478,7 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<(u64, u64)> {
             }
             t => {
                 let key = r.string()?;
-                let value = read_value(&mut r, t, limits, intset_max, fill)?;
+                let value = read_value(&mut r, t, limits, intset_max, fill, zset_limits)?;
                 let deadline = expire.take();
                 if deadline.is_some_and(|w| w <= now) {
                     expired += 1;
@@ -487,6 +501,7 @@ fn read_value(
     limits: HashLimits,
     intset_max: usize,
     fill: Fill,
+    zset_limits: ZSetLimits,
 ) -> io::Result<Value> {
     let at = r.pos;
     match t {
@@ -532,6 +547,58 @@ fn read_value(
                 }
             }
             nonempty_list(list, at)
+        }
+        TYPE_ZSET | TYPE_ZSET_2 => {
+            let n = r.count()?;
+            // Sized by what is actually read, not by the claimed count.
+            let mut pairs = Vec::new();
+            for _ in 0..n {
+                let m = r.string()?;
+                let score = if t == TYPE_ZSET_2 {
+                    let b = r.take(8)?;
+                    let mut a = [0u8; 8];
+                    a.copy_from_slice(b);
+                    f64::from_le_bytes(a)
+                } else {
+                    // Redis's rdbLoadDoubleValue: a length byte, with 253,
+                    // 254 and 255 standing for nan, inf and -inf.
+                    match r.u8()? {
+                        253 => f64::NAN,
+                        254 => f64::INFINITY,
+                        255 => f64::NEG_INFINITY,
+                        len => {
+                            let text = r.take(usize::from(len))?;
+                            crate::types::zset::parse_score(text)
+                                .ok_or_else(|| bad(at, "invalid sorted set score"))?
+                        }
+                    }
+                };
+                pairs.push((CompactBytes::from_vec(m), score));
+            }
+            ZSetValue::from_pairs(pairs, zset_limits)
+                .map(|z| Value::ZSet(Box::new(z)))
+                .map_err(|e| bad(at, e))
+        }
+        TYPE_ZSET_LISTPACK | TYPE_ZSET_ZIPLIST => {
+            let blob = r.string()?;
+            let items = if t == TYPE_ZSET_LISTPACK {
+                listpack_entries(&blob)
+            } else {
+                ziplist_entries(&blob)
+            }
+            .ok_or_else(|| bad(at, "invalid listpack/ziplist"))?;
+            if items.len() % 2 != 0 {
+                return Err(bad(at, "odd number of sorted set entries"));
+            }
+            let mut pairs = Vec::with_capacity(items.len() / 2);
+            for pair in items.chunks(2) {
+                let score = crate::types::zset::parse_score(&pair[1])
+                    .ok_or_else(|| bad(at, "invalid sorted set score"))?;
+                pairs.push((CompactBytes::new(&pair[0]), score));
+            }
+            ZSetValue::from_pairs(pairs, zset_limits)
+                .map(|z| Value::ZSet(Box::new(z)))
+                .map_err(|e| bad(at, e))
         }
         TYPE_SET => {
             let n = r.count()?;
@@ -583,10 +650,7 @@ fn read_value(
             nonempty_hash(h, at)
         }
         TYPE_HASH_ZIPMAP => Err(bad(at, "zipmap hashes (RDB before v4) are not supported")),
-        _ => Err(bad(
-            at - 1,
-            &format!("unsupported value type {t} (sorted sets are not loaded yet)"),
-        )),
+        _ => Err(bad(at - 1, &format!("unsupported value type {t}"))),
     }
 }
 

@@ -56,26 +56,111 @@ pub fn fmt_u64(v: u64, tmp: &mut [u8; 20]) -> &[u8] {
     &tmp[i..]
 }
 
-/// Format a double the way Redis shows scores and INCRBYFLOAT results in
-/// human form: integers without a fraction, `inf`/`-inf`, otherwise the
-/// shortest representation that round-trips.
-pub fn fmt_f64_human(v: f64) -> String {
+/// Room for any `%.17g` rendering: sign, 17 digits, point, "e-308", or
+/// the fixed form "-0.0000" + 17 digits.
+pub const DOUBLE_BUF: usize = 32;
+
+/// Format a double exactly as C's `printf("%.17g")`, which is how Redis 7.0
+/// sends every double reply (`addReplyDouble`: ZSCORE, ZINCRBY, WITHSCORES
+/// scores...), with `inf` / `-inf` for the infinities. 17 significant digits
+/// always round-trip, so `0.1` shows as `0.10000000000000001`; trailing
+/// zeros are dropped (`3`, `1.5`), and the exponent form is used when the
+/// decimal exponent is below -4 or at least 17 (`1e+17`, `1e-05`).
+///
+/// Works on the stack: Rust's `{:.16e}` gives the correctly rounded 17
+/// digits (as glibc does), and the `%g` layout is applied to them.
+pub fn fmt_double(v: f64, out: &mut [u8; DOUBLE_BUF]) -> &[u8] {
+    use std::io::Write;
     if v.is_infinite() {
-        return if v > 0.0 { "inf".into() } else { "-inf".into() };
+        let s: &[u8] = if v > 0.0 { b"inf" } else { b"-inf" };
+        out[..s.len()].copy_from_slice(s);
+        return &out[..s.len()];
     }
     if v.is_nan() {
-        return "nan".into();
+        out[..3].copy_from_slice(b"nan");
+        return &out[..3];
     }
-    if v == v.trunc() && v.abs() < 1e17 {
-        return format!("{}", v as i64);
+    // "d.dddddddddddddddde<exp>", 17 significant digits.
+    let mut sci = [0u8; DOUBLE_BUF];
+    let sci_len = {
+        let mut cur = std::io::Cursor::new(&mut sci[..]);
+        // Cannot fail: at most 1 + 18 + 5 bytes are written into 32.
+        let _ = write!(cur, "{:.16e}", v.abs());
+        cur.position() as usize
+    };
+    let sci = &sci[..sci_len];
+    let e_at = sci.iter().position(|&b| b == b'e').unwrap_or(sci_len);
+    let mut digits = [0u8; 17];
+    let mut nd = 0;
+    for &b in &sci[..e_at] {
+        if b.is_ascii_digit() && nd < digits.len() {
+            digits[nd] = b;
+            nd += 1;
+        }
     }
-    let s = format!("{v}");
-    // Rust never uses exponent notation in Display; Redis switches to it for
-    // very large/small magnitudes. Use %.17g-like exponent form there.
-    if v.abs() >= 1e17 || (v != 0.0 && v.abs() < 1e-5) {
-        return format!("{v:e}").replace("e", "e+").replace("e+-", "e-");
+    let exp: i32 = std::str::from_utf8(&sci[(e_at + 1).min(sci_len)..])
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    // %g drops trailing zeros of the significand.
+    while nd > 1 && digits[nd - 1] == b'0' {
+        nd -= 1;
     }
-    s
+    let mut len = 0;
+    let mut push = |out: &mut [u8; DOUBLE_BUF], b: u8| {
+        out[len] = b;
+        len += 1;
+    };
+    if v.is_sign_negative() {
+        push(out, b'-');
+    }
+    if (-4..17).contains(&exp) {
+        if exp < 0 {
+            push(out, b'0');
+            push(out, b'.');
+            for _ in 0..(-exp - 1) {
+                push(out, b'0');
+            }
+            for &d in &digits[..nd] {
+                push(out, d);
+            }
+        } else {
+            let int_digits = exp as usize + 1;
+            let padded = digits[..nd].iter().copied().chain(std::iter::repeat(b'0'));
+            for d in padded.take(int_digits) {
+                push(out, d);
+            }
+            if nd > int_digits {
+                push(out, b'.');
+                for &d in &digits[int_digits..nd] {
+                    push(out, d);
+                }
+            }
+        }
+    } else {
+        push(out, digits[0]);
+        if nd > 1 {
+            push(out, b'.');
+            for &d in &digits[1..nd] {
+                push(out, d);
+            }
+        }
+        push(out, b'e');
+        push(out, if exp < 0 { b'-' } else { b'+' });
+        let e = exp.unsigned_abs();
+        if e >= 100 {
+            push(out, b'0' + (e / 100) as u8);
+        }
+        push(out, b'0' + (e / 10 % 10) as u8);
+        push(out, b'0' + (e % 10) as u8);
+    }
+    &out[..len]
+}
+
+/// [`fmt_double`] as an owned string, for cold paths.
+pub fn fmt_f64_human(v: f64) -> String {
+    let mut buf = [0u8; DOUBLE_BUF];
+    String::from_utf8_lossy(fmt_double(v, &mut buf)).into_owned()
 }
 
 impl<'a> ReplyWriter<'a> {
@@ -174,12 +259,13 @@ impl<'a> ReplyWriter<'a> {
 
     /// A double: `,1.5` in RESP3, a bulk string in RESP2.
     pub fn double(&mut self, v: f64) {
-        let s = fmt_f64_human(v);
+        let mut tmp = [0u8; DOUBLE_BUF];
+        let s = fmt_double(v, &mut tmp);
         match self.proto {
-            Proto::Resp2 => self.bulk(s.as_bytes()),
+            Proto::Resp2 => self.bulk(s),
             Proto::Resp3 => {
                 self.buf.push(b',');
-                self.buf.extend_from_slice(s.as_bytes());
+                self.buf.extend_from_slice(s);
                 self.buf.extend_from_slice(b"\r\n");
             }
         }
@@ -262,10 +348,60 @@ mod tests {
     }
 
     #[test]
-    fn human_doubles() {
-        assert_eq!(fmt_f64_human(3.0), "3");
-        assert_eq!(fmt_f64_human(10.5), "10.5");
-        assert_eq!(fmt_f64_human(f64::INFINITY), "inf");
-        assert_eq!(fmt_f64_human(-0.25), "-0.25");
+    fn doubles_print_like_percent_17g() {
+        let cases: &[(f64, &str)] = &[
+            (3.0, "3"),
+            (10.5, "10.5"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+            (-0.25, "-0.25"),
+            (0.1, "0.10000000000000001"),
+            (-0.0, "-0"),
+            (0.0, "0"),
+            (1e16, "10000000000000000"),
+            (1e17, "1e+17"),
+            (123456789012345678.0, "1.2345678901234568e+17"),
+            (0.0001, "0.0001"),
+            (0.00001, "1.0000000000000001e-05"),
+            (1.5e-7, "1.4999999999999999e-07"),
+            (5e-324, "4.9406564584124654e-324"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (-1e100, "-1e+100"),
+            (100.0, "100"),
+            (1.25e-3, "0.00125"),
+        ];
+        for &(v, want) in cases {
+            assert_eq!(fmt_f64_human(v), want, "{v:e}");
+        }
+    }
+
+    /// Compare with the C library's own `%.17g` on many values.
+    #[test]
+    fn doubles_match_libc_printf() {
+        let mut state = 0x1234_5678_9abc_def0u64;
+        let check = |v: f64| {
+            let mut c = [0u8; 64];
+            let n = unsafe {
+                libc::snprintf(
+                    c.as_mut_ptr() as *mut libc::c_char,
+                    c.len(),
+                    c"%.17g".as_ptr(),
+                    v,
+                )
+            };
+            let mut ours = [0u8; DOUBLE_BUF];
+            assert_eq!(fmt_double(v, &mut ours), &c[..n as usize], "{v:e}");
+        };
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let v = f64::from_bits(state);
+            if v.is_finite() {
+                check(v);
+            }
+            check((state % 2_000_001) as f64 / 1000.0 - 1000.0);
+            check((state % 100_000) as f64 * 10f64.powi((state % 40) as i32 - 20));
+        }
     }
 }

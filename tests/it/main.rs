@@ -14,6 +14,7 @@ mod differential;
 mod differential_hashes;
 mod differential_lists;
 mod differential_sets;
+mod differential_zsets;
 mod eviction;
 mod expiry;
 mod hashes;
@@ -26,6 +27,7 @@ mod pubsub_tx;
 mod server;
 mod sets;
 mod strings;
+mod zsets;
 
 /// A small deterministic generator for tests (xorshift64*).
 pub fn common_rng(state: &mut u64) -> u64 {
