@@ -282,7 +282,12 @@ fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv, start: Instant) -> Cm
         // Make room before running anything; if that is impossible, refuse
         // commands that may grow memory (EXEC counts as such when it holds
         // one), as Redis does.
+        let evict_start = Instant::now();
         let out_of_memory = crate::evict::perform_evictions(srv) == crate::evict::EvictResult::Fail;
+        let ms = evict_start.elapsed().as_millis() as u64;
+        if ms > 0 {
+            srv.latency_sample("eviction-cycle", ms);
+        }
         if out_of_memory && may_grow_memory(cmd, c) {
             srv.stats.commands[idx].rejected_calls += 1;
             return reject(c, CmdError::Oom);

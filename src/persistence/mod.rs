@@ -342,10 +342,25 @@ impl Server {
     /// Write buffered AOF records (fsync per policy) before any reply goes
     /// out. Returns false if records remain unwritten (postponed or failed).
     pub fn flush_aof(&mut self) -> bool {
-        match self.aof.as_mut() {
-            None => true,
-            Some(aof) => aof.flush(false) == Flush::Done,
+        let Some(aof) = self.aof.as_mut() else {
+            return true;
+        };
+        if !aof.has_pending() {
+            return true;
         }
+        // Timed for the latency monitor: "aof-fsync-always" when the write
+        // includes the fsync, "aof-write" otherwise (as Redis names them).
+        let always = aof.policy == FsyncPolicy::Always;
+        let start = std::time::Instant::now();
+        let done = aof.flush(false) == Flush::Done;
+        let ms = start.elapsed().as_millis() as u64;
+        let event = if always {
+            "aof-fsync-always"
+        } else {
+            "aof-write"
+        };
+        self.latency_sample(event, ms);
+        done
     }
 
     /// True when replies waiting on the AOF may go out.

@@ -221,7 +221,13 @@ pub fn bgsave(srv: &mut Server) -> io::Result<i32> {
     // resets its locks in the child) and writes a file, then `_exit`s
     // without running destructors or atexit handlers. It takes no lock
     // another thread could hold (no logging, no stdio).
+    let fork_start = std::time::Instant::now();
     let pid = unsafe { libc::fork() };
+    if pid > 0 {
+        // The parent's stall: copying the page tables (Redis's "fork").
+        let ms = fork_start.elapsed().as_millis() as u64;
+        srv.latency_sample("fork", ms);
+    }
     if pid < 0 {
         return Err(io::Error::last_os_error());
     }
