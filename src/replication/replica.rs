@@ -4,7 +4,7 @@
 //! non-blocking mio socket driven by the event loop through a state
 //! machine
 //!   Connecting -> WaitPong -> Handshake (AUTH, REPLCONF listening-port,
-//!   REPLCONF capa psync2, PSYNC, pipelined) -> Transfer (the `$len` RDB
+//!   REPLCONF capa psync2, PSYNC, one at a time) -> Transfer (the `$len` RDB
 //!   payload) -> Connected (the command stream).
 //! In Connected, each command of the stream runs through the normal
 //! dispatcher as the "master client" (its replies are discarded, it may
@@ -44,13 +44,21 @@ const READ_BUDGET: usize = 1024 * 1024;
 /// considered dead.
 const MAX_LINK_OUT_BYTES: usize = 64 * 1024;
 
+/// What a handshake command's reply means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Auth,
+    Replconf,
+    Psync,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkState {
     Connecting,
     WaitPong,
-    /// Replies still expected to the pipelined handshake; the last is
-    /// PSYNC's.
-    Handshake { replies_left: u8, auth_pending: bool },
+    /// Waiting for the reply to the handshake command `steps[0]`. One
+    /// at a time: Redis refuses PSYNC while earlier replies are unsent.
+    Handshake,
     /// Reading `$len` (None) or the payload of that length.
     Transfer { len: Option<u64> },
     Connected,
@@ -62,6 +70,8 @@ pub struct MasterLink {
     inbuf: Vec<u8>,
     out: Vec<u8>,
     payload: Vec<u8>,
+    /// Handshake commands still to send, in order (front first).
+    steps: std::collections::VecDeque<(Step, Vec<Vec<u8>>)>,
     parser: Parser,
     client: Box<Client>,
     pub last_io_ms: i64,
@@ -78,7 +88,7 @@ impl MasterLink {
     pub fn role_state(&self) -> &'static str {
         match self.state {
             LinkState::Connecting => "connecting",
-            LinkState::WaitPong | LinkState::Handshake { .. } => "handshake",
+            LinkState::WaitPong | LinkState::Handshake => "handshake",
             LinkState::Transfer { .. } => "sync",
             LinkState::Connected => "connected",
         }
@@ -86,6 +96,14 @@ impl MasterLink {
 
     fn send(&mut self, args: &[&[u8]]) {
         crate::persistence::propagate::encode_command(&mut self.out, args.iter().copied());
+    }
+
+    /// Send the next handshake command.
+    fn send_step(&mut self) {
+        if let Some((_, args)) = self.steps.front() {
+            let args: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+            crate::persistence::propagate::encode_command(&mut self.out, args.into_iter());
+        }
     }
 
     /// Write what is queued. Err: the link is dead.
@@ -165,6 +183,7 @@ impl Server {
             inbuf: Vec::new(),
             out: Vec::new(),
             payload: Vec::new(),
+            steps: Default::default(),
             parser: Parser::new(self.config.proto_max_bulk_len),
             client,
             last_io_ms: self.ks.now_ms,
@@ -259,52 +278,44 @@ impl Server {
                     {
                         return Err(format!("Error reply to PING from master: '{line}'"));
                     }
-                    let mut n = 3;
-                    let auth = !self.config.masterauth.is_empty();
-                    if auth {
-                        let pass = self.config.masterauth.clone();
-                        link.send(&[b"AUTH", pass.as_bytes()]);
-                        n += 1;
+                    let mut steps = std::collections::VecDeque::new();
+                    if !self.config.masterauth.is_empty() {
+                        let pass = self.config.masterauth.clone().into_bytes();
+                        steps.push_back((Step::Auth, vec![b"AUTH".to_vec(), pass]));
                     }
-                    let port = self.config.port.to_string();
                     let port = if self.config.replica_announce_port > 0 {
                         self.config.replica_announce_port.to_string()
                     } else {
-                        port
+                        self.config.port.to_string()
                     };
-                    link.send(&[b"REPLCONF", b"listening-port", port.as_bytes()]);
-                    link.send(&[b"REPLCONF", b"capa", b"psync2"]);
+                    let words = |w: &[&[u8]]| w.iter().map(|a| a.to_vec()).collect::<Vec<_>>();
+                    steps.push_back((
+                        Step::Replconf,
+                        words(&[b"REPLCONF", b"listening-port", port.as_bytes()]),
+                    ));
+                    steps.push_back((Step::Replconf, words(&[b"REPLCONF", b"capa", b"psync2"])));
                     let off = (self.repl.offset + 1).to_string();
                     let id = self.repl.replid.clone();
-                    link.send(&[b"PSYNC", id.as_bytes(), off.as_bytes()]);
-                    link.state = LinkState::Handshake {
-                        replies_left: n,
-                        auth_pending: auth,
-                    };
+                    steps.push_back((
+                        Step::Psync,
+                        words(&[b"PSYNC", id.as_bytes(), off.as_bytes()]),
+                    ));
+                    link.steps = steps;
+                    link.send_step();
+                    link.state = LinkState::Handshake;
                 }
-                LinkState::Handshake {
-                    replies_left,
-                    auth_pending,
-                } => {
+                LinkState::Handshake => {
                     let Some(line) = link.take_line()? else {
                         return Ok(());
                     };
-                    if auth_pending {
-                        if line.starts_with('-') {
+                    match link.steps.pop_front().map(|s| s.0) {
+                        Some(Step::Auth) if line.starts_with('-') => {
                             return Err(format!("Unable to AUTH to MASTER: {line}"));
                         }
-                        link.state = LinkState::Handshake {
-                            replies_left: replies_left - 1,
-                            auth_pending: false,
-                        };
-                    } else if replies_left > 1 {
                         // REPLCONF errors are not fatal (older masters).
-                        link.state = LinkState::Handshake {
-                            replies_left: replies_left - 1,
-                            auth_pending: false,
-                        };
-                    } else {
-                        self.psync_reply(link, &line)?;
+                        Some(Step::Auth) | Some(Step::Replconf) => link.send_step(),
+                        Some(Step::Psync) => self.psync_reply(link, &line)?,
+                        None => return Err("handshake out of step".into()),
                     }
                 }
                 LinkState::Transfer { len: None } => {
