@@ -462,7 +462,10 @@ fn replication_section(srv: &Server, out: &mut String) -> bool {
             .unwrap_or(-1);
         field!(out, "master_last_io_seconds_ago", io_ago);
         let syncing = link.is_some_and(|l| {
-            matches!(l.state, crate::replication::replica::LinkState::Transfer { .. })
+            matches!(
+                l.state,
+                crate::replication::replica::LinkState::Transfer { .. }
+            )
         });
         field!(out, "master_sync_in_progress", syncing as u8);
         field!(out, "slave_read_repl_offset", r.offset);

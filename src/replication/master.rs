@@ -98,7 +98,10 @@ impl Server {
     pub fn master_cron(&mut self) {
         let now = self.ks.now_ms;
         let period = self.config.repl_ping_replica_period.max(1) as i64 * 1000;
-        if !self.is_replica() && !self.repl.replicas.is_empty() && now - self.repl.last_ping_ms >= period {
+        if !self.is_replica()
+            && !self.repl.replicas.is_empty()
+            && now - self.repl.last_ping_ms >= period
+        {
             self.repl.last_ping_ms = now;
             self.feed_replication(b"*1\r\n$4\r\nPING\r\n");
         }
@@ -119,11 +122,7 @@ impl Server {
                     .map(|(h, _)| h.to_string())
                     .unwrap_or_default()
             });
-            let state = if r.online {
-                "online"
-            } else {
-                "wait_bgsave"
-            };
+            let state = if r.online { "online" } else { "wait_bgsave" };
             let lag = ((self.ks.now_ms - r.ack_time_ms).max(0)) / 1000;
             out.push_str(&format!(
                 "slave{n}:ip={ip},port={},state={state},offset={},lag={lag}\r\n",
@@ -234,10 +233,14 @@ fn sync_common(srv: &mut Server, c: &mut Client, psync: Option<(&[u8], &[u8])>) 
         return Ok(());
     }
     if c.multi.is_some() {
-        return Err(CmdError::msg("ERR Command is not allowed inside a transaction"));
+        return Err(CmdError::msg(
+            "ERR Command is not allowed inside a transaction",
+        ));
     }
     if srv.is_replica() && !srv.repl.link.as_ref().is_some_and(|l| l.is_connected()) {
-        return Err(CmdError::msg("NOMASTERLINK Can't SYNC while not connected with my master"));
+        return Err(CmdError::msg(
+            "NOMASTERLINK Can't SYNC while not connected with my master",
+        ));
     }
     peer(srv, c)?;
     srv.ensure_backlog();
@@ -247,7 +250,12 @@ fn sync_common(srv: &mut Server, c: &mut Client, psync: Option<(&[u8], &[u8])>) 
             || (replid == srv.repl.replid2.as_bytes()
                 && off.is_some_and(|o| o <= srv.repl.second_offset));
         let in_backlog = off.is_some_and(|o| {
-            o > 0 && srv.repl.backlog.as_ref().is_some_and(|b| b.covers(o as u64))
+            o > 0
+                && srv
+                    .repl
+                    .backlog
+                    .as_ref()
+                    .is_some_and(|b| b.covers(o as u64))
         });
         if id_ok && in_backlog {
             let o = off.unwrap_or(0) as u64;

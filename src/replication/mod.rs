@@ -56,6 +56,9 @@ pub struct ReplState {
     /// Send REPLCONF GETACK to replicas before sleeping (WAIT pending).
     pub getack_pending: bool,
     pub last_ping_ms: i64,
+    /// Our replid/offset name a history a master may continue (we synced
+    /// before, or were a master): PSYNC asks for it; else `PSYNC ? -1`.
+    pub psync_cached: bool,
     /// Replica: send REPLCONF ACK to the master now (GETACK received).
     pub ack_now: bool,
     pub sync_full: u64,
@@ -81,6 +84,7 @@ impl Default for ReplState {
             getack_pending: false,
             last_ping_ms: 0,
             ack_now: false,
+            psync_cached: false,
             sync_full: 0,
             sync_partial_ok: 0,
             sync_partial_err: 0,

@@ -60,7 +60,9 @@ pub enum LinkState {
     /// at a time: Redis refuses PSYNC while earlier replies are unsent.
     Handshake,
     /// Reading `$len` (None) or the payload of that length.
-    Transfer { len: Option<u64> },
+    Transfer {
+        len: Option<u64>,
+    },
     Connected,
 }
 
@@ -226,7 +228,9 @@ impl Server {
     fn drive_link(&mut self, link: &mut MasterLink) -> Result<(), String> {
         if link.state == LinkState::Connecting {
             match link.stream.take_error() {
-                Ok(Some(e)) | Err(e) => return Err(format!("Error condition on socket for SYNC: {e}")),
+                Ok(Some(e)) | Err(e) => {
+                    return Err(format!("Error condition on socket for SYNC: {e}"))
+                }
                 Ok(None) => {}
             }
             if link.stream.peer_addr().is_err() {
@@ -294,8 +298,11 @@ impl Server {
                         words(&[b"REPLCONF", b"listening-port", port.as_bytes()]),
                     ));
                     steps.push_back((Step::Replconf, words(&[b"REPLCONF", b"capa", b"psync2"])));
-                    let off = (self.repl.offset + 1).to_string();
-                    let id = self.repl.replid.clone();
+                    let (id, off) = if self.repl.psync_cached {
+                        (self.repl.replid.clone(), (self.repl.offset + 1).to_string())
+                    } else {
+                        ("?".to_string(), "-1".to_string())
+                    };
                     steps.push_back((
                         Step::Psync,
                         words(&[b"PSYNC", id.as_bytes(), off.as_bytes()]),
@@ -374,6 +381,7 @@ impl Server {
             self.repl.replid2 = "0".repeat(40);
             self.repl.second_offset = -1;
             self.repl.offset = off;
+            self.repl.psync_cached = true;
             link.state = LinkState::Transfer { len: None };
             Ok(())
         } else if let Some(rest) = line.strip_prefix("+CONTINUE") {
@@ -440,7 +448,9 @@ impl Server {
                     let (ranges, scratch) = link.parser.take_args();
                     let data: &[u8] = if inline { &scratch } else { &buf[off..] };
                     let argv = Argv::new(data, &ranges);
+                    self.ks.applying_master_stream = true;
                     commands::call(self, &mut link.client, &argv);
+                    self.ks.applying_master_stream = false;
                     link.client.out.clear();
                     link.parser.restore_args(ranges, scratch);
                     consumed
@@ -536,11 +546,13 @@ pub fn replicaof(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         .as_ref()
         .is_some_and(|(h, p)| h.eq_ignore_ascii_case(&host) && *p as i64 == port)
     {
-        c.reply()
-            .simple("OK Already connected to specified master");
+        c.reply().simple("OK Already connected to specified master");
         return Ok(());
     }
     srv.drop_master_link("REPLICAOF to another master");
+    // As Redis: our own history (as a master, or the previous master's)
+    // is offered to the new master, which continues it when it can.
+    srv.repl.psync_cached = true;
     srv.config.replicaof = Some((host.clone(), port as u16));
     srv.ks.is_replica = true;
     srv.connect_to_master();
