@@ -301,7 +301,7 @@ impl KillFilter {
 fn client_kind(c: &Client) -> &'static str {
     if c.is_master {
         "master"
-    } else if c.repl.is_some() {
+    } else if c.repl.as_ref().is_some_and(|r| r.online) {
         "replica"
     } else if c.subscription_count() > 0 {
         "pubsub"

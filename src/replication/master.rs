@@ -115,7 +115,9 @@ impl Server {
             let Some(c) = self.clients.get(s).and_then(|c| c.as_deref()) else {
                 continue;
             };
-            let Some(r) = c.repl.as_deref() else { continue };
+            let Some(r) = c.repl.as_deref().filter(|r| r.online) else {
+                continue;
+            };
             let ip = r.announced_ip.clone().unwrap_or_else(|| {
                 c.addr
                     .rsplit_once(':')
@@ -134,25 +136,21 @@ impl Server {
     }
 }
 
-/// Mark `c` as a replica attached to us (REPLCONF or PSYNC).
-fn peer(srv: &mut Server, c: &mut Client) -> Result<(), CmdError> {
+/// Record what a (future) replica tells about itself. It joins the
+/// replica list only with SYNC/PSYNC, as Redis.
+fn peer(srv: &Server, c: &mut Client) {
     if c.repl.is_none() {
-        if srv.repl.replicas.len() >= MAX_REPLICAS {
-            return Err(CmdError::msg("ERR too many replicas"));
-        }
         c.repl = Some(Box::new(ReplicaPeer {
             ack_time_ms: srv.ks.now_ms,
             ..ReplicaPeer::default()
         }));
-        srv.repl.replicas.push(c.token);
     }
-    Ok(())
 }
 
 /// REPLCONF listening-port <port> | ip-address <ip> | capa <c> ... |
 /// ACK <offset> | GETACK *.
 pub fn replconf(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
-    if argv.len() % 2 == 0 {
+    if argv.len().is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
     if c.is_master {
@@ -184,17 +182,17 @@ pub fn replconf(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
                 .ok()
                 .filter(|p| (0..=65535).contains(p))
                 .ok_or_else(|| CmdError::msg("ERR value is out of range"))?;
-            peer(srv, c)?;
+            peer(srv, c);
             if let Some(r) = c.repl.as_mut() {
                 r.listening_port = port as u16;
             }
         } else if argv.is(j, "ip-address") {
-            peer(srv, c)?;
+            peer(srv, c);
             if let Some(r) = c.repl.as_mut() {
                 r.announced_ip = Some(String::from_utf8_lossy(v).chars().take(46).collect());
             }
         } else if argv.is(j, "capa") {
-            peer(srv, c)?;
+            peer(srv, c);
             if v.eq_ignore_ascii_case(b"psync2") {
                 if let Some(r) = c.repl.as_mut() {
                     r.capa_psync2 = true;
@@ -242,7 +240,11 @@ fn sync_common(srv: &mut Server, c: &mut Client, psync: Option<(&[u8], &[u8])>) 
             "NOMASTERLINK Can't SYNC while not connected with my master",
         ));
     }
-    peer(srv, c)?;
+    if srv.repl.replicas.len() >= MAX_REPLICAS {
+        return Err(CmdError::msg("ERR too many replicas"));
+    }
+    peer(srv, c);
+    srv.repl.replicas.push(c.token);
     srv.ensure_backlog();
     if let Some((replid, off)) = psync {
         let off = parse_int(off).ok();

@@ -59,6 +59,11 @@ pub struct ReplState {
     /// Our replid/offset name a history a master may continue (we synced
     /// before, or were a master): PSYNC asks for it; else `PSYNC ? -1`.
     pub psync_cached: bool,
+    /// The master client of a dropped link (its database and any open
+    /// MULTI): a partial resync continues the stream exactly there.
+    pub cached_master: Option<Box<crate::connection::Client>>,
+    /// `repl-stream-db` of the last RDB payload loaded.
+    pub loaded_stream_db: Option<usize>,
     /// Replica: send REPLCONF ACK to the master now (GETACK received).
     pub ack_now: bool,
     pub sync_full: u64,
@@ -85,6 +90,8 @@ impl Default for ReplState {
             last_ping_ms: 0,
             ack_now: false,
             psync_cached: false,
+            loaded_stream_db: None,
+            cached_master: None,
             sync_full: 0,
             sync_partial_ok: 0,
             sync_partial_err: 0,

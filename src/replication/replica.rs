@@ -86,6 +86,12 @@ impl MasterLink {
         self.state == LinkState::Connected
     }
 
+    /// The database our master's stream is positioned on (while
+    /// connected).
+    pub fn stream_db(&self) -> Option<usize> {
+        self.is_connected().then_some(self.client.db)
+    }
+
     /// ROLE's state word.
     pub fn role_state(&self) -> &'static str {
         match self.state {
@@ -175,7 +181,11 @@ impl Server {
             return;
         }
         let _ = stream.set_nodelay(true);
-        let mut client = Box::new(Client::new_fake(0));
+        let mut client = self
+            .repl
+            .cached_master
+            .take()
+            .unwrap_or_else(|| Box::new(Client::new_fake(0)));
         client.is_master = true;
         client.addr = format!("{host}:{port}");
         log::info!("Connecting to MASTER {host}:{port}");
@@ -200,6 +210,9 @@ impl Server {
         if let Some(mut link) = self.repl.link.take() {
             log::warn!("Connection with master lost: {why}");
             let _ = self.poll.registry().deregister(&mut link.stream);
+            if link.is_connected() {
+                self.repl.cached_master = Some(link.client);
+            }
         }
     }
 
@@ -408,6 +421,7 @@ impl Server {
         }
         // Loading is not a write of ours: nothing goes to the stream.
         let enabled = std::mem::replace(&mut self.prop.enabled, false);
+        self.repl.loaded_stream_db = None;
         let res = crate::persistence::rdb::load_bytes(self, &payload);
         self.prop.enabled = enabled;
         res.map_err(|e| format!("Failed trying to load the MASTER synchronization DB: {e}"))?;
@@ -420,14 +434,16 @@ impl Server {
             self.close_client_in_table(slot);
         }
         self.link_online(link);
+        link.client.db = self.repl.loaded_stream_db.take().unwrap_or(0);
+        link.client.multi = None;
         Ok(())
     }
 
+    /// Start applying the stream. After a partial resync the master
+    /// client keeps its database: the stream continues where it was.
     fn link_online(&mut self, link: &mut MasterLink) {
         link.state = LinkState::Connected;
         link.parser = Parser::new(self.config.proto_max_bulk_len);
-        link.client.db = 0;
-        link.client.multi = None;
         if self.repl.backlog.is_none() {
             let size = usize::try_from(self.config.repl_backlog_size).unwrap_or(usize::MAX);
             self.repl.backlog = Some(super::backlog::Backlog::new(size, self.repl.offset));
@@ -524,12 +540,15 @@ pub fn replicaof(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     if argv.is(1, "no") && argv.is(2, "one") {
         if srv.config.replicaof.take().is_some() {
             srv.drop_master_link("REPLICAOF NO ONE");
+            srv.repl.cached_master = None;
             srv.ks.is_replica = false;
             // PSYNC2: replicas of our old master may continue with us.
             let new_id = crate::server::make_run_id();
             srv.repl.replid2 = std::mem::replace(&mut srv.repl.replid, new_id);
             srv.repl.second_offset = srv.repl.offset as i64 + 1;
             srv.ensure_backlog();
+            // Our own writes start now: position the stream explicitly.
+            srv.prop.stream_db = None;
             log::warn!("MASTER MODE enabled (user request from '{}')", c.addr);
         }
         c.reply().ok();
@@ -549,6 +568,8 @@ pub fn replicaof(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         c.reply().simple("OK Already connected to specified master");
         return Ok(());
     }
+    // The cached master client (its database) stays: under PSYNC2 the
+    // new master may continue the same stream.
     srv.drop_master_link("REPLICAOF to another master");
     // As Redis: our own history (as a master, or the previous master's)
     // is offered to the new master, which continues it when it can.
@@ -592,7 +613,9 @@ pub fn role(srv: &mut Server, c: &mut Client, _argv: &Argv) -> CmdResult {
         let Some(o) = srv.clients.get(s).and_then(|c| c.as_deref()) else {
             continue;
         };
-        let Some(r) = o.repl.as_deref() else { continue };
+        let Some(r) = o.repl.as_deref().filter(|r| r.online) else {
+            continue;
+        };
         let ip = r.announced_ip.clone().unwrap_or_else(|| {
             o.addr
                 .rsplit_once(':')

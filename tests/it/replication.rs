@@ -228,8 +228,14 @@ fn killed_replica_link_continues_with_a_partial_resync() {
     fill(&m);
     let r = replica_of(&m);
     converges(&m, &r);
+    // fill() left the stream positioned on database 3.
     let killed = run(&m, &["CLIENT", "KILL", "TYPE", "replica"]);
     assert_eq!(killed, redis::Value::Int(1));
+    // Still database 3, so no SELECT precedes it in the stream: the
+    // replica must continue on the database it was on.
+    let mut con = m.client();
+    let _: () = redis::cmd("SELECT").arg(3).query(&mut con).unwrap();
+    let _: () = redis::cmd("SET").arg("still3").arg("x").query(&mut con).unwrap();
     more_writes(&m, "after-kill");
     converges(&m, &r);
     assert!(wait_until(LIMIT, || info(&m, "stats", "sync_partial_ok") == "1"));
@@ -397,4 +403,28 @@ fn promoted_replica_serves_the_other_replica_with_a_partial_resync() {
         info(&r2, "replication", "master_replid"),
         info(&r1, "replication", "master_replid")
     );
+}
+
+#[test]
+fn chained_replica_gets_the_same_stream() {
+    let m = ServerProc::start(&["--save", ""]);
+    let r1 = replica_of(&m);
+    fill(&m); // leaves the stream on database 3
+    converges(&m, &r1);
+    let r2 = replica_of(&r1);
+    // No SELECT precedes this in the stream: r2 learns the stream's
+    // database from the payload's repl-stream-db.
+    let mut con = m.client();
+    let _: () = redis::cmd("SELECT").arg(3).query(&mut con).unwrap();
+    let _: () = redis::cmd("SET").arg("chained").arg("x").query(&mut con).unwrap();
+    more_writes(&m, "chained");
+    converges(&m, &r2);
+    assert_eq!(
+        info(&r2, "replication", "master_replid"),
+        info(&m, "replication", "master_replid")
+    );
+    assert!(wait_until(LIMIT, || {
+        info(&r2, "replication", "slave_repl_offset")
+            == info(&m, "replication", "master_repl_offset")
+    }));
 }
