@@ -36,6 +36,15 @@ fn dump(s: &ServerProc) -> Vec<String> {
                     v.sort();
                     format!("{v:?}")
                 }
+                "list" => {
+                    let v: Vec<Vec<u8>> = redis::cmd("LRANGE")
+                        .arg(&k)
+                        .arg(0)
+                        .arg(-1)
+                        .query(&mut con)
+                        .unwrap();
+                    format!("{v:?}")
+                }
                 "none" => continue, // expired between KEYS and TYPE
                 other => format!("<{other}>"),
             };
@@ -144,6 +153,12 @@ fn more_writes(m: &ServerProc, tag: &str) {
         .query(&mut con)
         .unwrap();
     let _: () = redis::cmd("DEL").arg("s2").query(&mut con).unwrap();
+    let _: () = redis::cmd("LPUSH")
+        .arg("list")
+        .arg(tag)
+        .query(&mut con)
+        .unwrap();
+    let _: () = redis::cmd("RPOP").arg("list").query(&mut con).unwrap();
     let _: () = redis::cmd("SELECT").arg(2).query(&mut con).unwrap();
     let _: () = redis::cmd("SET")
         .arg(format!("in2-{tag}"))
@@ -235,7 +250,11 @@ fn killed_replica_link_continues_with_a_partial_resync() {
     // replica must continue on the database it was on.
     let mut con = m.client();
     let _: () = redis::cmd("SELECT").arg(3).query(&mut con).unwrap();
-    let _: () = redis::cmd("SET").arg("still3").arg("x").query(&mut con).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("still3")
+        .arg("x")
+        .query(&mut con)
+        .unwrap();
     more_writes(&m, "after-kill");
     converges(&m, &r);
     assert!(wait_until(LIMIT, || info(&m, "stats", "sync_partial_ok") == "1"));
@@ -416,7 +435,11 @@ fn chained_replica_gets_the_same_stream() {
     // database from the payload's repl-stream-db.
     let mut con = m.client();
     let _: () = redis::cmd("SELECT").arg(3).query(&mut con).unwrap();
-    let _: () = redis::cmd("SET").arg("chained").arg("x").query(&mut con).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("chained")
+        .arg("x")
+        .query(&mut con)
+        .unwrap();
     more_writes(&m, "chained");
     converges(&m, &r2);
     assert_eq!(
