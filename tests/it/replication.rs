@@ -243,13 +243,15 @@ fn killed_replica_link_continues_with_a_partial_resync() {
     fill(&m);
     let r = replica_of(&m);
     converges(&m, &r);
-    // fill() left the stream positioned on database 3.
+    // Position the live stream on database 3.
+    let mut con = m.client();
+    let _: () = redis::cmd("SELECT").arg(3).query(&mut con).unwrap();
+    let _: () = redis::cmd("SET").arg("pre3").arg("x").query(&mut con).unwrap();
+    converges(&m, &r);
     let killed = run(&m, &["CLIENT", "KILL", "TYPE", "replica"]);
     assert_eq!(killed, redis::Value::Int(1));
     // Still database 3, so no SELECT precedes it in the stream: the
     // replica must continue on the database it was on.
-    let mut con = m.client();
-    let _: () = redis::cmd("SELECT").arg(3).query(&mut con).unwrap();
     let _: () = redis::cmd("SET")
         .arg("still3")
         .arg("x")
