@@ -246,7 +246,11 @@ fn killed_replica_link_continues_with_a_partial_resync() {
     // Position the live stream on database 3.
     let mut con = m.client();
     let _: () = redis::cmd("SELECT").arg(3).query(&mut con).unwrap();
-    let _: () = redis::cmd("SET").arg("pre3").arg("x").query(&mut con).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("pre3")
+        .arg("x")
+        .query(&mut con)
+        .unwrap();
     converges(&m, &r);
     let killed = run(&m, &["CLIENT", "KILL", "TYPE", "replica"]);
     assert_eq!(killed, redis::Value::Int(1));
