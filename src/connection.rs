@@ -100,6 +100,14 @@ pub struct Client {
     /// Argument positions the running command asked to hide from the slow
     /// log and MONITOR (passwords); cleared after each command.
     pub redacted: Vec<usize>,
+    /// Set when this client is a replica attached to us (after PSYNC or
+    /// REPLCONF): what we know about it.
+    pub repl: Option<Box<crate::replication::ReplicaPeer>>,
+    /// This is our master's link (its commands are applied, not answered,
+    /// and bypass replica-read-only).
+    pub is_master: bool,
+    /// Blocked in WAIT: no further input is processed until it ends.
+    pub wait_blocked: bool,
 }
 
 /// Commands queued between MULTI and EXEC. Arguments are copied out of
@@ -187,6 +195,9 @@ impl Client {
             blocked: None,
             monitor: false,
             redacted: Vec::new(),
+            repl: None,
+            is_master: false,
+            wait_blocked: false,
         }
     }
 

@@ -92,6 +92,8 @@ pub struct Keyspace {
     pub stats: KeyspaceStats,
     /// True on a replica: expired keys are hidden, not deleted.
     pub is_replica: bool,
+    /// True while a command of our master's stream runs (replica.rs).
+    pub applying_master_stream: bool,
     /// Writes since the last successful save (Redis's `server.dirty`).
     pub dirty: u64,
     pub rng: u64,
@@ -138,6 +140,7 @@ impl Keyspace {
             now_ms: unix_ms(),
             stats: KeyspaceStats::default(),
             is_replica: false,
+            applying_master_stream: false,
             dirty: 0,
             rng: seed,
             lfu: None,
@@ -173,7 +176,9 @@ impl Keyspace {
     /// Lazy expiry: if `key` is past its deadline, delete it (on a master)
     /// and return true, meaning "treat as missing".
     pub fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> bool {
-        if !self.is_expired(db, key) {
+        // The master's commands see its dataset: a key it has not deleted
+        // yet exists for them (its DEL must find it), as Redis.
+        if self.applying_master_stream || !self.is_expired(db, key) {
             return false;
         }
         if !self.is_replica {

@@ -21,6 +21,7 @@ pub mod notify;
 pub mod observe;
 pub mod persistence;
 pub mod pubsub;
+pub mod replication;
 pub mod resp;
 pub mod server;
 pub mod types;

@@ -280,7 +280,8 @@ struct KillFilter {
     id: Option<u64>,
     addr: Option<Vec<u8>>,
     laddr: Option<Vec<u8>>,
-    normal_type_only: Option<bool>,
+    /// TYPE: "normal", "replica", "master" or "pubsub".
+    kind: Option<&'static str>,
     skip_me: bool,
 }
 
@@ -292,7 +293,20 @@ impl KillFilter {
                 .laddr
                 .as_deref()
                 .is_none_or(|a| a == c.laddr.as_bytes())
-            && self.normal_type_only.unwrap_or(true)
+            && self.kind.is_none_or(|k| k == client_kind(c))
+    }
+}
+
+/// A client's class for CLIENT KILL/LIST TYPE.
+fn client_kind(c: &Client) -> &'static str {
+    if c.is_master {
+        "master"
+    } else if c.repl.as_ref().is_some_and(|r| r.online) {
+        "replica"
+    } else if c.subscription_count() > 0 {
+        "pubsub"
+    } else {
+        "normal"
     }
 }
 
@@ -326,9 +340,11 @@ fn parse_kill_filter(argv: &Argv) -> Result<KillFilter, CmdError> {
             }
         } else if argv.is(j, "type") {
             let t = String::from_utf8_lossy(v).to_ascii_lowercase();
-            f.normal_type_only = Some(match t.as_str() {
-                "normal" => true,
-                "master" | "replica" | "slave" | "pubsub" => false,
+            f.kind = Some(match t.as_str() {
+                "normal" => "normal",
+                "replica" | "slave" => "replica",
+                "master" => "master",
+                "pubsub" => "pubsub",
                 _ => {
                     return Err(CmdError::Other(
                         format!("ERR Unknown client type '{}'", String::from_utf8_lossy(v)).into(),

@@ -278,7 +278,7 @@ fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv, start: Instant) -> Cm
             ),
         );
     }
-    if srv.config.maxmemory > 0 {
+    if srv.config.maxmemory > 0 && !c.is_master {
         // Make room before running anything; if that is impossible, refuse
         // commands that may grow memory (EXEC counts as such when it holds
         // one), as Redis does.
@@ -294,6 +294,12 @@ fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv, start: Instant) -> Cm
         }
     }
     if cmd.flags & table::WRITE != 0 {
+        if srv.config.replicaof.is_some() && srv.config.replica_read_only && !c.is_master {
+            return reject(
+                c,
+                CmdError::msg("READONLY You can't write against a read only replica."),
+            );
+        }
         if let Some(e) = disk_error(srv) {
             return reject(c, e);
         }

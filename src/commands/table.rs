@@ -427,6 +427,14 @@ pub static COMMANDS: &[Command] = &[
     // Server
     with_subs(cmd("command", command::command, -1, LOADING | STALE, NOKEYS, "server", "2.8.13", "Get array of Redis command details"), &COMMAND_SUBS),
     with_subs(cmd("config", config::config, -2, NOSCRIPT | LOADING | STALE, NOKEYS, "server", "2.0.0", "A container for server configuration commands"), &CONFIG_SUBS),
+    // Replication
+    cmd("psync", crate::replication::master::psync, -3, ADMIN | NOSCRIPT | NO_MULTI, NOKEYS, "server", "2.8.0", "Internal command used for replication"),
+    cmd("sync", crate::replication::master::sync, 1, ADMIN | NOSCRIPT | NO_MULTI, NOKEYS, "server", "1.0.0", "Internal command used for replication"),
+    cmd("replconf", crate::replication::master::replconf, -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, NOKEYS, "server", "3.0.0", "An internal command for configuring the replication stream"),
+    cmd("wait", crate::replication::master::wait, 3, NOSCRIPT, NOKEYS, "generic", "3.0.0", "Wait for the synchronous replication of all the write commands sent in the context of the current connection"),
+    cmd("replicaof", crate::replication::replica::replicaof, 3, ADMIN | NOSCRIPT | STALE, NOKEYS, "server", "5.0.0", "Make the server a replica of another instance, or promote it as master."),
+    cmd("slaveof", crate::replication::replica::replicaof, 3, ADMIN | NOSCRIPT | STALE, NOKEYS, "server", "1.0.0", "Make the server a replica of another instance, or promote it as master."),
+    cmd("role", crate::replication::replica::role, 1, NOSCRIPT | LOADING | STALE | FAST, NOKEYS, "server", "2.8.12", "Return the role of the instance in the context of replication"),
     cmd("info", server::info, -1, LOADING | STALE, NOKEYS, "server", "1.0.0", "Get information and statistics about the server"),
     cmd("time", server::time, 1, LOADING | STALE | FAST, NOKEYS, "server", "2.6.0", "Return the current server time"),
     cmd("save", server::save, 1, ADMIN | NOSCRIPT | NO_MULTI, NOKEYS, "server", "1.0.0", "Synchronously save the dataset to disk"),

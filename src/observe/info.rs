@@ -268,7 +268,11 @@ fn memory_section(srv: &Server, current: &Client, out: &mut String) -> bool {
     field!(out, "mem_fragmentation_ratio", format!("{frag:.2}"));
     field!(out, "mem_fragmentation_bytes", rss as i64 - used as i64);
     field!(out, "mem_not_counted_for_evict", 0);
-    field!(out, "mem_replication_backlog", 0);
+    field!(
+        out,
+        "mem_replication_backlog",
+        srv.repl.backlog.as_ref().map_or(0, |b| b.size())
+    );
     field!(out, "mem_total_replication_buffers", 0);
     field!(out, "mem_clients_slaves", 0);
     field!(
@@ -386,9 +390,9 @@ fn stats_section(srv: &Server, out: &mut String) -> bool {
     field!(out, "instantaneous_input_repl_kbps", "0.00");
     field!(out, "instantaneous_output_repl_kbps", "0.00");
     field!(out, "rejected_connections", s.rejected_connections);
-    field!(out, "sync_full", 0);
-    field!(out, "sync_partial_ok", 0);
-    field!(out, "sync_partial_err", 0);
+    field!(out, "sync_full", srv.repl.sync_full);
+    field!(out, "sync_partial_ok", srv.repl.sync_partial_ok);
+    field!(out, "sync_partial_err", srv.repl.sync_partial_err);
     field!(out, "expired_keys", k.expired_keys);
     field!(
         out,
@@ -445,21 +449,53 @@ fn stats_section(srv: &Server, out: &mut String) -> bool {
 
 fn replication_section(srv: &Server, out: &mut String) -> bool {
     out.push_str("# Replication\r\n");
-    field!(out, "role", "master");
-    field!(out, "connected_slaves", 0);
+    let r = &srv.repl;
+    if let Some((host, port)) = srv.config.replicaof.as_ref() {
+        field!(out, "role", "slave");
+        field!(out, "master_host", host);
+        field!(out, "master_port", port);
+        let link = r.link.as_ref();
+        let up = link.is_some_and(|l| l.is_connected());
+        field!(out, "master_link_status", if up { "up" } else { "down" });
+        let io_ago = link
+            .map(|l| (srv.ks.now_ms - l.last_io_ms).max(0) / 1000)
+            .unwrap_or(-1);
+        field!(out, "master_last_io_seconds_ago", io_ago);
+        let syncing = link.is_some_and(|l| {
+            matches!(
+                l.state,
+                crate::replication::replica::LinkState::Transfer { .. }
+            )
+        });
+        field!(out, "master_sync_in_progress", syncing as u8);
+        field!(out, "slave_read_repl_offset", r.offset);
+        field!(out, "slave_repl_offset", r.offset);
+        if !up {
+            field!(out, "master_link_down_since_seconds", -1);
+        }
+        field!(out, "slave_priority", srv.config.replica_priority);
+        field!(out, "slave_read_only", srv.config.replica_read_only as u8);
+        field!(out, "replica_announced", 1);
+    } else {
+        field!(out, "role", "master");
+    }
+    let mut lines = String::new();
+    let n = srv.info_replicas(&mut lines);
+    field!(out, "connected_slaves", n);
+    out.push_str(&lines);
     field!(out, "master_failover_state", "no-failover");
-    field!(out, "master_replid", srv.run_id);
-    field!(
-        out,
-        "master_replid2",
-        "0000000000000000000000000000000000000000"
-    );
-    field!(out, "master_repl_offset", 0);
-    field!(out, "second_repl_offset", -1);
-    field!(out, "repl_backlog_active", 0);
+    field!(out, "master_replid", r.replid);
+    field!(out, "master_replid2", r.replid2);
+    field!(out, "master_repl_offset", r.offset);
+    field!(out, "second_repl_offset", r.second_offset);
+    let (active, first, hist) = match r.backlog.as_ref() {
+        Some(b) => (1, b.first_offset(), b.histlen()),
+        None => (0, 0, 0),
+    };
+    field!(out, "repl_backlog_active", active);
     field!(out, "repl_backlog_size", srv.config.repl_backlog_size);
-    field!(out, "repl_backlog_first_byte_offset", 0);
-    field!(out, "repl_backlog_histlen", 0);
+    field!(out, "repl_backlog_first_byte_offset", first);
+    field!(out, "repl_backlog_histlen", hist);
     true
 }
 

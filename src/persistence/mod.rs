@@ -239,7 +239,8 @@ fn stop_aof(srv: &mut Server) {
             log::warn!("Flushing the AOF while turning it off: {e}");
         }
     }
-    srv.prop.enabled = false;
+    // Replicas still consume the stream.
+    srv.prop.enabled = srv.repl.backlog.is_some();
     log::info!("AOF disabled");
 }
 

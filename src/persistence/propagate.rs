@@ -220,13 +220,13 @@ impl Server {
     }
 
     /// The consumers of the propagated stream.
-    fn feed_stream(&mut self, resp: &[u8]) {
+    pub fn feed_stream(&mut self, resp: &[u8]) {
         if let Some(aof) = self.aof.as_mut() {
             aof.append_command(resp);
         }
-        // Replication hook: the replication backlog (a ring buffer) and
-        // connected replicas will be fed the same bytes here, so that AOF
-        // and replicas can never disagree about what happened.
+        // Replicas and the backlog get the same bytes, so AOF and
+        // replicas can never disagree about what happened.
+        self.feed_replication(resp);
     }
 }
 

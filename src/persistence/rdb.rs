@@ -108,6 +108,13 @@ pub fn encode(srv: &Server) -> io::Result<Vec<u8>> {
         put_str(&mut out, k.as_bytes());
         put_str(&mut out, v.as_bytes());
     }
+    // A replica serving a sub-replica passes its master's stream on
+    // verbatim, which may be positioned on any database: say which.
+    if let Some(db) = srv.repl.link.as_ref().and_then(|l| l.stream_db()) {
+        out.push(OP_AUX);
+        put_str(&mut out, b"repl-stream-db");
+        put_str(&mut out, db.to_string().as_bytes());
+    }
     let now = srv.ks.now_ms;
     for (db, d) in srv.ks.dbs.iter().enumerate() {
         if d.dict.is_empty() {
@@ -457,8 +464,16 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<(u64, u64)> {
                 r.len()?;
             }
             OP_AUX => {
-                r.string()?;
-                r.string()?;
+                let k = r.string()?;
+                let v = r.string()?;
+                if k == b"repl-stream-db" {
+                    // The database the replication stream that follows
+                    // this payload is positioned on (see replica.rs).
+                    srv.repl.loaded_stream_db = std::str::from_utf8(&v)
+                        .ok()
+                        .and_then(|v| v.parse::<usize>().ok())
+                        .filter(|&d| d < srv.ks.dbs.len());
+                }
             }
             OP_EXPIRETIME_MS => {
                 let s = r.take(8)?;

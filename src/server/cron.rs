@@ -37,6 +37,8 @@ impl Server {
         self.clients_cron(hz);
         self.ks.hotkeys.decay_if_due(self.ks.now_ms);
         self.persistence_cron();
+        self.master_cron();
+        self.replica_cron();
         let now = self.ks.now_ms;
         self.stats
             .ops_rate
@@ -66,8 +68,14 @@ impl Server {
                 continue;
             };
             // Blocked clients are idle by design: `timeout` spares them,
-            // as Redis does (their own deadline applies instead).
-            if timeout_ms > 0 && c.blocked.is_none() && now - c.last_interaction_ms > timeout_ms {
+            // as Redis does (their own deadline applies instead); replicas
+            // only read the stream and are never idle-closed either.
+            if timeout_ms > 0
+                && c.blocked.is_none()
+                && !c.wait_blocked
+                && c.repl.is_none()
+                && now - c.last_interaction_ms > timeout_ms
+            {
                 log::debug!("Closing idle client id={}", c.id);
                 self.close_client_in_table(slot);
                 continue;

@@ -98,6 +98,8 @@ pub struct Server {
     pub command_latencies: crate::observe::latencystats::CommandLatencies,
     /// The Prometheus endpoint (server/http.rs), when metrics-port is set.
     pub metrics: http::MetricsEndpoint,
+    /// Replication state, both roles (replication/).
+    pub repl: crate::replication::ReplState,
 }
 
 /// Wall-clock milliseconds derived from the monotonic clock, re-anchored
@@ -188,9 +190,11 @@ impl Server {
                 crate::commands::COMMANDS.len(),
             ),
             metrics: Default::default(),
+            repl: Default::default(),
             config,
         };
         server.sync_config_to_keyspace();
+        server.ks.is_replica = server.config.replicaof.is_some();
         server
     }
 
@@ -237,8 +241,13 @@ impl Server {
 /// A run id: 40 random hex characters. Entropy from the clock, the pid and
 /// the address space layout is plenty for an identifier that only has to
 /// differ between restarts.
-fn make_run_id() -> String {
+pub fn make_run_id() -> String {
+    // A per-process counter makes ids minted in the same millisecond
+    // (run id, replication id, a promotion) differ.
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut state = (unix_ms() as u64)
+        ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)
         ^ ((std::process::id() as u64) << 20)
         ^ (&state_marker as *const _ as u64);
     let mut s = String::with_capacity(40);

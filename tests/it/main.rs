@@ -24,6 +24,7 @@ mod observe;
 mod persistence;
 mod protocol;
 mod pubsub_tx;
+mod replication;
 mod server;
 mod sets;
 mod strings;

@@ -1,0 +1,145 @@
+//! Replication: Redis's PSYNC protocol, both roles.
+//!
+//! Owns: the replication identity (`replid`, `replid2`), the stream offset,
+//! the backlog, the list of attached replicas, the WAIT queue and the
+//! replication counters of INFO. Files: `backlog.rs` (ring buffer),
+//! `master.rs` (serving replicas: PSYNC/SYNC, REPLCONF, WAIT, pings),
+//! `replica.rs` (following a master: REPLICAOF, the link state machine).
+//!
+//! Must never: let replicas and the AOF see different streams: both are
+//! fed from `propagate.rs`'s single `feed_stream`.
+//!
+//! Invariants: `offset` is the number of stream bytes produced (master) or
+//! applied (replica); the backlog, when present, ends exactly at `offset`.
+
+pub mod backlog;
+pub mod master;
+pub mod replica;
+
+use crate::server::Server;
+use backlog::Backlog;
+
+/// What a master knows about one attached replica (lives in its Client).
+#[derive(Debug, Default, Clone)]
+pub struct ReplicaPeer {
+    pub listening_port: u16,
+    pub announced_ip: Option<String>,
+    /// Offset the replica last acknowledged (REPLCONF ACK).
+    pub ack_offset: u64,
+    pub ack_time_ms: i64,
+    /// Receiving the stream (after the FULLRESYNC payload or CONTINUE).
+    pub online: bool,
+    /// Declared `capa psync2`: +CONTINUE carries the replid.
+    pub capa_psync2: bool,
+}
+
+/// A client blocked in WAIT.
+pub struct Waiter {
+    pub slot: usize,
+    pub client_id: u64,
+    pub target_offset: u64,
+    pub numreplicas: usize,
+    /// 0: wait forever.
+    pub deadline_ms: i64,
+}
+
+pub struct ReplState {
+    pub replid: String,
+    pub replid2: String,
+    pub offset: u64,
+    /// Last offset valid for replid2 (+1), -1 when none (INFO).
+    pub second_offset: i64,
+    pub backlog: Option<Backlog>,
+    /// Client slots of attached replicas.
+    pub replicas: Vec<usize>,
+    pub waiters: Vec<Waiter>,
+    /// Send REPLCONF GETACK to replicas before sleeping (WAIT pending).
+    pub getack_pending: bool,
+    pub last_ping_ms: i64,
+    /// Our replid/offset name a history a master may continue (we synced
+    /// before, or were a master): PSYNC asks for it; else `PSYNC ? -1`.
+    pub psync_cached: bool,
+    /// The master client of a dropped link (its database and any open
+    /// MULTI): a partial resync continues the stream exactly there.
+    pub cached_master: Option<Box<crate::connection::Client>>,
+    /// `repl-stream-db` of the last RDB payload loaded.
+    pub loaded_stream_db: Option<usize>,
+    /// Replica: send REPLCONF ACK to the master now (GETACK received).
+    pub ack_now: bool,
+    pub sync_full: u64,
+    pub sync_partial_ok: u64,
+    pub sync_partial_err: u64,
+    /// The link to our master while we are a replica.
+    pub link: Option<replica::MasterLink>,
+}
+
+/// Largest number of replicas served at once (bounds the replica list).
+pub const MAX_REPLICAS: usize = 1024;
+
+impl Default for ReplState {
+    fn default() -> ReplState {
+        ReplState {
+            replid: crate::server::make_run_id(),
+            replid2: "0".repeat(40),
+            offset: 0,
+            second_offset: -1,
+            backlog: None,
+            replicas: Vec::new(),
+            waiters: Vec::new(),
+            getack_pending: false,
+            last_ping_ms: 0,
+            ack_now: false,
+            psync_cached: false,
+            loaded_stream_db: None,
+            cached_master: None,
+            sync_full: 0,
+            sync_partial_ok: 0,
+            sync_partial_err: 0,
+            link: None,
+        }
+    }
+}
+
+impl Server {
+    /// Stream bytes for replicas: into the backlog and every online
+    /// replica's output buffer. Called from `feed_stream` (and for PING /
+    /// GETACK, which go to replicas but not to the AOF, as Redis).
+    pub fn feed_replication(&mut self, resp: &[u8]) {
+        // A replica's replicas get its master's stream verbatim (see
+        // replica.rs), not the re-propagation of what it applied.
+        if self.is_replica() {
+            return;
+        }
+        self.replicate_bytes(resp);
+    }
+
+    /// Append stream bytes to the backlog and send them to replicas.
+    pub fn replicate_bytes(&mut self, resp: &[u8]) {
+        let Some(backlog) = self.repl.backlog.as_mut() else {
+            return;
+        };
+        backlog.append(resp);
+        self.repl.offset += resp.len() as u64;
+        for i in 0..self.repl.replicas.len() {
+            let slot = self.repl.replicas[i];
+            // The client running the command is out of the table; a
+            // replica never issues writes, so it is never that client.
+            let Some(Some(c)) = self.clients.get_mut(slot) else {
+                continue;
+            };
+            if !c.repl.as_ref().is_some_and(|r| r.online) {
+                continue;
+            }
+            c.out.extend_from_slice(resp);
+            if !c.pending_write {
+                c.pending_write = true;
+                self.pending_writes.push(slot);
+            }
+        }
+    }
+
+    /// True when this server follows a master.
+    pub fn is_replica(&self) -> bool {
+        self.config.replicaof.is_some()
+    }
+}
