@@ -23,7 +23,7 @@ fn acl_user_management_matches_redis() {
         ACL GETUSER bob
         ACL SETUSER bob reset
         ACL GETUSER bob
-        ACL SETUSER bob on nopass allkeys allchannels allcommands -flushall -config|set
+        ACL SETUSER bob on nopass allkeys allchannels allcommands -config|set
         ACL LIST
         ACL SETUSER bob nocommands +get
         ACL GETUSER bob
