@@ -771,6 +771,27 @@ impl Acl {
         ok.then(|| u.clone())
     }
 
+    /// Replace the users with `new` (ACL LOAD). Users that remain are
+    /// updated in place, so their connected clients follow the new rules;
+    /// returns the removed users, whose clients the caller disconnects.
+    pub fn replace_users(&mut self, new: Vec<User>) -> Vec<UserRef> {
+        let mut fresh = BTreeMap::new();
+        for u in new {
+            let name = u.name.clone();
+            let r = match self.users.remove(&name) {
+                Some(old) => {
+                    *old.borrow_mut() = u;
+                    old
+                }
+                None => Rc::new(RefCell::new(u)),
+            };
+            fresh.insert(name, r);
+        }
+        let removed = std::mem::replace(&mut self.users, fresh);
+        self.recompute();
+        removed.into_values().collect()
+    }
+
     pub fn add_log(&mut self, mut e: LogEntry) {
         if let Some(old) = self.log.iter_mut().find(|o| {
             o.reason == e.reason
@@ -787,6 +808,86 @@ impl Acl {
         self.log.push_front(e);
         self.log.truncate(LOG_MAX_LEN);
     }
+}
+
+/// An aclfile larger than this is refused rather than read.
+const ACLFILE_MAX_BYTES: u64 = 64 << 20;
+
+/// Parse an aclfile (ACL LIST lines) into users, all or nothing. The error
+/// is Redis 7.0's text, every problem found, then its closing warning.
+pub fn parse_file(path: &str) -> Result<Vec<User>, String> {
+    use std::io::Read;
+    let mut text = String::new();
+    let read = std::fs::File::open(path).and_then(|f| {
+        let len = f.metadata()?.len();
+        if len > ACLFILE_MAX_BYTES {
+            return Err(std::io::Error::other("file too large"));
+        }
+        f.take(ACLFILE_MAX_BYTES).read_to_string(&mut text)
+    });
+    if let Err(e) = read {
+        return Err(format!("Error loading ACLs, opening file '{path}': {e}"));
+    }
+    let mut users: Vec<User> = Vec::new();
+    let mut errors = String::new();
+    for (n, line) in text.lines().enumerate() {
+        let n = n + 1;
+        let words: Vec<&str> = line.split_ascii_whitespace().collect();
+        if words.is_empty() {
+            continue;
+        }
+        if words[0] != "user" || words.len() < 2 {
+            errors.push_str(&format!(
+                "{path}:{n} should start with user keyword followed by the username. "
+            ));
+            continue;
+        }
+        let name = words[1].as_bytes();
+        if users.iter().any(|u| u.name == name) {
+            errors.push_str(&format!(
+                "WARNING: Duplicate user '{}' found on line {n}. ",
+                words[1]
+            ));
+            continue;
+        }
+        let mut u = User::new(name);
+        let mut ok = true;
+        for rule in &words[2..] {
+            if let Err(why) = u.apply(rule.as_bytes()) {
+                errors.push_str(&format!(
+                    "{path}:{n}: Error in applying operation '{rule}': {why}. "
+                ));
+                ok = false;
+                break;
+            }
+        }
+        if ok {
+            users.push(u);
+        }
+    }
+    if !errors.is_empty() {
+        errors.push_str(
+            "WARNING: ACL errors detected, no change to the previously active ACL rules was performed",
+        );
+        return Err(errors);
+    }
+    if !users.iter().any(|u| u.name == b"default") {
+        users.push(User::new_default());
+    }
+    Ok(users)
+}
+
+/// Write every user's ACL LIST line to `path` (through a temporary file
+/// renamed into place, so a crash never leaves half a file).
+pub fn save_file(acl: &Acl, path: &str) -> std::io::Result<()> {
+    let mut text = String::new();
+    for u in acl.users.values() {
+        text.push_str(&u.borrow().describe());
+        text.push('\n');
+    }
+    let tmp = format!("{path}.tmp-{}", std::process::id());
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
 }
 
 #[cfg(test)]

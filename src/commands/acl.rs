@@ -161,6 +161,28 @@ fn setuser(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     Ok(())
 }
 
+/// Close every connection authenticated as `u` (the current one after
+/// its reply), as Redis does when a user is deleted.
+fn disconnect_user(srv: &mut Server, c: &mut Client, u: &acl::UserRef) {
+    let victims: Vec<usize> = srv
+        .clients
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| {
+            o.as_ref()
+                .and_then(|o| o.user.as_ref())
+                .is_some_and(|x| Rc::ptr_eq(x, u))
+        })
+        .map(|(slot, _)| slot)
+        .collect();
+    for slot in victims {
+        srv.close_client_in_table(slot);
+    }
+    if c.user.as_ref().is_some_and(|x| Rc::ptr_eq(x, u)) {
+        c.close_after_reply = true;
+    }
+}
+
 fn deluser(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     if argv.iter().skip(2).any(|n| n == b"default") {
         return Err(CmdError::msg("ERR The 'default' user cannot be removed"));
@@ -170,23 +192,7 @@ fn deluser(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         if let Some(u) = srv.acl.users.remove(name) {
             n += 1;
             // Redis disconnects the clients authenticated as that user.
-            let victims: Vec<usize> = srv
-                .clients
-                .iter()
-                .enumerate()
-                .filter(|(_, o)| {
-                    o.as_ref()
-                        .and_then(|o| o.user.as_ref())
-                        .is_some_and(|x| Rc::ptr_eq(x, &u))
-                })
-                .map(|(slot, _)| slot)
-                .collect();
-            for slot in victims {
-                srv.close_client_in_table(slot);
-            }
-            if c.user.as_ref().is_some_and(|x| Rc::ptr_eq(x, &u)) {
-                c.close_after_reply = true;
-            }
+            disconnect_user(srv, c, &u);
         }
     }
     srv.acl.recompute();
@@ -381,6 +387,22 @@ pub fn acl(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             } else {
                 return Err(CmdError::Syntax);
             }
+        }
+        "load" if !srv.config.aclfile.is_empty() => {
+            let path = srv.config.aclfile.clone();
+            let users =
+                acl::parse_file(&path).map_err(|e| CmdError::Other(format!("ERR {e}").into()))?;
+            for gone in srv.acl.replace_users(users) {
+                disconnect_user(srv, c, &gone);
+            }
+            c.reply().ok();
+        }
+        "save" if !srv.config.aclfile.is_empty() => {
+            if let Err(e) = acl::save_file(&srv.acl, &srv.config.aclfile) {
+                log::warn!("Saving the ACL file {}: {e}", srv.config.aclfile);
+                return Err(CmdError::msg("ERR There was an error trying to save the ACLs. Please check the server logs for more information"));
+            }
+            c.reply().ok();
         }
         "load" | "save" => {
             return Err(CmdError::msg("ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration."));

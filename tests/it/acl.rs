@@ -229,3 +229,62 @@ fn hello_auth_goes_through_users() {
     assert!(r.starts_with(b"%7\r\n"), "{}", bulk_lines(&r));
     assert_eq!(c.cmd(&["ACL", "WHOAMI"]), b"$1\r\nu\r\n");
 }
+
+#[test]
+fn aclfile_load_and_save() {
+    let dir = std::env::temp_dir().join(format!("redislite-acl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("users.acl");
+    let path = file.to_str().unwrap().to_string();
+    std::fs::write(
+        &file,
+        "user alice on >pw ~k* +get\n\nuser default on nopass ~* &* +@all\n",
+    )
+    .unwrap();
+    let srv = ServerProc::start(&["--save", "", "--aclfile", &path]);
+    let mut admin = srv.conn();
+    // Loaded at startup, password kept as a digest (as Redis lists it).
+    assert_eq!(
+        bulk_lines(&admin.cmd(&["ACL", "LIST"])),
+        "*2\r\n$108\r\nuser alice on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~k* resetchannels -@all +get\r\n$34\r\nuser default on nopass ~* &* +@all\r\n"
+    );
+    let mut alice = srv.conn();
+    assert_eq!(alice.cmd(&["AUTH", "alice", "pw"]), b"+OK\r\n");
+    // SAVE writes ACL LIST lines; the clear-text password is not in it.
+    admin.cmd(&["ACL", "SETUSER", "bob", "on", ">bobpw"]);
+    assert_eq!(admin.cmd(&["ACL", "SAVE"]), b"+OK\r\n");
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        saved.contains("user bob on #") && !saved.contains("bobpw"),
+        "{saved}"
+    );
+    // A bad file changes nothing; the errors are Redis's texts.
+    std::fs::write(
+        &file,
+        "user alice on +nosuch\nbogus\nuser x on\nuser x off\n",
+    )
+    .unwrap();
+    let err = bulk_lines(&admin.cmd(&["ACL", "LOAD"]));
+    assert_eq!(
+        err,
+        format!("-ERR {path}:1: Error in applying operation '+nosuch': Unknown command or category name in ACL. {path}:2 should start with user keyword followed by the username. WARNING: Duplicate user 'x' found on line 4. WARNING: ACL errors detected, no change to the previously active ACL rules was performed\r\n")
+    );
+    assert_eq!(alice.cmd(&["GET", "k"]), b"$-1\r\n");
+    // A good file replaces the users: alice loses GET at once, bob is gone.
+    std::fs::write(&file, "user alice on >pw ~k* +set\n").unwrap();
+    assert_eq!(admin.cmd(&["ACL", "LOAD"]), b"+OK\r\n");
+    assert_eq!(
+        alice.cmd(&["GET", "k"]),
+        b"-NOPERM this user has no permissions to run the 'get' command\r\n"
+    );
+    assert_eq!(
+        admin.cmd(&["ACL", "USERS"]),
+        b"*2\r\n$5\r\nalice\r\n$7\r\ndefault\r\n"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn acl_load_without_aclfile_matches_redis() {
+    check("ACL LOAD\nACL SAVE\nCONFIG GET aclfile");
+}
