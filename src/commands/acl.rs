@@ -130,6 +130,8 @@ pub fn check_permission(
 }
 
 fn setuser(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    // Rules may hold passwords: SLOWLOG and MONITOR show them redacted.
+    c.redacted.extend(3..argv.len());
     let name = argv.get(2);
     // Rules apply to a copy: all or nothing, as Redis.
     let mut u = match srv.acl.users.get(name) {

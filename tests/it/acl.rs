@@ -288,3 +288,15 @@ fn aclfile_load_and_save() {
 fn acl_load_without_aclfile_matches_redis() {
     check("ACL LOAD\nACL SAVE\nCONFIG GET aclfile");
 }
+
+#[test]
+fn setuser_passwords_never_reach_the_slowlog() {
+    let srv = ServerProc::start(&["--save", "", "--slowlog-log-slower-than", "0"]);
+    let mut c = srv.conn();
+    c.cmd(&["ACL", "SETUSER", "u", "on", ">topsecret"]);
+    let mut other = srv.conn();
+    assert!(other.cmd(&["AUTH", "u", "topsecret"]) == b"+OK\r\n");
+    let log = bulk_lines(&c.cmd(&["SLOWLOG", "GET", "10"]));
+    assert!(log.contains("SETUSER"), "{log}");
+    assert!(!log.contains("topsecret"), "{log}");
+}
