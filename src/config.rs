@@ -145,6 +145,8 @@ pub struct Config {
     pub protected_mode: bool,
     pub replicaof: Option<(String, u16)>,
     pub masterauth: String,
+    /// ACL users file (ACL LOAD / ACL SAVE, loaded at startup); "" = none.
+    pub aclfile: String,
     pub masteruser: String,
     pub repl_backlog_size: u64,
     pub repl_backlog_ttl: u64,
@@ -236,6 +238,7 @@ impl Default for Config {
             protected_mode: true,
             replicaof: None,
             masterauth: String::new(),
+            aclfile: String::new(),
             masteruser: String::new(),
             repl_backlog_size: MB,
             repl_backlog_ttl: 3600,
@@ -537,6 +540,7 @@ static OPTIONS: &[OptionDef] = &[
         kind: Kind::Special(get_replicaof, set_replicaof),
     },
     str_opt!("masterauth", masterauth, true),
+    str_opt!("aclfile", aclfile, false),
     str_opt!("masteruser", masteruser, true),
     mem_opt!("repl-backlog-size", &[], repl_backlog_size, true),
     int_opt!(

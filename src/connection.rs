@@ -52,6 +52,12 @@ pub struct Client {
     pub lib_name: Option<Vec<u8>>,
     pub lib_ver: Option<Vec<u8>>,
     pub authenticated: bool,
+    /// The ACL user this client is authenticated as (None: the AOF
+    /// loader's fake client, which is never checked).
+    pub user: Option<crate::acl::UserRef>,
+    /// Holding a command until CLIENT PAUSE ends (its input stays
+    /// buffered and unread).
+    pub pause_blocked: bool,
     /// Close once pending output is written (QUIT, protocol errors).
     pub close_after_reply: bool,
     /// Close without writing anything else (CLIENT KILL, limits).
@@ -169,6 +175,8 @@ impl Client {
             lib_name: None,
             lib_ver: None,
             authenticated: true,
+            user: None,
+            pause_blocked: false,
             close_after_reply: false,
             close_asap: false,
             reply_mode: ReplyMode::On,
@@ -235,7 +243,7 @@ impl Client {
             (self.monitor, 'O'),
             (self.subscription_count() > 0, 'P'),
             (self.multi.is_some(), 'x'),
-            (self.blocked.is_some(), 'b'),
+            (self.blocked.is_some() || self.pause_blocked, 'b'),
             (self.close_after_reply, 'c'),
             (self.close_asap, 'A'),
             (self.no_evict, 'e'),
@@ -259,7 +267,7 @@ impl Client {
                 .unwrap_or_default()
         };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -279,6 +287,9 @@ impl Client {
             self.pending_output_bytes(),
             self.query.capacity() + self.out.capacity(),
             self.last_cmd,
+            self.user
+                .as_ref()
+                .map_or_else(|| "default".to_string(), |u| String::from_utf8_lossy(&u.borrow().name).into_owned()),
             match self.proto {
                 Proto::Resp2 => 2,
                 Proto::Resp3 => 3,

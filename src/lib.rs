@@ -5,6 +5,8 @@
 //! at `server::event_loop` (how a request flows) and `commands` (what each
 //! command does); docs/ARCHITECTURE.md is the map.
 
+pub mod acl;
+pub mod acl_categories;
 pub mod bench;
 pub mod commands;
 pub mod config;

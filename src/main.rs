@@ -63,6 +63,17 @@ fn main() {
     let port = config.port;
     let source = config.source.clone();
     let mut server = Server::new(config, poll, listeners);
+    if !server.config.aclfile.is_empty() {
+        match redislite::acl::parse_file(&server.config.aclfile) {
+            Ok(users) => {
+                server.acl.replace_users(users);
+            }
+            Err(e) => {
+                log::error!("Aborting Redis startup because of ACL errors: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
     if let Err(e) = redislite::persistence::load_at_startup(&mut server) {
         log::error!("{e}");
         std::process::exit(1);

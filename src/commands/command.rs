@@ -3,9 +3,7 @@
 //! client libraries use COMMAND INFO to find keys for routing.
 
 use super::keys::reply_help;
-use super::table::{
-    Command, SubCommand, ADMIN, BLOCKING, FAST, FLAG_NAMES, PUBSUB, READONLY, WRITE,
-};
+use super::table::{Command, SubCommand, FLAG_NAMES};
 use super::{lookup, Argv, COMMANDS};
 use crate::connection::Client;
 use crate::errors::{CmdError, CmdResult};
@@ -13,42 +11,9 @@ use crate::glob::glob_match;
 use crate::resp::reply::ReplyWriter;
 use crate::server::Server;
 
-/// ACL categories derived from a command's flags and group, as Redis
-/// assigns them (data-type group, read/write, fast/slow, admin).
-fn acl_categories(flags: u32, group: &str) -> Vec<&'static str> {
-    let mut cats = Vec::new();
-    match group {
-        "string" => cats.push("@string"),
-        "generic" => cats.push("@keyspace"),
-        "connection" => cats.push("@connection"),
-        "hash" => cats.push("@hash"),
-        "list" => cats.push("@list"),
-        "set" => cats.push("@set"),
-        "sorted-set" => cats.push("@sortedset"),
-        _ => {}
-    }
-    if flags & WRITE != 0 {
-        cats.push("@write");
-    }
-    if flags & READONLY != 0 {
-        cats.push("@read");
-    }
-    if flags & ADMIN != 0 {
-        cats.push("@admin");
-        cats.push("@dangerous");
-    }
-    if flags & PUBSUB != 0 {
-        cats.push("@pubsub");
-    }
-    if flags & FAST != 0 {
-        cats.push("@fast");
-    } else {
-        cats.push("@slow");
-    }
-    if flags & BLOCKING != 0 {
-        cats.push("@blocking");
-    }
-    cats
+/// Redis's ACL categories of a command or `parent|sub` (see acl_categories.rs).
+fn acl_categories(name: &str) -> Vec<&'static str> {
+    crate::acl::category_names(crate::acl::category_mask(name))
 }
 
 fn write_flags(w: &mut ReplyWriter, flags: u32) {
@@ -71,7 +36,7 @@ fn write_sub_info(w: &mut ReplyWriter, parent: &Command, s: &SubCommand) {
     w.int(0);
     w.int(0);
     w.int(0);
-    let cats = acl_categories(s.flags, parent.group);
+    let cats = acl_categories(&format!("{}|{}", parent.name, s.name));
     w.set(cats.len());
     for cat in cats {
         w.simple(cat);
@@ -89,7 +54,7 @@ fn write_info(w: &mut ReplyWriter, c: &Command) {
     w.int(c.first_key as i64);
     w.int(c.last_key as i64);
     w.int(c.key_step as i64);
-    let cats = acl_categories(c.flags, c.group);
+    let cats = acl_categories(c.name);
     w.set(cats.len());
     for cat in cats {
         w.simple(cat);
@@ -255,7 +220,7 @@ pub fn command(_srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
                     let cat = format!("@{}", String::from_utf8_lossy(arg).to_ascii_lowercase());
                     COMMANDS
                         .iter()
-                        .filter(|c| acl_categories(c.flags, c.group).contains(&cat.as_str()))
+                        .filter(|c| acl_categories(c.name).contains(&cat.as_str()))
                         .map(|c| c.name)
                         .collect()
                 } else if argv.is(3, "module") {

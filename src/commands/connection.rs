@@ -60,33 +60,25 @@ pub fn reset(srv: &mut Server, c: &mut Client, _argv: &Argv) -> CmdResult {
     c.reply_mode = ReplyMode::On;
     c.no_evict = false;
     c.no_touch = false;
-    c.authenticated = srv.config.requirepass.is_none();
+    c.authenticated = srv.acl.default_autoauth();
+    c.user = Some(srv.acl.default_user());
     c.reply().simple("RESET");
     Ok(())
 }
 
-/// Constant-time comparison: the time taken depends only on the lengths.
-fn secure_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = (a.len() ^ b.len()) as u8 | ((a.len() != b.len()) as u8);
-    let n = a.len().max(b.len());
-    for i in 0..n {
-        let x = a.get(i).copied().unwrap_or(0);
-        let y = b.get(i).copied().unwrap_or(0xff);
-        diff |= x ^ y;
-    }
-    diff == 0
-}
-
-/// Check a username/password pair against the default user.
-fn check_credentials(srv: &Server, user: &[u8], pass: &[u8]) -> bool {
-    // User names are case-sensitive, as in Redis's ACL.
-    if user != b"default" {
-        return false;
-    }
-    match &srv.config.requirepass {
-        // The default user has `nopass` when no requirepass is set.
-        None => true,
-        Some(p) => secure_eq(p, pass),
+/// Authenticate `c` as `user` through the ACL; a failure is logged in
+/// ACL LOG (reason `auth`, object `AUTH`) as Redis does.
+fn authenticate(srv: &mut Server, c: &mut Client, user: &[u8], pass: &[u8]) -> CmdResult {
+    match srv.acl.authenticate(user, pass) {
+        Some(u) => {
+            c.authenticated = true;
+            c.user = Some(u);
+            Ok(())
+        }
+        None => {
+            super::acl::log_denial(srv, c, "auth", "auth".into(), user);
+            Err(CmdError::WrongPass)
+        }
     }
 }
 
@@ -97,20 +89,16 @@ pub fn auth(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     // As Redis: the credentials never reach the slow log or MONITOR.
     c.redacted.extend(1..argv.len());
     let (user, pass): (&[u8], &[u8]) = if argv.len() == 2 {
-        if srv.config.requirepass.is_none() {
+        if srv.acl.default_user().borrow().nopass {
             return Err(CmdError::AuthNotConfigured);
         }
         (b"default", &argv[1])
     } else {
         (&argv[1], &argv[2])
     };
-    if check_credentials(srv, user, pass) {
-        c.authenticated = true;
-        c.reply().ok();
-        Ok(())
-    } else {
-        Err(CmdError::WrongPass)
-    }
+    authenticate(srv, c, user, pass)?;
+    c.reply().ok();
+    Ok(())
 }
 
 /// Client names: printable ASCII without spaces (CLIENT LIST stays
@@ -166,10 +154,7 @@ pub fn hello(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         }
     }
     if let Some((user, pass)) = creds {
-        if !check_credentials(srv, user, pass) {
-            return Err(CmdError::WrongPass);
-        }
-        c.authenticated = true;
+        authenticate(srv, c, user, pass)?;
     }
     if !c.authenticated {
         return Err(CmdError::msg("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
@@ -554,7 +539,31 @@ pub fn client(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
                 return Err(CmdError::Syntax);
             }
         }
-        "unpause" => c.reply().ok(),
+        "pause" => {
+            let ms = parse_int(argv.get(2))
+                .map_err(|_| CmdError::msg("ERR timeout is not an integer or out of range"))?;
+            if ms < 0 {
+                return Err(CmdError::msg("ERR timeout is negative"));
+            }
+            let write_only = match argv.len() {
+                3 => false,
+                4 if argv.is(3, "write") => true,
+                4 if argv.is(3, "all") => false,
+                4 => return Err(CmdError::msg("ERR CLIENT PAUSE mode must be WRITE or ALL")),
+                _ => return Err(CmdError::Syntax),
+            };
+            let end = srv.ks.now_ms.saturating_add(ms);
+            // A pause never gets shorter or weaker while it lasts (Redis).
+            srv.pause = Some(match srv.pause {
+                Some((e, w)) => (e.max(end), w && write_only),
+                None => (end, write_only),
+            });
+            c.reply().ok();
+        }
+        "unpause" => {
+            srv.unpause_clients();
+            c.reply().ok();
+        }
         "getredir" => c.reply().int(-1),
         "trackinginfo" => {
             let mut w = c.reply();

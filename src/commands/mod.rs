@@ -14,6 +14,7 @@
 //! request (or none, when the client asked for CLIENT REPLY OFF/SKIP or the
 //! command closes the connection, like QUIT after its +OK).
 
+pub mod acl;
 pub mod command;
 pub mod config;
 pub mod connection;
@@ -265,6 +266,13 @@ fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv, start: Instant) -> Cm
     if !c.authenticated && cmd.flags & table::NO_AUTH == 0 {
         srv.stats.commands[idx].rejected_calls += 1;
         return reject(c, CmdError::NoAuth);
+    }
+    // ACL: one branch while every user may do everything.
+    if srv.acl.restricted {
+        if let Err(e) = acl::check_permission(srv, c, idx, cmd, argv) {
+            srv.stats.commands[idx].rejected_calls += 1;
+            return reject(c, e);
+        }
     }
     if c.in_resp2_pubsub_mode() && !allowed_while_subscribed(cmd.name) {
         return reject(

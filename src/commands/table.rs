@@ -10,7 +10,7 @@
 //! regard to case and without allocating.
 
 use super::{
-    command, config, connection, databases, keys, lists, observe, pubsub, server, strings, tx,
+    acl, command, config, connection, databases, keys, lists, observe, pubsub, server, strings, tx,
     zsets, Argv,
 };
 use crate::connection::Client;
@@ -219,7 +219,89 @@ static CONFIG_SUBS: [SubCommand; 5] = [
     ),
 ];
 
-static CLIENT_SUBS: [SubCommand; 14] = [
+const ACL_ADMIN: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
+static ACL_SUBS: [SubCommand; 13] = [
+    sub(
+        "cat",
+        -2,
+        NOSCRIPT | LOADING | STALE,
+        "List the ACL categories or the commands inside a category",
+    ),
+    sub(
+        "deluser",
+        -3,
+        ACL_ADMIN,
+        "Remove the specified ACL users and the associated rules",
+    ),
+    sub(
+        "dryrun",
+        -4,
+        ACL_ADMIN,
+        "Returns whether the user can execute the given command without executing the command.",
+    ),
+    sub(
+        "genpass",
+        -2,
+        NOSCRIPT | LOADING | STALE,
+        "Generate a pseudorandom secure password to use for ACL users",
+    ),
+    sub(
+        "getuser",
+        3,
+        ACL_ADMIN,
+        "Get the rules for a specific ACL user",
+    ),
+    sub(
+        "list",
+        2,
+        ACL_ADMIN,
+        "List the current ACL rules in ACL config file format",
+    ),
+    sub(
+        "log",
+        -2,
+        ACL_ADMIN,
+        "List latest events denied because of ACLs in place",
+    ),
+    sub(
+        "setuser",
+        -3,
+        ACL_ADMIN,
+        "Modify or create the rules for a specific ACL user",
+    ),
+    sub(
+        "users",
+        2,
+        ACL_ADMIN,
+        "List the username of all the configured ACL rules",
+    ),
+    sub(
+        "whoami",
+        2,
+        NOSCRIPT | LOADING | STALE,
+        "Return the name of the user associated to the current connection",
+    ),
+    sub(
+        "help",
+        2,
+        LOADING | STALE,
+        "Show helpful text about the different subcommands",
+    ),
+    sub(
+        "load",
+        2,
+        ACL_ADMIN,
+        "Reload the ACLs from the configured ACL file",
+    ),
+    sub(
+        "save",
+        2,
+        ACL_ADMIN,
+        "Save the current ACL rules in the configured ACL file",
+    ),
+];
+
+static CLIENT_SUBS: [SubCommand; 15] = [
     sub("id", 2, NOSCRIPT | LOADING | STALE, "Returns the client ID for the current connection"),
     sub("setname", 3, NOSCRIPT | LOADING | STALE, "Set the current connection name"),
     sub("getname", 2, NOSCRIPT | LOADING | STALE, "Get the current connection name"),
@@ -230,6 +312,7 @@ static CLIENT_SUBS: [SubCommand; 14] = [
     sub("no-touch", 3, NOSCRIPT | LOADING | STALE, "Controls whether commands sent by the client will alter the LRU/LFU of the keys they access."),
     sub("reply", 3, NOSCRIPT | LOADING | STALE, "Instruct the server whether to reply to commands"),
     sub("help", 2, LOADING | STALE, "Show helpful text about the different subcommands"),
+    sub("pause", -3, ADMIN | NOSCRIPT | LOADING | STALE, "Stop processing commands from clients for some time"),
     sub("unpause", 2, ADMIN | NOSCRIPT | LOADING | STALE, "Resume processing of clients that were paused"),
     sub("getredir", 2, NOSCRIPT | LOADING | STALE, "Get tracking notifications redirection client ID if any"),
     sub("trackinginfo", 2, NOSCRIPT | LOADING | STALE, "Return information about server assisted client side caching for the current connection"),
@@ -425,6 +508,7 @@ pub static COMMANDS: &[Command] = &[
     cmd("auth", connection::auth, -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, NOKEYS, "connection", "1.0.0", "Authenticate to the server"),
     with_subs(cmd("client", connection::client, -2, NOSCRIPT | LOADING | STALE, NOKEYS, "connection", "2.4.0", "A container for client connection commands"), &CLIENT_SUBS),
     // Server
+    with_subs(cmd("acl", acl::acl, -2, 0, NOKEYS, "server", "6.0.0", "A container for Access List Control commands"), &ACL_SUBS),
     with_subs(cmd("command", command::command, -1, LOADING | STALE, NOKEYS, "server", "2.8.13", "Get array of Redis command details"), &COMMAND_SUBS),
     with_subs(cmd("config", config::config, -2, NOSCRIPT | LOADING | STALE, NOKEYS, "server", "2.0.0", "A container for server configuration commands"), &CONFIG_SUBS),
     // Replication

@@ -171,7 +171,9 @@ fn clients_section(srv: &Server, current: &Client, out: &mut String) -> bool {
     field!(out, "maxclients", srv.config.maxclients);
     field!(out, "client_recent_max_input_buffer", max_in);
     field!(out, "client_recent_max_output_buffer", max_out);
-    field!(out, "blocked_clients", srv.blocking.clients);
+    // Clients held by CLIENT PAUSE count as blocked, as in Redis 7.0.
+    let paused = srv.clients_iter().filter(|c| c.pause_blocked).count();
+    field!(out, "blocked_clients", srv.blocking.clients + paused);
     field!(out, "tracking_clients", 0);
     field!(
         out,

@@ -168,6 +168,11 @@ impl Server {
             if let Some(deadline) = self.blocking.next_deadline() {
                 timeout = timeout.min(deadline.saturating_duration_since(now));
             }
+            if let Some((end_ms, _)) = self.pause {
+                // Wake exactly when a CLIENT PAUSE ends (no busy loop).
+                let left = (end_ms - unix_ms()).max(0) as u64;
+                timeout = timeout.min(Duration::from_millis(left));
+            }
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     return Err(e);
@@ -177,6 +182,12 @@ impl Server {
             // Loop-stall measurement: one clock read per turn, only while
             // the latency monitor is on.
             let turn_start = (self.config.latency_monitor_threshold > 0).then(Instant::now);
+            if self
+                .pause
+                .is_some_and(|(end_ms, _)| self.ks.now_ms >= end_ms)
+            {
+                self.unpause_clients();
+            }
             for ev in events.iter() {
                 let token = ev.token();
                 if token == crate::replication::replica::MASTER_LINK_TOKEN {
@@ -250,6 +261,15 @@ impl Server {
                 }
             };
             self.stats.total_connections_received += 1;
+            if crate::acl::protected_mode_denies(
+                self.config.protected_mode,
+                self.acl.default_user().borrow().nopass,
+                peer.ip(),
+            ) {
+                // Best effort on a fresh socket, then closed (dropped).
+                let _ = stream.write(crate::errors::PROTECTED_MODE_DENIED);
+                continue;
+            }
             if self.connected_clients as u64 >= self.config.maxclients {
                 self.stats.rejected_connections += 1;
                 // Best effort, as Redis: the socket is fresh, so the short
@@ -275,7 +295,7 @@ impl Server {
             }
             let id = self.next_client_id;
             self.next_client_id += 1;
-            let authenticated = self.config.requirepass.is_none();
+            let authenticated = self.acl.default_autoauth();
             let client = Client::new(
                 id,
                 slot,
@@ -285,6 +305,8 @@ impl Server {
                 self.ks.now_ms,
                 authenticated,
             );
+            let mut client = client;
+            client.user = Some(self.acl.default_user());
             self.clients[slot] = Some(Box::new(client));
             self.connected_clients += 1;
             log::debug!("Accepted {peer} as client id={id}");
@@ -311,6 +333,7 @@ impl Server {
             if c.close_asap
                 || c.close_after_reply
                 || c.read_paused
+                || c.pause_blocked
                 || self.shutdown_requested.is_some()
             {
                 break;
@@ -471,6 +494,15 @@ impl Server {
                     let (ranges, scratch) = c.parser.take_args();
                     let data: &[u8] = if inline { &scratch } else { &buf[off..] };
                     let argv = Argv::new(data, &ranges);
+                    // CLIENT PAUSE: one branch when no pause is on. A held
+                    // command stays unconsumed (re-parsed when the pause
+                    // ends) and the client is not read meanwhile.
+                    if self.pause.is_some() && self.must_pause(c, &argv) {
+                        c.parser.restore_args(ranges, scratch);
+                        c.pause_blocked = true;
+                        self.paused_clients.push(c.token);
+                        return off;
+                    }
                     commands::call(self, c, &argv);
                     c.parser.restore_args(ranges, scratch);
                     off += consumed;

@@ -40,6 +40,14 @@ pub enum ShutdownReason {
 pub struct Server {
     pub config: Config,
     pub ks: Keyspace,
+    /// ACL users and log (see acl.rs).
+    pub acl: crate::acl::Acl,
+    /// The requirepass value last mirrored into the default user.
+    pub acl_requirepass_applied: Option<Option<Vec<u8>>>,
+    /// CLIENT PAUSE: until when (unix ms) and whether only writes wait.
+    pub pause: Option<(i64, bool)>,
+    /// Clients holding a command back until the pause ends.
+    pub paused_clients: Vec<usize>,
     pub pubsub: crate::pubsub::PubSub,
     pub stats: Stats,
     pub clients: Vec<Option<Box<Client>>>,
@@ -150,6 +158,10 @@ impl Server {
         let run_id = make_run_id();
         let mut server = Server {
             ks,
+            acl: crate::acl::Acl::new(),
+            acl_requirepass_applied: None,
+            pause: None,
+            paused_clients: Vec::new(),
             pubsub: crate::pubsub::PubSub::default(),
             stats: Stats::new(crate::commands::COMMANDS.len()),
             clients: Vec::new(),
@@ -200,6 +212,12 @@ impl Server {
 
     /// Mirror the options the keyspace reads on every access.
     pub fn sync_config_to_keyspace(&mut self) {
+        // requirepass is the default user's password (as Redis): mirror it
+        // when it changed, so ACL SETUSER default >x survives other sets.
+        if self.acl_requirepass_applied.as_ref() != Some(&self.config.requirepass) {
+            self.acl.set_requirepass(self.config.requirepass.as_deref());
+            self.acl_requirepass_applied = Some(self.config.requirepass.clone());
+        }
         self.ks.notifier.flags =
             crate::notify::parse_flags(&self.config.notify_keyspace_events).unwrap_or(0);
         self.ks.lfu = self
@@ -210,6 +228,51 @@ impl Server {
                 log_factor: self.config.lfu_log_factor,
                 decay_time_minutes: self.config.lfu_decay_time,
             });
+    }
+
+    /// True if `argv` must wait for the current CLIENT PAUSE to end: every
+    /// command in ALL mode; in WRITE mode those that may change data or
+    /// propagate (write / may_replicate, or an EXEC holding one), as Redis.
+    pub fn must_pause(&mut self, c: &Client, argv: &crate::commands::Argv) -> bool {
+        let Some((end_ms, write_only)) = self.pause else {
+            return false;
+        };
+        if unix_ms() >= end_ms {
+            self.unpause_clients();
+            return false;
+        }
+        let Some((_, cmd)) = crate::commands::lookup(&argv[0]) else {
+            return false;
+        };
+        if !write_only {
+            return true;
+        }
+        use crate::commands::table::{MAY_REPLICATE, WRITE};
+        if cmd.flags & (WRITE | MAY_REPLICATE) != 0 {
+            return true;
+        }
+        cmd.name == "exec"
+            && c.multi.as_ref().is_some_and(|m| {
+                m.commands.iter().any(|args| {
+                    args.first()
+                        .and_then(|n| crate::commands::lookup(n))
+                        .is_some_and(|(_, q)| q.flags & (WRITE | MAY_REPLICATE) != 0)
+                })
+            })
+    }
+
+    /// End a CLIENT PAUSE: held clients run their buffered input next turn.
+    pub fn unpause_clients(&mut self) {
+        self.pause = None;
+        for slot in std::mem::take(&mut self.paused_clients) {
+            if let Some(Some(c)) = self.clients.get_mut(slot) {
+                if c.pause_blocked {
+                    c.pause_blocked = false;
+                    c.resume_input = true;
+                    self.pending_reads.push(slot);
+                }
+            }
+        }
     }
 
     pub fn client_token(token: Token) -> Option<usize> {

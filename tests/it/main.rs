@@ -7,8 +7,10 @@
 
 mod common;
 
+mod acl;
 mod benchmark_tool;
 mod cli;
+mod client_pause;
 mod config;
 mod differential;
 mod differential_hashes;
