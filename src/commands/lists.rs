@@ -794,6 +794,8 @@ pub fn serve_blocked(
             }
             reply_moved(c, moved);
         }
+        // Sorted-set operations are served by zsets.rs.
+        BlockOp::ZSetPop { .. } | BlockOp::ZSetMPop { .. } => {}
     }
     Ok(())
 }

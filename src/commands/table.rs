@@ -609,7 +609,6 @@ pub static COMMANDS: &[Command] = &[
     cmd("blmpop", lists::blmpop, -5, WRITE | BLOCKING, NOKEYS, "list", "7.0.0", "Pop elements from a list, or block until one is available"),
     // Sorted sets (t_zset). Key positions are Redis's legacy triple; the
     // numkeys commands report 0 0 0 (or the destination) as Redis does.
-    // The blocking BZPOPMIN/BZPOPMAX/BZMPOP come with the blocking layer.
     cmd("zadd", zsets::zadd, -4, RW | FAST, KEY1, "sorted-set", "1.2.0", "Add one or more members to a sorted set, or update its score if it already exists"),
     cmd("zincrby", zsets::zincrby, 4, RW | FAST, KEY1, "sorted-set", "1.2.0", "Increment the score of a member in a sorted set"),
     cmd("zrem", zsets::zrem, -3, WRITE | FAST, KEY1, "sorted-set", "1.2.0", "Remove one or more members from a sorted set"),
@@ -642,6 +641,9 @@ pub static COMMANDS: &[Command] = &[
     cmd("zintercard", zsets::zintercard, -3, READONLY, NOKEYS, "sorted-set", "7.0.0", "Intersect multiple sorted sets and return the cardinality of the result"),
     cmd("zrandmember", zsets::zrandmember, -2, READONLY, KEY1, "sorted-set", "6.2.0", "Get one or multiple random elements from a sorted set"),
     cmd("zscan", zsets::zscan, -3, READONLY, KEY1, "sorted-set", "2.8.0", "Incrementally iterate sorted sets elements and associated scores"),
+    cmd("bzpopmin", zsets::bzpopmin, -3, WRITE | NOSCRIPT | FAST | BLOCKING, (1, -2, 1), "sorted-set", "5.0.0", "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available"),
+    cmd("bzpopmax", zsets::bzpopmax, -3, WRITE | NOSCRIPT | FAST | BLOCKING, (1, -2, 1), "sorted-set", "5.0.0", "Remove and return the member with the highest score from one or more sorted sets, or block until one is available"),
+    cmd("bzmpop", zsets::bzmpop, -5, WRITE | BLOCKING, NOKEYS, "sorted-set", "7.0.0", "Remove and return members with scores in a sorted set or block until one is available"),
 ];
 
 /// Case-insensitive lookup without allocating: the name is lowercased and

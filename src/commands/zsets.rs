@@ -1,7 +1,10 @@
 //! Sorted set commands (Redis's t_zset.c): ZADD and ZINCRBY, removal,
 //! scores and ranks, the ZRANGE family (by rank, score and lex, forward and
-//! reverse, with LIMIT, and ZRANGESTORE), counts, pops, ZRANDMEMBER, ZSCAN,
-//! and the set algebra ZUNION / ZINTER / ZDIFF (+STORE, ZINTERCARD).
+//! reverse, with LIMIT, and ZRANGESTORE), counts, pops and their blocking
+//! forms BZPOPMIN BZPOPMAX BZMPOP (whose waiting part lives in
+//! server/blocking.rs; [`serve_blocked`] serves a client once its key is
+//! ready), ZRANDMEMBER, ZSCAN, and the set algebra ZUNION / ZINTER / ZDIFF
+//! (+STORE, ZINTERCARD).
 //!
 //! The representation and its encodings are in `types/zset.rs`; this file
 //! parses arguments in Redis's order (so the same error wins when several
@@ -26,6 +29,7 @@ use crate::errors::{CmdError, CmdResult};
 use crate::glob::glob_match;
 use crate::notify::{GENERIC, ZSET};
 use crate::resp::reply::{fmt_double, fmt_u64, Proto, ReplyWriter, DOUBLE_BUF};
+use crate::server::blocking::{may_block, parse_timeout, BlockOp};
 use crate::server::Server;
 use crate::types::set::Member;
 use crate::types::zset::{
@@ -745,10 +749,20 @@ fn zpop_minmax(srv: &mut Server, c: &mut Client, argv: &Argv, max: bool) -> CmdR
     Ok(())
 }
 
-pub fn zmpop(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
-    let numkeys = parse_positive(&argv[1], ERR_NUMKEYS)? as u64;
+/// ZMPOP/BZMPOP arguments after the optional timeout.
+struct MPopArgs {
+    /// argv indexes of the keys.
+    keys: std::ops::Range<usize>,
+    max: bool,
+    count: usize,
+}
+
+/// Parse `numkeys key... MIN|MAX [COUNT n]` starting at `numkeys_idx`,
+/// with Redis's checks in Redis's order (zmpopGenericCommand).
+fn parse_mpop(argv: &Argv, numkeys_idx: usize) -> Result<MPopArgs, CmdError> {
+    let numkeys = parse_positive(&argv[numkeys_idx], ERR_NUMKEYS)? as u64;
     let where_idx = numkeys
-        .checked_add(2)
+        .checked_add(numkeys_idx as u64 + 1)
         .and_then(|i| usize::try_from(i).ok())
         .filter(|&i| i < argv.len())
         .ok_or(CmdError::Syntax)?;
@@ -771,36 +785,170 @@ pub fn zmpop(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         }
         j += 1;
     }
-    let count = count.unwrap_or(1) as usize;
-    let db = c.db;
-    for k in 2..where_idx {
-        let key = argv.get(k);
-        let Some(zset) = lookup_zset(srv, db, key, Access::Write)? else {
-            continue;
-        };
-        let popped = zset.pop(max, count);
-        after_removal(srv, db, key, popped.len(), pop_event(max));
-        srv.ks.dirty += popped.len() as u64;
-        // The effect is a ZPOPMIN/ZPOPMAX of what was popped, as Redis
-        // replicates it: replays need not know which key was first.
-        let mut n = [0u8; 20];
-        let n = crate::resp::reply::fmt_u64(popped.len() as u64, &mut n);
-        let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
-        srv.propagate_replace(&[name, key, n]);
-        // [key, [[member, score], ...]] in both protocols.
-        let mut w = c.reply();
-        w.array(2);
-        w.bulk(key);
-        w.array(popped.len());
-        for (m, s) in &popped {
-            w.array(2);
-            w.bulk(m);
-            w.double(*s);
+    Ok(MPopArgs {
+        keys: numkeys_idx + 1..where_idx,
+        max,
+        count: count.unwrap_or(1) as usize,
+    })
+}
+
+/// How a pop from one of several keys replies.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum KeyedPop {
+    /// BZPOPMIN/BZPOPMAX: `[key, member, score]`, propagated as
+    /// `ZPOPMIN key`.
+    Flat,
+    /// ZMPOP/BZMPOP: `[key, [[member, score], ...]]` in both protocols,
+    /// propagated as `ZPOPMIN key n`.
+    Nested,
+}
+
+/// Pop up to `count` members from the zset at `key` (which must exist)
+/// and reply with the key, as genericZpopCommand does with `emitkey`.
+/// The effect is propagated as a ZPOPMIN/ZPOPMAX of what was popped, as
+/// Redis replicates it: replays need not know which key was first, and
+/// never block.
+fn pop_keyed(
+    srv: &mut Server,
+    c: &mut Client,
+    db: usize,
+    key: &[u8],
+    max: bool,
+    count: usize,
+    shape: KeyedPop,
+) -> CmdResult {
+    let Some(zset) = lookup_zset(srv, db, key, Access::Write)? else {
+        return Ok(());
+    };
+    let popped = zset.pop(max, count);
+    after_removal(srv, db, key, popped.len(), pop_event(max));
+    srv.ks.dirty += popped.len() as u64;
+    let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+    let mut w = c.reply();
+    match shape {
+        KeyedPop::Flat => {
+            srv.propagate_replace(&[name, key]);
+            w.array(popped.len() * 2 + 1);
+            w.bulk(key);
+            for (m, s) in &popped {
+                w.bulk(m);
+                w.double(*s);
+            }
         }
+        KeyedPop::Nested => {
+            let mut n = [0u8; 20];
+            let n = fmt_u64(popped.len() as u64, &mut n);
+            srv.propagate_replace(&[name, key, n]);
+            w.array(2);
+            w.bulk(key);
+            w.array(popped.len());
+            for (m, s) in &popped {
+                w.array(2);
+                w.bulk(m);
+                w.double(*s);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Pop from the first existing zset among `keys`; a key of another type
+/// met before that is a WRONGTYPE error. False if every key was missing
+/// (nothing replied).
+fn pop_first_existing<'k>(
+    srv: &mut Server,
+    c: &mut Client,
+    keys: impl Iterator<Item = &'k [u8]>,
+    max: bool,
+    count: usize,
+    shape: KeyedPop,
+) -> Result<bool, CmdError> {
+    let db = c.db;
+    for key in keys {
+        if lookup_zset(srv, db, key, Access::Write)?.is_none() {
+            continue;
+        }
+        pop_keyed(srv, c, db, key, max, count, shape)?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+pub fn zmpop(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    let a = parse_mpop(argv, 1)?;
+    let keys = a.keys.clone().map(|i| argv.get(i));
+    if !pop_first_existing(srv, c, keys, a.max, a.count, KeyedPop::Nested)? {
+        c.reply().null_array();
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// BZPOPMIN, BZPOPMAX, BZMPOP (the waiting part is in server/blocking.rs)
+
+/// Pop now if one of `keys` holds a zset, else block on all of them (or,
+/// where blocking is not allowed, answer as a timeout), as Redis's
+/// blockingGenericZpopCommand.
+fn blocking_zpop<'k>(
+    srv: &mut Server,
+    c: &mut Client,
+    keys: impl Iterator<Item = &'k [u8]> + Clone,
+    timeout_arg: &[u8],
+    max: bool,
+    count: usize,
+    shape: KeyedPop,
+) -> CmdResult {
+    let timeout = parse_timeout(timeout_arg)?;
+    if pop_first_existing(srv, c, keys.clone(), max, count, shape)? {
         return Ok(());
     }
-    c.reply().null_array();
+    if !may_block(c) {
+        c.reply().null_array();
+        return Ok(());
+    }
+    let op = match shape {
+        KeyedPop::Flat => BlockOp::ZSetPop { max },
+        KeyedPop::Nested => BlockOp::ZSetMPop { max, count },
+    };
+    srv.block_client(c, keys, timeout, op);
     Ok(())
+}
+
+pub fn bzpopmin(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    let last = argv.len() - 1;
+    let keys = (1..last).map(|i| argv.get(i));
+    blocking_zpop(srv, c, keys, &argv[last], false, 1, KeyedPop::Flat)
+}
+
+pub fn bzpopmax(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    let last = argv.len() - 1;
+    let keys = (1..last).map(|i| argv.get(i));
+    blocking_zpop(srv, c, keys, &argv[last], true, 1, KeyedPop::Flat)
+}
+
+pub fn bzmpop(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    let a = parse_mpop(argv, 2)?;
+    let keys = a.keys.clone().map(|i| argv.get(i));
+    blocking_zpop(srv, c, keys, &argv[1], a.max, a.count, KeyedPop::Nested)
+}
+
+/// Serve a client blocked on `key` (in `db`), which now holds a zset: pop
+/// as its command would have and write the reply it was waiting for.
+/// Called by server/blocking.rs.
+pub fn serve_blocked(
+    srv: &mut Server,
+    c: &mut Client,
+    db: usize,
+    key: &[u8],
+    op: &BlockOp,
+) -> CmdResult {
+    match *op {
+        BlockOp::ZSetPop { max } => pop_keyed(srv, c, db, key, max, 1, KeyedPop::Flat),
+        BlockOp::ZSetMPop { max, count } => {
+            pop_keyed(srv, c, db, key, max, count, KeyedPop::Nested)
+        }
+        _ => Ok(()),
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 //! Blocking commands: clients that wait for a key to get a value.
 //!
-//! Owns: everything BLPOP, BRPOP, BLMOVE, BRPOPLPUSH and BLMPOP (and later
-//! BZPOPMIN, BZPOPMAX, BZMPOP) share:
+//! Owns: everything BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN,
+//! BZPOPMAX and BZMPOP share:
 //! - [`BlockState`], kept in a blocked client: the keys it waits on, its
 //!   database, its deadline and the [`BlockOp`] it will perform once served;
 //! - [`BlockedKeys`], kept in the keyspace (Redis keeps it in each `redisDb`
@@ -27,14 +27,16 @@
 //! Blocking commands never block inside EXEC, nor while the AOF is
 //! replayed ([`may_block`]): they answer as on a timeout, as Redis does.
 //! What is propagated (AOF, replicas) is always the non-blocking effect:
-//! LPOP/RPOP [count] or LMOVE, whether the pop happened at once or when a
-//! blocked client was served (each serve is its own execution unit).
+//! LPOP/RPOP [count], LMOVE or ZPOPMIN/ZPOPMAX [count], whether the pop
+//! happened at once or when a blocked client was served (each serve is
+//! its own execution unit).
 //!
-//! Adding a blocking operation (the sorted-set family): add a variant to
-//! [`BlockOp`], say which value type serves it in [`BlockOp::served_by`],
-//! route it in [`Server::serve_blocked_client`] to the family's serve
-//! function, and block with [`Server::block_client`]. Timeouts, CLIENT
-//! UNBLOCK, disconnects, FIFO order and INFO need nothing more.
+//! Adding a blocking operation (as the sorted-set family did): add a
+//! variant to [`BlockOp`], say which value type serves it in
+//! [`BlockOp::served_by`], route it in [`Server::serve_blocked_client`] to
+//! the family's serve function, and block with [`Server::block_client`].
+//! Timeouts, CLIENT UNBLOCK, disconnects, FIFO order and INFO need nothing
+//! more.
 //!
 //! Must never: cost anything to commands when nobody is blocked (the
 //! keyspace hook is one branch on an empty registry; the loop hooks are one
@@ -78,6 +80,11 @@ pub enum BlockOp {
         to: End,
         dst: CompactBytes,
     },
+    /// BZPOPMIN / BZPOPMAX: pop one member, reply `[key, member, score]`.
+    ZSetPop { max: bool },
+    /// BZMPOP: pop up to `count` members, reply `[key, [[member, score],
+    /// ...]]`.
+    ZSetMPop { max: bool, count: usize },
 }
 
 impl BlockOp {
@@ -88,6 +95,7 @@ impl BlockOp {
             BlockOp::ListPop { .. } | BlockOp::ListMPop { .. } | BlockOp::ListMove { .. } => {
                 matches!(value, Value::List(_))
             }
+            BlockOp::ZSetPop { .. } | BlockOp::ZSetMPop { .. } => matches!(value, Value::ZSet(_)),
         }
     }
 
@@ -96,9 +104,11 @@ impl BlockOp {
     /// BLMOVE whose non-blocking form answers a null bulk string.
     pub fn reply_timeout(&self, w: &mut ReplyWriter) {
         match self {
-            BlockOp::ListPop { .. } | BlockOp::ListMPop { .. } | BlockOp::ListMove { .. } => {
-                w.null_array()
-            }
+            BlockOp::ListPop { .. }
+            | BlockOp::ListMPop { .. }
+            | BlockOp::ListMove { .. }
+            | BlockOp::ZSetPop { .. }
+            | BlockOp::ZSetMPop { .. } => w.null_array(),
         }
     }
 }
@@ -490,13 +500,17 @@ impl Server {
     /// BLMOVE onto a key of the wrong type) and updates the keyspace.
     ///
     /// The served operation is propagated as its non-blocking form
-    /// (LPOP/RPOP, LPOP key count, LMOVE), as Redis does.
+    /// (LPOP/RPOP, LPOP key count, LMOVE, ZPOPMIN/ZPOPMAX [count]), as
+    /// Redis does.
     fn serve_blocked_client(&mut self, c: &mut Client, db: usize, key: &[u8], op: &BlockOp) {
         let mark = c.out.len();
         self.prop.begin_command();
         let result = match op {
             BlockOp::ListPop { .. } | BlockOp::ListMPop { .. } | BlockOp::ListMove { .. } => {
                 crate::commands::lists::serve_blocked(self, c, db, key, op)
+            }
+            BlockOp::ZSetPop { .. } | BlockOp::ZSetMPop { .. } => {
+                crate::commands::zsets::serve_blocked(self, c, db, key, op)
             }
         };
         if let Err(e) = result {

@@ -764,3 +764,75 @@ fn random_script(seed: u64, commands: usize) -> String {
     }
     out.join("\n")
 }
+
+/// BZPOPMIN, BZPOPMAX and BZMPOP where they do not block: a key already
+/// has members, wrong types, timeout / numkeys / count errors, arity, both
+/// protocols, and inside MULTI (where an empty key answers as a timeout).
+#[test]
+fn blocking_pops_without_waiting_match_redis() {
+    check(
+        r#"
+        FLUSHALL
+        SET str x
+        ZADD z1 1 a 2 b 3 c 4 d 5 e
+        ZADD z2 -1.5 x 0.25 y
+        BZPOPMIN z1 0
+        BZPOPMAX z1 0
+        BZPOPMIN nokey z2 z1 0
+        BZPOPMAX nokey z2 1.5
+        BZPOPMIN nokey str z1 0
+        BZPOPMIN z1 str 0
+        BZPOPMIN z1
+        BZPOPMAX
+        BZPOPMIN z1 abc
+        BZPOPMIN z1 -1
+        BZPOPMIN z1 inf
+        BZPOPMAX z1 1e100
+        BZPOPMIN nokey -1
+        BZPOPMIN nokey nan
+        ZRANGE z1 0 -1 WITHSCORES
+        BZMPOP 0 1 z1 MIN
+        BZMPOP 0 3 nokey str z1 MAX
+        BZMPOP 0 2 nokey z1 MAX COUNT 10
+        EXISTS z1
+        ZADD z1 1 a 2 b 3 c 4 d 5 e
+        BZMPOP 0 2 z2 z1 MIN COUNT 1
+        BZMPOP 0 0 z1 MIN
+        BZMPOP 0 -1 z1 MIN
+        BZMPOP 0 x z1 MIN
+        BZMPOP 0 2 z1 MIN
+        BZMPOP 0 1 z1 FOO
+        BZMPOP 0 1 z1 MIN COUNT
+        BZMPOP 0 1 z1 MIN COUNT 0
+        BZMPOP 0 1 z1 MIN COUNT x
+        BZMPOP 0 1 z1 MIN COUNT 1 COUNT 1
+        BZMPOP x 1 z1 MIN
+        BZMPOP -1 1 z1 MIN
+        BZMPOP x 0 z1 MIN
+        BZMPOP 0 1 z1
+        BZMPOP 0 1
+        BZMPOP 0 9223372036854775807 z1 MIN
+        BZMPOP 0 1 str MIN
+        MULTI
+        BZPOPMIN nokey 0
+        BZPOPMAX z1 0
+        BZMPOP 0 1 nokey MAX
+        BZMPOP 0 1 z1 MAX COUNT 2
+        EXEC
+        ~HELLO 3
+        ZADD z1 1 a 2 b 3 c
+        BZPOPMIN z1 0
+        BZPOPMAX z1 0
+        ZADD z3 1 a 2 b 3 c
+        BZMPOP 0 1 z3 MAX COUNT 2
+        BZMPOP 0 1 z3 MIN
+        EXISTS z3
+        MULTI
+        BZPOPMIN nokey 0
+        BZMPOP 0 1 nokey MIN
+        EXEC
+        ~HELLO 2
+        COMMAND GETKEYS BZPOPMIN a b c 0
+        "#,
+    );
+}

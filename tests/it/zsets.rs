@@ -1,10 +1,12 @@
 //! Sorted sets end to end, where replies are random or unordered and so
 //! cannot be compared byte for byte with redis-server: ZRANDMEMBER's
-//! properties, ZSCAN's completeness across growth, ZPOP/BZPOP-free paths on
-//! big sets, and huge arguments that must not allocate by their size.
+//! properties, ZSCAN's completeness across growth, ZPOP paths on big sets,
+//! huge arguments that must not allocate by their size, and BZPOPMIN /
+//! BZPOPMAX / BZMPOP clients that really wait (served, FIFO, timeouts, AOF).
 
-use crate::common::ServerProc;
+use crate::common::{wait_until, Conn, ServerProc};
 use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 fn fill(r: &mut redis::Connection, key: &str, n: usize) {
     let mut cmd = redis::cmd("ZADD");
@@ -591,4 +593,232 @@ fn zset_writes_replay_from_the_aof() {
     drop(s2);
     let s2 = ServerProc::start_in(&d2.0, &["--appendonly", "yes", "--save", ""]);
     assert_eq!(snap(&mut s2.conn(), &keys), before);
+}
+
+// ---------------------------------------------------------------------------
+// BZPOPMIN, BZPOPMAX, BZMPOP: clients that really wait. Blocking is
+// polled (INFO clients `blocked_clients`), never slept on.
+
+fn blocked_clients(ctl: &mut Conn) -> usize {
+    let info = ctl.cmds(&["INFO", "clients"]);
+    info.lines()
+        .find_map(|l| l.strip_prefix("blocked_clients:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("blocked_clients in INFO")
+}
+
+/// Wait until exactly `n` clients are blocked.
+fn wait_blocked(ctl: &mut Conn, n: usize) {
+    assert!(
+        wait_until(Duration::from_secs(5), || blocked_clients(ctl) == n),
+        "expected {n} blocked clients, have {}",
+        blocked_clients(ctl)
+    );
+}
+
+/// Send a command without reading its reply.
+fn send(c: &mut Conn, args: &[&str]) {
+    let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+    c.send(&a);
+}
+
+fn read(c: &mut Conn) -> String {
+    String::from_utf8_lossy(&c.read_reply()).into_owned()
+}
+
+fn bulk(v: &str) -> String {
+    format!("${}\r\n{v}\r\n", v.len())
+}
+
+/// BZPOPMIN/BZPOPMAX's RESP2 reply: `[key, member, score]`.
+fn triple(key: &str, member: &str, score: &str) -> String {
+    format!("*3\r\n{}{}{}", bulk(key), bulk(member), bulk(score))
+}
+
+#[test]
+fn bzpopmin_is_served_by_zadd_from_another_client() {
+    let srv = ServerProc::start(&[]);
+    let mut ctl = srv.conn();
+    let mut w = srv.conn();
+    send(&mut w, &["BZPOPMIN", "nokey", "z", "0"]);
+    wait_blocked(&mut ctl, 1);
+    assert!(ctl.cmds(&["CLIENT", "LIST"]).contains("flags=b"));
+    // Another type does not serve it: it keeps waiting.
+    assert_eq!(ctl.cmds(&["SET", "z", "x"]), "+OK\r\n");
+    assert_eq!(ctl.cmds(&["DEL", "z"]), ":1\r\n");
+    wait_blocked(&mut ctl, 1);
+    assert_eq!(ctl.cmds(&["ZADD", "z", "2", "b", "1.5", "a"]), ":2\r\n");
+    assert_eq!(read(&mut w), triple("z", "a", "1.5"));
+    wait_blocked(&mut ctl, 0);
+    assert_eq!(ctl.cmds(&["ZRANGE", "z", "0", "-1"]), "*1\r\n$1\r\nb\r\n");
+
+    // BZPOPMAX in RESP3: the score is a double.
+    assert!(w.cmds(&["HELLO", "3"]).starts_with('%'));
+    send(&mut w, &["BZPOPMAX", "other", "0"]);
+    wait_blocked(&mut ctl, 1);
+    ctl.cmd(&["ZADD", "other", "1", "x", "3", "y", "2", "z"]);
+    assert_eq!(read(&mut w), "*3\r\n$5\r\nother\r\n$1\r\ny\r\n,3\r\n");
+    wait_blocked(&mut ctl, 0);
+    assert_eq!(ctl.cmds(&["ZCARD", "other"]), ":2\r\n");
+}
+
+#[test]
+fn zset_waiters_are_served_in_fifo_order() {
+    let srv = ServerProc::start(&[]);
+    let mut ctl = srv.conn();
+    let mut waiters: Vec<Conn> = (0..3).map(|_| srv.conn()).collect();
+    for (i, w) in waiters.iter_mut().enumerate() {
+        send(w, &["BZPOPMIN", "z", "0"]);
+        wait_blocked(&mut ctl, i + 1);
+    }
+    // Two members for three waiters: the first two in blocking order are
+    // served, lowest score first; the third keeps waiting.
+    assert_eq!(ctl.cmds(&["ZADD", "z", "1", "a", "2", "b"]), ":2\r\n");
+    assert_eq!(read(&mut waiters[0]), triple("z", "a", "1"));
+    assert_eq!(read(&mut waiters[1]), triple("z", "b", "2"));
+    wait_blocked(&mut ctl, 1);
+    assert_eq!(ctl.cmds(&["EXISTS", "z"]), ":0\r\n");
+    assert_eq!(ctl.cmds(&["ZADD", "z", "7", "c"]), ":1\r\n");
+    assert_eq!(read(&mut waiters[2]), triple("z", "c", "7"));
+    wait_blocked(&mut ctl, 0);
+}
+
+#[test]
+fn zset_timeouts_reply_a_null_array() {
+    let srv = ServerProc::start(&[]);
+    let mut ctl = srv.conn();
+    let mut w = srv.conn();
+    for cmd in [
+        &["BZPOPMIN", "z", "0.1"][..],
+        &["BZPOPMAX", "z", "a", "0.1"][..],
+        &["BZMPOP", "0.1", "2", "z", "a", "MAX", "COUNT", "3"][..],
+    ] {
+        let start = Instant::now();
+        assert_eq!(w.cmds(cmd), "*-1\r\n", "{cmd:?}");
+        assert!(start.elapsed() >= Duration::from_millis(100), "{cmd:?}");
+    }
+    // RESP3: the null is `_`.
+    w.cmd(&["HELLO", "3"]);
+    assert_eq!(w.cmds(&["BZPOPMIN", "z", "0.05"]), "_\r\n");
+    // CLIENT UNBLOCK answers as a timeout.
+    send(&mut w, &["BZMPOP", "0", "1", "z", "MIN"]);
+    wait_blocked(&mut ctl, 1);
+    let id = ctl.cmds(&["CLIENT", "LIST"]);
+    let id = id
+        .lines()
+        .find(|l| l.contains("cmd=bzmpop"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|f| f.strip_prefix("id="))
+        .expect("blocked client in CLIENT LIST")
+        .to_string();
+    assert_eq!(ctl.cmds(&["CLIENT", "UNBLOCK", &id]), ":1\r\n");
+    assert_eq!(read(&mut w), "_\r\n");
+    wait_blocked(&mut ctl, 0);
+}
+
+#[test]
+fn bzmpop_max_count_when_served() {
+    let srv = ServerProc::start(&[]);
+    let mut ctl = srv.conn();
+    let mut w = srv.conn();
+    send(&mut w, &["BZMPOP", "0", "2", "a", "z", "MAX", "COUNT", "2"]);
+    wait_blocked(&mut ctl, 1);
+    ctl.cmd(&["ZADD", "z", "1", "one", "2", "two", "3", "three"]);
+    assert_eq!(
+        read(&mut w),
+        format!(
+            "*2\r\n{}*2\r\n*2\r\n{}{}*2\r\n{}{}",
+            bulk("z"),
+            bulk("three"),
+            bulk("3"),
+            bulk("two"),
+            bulk("2")
+        )
+    );
+    wait_blocked(&mut ctl, 0);
+    assert_eq!(ctl.cmds(&["ZCARD", "z"]), ":1\r\n");
+    // A count larger than the set takes what there is and deletes the key.
+    send(&mut w, &["BZMPOP", "0", "1", "y", "MIN", "COUNT", "10"]);
+    wait_blocked(&mut ctl, 1);
+    ctl.cmd(&["ZADD", "y", "5", "m"]);
+    assert_eq!(
+        read(&mut w),
+        format!("*2\r\n{}*1\r\n*2\r\n{}{}", bulk("y"), bulk("m"), bulk("5"))
+    );
+    assert_eq!(ctl.cmds(&["EXISTS", "y"]), ":0\r\n");
+    // The wait ends on a zset only: a list on a waited key does not serve.
+    send(&mut w, &["BZMPOP", "0", "1", "k", "MIN"]);
+    wait_blocked(&mut ctl, 1);
+    ctl.cmd(&["RPUSH", "k", "x"]);
+    ctl.cmd(&["DEL", "k"]);
+    ctl.cmd(&["ZADD", "k", "1", "x"]);
+    assert_eq!(
+        read(&mut w),
+        format!("*2\r\n{}*1\r\n*2\r\n{}{}", bulk("k"), bulk("x"), bulk("1"))
+    );
+    wait_blocked(&mut ctl, 0);
+}
+
+#[test]
+fn blocking_zset_pops_are_logged_as_their_effect_and_replay() {
+    let dir = std::env::temp_dir().join(format!(
+        "redislite-zsets-aof-{}-{}",
+        std::process::id(),
+        crate::common::free_port()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let args = [
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--save",
+        "",
+    ];
+    let mut s = ServerProc::start_in(&dir, &args);
+    let mut ctl = s.conn();
+    let mut w = s.conn();
+    ctl.cmd(&["ZADD", "src", "1", "a", "2", "b", "3", "c", "4", "d"]);
+    assert_eq!(w.cmds(&["BZPOPMIN", "src", "0"]), triple("src", "a", "1"));
+    w.cmd(&["BZMPOP", "0", "1", "src", "MAX", "COUNT", "2"]);
+    send(&mut w, &["BZPOPMAX", "q", "0"]);
+    wait_blocked(&mut ctl, 1);
+    ctl.cmd(&["ZADD", "q", "1", "x", "2", "y", "3", "z"]);
+    assert_eq!(read(&mut w), triple("q", "z", "3"));
+    send(
+        &mut w,
+        &["BZMPOP", "0", "2", "r", "q2", "MIN", "COUNT", "5"],
+    );
+    wait_blocked(&mut ctl, 1);
+    ctl.cmd(&["ZADD", "r", "0", "v", "1", "w"]);
+    read(&mut w);
+    assert_eq!(ctl.cmds(&["EXISTS", "r"]), ":0\r\n");
+    ctl.cmd(&["ZADD", "r", "9", "u"]);
+    let keys = ["src", "q", "r"];
+    let before: Vec<String> = keys
+        .iter()
+        .map(|k| ctl.cmds(&["ZRANGE", k, "0", "-1", "WITHSCORES"]))
+        .collect();
+    let _ = s.child.kill();
+    let _ = s.child.wait();
+
+    let log = std::fs::read(dir.join("appendonlydir/appendonly.aof.1.incr.aof")).unwrap();
+    let text = String::from_utf8_lossy(&log).to_ascii_uppercase();
+    for blocking in ["BZPOPMIN", "BZPOPMAX", "BZMPOP"] {
+        assert!(
+            !text.contains(&format!("\r\n{blocking}\r\n")),
+            "{blocking} logged"
+        );
+    }
+    assert!(text.contains("\r\nZPOPMIN\r\n") && text.contains("\r\nZPOPMAX\r\n"));
+
+    let s = ServerProc::start_in(&dir, &args);
+    let mut c = s.conn();
+    let after: Vec<String> = keys
+        .iter()
+        .map(|k| c.cmds(&["ZRANGE", k, "0", "-1", "WITHSCORES"]))
+        .collect();
+    assert_eq!(after, before);
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
 }
