@@ -246,6 +246,22 @@ impl Keyspace {
         Some(obj)
     }
 
+    /// The value of type `T` at `key`: None if missing, WRONGTYPE if the
+    /// key holds another type.
+    pub fn lookup_typed<T: crate::types::ValueType>(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        access: Access,
+    ) -> Result<Option<&mut T>, crate::errors::CmdError> {
+        match self.lookup(db, key, access) {
+            None => Ok(None),
+            Some(obj) => T::from_value_mut(&mut obj.value)
+                .map(Some)
+                .ok_or(crate::errors::CmdError::WrongType),
+        }
+    }
+
     /// True if a live key exists (no hit/miss accounting, no LRU touch).
     pub fn exists(&mut self, db: usize, key: &[u8]) -> bool {
         self.lookup(db, key, Access::NoTouch).is_some()

@@ -51,13 +51,7 @@ fn lookup_hash<'a>(
     } else {
         access
     };
-    match srv.ks.lookup(c.db, key, access) {
-        None => Ok(None),
-        Some(obj) => match &mut obj.value {
-            Value::Hash(h) => Ok(Some(h)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
+    srv.ks.lookup_typed(c.db, key, access)
 }
 
 /// Create the hash at `key` (known to be missing) with its first field:

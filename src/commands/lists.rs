@@ -48,13 +48,7 @@ fn lookup_list<'a>(
     key: &[u8],
     access: Access,
 ) -> Result<Option<&'a mut ListValue>, CmdError> {
-    match srv.ks.lookup(db, key, access) {
-        None => Ok(None),
-        Some(obj) => match &mut obj.value {
-            Value::List(l) => Ok(Some(l)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
+    srv.ks.lookup_typed(db, key, access)
 }
 
 /// A read lookup, or an introspection one for a CLIENT NO-TOUCH client.

@@ -74,13 +74,7 @@ fn lookup_set<'a>(
     key: &[u8],
     access: Access,
 ) -> Result<Option<&'a mut SetValue>, CmdError> {
-    match srv.ks.lookup(c.db, key, effective(c, access)) {
-        None => Ok(None),
-        Some(obj) => match &mut obj.value {
-            Value::Set(s) => Ok(Some(s)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
+    srv.ks.lookup_typed(c.db, key, effective(c, access))
 }
 
 /// Phase one of a multi-key command: look every key up (expiring, counting

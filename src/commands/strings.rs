@@ -27,14 +27,7 @@ fn lookup_str<'a>(
     } else {
         access
     };
-    match srv.ks.lookup(c.db, key, access) {
-        None => Ok(None),
-        Some(obj) => match &mut obj.value {
-            Value::Str(s) => Ok(Some(s)),
-            #[allow(unreachable_patterns)]
-            _ => Err(CmdError::WrongType),
-        },
-    }
+    srv.ks.lookup_typed(c.db, key, access)
 }
 
 pub fn get(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {

@@ -87,13 +87,7 @@ fn lookup_zset<'a>(
     key: &[u8],
     access: Access,
 ) -> Result<Option<&'a mut ZSetValue>, CmdError> {
-    match srv.ks.lookup(db, key, access) {
-        None => Ok(None),
-        Some(obj) => match &mut obj.value {
-            Value::ZSet(z) => Ok(Some(z)),
-            _ => Err(CmdError::WrongType),
-        },
-    }
+    srv.ks.lookup_typed(db, key, access)
 }
 
 /// After a command removed members from `key`: raise its event if it

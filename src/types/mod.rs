@@ -21,6 +21,58 @@ pub use set::SetValue;
 pub use string::StrValue;
 pub use zset::ZSetValue;
 
+/// A data type that a command family can take out of a [`Value`]: the
+/// type check every family does on lookup, written once (see
+/// `Keyspace::lookup_typed`).
+pub trait ValueType {
+    fn from_value_mut(v: &mut Value) -> Option<&mut Self>;
+}
+
+impl ValueType for StrValue {
+    fn from_value_mut(v: &mut Value) -> Option<&mut Self> {
+        match v {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl ValueType for ListValue {
+    fn from_value_mut(v: &mut Value) -> Option<&mut Self> {
+        match v {
+            Value::List(l) => Some(l),
+            _ => None,
+        }
+    }
+}
+
+impl ValueType for HashValue {
+    fn from_value_mut(v: &mut Value) -> Option<&mut Self> {
+        match v {
+            Value::Hash(h) => Some(h),
+            _ => None,
+        }
+    }
+}
+
+impl ValueType for SetValue {
+    fn from_value_mut(v: &mut Value) -> Option<&mut Self> {
+        match v {
+            Value::Set(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl ValueType for ZSetValue {
+    fn from_value_mut(v: &mut Value) -> Option<&mut Self> {
+        match v {
+            Value::ZSet(z) => Some(z),
+            _ => None,
+        }
+    }
+}
+
 /// One stored value with its metadata.
 #[derive(Debug, Clone)]
 pub struct RObj {
