@@ -15,6 +15,7 @@ mod config;
 mod differential;
 mod differential_hashes;
 mod differential_lists;
+mod differential_random;
 mod differential_sets;
 mod differential_zsets;
 mod eviction;
