@@ -127,9 +127,29 @@ pub enum Access {
     Write,
     /// Updates the LRU clock only (TOUCH, the source of COPY/MOVE).
     Touch,
-    /// Introspection (TYPE of OBJECT ..., a NO-TOUCH client): no side effect
+    /// Introspection (a NO-TOUCH client, internal checks): no side effect
     /// besides lazy expiry.
     NoTouch,
+    /// EXISTS, TYPE: counted as a hit or miss (and a miss raises `keymiss`)
+    /// but the LRU clock is left alone, as Redis's LOOKUP_NOTOUCH.
+    ReadNoTouch,
+    /// OBJECT: counted as a hit or miss, no `keymiss` event, no touch
+    /// (LOOKUP_NOTOUCH | LOOKUP_NONOTIFY).
+    Inspect,
+}
+
+impl Access {
+    fn counts_stats(self) -> bool {
+        matches!(self, Access::Read | Access::ReadNoTouch | Access::Inspect)
+    }
+
+    fn notifies_miss(self) -> bool {
+        matches!(self, Access::Read | Access::ReadNoTouch)
+    }
+
+    fn touches(self) -> bool {
+        matches!(self, Access::Read | Access::Write | Access::Touch)
+    }
 }
 
 impl Keyspace {
@@ -213,8 +233,11 @@ impl Keyspace {
     /// Find a live key. Expired keys are deleted and reported missing.
     pub fn lookup(&mut self, db: usize, key: &[u8], access: Access) -> Option<&mut RObj> {
         if self.expire_if_needed(db, key) {
-            if access == Access::Read {
+            if access.counts_stats() {
                 self.stats.misses += 1;
+            }
+            if access.notifies_miss() {
+                self.notifier.notify(notify::KEY_MISS, "keymiss", db, key);
             }
             return None;
         }
@@ -225,18 +248,18 @@ impl Keyspace {
             self.watch.touch(db, key);
         }
         let found = self.dbs[db].dict.get_mut(key);
-        match access {
-            Access::Read => {
-                if found.is_some() {
-                    self.stats.hits += 1;
-                } else {
-                    self.stats.misses += 1;
+        if access.counts_stats() {
+            if found.is_some() {
+                self.stats.hits += 1;
+            } else {
+                self.stats.misses += 1;
+                if access.notifies_miss() {
+                    self.notifier.notify(notify::KEY_MISS, "keymiss", db, key);
                 }
             }
-            Access::Write | Access::Touch | Access::NoTouch => {}
         }
         let obj = found?;
-        if access != Access::NoTouch {
+        if access.touches() {
             self.hotkeys.record(db, key);
             obj.lru = match lfu_params {
                 Some(p) => lfu::on_access(obj.lru, now, p, &mut self.rng),
@@ -287,6 +310,7 @@ impl Keyspace {
         } else {
             d.dict
                 .insert(CompactBytes::new(key), RObj::new(value, clock));
+            self.notifier.notify(notify::NEW, "new", db, key);
         }
         if !keep_ttl && !d.expires.is_empty() {
             d.expires.remove(key);
@@ -308,6 +332,7 @@ impl Keyspace {
         self.signal_modified(db, key);
         let wake = !self.blocked.is_empty() && blocking::can_wake(&obj.value);
         self.dbs[db].dict.insert(CompactBytes::new(key), obj);
+        self.notifier.notify(notify::NEW, "new", db, key);
         if wake {
             self.blocked.signal(db, key);
         }

@@ -73,12 +73,16 @@ pub fn flags_to_string(flags: u32) -> String {
             (EVICTED, 'e'),
             (STREAM, 't'),
             (MODULE, 'd'),
-            (NEW, 'n'),
         ] {
             if flags & bit != 0 {
                 s.push(ch);
             }
         }
+    }
+    // 'n' is not part of 'A', so it must survive next to it: the stored
+    // string is parsed back into flags.
+    if flags & NEW != 0 {
+        s.push('n');
     }
     if flags & KEYSPACE != 0 {
         s.push('K');
@@ -136,6 +140,7 @@ mod tests {
         assert_eq!(flags_to_string(parse_flags("").unwrap()), "");
         assert_eq!(parse_flags("KQ"), None);
         assert_eq!(flags_to_string(parse_flags("Am").unwrap()), "Am");
+        assert_eq!(flags_to_string(parse_flags("KEAn").unwrap()), "AnKE");
     }
 
     #[test]

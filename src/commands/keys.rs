@@ -53,7 +53,7 @@ pub fn unlink(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
 pub fn exists(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let mut n = 0;
     for key in argv.iter().skip(1) {
-        if srv.ks.lookup(c.db, key, Access::NoTouch).is_some() {
+        if srv.ks.lookup(c.db, key, Access::ReadNoTouch).is_some() {
             n += 1;
         }
     }
@@ -64,7 +64,7 @@ pub fn exists(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
 pub fn type_cmd(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let name = srv
         .ks
-        .lookup(c.db, &argv[1], Access::NoTouch)
+        .lookup(c.db, &argv[1], Access::ReadNoTouch)
         .map_or("none", |o| o.type_name());
     c.reply().simple(name);
     Ok(())
@@ -265,7 +265,7 @@ pub fn randomkey(srv: &mut Server, c: &mut Client, _argv: &Argv) -> CmdResult {
 pub fn touch(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let mut n = 0;
     for key in argv.iter().skip(1) {
-        if srv.ks.lookup(c.db, key, Access::Touch).is_some() {
+        if srv.ks.lookup(c.db, key, Access::Read).is_some() {
             n += 1;
         }
     }
@@ -303,7 +303,7 @@ pub fn copy(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     }
     let Some(obj) = srv
         .ks
-        .lookup(c.db, src, Access::Touch)
+        .lookup(c.db, src, Access::Read)
         .map(|o| o.value.clone())
     else {
         c.reply().int(0);
@@ -364,7 +364,7 @@ pub fn object(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let clock = srv.ks.lru_clock();
     let (now, lfu_params) = (srv.ks.now_ms, srv.ks.lfu);
     let maxmemory = srv.config.maxmemory;
-    let Some(obj) = srv.ks.lookup(c.db, &argv[2], Access::NoTouch) else {
+    let Some(obj) = srv.ks.lookup(c.db, &argv[2], Access::Inspect) else {
         c.reply().null();
         return Ok(());
     };

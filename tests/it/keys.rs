@@ -119,3 +119,49 @@ fn object_freq_counts_accesses_under_lfu() {
         .cmds(&["OBJECT", "FREQ", "hot"])
         .starts_with("-ERR An LFU maxmemory policy is not selected"));
 }
+
+/// keyspace_hits / keyspace_misses move exactly as in redis-server for the
+/// generic key commands (EXISTS, TYPE, OBJECT and TOUCH count; EXISTS and
+/// TYPE do not touch the LRU clock).
+#[test]
+fn hit_and_miss_counters_match_redis() {
+    let script: &[&[&str]] = &[
+        &["SET", "a", "1"],
+        &["EXISTS", "a", "nosuch"],
+        &["TYPE", "a"],
+        &["TYPE", "nosuch"],
+        &["OBJECT", "ENCODING", "a"],
+        &["OBJECT", "ENCODING", "nosuch"],
+        &["TOUCH", "a", "nosuch"],
+        &["COPY", "a", "b"],
+        &["COPY", "nosuch", "c"],
+        &["MOVE", "nosuch", "1"],
+        &["GET", "a"],
+        &["DEL", "a"],
+    ];
+    let field = |c: &mut crate::common::Conn, name: &str| -> String {
+        let info = c.cmds(&["INFO", "stats"]);
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
+    let ours = ServerProc::start(&[]);
+    let theirs = ServerProc::start_reference(&[]);
+    let mut counts = Vec::new();
+    for s in [&ours, &theirs] {
+        let mut c = s.conn();
+        for cmd in script {
+            c.cmd(cmd);
+        }
+        counts.push((
+            field(&mut c, "keyspace_hits"),
+            field(&mut c, "keyspace_misses"),
+        ));
+    }
+    assert_eq!(
+        counts[0], counts[1],
+        "(hits, misses): redislite vs redis-server"
+    );
+}

@@ -265,8 +265,12 @@ fn keyspace_notifications_are_published() {
 /// Collect every message a subscriber gets while `script` runs on another
 /// connection, up to a marker message.
 pub(crate) fn notifications_for(s: &ServerProc, script: &[&[&str]]) -> Vec<String> {
+    notifications_with_flags(s, "KEA", script)
+}
+
+fn notifications_with_flags(s: &ServerProc, flags: &str, script: &[&[&str]]) -> Vec<String> {
     let mut admin = s.conn();
-    admin.cmd(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
+    admin.cmd(&["CONFIG", "SET", "notify-keyspace-events", flags]);
     let mut sub = s.conn();
     sub.send(&[b"PSUBSCRIBE", b"__key*@*__:*"]);
     read_n(&mut sub, 1);
@@ -315,5 +319,29 @@ fn keyspace_notifications_match_redis() {
     assert_eq!(
         notifications_for(&ours, script),
         notifications_for(&theirs, script)
+    );
+}
+
+#[test]
+fn new_key_and_key_miss_events_match_redis() {
+    let script: &[&[&str]] = &[
+        &["SET", "a", "1"],
+        &["SET", "a", "2"],
+        &["GET", "nosuch"],
+        &["GET", "a"],
+        &["HSET", "h", "f", "v"],
+        &["HGET", "nosuch", "f"],
+        &["RENAME", "a", "b"],
+        &["LPUSH", "l", "x"],
+        &["SADD", "s", "1"],
+        &["ZADD", "z", "1", "m"],
+        &["EXISTS", "nosuch"],
+        &["MGET", "b", "nosuch"],
+    ];
+    let ours = ServerProc::start(&[]);
+    let theirs = ServerProc::start_reference(&[]);
+    assert_eq!(
+        notifications_with_flags(&ours, "KEAnm", script),
+        notifications_with_flags(&theirs, "KEAnm", script)
     );
 }
