@@ -327,3 +327,53 @@ pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     }
     f()
 }
+
+/// An `INFO <section>` field parsed as a number.
+pub fn info_u64(c: &mut Conn, section: &str, field: &str) -> u64 {
+    let info = c.cmds(&["INFO", section]);
+    info.lines()
+        .find_map(|l| l.strip_prefix(field).and_then(|v| v.strip_prefix(':')))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{field} not in INFO {section}"))
+}
+
+pub fn blocked_clients(ctl: &mut Conn) -> usize {
+    info_u64(ctl, "clients", "blocked_clients") as usize
+}
+
+/// Wait (polling INFO) until exactly `n` clients are blocked.
+pub fn wait_blocked(ctl: &mut Conn, n: usize) {
+    assert!(
+        wait_until(Duration::from_secs(5), || blocked_clients(ctl) == n),
+        "expected {n} blocked clients, have {}",
+        blocked_clients(ctl)
+    );
+}
+
+/// Send a command without reading its reply.
+pub fn send(c: &mut Conn, args: &[&str]) {
+    let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+    c.send(&a);
+}
+
+/// A scratch directory removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!(
+            "redislite-{tag}-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -1,15 +1,7 @@
 //! maxmemory and eviction, end to end: OOM refusal under noeviction, LRU
 //! eviction quality, volatile-ttl order, and the MEMORY command.
 
-use crate::common::{encode, Conn, ServerProc};
-
-fn info_field(c: &mut Conn, section: &str, field: &str) -> u64 {
-    let info = c.cmds(&["INFO", section]);
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{field} not in INFO {section}"))
-}
+use crate::common::{encode, info_u64 as info_field, Conn, ServerProc};
 
 /// Send `cmds` pipelined and return the replies.
 fn pipeline(c: &mut Conn, cmds: &[Vec<Vec<u8>>]) -> Vec<Vec<u8>> {

@@ -4,31 +4,8 @@
 //! pipelined input held back while blocked, BLMOVE chains. Conditions are
 //! polled (INFO clients `blocked_clients`), never slept on.
 
-use crate::common::{encode, wait_until, Conn, ServerProc};
+use crate::common::{blocked_clients, encode, send, wait_blocked, Conn, ServerProc};
 use std::time::{Duration, Instant};
-
-fn blocked_clients(ctl: &mut Conn) -> usize {
-    let info = ctl.cmds(&["INFO", "clients"]);
-    info.lines()
-        .find_map(|l| l.strip_prefix("blocked_clients:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("blocked_clients in INFO")
-}
-
-/// Wait until exactly `n` clients are blocked.
-fn wait_blocked(ctl: &mut Conn, n: usize) {
-    assert!(
-        wait_until(Duration::from_secs(5), || blocked_clients(ctl) == n),
-        "expected {n} blocked clients, have {}",
-        blocked_clients(ctl)
-    );
-}
-
-/// Send a command without reading its reply.
-fn send(c: &mut Conn, args: &[&str]) {
-    let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
-    c.send(&a);
-}
 
 fn pair(key: &str, value: &str) -> String {
     format!(

@@ -3,34 +3,12 @@
 //! trip, BGSAVE, interop with Debian's redis-server and redis-check-rdb),
 //! graceful shutdown and the pidfile.
 
-use crate::common::{wait_exit, wait_until, which, Conn, ServerProc, SERVER_BIN};
-use std::path::{Path, PathBuf};
+use crate::common::{wait_exit, wait_until, which, Conn, ServerProc, TempDir, SERVER_BIN};
+use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// A scratch directory removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!(
-            "redislite-persist-{tag}-{}-{}",
-            std::process::id(),
-            crate::common::free_port()
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 const AOF: &str = "appendonlydir/appendonly.aof.1.incr.aof";
 

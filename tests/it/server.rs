@@ -150,14 +150,6 @@ fn unknown_command_text_matches_redis() {
     );
 }
 
-fn used_memory(c: &mut crate::common::Conn) -> u64 {
-    c.cmds(&["INFO", "memory"])
-        .lines()
-        .find_map(|l| l.strip_prefix("used_memory:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("used_memory")
-}
-
 #[test]
 fn a_client_that_does_not_read_cannot_grow_server_memory() {
     let s = ServerProc::start(&[]);
@@ -174,7 +166,7 @@ fn a_client_that_does_not_read_cannot_grow_server_memory() {
     // 100 MB of replies are due; the server must hold only a bounded part.
     let mut peak = 0;
     for _ in 0..20 {
-        peak = peak.max(used_memory(&mut admin));
+        peak = peak.max(crate::common::info_u64(&mut admin, "memory", "used_memory"));
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(peak < 40 * 1024 * 1024, "used_memory reached {peak}");
@@ -209,5 +201,5 @@ fn normal_output_buffer_hard_limit_disconnects() {
     assert!(wait_until(Duration::from_secs(10), || admin
         .cmds(&["INFO", "stats"])
         .contains("client_output_buffer_limit_disconnections:1\r\n")));
-    assert!(used_memory(&mut admin) < 20 * 1024 * 1024);
+    assert!(crate::common::info_u64(&mut admin, "memory", "used_memory") < 20 * 1024 * 1024);
 }

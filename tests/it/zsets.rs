@@ -4,7 +4,7 @@
 //! huge arguments that must not allocate by their size, and BZPOPMIN /
 //! BZPOPMAX / BZMPOP clients that really wait (served, FIFO, timeouts, AOF).
 
-use crate::common::{wait_until, Conn, ServerProc};
+use crate::common::{send, wait_blocked, Conn, ServerProc, TempDir};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -434,28 +434,6 @@ fn plain_sets_count_as_score_one_in_the_algebra() {
 // ---------------------------------------------------------------------------
 // Persistence: RDB (ours and redis-server's) and the AOF.
 
-/// A scratch directory removed when dropped.
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!(
-            "redislite-zsets-{tag}-{}-{}",
-            std::process::id(),
-            crate::common::free_port()
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Sorted sets of both encodings, with the scores that are easy to get
 /// wrong in a file format (infinities, -0, values that need 17 digits).
 fn fill_zsets(c: &mut crate::common::Conn) {
@@ -598,29 +576,6 @@ fn zset_writes_replay_from_the_aof() {
 // ---------------------------------------------------------------------------
 // BZPOPMIN, BZPOPMAX, BZMPOP: clients that really wait. Blocking is
 // polled (INFO clients `blocked_clients`), never slept on.
-
-fn blocked_clients(ctl: &mut Conn) -> usize {
-    let info = ctl.cmds(&["INFO", "clients"]);
-    info.lines()
-        .find_map(|l| l.strip_prefix("blocked_clients:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("blocked_clients in INFO")
-}
-
-/// Wait until exactly `n` clients are blocked.
-fn wait_blocked(ctl: &mut Conn, n: usize) {
-    assert!(
-        wait_until(Duration::from_secs(5), || blocked_clients(ctl) == n),
-        "expected {n} blocked clients, have {}",
-        blocked_clients(ctl)
-    );
-}
-
-/// Send a command without reading its reply.
-fn send(c: &mut Conn, args: &[&str]) {
-    let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
-    c.send(&a);
-}
 
 fn read(c: &mut Conn) -> String {
     String::from_utf8_lossy(&c.read_reply()).into_owned()
