@@ -100,6 +100,10 @@ pub struct Keyspace {
     /// Set while an LFU maxmemory policy is selected: objects' clock field
     /// then holds an LFU counter instead of an access time (as Redis).
     pub lfu: Option<LfuParams>,
+    /// The running command's client asked for CLIENT NO-TOUCH: its reads
+    /// count as hits/misses but leave the access clock alone. Set by the
+    /// dispatcher per command, so no command family has to special-case it.
+    pub client_no_touch: bool,
     /// WATCHed keys; every mutation below touches it.
     pub watch: WatchRegistry,
     /// Keyspace notifications raised by the running command.
@@ -164,6 +168,7 @@ impl Keyspace {
             dirty: 0,
             rng: seed,
             lfu: None,
+            client_no_touch: false,
             watch: WatchRegistry::default(),
             notifier: Notifier::default(),
             expired_log: Vec::new(),
@@ -232,6 +237,11 @@ impl Keyspace {
 
     /// Find a live key. Expired keys are deleted and reported missing.
     pub fn lookup(&mut self, db: usize, key: &[u8], access: Access) -> Option<&mut RObj> {
+        let access = if self.client_no_touch && access == Access::Read {
+            Access::ReadNoTouch
+        } else {
+            access
+        };
         if self.expire_if_needed(db, key) {
             if access.counts_stats() {
                 self.stats.misses += 1;

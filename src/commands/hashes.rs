@@ -46,11 +46,6 @@ fn lookup_hash<'a>(
     key: &[u8],
     access: Access,
 ) -> Result<Option<&'a mut HashValue>, CmdError> {
-    let access = if c.no_touch && access == Access::Read {
-        Access::NoTouch
-    } else {
-        access
-    };
     srv.ks.lookup_typed(c.db, key, access)
 }
 

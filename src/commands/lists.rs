@@ -51,15 +51,6 @@ fn lookup_list<'a>(
     srv.ks.lookup_typed(db, key, access)
 }
 
-/// A read lookup, or an introspection one for a CLIENT NO-TOUCH client.
-fn read_access(c: &Client) -> Access {
-    if c.no_touch {
-        Access::NoTouch
-    } else {
-        Access::Read
-    }
-}
-
 /// Delete `key` if the list it holds became empty, with its "del" event.
 fn delete_if_empty(srv: &mut Server, db: usize, key: &[u8], empty: bool) {
     if empty {
@@ -244,7 +235,7 @@ pub fn rpop(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
 // Reading and editing in place
 
 pub fn llen(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
-    let len = lookup_list(srv, c.db, &argv[1], read_access(c))?.map_or(0, |l| l.len());
+    let len = lookup_list(srv, c.db, &argv[1], Access::Read)?.map_or(0, |l| l.len());
     c.reply().int(len as i64);
     Ok(())
 }
@@ -270,7 +261,7 @@ fn normalize_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
 pub fn lrange(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let start = parse_int(&argv[2])?;
     let end = parse_int(&argv[3])?;
-    let Some(list) = lookup_list(srv, c.db, &argv[1], read_access(c))? else {
+    let Some(list) = lookup_list(srv, c.db, &argv[1], Access::Read)? else {
         c.reply().array(0);
         return Ok(());
     };
@@ -324,7 +315,7 @@ fn resolve_index(index: i64, len: usize) -> Option<usize> {
 pub fn lindex(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     // Redis looks the key up first: a missing key answers null even when
     // the index is not a number.
-    let Some(list) = lookup_list(srv, c.db, &argv[1], read_access(c))? else {
+    let Some(list) = lookup_list(srv, c.db, &argv[1], Access::Read)? else {
         c.reply().null();
         return Ok(());
     };
@@ -480,7 +471,7 @@ pub fn lpos(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     if from_tail {
         q.rank = q.rank.wrapping_neg();
     }
-    let Some(list) = lookup_list(srv, c.db, &argv[1], read_access(c))? else {
+    let Some(list) = lookup_list(srv, c.db, &argv[1], Access::Read)? else {
         match q.count {
             Some(_) => c.reply().array(0),
             None => c.reply().null(),

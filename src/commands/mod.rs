@@ -126,7 +126,9 @@ pub fn call(srv: &mut Server, c: &mut Client, argv: &Argv) {
         _ => {}
     }
     let out_mark = c.out.len();
+    srv.ks.client_no_touch = c.no_touch;
     let result = dispatch(srv, c, argv, start);
+    srv.ks.client_no_touch = false;
     if let Err(e) = result {
         let msg = e.message();
         srv.stats.count_error(&msg);

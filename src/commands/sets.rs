@@ -58,15 +58,6 @@ const SPOP_MOVE_STRATEGY_MUL: usize = 5;
 /// drop random members instead of sampling (SRANDMEMBER_SUB_STRATEGY_MUL).
 const SRANDMEMBER_SUB_STRATEGY_MUL: usize = 3;
 
-/// A NO-TOUCH client's reads do not update the access clock.
-fn effective(c: &Client, access: Access) -> Access {
-    if c.no_touch && access == Access::Read {
-        Access::NoTouch
-    } else {
-        access
-    }
-}
-
 /// The set at `key`, or None if missing; WRONGTYPE for other types.
 fn lookup_set<'a>(
     srv: &'a mut Server,
@@ -74,7 +65,7 @@ fn lookup_set<'a>(
     key: &[u8],
     access: Access,
 ) -> Result<Option<&'a mut SetValue>, CmdError> {
-    srv.ks.lookup_typed(c.db, key, effective(c, access))
+    srv.ks.lookup_typed(c.db, key, access)
 }
 
 /// Phase one of a multi-key command: look every key up (expiring, counting

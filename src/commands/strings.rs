@@ -22,11 +22,6 @@ fn lookup_str<'a>(
     key: &[u8],
     access: Access,
 ) -> Result<Option<&'a mut StrValue>, CmdError> {
-    let access = if c.no_touch && access == Access::Read {
-        Access::NoTouch
-    } else {
-        access
-    };
     srv.ks.lookup_typed(c.db, key, access)
 }
 
@@ -278,13 +273,8 @@ pub fn psetex(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
 
 pub fn mget(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     c.reply().array(argv.len() - 1);
-    let access = if c.no_touch {
-        Access::NoTouch
-    } else {
-        Access::Read
-    };
     for key in argv.iter().skip(1) {
-        let found = srv.ks.lookup(c.db, key, access);
+        let found = srv.ks.lookup(c.db, key, Access::Read);
         let mut w = c.reply();
         match found.map(|o| &o.value) {
             Some(Value::Str(s)) => s.with_bytes(|b| w.bulk(b)),

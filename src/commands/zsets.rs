@@ -71,15 +71,6 @@ fn limits(srv: &Server) -> Limits {
     }
 }
 
-/// Reads by a NO-TOUCH client do not update the access clock.
-fn read_access(c: &Client) -> Access {
-    if c.no_touch {
-        Access::NoTouch
-    } else {
-        Access::Read
-    }
-}
-
 /// The zset at `key`, None if missing, WRONGTYPE for another type.
 fn lookup_zset<'a>(
     srv: &'a mut Server,
@@ -302,13 +293,13 @@ pub fn zrem(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
 // ZCARD, ZSCORE, ZMSCORE, ZRANK, ZREVRANK
 
 pub fn zcard(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
-    let n = lookup_zset(srv, c.db, &argv[1], read_access(c))?.map_or(0, |z| z.len());
+    let n = lookup_zset(srv, c.db, &argv[1], Access::Read)?.map_or(0, |z| z.len());
     c.reply().int(n as i64);
     Ok(())
 }
 
 pub fn zscore(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
-    let score = lookup_zset(srv, c.db, &argv[1], read_access(c))?.and_then(|z| z.score(&argv[2]));
+    let score = lookup_zset(srv, c.db, &argv[1], Access::Read)?.and_then(|z| z.score(&argv[2]));
     let mut w = c.reply();
     match score {
         Some(s) => w.double(s),
@@ -318,7 +309,7 @@ pub fn zscore(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
 }
 
 pub fn zmscore(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
-    let access = read_access(c);
+    let access = Access::Read;
     let zset = lookup_zset(srv, c.db, &argv[1], access)?;
     let mut w = c.reply();
     w.array(argv.len() - 2);
@@ -340,7 +331,7 @@ pub fn zrevrank(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
 }
 
 fn rank_generic(srv: &mut Server, c: &mut Client, argv: &Argv, reverse: bool) -> CmdResult {
-    let access = read_access(c);
+    let access = Access::Read;
     let rank = lookup_zset(srv, c.db, &argv[1], access)?.and_then(|z| z.rank(&argv[2], reverse));
     let mut w = c.reply();
     match rank {
@@ -471,7 +462,7 @@ fn zrange_generic(
         },
     };
     let db = c.db;
-    let access = read_access(c);
+    let access = Access::Read;
     let lim = limits(srv);
     let zset = match lookup_zset(srv, db, key, access)? {
         Some(z) => z,
@@ -630,7 +621,7 @@ pub fn zlexcount(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
 }
 
 fn count_generic(srv: &mut Server, c: &mut Client, argv: &Argv, range: &Range) -> CmdResult {
-    let access = read_access(c);
+    let access = Access::Read;
     let n = lookup_zset(srv, c.db, &argv[1], access)?.map_or(0, |z| z.count_in(range));
     c.reply().int(n as i64);
     Ok(())
@@ -951,7 +942,7 @@ pub fn serve_blocked(
 pub fn zrandmember(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let key = &argv[1];
     let db = c.db;
-    let access = read_access(c);
+    let access = Access::Read;
     if argv.len() == 2 {
         // The generator lives in the keyspace next to the zset: work on a
         // copy while the zset is borrowed.
@@ -1126,7 +1117,7 @@ fn random_below(rng: &mut u64, n: usize) -> usize {
 
 pub fn zscan(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let mut cursor = parse_cursor(&argv[2])?;
-    let access = read_access(c);
+    let access = Access::Read;
     let Some(zset) = lookup_zset(srv, c.db, &argv[1], access)? else {
         let mut w = c.reply();
         w.array(2);
@@ -1326,7 +1317,7 @@ fn setop_generic(
     }
     let setnum = setnum as usize;
     let db = c.db;
-    let access = read_access(c);
+    let access = Access::Read;
     // First pass: lookups with their side effects (lazy expiry, access
     // clock, hit/miss stats) and the type check, in key order.
     for k in keys_from..keys_from + setnum {
