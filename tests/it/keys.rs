@@ -165,3 +165,35 @@ fn hit_and_miss_counters_match_redis() {
         "(hits, misses): redislite vs redis-server"
     );
 }
+
+/// CLIENT NO-TOUCH: reads still count as hits but leave the key's access
+/// metadata alone (observable through the LFU counter).
+#[test]
+fn no_touch_client_reads_do_not_touch_keys() {
+    let s = ServerProc::start(&["--maxmemory-policy", "allkeys-lfu"]);
+    let mut c = s.conn();
+    c.cmd(&["SET", "k", "v"]);
+    assert_eq!(c.cmds(&["CLIENT", "NO-TOUCH", "on"]), "+OK\r\n");
+    let mut pipeline = Vec::new();
+    for _ in 0..1000 {
+        pipeline.extend(crate::common::encode(&[b"GET", b"k"]));
+    }
+    c.send_raw(&pipeline);
+    for _ in 0..1000 {
+        c.read_reply();
+    }
+    assert_eq!(c.cmds(&["OBJECT", "FREQ", "k"]), ":5\r\n");
+    // 1000 GETs plus the OBJECT FREQ lookup (OBJECT counts, as in Redis).
+    assert_eq!(
+        crate::common::info_u64(&mut c, "stats", "keyspace_hits"),
+        1001
+    );
+    c.cmd(&["CLIENT", "NO-TOUCH", "off"]);
+    for _ in 0..1000 {
+        c.cmd(&["GET", "k"]);
+    }
+    let freq: i64 = c.cmds(&["OBJECT", "FREQ", "k"]).trim()[1..]
+        .parse()
+        .unwrap();
+    assert!(freq > 5, "normal reads must raise the counter, got {freq}");
+}
