@@ -19,7 +19,7 @@
 //! - On a replica, expired keys are reported missing but not deleted: the
 //!   master's DEL removes them, so both sides keep the same keyspace.
 
-use crate::dict::{rng_next, Dict};
+use crate::dict::Dict;
 use crate::lfu::{self, LfuParams};
 use crate::notify::{self, Notifier};
 use crate::server::blocking::{self, BlockedKeys};
@@ -539,6 +539,5 @@ impl Keyspace {
             d.dict.rehash_steps(100);
             d.expires.rehash_steps(100);
         }
-        let _ = rng_next(&mut self.rng);
     }
 }

@@ -24,7 +24,7 @@ use crate::config::Config;
 use crate::connection::Client;
 use crate::db::{unix_ms, Keyspace};
 use mio::net::TcpListener;
-use mio::{Poll, Token};
+use mio::Poll;
 use stats::Stats;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -71,7 +71,6 @@ pub struct Server {
     /// Shared buffer every read lands in first (see connection.rs).
     pub read_buf: Vec<u8>,
     pub executable_path: String,
-    pub config_source: String,
     pub lastsave_unix: i64,
     /// Blocked clients: counts, deadlines, clients to replay (blocking.rs).
     pub blocking: blocking::Blocking,
@@ -182,7 +181,6 @@ impl Server {
             executable_path: std::env::current_exe()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
-            config_source: config.source.clone(),
             lastsave_unix: now / 1000,
             clients_cron_cursor: 0,
             blocking: blocking::Blocking::default(),
@@ -273,10 +271,6 @@ impl Server {
                 }
             }
         }
-    }
-
-    pub fn client_token(token: Token) -> Option<usize> {
-        token.0.checked_sub(MAX_LISTENERS)
     }
 
     /// Iterate over clients in the table (not the one being served).
