@@ -473,7 +473,11 @@ fn replication_section(srv: &Server, out: &mut String) -> bool {
         field!(out, "slave_read_repl_offset", r.offset);
         field!(out, "slave_repl_offset", r.offset);
         if !up {
-            field!(out, "master_link_down_since_seconds", -1);
+            let since = match r.link_down_since_ms {
+                0 => -1,
+                t => (srv.ks.now_ms - t).max(0) / 1000,
+            };
+            field!(out, "master_link_down_since_seconds", since);
         }
         field!(out, "slave_priority", srv.config.replica_priority);
         field!(out, "slave_read_only", srv.config.replica_read_only as u8);

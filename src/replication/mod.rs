@@ -71,6 +71,10 @@ pub struct ReplState {
     pub sync_partial_err: u64,
     /// The link to our master while we are a replica.
     pub link: Option<replica::MasterLink>,
+    /// Wall-clock ms when a synced master link was last lost; 0 when it
+    /// never was (INFO master_link_down_since_seconds shows -1 then, as
+    /// Redis does). Sentinel reads it to skip long-disconnected replicas.
+    pub link_down_since_ms: i64,
 }
 
 /// Largest number of replicas served at once (bounds the replica list).
@@ -96,6 +100,7 @@ impl Default for ReplState {
             sync_partial_ok: 0,
             sync_partial_err: 0,
             link: None,
+            link_down_since_ms: 0,
         }
     }
 }

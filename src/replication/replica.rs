@@ -211,6 +211,7 @@ impl Server {
             log::warn!("Connection with master lost: {why}");
             let _ = self.poll.registry().deregister(&mut link.stream);
             if link.is_connected() {
+                self.repl.link_down_since_ms = self.ks.now_ms;
                 self.repl.cached_master = Some(link.client);
             }
         }
@@ -443,6 +444,7 @@ impl Server {
     /// client keeps its database: the stream continues where it was.
     fn link_online(&mut self, link: &mut MasterLink) {
         link.state = LinkState::Connected;
+        self.repl.link_down_since_ms = 0;
         link.parser = Parser::new(self.config.proto_max_bulk_len);
         if self.repl.backlog.is_none() {
             let size = usize::try_from(self.config.repl_backlog_size).unwrap_or(usize::MAX);
