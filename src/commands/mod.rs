@@ -25,6 +25,7 @@ pub mod lists;
 pub mod memory;
 pub mod observe;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod strings;

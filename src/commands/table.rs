@@ -10,8 +10,8 @@
 //! regard to case and without allocating.
 
 use super::{
-    acl, command, config, connection, databases, keys, lists, observe, pubsub, server, strings, tx,
-    zsets, Argv,
+    acl, command, config, connection, databases, keys, lists, observe, pubsub, scripting, server,
+    strings, tx, zsets, Argv,
 };
 use crate::connection::Client;
 use crate::errors::CmdResult;
@@ -407,6 +407,13 @@ static COMMAND_SUBS: [SubCommand; 6] = [
     ),
 ];
 
+static SCRIPT_SUBS: [SubCommand; 1] = [sub(
+    "kill",
+    2,
+    NOSCRIPT | ALLOW_BUSY,
+    "Terminate the currently executing Lua script.",
+)];
+
 static PUBSUB_SUBS: [SubCommand; 6] = [
     sub(
         "channels",
@@ -537,6 +544,8 @@ pub static COMMANDS: &[Command] = &[
     cmd("punsubscribe", pubsub::punsubscribe, -1, PUBSUB | NOSCRIPT | LOADING | STALE, NOKEYS, "pubsub", "2.0.0", "Stop listening for messages posted to channels matching the given patterns"),
     cmd("publish", pubsub::publish, 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, NOKEYS, "pubsub", "2.0.0", "Post a message to a channel"),
     with_subs(cmd("pubsub", pubsub::pubsub, -2, 0, NOKEYS, "pubsub", "2.8.0", "A container for Pub/Sub commands"), &PUBSUB_SUBS),
+    // Scripting (eval.c): no engine, only SCRIPT KILL's answer.
+    with_subs(cmd("script", scripting::script, -2, 0, NOKEYS, "scripting", "2.6.0", "A container for Lua scripts management commands"), &SCRIPT_SUBS),
     // Transactions (multi.c)
     cmd("multi", tx::multi, 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NOKEYS, "transactions", "1.2.0", "Mark the start of a transaction block"),
     cmd("exec", tx::exec, 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, NOKEYS, "transactions", "1.2.0", "Execute all commands issued after MULTI"),
