@@ -311,6 +311,12 @@ impl Server {
                         Step::Replconf,
                         words(&[b"REPLCONF", b"listening-port", port.as_bytes()]),
                     ));
+                    // The address the master (and Sentinel, through the
+                    // master's INFO slaveN lines) should use for us.
+                    if !self.config.replica_announce_ip.is_empty() {
+                        let ip = self.config.replica_announce_ip.as_bytes();
+                        steps.push_back((Step::Replconf, words(&[b"REPLCONF", b"ip-address", ip])));
+                    }
                     steps.push_back((Step::Replconf, words(&[b"REPLCONF", b"capa", b"psync2"])));
                     let (id, off) = if self.repl.psync_cached {
                         (self.repl.replid.clone(), (self.repl.offset + 1).to_string())
