@@ -52,14 +52,21 @@ impl ServerProc {
     }
 
     fn start_with(bin: &str, args: &[&str], env: &[(&str, &str)]) -> ServerProc {
-        Self::start_full(bin, None, args, env)
+        Self::start_full(bin, None, None, args, env)
+    }
+
+    /// Start RedisLite in `dir` on a given `port` (a restart on the same
+    /// address, as a process manager would do). No retry: the port is
+    /// the caller's.
+    pub fn start_in_on(dir: &std::path::Path, port: u16, args: &[&str]) -> ServerProc {
+        Self::start_full(SERVER_BIN, Some(dir), Some(port), args, &[])
     }
 
     /// Start RedisLite with `dir` as its working directory (kept when the
     /// handle drops, so a test can restart a server on the same files).
     /// Its stderr goes to `dir/server.log`.
     pub fn start_in(dir: &std::path::Path, args: &[&str]) -> ServerProc {
-        Self::start_full(SERVER_BIN, Some(dir), args, &[])
+        Self::start_full(SERVER_BIN, Some(dir), None, args, &[])
     }
 
     /// Start Debian's redis-server in `dir` (kept when the handle drops).
@@ -67,17 +74,19 @@ impl ServerProc {
         let bin = which("redis-server").expect("redis-server not found");
         let mut all = vec!["--bind", "127.0.0.1"];
         all.extend_from_slice(args);
-        Self::start_full(bin.to_str().unwrap(), Some(dir), &all, &[])
+        Self::start_full(bin.to_str().unwrap(), Some(dir), None, &all, &[])
     }
 
     fn start_full(
         bin: &str,
         fixed_dir: Option<&std::path::Path>,
+        fixed_port: Option<u16>,
         args: &[&str],
         env: &[(&str, &str)],
     ) -> ServerProc {
-        for _attempt in 0..5 {
-            let port = free_port();
+        let attempts = if fixed_port.is_some() { 1 } else { 5 };
+        for _attempt in 0..attempts {
+            let port = fixed_port.unwrap_or_else(free_port);
             let dir = match fixed_dir {
                 Some(d) => d.to_path_buf(),
                 None => std::env::temp_dir().join(format!(
@@ -145,7 +154,7 @@ impl ServerProc {
                 std::thread::sleep(Duration::from_millis(10));
             }
         }
-        panic!("could not start {bin} after 5 attempts");
+        panic!("could not start {bin} after {attempts} attempt(s)");
     }
 
     pub fn conn(&self) -> Conn {
@@ -330,11 +339,17 @@ pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
 
 /// An `INFO <section>` field parsed as a number.
 pub fn info_u64(c: &mut Conn, section: &str, field: &str) -> u64 {
+    info_str(c, section, field)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{field} not in INFO {section}"))
+}
+
+/// One INFO field's value as text, None when the field is absent.
+pub fn info_str(c: &mut Conn, section: &str, field: &str) -> Option<String> {
     let info = c.cmds(&["INFO", section]);
     info.lines()
         .find_map(|l| l.strip_prefix(field).and_then(|v| v.strip_prefix(':')))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{field} not in INFO {section}"))
+        .map(|v| v.trim().to_string())
 }
 
 pub fn blocked_clients(ctl: &mut Conn) -> usize {
@@ -376,4 +391,56 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// A helper program a test runs next to RedisLite (redis-sentinel,
+/// nutcracker). Killed by pid when the handle drops.
+pub struct Daemon {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl Daemon {
+    /// Start `bin` with `args` in `dir` (its output goes to
+    /// `dir/<name>-<port>.log`) and wait until `port` accepts connections.
+    pub fn spawn(bin: &str, args: &[&str], dir: &std::path::Path, port: u16) -> Daemon {
+        let path = which(bin).unwrap_or_else(|| panic!("{bin} not found: .ci/run installs it"));
+        let log = std::fs::File::create(dir.join(format!("{bin}-{port}.log")))
+            .map(Stdio::from)
+            .unwrap_or_else(|_| Stdio::null());
+        let child = Command::new(path)
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {bin}: {e}"));
+        let mut d = Daemon { child, port };
+        let up = wait_until(Duration::from_secs(10), || {
+            matches!(d.child.try_wait(), Ok(None))
+                && TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        assert!(up, "{bin} did not start listening on {port}");
+        d
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `template` (a shipped config in contrib/) with each `from` replaced by
+/// its `to`. Panics when a `from` is missing, so a test fails loudly when
+/// the shipped file changes under it instead of testing something else.
+pub fn substitute(template: &str, pairs: &[(&str, String)]) -> String {
+    let mut out = template.to_string();
+    for (from, to) in pairs {
+        assert!(out.contains(from), "template lost the line {from:?}");
+        out = out.replace(from, to);
+    }
+    out
 }

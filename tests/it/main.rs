@@ -28,9 +28,11 @@ mod persistence;
 mod protocol;
 mod pubsub_tx;
 mod replication;
+mod sentinel;
 mod server;
 mod sets;
 mod strings;
+mod twemproxy;
 mod zsets;
 
 /// A small deterministic generator for tests (xorshift64*).
