@@ -38,17 +38,23 @@ const REJOIN_BOUND: Duration = Duration::from_secs(30);
 /// never came.
 const WRITES_MAX: u64 = 100_000;
 
-/// A RedisLite node's config file: CONFIG REWRITE must keep the comment
-/// and the lines it does not manage.
-fn node_conf(dir: &std::path::Path, master_port: Option<u16>) -> std::path::PathBuf {
-    let mut text = String::from(
-        "# RedisLite node written by tests/it/sentinel.rs: keep this comment\n\
-         bind 127.0.0.1\n\
-         save \"\"\n",
+const REPLICA_CONF: &str = include_str!("../../contrib/replica.conf");
+
+/// A node's config file from contrib/replica.conf: a replica of the master
+/// on `master_port`, or the master itself (None: no replicaof line).
+/// CONFIG REWRITE must keep the file's comments.
+fn node_conf(dir: &std::path::Path, port: u16, master_port: Option<u16>) -> std::path::PathBuf {
+    let replicaof = match master_port {
+        Some(p) => format!("replicaof 127.0.0.1 {p}"),
+        None => "# master: no replicaof".to_string(),
+    };
+    let text = substitute(
+        REPLICA_CONF,
+        &[
+            ("port 6380", format!("port {port}")),
+            ("replicaof 127.0.0.1 6379", replicaof),
+        ],
     );
-    if let Some(p) = master_port {
-        text.push_str(&format!("replicaof 127.0.0.1 {p}\n"));
-    }
     let path = dir.join("redislite.conf");
     std::fs::write(&path, text).unwrap();
     path
@@ -131,13 +137,14 @@ fn sentinel_fails_over_redislite_without_losing_confirmed_writes() {
         })
         .collect();
     let mport = free_port();
-    let mconf = node_conf(&dirs[0], None);
+    let mconf = node_conf(&dirs[0], mport, None);
     let mut master = ServerProc::start_in_on(&dirs[0], mport, &[mconf.to_str().unwrap()]);
     let replicas: Vec<ServerProc> = dirs[1..]
         .iter()
         .map(|d| {
-            let conf = node_conf(d, Some(mport));
-            ServerProc::start_in(d, &[conf.to_str().unwrap()])
+            let port = free_port();
+            let conf = node_conf(d, port, Some(mport));
+            ServerProc::start_in_on(d, port, &[conf.to_str().unwrap()])
         })
         .collect();
     for r in &replicas {
@@ -300,7 +307,10 @@ fn sentinel_fails_over_redislite_without_losing_confirmed_writes() {
     assert_has_writes(mport, &confirmed, "the rejoined old master");
     assert_eq!(old.conn().cmds(&["GET", "after"]), "$8\r\nfailover\r\n");
     let text = std::fs::read_to_string(&mconf).unwrap();
-    assert!(text.starts_with("# RedisLite node written by tests/it/sentinel.rs"));
+    assert!(
+        text.starts_with("# A RedisLite replica watched by Sentinel"),
+        "{text}"
+    );
     assert!(
         text.contains(&format!("replicaof 127.0.0.1 {new_port}")),
         "{text}"
