@@ -159,6 +159,8 @@ pub struct Config {
     pub replica_priority: u64,
     pub replica_announce_ip: String,
     pub replica_announce_port: u64,
+    /// `no` asks Sentinel not to list this replica (INFO replica_announced).
+    pub replica_announced: bool,
     pub min_replicas_to_write: u64,
     pub min_replicas_max_lag: u64,
     pub lazyfree_lazy_eviction: bool,
@@ -251,6 +253,7 @@ impl Default for Config {
             replica_priority: 100,
             replica_announce_ip: String::new(),
             replica_announce_port: 0,
+            replica_announced: true,
             min_replicas_to_write: 0,
             min_replicas_max_lag: 10,
             lazyfree_lazy_eviction: false,
@@ -594,6 +597,7 @@ static OPTIONS: &[OptionDef] = &[
         true
     ),
     str_opt!("replica-announce-ip", replica_announce_ip, true),
+    bool_opt!("replica-announced", &[], replica_announced, true),
     int_opt!(
         "replica-announce-port",
         &["slave-announce-port"],

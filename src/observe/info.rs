@@ -481,7 +481,7 @@ fn replication_section(srv: &Server, out: &mut String) -> bool {
         }
         field!(out, "slave_priority", srv.config.replica_priority);
         field!(out, "slave_read_only", srv.config.replica_read_only as u8);
-        field!(out, "replica_announced", 1);
+        field!(out, "replica_announced", srv.config.replica_announced as u8);
     } else {
         field!(out, "role", "master");
     }

@@ -341,6 +341,7 @@ fn sentinel_commands_match_redis() {
         CONFIG SET slave-priority 100
         CONFIG GET replica-announce-ip
         CONFIG GET replica-announce-port
+        CONFIG GET replica-announced
         PUBLISH __sentinel__:hello 127.0.0.1,26379,abc,0,mymaster,127.0.0.1,6379,0
         MULTI
         SLAVEOF NO ONE
@@ -404,12 +405,13 @@ fn master_link_down_since_counts_from_the_lost_link() {
 }
 
 /// replica-announce-ip/-port reach the master's INFO slaveN line, which
-/// is where Sentinel learns the replicas' addresses.
+/// is where Sentinel learns the replicas' addresses; replica-announced
+/// reaches the replica's own INFO, which Sentinel reads to hide it.
 #[test]
 fn replica_announces_the_address_sentinel_learns() {
     let master = ServerProc::start(&[]);
     let mport = master.port.to_string();
-    let _replica = ServerProc::start(&[
+    let replica = ServerProc::start(&[
         "--replicaof",
         "127.0.0.1",
         &mport,
@@ -423,4 +425,14 @@ fn replica_announces_the_address_sentinel_learns() {
             .is_some_and(|l| l.starts_with("ip=127.0.0.2,port=7777,state=online"))
     });
     assert!(announced, "{}", info(master.port, "replication"));
+    // replica-announced no: Sentinel leaves the replica out of its lists.
+    let rinfo = info(replica.port, "replication");
+    assert_eq!(field(&rinfo, "replica_announced").as_deref(), Some("1"));
+    let mut c = replica.conn();
+    assert_eq!(
+        c.cmds(&["CONFIG", "SET", "replica-announced", "no"]),
+        "+OK\r\n"
+    );
+    let rinfo = info(replica.port, "replication");
+    assert_eq!(field(&rinfo, "replica_announced").as_deref(), Some("0"));
 }
