@@ -1223,6 +1223,11 @@ fn apply_env(c: &mut Config, env: &[(String, String)]) -> Result<bool, ConfigErr
         let Some(suffix) = var.strip_prefix("REDISLITE_") else {
             continue;
         };
+        // REDISLITE_TEST_*: test-only hooks read where they act
+        // (persistence/fault.rs), not options.
+        if suffix.starts_with("TEST_") {
+            continue;
+        }
         any = true;
         let origin = format!("Reading environment variable {var}");
         let shown = format!("{var}={value}");

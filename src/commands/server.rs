@@ -66,6 +66,14 @@ pub fn bgsave(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         }
         return Err(CmdError::msg("ERR Background save already in progress"));
     }
+    if srv.aofrw.child.is_some() {
+        if schedule {
+            srv.rdb.bgsave_scheduled = true;
+            c.reply().simple("Background saving scheduled");
+            return Ok(());
+        }
+        return Err(CmdError::msg("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible."));
+    }
     match crate::persistence::rdb::bgsave(srv) {
         Ok(pid) => {
             log::info!("Background saving started by pid {pid}");
@@ -77,6 +85,36 @@ pub fn bgsave(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             Err(CmdError::Other(
                 format!("ERR Background save failed: {e}").into(),
             ))
+        }
+    }
+}
+
+/// BGREWRITEAOF: start a background rewrite (persistence/rewrite.rs), or
+/// schedule it while another child runs or a transaction is being
+/// propagated (its effects must not straddle the fork).
+pub fn bgrewriteaof(srv: &mut Server, c: &mut Client, _argv: &Argv) -> CmdResult {
+    if srv.aofrw.child.is_some() {
+        return Err(CmdError::msg(
+            "ERR Background append only file rewriting already in progress",
+        ));
+    }
+    if srv.has_child() || srv.prop.unit_pending() || c.in_exec {
+        srv.aofrw.scheduled = true;
+        srv.aofrw.consecutive_failures = 0;
+        c.reply()
+            .simple("Background append only file rewriting scheduled");
+        return Ok(());
+    }
+    match crate::persistence::rewrite::start(srv) {
+        Ok(_) => {
+            c.reply()
+                .simple("Background append only file rewriting started");
+            Ok(())
+        }
+        Err(e) => {
+            log::warn!("Can't rewrite append only file in background: {e}");
+            srv.aofrw.last_ok = false;
+            Err(CmdError::msg("ERR Can't execute an AOF background rewriting. Please check the server logs for more information."))
         }
     }
 }

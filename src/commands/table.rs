@@ -529,6 +529,7 @@ pub static COMMANDS: &[Command] = &[
     cmd("info", server::info, -1, LOADING | STALE, NOKEYS, "server", "1.0.0", "Get information and statistics about the server"),
     cmd("time", server::time, 1, LOADING | STALE | FAST, NOKEYS, "server", "2.6.0", "Return the current server time"),
     cmd("save", server::save, 1, ADMIN | NOSCRIPT | NO_MULTI, NOKEYS, "server", "1.0.0", "Synchronously save the dataset to disk"),
+    cmd("bgrewriteaof", server::bgrewriteaof, 1, ADMIN | NOSCRIPT, NOKEYS, "server", "1.0.0", "Asynchronously rewrite the append-only file to disk"),
     cmd("bgsave", server::bgsave, -1, ADMIN | NOSCRIPT, NOKEYS, "server", "1.0.0", "Asynchronously save the dataset to disk"),
     cmd("lastsave", server::lastsave, 1, LOADING | STALE | FAST, NOKEYS, "server", "1.0.0", "Get the UNIX time stamp of the last successful save to disk"),
     with_subs(cmd("debug", server::debug, -2, ADMIN | NOSCRIPT | LOADING | STALE, NOKEYS, "server", "1.0.0", "A container for debugging commands"), &DEBUG_SUBS),

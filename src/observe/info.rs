@@ -334,13 +334,28 @@ fn persistence_section(srv: &Server, out: &mut String) -> bool {
     field!(out, "rdb_last_load_keys_expired", srv.rdb.loaded_expired);
     field!(out, "rdb_last_load_keys_loaded", srv.rdb.loaded_keys);
     field!(out, "aof_enabled", srv.aof.is_some() as u8);
-    field!(out, "aof_rewrite_in_progress", 0);
-    field!(out, "aof_rewrite_scheduled", 0);
-    field!(out, "aof_last_rewrite_time_sec", -1);
-    field!(out, "aof_current_rewrite_time_sec", -1);
-    field!(out, "aof_last_bgrewrite_status", "ok");
-    field!(out, "aof_rewrites", 0);
-    field!(out, "aof_rewrites_consecutive_failures", 0);
+    let rw = &srv.aofrw;
+    field!(out, "aof_rewrite_in_progress", rw.child.is_some() as u8);
+    field!(out, "aof_rewrite_scheduled", rw.scheduled as u8);
+    field!(out, "aof_last_rewrite_time_sec", rw.last_time_sec);
+    field!(
+        out,
+        "aof_current_rewrite_time_sec",
+        rw.child
+            .as_ref()
+            .map_or(-1, |c| c.started.elapsed().as_secs() as i64)
+    );
+    field!(
+        out,
+        "aof_last_bgrewrite_status",
+        if rw.last_ok { "ok" } else { "err" }
+    );
+    field!(out, "aof_rewrites", rw.rewrites);
+    field!(
+        out,
+        "aof_rewrites_consecutive_failures",
+        rw.consecutive_failures
+    );
     field!(
         out,
         "aof_last_write_status",
@@ -354,8 +369,8 @@ fn persistence_section(srv: &Server, out: &mut String) -> bool {
     field!(out, "module_fork_in_progress", 0);
     field!(out, "module_fork_last_cow_size", 0);
     if let Some(aof) = srv.aof.as_ref() {
-        field!(out, "aof_current_size", aof.size);
-        field!(out, "aof_base_size", aof.base_size);
+        field!(out, "aof_current_size", srv.aof_current_size());
+        field!(out, "aof_base_size", srv.aofrw.base_size);
         field!(out, "aof_pending_rewrite", 0);
         field!(out, "aof_buffer_length", aof.pending_bytes());
         field!(out, "aof_pending_bio_fsync", aof.fsync_in_progress() as u8);

@@ -214,8 +214,71 @@ pub fn truncate_file(path: &Path, len: u64) -> io::Result<()> {
 }
 
 /// `redislite-server --check-aof FILE [--fix]`: report, optionally repair.
+/// FILE is a single log, or a manifest (`*.manifest`): then every file it
+/// names is checked, and only the last incremental file may be truncated
+/// (damage anywhere else cannot be repaired by cutting, as at startup).
 /// Returns the process exit code (0: log valid or repaired).
 pub fn check_aof_cli(path: &str, fix: bool) -> i32 {
+    if !path.ends_with(".manifest") {
+        return check_log_file(path, fix);
+    }
+    let m = match super::manifest::Manifest::load(Path::new(path)) {
+        Ok(Some(m)) => m,
+        Ok(None) => {
+            eprintln!("Cannot open file {path}: not found");
+            return 1;
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    let dir = Path::new(path).parent().unwrap_or(Path::new("."));
+    println!(
+        "AOF manifest {path}: {} base, {} incremental files",
+        m.base.iter().count(),
+        m.incrs.len()
+    );
+    let last = m.incrs.last().map(|f| f.name.clone());
+    let mut code = 0;
+    for f in m.files() {
+        let p = dir.join(&f.name);
+        let shown = p.display().to_string();
+        let is_last = last.as_deref() == Some(f.name.as_str());
+        let head = match std::fs::File::open(&p).and_then(|mut h| {
+            let mut magic = [0u8; 5];
+            h.read(&mut magic).map(|n| magic[..n].to_vec())
+        }) {
+            Ok(h) => h,
+            Err(e) => {
+                eprintln!("Cannot open file {shown}: {e}");
+                code = 1;
+                continue;
+            }
+        };
+        let rc = if head == b"REDIS" {
+            match std::fs::read(&p)
+                .map_err(|e| e.to_string())
+                .and_then(|d| super::rdb::verify_checksum(&d))
+            {
+                Ok(()) => {
+                    println!("RDB base {shown} is valid (CRC64 checked)");
+                    0
+                }
+                Err(e) => {
+                    println!("RDB base {shown} is damaged: {e}");
+                    1
+                }
+            }
+        } else {
+            check_log_file(&shown, fix && is_last)
+        };
+        code = code.max(rc);
+    }
+    code
+}
+
+fn check_log_file(path: &str, fix: bool) -> i32 {
     let p = Path::new(path);
     let data = match std::fs::read(p) {
         Ok(d) => d,
@@ -333,6 +396,22 @@ impl FsyncWorker {
     }
 }
 
+impl FsyncWorker {
+    /// Stop the thread without waiting for it: it runs one last fsync of
+    /// its file (so what was written there becomes durable) and exits.
+    /// Used when the log moves to a new file: the loop must not wait for
+    /// the old file's fsync.
+    fn retire(mut self) {
+        if let Ok(mut r) = self.shared.requested.lock() {
+            *r = true;
+        }
+        self.shared.stop.store(true, Ordering::Release);
+        self.shared.wake.notify_one();
+        // Dropping the handle detaches the thread.
+        self.handle.take();
+    }
+}
+
 impl Drop for FsyncWorker {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::Release);
@@ -368,8 +447,6 @@ pub struct Aof {
     pub policy: FsyncPolicy,
     /// Bytes in the file (always on a record boundary).
     pub size: u64,
-    /// Size when the log was opened (INFO aof_base_size).
-    pub base_size: u64,
     /// Result of the last write attempt, and its error text.
     pub last_write_ok: bool,
     pub last_write_error: String,
@@ -407,7 +484,6 @@ impl Aof {
             buf: Vec::new(),
             policy,
             size,
-            base_size: size,
             last_write_ok: true,
             last_write_error: String::new(),
             delayed_fsync: 0,
@@ -418,6 +494,28 @@ impl Aof {
         };
         aof.set_policy(policy)?;
         Ok(aof)
+    }
+
+    /// Move appending to `file`, new and empty, at `path` (an AOF rewrite
+    /// starts a new incremental file). The caller has flushed the buffer
+    /// into the old file first: records always land in the file that
+    /// follows the state they were produced from. Write-error state and
+    /// the fsync policy carry over; under `everysec` the old file gets a
+    /// last fsync from its retiring thread, off the loop.
+    pub fn switch_to(&mut self, file: File, path: &Path) -> io::Result<()> {
+        debug_assert!(self.buf.is_empty());
+        let worker = match self.policy {
+            FsyncPolicy::Everysec => Some(FsyncWorker::start(file.try_clone()?)?),
+            _ => None,
+        };
+        if let Some(old) = std::mem::replace(&mut self.worker, worker) {
+            old.retire();
+        }
+        self.file = file;
+        self.path = path.to_path_buf();
+        self.size = 0;
+        self.unsynced = false;
+        Ok(())
     }
 
     /// Change the fsync policy (CONFIG SET appendfsync): the thread exists
@@ -570,6 +668,22 @@ impl Aof {
     pub fn raw_fd(&self) -> i32 {
         self.file.as_raw_fd()
     }
+}
+
+/// Create (or empty) the log file at `path` for appending, with its
+/// directory entry made durable.
+pub fn create_new_log(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .open(path)?;
+    drop(file);
+    let file = OpenOptions::new().append(true).read(true).open(path)?;
+    if let Some(parent) = path.parent() {
+        super::manifest::sync_dir(parent)?;
+    }
+    Ok(file)
 }
 
 /// "No space left on device", without Rust's "(os error 28)" suffix, as

@@ -11,19 +11,23 @@
 //! damage in the middle of the log stops startup with the file and offset.
 //!
 //! Files: `propagate.rs` (effects stream), `aof.rs` (framed log),
-//! `rdb.rs` (snapshots).
+//! `manifest.rs` (which files make up the log), `rewrite.rs`
+//! (BGREWRITEAOF), `fault.rs` (test-only crash points), `rdb.rs`
+//! (snapshots).
 
 pub mod aof;
+pub mod fault;
+pub mod manifest;
 pub mod propagate;
 pub mod rdb;
+pub mod rewrite;
 
 use crate::commands::{self, Argv};
 use crate::config::FsyncPolicy;
 use crate::connection::Client;
 use crate::server::Server;
-use crate::types::Value;
 use aof::{Aof, Flush};
-use std::io::Write;
+use manifest::Manifest;
 use std::path::{Path, PathBuf};
 
 /// Snapshot bookkeeping (INFO persistence rdb_* fields, save rules).
@@ -62,15 +66,6 @@ impl Default for RdbState {
     }
 }
 
-/// The log file: `<dir>/<appenddirname>/<appendfilename>.1.incr.aof`,
-/// Redis 7.0's naming for the first incremental file (the manifest that
-/// lists base and incremental files comes with AOF rewrite).
-pub fn aof_path(config: &crate::config::Config) -> PathBuf {
-    Path::new(&config.dir)
-        .join(&config.appenddirname)
-        .join(format!("{}.1.incr.aof", config.appendfilename))
-}
-
 pub fn rdb_path(config: &crate::config::Config) -> PathBuf {
     Path::new(&config.dir).join(&config.dbfilename)
 }
@@ -80,9 +75,7 @@ pub fn rdb_path(config: &crate::config::Config) -> PathBuf {
 /// the log for appending.
 pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
     if srv.config.appendonly {
-        let path = aof_path(&srv.config);
-        load_aof(srv, &path)?;
-        start_aof_on(srv, &path)?;
+        load_aof_dir(srv)?;
     } else {
         let path = rdb_path(&srv.config);
         if path.exists() {
@@ -105,8 +98,155 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
     Ok(())
 }
 
-/// Replay the log at `path`, repairing a torn tail.
-fn load_aof(srv: &mut Server, path: &Path) -> Result<(), String> {
+/// Load the append-only directory: find (or adopt) the manifest, load the
+/// base, replay the incremental files in order, then append to the last
+/// one (creating it if the manifest names none). Files the manifest does
+/// not name are leftovers of an interrupted rewrite and are removed.
+fn load_aof_dir(srv: &mut Server) -> Result<(), String> {
+    let dir = rewrite::aof_dir(&srv.config);
+    let name = srv.config.appendfilename.clone();
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        format!(
+            "Can't create the append-only directory {}: {e}",
+            dir.display()
+        )
+    })?;
+    let (mut m, mut changed) = find_or_adopt_manifest(srv, &dir)?;
+    if let Some(b) = m.base.clone() {
+        load_base(srv, &dir.join(&b.name), m.incrs.is_empty())?;
+    }
+    let n = m.incrs.len();
+    for (i, f) in m.incrs.iter().enumerate() {
+        let path = dir.join(&f.name);
+        if !path.exists() {
+            return Err(format!(
+                "The AOF file {} named in the manifest doesn't exist",
+                path.display()
+            ));
+        }
+        load_aof(srv, &path, i + 1 == n)?;
+    }
+    if m.incrs.is_empty() {
+        let seq = m.next_incr_seq();
+        let file = manifest::incr_name(&name, seq);
+        aof::create_new_log(&dir.join(&file))
+            .map_err(|e| format!("Can't create the append-only file {file}: {e}"))?;
+        m.incrs.push(manifest::AofFile { name: file, seq });
+        changed = true;
+    }
+    if changed {
+        m.store(&dir, &name)
+            .map_err(|e| format!("Can't write the AOF manifest in {}: {e}", dir.display()))?;
+    }
+    remove_unnamed_files(&dir, &name, &m);
+    let last = dir.join(&m.incrs[m.incrs.len() - 1].name);
+    srv.aofrw.manifest = m;
+    start_aof_on(srv, &last)?;
+    srv.aof_recount_closed();
+    srv.aofrw.base_size = srv.aof_current_size();
+    Ok(())
+}
+
+/// The manifest in `dir`, or one made for the files found there (true:
+/// it must be stored). Adopts, in order: the layout before manifests (one
+/// `<appendfilename>.1.incr.aof`), an adoption interrupted before its
+/// manifest was stored, and Redis 6's single file `<dir>/<appendfilename>`
+/// (moved into the directory as the base, as Redis 7 upgrades it; its
+/// torn tail is repaired then, since it was the end of its log).
+fn find_or_adopt_manifest(srv: &mut Server, dir: &Path) -> Result<(Manifest, bool), String> {
+    let name = srv.config.appendfilename.clone();
+    if let Some(m) = Manifest::load(&dir.join(manifest::manifest_name(&name)))? {
+        return Ok((m, false));
+    }
+    let incr1 = manifest::incr_name(&name, 1);
+    let as_base = || Manifest {
+        base: Some(manifest::AofFile {
+            name: name.clone(),
+            seq: 1,
+        }),
+        incrs: Vec::new(),
+    };
+    if dir.join(&incr1).exists() {
+        log::info!("Adopting {incr1} (no manifest yet)");
+        let incrs = vec![manifest::AofFile {
+            name: incr1,
+            seq: 1,
+        }];
+        return Ok((Manifest { base: None, incrs }, true));
+    }
+    if dir.join(&name).exists() {
+        return Ok((as_base(), true));
+    }
+    let legacy = Path::new(&srv.config.dir).join(&name);
+    if legacy.is_file() {
+        log::info!(
+            "Upgrading the single-file AOF {}: moving it into {} as the base",
+            legacy.display(),
+            dir.display()
+        );
+        std::fs::rename(&legacy, dir.join(&name))
+            .and_then(|()| manifest::sync_dir(dir))
+            .and_then(|()| manifest::sync_dir(Path::new(&srv.config.dir)))
+            .map_err(|e| {
+                format!(
+                    "Can't move {} into {}: {e}",
+                    legacy.display(),
+                    dir.display()
+                )
+            })?;
+        return Ok((as_base(), true));
+    }
+    Ok((Manifest::default(), false))
+}
+
+/// Load a base: an RDB (what rewrites write) or a framed log (adopted from
+/// the single-file layout). Its torn tail may be repaired only when no
+/// incremental file follows it.
+fn load_base(srv: &mut Server, path: &Path, is_last: bool) -> Result<(), String> {
+    let shown = path.display();
+    let mut magic = [0u8; 5];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut magic))
+        .map_err(|e| format!("Can't open the AOF base {shown}: {e}"))?;
+    if n == 5 && &magic == b"REDIS" {
+        let start = std::time::Instant::now();
+        let (keys, expired) = rdb::load_file(srv, path)
+            .map_err(|e| format!("Bad file format reading the AOF base {shown}: {e}"))?;
+        log::info!(
+            "DB loaded from base file {shown}: {:.3} seconds ({keys} keys, {expired} expired dropped)",
+            start.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
+    load_aof(srv, path, is_last)
+}
+
+/// Remove what a crash during a rewrite can leave behind: a base or
+/// incremental file of ours the manifest does not name, and temp files.
+fn remove_unnamed_files(dir: &Path, name: &str, m: &Manifest) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    // Bounded: a directory with more entries than this is not ours alone.
+    for entry in entries.flatten().take(100_000) {
+        let f = entry.file_name().to_string_lossy().into_owned();
+        let ours = (f.starts_with(&format!("{name}."))
+            && (f.ends_with(".base.rdb") || f.ends_with(".incr.aof")))
+            || f.starts_with("temp-rewriteaof-")
+            || f == format!("temp-{}", manifest::manifest_name(name));
+        if ours && !m.names(&f) {
+            log::info!("Removing {f}: left by an interrupted AOF rewrite, not in the manifest");
+            if let Err(e) = std::fs::remove_file(entry.path()) {
+                log::warn!("Removing {f}: {e}");
+            }
+        }
+    }
+}
+
+/// Replay the framed log at `path`. Only the last file of the log may have
+/// its torn tail repaired (`may_truncate`): damage in any earlier file
+/// lost records that later files build on.
+fn load_aof(srv: &mut Server, path: &Path, may_truncate: bool) -> Result<(), String> {
     let name = path.display();
     let data =
         aof::read_file(path).map_err(|e| format!("Can't open the append-only file {name}: {e}"))?;
@@ -116,6 +256,11 @@ fn load_aof(srv: &mut Server, path: &Path) -> Result<(), String> {
     let start = std::time::Instant::now();
     let scan = aof::scan(&data);
     if let Some((off, err)) = scan.damage {
+        if !may_truncate {
+            return Err(format!(
+                "Bad file format reading the append only file {name}: {err} at offset {off}; it is not the last file of the log, so it cannot be truncated (records written after it depend on it). Restore it from a backup, or check it with 'redislite-server --check-aof {name}'."
+            ));
+        }
         if scan.damage_is_mid_file {
             return Err(format!(
                 "Bad file format reading the append only file {name}: {err} at offset {off}, and valid records follow it (corruption in the middle, not a torn tail). Make a backup, then run 'redislite-server --check-aof {name} --fix' to truncate it at offset {off}; the records after it are lost."
@@ -129,6 +274,11 @@ fn load_aof(srv: &mut Server, path: &Path) -> Result<(), String> {
     }
     let keep = replay(srv, &data, &scan.commands)
         .map_err(|e| format!("{e} reading the append only file {name}"))?;
+    if keep < data.len() && !may_truncate {
+        return Err(format!(
+            "The append only file {name} ends inside a MULTI/EXEC transaction at offset {keep}, and it is not the last file of the log"
+        ));
+    }
     if keep < data.len() {
         let dropped = data.len() - keep;
         match scan.damage {
@@ -221,19 +371,47 @@ pub fn apply_config(srv: &mut Server) -> Result<(), String> {
     Ok(())
 }
 
-/// CONFIG SET appendonly yes: write the current dataset as a new log, then
-/// append to it. Done synchronously: the loop stalls for the time it takes
-/// to write the dataset (Redis forks a rewrite child here; a background
-/// rewrite is the next step, see the README).
+/// CONFIG SET appendonly yes: write the current dataset as a new base
+/// (an RDB), create an empty incremental file, store the manifest naming
+/// both, then append. Redis does the base in a forked rewrite and answers
+/// at once; we write it before answering, so once +OK is sent (and
+/// aof_enabled:1 shows) a crash loses nothing, at the price of the loop
+/// stalling for the time it takes to write the dataset.
 fn enable_aof_at_runtime(srv: &mut Server) -> Result<(), String> {
-    let path = aof_path(&srv.config);
-    write_dataset_log(srv, &path).map_err(|e| format!("ERR writing the append only file: {e}"))?;
+    rewrite::kill_child(srv);
+    let dir = rewrite::aof_dir(&srv.config);
+    let name = srv.config.appendfilename.clone();
+    std::fs::create_dir_all(&dir).map_err(|e| format!("ERR creating {}: {e}", dir.display()))?;
+    // Continue the numbering of what is on disk, and delete it once the
+    // new manifest is in place.
+    let old = Manifest::load(&dir.join(manifest::manifest_name(&name)))
+        .map_err(|e| format!("ERR {e}"))?
+        .unwrap_or_default();
+    let (base_seq, incr_seq) = (old.next_base_seq(), old.next_incr_seq());
+    srv.aofrw.manifest = old;
+    let tmp = dir.join(format!("temp-rewriteaof-{}.rdb", std::process::id()));
+    rewrite::write_base(srv, &tmp).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("ERR writing the AOF base: {e}")
+    })?;
+    let incr = manifest::incr_name(&name, incr_seq);
+    let path = dir.join(&incr);
+    aof::create_new_log(&path).map_err(|e| format!("ERR creating {incr}: {e}"))?;
+    let incrs = vec![manifest::AofFile {
+        name: incr,
+        seq: incr_seq,
+    }];
+    rewrite::install_base(srv, &tmp, base_seq, incrs)
+        .map_err(|e| format!("ERR installing the AOF base: {e}"))?;
     start_aof_on(srv, &path).map_err(|e| format!("ERR {e}"))?;
+    srv.aof_recount_closed();
+    srv.aofrw.base_size = srv.aof_current_size();
     log::info!("AOF enabled: {}", path.display());
     Ok(())
 }
 
 fn stop_aof(srv: &mut Server) {
+    rewrite::kill_child(srv);
     if let Some(mut aof) = srv.aof.take() {
         if let Err(e) = aof.flush_and_sync() {
             log::warn!("Flushing the AOF while turning it off: {e}");
@@ -242,101 +420,6 @@ fn stop_aof(srv: &mut Server) {
     // Replicas still consume the stream.
     srv.prop.enabled = srv.repl.backlog.is_some();
     log::info!("AOF disabled");
-}
-
-/// Write every live key as commands into a new log at `path`: temp file,
-/// fsync, rename, fsync the directory, so a crash leaves either the old
-/// file or the complete new one.
-fn write_dataset_log(srv: &Server, path: &Path) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!("temp-rewriteaof-{}.aof", std::process::id()));
-    let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-    let mut resp = Vec::new();
-    let mut rec = Vec::new();
-    let mut put = |args: &[&[u8]], out: &mut std::io::BufWriter<std::fs::File>| {
-        resp.clear();
-        rec.clear();
-        propagate::encode_command(&mut resp, args.iter().copied());
-        aof::frame(&mut rec, &resp);
-        out.write_all(&rec)
-    };
-    let now = srv.ks.now_ms;
-    for (db, d) in srv.ks.dbs.iter().enumerate() {
-        if d.dict.is_empty() {
-            continue;
-        }
-        put(&[b"SELECT", db.to_string().as_bytes()], &mut out)?;
-        for (key, obj) in d.dict.iter() {
-            let expire = d.expires.get(key.as_bytes()).copied();
-            if expire.is_some_and(|w| w <= now) {
-                continue;
-            }
-            let k = key.as_bytes();
-            match &obj.value {
-                Value::Str(s) => {
-                    let v = s.to_vec();
-                    put(&[b"SET", k, &v], &mut out)?;
-                }
-                Value::Hash(h) => {
-                    // 64 pairs per command, as Redis's rewrite does.
-                    let pairs: Vec<(&[u8], &[u8])> = h.iter().collect();
-                    for chunk in pairs.chunks(64) {
-                        let mut args: Vec<&[u8]> = vec![b"HSET", k];
-                        for (f, v) in chunk {
-                            args.push(f);
-                            args.push(v);
-                        }
-                        put(&args, &mut out)?;
-                    }
-                }
-                Value::List(list) => {
-                    // 64 elements per command, as Redis's rewrite does.
-                    let items: Vec<&[u8]> = list.iter().collect();
-                    for chunk in items.chunks(64) {
-                        let mut args: Vec<&[u8]> = vec![b"RPUSH", k];
-                        args.extend_from_slice(chunk);
-                        put(&args, &mut out)?;
-                    }
-                }
-                Value::Set(set) => {
-                    let members: Vec<_> = set.iter().map(|m| m.to_compact()).collect();
-                    for chunk in members.chunks(64) {
-                        let mut args: Vec<&[u8]> = vec![b"SADD", k];
-                        args.extend(chunk.iter().map(|m| m.as_bytes()));
-                        put(&args, &mut out)?;
-                    }
-                }
-                Value::ZSet(z) => {
-                    // 64 pairs per ZADD; scores as %.17g, which round-trips
-                    // (except that replay adds the first members to a
-                    // listpack, which stores -0 as 0: so does Redis's).
-                    let pairs: Vec<(&[u8], f64)> = z.iter().collect();
-                    let mut num = [0u8; crate::resp::reply::DOUBLE_BUF];
-                    for chunk in pairs.chunks(64) {
-                        let scores: Vec<Vec<u8>> = chunk
-                            .iter()
-                            .map(|(_, s)| crate::resp::reply::fmt_double(*s, &mut num).to_vec())
-                            .collect();
-                        let mut args: Vec<&[u8]> = vec![b"ZADD", k];
-                        for ((m, _), s) in chunk.iter().zip(&scores) {
-                            args.push(s);
-                            args.push(m);
-                        }
-                        put(&args, &mut out)?;
-                    }
-                }
-            }
-            if let Some(w) = expire {
-                put(&[b"PEXPIREAT", k, w.to_string().as_bytes()], &mut out)?;
-            }
-        }
-    }
-    let f = out.into_inner().map_err(|e| e.into_error())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    std::fs::File::open(dir)?.sync_all()?;
-    Ok(())
 }
 
 impl Server {

@@ -394,6 +394,29 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Check a whole RDB file's CRC-64 trailer without loading it
+/// (`--check-aof` on a manifest's base). A zero trailer means the writer
+/// had `rdbchecksum no`: accepted, as the loader does.
+pub fn verify_checksum(data: &[u8]) -> Result<(), String> {
+    if data.len() < 9 + 1 + 8 || &data[..5] != b"REDIS" {
+        return Err("not an RDB file (too short or wrong signature)".into());
+    }
+    let body = data.len() - 8;
+    if data[body - 1] != OP_EOF {
+        return Err(format!(
+            "no EOF marker before the checksum at offset {}",
+            body - 1
+        ));
+    }
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&data[body..]);
+    let stored = u64::from_le_bytes(a);
+    if stored != 0 && stored != CRC64.checksum(&data[..body]) {
+        return Err(format!("CRC-64 checksum mismatch at offset {body}"));
+    }
+    Ok(())
+}
+
 /// Load `path` into the (empty) keyspace. Returns (keys loaded, keys
 /// skipped because already expired).
 pub fn load_file(srv: &mut Server, path: &Path) -> io::Result<(u64, u64)> {

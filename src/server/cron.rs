@@ -94,7 +94,8 @@ impl Server {
     fn persistence_cron(&mut self) {
         const BGSAVE_RETRY_DELAY_SECS: i64 = 5;
         crate::persistence::rdb::reap_child(self);
-        if self.rdb.child.is_some() {
+        crate::persistence::rewrite::cron(self);
+        if self.has_child() {
             return;
         }
         let now_s = self.ks.now_ms / 1000;

@@ -677,6 +677,7 @@ impl Server {
                 libc::waitpid(pid, std::ptr::null_mut(), 0);
             }
         }
+        crate::persistence::rewrite::kill_child(self);
         let save = self
             .rdb
             .shutdown_save

@@ -93,6 +93,8 @@ pub struct Server {
     pub aof_held: Vec<usize>,
     /// Snapshot state (SAVE/BGSAVE, save rules).
     pub rdb: crate::persistence::RdbState,
+    /// The AOF manifest and rewrite state (persistence/rewrite.rs).
+    pub aofrw: crate::persistence::rewrite::AofFiles,
     /// The pidfile we created, removed at exit.
     pub pidfile_written: Option<std::path::PathBuf>,
     /// SLOWLOG entries (observe/slowlog.rs).
@@ -192,6 +194,7 @@ impl Server {
             aof: None,
             aof_held: Vec::new(),
             rdb: Default::default(),
+            aofrw: Default::default(),
             pidfile_written: None,
             slowlog: Default::default(),
             latency: Default::default(),

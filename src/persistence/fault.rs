@@ -1,0 +1,36 @@
+//! TEST-ONLY fault hook: crash the server at a named step of an AOF
+//! rewrite, so the tests can prove a crash at any step loses nothing.
+//!
+//! Set `REDISLITE_TEST_CRASH_AT=<step>` in the server's environment; when
+//! the server reaches that step it calls `std::process::abort()`. Steps:
+//! `rewrite-incr-opened` (the new incremental file exists, the manifest
+//! does not name it yet), `rewrite-base-written` (the child wrote the temp
+//! base, the parent has not renamed it), `rewrite-manifest-temp` (the new
+//! manifest is written to its temp file, not renamed),
+//! `rewrite-manifest-renamed` (the new manifest is in place, the files it
+//! no longer names are not deleted yet).
+//!
+//! Must never: do anything when the variable is unset (the normal case:
+//! one cached comparison per step, and the steps are per rewrite, not per
+//! request). It is compiled in so the tests exercise the real binary.
+
+use std::sync::OnceLock;
+
+/// The environment variable, read once.
+const VAR: &str = "REDISLITE_TEST_CRASH_AT";
+
+fn target() -> Option<&'static str> {
+    static AT: OnceLock<Option<String>> = OnceLock::new();
+    AT.get_or_init(|| std::env::var(VAR).ok().filter(|s| !s.is_empty()))
+        .as_deref()
+}
+
+/// Abort the process if the test asked to crash at `step`.
+pub fn crash_point(step: &str) {
+    if target() == Some(step) {
+        // eprintln, not log: the point is to die right here, as a power
+        // cut would, with nothing flushed or cleaned up.
+        eprintln!("{VAR}={step}: aborting (test fault hook)");
+        std::process::abort();
+    }
+}
