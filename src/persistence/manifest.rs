@@ -168,20 +168,30 @@ impl Manifest {
             .map_err(|e| format!("Invalid AOF manifest {shown}: {e}"))
     }
 
-    /// Replace the manifest in `dir` atomically. The two crash points
-    /// (test-only, see `fault.rs`) sit on each side of the rename, the
-    /// instant that decides which set of files is the log.
-    pub fn store(&self, dir: &Path, appendfilename: &str) -> io::Result<()> {
+    /// Replace the manifest in `dir` atomically. When it completes a
+    /// rewrite (`completes_rewrite`), two test-only crash points (see
+    /// `fault.rs`) sit on each side of the rename, the instant that
+    /// decides which set of files is the log.
+    pub fn store(
+        &self,
+        dir: &Path,
+        appendfilename: &str,
+        completes_rewrite: bool,
+    ) -> io::Result<()> {
         let path = dir.join(manifest_name(appendfilename));
         let tmp = dir.join(format!("temp-{}", manifest_name(appendfilename)));
         let mut f = File::create(&tmp)?;
         f.write_all(self.render().as_bytes())?;
         f.sync_all()?;
         drop(f);
-        super::fault::crash_point("rewrite-manifest-temp");
+        if completes_rewrite {
+            super::fault::crash_point("rewrite-manifest-temp");
+        }
         std::fs::rename(&tmp, &path)?;
         sync_dir(dir)?;
-        super::fault::crash_point("rewrite-manifest-renamed");
+        if completes_rewrite {
+            super::fault::crash_point("rewrite-manifest-renamed");
+        }
         Ok(())
     }
 }

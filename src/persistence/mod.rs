@@ -135,7 +135,7 @@ fn load_aof_dir(srv: &mut Server) -> Result<(), String> {
         changed = true;
     }
     if changed {
-        m.store(&dir, &name)
+        m.store(&dir, &name, false)
             .map_err(|e| format!("Can't write the AOF manifest in {}: {e}", dir.display()))?;
     }
     remove_unnamed_files(&dir, &name, &m);

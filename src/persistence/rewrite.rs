@@ -181,7 +181,7 @@ fn open_next_incr(srv: &mut Server, dir: &Path) -> Result<u64, String> {
     crash_point("rewrite-incr-opened");
     let mut next = srv.aofrw.manifest.clone();
     next.incrs.push(AofFile { name, seq });
-    if let Err(e) = next.store(dir, &srv.config.appendfilename) {
+    if let Err(e) = next.store(dir, &srv.config.appendfilename, false) {
         let _ = std::fs::remove_file(&path);
         return Err(format!("writing the AOF manifest: {e}"));
     }
@@ -224,7 +224,7 @@ pub fn install_base(
         }),
         incrs,
     };
-    next.store(&dir, &srv.config.appendfilename)?;
+    next.store(&dir, &srv.config.appendfilename, true)?;
     let old = std::mem::replace(&mut srv.aofrw.manifest, next);
     for f in old.files() {
         if !srv.aofrw.manifest.names(&f.name) {

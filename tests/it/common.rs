@@ -69,6 +69,11 @@ impl ServerProc {
         Self::start_full(SERVER_BIN, Some(dir), None, args, &[])
     }
 
+    /// `start_in` with extra environment variables.
+    pub fn start_in_env(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> ServerProc {
+        Self::start_full(SERVER_BIN, Some(dir), args, env)
+    }
+
     /// Start Debian's redis-server in `dir` (kept when the handle drops).
     pub fn start_reference_in(dir: &std::path::Path, args: &[&str]) -> ServerProc {
         let bin = which("redis-server").expect("redis-server not found");

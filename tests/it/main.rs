@@ -8,6 +8,7 @@
 mod common;
 
 mod acl;
+mod aof_rewrite;
 mod benchmark_tool;
 mod cli;
 mod client_pause;
