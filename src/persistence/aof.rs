@@ -9,8 +9,10 @@
 //! so a torn or corrupted tail is detected exactly, and damage in the
 //! middle of the log is told apart from a torn tail.
 //!
-//! Owns: the log file of the running server (`Aof`), the buffer of records
-//! not yet written, the `everysec` fsync thread, and write-error state.
+//! Owns: the log file of the running server (`Aof`: the last incremental
+//! file of the manifest; a rewrite moves it to a new file with
+//! `switch_to`), the buffer of records not yet written, the `everysec`
+//! fsync thread, and write-error state.
 //!
 //! Must never: let a reply to a write go out before its record is written
 //! and (with `appendfsync always`) fsynced — the event loop calls

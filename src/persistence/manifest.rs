@@ -107,7 +107,7 @@ impl Manifest {
             }
             let bad = |what: &str| format!("line {}: {what}: '{line}'", n + 1);
             let words: Vec<&str> = line.split_ascii_whitespace().collect();
-            if words.len() % 2 != 0 {
+            if !words.len().is_multiple_of(2) {
                 return Err(bad("odd number of words"));
             }
             let (mut name, mut seq, mut kind) = (None, None, None);
