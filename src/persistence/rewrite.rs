@@ -128,6 +128,13 @@ pub fn start(srv: &mut Server) -> Result<i32, String> {
     debug_assert!(!srv.has_child() && !srv.prop.unit_pending());
     let dir = aof_dir(&srv.config);
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    if srv.aof.is_none() {
+        // With the AOF off the manifest in memory may be stale: continue
+        // the numbering of what is on disk, and replace it (the new base
+        // alone holds the whole dataset).
+        let path = dir.join(manifest::manifest_name(&srv.config.appendfilename));
+        srv.aofrw.manifest = Manifest::load(&path)?.unwrap_or_default();
+    }
     let first_incr_seq = match srv.aof.is_some() {
         true => Some(open_next_incr(srv, &dir)?),
         false => None,

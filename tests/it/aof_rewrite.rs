@@ -591,3 +591,30 @@ fn write_errors_on_the_new_incr_file_refuse_writes() {
     );
     assert_eq!(c.cmds(&["GET", "a"]), "$1\r\n1\r\n");
 }
+
+/// With `appendonly no`, BGREWRITEAOF still writes a base and a manifest
+/// naming only it (as Redis 7); a later start with `appendonly yes`
+/// loads it and adds an incremental file.
+#[test]
+fn bgrewriteaof_with_the_aof_off_writes_a_base_only_manifest() {
+    let d = TempDir::new("rw-off");
+    let s = ServerProc::start_in(&d.0, &["--save", ""]);
+    let mut c = s.conn();
+    incr_many(&mut c, "hot", 300);
+    rewrite_and_wait(&mut c);
+    assert_eq!(
+        manifest(&d.0),
+        "file appendonly.aof.1.base.rdb seq 1 type b\n"
+    );
+    incr_many(&mut c, "hot", 1);
+    rewrite_and_wait(&mut c);
+    assert_eq!(
+        manifest(&d.0),
+        "file appendonly.aof.2.base.rdb seq 2 type b\n"
+    );
+    assert_no_leftovers(&d.0);
+    drop(s);
+    let s = ServerProc::start_in(&d.0, &aof_args());
+    assert_eq!(s.conn().cmds(&["GET", "hot"]), "$3\r\n301\r\n");
+    assert!(manifest(&d.0).contains("appendonly.aof.1.incr.aof seq 1 type i"));
+}
