@@ -233,17 +233,38 @@ pub fn install_base(
     };
     next.store(&dir, &srv.config.appendfilename, true)?;
     let old = std::mem::replace(&mut srv.aofrw.manifest, next);
-    for f in old.files() {
-        if !srv.aofrw.manifest.names(&f.name) {
-            if let Err(e) = std::fs::remove_file(dir.join(&f.name)) {
-                log::warn!("Removing the old AOF file {}: {e}", f.name);
-            }
-        }
-    }
-    let _ = manifest::sync_dir(&dir);
+    let unnamed: Vec<PathBuf> = old
+        .files()
+        .filter(|f| !srv.aofrw.manifest.names(&f.name))
+        .map(|f| dir.join(&f.name))
+        .collect();
+    remove_in_background(unnamed);
     srv.aof_recount_closed();
     srv.aofrw.base_size = srv.aof_current_size();
     Ok(())
+}
+
+/// Delete files the manifest no longer names on a short-lived thread:
+/// unlinking a large log takes milliseconds the loop should not spend
+/// (Redis deletes them in a background job too). Nothing depends on the
+/// deletion; a crash before it leaves files the next start removes.
+fn remove_in_background(paths: Vec<PathBuf>) {
+    if paths.is_empty() {
+        return;
+    }
+    let work = move || {
+        for p in &paths {
+            if let Err(e) = std::fs::remove_file(p) {
+                log::warn!("Removing the old AOF file {}: {e}", p.display());
+            }
+        }
+    };
+    let spawned = std::thread::Builder::new()
+        .name("aof-unlink".into())
+        .spawn(work.clone());
+    if spawned.is_err() {
+        work();
+    }
 }
 
 /// Collect a finished rewrite child (non-blocking) and complete the
