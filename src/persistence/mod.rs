@@ -410,6 +410,23 @@ fn enable_aof_at_runtime(srv: &mut Server) -> Result<(), String> {
     Ok(())
 }
 
+/// After the whole dataset was replaced outside the log (a replica's full
+/// sync), the AOF on disk describes the old one: write a base of the new
+/// dataset and start a new manifest, as Redis restarts its AOF then. On
+/// failure the AOF is turned off (loudly) rather than left wrong.
+pub fn restart_aof_after_dataset_replaced(srv: &mut Server) {
+    if srv.aof.is_none() {
+        return;
+    }
+    stop_aof(srv);
+    if let Err(e) = enable_aof_at_runtime(srv) {
+        log::error!(
+            "Can't restart the AOF after loading a new dataset: {e}; appendonly is now off"
+        );
+        srv.config.appendonly = false;
+    }
+}
+
 fn stop_aof(srv: &mut Server) {
     rewrite::kill_child(srv);
     if let Some(mut aof) = srv.aof.take() {

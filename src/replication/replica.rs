@@ -433,6 +433,9 @@ impl Server {
         self.prop.enabled = enabled;
         res.map_err(|e| format!("Failed trying to load the MASTER synchronization DB: {e}"))?;
         log::info!("MASTER <-> REPLICA sync: Finished with success");
+        // The log describes the dataset just replaced: start it again
+        // from a base of the loaded one (persistence/mod.rs).
+        crate::persistence::restart_aof_after_dataset_replaced(self);
         // A new history: our own replicas must resync from scratch, and
         // our backlog restarts at the master's offset.
         let size = usize::try_from(self.config.repl_backlog_size).unwrap_or(usize::MAX);

@@ -620,3 +620,32 @@ fn bgrewriteaof_with_the_aof_off_writes_a_base_only_manifest() {
     assert_eq!(s.conn().cmds(&["GET", "hot"]), "$3\r\n301\r\n");
     assert!(manifest(&d.0).contains("appendonly.aof.1.incr.aof seq 1 type i"));
 }
+
+/// A replica with `appendonly yes` that full-syncs replaces its dataset
+/// outside the log: the log restarts from a base of the loaded dataset,
+/// so after kill -9 it comes back with the master's data, not its old one.
+#[test]
+fn replica_full_sync_restarts_the_aof_from_the_loaded_dataset() {
+    let m = ServerProc::start(&["--save", ""]);
+    let mut mc = m.conn();
+    mc.cmd(&["SET", "from-master", "1"]);
+    let d = TempDir::new("rw-replica");
+    let mut r = ServerProc::start_in(&d.0, &aof_args());
+    let mut rc = r.conn();
+    rc.cmd(&["SET", "old", "1"]);
+    let port = m.port.to_string();
+    assert_eq!(rc.cmds(&["REPLICAOF", "127.0.0.1", &port]), "+OK\r\n");
+    assert!(wait_until(Duration::from_secs(10), || rc
+        .cmds(&["GET", "from-master"])
+        == "$1\r\n1\r\n"));
+    mc.cmd(&["SET", "streamed", "2"]);
+    assert!(wait_until(Duration::from_secs(10), || rc
+        .cmds(&["GET", "streamed"])
+        == "$1\r\n2\r\n"));
+    kill9(&mut r);
+    let r = ServerProc::start_in(&d.0, &aof_args());
+    let mut rc = r.conn();
+    assert_eq!(rc.cmds(&["GET", "from-master"]), "$1\r\n1\r\n");
+    assert_eq!(rc.cmds(&["GET", "streamed"]), "$1\r\n2\r\n");
+    assert_eq!(rc.cmds(&["EXISTS", "old"]), ":0\r\n");
+}
