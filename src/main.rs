@@ -14,10 +14,10 @@ static GLOBAL: CountingAlloc = CountingAlloc;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    // Repair mode, like redis-check-aof: --check-aof FILE [--fix].
+    // Repair mode, like redis-check-aof: --check-aof FILE [--fix], FILE a log or a manifest.
     if args.first().map(String::as_str) == Some("--check-aof") {
         let Some(file) = args.get(1) else {
-            eprintln!("Usage: redislite-server --check-aof FILE [--fix]");
+            eprintln!("Usage: redislite-server --check-aof FILE|MANIFEST [--fix]");
             std::process::exit(1);
         };
         let fix = args.get(2).map(String::as_str) == Some("--fix");
