@@ -71,7 +71,7 @@ impl ServerProc {
 
     /// `start_in` with extra environment variables.
     pub fn start_in_env(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> ServerProc {
-        Self::start_full(SERVER_BIN, Some(dir), args, env)
+        Self::start_full(SERVER_BIN, Some(dir), None, args, env)
     }
 
     /// Start Debian's redis-server in `dir` (kept when the handle drops).
