@@ -16,14 +16,13 @@
 //! `Acl::restricted` is true when any user is not unrestricted.
 
 use crate::acl_categories::{CATEGORIES, COMMAND_CATEGORIES};
-use crate::commands::table::{Command, COMMANDS};
+use crate::commands::table::{ids, Command, COMMANDS};
 use crate::commands::{lookup, Argv};
 use crate::glob::glob_match;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
-use std::sync::OnceLock;
 
 pub type UserRef = Rc<RefCell<User>>;
 
@@ -33,28 +32,6 @@ pub const LOG_MAX_LEN: usize = 128;
 const MAX_RULES: usize = 1024;
 /// At most this many passwords / patterns per user.
 const MAX_ITEMS: usize = 1024;
-
-/// Command id space: one bit per command, then one per subcommand.
-struct Ids {
-    sub_base: Vec<usize>,
-    total: usize,
-}
-
-fn ids() -> &'static Ids {
-    static IDS: OnceLock<Ids> = OnceLock::new();
-    IDS.get_or_init(|| {
-        let mut next = COMMANDS.len();
-        let mut sub_base = Vec::with_capacity(COMMANDS.len());
-        for c in COMMANDS {
-            sub_base.push(next);
-            next += c.subcommands.len();
-        }
-        Ids {
-            sub_base,
-            total: next,
-        }
-    })
-}
 
 /// Redis's category mask for a command name (`parent|sub` for subcommands).
 pub fn category_mask(name: &str) -> u32 {
@@ -603,17 +580,7 @@ impl User {
 
     /// The full check for a restricted user: command bit, keys, channels.
     pub fn check(&self, idx: usize, cmd: &Command, argv: &Argv) -> Result<(), Denied> {
-        let ids = ids();
-        let mut id = idx;
-        if !cmd.subcommands.is_empty() && argv.len() >= 2 {
-            if let Some(j) = cmd
-                .subcommands
-                .iter()
-                .position(|s| s.name.as_bytes().eq_ignore_ascii_case(argv.get(1)))
-            {
-                id = ids.sub_base[idx] + j;
-            }
-        }
+        let id = ids().of(idx, cmd, argv);
         // AUTH and HELLO (no_auth) are open to every user, as in Redis.
         if !self.bit(id) && cmd.flags & crate::commands::table::NO_AUTH == 0 {
             return Err(Denied::Command);

@@ -236,8 +236,10 @@ fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv, start: Instant) -> Cm
     let Some((idx, cmd)) = lookup(&argv[0]) else {
         return reject(c, CmdError::Other(unknown_command_message(argv).into()));
     };
+    // Statistics are kept per subcommand (`config|get`), as Redis 7.0.
+    let id = table::ids().of(idx, cmd, argv);
     if !arity_ok(cmd.arity, argv.len()) {
-        srv.stats.commands[idx].rejected_calls += 1;
+        srv.stats.commands[id].rejected_calls += 1;
         return reject(c, CmdError::WrongArity(cmd.name.to_string()));
     }
     // A container command may run bare (COMMAND alone lists everything);
@@ -249,8 +251,9 @@ fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv, start: Instant) -> Cm
             .iter()
             .find(|s| s.name.as_bytes().eq_ignore_ascii_case(sub))
         {
+            // Redis counts an unknown subcommand under no command (only
+            // in errorstats).
             None => {
-                srv.stats.commands[idx].rejected_calls += 1;
                 return reject(
                     c,
                     CmdError::UnknownSubcommand(
@@ -260,20 +263,20 @@ fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv, start: Instant) -> Cm
                 );
             }
             Some(s) if !arity_ok(s.arity, argv.len()) => {
-                srv.stats.commands[idx].rejected_calls += 1;
+                srv.stats.commands[id].rejected_calls += 1;
                 return reject(c, CmdError::WrongArity(format!("{}|{}", cmd.name, s.name)));
             }
             Some(_) => {}
         }
     }
     if !c.authenticated && cmd.flags & table::NO_AUTH == 0 {
-        srv.stats.commands[idx].rejected_calls += 1;
+        srv.stats.commands[id].rejected_calls += 1;
         return reject(c, CmdError::NoAuth);
     }
     // ACL: one branch while every user may do everything.
     if srv.acl.restricted {
         if let Err(e) = acl::check_permission(srv, c, idx, cmd, argv) {
-            srv.stats.commands[idx].rejected_calls += 1;
+            srv.stats.commands[id].rejected_calls += 1;
             return reject(c, e);
         }
     }
@@ -300,7 +303,7 @@ fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv, start: Instant) -> Cm
             srv.latency_sample("eviction-cycle", ms);
         }
         if out_of_memory && may_grow_memory(cmd, c) {
-            srv.stats.commands[idx].rejected_calls += 1;
+            srv.stats.commands[id].rejected_calls += 1;
             return reject(c, CmdError::Oom);
         }
     }
@@ -346,34 +349,49 @@ pub fn execute(
     };
     srv.propagate_command(c.db, argv.iter(), own_dirty);
     let usec = start.elapsed().as_micros() as u64;
-    let st = &mut srv.stats.commands[idx];
-    st.calls += 1;
-    st.usec += usec;
-    if result.is_err() {
-        st.failed_calls += 1;
+    let id = table::ids().of(idx, cmd, argv);
+    let flags = effective_flags(cmd, argv);
+    if let Some(st) = c.blocked.as_mut() {
+        // The command blocked. Redis 7.0 counts it once, when it completes
+        // (served, timed out or unblocked: server/blocking.rs), but shows
+        // it to MONITOR now, as sent.
+        st.call = Some(crate::server::blocking::DeferredCall {
+            id,
+            usec,
+            argv: crate::observe::slowlog::cut(crate::observe::slowlog::LoggedArgs {
+                args: argv.iter(),
+                redacted: &c.redacted,
+            }),
+        });
+    } else {
+        let st = &mut srv.stats.commands[id];
+        st.calls += 1;
+        st.usec += usec;
+        if result.is_err() {
+            st.failed_calls += 1;
+        }
+        srv.stats.total_commands_processed += 1;
+        if srv.config.latency_tracking {
+            srv.command_latencies.record(id, usec);
+        }
+        // Observability hooks: each is one comparison when it has nothing
+        // to do (slow log: the command was fast; latency monitor:
+        // threshold 0).
+        let slower_than = srv.config.slowlog_log_slower_than;
+        if slower_than >= 0 && usec >= slower_than as u64 && flags & table::SKIP_SLOWLOG == 0 {
+            log_slow(srv, c, argv, usec);
+        }
+        if srv.config.latency_monitor_threshold > 0 {
+            let event = if flags & table::FAST != 0 {
+                "fast-command"
+            } else {
+                "command"
+            };
+            srv.latency_sample(event, usec / 1000);
+        }
     }
-    srv.stats.total_commands_processed += 1;
-    if srv.config.latency_tracking {
-        srv.command_latencies.record(idx, usec);
-    }
-    // Observability hooks: each is one comparison when it has nothing to
-    // do (slow log: the command was fast; latency monitor: threshold 0;
-    // MONITOR: nobody is watching).
-    let slower_than = srv.config.slowlog_log_slower_than;
-    if slower_than >= 0 && usec >= slower_than as u64 && cmd.flags & table::SKIP_SLOWLOG == 0 {
-        log_slow(srv, c, argv, usec);
-    }
-    if srv.config.latency_monitor_threshold > 0 {
-        let event = if cmd.flags & table::FAST != 0 {
-            "fast-command"
-        } else {
-            "command"
-        };
-        srv.latency_sample(event, usec / 1000);
-    }
-    if !srv.monitors.is_empty()
-        && effective_flags(cmd, argv) & (table::SKIP_MONITOR | table::ADMIN) == 0
-    {
+    // MONITOR: one comparison while nobody is watching.
+    if !srv.monitors.is_empty() && flags & (table::SKIP_MONITOR | table::ADMIN) == 0 {
         crate::observe::monitor::feed(srv, c, argv);
     }
     c.redacted.clear();

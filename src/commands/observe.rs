@@ -5,6 +5,7 @@
 //! Must never: change what is recorded (only RESET subcommands clear).
 
 use super::keys::reply_help;
+use super::table::ids;
 use super::{parse_int, Argv};
 use crate::connection::Client;
 use crate::errors::{CmdError, CmdResult};
@@ -81,12 +82,12 @@ pub fn slowlog(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     Ok(())
 }
 
-/// LATENCY HELP. Redis also lists GRAPH and HISTOGRAM, which RedisLite
-/// does not implement yet; the help lists only what answers.
 const LATENCY_HELP: &[&str] = &[
     "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "DOCTOR",
     "    Return a human readable latency analysis report.",
+    "GRAPH <event>",
+    "    Return an ASCII latency graph for the <event> class.",
     "HISTORY <event>",
     "    Return time-latency samples for the <event> class.",
     "LATEST",
@@ -94,6 +95,9 @@ const LATENCY_HELP: &[&str] = &[
     "RESET [<event> ...]",
     "    Reset latency data of one or more <event> classes.",
     "    (default: reset all data for all event classes)",
+    "HISTOGRAM [COMMAND ...]",
+    "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
+    "    If no commands are specified then all histograms are replied.",
     "HELP",
     "    Prints this help.",
 ];
@@ -132,6 +136,19 @@ pub fn latency(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             argv.iter().skip(2).filter(|e| srv.latency.reset(e)).count()
         };
         c.reply().int(n as i64);
+    } else if argv.len() == 3 && argv.is(1, "graph") {
+        let Some(graph) = srv.latency.graph(&argv[2], crate::db::unix_ms() / 1000) else {
+            return Err(CmdError::Other(
+                format!(
+                    "ERR No samples available for event '{}'",
+                    String::from_utf8_lossy(&argv[2])
+                )
+                .into(),
+            ));
+        };
+        c.reply().verbatim(graph.as_bytes());
+    } else if argv.len() >= 2 && argv.is(1, "histogram") {
+        latency_histogram(srv, c, argv);
     } else if argv.len() == 2 && argv.is(1, "doctor") {
         let report = srv.latency.doctor(
             srv.config.latency_monitor_threshold,
@@ -142,6 +159,51 @@ pub fn latency(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         return Err(subcommand_syntax_error(argv));
     }
     Ok(())
+}
+
+/// LATENCY HISTOGRAM [command ...]: for each command (all that ran, when
+/// none is named), a map of `calls` and `histogram_usec` (bucket upper
+/// bound in microseconds -> cumulative count), as Redis 7.0. A container
+/// command name stands for all its subcommands that ran; unknown names
+/// and commands that never ran are skipped.
+fn latency_histogram(srv: &Server, c: &mut Client, argv: &Argv) {
+    let ids = ids();
+    let mut chosen: Vec<usize> = Vec::new();
+    if argv.len() == 2 {
+        chosen.extend(ids.in_order());
+    } else {
+        for name in argv.iter().skip(2) {
+            let Some(id) = ids.by_name(name) else {
+                continue;
+            };
+            chosen.push(id);
+            if let Some((cmd, None)) = ids.command(id) {
+                chosen.extend((0..cmd.subcommands.len()).map(|j| ids.sub_base[id] + j));
+            }
+        }
+    }
+    let entries: Vec<(usize, u64, Vec<(u64, u64)>)> = chosen
+        .into_iter()
+        .filter_map(|id| {
+            srv.command_latencies
+                .cdf(id)
+                .map(|(calls, buckets)| (id, calls, buckets))
+        })
+        .collect();
+    let mut w = c.reply();
+    w.map(entries.len());
+    for (id, calls, buckets) in entries {
+        w.bulk(ids.full_name(id).as_bytes());
+        w.map(2);
+        w.bulk(b"calls");
+        w.int(calls.min(i64::MAX as u64) as i64);
+        w.bulk(b"histogram_usec");
+        w.map(buckets.len());
+        for (usec, count) in buckets {
+            w.int(usec.min(i64::MAX as u64) as i64);
+            w.int(count.min(i64::MAX as u64) as i64);
+        }
+    }
 }
 
 /// MONITOR: from now on this client receives every command the server

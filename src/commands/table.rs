@@ -153,7 +153,7 @@ static SLOWLOG_SUBS: [SubCommand; 4] = [
     ),
 ];
 
-static LATENCY_SUBS: [SubCommand; 5] = [
+static LATENCY_SUBS: [SubCommand; 7] = [
     sub(
         "doctor",
         2,
@@ -161,10 +161,22 @@ static LATENCY_SUBS: [SubCommand; 5] = [
         "Return a human readable latency analysis report.",
     ),
     sub(
+        "graph",
+        3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        "Return a latency graph for the event.",
+    ),
+    sub(
         "help",
         2,
         LOADING | STALE,
         "Show helpful text about the different subcommands.",
+    ),
+    sub(
+        "histogram",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        "Return the cumulative distribution of latencies of a subset of commands or all commands.",
     ),
     sub(
         "history",
@@ -724,6 +736,95 @@ impl NameIndex {
     }
 }
 
+/// The command id space: one id per command (its table index), then one
+/// per subcommand (`config|get`), as Redis 7.0 gives every subcommand its
+/// own entry. ACL bitmaps and the per-command statistics (INFO
+/// commandstats / latencystats, LATENCY HISTOGRAM, /metrics) are indexed
+/// by it, so `CONFIG GET` and `CONFIG SET` are allowed and counted apart.
+pub struct CommandIds {
+    /// Id of each command's first subcommand (by table index).
+    pub sub_base: Vec<usize>,
+    /// Number of ids.
+    pub total: usize,
+}
+
+impl CommandIds {
+    /// The id a request runs as: its subcommand's when the command is a
+    /// container and the subcommand exists, else the command's own.
+    pub fn of(&self, idx: usize, cmd: &Command, argv: &super::Argv) -> usize {
+        if cmd.subcommands.is_empty() || argv.len() < 2 {
+            return idx;
+        }
+        let sub = argv.get(1);
+        cmd.subcommands
+            .iter()
+            .position(|s| s.name.as_bytes().eq_ignore_ascii_case(sub))
+            .map_or(idx, |j| self.sub_base[idx] + j)
+    }
+
+    /// The command (and subcommand) an id stands for.
+    pub fn command(&self, id: usize) -> Option<(&'static Command, Option<&'static SubCommand>)> {
+        if id < COMMANDS.len() {
+            return Some((&COMMANDS[id], None));
+        }
+        // The last command whose subcommands start at or before `id`.
+        let i = self.sub_base.partition_point(|&b| b <= id).checked_sub(1)?;
+        let c = &COMMANDS[i];
+        c.subcommands
+            .get(id - self.sub_base[i])
+            .map(|s| (c, Some(s)))
+    }
+
+    /// Redis's full name of an id: `get`, `config|get`.
+    pub fn full_name(&self, id: usize) -> String {
+        match self.command(id) {
+            Some((c, Some(s))) => format!("{}|{}", c.name, s.name),
+            Some((c, None)) => c.name.to_string(),
+            None => String::new(),
+        }
+    }
+
+    /// The id of a full name (`get`, `CONFIG|GET`), ignoring case.
+    pub fn by_name(&self, name: &[u8]) -> Option<usize> {
+        match name.iter().position(|&b| b == b'|') {
+            None => lookup(name).map(|(i, _)| i),
+            Some(bar) => {
+                let (i, c) = lookup(&name[..bar])?;
+                let sub = &name[bar + 1..];
+                c.subcommands
+                    .iter()
+                    .position(|s| s.name.as_bytes().eq_ignore_ascii_case(sub))
+                    .map(|j| self.sub_base[i] + j)
+            }
+        }
+    }
+
+    /// Every id in display order: each command followed by its
+    /// subcommands.
+    pub fn in_order(&self) -> impl Iterator<Item = usize> + '_ {
+        COMMANDS.iter().enumerate().flat_map(move |(i, c)| {
+            std::iter::once(i).chain((0..c.subcommands.len()).map(move |j| self.sub_base[i] + j))
+        })
+    }
+}
+
+/// The command id space, built once.
+pub fn ids() -> &'static CommandIds {
+    static IDS: OnceLock<CommandIds> = OnceLock::new();
+    IDS.get_or_init(|| {
+        let mut next = COMMANDS.len();
+        let mut sub_base = Vec::with_capacity(COMMANDS.len());
+        for c in COMMANDS {
+            sub_base.push(next);
+            next += c.subcommands.len();
+        }
+        CommandIds {
+            sub_base,
+            total: next,
+        }
+    })
+}
+
 fn index() -> &'static NameIndex {
     static INDEX: OnceLock<NameIndex> = OnceLock::new();
     INDEX.get_or_init(NameIndex::build)
@@ -751,5 +852,21 @@ mod tests {
         }
         assert!(lookup(b"nosuchcommand").is_none());
         assert!(lookup(&[b'a'; 100]).is_none());
+    }
+
+    #[test]
+    fn command_ids_round_trip() {
+        let ids = ids();
+        for id in ids.in_order() {
+            let name = ids.full_name(id);
+            assert_eq!(
+                ids.by_name(name.to_ascii_uppercase().as_bytes()),
+                Some(id),
+                "{name}"
+            );
+        }
+        assert_eq!(ids.in_order().count(), ids.total);
+        assert!(ids.command(ids.total).is_none());
+        assert!(ids.by_name(b"config|nosuch").is_none());
     }
 }

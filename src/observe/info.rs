@@ -10,7 +10,7 @@
 //! feature.
 
 use crate::commands::connection::REDIS_COMPAT_VERSION;
-use crate::commands::COMMANDS;
+use crate::commands::table::ids;
 use crate::connection::Client;
 use crate::lazyfree;
 use crate::memory;
@@ -572,14 +572,20 @@ fn keyspace_section(srv: &Server, out: &mut String) -> bool {
     true
 }
 
-/// Per-command latency percentiles (Redis names them by the command as
-/// the table lists it; container commands are reported as a whole).
+/// Per-command latency percentiles, per subcommand as Redis 7.0
+/// (`latency_percentiles_usec_config|get`).
 fn latencystats_section(srv: &Server, out: &mut String) -> bool {
     out.push_str("# Latencystats\r\n");
     let percentiles = &srv.config.latency_tracking_info_percentiles;
-    for (idx, cmd) in COMMANDS.iter().enumerate() {
-        if let Some(p) = srv.command_latencies.percentiles(idx, percentiles) {
-            let _ = write!(out, "latency_percentiles_usec_{}:{}\r\n", cmd.name, p);
+    let ids = ids();
+    for id in ids.in_order() {
+        if let Some(p) = srv.command_latencies.percentiles(id, percentiles) {
+            let _ = write!(
+                out,
+                "latency_percentiles_usec_{}:{}\r\n",
+                ids.full_name(id),
+                p
+            );
         }
     }
     true
@@ -618,7 +624,11 @@ fn hotkeys_section(srv: &Server, out: &mut String) -> bool {
 
 fn commandstats_section(srv: &Server, out: &mut String) -> bool {
     out.push_str("# Commandstats\r\n");
-    for (cmd, st) in COMMANDS.iter().zip(&srv.stats.commands) {
+    let ids = ids();
+    for id in ids.in_order() {
+        let Some(st) = srv.stats.commands.get(id) else {
+            continue;
+        };
         if st.calls == 0 && st.rejected_calls == 0 && st.failed_calls == 0 {
             continue;
         }
@@ -630,7 +640,12 @@ fn commandstats_section(srv: &Server, out: &mut String) -> bool {
         let _ = write!(
             out,
             "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}\r\n",
-            cmd.name, st.calls, st.usec, per_call, st.rejected_calls, st.failed_calls
+            ids.full_name(id),
+            st.calls,
+            st.usec,
+            per_call,
+            st.rejected_calls,
+            st.failed_calls
         );
     }
     true

@@ -115,6 +115,44 @@ impl LatencyMonitor {
         before != self.series.len()
     }
 
+    /// LATENCY GRAPH: Redis's ASCII chart of an event's samples, oldest
+    /// first: a header line (high, low and all-time high), 80 dashes, then
+    /// the samples as columns 4 rows high (see `sparkline`), each labelled
+    /// below, vertically, with how long ago it happened (`12s`, `3m`, `1h`,
+    /// `2d`). None if the event has no samples.
+    pub fn graph(&self, event: &[u8], now_secs: i64) -> Option<String> {
+        let s = self.get(event)?;
+        let samples: Vec<Sample> = s.history().collect();
+        let low = samples.iter().map(|x| x.latency_ms).min()?;
+        let high = samples.iter().map(|x| x.latency_ms).max()?;
+        let mut out = format!(
+            "{} - high {} ms, low {} ms (all time high {} ms)\n",
+            s.event, high, low, s.max_ms
+        );
+        out.push_str(&"-".repeat(GRAPH_COLUMNS));
+        out.push('\n');
+        let points: Vec<(u64, String)> = samples
+            .iter()
+            .map(|x| {
+                let ago = (now_secs - x.time).max(0);
+                let label = match ago {
+                    a if a < 60 => format!("{a}s"),
+                    a if a < 3600 => format!("{}m", a / 60),
+                    a if a < 86400 => format!("{}h", a / 3600),
+                    a => format!("{}d", a / 86400),
+                };
+                (x.latency_ms, label)
+            })
+            .collect();
+        for (n, chunk) in points.chunks(GRAPH_COLUMNS).enumerate() {
+            if n > 0 {
+                out.push('\n');
+            }
+            sparkline(&mut out, chunk, low, high);
+        }
+        Some(out)
+    }
+
     /// LATENCY DOCTOR: Redis's report header and per-event statistics
     /// (spikes, average, mean deviation, period, worst). Redis follows the
     /// statistics with tuning advice drawn from its configuration and the
@@ -168,6 +206,49 @@ impl LatencyMonitor {
     }
 }
 
+/// Width of LATENCY GRAPH (Redis's LATENCY_GRAPH_COLS).
+const GRAPH_COLUMNS: usize = 80;
+/// Rows of bars in LATENCY GRAPH.
+const GRAPH_ROWS: usize = 4;
+/// Each row splits into three levels; a full cell below the top is `|`.
+const GRAPH_LEVELS: &[u8; 3] = b"_o#";
+
+/// Draw one band of at most `GRAPH_COLUMNS` samples as Redis's filled
+/// sparkline: each sample is scaled to one of 12 steps between `low` and
+/// `high` (truncating, as Redis's integer arithmetic); row r (0 = top)
+/// shows the step's level in that row, `|` where the bar passes through,
+/// blank above. One blank line follows, then the labels written downwards,
+/// one character per line, until the longest label ends.
+fn sparkline(out: &mut String, points: &[(u64, String)], low: u64, high: u64) {
+    let steps = (GRAPH_LEVELS.len() * GRAPH_ROWS) as i64;
+    let range = if high > low { (high - low) as f64 } else { 1.0 };
+    let step_of = |v: u64| -> i64 {
+        let scaled = ((v - low) as f64 * steps as f64) as i64;
+        ((scaled as f64 / range) as i64).clamp(0, steps - 1)
+    };
+    let levels = GRAPH_LEVELS.len() as i64;
+    for row in 0..GRAPH_ROWS as i64 {
+        for (v, _) in points {
+            let level = step_of(*v) - (GRAPH_ROWS as i64 - row - 1) * levels;
+            out.push(match level {
+                l if l < 0 => ' ',
+                l if l < levels => GRAPH_LEVELS[l as usize] as char,
+                _ => '|',
+            });
+        }
+        out.push('\n');
+    }
+    out.push_str(&" ".repeat(points.len()));
+    out.push('\n');
+    let longest = points.iter().map(|(_, l)| l.len()).max().unwrap_or(0);
+    for i in 0..longest {
+        for (_, label) in points {
+            out.push(label.as_bytes().get(i).map_or(' ', |&b| b as char));
+        }
+        out.push('\n');
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +265,23 @@ mod tests {
         assert_eq!(h, vec![(100, 9), (101, 4)]);
         assert_eq!(s.max_ms, 9);
         assert_eq!(s.latest().latency_ms, 4);
+    }
+
+    #[test]
+    fn graph_draws_like_redis() {
+        let mut m = LatencyMonitor::default();
+        assert!(m.graph(b"command", 100).is_none());
+        // What redis-server 7.0 drew for samples of 50 ms (1 s ago) and
+        // 23 ms (now).
+        m.add_sample("command", 50, 99);
+        m.add_sample("command", 23, 100);
+        assert_eq!(
+            m.graph(b"command", 100).unwrap(),
+            format!(
+                "command - high 50 ms, low 23 ms (all time high 50 ms)\n{}\n# \n| \n| \n|_\n  \n10\nss\n",
+                "-".repeat(80)
+            )
+        );
     }
 
     #[test]

@@ -74,6 +74,37 @@ impl CommandLatencies {
         self.sums_us.get(idx).copied().unwrap_or(0) as f64 / 1e6
     }
 
+    /// LATENCY HISTOGRAM's view of command `idx`: its number of samples
+    /// and the cumulative distribution at power-of-two microsecond
+    /// boundaries, as Redis 7.0's reply: for each bucket boundary 2^k ns
+    /// (k >= 10), the count of samples up to and including the histogram
+    /// bucket holding 2^k, labelled with that bucket's highest value in
+    /// microseconds (1, 2, 4, 8, 16, 33, 66, 132...); boundaries that add
+    /// nothing are left out. None if the command never ran.
+    pub fn cdf(&self, idx: usize) -> Option<(u64, Vec<(u64, u64)>)> {
+        let h = self.hists.get(idx)?.as_ref()?;
+        let total = h.len();
+        let mut buckets = Vec::new();
+        let mut cumulative = 0u64;
+        let mut next_low = 0u64;
+        // 2^10 ns up to past the top of the range (2^30 > 1e9): at most 21
+        // steps.
+        for k in 10..=30u32 {
+            let level = 1u64 << k;
+            let high = h.highest_equivalent(level);
+            let added = h.count_between(next_low, high);
+            next_low = high.saturating_add(1);
+            if added > 0 {
+                cumulative = cumulative.saturating_add(added);
+                buckets.push((high / 1000, cumulative));
+            }
+            if cumulative >= total {
+                break;
+            }
+        }
+        Some((total, buckets))
+    }
+
     /// The INFO line body for command `idx`
     /// (`p50=1.003,p99=1.003,p99.9=1.003`), or None if it never ran.
     pub fn percentiles(&self, idx: usize, percentiles: &[f64]) -> Option<String> {
@@ -103,5 +134,19 @@ mod tests {
         assert_eq!(l.percentiles(0, &[50.0]), None);
         let s = l.percentiles(1, &[50.0, 99.0, 99.9]).unwrap();
         assert_eq!(s, "p50=1.003,p99=1.003,p99.9=50069.503");
+    }
+
+    #[test]
+    fn cdf_buckets_like_redis() {
+        let mut l = CommandLatencies::new(1);
+        assert!(l.cdf(0).is_none());
+        // Redis 7.0 answered these boundaries for samples of 7, 13, 26
+        // and 80 microseconds.
+        for us in [7, 13, 26, 80, 80] {
+            l.record(0, us);
+        }
+        let (calls, b) = l.cdf(0).unwrap();
+        assert_eq!(calls, 5);
+        assert_eq!(b, vec![(8, 1), (16, 2), (33, 3), (132, 5)]);
     }
 }

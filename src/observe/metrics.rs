@@ -8,7 +8,7 @@
 //! Must never: change server state, or take time proportional to the
 //! data set: the text is O(commands + databases + top keys).
 
-use crate::commands::COMMANDS;
+use crate::commands::table::ids;
 use crate::server::Server;
 use std::fmt::Write;
 
@@ -168,12 +168,17 @@ pub fn render(srv: &Server) -> String {
         "counter",
         "Calls per command.",
     );
-    for (cmd, st) in COMMANDS.iter().zip(&s.commands) {
+    let ids = ids();
+    for id in ids.in_order() {
+        let Some(st) = s.commands.get(id) else {
+            continue;
+        };
         if st.calls > 0 {
             let _ = writeln!(
                 out,
                 "redislite_commands_total{{cmd=\"{}\"}} {}",
-                cmd.name, st.calls
+                ids.full_name(id),
+                st.calls
             );
         }
     }
@@ -183,12 +188,15 @@ pub fn render(srv: &Server) -> String {
         "counter",
         "Calls per command that replied with an error or were rejected.",
     );
-    for (cmd, st) in COMMANDS.iter().zip(&s.commands) {
+    for id in ids.in_order() {
+        let Some(st) = s.commands.get(id) else {
+            continue;
+        };
         if st.failed_calls + st.rejected_calls > 0 {
             let _ = writeln!(
                 out,
                 "redislite_command_errors_total{{cmd=\"{}\"}} {}",
-                cmd.name,
+                ids.full_name(id),
                 st.failed_calls + st.rejected_calls
             );
         }
@@ -199,35 +207,36 @@ pub fn render(srv: &Server) -> String {
         "histogram",
         "Command execution time (recorded while latency-tracking is on).",
     );
-    for (idx, cmd) in COMMANDS.iter().enumerate() {
+    for idx in ids.in_order() {
         let Some(h) = srv.command_latencies.histogram(idx) else {
             continue;
         };
+        let name = ids.full_name(idx);
         for &le in DURATION_BUCKETS_SECONDS {
             let ns = (le * 1e9) as u64;
             let n = h.count_between(0, ns);
             let _ = writeln!(
                 out,
                 "redislite_command_duration_seconds_bucket{{cmd=\"{}\",le=\"{le}\"}} {n}",
-                cmd.name
+                name
             );
         }
         let _ = writeln!(
             out,
             "redislite_command_duration_seconds_bucket{{cmd=\"{}\",le=\"+Inf\"}} {}",
-            cmd.name,
+            name,
             h.len()
         );
         let _ = writeln!(
             out,
             "redislite_command_duration_seconds_sum{{cmd=\"{}\"}} {}",
-            cmd.name,
+            name,
             srv.command_latencies.sum_seconds(idx)
         );
         let _ = writeln!(
             out,
             "redislite_command_duration_seconds_count{{cmd=\"{}\"}} {}",
-            cmd.name,
+            name,
             h.len()
         );
     }

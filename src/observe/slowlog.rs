@@ -48,6 +48,32 @@ pub struct LoggedArgs<'a, I: ExactSizeIterator<Item = &'a [u8]>> {
     pub redacted: &'a [usize],
 }
 
+/// The arguments as an entry keeps them: at most `ARGC_MAX`, each cut at
+/// `ARG_BYTES_MAX` bytes, secrets replaced by `REDACTED`.
+pub fn cut<'a, I>(req: LoggedArgs<'a, I>) -> Vec<Vec<u8>>
+where
+    I: ExactSizeIterator<Item = &'a [u8]>,
+{
+    let argc = req.args.len();
+    let kept = argc.min(ARGC_MAX);
+    let mut argv = Vec::with_capacity(kept);
+    for (j, a) in req.args.take(kept).enumerate() {
+        let arg = if kept != argc && j == kept - 1 {
+            format!("... ({} more arguments)", argc - kept + 1).into_bytes()
+        } else if req.redacted.contains(&j) {
+            REDACTED.to_vec()
+        } else if a.len() > ARG_BYTES_MAX {
+            let mut v = a[..ARG_BYTES_MAX].to_vec();
+            v.extend_from_slice(format!("... ({} more bytes)", a.len() - ARG_BYTES_MAX).as_bytes());
+            v
+        } else {
+            a.to_vec()
+        };
+        argv.push(arg);
+    }
+    argv
+}
+
 impl SlowLog {
     /// Record one slow command and trim the list to `max_len`.
     pub fn push<'a, I>(
@@ -61,25 +87,20 @@ impl SlowLog {
     ) where
         I: ExactSizeIterator<Item = &'a [u8]>,
     {
-        let argc = req.args.len();
-        let kept = argc.min(ARGC_MAX);
-        let mut argv = Vec::with_capacity(kept);
-        for (j, a) in req.args.take(kept).enumerate() {
-            let arg = if kept != argc && j == kept - 1 {
-                format!("... ({} more arguments)", argc - kept + 1).into_bytes()
-            } else if req.redacted.contains(&j) {
-                REDACTED.to_vec()
-            } else if a.len() > ARG_BYTES_MAX {
-                let mut v = a[..ARG_BYTES_MAX].to_vec();
-                v.extend_from_slice(
-                    format!("... ({} more bytes)", a.len() - ARG_BYTES_MAX).as_bytes(),
-                );
-                v
-            } else {
-                a.to_vec()
-            };
-            argv.push(arg);
-        }
+        self.push_cut(cut(req), duration_us, unix_secs, peer, name, max_len);
+    }
+
+    /// Record a command whose arguments were already cut (a blocking
+    /// command keeps them from the moment it blocked until it is served).
+    pub fn push_cut(
+        &mut self,
+        argv: Vec<Vec<u8>>,
+        duration_us: u64,
+        unix_secs: i64,
+        peer: &str,
+        name: &[u8],
+        max_len: usize,
+    ) {
         self.entries.push_front(Entry {
             id: self.next_id,
             unix_secs,

@@ -138,6 +138,26 @@ pub struct BlockState {
     /// clock step (NTP) neither fires nor stretches a timeout.
     pub deadline: Option<Instant>,
     pub op: BlockOp,
+    /// The command's accounting, left for when it completes (filled by
+    /// the dispatcher right after the command blocked).
+    pub call: Option<DeferredCall>,
+}
+
+/// What INFO commandstats, latencystats and the slow log will record for
+/// a command that blocked. Redis 7.0 counts a blocking command once, when
+/// it completes: served (duration = its first run + the serve, never the
+/// time spent waiting; latency histogram and slow log as any command),
+/// timed out or unblocked (a call with its first run's duration, but no
+/// histogram sample and no slow log entry). MONITOR saw it when it was
+/// sent.
+#[derive(Debug)]
+pub struct DeferredCall {
+    /// Command id (commands::table::ids).
+    pub id: usize,
+    /// Microseconds of the run that blocked.
+    pub usec: u64,
+    /// The arguments as the slow log keeps them (bounded by its cuts).
+    pub argv: Vec<Vec<u8>>,
 }
 
 /// One waiter in a key's queue. The slot finds the client in the server's
@@ -388,6 +408,7 @@ impl Server {
             keys,
             deadline,
             op,
+            call: None,
         }));
     }
 
@@ -411,9 +432,51 @@ impl Server {
 
     /// Unblock `c` (its reply is already written) and schedule the replay
     /// of the input it sent while blocked.
-    fn unblock(&mut self, c: &mut Client) {
-        if self.forget_blocked(c).is_some() {
-            self.blocking.unblocked.push((c.token, c.id));
+    fn unblock(&mut self, c: &mut Client) -> Option<Box<BlockState>> {
+        let st = self.forget_blocked(c)?;
+        self.blocking.unblocked.push((c.token, c.id));
+        Some(st)
+    }
+
+    /// Account a blocking command that completed (see [`DeferredCall`]).
+    /// `serve_usec` is Some when it was served, with how long that took.
+    fn account_blocked_call(
+        &mut self,
+        c: &Client,
+        call: Option<DeferredCall>,
+        serve_usec: Option<u64>,
+        failed: bool,
+    ) {
+        let Some(call) = call else {
+            return;
+        };
+        let usec = call.usec.saturating_add(serve_usec.unwrap_or(0));
+        let Some(st) = self.stats.commands.get_mut(call.id) else {
+            return;
+        };
+        st.calls += 1;
+        st.usec = st.usec.saturating_add(usec);
+        if failed {
+            st.failed_calls += 1;
+        }
+        self.stats.total_commands_processed += 1;
+        if serve_usec.is_none() {
+            return;
+        }
+        if self.config.latency_tracking {
+            self.command_latencies.record(call.id, usec);
+        }
+        let slower_than = self.config.slowlog_log_slower_than;
+        let max_len = self.config.slowlog_max_len.min(usize::MAX as u64) as usize;
+        if slower_than >= 0 && usec >= slower_than as u64 && max_len > 0 {
+            self.slowlog.push_cut(
+                call.argv,
+                usec,
+                unix_ms() / 1000,
+                &c.addr,
+                c.name.as_deref().unwrap_or(b""),
+                max_len,
+            );
         }
     }
 
@@ -481,8 +544,11 @@ impl Server {
                 self.clients[w.slot] = Some(c);
                 continue;
             }
-            if let Some(st) = self.forget_blocked(&mut c) {
-                self.serve_blocked_client(&mut c, st.db, key, &st.op);
+            if let Some(mut st) = self.forget_blocked(&mut c) {
+                let start = Instant::now();
+                let failed = self.serve_blocked_client(&mut c, st.db, key, &st.op);
+                let serve_usec = start.elapsed().as_micros() as u64;
+                self.account_blocked_call(&c, st.call.take(), Some(serve_usec), failed);
                 self.blocking.unblocked.push((c.token, c.id));
             }
             // Keyspace events of the pop (and of BLMOVE's push) go out now,
@@ -502,7 +568,14 @@ impl Server {
     /// The served operation is propagated as its non-blocking form
     /// (LPOP/RPOP, LPOP key count, LMOVE, ZPOPMIN/ZPOPMAX [count]), as
     /// Redis does.
-    fn serve_blocked_client(&mut self, c: &mut Client, db: usize, key: &[u8], op: &BlockOp) {
+    /// Returns whether the serve answered an error.
+    fn serve_blocked_client(
+        &mut self,
+        c: &mut Client,
+        db: usize,
+        key: &[u8],
+        op: &BlockOp,
+    ) -> bool {
         let mark = c.out.len();
         self.prop.begin_command();
         let result = match op {
@@ -513,6 +586,7 @@ impl Server {
                 crate::commands::zsets::serve_blocked(self, c, db, key, op)
             }
         };
+        let failed = result.is_err();
         if let Err(e) = result {
             let msg = e.message();
             self.stats.count_error(&msg);
@@ -538,6 +612,7 @@ impl Server {
             }
             self.propagate_end_unit();
         }
+        failed
     }
 
     /// Time out blocked clients whose deadline passed (before sleeping).
@@ -560,7 +635,9 @@ impl Server {
                 let op = st.op.clone();
                 Self::deferred_reply(&mut c, |c| op.reply_timeout(&mut c.reply()));
             }
-            self.unblock(&mut c);
+            if let Some(mut st) = self.unblock(&mut c) {
+                self.account_blocked_call(&c, st.call.take(), None, false);
+            }
             // A client without block state here would keep the entry
             // forever; make sure it goes.
             self.blocking.timeouts.remove(&(deadline, id, slot));
@@ -588,7 +665,9 @@ impl Server {
             let op = st.op.clone();
             Self::deferred_reply(&mut c, |c| op.reply_timeout(&mut c.reply()));
         }
-        self.unblock(&mut c);
+        if let Some(mut st) = self.unblock(&mut c) {
+            self.account_blocked_call(&c, st.call.take(), None, error);
+        }
         self.finish_client_turn(slot, c);
         true
     }

@@ -164,7 +164,7 @@ impl Server {
             pause: None,
             paused_clients: Vec::new(),
             pubsub: crate::pubsub::PubSub::default(),
-            stats: Stats::new(crate::commands::COMMANDS.len()),
+            stats: Stats::new(crate::commands::table::ids().total),
             clients: Vec::new(),
             free_tokens: Vec::new(),
             connected_clients: 0,
@@ -200,7 +200,7 @@ impl Server {
             latency: Default::default(),
             monitors: Vec::new(),
             command_latencies: crate::observe::latencystats::CommandLatencies::new(
-                crate::commands::COMMANDS.len(),
+                crate::commands::table::ids().total,
             ),
             metrics: Default::default(),
             repl: Default::default(),
