@@ -25,6 +25,7 @@ mod hashes;
 mod keys;
 mod lists;
 mod observe;
+mod observe_stats;
 mod persistence;
 mod protocol;
 mod pubsub_tx;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 /// A parsed RESP2 reply, enough for slowlog/latency shapes.
 #[derive(Debug, Clone, PartialEq)]
-enum V {
+pub(crate) enum V {
     Int(i64),
     Bulk(Vec<u8>),
     Arr(Vec<V>),
@@ -19,7 +19,7 @@ enum V {
     Nil,
 }
 
-fn parse(buf: &[u8]) -> V {
+pub(crate) fn parse(buf: &[u8]) -> V {
     fn line(buf: &[u8], pos: &mut usize) -> String {
         let start = *pos;
         while &buf[*pos..*pos + 2] != b"\r\n" {
@@ -57,14 +57,14 @@ fn parse(buf: &[u8]) -> V {
     value(buf, &mut pos)
 }
 
-fn arr(v: &V) -> &[V] {
+pub(crate) fn arr(v: &V) -> &[V] {
     match v {
         V::Arr(a) => a,
         other => panic!("expected array, got {other:?}"),
     }
 }
 
-fn int(v: &V) -> i64 {
+pub(crate) fn int(v: &V) -> i64 {
     match v {
         V::Int(i) => *i,
         other => panic!("expected integer, got {other:?}"),
@@ -403,7 +403,7 @@ fn info_reports_pubsub_counts() {
 }
 
 /// The value of `field` in an INFO text.
-fn info_field(info: &str, field: &str) -> Option<String> {
+pub(crate) fn info_field(info: &str, field: &str) -> Option<String> {
     info.lines()
         .find_map(|l| l.strip_prefix(&format!("{field}:")))
         .map(|v| v.to_string())
