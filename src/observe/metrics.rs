@@ -40,6 +40,170 @@ fn single(out: &mut String, name: &str, kind: &str, help: &str, value: f64) {
     let _ = writeln!(out, "{name} {value}");
 }
 
+fn flag(b: bool) -> f64 {
+    if b {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// RDB snapshots and the AOF: status, sizes, last-success timestamps.
+fn persistence(srv: &Server, out: &mut String) {
+    let rdb = &srv.rdb;
+    single(
+        out,
+        "redislite_rdb_last_save_timestamp_seconds",
+        "gauge",
+        "Unix time of the last successful save (INFO rdb_last_save_time).",
+        srv.lastsave_unix as f64,
+    );
+    single(
+        out,
+        "redislite_rdb_changes_since_last_save",
+        "gauge",
+        "Writes since the last successful save.",
+        srv.ks.dirty as f64,
+    );
+    single(
+        out,
+        "redislite_rdb_bgsave_in_progress",
+        "gauge",
+        "1 while a background save runs.",
+        flag(rdb.child.is_some()),
+    );
+    single(
+        out,
+        "redislite_rdb_last_bgsave_ok",
+        "gauge",
+        "1 if the last background save succeeded (INFO rdb_last_bgsave_status).",
+        flag(rdb.last_bgsave_ok),
+    );
+    single(
+        out,
+        "redislite_rdb_last_bgsave_duration_seconds",
+        "gauge",
+        "Duration of the last background save (-1: none yet).",
+        rdb.last_bgsave_time_sec as f64,
+    );
+    single(
+        out,
+        "redislite_rdb_saves_total",
+        "counter",
+        "Snapshots written since start.",
+        rdb.saves as f64,
+    );
+    let aof = srv.aof.as_ref();
+    single(
+        out,
+        "redislite_aof_enabled",
+        "gauge",
+        "1 when the append-only file is on.",
+        flag(aof.is_some()),
+    );
+    single(
+        out,
+        "redislite_aof_last_write_ok",
+        "gauge",
+        "1 if the last AOF write succeeded (INFO aof_last_write_status; 1 when off).",
+        flag(aof.is_none_or(|a| a.last_write_ok)),
+    );
+    single(
+        out,
+        "redislite_aof_rewrite_in_progress",
+        "gauge",
+        "1 while the AOF is rewritten (RedisLite has no background rewrite: always 0).",
+        0.0,
+    );
+    if let Some(a) = aof {
+        single(
+            out,
+            "redislite_aof_current_size_bytes",
+            "gauge",
+            "Bytes in the append-only file.",
+            a.size as f64,
+        );
+        single(
+            out,
+            "redislite_aof_last_write_timestamp_seconds",
+            "gauge",
+            "Unix time of the last successful AOF write (0: none since it opened).",
+            a.last_write_ok_unix_ms as f64 / 1000.0,
+        );
+    }
+}
+
+/// Role, offsets and, on a master, each replica's acknowledged offset
+/// and lag.
+fn replication(srv: &Server, out: &mut String) {
+    let replica_of = srv.config.replicaof.is_some();
+    header(
+        out,
+        "redislite_replication_role_info",
+        "gauge",
+        "The server's replication role (label role: master or slave).",
+    );
+    let _ = writeln!(
+        out,
+        "redislite_replication_role_info{{role=\"{}\"}} 1",
+        if replica_of { "slave" } else { "master" }
+    );
+    single(
+        out,
+        "redislite_master_repl_offset_bytes",
+        "gauge",
+        "Replication stream offset (INFO master_repl_offset).",
+        srv.repl.offset as f64,
+    );
+    if replica_of {
+        single(
+            out,
+            "redislite_master_link_up",
+            "gauge",
+            "1 while the link to the master is up (replicas only).",
+            flag(srv.repl.link.as_ref().is_some_and(|l| l.is_connected())),
+        );
+    }
+    let replicas = srv.replica_views(crate::db::unix_ms());
+    single(
+        out,
+        "redislite_connected_replicas",
+        "gauge",
+        "Replicas online (INFO connected_slaves).",
+        replicas.len() as f64,
+    );
+    header(
+        out,
+        "redislite_replica_offset_bytes",
+        "gauge",
+        "Offset each replica last acknowledged.",
+    );
+    for r in &replicas {
+        let _ = writeln!(
+            out,
+            "redislite_replica_offset_bytes{{ip=\"{}\",port=\"{}\"}} {}",
+            label(r.ip.as_bytes()),
+            r.port,
+            r.offset
+        );
+    }
+    header(
+        out,
+        "redislite_replica_lag_seconds",
+        "gauge",
+        "Seconds since each replica's last acknowledgement.",
+    );
+    for r in &replicas {
+        let _ = writeln!(
+            out,
+            "redislite_replica_lag_seconds{{ip=\"{}\",port=\"{}\"}} {}",
+            label(r.ip.as_bytes()),
+            r.port,
+            r.lag_secs
+        );
+    }
+}
+
 /// The whole /metrics body.
 pub fn render(srv: &Server) -> String {
     let mut out = String::new();
@@ -138,11 +302,13 @@ pub fn render(srv: &Server) -> String {
     );
     single(
         &mut out,
-        "redislite_last_save_timestamp_seconds",
+        "redislite_blocked_clients",
         "gauge",
-        "Unix time of the last successful save.",
-        srv.lastsave_unix as f64,
+        "Clients waiting in a blocking command.",
+        srv.blocking.clients as f64,
     );
+    persistence(srv, &mut out);
+    replication(srv, &mut out);
 
     header(&mut out, "redislite_db_keys", "gauge", "Keys per database.");
     for (i, db) in srv.ks.dbs.iter().enumerate() {

@@ -452,6 +452,9 @@ pub struct Aof {
     /// Result of the last write attempt, and its error text.
     pub last_write_ok: bool,
     pub last_write_error: String,
+    /// Unix ms of the last successful write of buffered records (0 =
+    /// none since the log was opened), for /metrics.
+    pub last_write_ok_unix_ms: i64,
     /// Writes done while a background fsync was running past the limit.
     pub delayed_fsync: u64,
     worker: Option<FsyncWorker>,
@@ -488,6 +491,7 @@ impl Aof {
             size,
             last_write_ok: true,
             last_write_error: String::new(),
+            last_write_ok_unix_ms: 0,
             delayed_fsync: 0,
             worker: None,
             last_fsync: Instant::now(),
@@ -585,6 +589,8 @@ impl Aof {
             log::warn!("AOF write error looks solved, RedisLite can write again.");
         }
         self.last_write_ok = true;
+        // A vDSO clock read, not a syscall; only when records were written.
+        self.last_write_ok_unix_ms = crate::db::unix_ms();
         match self.policy {
             FsyncPolicy::Always => {
                 if let Err(e) = fdatasync(&self.file) {

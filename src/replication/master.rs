@@ -110,7 +110,20 @@ impl Server {
 
     /// INFO replication lines for the master role.
     pub fn info_replicas(&self, out: &mut String) -> usize {
-        let mut n = 0;
+        let replicas = self.replica_views(self.ks.now_ms);
+        for (n, r) in replicas.iter().enumerate() {
+            out.push_str(&format!(
+                "slave{n}:ip={},port={},state={},offset={},lag={}\r\n",
+                r.ip, r.port, r.state, r.offset, r.lag_secs
+            ));
+        }
+        replicas.len()
+    }
+
+    /// The online replicas as INFO and /metrics show them, with their lag
+    /// (seconds since their last REPLCONF ACK) at `now_ms`.
+    pub fn replica_views(&self, now_ms: i64) -> Vec<ReplicaView> {
+        let mut out = Vec::new();
         for &s in &self.repl.replicas {
             let Some(c) = self.clients.get(s).and_then(|c| c.as_deref()) else {
                 continue;
@@ -124,16 +137,26 @@ impl Server {
                     .map(|(h, _)| h.to_string())
                     .unwrap_or_default()
             });
-            let state = if r.online { "online" } else { "wait_bgsave" };
-            let lag = ((self.ks.now_ms - r.ack_time_ms).max(0)) / 1000;
-            out.push_str(&format!(
-                "slave{n}:ip={ip},port={},state={state},offset={},lag={lag}\r\n",
-                r.listening_port, r.ack_offset
-            ));
-            n += 1;
+            out.push(ReplicaView {
+                ip,
+                port: r.listening_port,
+                state: if r.online { "online" } else { "wait_bgsave" },
+                offset: r.ack_offset,
+                lag_secs: (now_ms - r.ack_time_ms).max(0) / 1000,
+            });
         }
-        n
+        out
     }
+}
+
+/// One replica as INFO's `slaveN` line and /metrics report it.
+pub struct ReplicaView {
+    pub ip: String,
+    pub port: u16,
+    pub state: &'static str,
+    /// Offset it last acknowledged.
+    pub offset: u64,
+    pub lag_secs: i64,
 }
 
 /// Record what a (future) replica tells about itself. It joins the

@@ -707,3 +707,101 @@ fn prometheus_metrics_parse_and_move() {
     drop(idle);
     assert_eq!(c.cmd(&["PING"]), b"+PONG\r\n");
 }
+
+#[test]
+fn prometheus_metrics_follow_replication_and_persistence() {
+    const LIMIT: Duration = Duration::from_secs(20);
+    let mport = crate::common::free_port();
+    let mport_s = mport.to_string();
+    let m = ServerProc::start(&["--metrics-port", &mport_s, "--save", ""]);
+    let mut c = m.conn();
+    let before = scrape(mport);
+    assert_eq!(
+        sample(&before, "redislite_replication_role_info{role=master}"),
+        Some(1.0)
+    );
+    assert_eq!(sample(&before, "redislite_connected_replicas{}"), Some(0.0));
+    assert_eq!(sample(&before, "redislite_aof_enabled{}"), Some(0.0));
+    assert_eq!(sample(&before, "redislite_rdb_saves_total{}"), Some(0.0));
+    assert_eq!(sample(&before, "redislite_rdb_last_bgsave_ok{}"), Some(1.0));
+    assert!(!before
+        .iter()
+        .any(|l| l.starts_with("redislite_replica_lag_seconds")));
+
+    // A replica connects: it appears with its offset and lag.
+    let master_port = m.port.to_string();
+    let rport = crate::common::free_port();
+    let rport_s = rport.to_string();
+    let r = ServerProc::start(&[
+        "--save",
+        "",
+        "--metrics-port",
+        &rport_s,
+        "--replicaof",
+        "127.0.0.1",
+        &master_port,
+    ]);
+    let labels = format!("{{ip=127.0.0.1,port={}}}", r.port);
+    let lag_key = format!("redislite_replica_lag_seconds{labels}");
+    let offset_key = format!("redislite_replica_offset_bytes{labels}");
+    assert!(
+        wait_until(LIMIT, || sample(&scrape(mport), &lag_key).is_some()),
+        "replica never showed in /metrics"
+    );
+    let now = scrape(mport);
+    assert_eq!(sample(&now, "redislite_connected_replicas{}"), Some(1.0));
+    let offset0 = sample(&now, "redislite_master_repl_offset_bytes{}").unwrap();
+    for i in 0..10 {
+        c.cmd(&["SET", &format!("k{i}"), "v"]);
+    }
+    let offset1 = sample(&scrape(mport), "redislite_master_repl_offset_bytes{}").unwrap();
+    assert!(offset1 > offset0, "{offset0} -> {offset1}");
+    // The replica acknowledges the new offset (REPLCONF ACK, every second).
+    assert!(
+        wait_until(LIMIT, || sample(&scrape(mport), &offset_key)
+            == Some(offset1)),
+        "replica offset never reached {offset1}"
+    );
+    // The replica's own view: its role and an up link.
+    let replica_view = scrape(rport);
+    assert_eq!(
+        sample(&replica_view, "redislite_replication_role_info{role=slave}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&replica_view, "redislite_master_link_up{}"),
+        Some(1.0)
+    );
+
+    // A background save: counted, successful, timestamped.
+    let t0 = now_secs();
+    assert_eq!(c.cmd(&["BGSAVE"]), b"+Background saving started\r\n");
+    assert!(wait_until(LIMIT, || sample(
+        &scrape(mport),
+        "redislite_rdb_saves_total{}"
+    ) == Some(1.0)));
+    let after_save = scrape(mport);
+    assert_eq!(
+        sample(&after_save, "redislite_rdb_last_bgsave_ok{}"),
+        Some(1.0)
+    );
+    assert!(
+        sample(&after_save, "redislite_rdb_last_save_timestamp_seconds{}").unwrap() >= t0 as f64
+    );
+    assert_eq!(
+        sample(&after_save, "redislite_rdb_changes_since_last_save{}"),
+        Some(0.0)
+    );
+
+    // The AOF switched on: enabled, growing, last write timestamped.
+    assert_eq!(c.cmd(&["CONFIG", "SET", "appendonly", "yes"]), b"+OK\r\n");
+    let on = scrape(mport);
+    assert_eq!(sample(&on, "redislite_aof_enabled{}"), Some(1.0));
+    assert_eq!(sample(&on, "redislite_aof_last_write_ok{}"), Some(1.0));
+    let size0 = sample(&on, "redislite_aof_current_size_bytes{}").unwrap();
+    c.cmd(&["SET", "after-aof", "v"]);
+    let grown = scrape(mport);
+    assert!(sample(&grown, "redislite_aof_current_size_bytes{}").unwrap() > size0);
+    assert!(sample(&grown, "redislite_aof_last_write_timestamp_seconds{}").unwrap() >= t0 as f64);
+    drop(r);
+}
