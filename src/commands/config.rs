@@ -113,6 +113,8 @@ pub fn config(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             srv.stats.reset();
             srv.command_latencies.reset();
             srv.ks.stats = Default::default();
+            srv.rdb.latest_fork_usec = 0;
+            srv.rdb.total_forks = 0;
             crate::memory::reset_peak();
             c.reply().ok();
         }

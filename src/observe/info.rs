@@ -431,8 +431,8 @@ fn stats_section(srv: &Server, out: &mut String) -> bool {
     field!(out, "pubsub_channels", srv.pubsub.channel_count());
     field!(out, "pubsub_patterns", srv.pubsub.numpat());
     field!(out, "pubsubshard_channels", 0);
-    field!(out, "latest_fork_usec", 0);
-    field!(out, "total_forks", 0);
+    field!(out, "latest_fork_usec", srv.rdb.latest_fork_usec);
+    field!(out, "total_forks", srv.rdb.total_forks);
     field!(out, "migrate_cached_sockets", 0);
     field!(out, "slave_expires_tracked_keys", 0);
     field!(out, "active_defrag_hits", 0);

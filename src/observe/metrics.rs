@@ -93,6 +93,20 @@ fn persistence(srv: &Server, out: &mut String) {
         "Snapshots written since start.",
         rdb.saves as f64,
     );
+    single(
+        out,
+        "redislite_latest_fork_seconds",
+        "gauge",
+        "How long the last fork() stalled the event loop.",
+        rdb.latest_fork_usec as f64 / 1e6,
+    );
+    single(
+        out,
+        "redislite_forks_total",
+        "counter",
+        "fork() calls (background saves).",
+        rdb.total_forks as f64,
+    );
     let aof = srv.aof.as_ref();
     single(
         out,

@@ -46,6 +46,10 @@ pub struct RdbState {
     pub last_bgsave_try_unix: i64,
     /// SHUTDOWN SAVE / NOSAVE given with the shutdown request.
     pub shutdown_save: Option<bool>,
+    /// How long the last fork() stalled the loop, and how many forks
+    /// there were (INFO latest_fork_usec / total_forks).
+    pub latest_fork_usec: u64,
+    pub total_forks: u64,
 }
 
 impl Default for RdbState {
@@ -62,6 +66,8 @@ impl Default for RdbState {
             dirty_at_fork: 0,
             last_bgsave_try_unix: 0,
             shutdown_save: None,
+            latest_fork_usec: 0,
+            total_forks: 0,
         }
     }
 }

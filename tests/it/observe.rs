@@ -387,6 +387,94 @@ fn latency_monitor_records_spikes_by_event() {
     assert_eq!(c.cmd(&["LATENCY", "LATEST"]), b"*0\r\n");
 }
 
+/// The events LATENCY reports, each made to fire by its cause: a stall
+/// of at least 1 ms (the smallest threshold) in the AOF write and fsync,
+/// a fast command, fork(), the active expiry cycle and the eviction cycle.
+#[test]
+fn latency_events_fire_for_each_subsystem() {
+    const LIMIT: Duration = Duration::from_secs(30);
+    let srv = ServerProc::start(&["--save", ""]);
+    let mut c = srv.conn();
+    let ok = b"+OK\r\n".to_vec();
+    c.cmd(&["CONFIG", "SET", "latency-monitor-threshold", "1"]);
+    let history =
+        |c: &mut Conn, event: &str| arr(&parse(&c.cmd(&["LATENCY", "HISTORY", event]))).len();
+    // A 32 MiB record written and fsynced under `always`, then written
+    // under `everysec`: aof-fsync-always and aof-write.
+    let payload = vec![b'x'; 32 << 20];
+    assert_eq!(c.cmd(&["CONFIG", "SET", "appendonly", "yes"]), ok);
+    assert_eq!(c.cmd(&["CONFIG", "SET", "appendfsync", "always"]), ok);
+    c.send(&[b"SET", b"a1", &payload]);
+    assert_eq!(c.read_reply(), ok);
+    assert_eq!(c.cmd(&["CONFIG", "SET", "appendfsync", "everysec"]), ok);
+    c.send(&[b"SET", b"a2", &payload]);
+    assert_eq!(c.read_reply(), ok);
+    assert_eq!(c.cmd(&["CONFIG", "SET", "appendonly", "no"]), ok);
+    assert!(
+        history(&mut c, "aof-fsync-always") >= 1,
+        "no aof-fsync-always event"
+    );
+    assert!(history(&mut c, "aof-write") >= 1, "no aof-write event");
+    // GET (a fast command) copying 32 MiB into its reply.
+    c.send(&[b"GET", b"a1"]);
+    assert_eq!(c.read_reply().len(), payload.len() + 13);
+    assert!(
+        history(&mut c, "fast-command") >= 1,
+        "no fast-command event"
+    );
+    // fork() of a process holding 64 MiB and more: page tables to copy.
+    assert_eq!(c.cmd(&["BGSAVE"]), b"+Background saving started\r\n");
+    assert!(wait_until(LIMIT, || {
+        crate::common::info_u64(&mut c, "persistence", "rdb_bgsave_in_progress") == 0
+    }));
+    assert_eq!(crate::common::info_u64(&mut c, "stats", "total_forks"), 1);
+    assert!(crate::common::info_u64(&mut c, "stats", "latest_fork_usec") > 0);
+    assert_eq!(history(&mut c, "fork"), 1);
+    // 100k keys expiring together: the active cycle deletes them.
+    c.cmd(&["FLUSHALL"]);
+    pipeline(
+        &mut c,
+        (0..100_000).map(|i| encode(&[b"SET", format!("e{i}").as_bytes(), b"v", b"PX", b"50"])),
+    );
+    assert!(
+        wait_until(LIMIT, || history(&mut c, "expire-cycle") > 0),
+        "no expire-cycle event"
+    );
+    // Memory limit below what 100k keys use, with an unbounded cycle:
+    // the next command evicts about half of them in one go.
+    pipeline(
+        &mut c,
+        (0..100_000).map(|i| encode(&[b"SET", format!("n{i}").as_bytes(), &[b'v'; 100]])),
+    );
+    let used = crate::common::info_u64(&mut c, "memory", "used_memory");
+    c.cmd(&["CONFIG", "SET", "maxmemory-eviction-tenacity", "100"]);
+    c.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-random"]);
+    let half = (used / 2).to_string();
+    assert_eq!(c.cmd(&["CONFIG", "SET", "maxmemory", &half]), ok);
+    c.cmd(&["PING"]);
+    assert!(crate::common::info_u64(&mut c, "stats", "evicted_keys") > 10_000);
+    assert!(
+        history(&mut c, "eviction-cycle") >= 1,
+        "no eviction-cycle event"
+    );
+    // All of them listed by LATEST.
+    let latest = parse(&c.cmd(&["LATENCY", "LATEST"]));
+    let names: Vec<V> = arr(&latest).iter().map(|e| arr(e)[0].clone()).collect();
+    for event in [
+        "aof-fsync-always",
+        "aof-write",
+        "fast-command",
+        "fork",
+        "expire-cycle",
+        "eviction-cycle",
+    ] {
+        assert!(
+            names.contains(&V::Bulk(event.as_bytes().to_vec())),
+            "{event}: {names:?}"
+        );
+    }
+}
+
 #[test]
 fn info_reports_pubsub_counts() {
     let srv = ServerProc::start(&[]);

@@ -6,9 +6,11 @@
 //! cannot match between two servers, so they are checked for their form
 //! and everything else must be equal.
 
+use crate::common::wait_until;
 use crate::common::{wait_blocked, Conn, ServerProc};
 use crate::differential::check;
-use crate::observe::{arr, int, parse, V};
+use crate::observe::{arr, info_field, int, parse, V};
+use std::time::Duration;
 
 /// The bucket labels Redis 7.0 can answer in LATENCY HISTOGRAM: the
 /// highest value, in microseconds, of the HdrHistogram bucket (1 ns..1 s,
@@ -368,4 +370,50 @@ fn latency_graph_draws_recorded_spikes() {
         .parse()
         .unwrap();
     assert!(high >= 20, "{graph}");
+}
+
+/// INFO's rates follow the traffic: instantaneous_ops_per_sec and the
+/// input/output kbps become non-zero under load and return to zero when
+/// it stops; total_net_* count at least the bytes exchanged.
+#[test]
+fn instantaneous_rates_and_net_totals_follow_traffic() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    const LIMIT: Duration = Duration::from_secs(20);
+    let srv = ServerProc::start(&[]);
+    let mut ctl = srv.conn();
+    let field = |c: &mut Conn, name: &str| -> f64 {
+        info_field(&c.cmds(&["INFO", "stats"]), name)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    let in0 = field(&mut ctl, "total_net_input_bytes");
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut load = srv.conn();
+    let flag = stop.clone();
+    let sent = std::thread::spawn(move || {
+        let req = crate::common::encode(&[b"ECHO", &[b'x'; 1000]]);
+        let (mut sent, mut received) = (0usize, 0usize);
+        while !flag.load(Ordering::Relaxed) {
+            load.send_raw(&req);
+            received += load.read_reply().len();
+            sent += req.len();
+        }
+        (sent, received)
+    });
+    let busy = wait_until(LIMIT, || {
+        field(&mut ctl, "instantaneous_ops_per_sec") > 0.0
+            && field(&mut ctl, "instantaneous_input_kbps") > 0.0
+            && field(&mut ctl, "instantaneous_output_kbps") > 0.0
+    });
+    stop.store(true, Ordering::Relaxed);
+    let (sent, received) = sent.join().unwrap();
+    assert!(busy, "rates stayed at zero under load");
+    assert!(field(&mut ctl, "total_net_input_bytes") - in0 >= sent as f64);
+    assert!(field(&mut ctl, "total_net_output_bytes") >= received as f64);
+    // The rates average the last 1.6 s: they fall back once idle. The INFO
+    // polling itself (25-byte requests every 10 ms or so) keeps a few
+    // kB/s going, far below the load's rate.
+    let idle = |c: &mut Conn| field(c, "instantaneous_input_kbps") < 50.0;
+    assert!(wait_until(LIMIT, || idle(&mut ctl)));
 }
