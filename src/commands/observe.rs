@@ -9,6 +9,7 @@ use super::table::ids;
 use super::{parse_int, Argv};
 use crate::connection::Client;
 use crate::errors::{CmdError, CmdResult};
+use crate::observe::latencystats::Cdf;
 use crate::server::Server;
 
 const SLOWLOG_HELP: &[&str] = &[
@@ -182,24 +183,20 @@ fn latency_histogram(srv: &Server, c: &mut Client, argv: &Argv) {
             }
         }
     }
-    let entries: Vec<(usize, u64, Vec<(u64, u64)>)> = chosen
+    let entries: Vec<(usize, Cdf)> = chosen
         .into_iter()
-        .filter_map(|id| {
-            srv.command_latencies
-                .cdf(id)
-                .map(|(calls, buckets)| (id, calls, buckets))
-        })
+        .filter_map(|id| srv.command_latencies.cdf(id).map(|cdf| (id, cdf)))
         .collect();
     let mut w = c.reply();
     w.map(entries.len());
-    for (id, calls, buckets) in entries {
+    for (id, cdf) in entries {
         w.bulk(ids.full_name(id).as_bytes());
         w.map(2);
         w.bulk(b"calls");
-        w.int(calls.min(i64::MAX as u64) as i64);
+        w.int(cdf.calls.min(i64::MAX as u64) as i64);
         w.bulk(b"histogram_usec");
-        w.map(buckets.len());
-        for (usec, count) in buckets {
+        w.map(cdf.buckets.len());
+        for (usec, count) in cdf.buckets {
             w.int(usec.min(i64::MAX as u64) as i64);
             w.int(count.min(i64::MAX as u64) as i64);
         }

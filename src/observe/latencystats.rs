@@ -20,6 +20,14 @@ const LOWEST_NS: u64 = 1;
 const HIGHEST_NS: u64 = 1_000_000_000;
 const SIGFIG: u8 = 2;
 
+/// A command's LATENCY HISTOGRAM entry.
+#[derive(Debug, PartialEq)]
+pub struct Cdf {
+    pub calls: u64,
+    /// (bucket's highest microsecond, samples up to it), increasing.
+    pub buckets: Vec<(u64, u64)>,
+}
+
 #[derive(Default)]
 pub struct CommandLatencies {
     /// Indexed like the command table.
@@ -81,7 +89,7 @@ impl CommandLatencies {
     /// bucket holding 2^k, labelled with that bucket's highest value in
     /// microseconds (1, 2, 4, 8, 16, 33, 66, 132...); boundaries that add
     /// nothing are left out. None if the command never ran.
-    pub fn cdf(&self, idx: usize) -> Option<(u64, Vec<(u64, u64)>)> {
+    pub fn cdf(&self, idx: usize) -> Option<Cdf> {
         let h = self.hists.get(idx)?.as_ref()?;
         let total = h.len();
         let mut buckets = Vec::new();
@@ -102,7 +110,10 @@ impl CommandLatencies {
                 break;
             }
         }
-        Some((total, buckets))
+        Some(Cdf {
+            calls: total,
+            buckets,
+        })
     }
 
     /// The INFO line body for command `idx`
@@ -145,8 +156,8 @@ mod tests {
         for us in [7, 13, 26, 80, 80] {
             l.record(0, us);
         }
-        let (calls, b) = l.cdf(0).unwrap();
-        assert_eq!(calls, 5);
-        assert_eq!(b, vec![(8, 1), (16, 2), (33, 3), (132, 5)]);
+        let cdf = l.cdf(0).unwrap();
+        assert_eq!(cdf.calls, 5);
+        assert_eq!(cdf.buckets, vec![(8, 1), (16, 2), (33, 3), (132, 5)]);
     }
 }

@@ -56,8 +56,11 @@ fn latency_and_error_stats(c: &mut Conn) -> Vec<String> {
     out
 }
 
-/// LATENCY HISTOGRAM [names] (RESP2) as (command, calls, buckets).
-fn histogram(c: &mut Conn, names: &[&str]) -> Vec<(String, i64, Vec<(i64, i64)>)> {
+/// One LATENCY HISTOGRAM entry: command, calls, (bucket, cumulative).
+type Entry = (String, i64, Vec<(i64, i64)>);
+
+/// LATENCY HISTOGRAM [names] (RESP2).
+fn histogram(c: &mut Conn, names: &[&str]) -> Vec<Entry> {
     let mut args = vec!["LATENCY", "HISTOGRAM"];
     args.extend_from_slice(names);
     let reply = parse(&c.cmd(&args));
