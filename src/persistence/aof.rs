@@ -455,6 +455,10 @@ pub struct Aof {
     /// Unix ms of the last successful write of buffered records (0 =
     /// none since the log was opened), for /metrics.
     pub last_write_ok_unix_ms: i64,
+    /// Durations of the last flush's write(2) and, under `always`, its
+    /// fsync (None when it did not fsync), for the latency monitor.
+    pub last_write_ms: u64,
+    pub last_fsync_ms: Option<u64>,
     /// Writes done while a background fsync was running past the limit.
     pub delayed_fsync: u64,
     worker: Option<FsyncWorker>,
@@ -492,6 +496,8 @@ impl Aof {
             last_write_ok: true,
             last_write_error: String::new(),
             last_write_ok_unix_ms: 0,
+            last_write_ms: 0,
+            last_fsync_ms: None,
             delayed_fsync: 0,
             worker: None,
             last_fsync: Instant::now(),
@@ -577,7 +583,11 @@ impl Aof {
             log::warn!("Asynchronous AOF fsync is taking too long (disk is busy?). Writing the AOF buffer without waiting for fsync to complete, this may slow down Redis.");
         }
         self.postponed_since = None;
-        if let Err(e) = self.write_buf() {
+        self.last_fsync_ms = None;
+        let write_start = Instant::now();
+        let written = self.write_buf();
+        self.last_write_ms = write_start.elapsed().as_millis() as u64;
+        if let Err(e) = written {
             if self.last_write_ok {
                 log::warn!("Error writing to the AOF file {}: {e}", self.path.display());
             }
@@ -593,6 +603,7 @@ impl Aof {
         self.last_write_ok_unix_ms = crate::db::unix_ms();
         match self.policy {
             FsyncPolicy::Always => {
+                let fsync_start = Instant::now();
                 if let Err(e) = fdatasync(&self.file) {
                     // As Redis: after a failed fsync the kernel may have
                     // dropped the dirty pages, so a retry proves nothing.
@@ -602,6 +613,7 @@ impl Aof {
                     std::process::exit(1);
                 }
                 self.last_fsync = Instant::now();
+                self.last_fsync_ms = Some(fsync_start.elapsed().as_millis() as u64);
             }
             FsyncPolicy::Everysec => {
                 self.unsynced = true;

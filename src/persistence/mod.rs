@@ -455,18 +455,28 @@ impl Server {
         if !aof.has_pending() {
             return true;
         }
-        // Timed for the latency monitor: "aof-fsync-always" when the write
-        // includes the fsync, "aof-write" otherwise (as Redis names them).
-        let always = aof.policy == FsyncPolicy::Always;
-        let start = std::time::Instant::now();
+        // For the latency monitor, as Redis names the events: the write
+        // as `aof-write` and, by what it ran alongside,
+        // `aof-write-pending-fsync` (an everysec fsync was running),
+        // `aof-write-active-child` (a BGSAVE child) or `aof-write-alone`;
+        // the fsync under `always` as `aof-fsync-always`.
+        let fsync_pending = aof.fsync_in_progress();
         let done = aof.flush(false) == Flush::Done;
-        let ms = start.elapsed().as_millis() as u64;
-        let event = if always {
-            "aof-fsync-always"
-        } else {
-            "aof-write"
-        };
-        self.latency_sample(event, ms);
+        let (write_ms, fsync_ms) = (aof.last_write_ms, aof.last_fsync_ms);
+        if self.config.latency_monitor_threshold > 0 {
+            let alongside = if fsync_pending {
+                "aof-write-pending-fsync"
+            } else if self.rdb.child.is_some() {
+                "aof-write-active-child"
+            } else {
+                "aof-write-alone"
+            };
+            self.latency_sample(alongside, write_ms);
+            self.latency_sample("aof-write", write_ms);
+            if let Some(ms) = fsync_ms {
+                self.latency_sample("aof-fsync-always", ms);
+            }
+        }
         done
     }
 

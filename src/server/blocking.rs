@@ -460,9 +460,11 @@ impl Server {
             st.failed_calls += 1;
         }
         self.stats.total_commands_processed += 1;
-        if serve_usec.is_none() {
+        let Some(serve_usec) = serve_usec else {
             return;
-        }
+        };
+        // The serve alone (popping and writing the reply), as Redis 7.0.
+        self.latency_sample("command-unblocking", serve_usec / 1000);
         if self.config.latency_tracking {
             self.command_latencies.record(call.id, usec);
         }
