@@ -122,20 +122,35 @@ fn persistence(srv: &Server, out: &mut String) {
         "1 if the last AOF write succeeded (INFO aof_last_write_status; 1 when off).",
         flag(aof.is_none_or(|a| a.last_write_ok)),
     );
+    let rw = &srv.aofrw;
     single(
         out,
         "redislite_aof_rewrite_in_progress",
         "gauge",
-        "1 while the AOF is rewritten (RedisLite has no background rewrite: always 0).",
-        0.0,
+        "1 while BGREWRITEAOF's child runs.",
+        flag(rw.child.is_some()),
+    );
+    single(
+        out,
+        "redislite_aof_last_bgrewrite_ok",
+        "gauge",
+        "1 if the last AOF rewrite succeeded (INFO aof_last_bgrewrite_status).",
+        flag(rw.last_ok),
+    );
+    single(
+        out,
+        "redislite_aof_rewrites_total",
+        "counter",
+        "AOF rewrites completed since start.",
+        rw.rewrites as f64,
     );
     if let Some(a) = aof {
         single(
             out,
             "redislite_aof_current_size_bytes",
             "gauge",
-            "Bytes in the append-only file.",
-            a.size as f64,
+            "Bytes in the append-only files (INFO aof_current_size).",
+            srv.aof_current_size() as f64,
         );
         single(
             out,

@@ -446,6 +446,16 @@ fn stop_aof(srv: &mut Server) {
 }
 
 impl Server {
+    /// Account a fork() (BGSAVE or BGREWRITEAOF) that stalled the parent
+    /// for `stall`: INFO latest_fork_usec / total_forks and the `fork`
+    /// latency event.
+    pub fn note_fork(&mut self, stall: std::time::Duration) {
+        let usec = stall.as_micros() as u64;
+        self.rdb.latest_fork_usec = usec;
+        self.rdb.total_forks += 1;
+        self.latency_sample("fork", usec / 1000);
+    }
+
     /// Write buffered AOF records (fsync per policy) before any reply goes
     /// out. Returns false if records remain unwritten (postponed or failed).
     pub fn flush_aof(&mut self) -> bool {
@@ -466,7 +476,7 @@ impl Server {
         if self.config.latency_monitor_threshold > 0 {
             let alongside = if fsync_pending {
                 "aof-write-pending-fsync"
-            } else if self.rdb.child.is_some() {
+            } else if self.rdb.child.is_some() || self.aofrw.child.is_some() {
                 "aof-write-active-child"
             } else {
                 "aof-write-alone"

@@ -232,10 +232,7 @@ pub fn bgsave(srv: &mut Server) -> io::Result<i32> {
     let pid = unsafe { libc::fork() };
     if pid > 0 {
         // The parent's stall: copying the page tables (Redis's "fork").
-        let usec = fork_start.elapsed().as_micros() as u64;
-        srv.rdb.latest_fork_usec = usec;
-        srv.rdb.total_forks += 1;
-        srv.latency_sample("fork", usec / 1000);
+        srv.note_fork(fork_start.elapsed());
     }
     if pid < 0 {
         return Err(io::Error::last_os_error());

@@ -157,7 +157,7 @@ pub fn start(srv: &mut Server) -> Result<i32, String> {
         // SAFETY: terminate the child at once, as Redis's child does.
         unsafe { libc::_exit(if ok { 0 } else { 1 }) };
     }
-    srv.latency_sample("fork", fork_start.elapsed().as_millis() as u64);
+    srv.note_fork(fork_start.elapsed());
     srv.aofrw.child = Some(RewriteChild {
         pid,
         started: Instant::now(),
