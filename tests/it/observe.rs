@@ -927,5 +927,17 @@ fn prometheus_metrics_follow_replication_and_persistence() {
     let grown = scrape(mport);
     assert!(sample(&grown, "redislite_aof_current_size_bytes{}").unwrap() > size0);
     assert!(sample(&grown, "redislite_aof_last_write_timestamp_seconds{}").unwrap() >= t0 as f64);
+    // A rewrite (after any CONFIG SET appendonly yes started) is counted.
+    let in_progress = |port| sample(&scrape(port), "redislite_aof_rewrite_in_progress{}");
+    assert!(wait_until(LIMIT, || in_progress(mport) == Some(0.0)));
+    let rewrites = sample(&scrape(mport), "redislite_aof_rewrites_total{}").unwrap();
+    assert!(c.cmds(&["BGREWRITEAOF"]).starts_with('+'));
+    assert!(wait_until(LIMIT, || {
+        sample(&scrape(mport), "redislite_aof_rewrites_total{}") == Some(rewrites + 1.0)
+    }));
+    assert_eq!(
+        sample(&scrape(mport), "redislite_aof_last_bgrewrite_ok{}"),
+        Some(1.0)
+    );
     drop(r);
 }
