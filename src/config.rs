@@ -154,6 +154,9 @@ pub struct Config {
     pub repl_ping_replica_period: u64,
     pub repl_diskless_sync: bool,
     pub repl_diskless_sync_delay: u64,
+    /// Start a delayed diskless snapshot as soon as this many replicas
+    /// wait (0: wait for the whole delay).
+    pub repl_diskless_sync_max_replicas: u64,
     pub replica_read_only: bool,
     pub replica_serve_stale_data: bool,
     pub replica_priority: u64,
@@ -248,6 +251,7 @@ impl Default for Config {
             repl_ping_replica_period: 10,
             repl_diskless_sync: true,
             repl_diskless_sync_delay: 5,
+            repl_diskless_sync_max_replicas: 0,
             replica_read_only: true,
             replica_serve_stale_data: true,
             replica_priority: 100,
@@ -570,6 +574,15 @@ static OPTIONS: &[OptionDef] = &[
         "repl-diskless-sync-delay",
         &[],
         repl_diskless_sync_delay,
+        u64,
+        0,
+        I32MAX,
+        true
+    ),
+    int_opt!(
+        "repl-diskless-sync-max-replicas",
+        &[],
+        repl_diskless_sync_max_replicas,
         u64,
         0,
         I32MAX,

@@ -225,7 +225,7 @@ impl Client {
     }
 
     pub fn has_pending_output(&self) -> bool {
-        self.out_pos < self.out.len()
+        self.out_pos < self.out.len() || self.repl.as_ref().is_some_and(|r| r.transfer.is_some())
     }
 
     /// Bytes of output not yet written (CLIENT LIST `omem`, limits).

@@ -474,20 +474,18 @@ fn replication_section(srv: &Server, out: &mut String) -> bool {
         let link = r.link.as_ref();
         let up = link.is_some_and(|l| l.is_connected());
         field!(out, "master_link_status", if up { "up" } else { "down" });
+        // As Redis: only meaningful while the link is up.
         let io_ago = link
+            .filter(|l| l.is_connected())
             .map(|l| (srv.ks.now_ms - l.last_io_ms).max(0) / 1000)
             .unwrap_or(-1);
         field!(out, "master_last_io_seconds_ago", io_ago);
-        let syncing = link.is_some_and(|l| {
-            matches!(
-                l.state,
-                crate::replication::replica::LinkState::Transfer { .. }
-            )
-        });
+        let syncing = link.is_some_and(|l| l.in_transfer());
         field!(out, "master_sync_in_progress", syncing as u8);
         field!(out, "slave_read_repl_offset", r.offset);
         field!(out, "slave_repl_offset", r.offset);
         if !up {
+            // Sentinel reads this to judge how stale a replica is.
             let since = match r.link_down_since_ms {
                 0 => -1,
                 t => (srv.ks.now_ms - t).max(0) / 1000,

@@ -40,6 +40,16 @@ impl Server {
         }
     }
 
+    /// Replicas waiting for the next shared snapshot.
+    fn replicas_waiting_snapshot(&self) -> usize {
+        self.repl
+            .replicas
+            .iter()
+            .filter_map(|&s| self.clients.get(s).and_then(|c| c.as_deref()))
+            .filter(|c| c.repl.as_ref().is_some_and(|r| r.wait_snapshot))
+            .count()
+    }
+
     /// Number of online replicas that acknowledged at least `offset`.
     fn replicas_acked(&self, offset: u64) -> usize {
         self.repl
@@ -86,6 +96,7 @@ impl Server {
 
     /// Before sleeping: ask replicas for an ACK if a WAIT is pending.
     pub fn replication_before_sleep(&mut self) {
+        self.start_shared_snapshot_if_due();
         self.serve_waiters();
         if self.repl.getack_pending {
             self.repl.getack_pending = false;
@@ -128,7 +139,7 @@ impl Server {
             let Some(c) = self.clients.get(s).and_then(|c| c.as_deref()) else {
                 continue;
             };
-            let Some(r) = c.repl.as_deref().filter(|r| r.online) else {
+            let Some(r) = c.repl.as_deref() else {
                 continue;
             };
             let ip = r.announced_ip.clone().unwrap_or_else(|| {
@@ -137,10 +148,18 @@ impl Server {
                     .map(|(h, _)| h.to_string())
                     .unwrap_or_default()
             });
+            // Redis's words for the stages of a full sync.
+            let state = if r.wait_snapshot {
+                "wait_bgsave"
+            } else if r.transfer.is_some() || r.hold_stream {
+                "send_bulk"
+            } else {
+                "online"
+            };
             out.push(ReplicaView {
                 ip,
                 port: r.listening_port,
-                state: if r.online { "online" } else { "wait_bgsave" },
+                state,
                 offset: r.ack_offset,
                 lag_secs: (now_ms - r.ack_time_ms).max(0) / 1000,
             });
@@ -197,6 +216,9 @@ pub fn replconf(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
                 }
             }
             r.ack_time_ms = srv.ks.now_ms;
+            // The first ACK after an EOF-marker payload releases the
+            // buffered stream (the loop writes it: output is pending).
+            r.hold_stream = false;
             // WAITers are checked before sleeping (this replica is out of
             // the client table while its command runs).
             return Ok(());
@@ -216,9 +238,11 @@ pub fn replconf(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             }
         } else if argv.is(j, "capa") {
             peer(srv, c);
-            if v.eq_ignore_ascii_case(b"psync2") {
-                if let Some(r) = c.repl.as_mut() {
+            if let Some(r) = c.repl.as_mut() {
+                if v.eq_ignore_ascii_case(b"psync2") {
                     r.capa_psync2 = true;
+                } else if v.eq_ignore_ascii_case(b"eof") {
+                    r.capa_eof = true;
                 }
             }
         } else if argv.is(j, "getack") {
@@ -311,30 +335,186 @@ fn sync_common(srv: &mut Server, c: &mut Client, psync: Option<(&[u8], &[u8])>) 
         }
     }
     srv.repl.sync_full += 1;
-    let payload = crate::persistence::rdb::encode(srv).map_err(|e| {
-        log::warn!("Full resync for {} failed: {e}", c.addr);
-        CmdError::Other(format!("ERR full resync failed: {e}").into())
-    })?;
-    if psync.is_some() {
-        c.out.extend_from_slice(
-            format!("+FULLRESYNC {} {}\r\n", srv.repl.replid, srv.repl.offset).as_bytes(),
+    // Every full sync waits for the next shared snapshot, taken before
+    // sleeping once repl-diskless-sync-delay has passed (at once without
+    // a delay or with disk-style sync), so replicas that ask together get
+    // one encoding of the dataset.
+    if let Some(r) = c.repl.as_mut() {
+        r.wait_snapshot = true;
+        r.psync = psync.is_some();
+        r.online = false;
+        r.ack_offset = 0;
+    }
+    if srv.repl.snapshot_wait_since_ms.is_none() {
+        srv.repl.snapshot_wait_since_ms = Some(srv.ks.now_ms);
+    }
+    if srv.config.repl_diskless_sync && srv.config.repl_diskless_sync_delay > 0 {
+        log::info!(
+            "Replica {} asks for synchronization: full resync, delayed {} s to share the snapshot",
+            c.addr,
+            srv.config.repl_diskless_sync_delay
         );
     }
-    c.out
-        .extend_from_slice(format!("${}\r\n", payload.len()).as_bytes());
-    c.out.extend_from_slice(&payload);
-    // The replica loads a dataset with no database selected on the stream.
-    srv.prop.stream_db = None;
-    if let Some(r) = c.repl.as_mut() {
-        r.online = true;
-        r.ack_offset = srv.repl.offset;
-    }
-    log::info!(
-        "Replica {} asks for synchronization: full resync, {} bytes of RDB sent from memory",
-        c.addr,
-        payload.len()
-    );
     Ok(())
+}
+
+/// A full-sync payload being written to one replica: `head` (the
+/// +FULLRESYNC line and the `$len` or `$EOF:<mark>` line), the shared
+/// snapshot, `tail` (the EOF mark, if any). `pos` counts bytes written
+/// across the three.
+#[derive(Debug, Clone)]
+pub struct Transfer {
+    head: Vec<u8>,
+    data: std::sync::Arc<Vec<u8>>,
+    tail: Vec<u8>,
+    pos: usize,
+}
+
+impl Transfer {
+    fn len(&self) -> usize {
+        self.head.len() + self.data.len() + self.tail.len()
+    }
+
+    /// The next unwritten bytes (empty when done).
+    fn next_chunk(&self) -> &[u8] {
+        let (h, d) = (self.head.len(), self.data.len());
+        if self.pos < h {
+            &self.head[self.pos..]
+        } else if self.pos < h + d {
+            &self.data[self.pos - h..]
+        } else {
+            &self.tail[(self.pos - h - d).min(self.tail.len())..]
+        }
+    }
+}
+
+/// Write a replica's pending full-sync payload. Returns Ok(true) when the
+/// stream in its output buffer may be written now. Bytes written are added
+/// to `written`.
+pub fn write_transfer(
+    addr: &str,
+    peer: Option<&mut ReplicaPeer>,
+    w: &mut impl std::io::Write,
+    written: &mut u64,
+) -> std::io::Result<bool> {
+    let Some(r) = peer else {
+        return Ok(true);
+    };
+    if let Some(t) = r.transfer.as_mut() {
+        // Bounded: each pass writes at least one byte or returns.
+        while t.pos < t.len() {
+            match w.write(t.next_chunk()) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    t.pos += n;
+                    *written += n as u64;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        log::info!(
+            "Synchronization with replica {addr} succeeded ({} bytes of snapshot sent)",
+            t.data.len()
+        );
+        r.transfer = None;
+    }
+    Ok(!r.hold_stream)
+}
+
+impl Server {
+    /// Before sleeping: take the shared snapshot for the replicas waiting
+    /// for a full sync once the diskless delay is over (or enough of them
+    /// wait), and queue it to each of them.
+    pub fn start_shared_snapshot_if_due(&mut self) {
+        let Some(since) = self.repl.snapshot_wait_since_ms else {
+            return;
+        };
+        let delay_ms = if self.config.repl_diskless_sync {
+            self.config.repl_diskless_sync_delay.saturating_mul(1000) as i64
+        } else {
+            0
+        };
+        let max = self.config.repl_diskless_sync_max_replicas;
+        let enough = max > 0 && self.replicas_waiting_snapshot() >= max as usize;
+        if !enough && self.ks.now_ms - since < delay_ms {
+            return;
+        }
+        self.repl.snapshot_wait_since_ms = None;
+        if self.replicas_waiting_snapshot() == 0 {
+            return; // they all left meanwhile
+        }
+        let started = std::time::Instant::now();
+        let payload = match crate::persistence::rdb::encode(self) {
+            Ok(p) => std::sync::Arc::new(p),
+            Err(e) => {
+                log::warn!("Full resync snapshot failed: {e}; dropping the waiting replicas");
+                for slot in self.repl.replicas.clone() {
+                    let waiting = self
+                        .clients
+                        .get(slot)
+                        .and_then(|c| c.as_deref())
+                        .is_some_and(|c| c.repl.as_ref().is_some_and(|r| r.wait_snapshot));
+                    if waiting {
+                        self.close_client_in_table(slot);
+                    }
+                }
+                return;
+            }
+        };
+        self.latency_sample("replication-snapshot", started.elapsed().as_millis() as u64);
+        let mark = crate::server::make_run_id();
+        let diskless = self.config.repl_diskless_sync;
+        let (replid, offset, now) = (self.repl.replid.clone(), self.repl.offset, self.ks.now_ms);
+        let mut n = 0;
+        for i in 0..self.repl.replicas.len() {
+            let slot = self.repl.replicas[i];
+            let Some(Some(c)) = self.clients.get_mut(slot) else {
+                continue;
+            };
+            let Some(r) = c.repl.as_mut().filter(|r| r.wait_snapshot) else {
+                continue;
+            };
+            let mut head = Vec::with_capacity(128);
+            if r.psync {
+                head.extend_from_slice(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes());
+            }
+            let eof = diskless && r.capa_eof;
+            let tail = if eof {
+                head.extend_from_slice(format!("$EOF:{mark}\r\n").as_bytes());
+                mark.as_bytes().to_vec()
+            } else {
+                head.extend_from_slice(format!("${}\r\n", payload.len()).as_bytes());
+                Vec::new()
+            };
+            r.transfer = Some(Transfer {
+                head,
+                data: payload.clone(),
+                tail,
+                pos: 0,
+            });
+            r.wait_snapshot = false;
+            r.hold_stream = eof;
+            // From here on the live stream accumulates in its output
+            // buffer, behind the payload.
+            r.online = true;
+            r.ack_time_ms = now;
+            n += 1;
+            if !c.pending_write {
+                c.pending_write = true;
+                self.pending_writes.push(slot);
+            }
+        }
+        // The replicas load a dataset with no database selected on the
+        // stream.
+        self.prop.stream_db = None;
+        log::info!(
+            "Full resync: {} bytes of snapshot shared by {n} replica(s) ({})",
+            payload.len(),
+            if diskless { "diskless" } else { "from memory" }
+        );
+    }
 }
 
 /// WAIT numreplicas timeout.

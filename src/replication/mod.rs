@@ -31,6 +31,20 @@ pub struct ReplicaPeer {
     pub online: bool,
     /// Declared `capa psync2`: +CONTINUE carries the replid.
     pub capa_psync2: bool,
+    /// Declared `capa eof`: can read the diskless EOF-marker payload.
+    pub capa_eof: bool,
+    /// Asked for a full sync and waits for the next shared snapshot.
+    pub wait_snapshot: bool,
+    /// Asked with PSYNC (false: the old SYNC, which gets no +FULLRESYNC
+    /// line and never sends ACKs, so repl-timeout spares it).
+    pub psync: bool,
+    /// The full-sync payload still to write, ahead of the buffered stream
+    /// in the client's output buffer.
+    pub transfer: Option<master::Transfer>,
+    /// After an EOF-marker payload the stream waits for the replica's
+    /// first ACK (as Redis): a replica reading up to the marker could not
+    /// tell stream bytes that follow it in the same read from the payload.
+    pub hold_stream: bool,
 }
 
 /// A client blocked in WAIT.
@@ -56,6 +70,9 @@ pub struct ReplState {
     /// Send REPLCONF GETACK to replicas before sleeping (WAIT pending).
     pub getack_pending: bool,
     pub last_ping_ms: i64,
+    /// When the first replica began waiting for the next shared full-sync
+    /// snapshot (repl-diskless-sync-delay counts from here).
+    pub snapshot_wait_since_ms: Option<i64>,
     /// Our replid/offset name a history a master may continue (we synced
     /// before, or were a master): PSYNC asks for it; else `PSYNC ? -1`.
     pub psync_cached: bool,
@@ -92,6 +109,7 @@ impl Default for ReplState {
             waiters: Vec::new(),
             getack_pending: false,
             last_ping_ms: 0,
+            snapshot_wait_since_ms: None,
             ack_now: false,
             psync_cached: false,
             loaded_stream_db: None,

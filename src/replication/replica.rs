@@ -35,6 +35,8 @@ pub const MASTER_LINK_TOKEN: Token = Token(crate::server::MAX_LISTENERS - 2);
 /// Largest RDB payload we accept from a master (a length above this is
 /// refused before reading any of it).
 pub const MAX_SYNC_PAYLOAD_BYTES: u64 = 64 << 30;
+/// Length of the random mark that ends a diskless (`$EOF:`) payload.
+pub const EOF_MARK_LEN: usize = 40;
 /// Longest status line of the handshake.
 const MAX_LINE_BYTES: usize = 4096;
 /// Read granularity and the most stream bytes read per loop turn.
@@ -62,6 +64,11 @@ pub enum LinkState {
     /// Reading `$len` (None) or the payload of that length.
     Transfer {
         len: Option<u64>,
+    },
+    /// Reading a diskless payload that ends with this 40-byte mark
+    /// (`$EOF:<mark>`): its length is not known in advance.
+    TransferEof {
+        mark: [u8; EOF_MARK_LEN],
     },
     Connected,
 }
@@ -92,12 +99,20 @@ impl MasterLink {
         self.is_connected().then_some(self.client.db)
     }
 
+    /// Receiving the full-sync payload (INFO master_sync_in_progress).
+    pub fn in_transfer(&self) -> bool {
+        matches!(
+            self.state,
+            LinkState::Transfer { .. } | LinkState::TransferEof { .. }
+        )
+    }
+
     /// ROLE's state word.
     pub fn role_state(&self) -> &'static str {
         match self.state {
             LinkState::Connecting => "connecting",
             LinkState::WaitPong | LinkState::Handshake => "handshake",
-            LinkState::Transfer { .. } => "sync",
+            LinkState::Transfer { .. } | LinkState::TransferEof { .. } => "sync",
             LinkState::Connected => "connected",
         }
     }
@@ -317,7 +332,10 @@ impl Server {
                         let ip = self.config.replica_announce_ip.as_bytes();
                         steps.push_back((Step::Replconf, words(&[b"REPLCONF", b"ip-address", ip])));
                     }
-                    steps.push_back((Step::Replconf, words(&[b"REPLCONF", b"capa", b"psync2"])));
+                    steps.push_back((
+                        Step::Replconf,
+                        words(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"]),
+                    ));
                     let (id, off) = if self.repl.psync_cached {
                         (self.repl.replid.clone(), (self.repl.offset + 1).to_string())
                     } else {
@@ -335,6 +353,11 @@ impl Server {
                     let Some(line) = link.take_line()? else {
                         return Ok(());
                     };
+                    if line.is_empty() {
+                        // A master preparing the snapshot sends newlines
+                        // to keep the link alive.
+                        continue;
+                    }
                     match link.steps.pop_front().map(|s| s.0) {
                         Some(Step::Auth) if line.starts_with('-') => {
                             return Err(format!("Unable to AUTH to MASTER: {line}"));
@@ -356,8 +379,15 @@ impl Server {
                     if line.starts_with('-') {
                         return Err(format!("MASTER aborted replication: {line}"));
                     }
-                    if line.starts_with("$EOF:") {
-                        return Err("the diskless EOF-marker payload form is not supported".into());
+                    if let Some(m) = line.strip_prefix("$EOF:") {
+                        let mark: [u8; EOF_MARK_LEN] = m
+                            .as_bytes()
+                            .try_into()
+                            .map_err(|_| format!("Bad EOF mark from MASTER: '{line}'"))?;
+                        log::info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
+                        link.payload.clear();
+                        link.state = LinkState::TransferEof { mark };
+                        continue;
                     }
                     let len = line
                         .strip_prefix('$')
@@ -378,6 +408,32 @@ impl Server {
                     if (link.payload.len() as u64) < len {
                         return Ok(());
                     }
+                    self.load_sync_payload(link)?;
+                }
+                LinkState::TransferEof { mark } => {
+                    // Look for the mark only where it can newly end: the
+                    // fresh bytes and the 39 before them.
+                    let from = link.payload.len().saturating_sub(EOF_MARK_LEN - 1);
+                    if link.payload.len() as u64 + link.inbuf.len() as u64 > MAX_SYNC_PAYLOAD_BYTES
+                    {
+                        return Err("diskless RDB payload too large".into());
+                    }
+                    link.payload.extend_from_slice(&link.inbuf);
+                    link.inbuf.clear();
+                    let Some(at) = link.payload[from..]
+                        .windows(EOF_MARK_LEN)
+                        .position(|w| w == mark)
+                        .map(|p| from + p)
+                    else {
+                        return Ok(());
+                    };
+                    // Whatever follows the mark is already the stream.
+                    link.inbuf = link.payload.split_off(at + EOF_MARK_LEN);
+                    link.payload.truncate(at);
+                    log::info!(
+                        "MASTER <-> REPLICA sync: received {} bytes of diskless payload",
+                        at
+                    );
                     self.load_sync_payload(link)?;
                 }
                 LinkState::Connected => return self.apply_stream(link),

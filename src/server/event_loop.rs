@@ -600,6 +600,35 @@ impl Server {
     /// Write as much pending output as the socket takes. Returns true when
     /// everything was written.
     fn write_client(&mut self, c: &mut Client) -> bool {
+        if c.stream.is_none() {
+            c.close_asap = true;
+            return false;
+        }
+        if c.repl.is_some() {
+            // A replica in a full sync: its payload goes first, and after
+            // an EOF-marker payload the stream waits for its first ACK.
+            let mut written = 0;
+            let res = match c.stream.as_mut() {
+                Some(s) => crate::replication::master::write_transfer(
+                    c.addr.as_str(),
+                    c.repl.as_deref_mut(),
+                    s,
+                    &mut written,
+                ),
+                None => Ok(false),
+            };
+            c.net_out_bytes += written;
+            self.stats.net_output_bytes += written;
+            match res {
+                Ok(true) => {}
+                Ok(false) => return false,
+                Err(e) => {
+                    log::warn!("Sending the full sync payload to replica {}: {e}", c.addr);
+                    c.close_asap = true;
+                    return false;
+                }
+            }
+        }
         let Some(stream) = c.stream.as_mut() else {
             c.close_asap = true;
             return false;

@@ -5,12 +5,12 @@
 use crate::common::{wait_until, ServerProc};
 use std::time::Duration;
 
-const LIMIT: Duration = Duration::from_secs(20);
+pub const LIMIT: Duration = Duration::from_secs(20);
 
 /// Every key of databases 0..4 with its type, value (sorted where the
 /// type is unordered) and whether it has a TTL: the comparison key for
 /// "the replica holds exactly the master's data".
-fn dump(s: &ServerProc) -> Vec<String> {
+pub fn dump(s: &ServerProc) -> Vec<String> {
     let mut con = s.client();
     let mut out = Vec::new();
     for db in 0..4 {
@@ -59,7 +59,7 @@ fn dump(s: &ServerProc) -> Vec<String> {
     out
 }
 
-fn info(s: &ServerProc, section: &str, field: &str) -> String {
+pub fn info(s: &ServerProc, section: &str, field: &str) -> String {
     let mut con = s.client();
     let text: String = redis::cmd("INFO").arg(section).query(&mut con).unwrap();
     text.lines()
@@ -68,7 +68,7 @@ fn info(s: &ServerProc, section: &str, field: &str) -> String {
         .to_string()
 }
 
-fn run(s: &ServerProc, args: &[&str]) -> redis::Value {
+pub fn run(s: &ServerProc, args: &[&str]) -> redis::Value {
     let mut con = s.client();
     let mut c = redis::cmd(args[0]);
     for a in &args[1..] {
@@ -77,7 +77,7 @@ fn run(s: &ServerProc, args: &[&str]) -> redis::Value {
     c.query(&mut con).unwrap()
 }
 
-fn fill(m: &ServerProc) {
+pub fn fill(m: &ServerProc) {
     let mut con = m.client();
     for i in 0..200 {
         let _: () = redis::cmd("SET")
@@ -128,7 +128,7 @@ fn fill(m: &ServerProc) {
 }
 
 /// Writes after the sync: they travel as the live stream.
-fn more_writes(m: &ServerProc, tag: &str) {
+pub fn more_writes(m: &ServerProc, tag: &str) {
     let mut con = m.client();
     let _: () = redis::cmd("INCR").arg("counter").query(&mut con).unwrap();
     let _: () = redis::cmd("HSET")
@@ -167,7 +167,7 @@ fn more_writes(m: &ServerProc, tag: &str) {
         .unwrap();
 }
 
-fn converges(m: &ServerProc, r: &ServerProc) {
+pub fn converges(m: &ServerProc, r: &ServerProc) {
     let mut last = (Vec::new(), Vec::new());
     let ok = wait_until(LIMIT, || {
         last = (dump(m), dump(r));
@@ -180,7 +180,7 @@ fn converges(m: &ServerProc, r: &ServerProc) {
     );
 }
 
-fn link_up(r: &ServerProc) {
+pub fn link_up(r: &ServerProc) {
     assert!(
         wait_until(LIMIT, || info(r, "replication", "master_link_status")
             == "up"),
@@ -188,16 +188,24 @@ fn link_up(r: &ServerProc) {
     );
 }
 
-fn replica_of(m: &ServerProc) -> ServerProc {
+pub fn replica_of(m: &ServerProc) -> ServerProc {
     let port = m.port.to_string();
-    let r = ServerProc::start(&["--save", "", "--replicaof", "127.0.0.1", &port]);
+    let r = ServerProc::start(&[
+        "--save",
+        "",
+        "--repl-diskless-sync-delay",
+        "0",
+        "--replicaof",
+        "127.0.0.1",
+        &port,
+    ]);
     link_up(&r);
     r
 }
 
 #[test]
 fn replica_converges_and_streams_writes() {
-    let m = ServerProc::start(&["--save", ""]);
+    let m = ServerProc::start(&["--save", "", "--repl-diskless-sync-delay", "0"]);
     fill(&m);
     let r = replica_of(&m);
     converges(&m, &r);
@@ -223,7 +231,14 @@ fn replica_converges_and_streams_writes() {
 
 #[test]
 fn expired_keys_are_hidden_on_the_replica_until_the_master_deletes_them() {
-    let m = ServerProc::start(&["--save", "", "--enable-debug-command", "yes"]);
+    let m = ServerProc::start(&[
+        "--save",
+        "",
+        "--repl-diskless-sync-delay",
+        "0",
+        "--enable-debug-command",
+        "yes",
+    ]);
     run(&m, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
     let r = replica_of(&m);
     run(&m, &["SET", "k", "v", "PX", "300"]);
@@ -239,7 +254,7 @@ fn expired_keys_are_hidden_on_the_replica_until_the_master_deletes_them() {
 
 #[test]
 fn killed_replica_link_continues_with_a_partial_resync() {
-    let m = ServerProc::start(&["--save", ""]);
+    let m = ServerProc::start(&["--save", "", "--repl-diskless-sync-delay", "0"]);
     fill(&m);
     let r = replica_of(&m);
     converges(&m, &r);
@@ -270,7 +285,14 @@ fn killed_replica_link_continues_with_a_partial_resync() {
 
 #[test]
 fn a_gap_larger_than_the_backlog_falls_back_to_a_full_sync() {
-    let m = ServerProc::start(&["--save", "", "--repl-backlog-size", "16384"]);
+    let m = ServerProc::start(&[
+        "--save",
+        "",
+        "--repl-diskless-sync-delay",
+        "0",
+        "--repl-backlog-size",
+        "16384",
+    ]);
     fill(&m);
     let port = m.port.to_string();
     let r = ServerProc::start(&[
@@ -305,7 +327,7 @@ fn a_gap_larger_than_the_backlog_falls_back_to_a_full_sync() {
 
 #[test]
 fn wait_counts_acknowledging_replicas() {
-    let m = ServerProc::start(&["--save", ""]);
+    let m = ServerProc::start(&["--save", "", "--repl-diskless-sync-delay", "0"]);
     assert_eq!(run(&m, &["WAIT", "1", "50"]), redis::Value::Int(0));
     let r1 = replica_of(&m);
     let r2 = replica_of(&m);
@@ -339,7 +361,7 @@ fn wait_counts_acknowledging_replicas() {
 
 #[test]
 fn replica_refuses_writes_and_replicaof_no_one_promotes() {
-    let m = ServerProc::start(&["--save", ""]);
+    let m = ServerProc::start(&["--save", "", "--repl-diskless-sync-delay", "0"]);
     let r = replica_of(&m);
     let mut c = r.conn();
     assert_eq!(
@@ -368,6 +390,8 @@ fn replica_refuses_writes_and_replicaof_no_one_promotes() {
 
 #[test]
 fn real_redis_replica_of_redislite_converges_and_resyncs_partially() {
+    // Defaults as Redis: diskless sync after a 5 s delay; the real replica
+    // announces `capa eof`, so it gets the EOF-marker payload form.
     let m = ServerProc::start(&["--save", ""]);
     fill(&m);
     let port = m.port.to_string();
@@ -408,7 +432,7 @@ fn redislite_replica_of_real_redis_converges_and_resyncs_partially() {
 
 #[test]
 fn promoted_replica_serves_the_other_replica_with_a_partial_resync() {
-    let m = ServerProc::start(&["--save", ""]);
+    let m = ServerProc::start(&["--save", "", "--repl-diskless-sync-delay", "0"]);
     fill(&m);
     let r1 = replica_of(&m);
     let r2 = replica_of(&m);
@@ -432,7 +456,7 @@ fn promoted_replica_serves_the_other_replica_with_a_partial_resync() {
 
 #[test]
 fn chained_replica_gets_the_same_stream() {
-    let m = ServerProc::start(&["--save", ""]);
+    let m = ServerProc::start(&["--save", "", "--repl-diskless-sync-delay", "0"]);
     let r1 = replica_of(&m);
     fill(&m); // leaves the stream on database 3
     converges(&m, &r1);
