@@ -94,6 +94,7 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
             })?;
             srv.rdb.loaded_keys = keys;
             srv.rdb.loaded_expired = expired;
+            srv.restore_replication_position();
             log::info!(
                 "DB loaded from disk: {:.3} seconds ({keys} keys, {expired} expired dropped)",
                 start.elapsed().as_secs_f64()

@@ -109,11 +109,31 @@ pub fn encode(srv: &Server) -> io::Result<Vec<u8>> {
         put_str(&mut out, v.as_bytes());
     }
     // A replica serving a sub-replica passes its master's stream on
-    // verbatim, which may be positioned on any database: say which.
-    if let Some(db) = srv.repl.link.as_ref().and_then(|l| l.stream_db()) {
+    // verbatim, which may be positioned on any database: say which. The
+    // same field tells a restarted replica where its stream continues.
+    let stream_db = srv
+        .repl
+        .link
+        .as_ref()
+        .and_then(|l| l.stream_db())
+        .or_else(|| srv.repl.cached_master.as_ref().map(|c| c.db));
+    if let Some(db) = stream_db {
         out.push(OP_AUX);
         put_str(&mut out, b"repl-stream-db");
         put_str(&mut out, db.to_string().as_bytes());
+    }
+    // Our place in a replication history (as Redis 7.0 writes it): a
+    // replica restarted from this file asks its master to continue from
+    // here (see `restore_replication_position`).
+    if let Some((id, offset)) = srv.replication_position() {
+        for (k, v) in [
+            ("repl-id", id.to_string()),
+            ("repl-offset", offset.to_string()),
+        ] {
+            out.push(OP_AUX);
+            put_str(&mut out, k.as_bytes());
+            put_str(&mut out, v.as_bytes());
+        }
     }
     let now = srv.ks.now_ms;
     for (db, d) in srv.ks.dbs.iter().enumerate() {
@@ -488,7 +508,13 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<(u64, u64)> {
             OP_AUX => {
                 let k = r.string()?;
                 let v = r.string()?;
-                if k == b"repl-stream-db" {
+                if k == b"repl-id" && v.len() == 40 && v.iter().all(u8::is_ascii_hexdigit) {
+                    srv.repl.loaded_replid = std::str::from_utf8(&v).ok().map(str::to_string);
+                } else if k == b"repl-offset" {
+                    srv.repl.loaded_offset = std::str::from_utf8(&v)
+                        .ok()
+                        .and_then(|v| v.parse::<u64>().ok());
+                } else if k == b"repl-stream-db" {
                     // The database the replication stream that follows
                     // this payload is positioned on (see replica.rs).
                     srv.repl.loaded_stream_db = std::str::from_utf8(&v)

@@ -79,6 +79,10 @@ pub struct ReplState {
     /// The master client of a dropped link (its database and any open
     /// MULTI): a partial resync continues the stream exactly there.
     pub cached_master: Option<Box<crate::connection::Client>>,
+    /// `repl-id` / `repl-offset` of the last RDB loaded (used at startup
+    /// only: a restarted replica continues its history).
+    pub loaded_replid: Option<String>,
+    pub loaded_offset: Option<u64>,
     /// `repl-stream-db` of the last RDB payload loaded.
     pub loaded_stream_db: Option<usize>,
     /// Replica: send REPLCONF ACK to the master now (GETACK received).
@@ -113,6 +117,8 @@ impl Default for ReplState {
             ack_now: false,
             psync_cached: false,
             loaded_stream_db: None,
+            loaded_replid: None,
+            loaded_offset: None,
             cached_master: None,
             sync_full: 0,
             sync_partial_ok: 0,
@@ -159,6 +165,43 @@ impl Server {
                 self.pending_writes.push(slot);
             }
         }
+    }
+
+    /// The (replid, offset) an RDB file should record, as Redis: a master
+    /// with a backlog, or a replica that has a history to continue.
+    pub fn replication_position(&self) -> Option<(&str, u64)> {
+        let has_history = if self.is_replica() {
+            self.repl.psync_cached
+        } else {
+            self.repl.backlog.is_some()
+        };
+        has_history.then_some((self.repl.replid.as_str(), self.repl.offset))
+    }
+
+    /// At startup, after loading the RDB file: a replica takes the
+    /// replication id and offset the file recorded, so its first PSYNC
+    /// asks to continue (a partial resync after a restart), its stream
+    /// positioned on the recorded database.
+    pub fn restore_replication_position(&mut self) {
+        let (id, off) = (
+            self.repl.loaded_replid.take(),
+            self.repl.loaded_offset.take(),
+        );
+        let stream_db = self.repl.loaded_stream_db.take();
+        let (Some(id), Some(off)) = (id, off) else {
+            return;
+        };
+        if !self.is_replica() {
+            return;
+        }
+        log::info!("Restoring replication position {id}:{off} from the RDB file");
+        self.repl.replid = id;
+        self.repl.offset = off;
+        self.repl.psync_cached = true;
+        let mut master = crate::connection::Client::new_fake(0);
+        master.db = stream_db.unwrap_or(0);
+        master.is_master = true;
+        self.repl.cached_master = Some(Box::new(master));
     }
 
     /// True when this server follows a master.

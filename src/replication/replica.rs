@@ -487,6 +487,10 @@ impl Server {
         self.repl.loaded_stream_db = None;
         let res = crate::persistence::rdb::load_bytes(self, &payload);
         self.prop.enabled = enabled;
+        // The master's own position in the payload is not ours: the
+        // +FULLRESYNC line said where we start.
+        self.repl.loaded_replid = None;
+        self.repl.loaded_offset = None;
         res.map_err(|e| format!("Failed trying to load the MASTER synchronization DB: {e}"))?;
         log::info!("MASTER <-> REPLICA sync: Finished with success");
         // The log describes the dataset just replaced: start it again
