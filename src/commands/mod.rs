@@ -211,15 +211,17 @@ fn allowed_while_subscribed(name: &str) -> bool {
 /// True if running `cmd` now may add data (DENYOOM), counting EXEC of a
 /// transaction that queued such a command.
 fn may_grow_memory(cmd: &Command, c: &Client) -> bool {
-    if cmd.flags & table::DENYOOM != 0 {
-        return true;
-    }
+    cmd.flags & table::DENYOOM != 0 || exec_queues(cmd, c, |f| f & table::DENYOOM != 0)
+}
+
+/// EXEC whose queued commands include one whose flags satisfy `test`.
+fn exec_queues(cmd: &Command, c: &Client, test: impl Fn(u32) -> bool) -> bool {
     cmd.name == "exec"
         && c.multi.as_ref().is_some_and(|m| {
             m.commands.iter().any(|args| {
                 args.first()
                     .and_then(|name| lookup(name))
-                    .is_some_and(|(_, q)| q.flags & table::DENYOOM != 0)
+                    .is_some_and(|(_, q)| test(q.flags))
             })
         })
 }
@@ -306,6 +308,26 @@ fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv, start: Instant) -> Cm
             srv.stats.commands[id].rejected_calls += 1;
             return reject(c, CmdError::Oom);
         }
+    }
+    let is_write = cmd.flags & table::WRITE != 0 || exec_queues(cmd, c, |f| f & table::WRITE != 0);
+    if is_write && !srv.enough_good_replicas() {
+        return reject(
+            c,
+            CmdError::msg("NOREPLICAS Not enough good replicas to write."),
+        );
+    }
+    if srv.config.replicaof.is_some()
+        && !srv.config.replica_serve_stale_data
+        && !c.is_master
+        && !srv.repl.link.as_ref().is_some_and(|l| l.is_connected())
+        && (cmd.flags & table::STALE == 0 || exec_queues(cmd, c, |f| f & table::STALE == 0))
+    {
+        return reject(
+            c,
+            CmdError::msg(
+                "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+            ),
+        );
     }
     if cmd.flags & table::WRITE != 0 {
         if srv.config.replicaof.is_some() && srv.config.replica_read_only && !c.is_master {

@@ -519,7 +519,7 @@ pub static COMMANDS: &[Command] = &[
     cmd("flushall", databases::flushall, -1, WRITE, NOKEYS, "server", "1.0.0", "Remove all keys from all databases"),
     cmd("dbsize", databases::dbsize, 1, READONLY | FAST, NOKEYS, "server", "1.0.0", "Return the number of keys in the selected database"),
     // Connection
-    cmd("ping", connection::ping, -1, FAST | STALE, NOKEYS, "connection", "1.0.0", "Ping the server"),
+    cmd("ping", connection::ping, -1, FAST, NOKEYS, "connection", "1.0.0", "Ping the server"),
     cmd("echo", connection::echo, 2, FAST | LOADING | STALE, NOKEYS, "connection", "1.0.0", "Echo the given string"),
     cmd("quit", connection::quit, -1, NO_AUTH | LOADING | STALE | FAST | ALLOW_BUSY, NOKEYS, "connection", "1.0.0", "Close the connection"),
     cmd("reset", connection::reset, 1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, NOKEYS, "connection", "6.2.0", "Reset the connection"),

@@ -501,6 +501,9 @@ fn replication_section(srv: &Server, out: &mut String) -> bool {
     let mut lines = String::new();
     let n = srv.info_replicas(&mut lines);
     field!(out, "connected_slaves", n);
+    if srv.config.min_replicas_to_write > 0 && srv.config.min_replicas_max_lag > 0 {
+        field!(out, "min_slaves_good_slaves", srv.good_replicas());
+    }
     out.push_str(&lines);
     field!(out, "master_failover_state", "no-failover");
     field!(out, "master_replid", r.replid);

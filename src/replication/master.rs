@@ -40,6 +40,30 @@ impl Server {
         }
     }
 
+    /// Replicas whose last ACK is at most min-replicas-max-lag seconds
+    /// old (INFO min_slaves_good_slaves).
+    pub fn good_replicas(&self) -> usize {
+        let max_lag_ms = self.config.min_replicas_max_lag.saturating_mul(1000) as i64;
+        self.repl
+            .replicas
+            .iter()
+            .filter_map(|&s| self.clients.get(s).and_then(|c| c.as_deref()))
+            .filter_map(|c| c.repl.as_deref())
+            .filter(|r| {
+                r.online && r.transfer.is_none() && self.ks.now_ms - r.ack_time_ms <= max_lag_ms
+            })
+            .count()
+    }
+
+    /// min-replicas-to-write: may a write run? Always on a replica, or
+    /// when either option is 0 (as Redis). One comparison when unset.
+    pub fn enough_good_replicas(&self) -> bool {
+        self.config.min_replicas_to_write == 0
+            || self.config.min_replicas_max_lag == 0
+            || self.is_replica()
+            || self.good_replicas() >= self.config.min_replicas_to_write as usize
+    }
+
     /// Replicas waiting for the next shared snapshot.
     fn replicas_waiting_snapshot(&self) -> usize {
         self.repl
@@ -116,7 +140,36 @@ impl Server {
             self.repl.last_ping_ms = now;
             self.feed_replication(b"*1\r\n$4\r\nPING\r\n");
         }
+        self.drop_timed_out_replicas();
         self.serve_waiters();
+    }
+
+    /// repl-timeout, master side: an online replica that sent no ACK for
+    /// that long is dropped (it reconnects and resyncs). A replica still
+    /// receiving its payload, or one that came with the old SYNC (it
+    /// never ACKs), is spared, as Redis.
+    fn drop_timed_out_replicas(&mut self) {
+        let timeout_ms = self.config.repl_timeout.max(1).saturating_mul(1000) as i64;
+        let now = self.ks.now_ms;
+        let mut dead = Vec::new();
+        for &s in &self.repl.replicas {
+            let Some(c) = self.clients.get(s).and_then(|c| c.as_deref()) else {
+                continue;
+            };
+            let Some(r) = c.repl.as_deref() else {
+                continue;
+            };
+            if r.online && r.psync && r.transfer.is_none() && now - r.ack_time_ms > timeout_ms {
+                log::warn!(
+                    "Disconnecting timedout replica (streaming sync): {}",
+                    c.addr
+                );
+                dead.push(s);
+            }
+        }
+        for s in dead {
+            self.close_client_in_table(s);
+        }
     }
 
     /// INFO replication lines for the master role.
@@ -223,10 +276,10 @@ pub fn replconf(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             // the client table while its command runs).
             return Ok(());
         } else if argv.is(j, "listening-port") {
-            let port = parse_int(v)
-                .ok()
-                .filter(|p| (0..=65535).contains(p))
-                .ok_or_else(|| CmdError::msg("ERR value is out of range"))?;
+            let port = parse_int(v)?;
+            if !(0..=65535).contains(&port) {
+                return Err(CmdError::NotInteger);
+            }
             peer(srv, c);
             if let Some(r) = c.repl.as_mut() {
                 r.listening_port = port as u16;
@@ -320,7 +373,9 @@ fn sync_common(srv: &mut Server, c: &mut Client, psync: Option<(&[u8], &[u8])>) 
             }
             if let Some(r) = c.repl.as_mut() {
                 r.online = true;
+                r.psync = true;
                 r.ack_offset = o.saturating_sub(1);
+                r.ack_time_ms = srv.ks.now_ms;
             }
             srv.repl.sync_partial_ok += 1;
             log::info!(

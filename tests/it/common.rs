@@ -137,11 +137,12 @@ impl ServerProc {
                 if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
                     s.set_read_timeout(Some(Duration::from_secs(5))).ok();
                     if s.write_all(b"PING\r\n").is_ok() {
-                        // +PONG, or -NOAUTH when requirepass is set: both
+                        // +PONG, -NOAUTH when requirepass is set, or
+                        // -MASTERDOWN (replica-serve-stale-data no): all
                         // mean the server is up and parsing commands.
                         let mut buf = [0u8; 7];
                         if s.read_exact(&mut buf).is_ok()
-                            && (&buf == b"+PONG\r\n" || &buf == b"-NOAUTH")
+                            && (&buf == b"+PONG\r\n" || &buf == b"-NOAUTH" || &buf == b"-MASTER")
                         {
                             return ServerProc {
                                 child,
