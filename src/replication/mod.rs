@@ -98,6 +98,9 @@ pub struct ReplState {
     pub link_down_since_ms: i64,
 }
 
+/// Index of the `replica` class in `client-output-buffer-limit`.
+pub const REPLICA_LIMIT_CLASS: usize = 1;
+
 /// Largest number of replicas served at once (bounds the replica list).
 pub const MAX_REPLICAS: usize = 1024;
 
@@ -149,6 +152,8 @@ impl Server {
         };
         backlog.append(resp);
         self.repl.offset += resp.len() as u64;
+        let limit = self.config.client_output_buffer_limit[REPLICA_LIMIT_CLASS];
+        let now = self.ks.now_ms;
         for i in 0..self.repl.replicas.len() {
             let slot = self.repl.replicas[i];
             // The client running the command is out of the table; a
@@ -156,10 +161,33 @@ impl Server {
             let Some(Some(c)) = self.clients.get_mut(slot) else {
                 continue;
             };
-            if !c.repl.as_ref().is_some_and(|r| r.online) {
+            if c.close_asap || !c.repl.as_ref().is_some_and(|r| r.online) {
                 continue;
             }
             c.out.extend_from_slice(resp);
+            // client-output-buffer-limit replica: what is buffered for a
+            // replica that does not read (or is still receiving its
+            // snapshot) is bounded; past it the replica is dropped (it
+            // will resync) and the master goes on.
+            let verdict = crate::pubsub::check_output_limit(
+                c,
+                limit.hard_bytes,
+                limit.soft_bytes,
+                limit.soft_seconds,
+                now,
+            );
+            if verdict == crate::pubsub::LimitVerdict::Close {
+                log::warn!(
+                    "Client id={} addr={} (replica) scheduled to be closed ASAP for overcoming of output buffer limits ({} bytes pending).",
+                    c.id,
+                    c.addr,
+                    c.pending_output_bytes()
+                );
+                self.stats.client_output_buffer_limit_disconnections += 1;
+                c.close_asap = true;
+                c.out = Vec::new();
+                c.out_pos = 0;
+            }
             if !c.pending_write {
                 c.pending_write = true;
                 self.pending_writes.push(slot);

@@ -425,8 +425,8 @@ impl Server {
     /// Enforce client-output-buffer-limit for normal clients (subscribers
     /// are checked on every delivery, see pubsub.rs).
     fn check_output_limit(&mut self, c: &mut Client) {
-        // Replicas: their limit class is not implemented yet (a full sync
-        // payload must not trip the normal class).
+        // Replicas are checked as the stream is appended (replication/
+        // mod.rs) against their own class; subscribers on delivery.
         if c.subscription_count() > 0 || c.repl.is_some() {
             return;
         }
@@ -577,7 +577,7 @@ impl Server {
                 }
                 c.aof_wait = false;
             }
-            let done = self.write_client(&mut c);
+            let done = !c.close_asap && self.write_client(&mut c);
             if c.close_asap || (done && c.close_after_reply) {
                 self.free_client(c);
             } else {

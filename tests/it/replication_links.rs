@@ -293,3 +293,74 @@ fn replica_serve_stale_data_no_refuses_while_the_link_is_down() {
     link_up(&r);
     assert_eq!(c.cmds(&["GET", "k"]), "$-1\r\n");
 }
+
+/// Write `mb` one-megabyte values on the master.
+fn write_megabytes(m: &ServerProc, mb: usize) {
+    let mut w = m.client();
+    let v = "x".repeat(1 << 20);
+    for i in 0..mb {
+        let _: () = redis::cmd("SET")
+            .arg(format!("big{}", i % 4))
+            .arg(&v)
+            .query(&mut w)
+            .unwrap();
+    }
+}
+
+#[test]
+fn a_replica_that_stops_reading_is_dropped_by_its_output_limit() {
+    let m = ServerProc::start(&[
+        "--save",
+        "",
+        "--repl-diskless-sync-delay",
+        "0",
+        "--client-output-buffer-limit",
+        "replica 2mb 1mb 60",
+    ]);
+    let mut c = m.conn();
+    raw_full_sync(&mut c);
+    assert!(wait_until(LIMIT, || info(&m, "replication", "slave0")
+        .contains("state=online")));
+    // Never read again: once the kernel's socket buffers are full the
+    // stream piles up in the master, up to the hard limit.
+    write_megabytes(&m, 40);
+    assert!(wait_until(LIMIT, || info(
+        &m,
+        "replication",
+        "connected_slaves"
+    ) == "0"));
+    assert!(
+        info_u64(
+            &mut m.conn(),
+            "stats",
+            "client_output_buffer_limit_disconnections"
+        ) >= 1
+    );
+    assert_eq!(run(&m, &["SET", "still", "serving"]), redis::Value::Okay);
+}
+
+#[test]
+fn the_stream_buffered_during_a_full_sync_is_bounded_too() {
+    let m = ServerProc::start(&[
+        "--save",
+        "",
+        "--repl-diskless-sync-delay",
+        "0",
+        "--client-output-buffer-limit",
+        "replica 2mb 1mb 60",
+    ]);
+    let mut c = m.conn();
+    // An EOF-capable replica that never reads its payload nor ACKs: its
+    // stream waits in the master's buffer behind the snapshot.
+    assert_eq!(c.cmds(&["REPLCONF", "capa", "eof"]), "+OK\r\n");
+    send(&mut c, &["PSYNC", "?", "-1"]);
+    assert!(wait_until(LIMIT, || info(&m, "replication", "slave0")
+        .contains("state=send_bulk")));
+    write_megabytes(&m, 4);
+    assert!(wait_until(LIMIT, || info(
+        &m,
+        "replication",
+        "connected_slaves"
+    ) == "0"));
+    assert_eq!(run(&m, &["SET", "still", "serving"]), redis::Value::Okay);
+}
