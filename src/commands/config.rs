@@ -97,6 +97,7 @@ fn config_set(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
 /// Push configuration values that are cached outside `Config`.
 fn apply_runtime_config(srv: &mut Server, c: &mut Client) {
     srv.sync_config_to_keyspace();
+    srv.apply_replication_config();
     let max_bulk = srv.config.proto_max_bulk_len;
     c.parser.max_bulk_len = max_bulk;
     for other in srv.clients.iter_mut().flatten() {

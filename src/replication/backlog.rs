@@ -5,7 +5,8 @@
 //! Owns: the ring's bytes and the stream offsets they cover.
 //!
 //! Must never: grow. The ring is allocated once at `repl-backlog-size`
-//! (re-created only when the option changes); older bytes are overwritten.
+//! (re-allocated only when the option changes, keeping the newest bytes
+//! that fit); older bytes are overwritten.
 //!
 //! Invariants: the ring holds the `histlen` bytes of the stream that end at
 //! `end_offset` (the master_repl_offset); `histlen <= buf.len()`; the
@@ -45,6 +46,18 @@ impl Backlog {
     /// Offset of the first byte held (INFO repl_backlog_first_byte_offset).
     pub fn first_offset(&self) -> u64 {
         self.end_offset + 1 - self.histlen as u64
+    }
+
+    /// A ring of `size` bytes holding the newest bytes of this one that
+    /// fit (CONFIG SET repl-backlog-size): replicas can still continue.
+    pub fn resized(&self, size: usize) -> Backlog {
+        let mut b = Backlog::new(size, self.end_offset);
+        let keep = self.histlen.min(b.buf.len());
+        let mut tail = Vec::with_capacity(keep);
+        self.copy_from(self.end_offset + 1 - keep as u64, &mut tail);
+        b.end_offset -= keep as u64;
+        b.append(&tail);
+        b
     }
 
     /// Append stream bytes, overwriting the oldest ones when full.
@@ -117,5 +130,21 @@ mod tests {
         out.clear();
         b.copy_from(b.first_offset(), &mut out);
         assert_eq!(out, b"456789xy");
+    }
+
+    #[test]
+    fn resizing_keeps_the_newest_bytes() {
+        let mut b = Backlog::new(8, 100);
+        b.append(b"abcdefghij");
+        let small = b.resized(4);
+        assert_eq!((small.first_offset(), small.histlen()), (107, 4));
+        let mut out = Vec::new();
+        small.copy_from(107, &mut out);
+        assert_eq!(out, b"ghij");
+        let big = b.resized(64);
+        out.clear();
+        big.copy_from(big.first_offset(), &mut out);
+        assert_eq!(out, b"cdefghij");
+        assert_eq!(big.first_offset(), 103);
     }
 }

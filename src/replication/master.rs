@@ -37,6 +37,9 @@ impl Server {
     pub fn detach_replica(&mut self, c: &Client) {
         if c.repl.is_some() {
             self.repl.replicas.retain(|&s| s != c.token);
+            if self.repl.replicas.is_empty() {
+                self.repl.no_replicas_since_ms = self.ks.now_ms;
+            }
         }
     }
 
@@ -141,6 +144,7 @@ impl Server {
             self.feed_replication(b"*1\r\n$4\r\nPING\r\n");
         }
         self.drop_timed_out_replicas();
+        self.backlog_ttl_cron();
         self.serve_waiters();
     }
 

@@ -90,6 +90,8 @@ pub struct ReplState {
     pub sync_full: u64,
     pub sync_partial_ok: u64,
     pub sync_partial_err: u64,
+    /// When the last replica left (repl-backlog-ttl counts from here).
+    pub no_replicas_since_ms: i64,
     /// The link to our master while we are a replica.
     pub link: Option<replica::MasterLink>,
     /// Wall-clock ms when a synced master link was last lost; 0 when it
@@ -126,6 +128,7 @@ impl Default for ReplState {
             sync_full: 0,
             sync_partial_ok: 0,
             sync_partial_err: 0,
+            no_replicas_since_ms: crate::db::unix_ms(),
             link: None,
             link_down_since_ms: 0,
         }
@@ -230,6 +233,41 @@ impl Server {
         master.db = stream_db.unwrap_or(0);
         master.is_master = true;
         self.repl.cached_master = Some(Box::new(master));
+    }
+
+    /// After CONFIG SET: resize the backlog to repl-backlog-size, keeping
+    /// its newest bytes (partial resyncs stay possible).
+    pub fn apply_replication_config(&mut self) {
+        let size = usize::try_from(self.config.repl_backlog_size).unwrap_or(usize::MAX);
+        if let Some(b) = self.repl.backlog.as_ref() {
+            if b.size() != size.max(1) {
+                self.repl.backlog = Some(b.resized(size));
+            }
+        }
+    }
+
+    /// Cron: repl-backlog-ttl. A master without replicas for that long
+    /// frees its backlog and starts a new history (a new replid, no
+    /// replid2: nothing can continue the old one), as Redis. 0: never.
+    pub fn backlog_ttl_cron(&mut self) {
+        let ttl_ms = self.config.repl_backlog_ttl.saturating_mul(1000) as i64;
+        if ttl_ms == 0
+            || self.is_replica()
+            || self.repl.backlog.is_none()
+            || !self.repl.replicas.is_empty()
+            || self.ks.now_ms - self.repl.no_replicas_since_ms < ttl_ms
+        {
+            return;
+        }
+        log::info!(
+            "Replication backlog freed after {} seconds without connected replicas.",
+            self.config.repl_backlog_ttl
+        );
+        self.repl.backlog = None;
+        self.repl.replid = crate::server::make_run_id();
+        self.repl.replid2 = "0".repeat(40);
+        self.repl.second_offset = -1;
+        self.prop.enabled = self.aof.is_some();
     }
 
     /// True when this server follows a master.

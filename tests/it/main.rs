@@ -30,6 +30,7 @@ mod persistence;
 mod protocol;
 mod pubsub_tx;
 mod replication;
+mod replication_backlog;
 mod replication_links;
 mod replication_restart;
 mod replication_sync;
