@@ -92,6 +92,8 @@ pub struct ReplState {
     pub sync_partial_err: u64,
     /// When the last replica left (repl-backlog-ttl counts from here).
     pub no_replicas_since_ms: i64,
+    /// A master host name being resolved off the loop.
+    pub resolving: Option<replica::Resolving>,
     /// The link to our master while we are a replica.
     pub link: Option<replica::MasterLink>,
     /// Wall-clock ms when a synced master link was last lost; 0 when it
@@ -129,6 +131,7 @@ impl Default for ReplState {
             sync_partial_ok: 0,
             sync_partial_err: 0,
             no_replicas_since_ms: crate::db::unix_ms(),
+            resolving: None,
             link: None,
             link_down_since_ms: 0,
         }

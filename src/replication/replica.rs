@@ -12,8 +12,8 @@
 //! our own backlog and replicas, so a replica of us sees the same stream
 //! and offsets (chained replication, PSYNC2 after a promotion).
 //!
-//! Must never: block (connect and DNS: only literal addresses or names the
-//! resolver answers at once are used; see `connect`), allocate ahead of
+//! Must never: block (connect is non-blocking; host names other than
+//! `localhost` are resolved in a helper thread, see `master_address`), allocate ahead of
 //! data the master sent (the payload buffer grows as bytes arrive and its
 //! announced length is capped), or answer the master's commands.
 //!
@@ -28,6 +28,13 @@ use crate::server::Server;
 use mio::net::TcpStream;
 use mio::{Interest, Token};
 use std::io::{self, Read, Write};
+
+/// A master host name being resolved by a helper thread.
+pub struct Resolving {
+    host: String,
+    port: u16,
+    rx: std::sync::mpsc::Receiver<Option<std::net::SocketAddr>>,
+}
 
 /// The event loop token of the master link (below the client tokens,
 /// after the listeners; the metrics listener has the last one).
@@ -170,15 +177,8 @@ impl Server {
         let Some((host, port)) = self.config.replicaof.clone() else {
             return;
         };
-        let addr = match std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
-            .ok()
-            .and_then(|mut a| a.next())
-        {
-            Some(a) => a,
-            None => {
-                log::warn!("Unable to resolve master address {host}:{port}");
-                return;
-            }
+        let Some(addr) = self.master_address(&host, port) else {
+            return; // resolving, or failed (logged): cron tries again
         };
         let mut stream = match TcpStream::connect(addr) {
             Ok(s) => s,
@@ -217,6 +217,56 @@ impl Server {
             last_ack_ms: 0,
             started_ms: self.ks.now_ms,
         });
+    }
+
+    /// The master's socket address, without blocking the loop: numeric
+    /// addresses and `localhost` at once; other names are resolved by a
+    /// helper thread (one at a time) whose answer a later cron tick
+    /// collects.
+    fn master_address(&mut self, host: &str, port: u16) -> Option<std::net::SocketAddr> {
+        use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            return Some(SocketAddr::new(ip, port));
+        }
+        if host.eq_ignore_ascii_case("localhost") {
+            return Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+        }
+        if let Some(r) = self.repl.resolving.take() {
+            if r.host == host && r.port == port {
+                match r.rx.try_recv() {
+                    Ok(Some(a)) => return Some(a),
+                    Ok(None) | Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                        log::warn!("Unable to resolve master address {host}:{port}");
+                        return None;
+                    }
+                    Err(std::sync::mpsc::TryRecvError::Empty) => {
+                        self.repl.resolving = Some(r);
+                        return None;
+                    }
+                }
+            }
+            // A lookup for a previous master: its answer is dropped.
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let name = host.to_string();
+        let spawned = std::thread::Builder::new()
+            .name("resolve-master".into())
+            .spawn(move || {
+                let addr = std::net::ToSocketAddrs::to_socket_addrs(&(name.as_str(), port))
+                    .ok()
+                    .and_then(|mut a| a.next());
+                let _ = tx.send(addr);
+            });
+        if let Err(e) = spawned {
+            log::warn!("Resolving master address {host}: {e}");
+            return None;
+        }
+        self.repl.resolving = Some(Resolving {
+            host: host.to_string(),
+            port,
+            rx,
+        });
+        None
     }
 
     /// Drop the link (cron reconnects while `replicaof` is set). The

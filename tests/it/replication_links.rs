@@ -364,3 +364,26 @@ fn the_stream_buffered_during_a_full_sync_is_bounded_too() {
     ) == "0"));
     assert_eq!(run(&m, &["SET", "still", "serving"]), redis::Value::Okay);
 }
+
+#[test]
+fn replicaof_an_unresolvable_name_keeps_serving_then_follows_a_numeric_master() {
+    let m = ServerProc::start(&["--save", "", "--repl-diskless-sync-delay", "0"]);
+    run(&m, &["SET", "k", "v"]);
+    let r = ServerProc::start(&["--save", ""]);
+    let mut c = r.conn();
+    // Resolved off the loop: the answer comes at once, the lookup later.
+    assert_eq!(
+        c.cmds(&["REPLICAOF", "no-such-host.invalid", "6379"]),
+        "+OK\r\n"
+    );
+    assert_eq!(c.cmds(&["PING"]), "+PONG\r\n");
+    assert_eq!(
+        info(&r, "replication", "master_host"),
+        "no-such-host.invalid"
+    );
+    assert_eq!(info(&r, "replication", "master_link_status"), "down");
+    let port = m.port.to_string();
+    assert_eq!(c.cmds(&["REPLICAOF", "127.0.0.1", &port]), "+OK\r\n");
+    link_up(&r);
+    assert_eq!(c.cmds(&["GET", "k"]), "$1\r\nv\r\n");
+}
