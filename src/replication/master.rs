@@ -145,7 +145,34 @@ impl Server {
         }
         self.drop_timed_out_replicas();
         self.backlog_ttl_cron();
+        self.keepalive_waiting_replicas();
         self.serve_waiters();
+    }
+
+    /// Once a second, a newline to replicas waiting for the shared
+    /// snapshot, as Redis: their PSYNC reply is delayed, their link is not
+    /// dead (replicas skip empty lines there).
+    fn keepalive_waiting_replicas(&mut self) {
+        if self.repl.snapshot_wait_since_ms.is_none()
+            || self.ks.now_ms - self.repl.last_keepalive_ms < 1000
+        {
+            return;
+        }
+        self.repl.last_keepalive_ms = self.ks.now_ms;
+        for i in 0..self.repl.replicas.len() {
+            let slot = self.repl.replicas[i];
+            let Some(Some(c)) = self.clients.get_mut(slot) else {
+                continue;
+            };
+            // Bounded: at most one pending newline per replica.
+            if c.repl.as_ref().is_some_and(|r| r.wait_snapshot) && !c.out.ends_with(b"\n") {
+                c.out.push(b'\n');
+                if !c.pending_write {
+                    c.pending_write = true;
+                    self.pending_writes.push(slot);
+                }
+            }
+        }
     }
 
     /// repl-timeout, master side: an online replica that sent no ACK for
@@ -532,10 +559,17 @@ impl Server {
             let Some(Some(c)) = self.clients.get_mut(slot) else {
                 continue;
             };
-            let Some(r) = c.repl.as_mut().filter(|r| r.wait_snapshot) else {
+            if !c.repl.as_ref().is_some_and(|r| r.wait_snapshot) {
+                continue;
+            }
+            // Keepalive newlines not yet written go first, then the
+            // payload: nothing may follow it but the stream.
+            let mut head = c.out.split_off(c.out_pos.min(c.out.len()));
+            c.out.clear();
+            c.out_pos = 0;
+            let Some(r) = c.repl.as_mut() else {
                 continue;
             };
-            let mut head = Vec::with_capacity(128);
             if r.psync {
                 head.extend_from_slice(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes());
             }

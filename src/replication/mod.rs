@@ -73,6 +73,8 @@ pub struct ReplState {
     /// When the first replica began waiting for the next shared full-sync
     /// snapshot (repl-diskless-sync-delay counts from here).
     pub snapshot_wait_since_ms: Option<i64>,
+    /// Last keepalive newline sent to replicas waiting for a snapshot.
+    pub last_keepalive_ms: i64,
     /// Our replid/offset name a history a master may continue (we synced
     /// before, or were a master): PSYNC asks for it; else `PSYNC ? -1`.
     pub psync_cached: bool,
@@ -121,6 +123,7 @@ impl Default for ReplState {
             getack_pending: false,
             last_ping_ms: 0,
             snapshot_wait_since_ms: None,
+            last_keepalive_ms: 0,
             ack_now: false,
             psync_cached: false,
             loaded_stream_db: None,

@@ -434,7 +434,7 @@ impl Server {
                             .as_bytes()
                             .try_into()
                             .map_err(|_| format!("Bad EOF mark from MASTER: '{line}'"))?;
-                        log::info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
+                        log::info!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to memory");
                         link.payload.clear();
                         link.state = LinkState::TransferEof { mark };
                         continue;

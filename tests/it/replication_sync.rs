@@ -147,6 +147,10 @@ fn replicas_asking_within_the_delay_share_one_snapshot() {
     crate::common::send(&mut a, &["PSYNC", "?", "-1"]);
     assert!(wait_until(LIMIT, || info(&m, "replication", "slave0")
         .contains("state=wait_bgsave")));
+    // While it waits, a newline a second keeps its link alive.
+    let mut nl = [0u8; 1];
+    a.reader.read_exact(&mut nl).unwrap();
+    assert_eq!(&nl, b"\n");
     // Written while the first replica waits: part of the shared snapshot.
     let _: () = redis::cmd("SET").arg("k2").arg("v2").query(&mut w).unwrap();
     let full_b = psync_full(&mut b, &["eof"]);
