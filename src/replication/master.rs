@@ -175,22 +175,31 @@ impl Server {
         }
     }
 
-    /// repl-timeout, master side: an online replica that sent no ACK for
-    /// that long is dropped (it reconnects and resyncs). A replica still
-    /// receiving its payload, or one that came with the old SYNC (it
-    /// never ACKs), is spared, as Redis.
+    /// repl-timeout, master side: an online replica that sent no ACK (or,
+    /// while its snapshot is sent, read none of it) for that long is
+    /// dropped (it reconnects and resyncs). One that came with the old
+    /// SYNC (it never ACKs) is spared, as Redis.
     fn drop_timed_out_replicas(&mut self) {
         let timeout_ms = self.config.repl_timeout.max(1).saturating_mul(1000) as i64;
         let now = self.ks.now_ms;
         let mut dead = Vec::new();
-        for &s in &self.repl.replicas {
-            let Some(c) = self.clients.get(s).and_then(|c| c.as_deref()) else {
+        for i in 0..self.repl.replicas.len() {
+            let s = self.repl.replicas[i];
+            let Some(Some(c)) = self.clients.get_mut(s) else {
                 continue;
             };
-            let Some(r) = c.repl.as_deref() else {
+            let Some(r) = c.repl.as_deref_mut() else {
                 continue;
             };
-            if r.online && r.psync && r.transfer.is_none() && now - r.ack_time_ms > timeout_ms {
+            // While its snapshot is sent, progress is its sign of life;
+            // a replica that stops reading it is dropped like a silent one.
+            if let Some(t) = r.transfer.as_mut() {
+                if t.pos != t.seen_pos {
+                    t.seen_pos = t.pos;
+                    r.ack_time_ms = now;
+                }
+            }
+            if r.online && r.psync && now - r.ack_time_ms > timeout_ms {
                 log::warn!(
                     "Disconnecting timedout replica (streaming sync): {}",
                     c.addr
@@ -454,6 +463,8 @@ pub struct Transfer {
     data: std::sync::Arc<Vec<u8>>,
     tail: Vec<u8>,
     pos: usize,
+    /// `pos` when cron last looked (repl-timeout while sending).
+    seen_pos: usize,
 }
 
 impl Transfer {
@@ -586,6 +597,7 @@ impl Server {
                 data: payload.clone(),
                 tail,
                 pos: 0,
+                seen_pos: 0,
             });
             r.wait_snapshot = false;
             r.hold_stream = eof;

@@ -387,3 +387,36 @@ fn replicaof_an_unresolvable_name_keeps_serving_then_follows_a_numeric_master() 
     link_up(&r);
     assert_eq!(c.cmds(&["GET", "k"]), "$1\r\nv\r\n");
 }
+
+#[test]
+fn a_replica_that_stops_reading_its_snapshot_times_out() {
+    let m = ServerProc::start(&[
+        "--save",
+        "",
+        "--repl-diskless-sync-delay",
+        "0",
+        "--repl-timeout",
+        "1",
+    ]);
+    // A snapshot far larger than the kernel's socket buffers.
+    write_megabytes(&m, 4);
+    let mut w = m.client();
+    let v = "y".repeat(1 << 20);
+    for i in 0..40 {
+        let _: () = redis::cmd("SET")
+            .arg(format!("s{i}"))
+            .arg(&v)
+            .query(&mut w)
+            .unwrap();
+    }
+    let mut c = m.conn();
+    assert_eq!(c.cmds(&["REPLCONF", "capa", "psync2"]), "+OK\r\n");
+    send(&mut c, &["PSYNC", "?", "-1"]);
+    assert!(wait_until(LIMIT, || info(&m, "stats", "sync_full") == "1"));
+    assert!(wait_until(LIMIT, || info(
+        &m,
+        "replication",
+        "connected_slaves"
+    ) == "0"));
+    assert_eq!(run(&m, &["SET", "still", "serving"]), redis::Value::Okay);
+}
