@@ -309,8 +309,11 @@ fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv, start: Instant) -> Cm
             return reject(c, CmdError::Oom);
         }
     }
-    let is_write = cmd.flags & table::WRITE != 0 || exec_queues(cmd, c, |f| f & table::WRITE != 0);
-    if is_write && !srv.enough_good_replicas() {
+    // min-replicas-to-write: skipped with one comparison when unset.
+    if srv.config.min_replicas_to_write > 0
+        && (cmd.flags & table::WRITE != 0 || exec_queues(cmd, c, |f| f & table::WRITE != 0))
+        && !srv.enough_good_replicas()
+    {
         return reject(
             c,
             CmdError::msg("NOREPLICAS Not enough good replicas to write."),
