@@ -19,6 +19,7 @@ pub mod command;
 pub mod config;
 pub mod connection;
 pub mod databases;
+pub mod dump;
 pub mod hashes;
 pub mod keys;
 pub mod lists;

@@ -10,7 +10,8 @@
 //! regard to case and without allocating.
 
 use super::{
-    acl, command, config, connection, databases, keys, lists, observe, pubsub, scripting, server,
+    acl, command, config, connection, databases, dump, keys, lists, observe, pubsub, scripting,
+    server,
     strings, tx, zsets, Argv,
 };
 use crate::connection::Client;
@@ -500,6 +501,8 @@ pub static COMMANDS: &[Command] = &[
     cmd("scan", keys::scan, -2, READONLY, NOKEYS, "generic", "2.8.0", "Incrementally iterate the keys space"),
     cmd("randomkey", keys::randomkey, 1, READONLY, NOKEYS, "generic", "1.0.0", "Return a random key from the keyspace"),
     cmd("touch", keys::touch, -2, READONLY | FAST, ALLKEYS, "generic", "3.2.1", "Alters the last access time of a key(s). Returns the number of existing keys specified."),
+    cmd("dump", dump::dump, 2, READONLY, KEY1, "generic", "2.6.0", "Return a serialized version of the value stored at the specified key."),
+    cmd("restore", dump::restore, -4, RW, KEY1, "generic", "2.6.0", "Create a key using the provided serialized value, previously obtained using DUMP."),
     cmd("copy", keys::copy, -3, RW, KEYS12, "generic", "6.2.0", "Copy a key"),
     with_subs(cmd("object", keys::object, -2, READONLY, (2, 2, 1), "generic", "2.2.3", "A container for object introspection commands"), &OBJECT_SUBS),
     cmd("expire", keys::expire, -3, WRITE | FAST, KEY1, "generic", "1.0.0", "Set a key's time to live in seconds"),

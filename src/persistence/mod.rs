@@ -13,9 +13,10 @@
 //! Files: `propagate.rs` (effects stream), `aof.rs` (framed log),
 //! `manifest.rs` (which files make up the log), `rewrite.rs`
 //! (BGREWRITEAOF), `fault.rs` (test-only crash points), `rdb.rs`
-//! (snapshots).
+//! (snapshots), `dump.rs` (DUMP/RESTORE payload framing).
 
 pub mod aof;
+pub mod dump;
 pub mod fault;
 pub mod manifest;
 pub mod propagate;

@@ -88,6 +88,59 @@ fn put_str(out: &mut Vec<u8>, s: &[u8]) {
     out.extend_from_slice(s);
 }
 
+/// The RDB type byte a value is written with (plain encodings).
+pub fn value_type(v: &Value) -> u8 {
+    match v {
+        Value::Str(_) => TYPE_STRING,
+        Value::Hash(_) => TYPE_HASH,
+        Value::List(_) => TYPE_LIST,
+        Value::Set(_) => TYPE_SET,
+        // ZSET_2: binary scores.
+        Value::ZSet(_) => TYPE_ZSET_2,
+    }
+}
+
+/// Append the body of `v` (everything after its type byte and key) in
+/// the plain encoding `value_type` names. Shared by snapshots and DUMP.
+pub fn put_value(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Str(s) => s.with_bytes(|b| put_str(out, b)),
+        Value::Hash(h) => {
+            put_len(out, h.len() as u64);
+            for (f, v) in h.iter() {
+                put_str(out, f);
+                put_str(out, v);
+            }
+        }
+        Value::List(list) => {
+            put_len(out, list.len() as u64);
+            for v in list.iter() {
+                put_str(out, v);
+            }
+        }
+        Value::Set(set) => {
+            put_len(out, set.len() as u64);
+            for m in set.iter() {
+                m.with_bytes(|b| put_str(out, b));
+            }
+        }
+        Value::ZSet(z) => {
+            // Highest first, like Redis, so a loader inserting in order
+            // always inserts at the head.
+            put_len(out, z.len() as u64);
+            for (m, score) in z.iter_at(z.len().saturating_sub(1), true) {
+                put_str(out, m);
+                out.extend_from_slice(&score.to_le_bytes());
+            }
+        }
+    }
+}
+
+/// CRC-64 (Jones, Redis's) of `data`: the RDB trailer and the DUMP footer.
+pub fn crc64(data: &[u8]) -> u64 {
+    CRC64.checksum(data)
+}
+
 /// Serialise the whole dataset. Keys already past their deadline are
 /// skipped (as Redis does when saving).
 pub fn encode(srv: &Server) -> io::Result<Vec<u8>> {
@@ -154,49 +207,9 @@ pub fn encode(srv: &Server) -> io::Result<Vec<u8>> {
                 out.push(OP_EXPIRETIME_MS);
                 out.extend_from_slice(&w.to_le_bytes());
             }
-            match &obj.value {
-                Value::Str(s) => {
-                    out.push(TYPE_STRING);
-                    put_str(&mut out, key.as_bytes());
-                    s.with_bytes(|b| put_str(&mut out, b));
-                }
-                Value::Hash(h) => {
-                    out.push(TYPE_HASH);
-                    put_str(&mut out, key.as_bytes());
-                    put_len(&mut out, h.len() as u64);
-                    for (f, v) in h.iter() {
-                        put_str(&mut out, f);
-                        put_str(&mut out, v);
-                    }
-                }
-                Value::List(list) => {
-                    out.push(TYPE_LIST);
-                    put_str(&mut out, key.as_bytes());
-                    put_len(&mut out, list.len() as u64);
-                    for v in list.iter() {
-                        put_str(&mut out, v);
-                    }
-                }
-                Value::Set(set) => {
-                    out.push(TYPE_SET);
-                    put_str(&mut out, key.as_bytes());
-                    put_len(&mut out, set.len() as u64);
-                    for m in set.iter() {
-                        m.with_bytes(|b| put_str(&mut out, b));
-                    }
-                }
-                Value::ZSet(z) => {
-                    // ZSET_2: binary scores. Highest first, like Redis, so
-                    // a loader inserting in order always inserts at the head.
-                    out.push(TYPE_ZSET_2);
-                    put_str(&mut out, key.as_bytes());
-                    put_len(&mut out, z.len() as u64);
-                    for (m, score) in z.iter_at(z.len().saturating_sub(1), true) {
-                        put_str(&mut out, m);
-                        out.extend_from_slice(&score.to_le_bytes());
-                    }
-                }
-            }
+            out.push(value_type(&obj.value));
+            put_str(&mut out, key.as_bytes());
+            put_value(&mut out, &obj.value);
         }
     }
     out.push(OP_EOF);
@@ -444,6 +457,13 @@ pub fn load_file(srv: &mut Server, path: &Path) -> io::Result<(u64, u64)> {
 }
 
 pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<(u64, u64)> {
+    load_bytes_into(srv, data, true)
+}
+
+/// Load a snapshot into the keyspace as it is. A key already present is
+/// replaced when `merge`, else the load fails (DEBUG RELOAD NOFLUSH
+/// without MERGE, as Redis's "duplicate key" error).
+pub fn load_bytes_into(srv: &mut Server, data: &[u8], merge: bool) -> io::Result<(u64, u64)> {
     if data.len() < 9 || &data[..5] != b"REDIS" {
         return Err(bad(0, "wrong signature (not an RDB file)"));
     }
@@ -457,18 +477,7 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<(u64, u64)> {
             &format!("can't handle RDB format version {version}"),
         ));
     }
-    let limits = HashLimits {
-        max_listpack_entries: usize::try_from(srv.config.hash_max_listpack_entries)
-            .unwrap_or(usize::MAX),
-        max_listpack_value: usize::try_from(srv.config.hash_max_listpack_value)
-            .unwrap_or(usize::MAX),
-    };
-    let intset_max = usize::try_from(srv.config.set_max_intset_entries).unwrap_or(usize::MAX);
-    let fill = Fill::new(srv.config.list_max_listpack_size);
-    let zset_limits = ZSetLimits {
-        max_entries: usize::try_from(srv.config.zset_max_listpack_entries).unwrap_or(usize::MAX),
-        max_value: usize::try_from(srv.config.zset_max_listpack_value).unwrap_or(usize::MAX),
-    };
+    let limits = EncodingLimits::from_config(&srv.config);
     let mut r = Reader { data, pos: 9 };
     let mut db = 0usize;
     let mut expire: Option<i64> = None;
@@ -547,11 +556,17 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<(u64, u64)> {
             }
             t => {
                 let key = r.string()?;
-                let value = read_value(&mut r, t, limits, intset_max, fill, zset_limits)?;
+                let value = read_value(&mut r, t, &limits)?;
                 let deadline = expire.take();
                 if deadline.is_some_and(|w| w <= now) {
                     expired += 1;
                     continue;
+                }
+                if !merge && srv.ks.dbs[db].dict.get(&key[..]).is_some() {
+                    return Err(bad(
+                        at,
+                        &format!("duplicate key '{}'", String::from_utf8_lossy(&key)),
+                    ));
                 }
                 srv.ks.set(db, &key, value, false);
                 if let Some(w) = deadline {
@@ -564,14 +579,48 @@ pub fn load_bytes(srv: &mut Server, data: &[u8]) -> io::Result<(u64, u64)> {
     Ok((loaded, expired))
 }
 
-fn read_value(
-    r: &mut Reader,
-    t: u8,
-    limits: HashLimits,
+/// The encoding thresholds a loaded value is built with (the same
+/// options the commands use, so a loaded key has the encoding the same
+/// data written by commands would have).
+struct EncodingLimits {
+    hash: HashLimits,
     intset_max: usize,
     fill: Fill,
-    zset_limits: ZSetLimits,
-) -> io::Result<Value> {
+    zset: ZSetLimits,
+}
+
+impl EncodingLimits {
+    fn from_config(c: &crate::config::Config) -> EncodingLimits {
+        let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        EncodingLimits {
+            hash: HashLimits {
+                max_listpack_entries: size(c.hash_max_listpack_entries),
+                max_listpack_value: size(c.hash_max_listpack_value),
+            },
+            intset_max: size(c.set_max_intset_entries),
+            fill: Fill::new(c.list_max_listpack_size),
+            zset: ZSetLimits {
+                max_entries: size(c.zset_max_listpack_entries),
+                max_value: size(c.zset_max_listpack_value),
+            },
+        }
+    }
+}
+
+/// Decode one value of RDB type `t` from the start of `body` (a DUMP
+/// payload's object, after its type byte). Bytes after the value are
+/// ignored, as Redis's RESTORE ignores them; every length inside is
+/// checked against `body`, so a forged payload cannot make it allocate
+/// more than a bounded multiple of its own size (LZF, see `string`).
+pub fn decode_value(config: &crate::config::Config, t: u8, body: &[u8]) -> io::Result<Value> {
+    let limits = EncodingLimits::from_config(config);
+    let mut r = Reader { data: body, pos: 0 };
+    read_value(&mut r, t, &limits)
+}
+
+fn read_value(r: &mut Reader, t: u8, limits: &EncodingLimits) -> io::Result<Value> {
+    let (fill, intset_max, zset_limits) = (limits.fill, limits.intset_max, limits.zset);
+    let limits = limits.hash;
     let at = r.pos;
     match t {
         TYPE_LIST => {
