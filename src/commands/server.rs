@@ -123,6 +123,19 @@ const DEBUG_HELP: &[&str] = &[
     "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "OBJECT <key>",
     "    Show low level info about the key and associated value.",
+    "RELOAD [option ...]",
+    "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
+    "    * MERGE: conflicting keys will be loaded from RDB.",
+    "    * NOFLUSH: the existing database will not be removed before load, and",
+    "      conflicting keys make the load fail (Redis kills the server).",
+    "    * NOSAVE: the database will be loaded from an existing RDB file.",
+    "    Examples:",
+    "    * DEBUG RELOAD: verify that the server is able to persist, flush and reload",
+    "      the database.",
+    "    * DEBUG RELOAD NOSAVE: replace the current database with the contents of an",
+    "      existing RDB file.",
+    "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
+    "      file to the database.",
     "SET-ACTIVE-EXPIRE <0|1>",
     "    Setting it to 0 disables expiring keys in background when they are not",
     "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -171,6 +184,7 @@ pub fn debug(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             srv.ks.now_ms = unix_ms();
             c.reply().ok();
         }
+        ("reload", _) => debug_reload(srv, c, argv)?,
         ("set-active-expire", 3) => {
             srv.active_expire_enabled = argv.get(2) != b"0";
             c.reply().ok();
@@ -192,6 +206,44 @@ pub fn debug(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         }
         _ => return Err(debug_syntax_error(argv)),
     }
+    Ok(())
+}
+
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save the snapshot, empty the
+/// dataset, load the snapshot back (a round trip through the RDB codec).
+/// Blocks the loop for the save and the load, as in Redis.
+fn debug_reload(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    let (mut merge, mut flush, mut save) = (false, true, true);
+    for i in 2..argv.len() {
+        if argv.is(i, "merge") {
+            merge = true;
+        } else if argv.is(i, "noflush") {
+            flush = false;
+        } else if argv.is(i, "nosave") {
+            save = false;
+        } else {
+            return Err(CmdError::msg(
+                "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
+            ));
+        }
+    }
+    if save && crate::persistence::rdb::save(srv).is_err() {
+        return Err(CmdError::msg("ERR"));
+    }
+    if flush {
+        for db in 0..srv.ks.dbs.len() {
+            crate::lazyfree::free_db(srv.ks.flush_db(db));
+        }
+    }
+    let path = crate::persistence::rdb_path(&srv.config);
+    let loaded = std::fs::read(&path)
+        .and_then(|data| crate::persistence::rdb::load_bytes_into(srv, &data, merge || flush));
+    if let Err(e) = loaded {
+        log::warn!("DEBUG RELOAD: loading {}: {e}", path.display());
+        return Err(CmdError::msg("ERR Error trying to load the RDB dump"));
+    }
+    log::warn!("DB reloaded by DEBUG RELOAD");
+    c.reply().ok();
     Ok(())
 }
 

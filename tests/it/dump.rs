@@ -11,7 +11,7 @@ use redis::Connection;
 /// Keys of every type, in the small (listpack/intset/int/embstr) and the
 /// large (hashtable/skiplist/multi-node quicklist/raw, LZF on DUMP)
 /// encodings, with integers of every listpack/ziplist width.
-fn populate(con: &mut Connection) -> Vec<String> {
+pub(crate) fn populate(con: &mut Connection) -> Vec<String> {
     let ints: Vec<String> = [
         0i64,
         5,
@@ -106,7 +106,7 @@ fn populate(con: &mut Connection) -> Vec<String> {
 
 /// A key's type, encoding and contents in a comparable form (members of
 /// unordered types sorted).
-fn snapshot(con: &mut Connection, key: &str) -> (String, String, Vec<Vec<u8>>) {
+pub(crate) fn snapshot(con: &mut Connection, key: &str) -> (String, String, Vec<Vec<u8>>) {
     let t: String = redis::cmd("TYPE").arg(key).query(con).unwrap();
     let enc: String = redis::cmd("OBJECT")
         .arg("ENCODING")

@@ -25,6 +25,7 @@ mod eviction;
 mod expiry;
 mod hashes;
 mod keys;
+mod lifecycle;
 mod lists;
 mod observe;
 mod observe_stats;
