@@ -142,6 +142,13 @@ pub struct Config {
     pub logfile: String,
     pub daemonize: bool,
     pub pidfile: String,
+    /// `supervised`: no, upstart, systemd or auto (server/supervise.rs).
+    pub supervised: String,
+    /// Seconds SHUTDOWN (without NOW) waits for lagging replicas.
+    pub shutdown_timeout: u64,
+    /// SHUTDOWN flags applied on SIGTERM / SIGINT (server/shutdown.rs).
+    pub shutdown_on_sigterm: u8,
+    pub shutdown_on_sigint: u8,
     pub protected_mode: bool,
     pub replicaof: Option<(String, u16)>,
     pub masterauth: String,
@@ -240,6 +247,10 @@ impl Default for Config {
             logfile: String::new(),
             daemonize: false,
             pidfile: String::new(),
+            supervised: "no".into(),
+            shutdown_timeout: 10,
+            shutdown_on_sigterm: 0,
+            shutdown_on_sigint: 0,
             protected_mode: true,
             replicaof: None,
             masterauth: String::new(),
@@ -743,6 +754,33 @@ static OPTIONS: &[OptionDef] = &[
     },
     str_opt!("unixsocket", unixsocket, false),
     OptionDef {
+        name: "supervised",
+        aliases: &[],
+        mutable: false,
+        kind: Kind::Special(get_supervised, set_supervised),
+    },
+    int_opt!(
+        "shutdown-timeout",
+        &[],
+        shutdown_timeout,
+        u64,
+        0,
+        I32MAX,
+        true
+    ),
+    OptionDef {
+        name: "shutdown-on-sigterm",
+        aliases: &[],
+        mutable: true,
+        kind: Kind::Special(get_on_sigterm, set_on_sigterm),
+    },
+    OptionDef {
+        name: "shutdown-on-sigint",
+        aliases: &[],
+        mutable: true,
+        kind: Kind::Special(get_on_sigint, set_on_sigint),
+    },
+    OptionDef {
         name: "enable-debug-command",
         aliases: &[],
         mutable: false,
@@ -841,6 +879,32 @@ fn set_loglevel(c: &mut Config, args: &[String]) -> Result<(), String> {
         return Err(enum_error(LOGLEVELS));
     }
     c.loglevel = v;
+    Ok(())
+}
+const SUPERVISED_MODES: &[&str] = &["no", "upstart", "systemd", "auto"];
+fn get_supervised(c: &Config) -> String {
+    c.supervised.clone()
+}
+fn set_supervised(c: &mut Config, args: &[String]) -> Result<(), String> {
+    let v = one_arg(args)?.to_ascii_lowercase();
+    if !SUPERVISED_MODES.contains(&v.as_str()) {
+        return Err(enum_error(SUPERVISED_MODES));
+    }
+    c.supervised = v;
+    Ok(())
+}
+fn get_on_sigterm(c: &Config) -> String {
+    crate::server::shutdown::flags_to_text(c.shutdown_on_sigterm)
+}
+fn set_on_sigterm(c: &mut Config, args: &[String]) -> Result<(), String> {
+    c.shutdown_on_sigterm = crate::server::shutdown::flags_from_words(args)?;
+    Ok(())
+}
+fn get_on_sigint(c: &Config) -> String {
+    crate::server::shutdown::flags_to_text(c.shutdown_on_sigint)
+}
+fn set_on_sigint(c: &mut Config, args: &[String]) -> Result<(), String> {
+    c.shutdown_on_sigint = crate::server::shutdown::flags_from_words(args)?;
     Ok(())
 }
 const DEBUG_CMD_MODES: &[&str] = &["no", "yes", "local"];

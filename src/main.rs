@@ -63,6 +63,11 @@ fn main() {
     let port = config.port;
     let source = config.source.clone();
     let mut server = Server::new(config, poll, listeners);
+    let notify_socket = std::env::var("NOTIFY_SOCKET").ok();
+    server.supervisor = redislite::server::supervise::Notifier::from_mode(
+        &server.config.supervised,
+        notify_socket.as_deref(),
+    );
     if !server.config.aclfile.is_empty() {
         match redislite::acl::parse_file(&server.config.aclfile) {
             Ok(users) => {
@@ -79,9 +84,22 @@ fn main() {
         std::process::exit(1);
     }
     server.write_pidfile();
-    let flag = Arc::clone(&server.signal_term);
+    // SIGTERM/SIGINT set `signal_term` (the loop starts a graceful
+    // shutdown); one arriving while it is already set exits at once with
+    // status 1 (the conditional handler runs first, so the first signal
+    // only sets the flag).
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        if let Err(e) = signal_hook::flag::register(sig, Arc::clone(&flag)) {
+        let term = &server.signal_term;
+        let registered = signal_hook::flag::register_conditional_shutdown(sig, 1, Arc::clone(term))
+            .and_then(|_| signal_hook::flag::register(sig, Arc::clone(term)))
+            .and_then(|_| {
+                signal_hook::flag::register_usize(
+                    sig,
+                    Arc::clone(&server.last_signal),
+                    sig as usize,
+                )
+            });
+        if let Err(e) = registered {
             log::error!("Installing signal handler: {e}");
             std::process::exit(1);
         }
@@ -95,6 +113,8 @@ fn main() {
         source
     );
     log::info!("Ready to accept connections tcp");
+    server.notify_supervisor("STATUS=Ready to accept connections\n");
+    server.notify_supervisor("READY=1\n");
     match server.run() {
         Ok(_) => std::process::exit(0),
         Err(e) => {

@@ -8,7 +8,7 @@ use super::Argv;
 use crate::connection::Client;
 use crate::db::{idle_seconds, unix_ms, Access};
 use crate::errors::{CmdError, CmdResult};
-use crate::server::{Server, ShutdownReason};
+use crate::server::Server;
 use crate::types::string::parse_f64;
 
 pub fn info(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
@@ -247,34 +247,30 @@ fn debug_reload(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     Ok(())
 }
 
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] (see server/shutdown.rs).
 pub fn shutdown(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
-    let (mut abort, mut save, mut nosave, mut other) = (false, false, false, false);
+    use crate::server::shutdown::{FORCE, NOSAVE, NOW, SAVE};
+    let (mut flags, mut abort) = (0u8, false);
     for i in 1..argv.len() {
-        let a = argv.lower(i);
-        match a.as_str() {
-            "nosave" => nosave = true,
-            "save" => save = true,
-            "now" | "force" => other = true,
+        match argv.lower(i).as_str() {
+            "nosave" => flags |= NOSAVE,
+            "save" => flags |= SAVE,
+            "now" => flags |= NOW,
+            "force" => flags |= FORCE,
             "abort" => abort = true,
             _ => return Err(CmdError::Syntax),
         }
     }
     // Illegal combinations, checked before anything happens (as Redis).
-    if (abort && (save || nosave || other)) || (save && nosave) {
+    if (abort && flags != 0) || (flags & SAVE != 0 && flags & NOSAVE != 0) {
         return Err(CmdError::Syntax);
     }
     if abort {
-        return Err(CmdError::msg("ERR No shutdown in progress."));
+        if !srv.abort_shutdown() {
+            return Err(CmdError::msg("ERR No shutdown in progress."));
+        }
+        c.reply().ok();
+        return Ok(());
     }
-    log::warn!("User requested shutdown (client id={})...", c.id);
-    srv.rdb.shutdown_save = if save {
-        Some(true)
-    } else if nosave {
-        Some(false)
-    } else {
-        None
-    };
-    srv.shutdown_requested = Some(ShutdownReason::Command);
-    // No reply on success: the connection closes when the server exits.
-    Ok(())
+    srv.shutdown_command(c, flags)
 }

@@ -45,8 +45,6 @@ pub struct RdbState {
     /// `dirty` when the running BGSAVE forked (subtracted on success).
     pub dirty_at_fork: u64,
     pub last_bgsave_try_unix: i64,
-    /// SHUTDOWN SAVE / NOSAVE given with the shutdown request.
-    pub shutdown_save: Option<bool>,
     /// How long the last fork() stalled the loop, and how many forks
     /// there were (INFO latest_fork_usec / total_forks).
     pub latest_fork_usec: u64,
@@ -66,7 +64,6 @@ impl Default for RdbState {
             loaded_expired: 0,
             dirty_at_fork: 0,
             last_bgsave_try_unix: 0,
-            shutdown_save: None,
             latest_fork_usec: 0,
             total_forks: 0,
         }

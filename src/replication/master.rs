@@ -88,6 +88,19 @@ impl Server {
             .count()
     }
 
+    /// Online replicas that have not acknowledged `offset` yet (SHUTDOWN
+    /// waits for them, see server/shutdown.rs).
+    pub fn lagging_replicas(&self, offset: u64) -> usize {
+        let online = self
+            .repl
+            .replicas
+            .iter()
+            .filter_map(|&s| self.clients.get(s).and_then(|c| c.as_deref()))
+            .filter(|c| c.repl.as_deref().is_some_and(|r| r.online))
+            .count();
+        online - self.replicas_acked(offset)
+    }
+
     /// Answer WAIT clients whose condition holds or whose time is up.
     pub fn serve_waiters(&mut self) {
         if self.repl.waiters.is_empty() {

@@ -29,7 +29,6 @@ use mio::{Events, Interest, Token};
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// Size of one read (Redis reads 16 KiB at a time too).
@@ -230,18 +229,10 @@ impl Server {
             if let Some(t) = turn_start {
                 self.latency_sample("event-loop", t.elapsed().as_millis() as u64);
             }
-            if self.signal_term.load(Ordering::Relaxed) {
-                log::warn!("Received SIGTERM/SIGINT, scheduling shutdown...");
-                self.shutdown_requested = Some(ShutdownReason::Signal);
-            }
+            // Signals, and a shutdown waiting for replicas (shutdown.rs).
+            self.shutdown_tick();
             if let Some(reason) = self.shutdown_requested {
-                if self.prepare_shutdown() {
-                    return Ok(reason);
-                }
-                // SHUTDOWN could not persist: keep serving (the listeners
-                // are gone, so only connected clients remain).
-                self.shutdown_requested = None;
-                self.rdb.shutdown_save = None;
+                return Ok(reason);
             }
         }
     }
@@ -549,7 +540,7 @@ impl Server {
     /// and only then may their replies go out. If the log could not be
     /// written, clients whose replies acknowledge a logged write are held
     /// (`aof_held`) until a later flush succeeds; everyone else is served.
-    fn before_sleep(&mut self) {
+    pub(crate) fn before_sleep(&mut self) {
         if self.blocking.clients > 0 || self.blocking.has_unblocked() {
             self.ks.now_ms = unix_ms();
             self.handle_blocked_timeouts();
@@ -689,41 +680,5 @@ impl Server {
         if let Some(c) = self.clients.get_mut(slot).and_then(|c| c.take()) {
             self.free_client(c);
         }
-    }
-
-    /// Graceful shutdown: stop accepting, write and fsync the log, take the
-    /// final snapshot when save rules are set (or SHUTDOWN SAVE), answer
-    /// what can be answered, remove the pidfile. Returns false if the data
-    /// could not be persisted (SHUTDOWN then fails, as Redis).
-    fn prepare_shutdown(&mut self) -> bool {
-        log::warn!("User requested shutdown...");
-        self.listeners.clear();
-        if let Some((pid, _)) = self.rdb.child.take() {
-            log::warn!("There is a child saving an .rdb. Killing it!");
-            // SAFETY: signalling and reaping our own child by pid.
-            unsafe {
-                libc::kill(pid, libc::SIGUSR1);
-                libc::waitpid(pid, std::ptr::null_mut(), 0);
-            }
-        }
-        crate::persistence::rewrite::kill_child(self);
-        let save = self
-            .rdb
-            .shutdown_save
-            .unwrap_or(!self.config.save.is_empty());
-        if let Err(e) = self.persist_at_shutdown(save) {
-            log::error!("{e}");
-            if self.shutdown_requested == Some(ShutdownReason::Command) {
-                log::warn!(
-                    "Errors trying to shut down the server. Check the logs for more information."
-                );
-                return false;
-            }
-        }
-        // Flush what we can to clients: a best-effort single pass.
-        self.before_sleep();
-        self.remove_pidfile();
-        log::warn!("RedisLite is now ready to exit, bye bye...");
-        true
     }
 }

@@ -4,7 +4,8 @@
 //! statistics) and the loop (in `event_loop.rs`) that accepts connections,
 //! reads requests, runs commands inline and writes replies; periodic work
 //! lives in `cron.rs`, blocked clients (BLPOP and friends) in
-//! `blocking.rs`.
+//! `blocking.rs`, shutdown in `shutdown.rs`, systemd notifications in
+//! `supervise.rs`.
 //!
 //! Must never: block. Every socket is non-blocking; slow work (freeing huge
 //! values, fsync) is handed to other threads or bounded in time.
@@ -18,7 +19,9 @@ pub mod blocking;
 pub mod cron;
 pub mod event_loop;
 pub mod http;
+pub mod shutdown;
 pub mod stats;
+pub mod supervise;
 
 use crate::config::Config;
 use crate::connection::Client;
@@ -26,7 +29,7 @@ use crate::db::{unix_ms, Keyspace};
 use mio::net::TcpListener;
 use mio::Poll;
 use stats::Stats;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -60,8 +63,17 @@ pub struct Server {
     pub start_unix_ms: i64,
     /// 40 hex chars, new at every start (INFO server run_id).
     pub run_id: String,
+    /// Set when the loop must return (the shutdown was persisted).
     pub shutdown_requested: Option<ShutdownReason>,
+    /// Set by SIGTERM/SIGINT (Redis's shutdown_asap); a second signal
+    /// while it is set exits at once (main.rs).
     pub signal_term: Arc<AtomicBool>,
+    /// The last of SIGTERM/SIGINT received (shutdown-on-sig* flags).
+    pub last_signal: Arc<AtomicUsize>,
+    /// A shutdown waiting for replicas, and its clients (shutdown.rs).
+    pub shutdown: shutdown::ShutdownState,
+    /// The systemd notification socket when supervised (supervise.rs).
+    pub supervisor: Option<supervise::Notifier>,
     /// Active expiry switch (DEBUG SET-ACTIVE-EXPIRE).
     pub active_expire_enabled: bool,
     /// Clients whose output must be written before the loop sleeps.
@@ -176,6 +188,9 @@ impl Server {
             run_id,
             shutdown_requested: None,
             signal_term: Arc::new(AtomicBool::new(false)),
+            last_signal: Arc::new(AtomicUsize::new(0)),
+            shutdown: Default::default(),
+            supervisor: None,
             active_expire_enabled: true,
             pending_writes: Vec::new(),
             pending_reads: Vec::new(),
