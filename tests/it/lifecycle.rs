@@ -2,8 +2,11 @@
 //! signals, `supervised systemd` notifications, the shipped contrib files,
 //! and a full disk (ENOSPC on a size-limited tmpfs the test mounts).
 
-use crate::common::{ServerProc, TempDir};
+use crate::common::{free_port, wait_exit, wait_until, ServerProc, TempDir};
 use crate::dump::{populate, snapshot};
+use std::os::unix::net::UnixDatagram;
+use std::process::Command;
+use std::time::Duration;
 
 #[test]
 fn debug_reload_keeps_data_encodings_and_ttls() {
@@ -62,5 +65,289 @@ fn debug_reload_keeps_data_encodings_and_ttls() {
     assert_eq!(
         c.cmds(&["DEBUG", "RELOAD", "NOSAVE"]),
         "-ERR Error trying to load the RDB dump\r\n"
+    );
+}
+
+/// Send signal `sig` ("TERM", "STOP", "CONT"...) to our own child by pid.
+fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill -{sig} {pid}");
+}
+
+/// A replica of `m` whose link is up and which the master sees online.
+fn online_replica_of(m: &ServerProc) -> ServerProc {
+    let port = m.port.to_string();
+    let r = ServerProc::start(&["--save", "", "--replicaof", "127.0.0.1", &port]);
+    let mut mc = m.conn();
+    let mut rc = r.conn();
+    assert!(
+        wait_until(LIMIT, || {
+            rc.cmds(&["INFO", "replication"])
+                .contains("master_link_status:up")
+                && mc.cmds(&["INFO", "replication"]).contains("state=online")
+        }),
+        "replica never came online"
+    );
+    r
+}
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+#[test]
+fn shutdown_flags_are_checked_as_redis_checks_them() {
+    crate::differential::check(
+        r#"
+        SHUTDOWN ABORT
+        SHUTDOWN ABORT NOW
+        SHUTDOWN SAVE NOSAVE
+        SHUTDOWN FOO
+        SHUTDOWN NOSAVE FOO
+        CONFIG SET shutdown-on-sigterm "force nosave now"
+        CONFIG GET shutdown-on-sigterm
+        CONFIG SET shutdown-on-sigterm "save nosave"
+        CONFIG SET shutdown-on-sigterm bogus
+        CONFIG SET shutdown-on-sigterm default
+        CONFIG GET shutdown-on-sigterm
+        CONFIG GET shutdown-on-sigint
+        CONFIG GET shutdown-timeout
+        CONFIG GET supervised
+        "#,
+    );
+}
+
+#[test]
+fn shutdown_save_writes_dump_rdb_and_nosave_does_not() {
+    let d = TempDir::new("shutdown-save");
+    let rdb = d.0.join("dump.rdb");
+    // No save rules: a plain SHUTDOWN writes no snapshot...
+    let mut s = ServerProc::start_in(&d.0, &["--save", ""]);
+    let mut c = s.conn();
+    c.cmd(&["SET", "k", "1"]);
+    c.send(&[b"SHUTDOWN"]);
+    assert!(c.is_closed_within(LIMIT));
+    assert_eq!(wait_exit(&mut s.child, LIMIT), Some(0));
+    assert!(!rdb.exists());
+    // ...SHUTDOWN SAVE does.
+    let mut s = ServerProc::start_in(&d.0, &["--save", ""]);
+    let mut c = s.conn();
+    c.cmd(&["SET", "k", "2"]);
+    c.send(&[b"SHUTDOWN", b"SAVE"]);
+    assert!(c.is_closed_within(LIMIT));
+    assert_eq!(wait_exit(&mut s.child, LIMIT), Some(0));
+    assert!(rdb.exists());
+    // With save rules, NOSAVE leaves the old snapshot as it was.
+    let mut s = ServerProc::start_in(&d.0, &["--save", "3600 1"]);
+    let mut c = s.conn();
+    assert_eq!(c.cmds(&["GET", "k"]), "$1\r\n2\r\n");
+    c.cmd(&["SET", "k", "3"]);
+    c.send(&[b"SHUTDOWN", b"NOSAVE", b"NOW"]);
+    assert!(c.is_closed_within(LIMIT));
+    assert_eq!(wait_exit(&mut s.child, LIMIT), Some(0));
+    let s = ServerProc::start_in(&d.0, &["--save", ""]);
+    assert_eq!(s.conn().cmds(&["GET", "k"]), "$1\r\n2\r\n");
+}
+
+#[test]
+fn a_failing_save_refuses_shutdown_unless_force_and_keeps_serving() {
+    let d = TempDir::new("shutdown-fail");
+    let work = d.0.join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let mut s = ServerProc::start_in(&work, &["--save", ""]);
+    let mut c = s.conn();
+    c.cmd(&["SET", "k", "v"]);
+    // The working directory disappears: no snapshot can be written.
+    std::fs::remove_dir_all(&work).unwrap();
+    assert_eq!(
+        c.cmds(&["SHUTDOWN", "SAVE"]),
+        "-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
+    );
+    // Still serving, and still accepting connections.
+    assert_eq!(c.cmds(&["GET", "k"]), "$1\r\nv\r\n");
+    assert_eq!(s.conn().cmds(&["PING"]), "+PONG\r\n");
+    c.send(&[b"SHUTDOWN", b"SAVE", b"FORCE"]);
+    assert!(c.is_closed_within(LIMIT));
+    assert_eq!(wait_exit(&mut s.child, LIMIT), Some(0));
+}
+
+#[test]
+fn shutdown_waits_for_a_lagging_replica_and_abort_cancels_it() {
+    let mut m = ServerProc::start(&["--save", ""]);
+    let r = online_replica_of(&m);
+    signal(r.pid(), "STOP");
+    let mut c = m.conn();
+    c.cmd(&["SET", "k", "v"]);
+    let mut waiting = m.conn();
+    waiting.send(&[b"SHUTDOWN"]);
+    // The shutdown is pending: reads are served, writes are held.
+    let mut other = m.conn();
+    assert!(
+        wait_until(LIMIT, || other.cmds(&["SHUTDOWN", "ABORT"]) == "+OK\r\n"),
+        "no shutdown in progress"
+    );
+    assert_eq!(
+        waiting.read_reply(),
+        b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
+    );
+    assert_eq!(c.cmds(&["SET", "k2", "v"]), "+OK\r\n");
+    // Once the replica runs again, SHUTDOWN completes after it caught up.
+    signal(r.pid(), "CONT");
+    waiting.send(&[b"SHUTDOWN"]);
+    assert!(waiting.is_closed_within(LIMIT));
+    assert_eq!(wait_exit(&mut m.child, LIMIT), Some(0));
+    assert_eq!(r.conn().cmds(&["GET", "k2"]), "$1\r\nv\r\n");
+}
+
+#[test]
+fn shutdown_gives_up_on_a_stopped_replica_after_shutdown_timeout_and_now_does_not_wait() {
+    let mut m = ServerProc::start(&["--save", "", "--shutdown-timeout", "1"]);
+    let r = online_replica_of(&m);
+    signal(r.pid(), "STOP");
+    let mut c = m.conn();
+    c.cmd(&["SET", "k", "v"]);
+    c.send(&[b"SHUTDOWN"]);
+    assert!(c.is_closed_within(LIMIT));
+    assert_eq!(wait_exit(&mut m.child, LIMIT), Some(0));
+    signal(r.pid(), "CONT");
+    // NOW: no wait at all (shutdown-timeout would hold it for an hour).
+    let mut m = ServerProc::start(&["--save", "", "--shutdown-timeout", "3600"]);
+    let r = online_replica_of(&m);
+    signal(r.pid(), "STOP");
+    let mut c = m.conn();
+    c.cmd(&["SET", "k", "v"]);
+    c.send(&[b"SHUTDOWN", b"NOW"]);
+    assert!(c.is_closed_within(LIMIT));
+    assert_eq!(wait_exit(&mut m.child, LIMIT), Some(0));
+    signal(r.pid(), "CONT");
+}
+
+#[test]
+fn a_second_sigterm_during_a_pending_shutdown_exits_at_once_and_loses_nothing() {
+    let d = TempDir::new("second-signal");
+    let args = [
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--shutdown-timeout",
+        "3600",
+    ];
+    let mut m = ServerProc::start_in(&d.0, &args);
+    let r = online_replica_of(&m);
+    let mut c = m.conn();
+    for i in 0..100 {
+        assert_eq!(c.cmds(&["SET", &format!("k{i}"), "v"]), "+OK\r\n");
+    }
+    signal(r.pid(), "STOP");
+    c.cmd(&["SET", "last", "v"]);
+    signal(m.pid(), "TERM");
+    // Pending: the first signal started a shutdown that waits (an hour)
+    // for the stopped replica; the server still answers.
+    let mut probe = m.conn();
+    assert!(wait_until(LIMIT, || probe
+        .cmds(&["INFO", "persistence"])
+        .contains("aof_enabled:1")));
+    signal(m.pid(), "TERM");
+    // Status 1: the immediate exit, not a completed graceful shutdown.
+    assert_eq!(wait_exit(&mut m.child, LIMIT), Some(1));
+    signal(r.pid(), "CONT");
+    let s = ServerProc::start_in(&d.0, &args);
+    let mut c = s.conn();
+    assert_eq!(c.cmds(&["DBSIZE"]), ":101\r\n");
+}
+
+#[test]
+fn shutdown_on_sigterm_nosave_skips_the_final_snapshot() {
+    let d = TempDir::new("sigterm-nosave");
+    let mut s = ServerProc::start_in(
+        &d.0,
+        &["--save", "3600 1", "--shutdown-on-sigterm", "nosave"],
+    );
+    s.conn().cmd(&["SET", "k", "v"]);
+    assert_eq!(s.terminate(), Some(0));
+    assert!(!d.0.join("dump.rdb").exists());
+    // The default saves (save rules are set).
+    let mut s = ServerProc::start_in(&d.0, &["--save", "3600 1"]);
+    s.conn().cmd(&["SET", "k", "v"]);
+    assert_eq!(s.terminate(), Some(0));
+    assert!(d.0.join("dump.rdb").exists());
+}
+
+/// Read sd_notify datagrams until one equals `want` (bounded).
+fn read_until(sock: &UnixDatagram, want: &str, seen: &mut Vec<String>) -> bool {
+    let mut buf = [0u8; 1024];
+    for _ in 0..32 {
+        match sock.recv(&mut buf) {
+            Ok(n) => {
+                let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+                seen.push(msg.clone());
+                if msg == want {
+                    return true;
+                }
+            }
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
+fn systemd_notifications(sock: UnixDatagram, notify_socket: &str, mode: &str) {
+    sock.set_read_timeout(Some(LIMIT)).unwrap();
+    let mut s = ServerProc::start_env(
+        &["--save", "", "--supervised", mode],
+        &[("NOTIFY_SOCKET", notify_socket)],
+    );
+    let mut seen = vec![];
+    assert!(read_until(&sock, "READY=1\n", &mut seen), "{seen:?}");
+    assert!(
+        seen.contains(&"STATUS=Ready to accept connections\n".to_string()),
+        "{seen:?}"
+    );
+    assert_eq!(s.conn().cmds(&["PING"]), "+PONG\r\n");
+    signal(s.pid(), "TERM");
+    assert!(read_until(&sock, "STOPPING=1\n", &mut seen), "{seen:?}");
+    assert_eq!(wait_exit(&mut s.child, LIMIT), Some(0));
+}
+
+#[test]
+fn supervised_systemd_sends_ready_and_stopping_to_a_path_socket() {
+    let d = TempDir::new("notify");
+    let path = d.0.join("notify.sock");
+    let sock = UnixDatagram::bind(&path).unwrap();
+    systemd_notifications(sock, path.to_str().unwrap(), "systemd");
+}
+
+#[test]
+fn supervised_auto_uses_an_abstract_notify_socket() {
+    use std::os::linux::net::SocketAddrExt;
+    let name = format!(
+        "redislite-test-notify-{}-{}",
+        std::process::id(),
+        free_port()
+    );
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    let sock = UnixDatagram::bind_addr(&addr).unwrap();
+    systemd_notifications(sock, &format!("@{name}"), "auto");
+}
+
+#[test]
+fn unsupervised_sends_nothing() {
+    let d = TempDir::new("notify-no");
+    let path = d.0.join("notify.sock");
+    let sock = UnixDatagram::bind(&path).unwrap();
+    let mut s = ServerProc::start_env(
+        &["--save", ""],
+        &[("NOTIFY_SOCKET", path.to_str().unwrap())],
+    );
+    assert_eq!(s.terminate(), Some(0));
+    sock.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 64];
+    assert!(
+        sock.recv(&mut buf).is_err(),
+        "supervised no must not notify"
     );
 }
