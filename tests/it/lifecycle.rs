@@ -2,7 +2,7 @@
 //! signals, `supervised systemd` notifications, the shipped contrib files,
 //! and a full disk (ENOSPC on a size-limited tmpfs the test mounts).
 
-use crate::common::{free_port, wait_exit, wait_until, ServerProc, TempDir};
+use crate::common::{free_port, wait_exit, wait_until, Conn, ServerProc, TempDir};
 use crate::dump::{populate, snapshot};
 use std::os::unix::net::UnixDatagram;
 use std::process::Command;
@@ -350,4 +350,183 @@ fn unsupervised_sends_nothing() {
         sock.recv(&mut buf).is_err(),
         "supervised no must not notify"
     );
+}
+
+/// Every directive of contrib/redislite.conf, read back with CONFIG GET
+/// from a server started with the file: the shipped file must load, and
+/// say what the server then does.
+#[test]
+fn contrib_redislite_conf_loads_and_every_value_is_applied() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/contrib/redislite.conf"
+    ))
+    .unwrap();
+    let d = TempDir::new("contrib-conf");
+    // The service's state directory does not exist here: point dir at
+    // the test's own.
+    let conf: String = text
+        .lines()
+        .map(|l| match l.strip_prefix("dir ") {
+            Some(_) => format!("dir {}\n", d.0.display()),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    let conf_path = d.0.join("redislite.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let s = ServerProc::start_in(&d.0, &[conf_path.to_str().unwrap()]);
+    let mut con = s.client();
+    let mut expected: Vec<(String, String)> = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut words = line.split_whitespace();
+        let name = words.next().unwrap().to_string();
+        let value = words
+            .map(|w| w.trim_matches('"'))
+            .collect::<Vec<_>>()
+            .join(" ");
+        match expected.iter_mut().find(|(n, _)| *n == name) {
+            // Repeated `save` lines accumulate.
+            Some((_, v)) => *v = format!("{v} {value}"),
+            None => expected.push((name, value)),
+        }
+    }
+    assert!(expected.len() >= 30, "{expected:?}");
+    for (name, value) in expected {
+        let got: Vec<String> = redis::cmd("CONFIG")
+            .arg("GET")
+            .arg(&name)
+            .query(&mut con)
+            .unwrap();
+        assert_eq!(got.len(), 2, "CONFIG GET {name}");
+        let want = match (name.as_str(), value.strip_suffix("mb")) {
+            ("port", _) => s.port.to_string(),
+            ("dir", _) => d.0.display().to_string(),
+            (_, Some(mb)) => (mb.parse::<u64>().unwrap() * 1024 * 1024).to_string(),
+            _ => value,
+        };
+        assert_eq!(got[1], want, "{name}");
+    }
+}
+
+/// A tmpfs mounted for one test, unmounted (lazily, so a straggling
+/// process cannot keep it) when dropped.
+struct TmpfsMount(std::path::PathBuf);
+
+impl TmpfsMount {
+    fn new(at: &std::path::Path, size: &str) -> TmpfsMount {
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "this test mounts a size-limited tmpfs to fill the disk and needs root \
+             (CAP_SYS_ADMIN), as in CI; mount failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        TmpfsMount(at.to_path_buf())
+    }
+}
+
+impl Drop for TmpfsMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn full_disk_refuses_writes_serves_reads_loses_nothing_and_recovers() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let d = TempDir::new("enospc");
+    let mount = TmpfsMount::new(&d.0, "2m");
+    // Most of the space goes to a filler file deleted later ("the
+    // operator frees space").
+    let filler = d.0.join("filler");
+    std::fs::write(&filler, vec![7u8; 1536 * 1024]).unwrap();
+    let args = [
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+    ];
+    let mut s = ServerProc::start_in(&d.0, &args);
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let value = "v".repeat(8192);
+    let writer = {
+        let (port, stop, acked, value) =
+            (s.port, Arc::clone(&stop), Arc::clone(&acked), value.clone());
+        std::thread::spawn(move || {
+            let mut c = Conn::connect(port);
+            c.writer
+                .set_read_timeout(Some(Duration::from_secs(120)))
+                .unwrap();
+            for i in 0..10_000 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let k = format!("k{i}");
+                c.send(&[b"SET", k.as_bytes(), value.as_bytes()]);
+                // With appendfsync always, a write the disk refused keeps
+                // its reply until the disk accepts it; later ones get
+                // MISCONF.
+                match c.read_reply().as_slice() {
+                    b"+OK\r\n" => acked.lock().unwrap().push(k),
+                    _ => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        })
+    };
+    let mut c = s.conn();
+    assert!(
+        wait_until(Duration::from_secs(30), || c
+            .cmds(&["INFO", "persistence"])
+            .contains("aof_last_write_status:err")),
+        "the disk never filled"
+    );
+    assert_eq!(
+        c.cmds(&["SET", "x", "1"]),
+        "-MISCONF Errors writing to the AOF file: No space left on device\r\n"
+    );
+    let first = acked
+        .lock()
+        .unwrap()
+        .first()
+        .cloned()
+        .expect("some writes acknowledged");
+    assert_eq!(c.cmds(&["STRLEN", &first]), ":8192\r\n", "reads go on");
+    // The writer sends nothing more (its last write may still wait for
+    // its reply, held until the disk accepts it).
+    stop.store(true, Ordering::Relaxed);
+    std::fs::remove_file(&filler).unwrap();
+    // Recovery by itself: the held write goes out, new writes succeed.
+    let mut last = String::new();
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            last = c.cmds(&["SET", "after", "1"]);
+            last == "+OK\r\n"
+        }),
+        "writes never resumed after space came back: {last} {}",
+        std::fs::read_to_string(d.0.join("server.log")).unwrap_or_default()
+    );
+    assert!(c
+        .cmds(&["INFO", "persistence"])
+        .contains("aof_last_write_status:ok"));
+    writer.join().unwrap();
+    assert_eq!(s.terminate(), Some(0));
+    let acked = acked.lock().unwrap().clone();
+    let s = ServerProc::start_in(&d.0, &args);
+    let mut c = s.conn();
+    for k in acked.iter().chain(std::iter::once(&"after".to_string())) {
+        assert_ne!(c.cmds(&["EXISTS", k]), ":0\r\n", "acknowledged {k} lost");
+    }
+    drop(s);
+    drop(mount);
 }
