@@ -66,7 +66,7 @@ pub fn restore(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         j += 1;
     }
     let key = &argv[1];
-    if !replace && srv.ks.lookup(c.db, key, Access::Write).is_some() {
+    if !replace && srv.ks.exists(c.db, key) {
         return Err(CmdError::msg("BUSYKEY Target key name already exists."));
     }
     let mut ttl = parse_int(&argv[2])?;

@@ -49,6 +49,11 @@ fn restore_arguments_errors_and_ttls_match_redis() {
         TTL k
         RESTORE k 0 {hello}
         RESTORE k abc {hello}
+        WATCH k
+        RESTORE k 0 {hello}
+        MULTI
+        GET k
+        EXEC
         RESTORE k 0 {list} REPLACE
         TYPE k
         LRANGE k 0 -1
