@@ -106,8 +106,13 @@ fn aof_replays_deterministic_effects_after_kill9() {
 /// The server is killed with SIGKILL mid-load; after a restart every
 /// acknowledged write must be there.
 fn crash_under_load(policy: &str, graceful: bool) {
-    let d = TempDir::new(&format!("load-{policy}"));
-    let mut s = ServerProc::start_in(&d.0, &aof_args(policy));
+    stop_under_load(&aof_args(policy), graceful);
+}
+
+/// `crash_under_load` for any server arguments (restarted with the same).
+fn stop_under_load(args: &[&str], graceful: bool) {
+    let d = TempDir::new("load");
+    let mut s = ServerProc::start_in(&d.0, args);
     let stop = Arc::new(AtomicBool::new(false));
     let acked: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
     let mut threads = vec![];
@@ -146,7 +151,7 @@ fn crash_under_load(policy: &str, graceful: bool) {
         t.join().unwrap();
     }
     let acked = acked.lock().unwrap().clone();
-    let s2 = ServerProc::start_in(&d.0, &aof_args(policy));
+    let s2 = ServerProc::start_in(&d.0, args);
     let mut c = s2.conn();
     let mut lost = 0;
     for chunk in acked.chunks(500) {
@@ -176,6 +181,13 @@ fn kill9_under_load_with_always_loses_no_acknowledged_write() {
 #[test]
 fn sigterm_under_load_exits_0_with_every_acknowledged_write_on_disk() {
     crash_under_load("everysec", true);
+}
+
+#[test]
+fn sigterm_under_load_without_aof_snapshots_every_acknowledged_write() {
+    // No log: the final snapshot taken at shutdown (save rules are set)
+    // is the only copy.
+    stop_under_load(&["--appendonly", "no", "--save", "3600 1"], true);
 }
 
 /// A log of 20 SETs, written by the server itself.
