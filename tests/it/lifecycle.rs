@@ -530,3 +530,33 @@ fn full_disk_refuses_writes_serves_reads_loses_nothing_and_recovers() {
     drop(s);
     drop(mount);
 }
+
+#[test]
+fn sigterm_keeps_serving_when_the_final_save_fails_unless_on_sigterm_force() {
+    let d = TempDir::new("sigterm-fail");
+    let work = d.0.join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let mut s = ServerProc::start_in(&d.0, &["--save", "3600 1", "--dir", work.to_str().unwrap()]);
+    let mut c = s.conn();
+    c.cmd(&["SET", "k", "v"]);
+    std::fs::remove_dir_all(&work).unwrap();
+    signal(s.pid(), "TERM");
+    let log = d.0.join("server.log");
+    assert!(
+        wait_until(LIMIT, || std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains(
+                "SIGTERM received but errors trying to shut down the server"
+            )),
+        "no refusal logged"
+    );
+    assert_eq!(c.cmds(&["GET", "k"]), "$1\r\nv\r\n");
+    assert_eq!(s.conn().cmds(&["PING"]), "+PONG\r\n");
+    // The refused shutdown is over: a new SIGTERM starts a new one, which
+    // FORCE lets through.
+    assert_eq!(
+        c.cmds(&["CONFIG", "SET", "shutdown-on-sigterm", "force"]),
+        "+OK\r\n"
+    );
+    assert_eq!(s.terminate(), Some(0));
+}
