@@ -82,6 +82,12 @@ fn restore_arguments_errors_and_ttls_match_redis() {
         RESTORE i 0 {hello} IDLETIME 1000
         ~OBJECT IDLETIME i
         RESTORE f 0 {hello} FREQ 100 REPLACE ABSTTL
+        CONFIG SET maxmemory-policy allkeys-lfu
+        RESTORE f2 0 {hello} FREQ 100
+        OBJECT FREQ f2
+        RESTORE f3 0 {hello} IDLETIME 100
+        OBJECT FREQ f3
+        CONFIG SET maxmemory-policy noeviction
         RESTORE t 100000 {hello}
         TTL t
         RESTORE t2 1 {hello} ABSTTL
