@@ -6,6 +6,8 @@
 //! encodings plus the compact ones real Redis writes: listpack and ziplist
 //! hashes, quicklist lists of listpack or ziplist nodes, ziplist lists,
 //! int-encoded and LZF-compressed strings), SAVE and the forked BGSAVE.
+//! The per-value codec (`value_type`, `put_value`, `decode_value`) is
+//! shared with DUMP/RESTORE payloads (`dump.rs`), so both always agree.
 //!
 //! Must never: allocate by a length read from the file before checking it
 //! against the bytes that remain (a length is a claim), trust a file whose
