@@ -11,8 +11,7 @@
 
 use super::{
     acl, command, config, connection, databases, dump, keys, lists, observe, pubsub, scripting,
-    server,
-    strings, tx, zsets, Argv,
+    server, strings, tx, zsets, Argv,
 };
 use crate::connection::Client;
 use crate::errors::CmdResult;
