@@ -1,54 +1,65 @@
-//! Fuzz the RESP request parser: any byte string, fed whole or split at a
-//! fuzzer-chosen point, must parse to the same commands, never panic, and
-//! never report an argument range outside the buffer.
+//! Fuzz the RESP readers: the server's request parser (multibulk and
+//! inline) and the benchmark's reply reader (RESP2/RESP3 replies). Any
+//! byte string, fed whole or split at up to three fuzzer-chosen points,
+//! must give the same result, never panic, and never report an argument
+//! range outside the buffer.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use redislite::resp::parser::{Parsed, Parser};
+use redislite::bench::reply::{ReplyReader, Tally};
+use redislite::server::offline::parse_requests;
 
-/// Parse `data` as a stream delivered in two reads split at `split`;
-/// return the commands seen (or the first protocol error) as bytes.
-fn parse_stream(data: &[u8], split: usize) -> (Vec<Vec<Vec<u8>>>, Option<String>) {
-    let mut parser = Parser::new(1024 * 1024);
-    let mut buf: Vec<u8> = Vec::new();
-    let mut commands = Vec::new();
-    let chunks = [&data[..split], &data[split..]];
-    for chunk in chunks {
-        buf.extend_from_slice(chunk);
-        loop {
-            match parser.parse(&buf) {
-                Ok(Parsed::Command { consumed, inline }) => {
-                    assert!(consumed <= buf.len());
-                    let src: &[u8] = if inline { parser.scratch() } else { &buf };
-                    let args = parser
-                        .arg_ranges()
-                        .iter()
-                        .map(|r| src[r.clone()].to_vec())
-                        .collect();
-                    commands.push(args);
-                    buf.drain(..consumed);
-                }
-                Ok(Parsed::Empty { consumed }) => {
-                    assert!(consumed <= buf.len());
-                    buf.drain(..consumed);
-                }
-                Ok(Parsed::Incomplete) => break,
-                Err(e) => return (commands, Some(e.message())),
-            }
+/// Cut `data` into pieces at the (sorted, clamped) points in `cuts`.
+fn pieces<'a>(data: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
+    let mut points: Vec<usize> = cuts.iter().map(|&c| c.min(data.len())).collect();
+    points.sort_unstable();
+    let mut out = Vec::new();
+    let mut start = 0;
+    for p in points {
+        out.push(&data[start..p]);
+        start = p;
+    }
+    out.push(&data[start..]);
+    out
+}
+
+/// Feed the pieces to the reply reader; the tally and whether it failed.
+fn read_replies(pieces: &[&[u8]]) -> (Tally, bool) {
+    let mut reader = ReplyReader::default();
+    let mut tally = Tally::default();
+    for p in pieces {
+        if reader.feed(p, &mut tally).is_err() {
+            return (tally, true);
         }
     }
-    (commands, None)
+    (tally, false)
 }
 
 fuzz_target!(|input: &[u8]| {
-    if input.is_empty() {
+    if input.len() < 3 {
         return;
     }
-    let split = input[0] as usize % input.len();
-    let data = &input[1..];
-    let split = split.min(data.len());
-    let whole = parse_stream(data, data.len());
-    let chunked = parse_stream(data, split);
-    assert_eq!(whole, chunked, "split at {split} changed the parse");
+    let cuts = [
+        input[0] as usize * 4,
+        input[1] as usize * 2,
+        input[2] as usize,
+    ];
+    let data = &input[3..];
+    let whole = [data];
+    let split = pieces(data, &cuts);
+    assert_eq!(
+        parse_requests(&whole, 1024 * 1024),
+        parse_requests(&split, 1024 * 1024),
+        "request parse changed by splitting at {cuts:?}"
+    );
+    let (t1, e1) = read_replies(&whole);
+    let (t2, e2) = read_replies(&split);
+    assert_eq!(
+        e1, e2,
+        "reply reader error changed by splitting at {cuts:?}"
+    );
+    if !e1 {
+        assert_eq!(t1, t2, "reply count changed by splitting at {cuts:?}");
+    }
 });

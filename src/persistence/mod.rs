@@ -252,14 +252,61 @@ fn remove_unnamed_files(dir: &Path, name: &str, m: &Manifest) {
 /// its torn tail repaired (`may_truncate`): damage in any earlier file
 /// lost records that later files build on.
 fn load_aof(srv: &mut Server, path: &Path, may_truncate: bool) -> Result<(), String> {
-    let name = path.display();
+    let name = path.display().to_string();
     let data =
         aof::read_file(path).map_err(|e| format!("Can't open the append-only file {name}: {e}"))?;
     if data.is_empty() {
         return Ok(());
     }
     let start = std::time::Instant::now();
-    let scan = aof::scan(&data);
+    let loaded = load_aof_bytes(srv, &data, &name, may_truncate)?;
+    let keep = loaded.keep;
+    if keep < data.len() {
+        let dropped = data.len() - keep;
+        match loaded.damage {
+            Some((off, err)) if off == keep => log::warn!(
+                "!!! Warning: damaged tail in the AOF {name}: {err} at offset {off}; truncating the AOF at offset {off}, {dropped} bytes dropped ({} complete records kept) !!!",
+                loaded.records
+            ),
+            _ => log::warn!(
+                "!!! Warning: the AOF {name} ends inside a MULTI/EXEC transaction; reverting it: truncating at offset {keep}, {dropped} bytes dropped !!!"
+            ),
+        }
+        aof::truncate_file(path, keep as u64)
+            .map_err(|e| format!("Error truncating the AOF {name}: {e}"))?;
+    }
+    log::info!(
+        "DB loaded from append only file {name}: {:.3} seconds",
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// What loading a log image found.
+#[derive(Debug)]
+pub struct AofLoad {
+    /// Bytes of the log to keep: everything, or up to a torn tail or an
+    /// unfinished final MULTI.
+    pub keep: usize,
+    /// The first damaged record (offset, what is wrong), if any.
+    pub damage: Option<(usize, aof::RecordError)>,
+    /// Complete records found before any damage.
+    pub records: usize,
+}
+
+/// Verify the log image `data` (named `name` in errors) and replay its
+/// valid records into `srv`. Mid-file damage, and a torn tail without
+/// `aof-load-truncated` or in a file that is not the log's last
+/// (`may_truncate` false), are errors; nothing touches the file system.
+/// Startup uses it through `load_aof`; the AOF fuzz target and property
+/// tests call it directly (through `server::offline`).
+pub fn load_aof_bytes(
+    srv: &mut Server,
+    data: &[u8],
+    name: &str,
+    may_truncate: bool,
+) -> Result<AofLoad, String> {
+    let scan = aof::scan(data);
     if let Some((off, err)) = scan.damage {
         if !may_truncate {
             return Err(format!(
@@ -277,32 +324,18 @@ fn load_aof(srv: &mut Server, path: &Path, may_truncate: bool) -> Result<(), Str
             ));
         }
     }
-    let keep = replay(srv, &data, &scan.commands)
+    let keep = replay(srv, data, &scan.commands)
         .map_err(|e| format!("{e} reading the append only file {name}"))?;
     if keep < data.len() && !may_truncate {
         return Err(format!(
             "The append only file {name} ends inside a MULTI/EXEC transaction at offset {keep}, and it is not the last file of the log"
         ));
     }
-    if keep < data.len() {
-        let dropped = data.len() - keep;
-        match scan.damage {
-            Some((off, err)) if off == keep => log::warn!(
-                "!!! Warning: damaged tail in the AOF {name}: {err} at offset {off}; truncating the AOF at offset {off}, {dropped} bytes dropped ({} complete records kept) !!!",
-                scan.commands.len()
-            ),
-            _ => log::warn!(
-                "!!! Warning: the AOF {name} ends inside a MULTI/EXEC transaction; reverting it: truncating at offset {keep}, {dropped} bytes dropped !!!"
-            ),
-        }
-        aof::truncate_file(path, keep as u64)
-            .map_err(|e| format!("Error truncating the AOF {name}: {e}"))?;
-    }
-    log::info!(
-        "DB loaded from append only file {name}: {:.3} seconds",
-        start.elapsed().as_secs_f64()
-    );
-    Ok(())
+    Ok(AofLoad {
+        keep,
+        damage: scan.damage,
+        records: scan.commands.len(),
+    })
 }
 
 /// Run the logged commands through the dispatcher with a fake client.

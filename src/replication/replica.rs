@@ -81,7 +81,9 @@ pub enum LinkState {
 }
 
 pub struct MasterLink {
-    stream: TcpStream,
+    /// None for a detached link (`feed_detached`): input is handed in,
+    /// output is dropped.
+    stream: Option<TcpStream>,
     pub state: LinkState,
     inbuf: Vec<u8>,
     out: Vec<u8>,
@@ -138,8 +140,12 @@ impl MasterLink {
 
     /// Write what is queued. Err: the link is dead.
     fn flush(&mut self) -> io::Result<()> {
+        let Some(stream) = self.stream.as_mut() else {
+            self.out.clear();
+            return Ok(());
+        };
         while !self.out.is_empty() {
-            match self.stream.write(&self.out) {
+            match stream.write(&self.out) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     self.out.drain(..n);
@@ -205,7 +211,7 @@ impl Server {
         client.addr = format!("{host}:{port}");
         log::info!("Connecting to MASTER {host}:{port}");
         self.repl.link = Some(MasterLink {
-            stream,
+            stream: Some(stream),
             state: LinkState::Connecting,
             inbuf: Vec::new(),
             out: Vec::new(),
@@ -274,7 +280,9 @@ impl Server {
     pub fn drop_master_link(&mut self, why: &str) {
         if let Some(mut link) = self.repl.link.take() {
             log::warn!("Connection with master lost: {why}");
-            let _ = self.poll.registry().deregister(&mut link.stream);
+            if let Some(stream) = link.stream.as_mut() {
+                let _ = self.poll.registry().deregister(stream);
+            }
             if link.is_connected() {
                 self.repl.link_down_since_ms = self.ks.now_ms;
                 self.repl.cached_master = Some(link.client);
@@ -295,7 +303,9 @@ impl Server {
         let res = res.and_then(|()| link.flush().map_err(|e| e.to_string()));
         if self.config.replicaof.is_none() || self.repl.link.is_some() {
             // The role changed while the stream ran: this link is over.
-            let _ = self.poll.registry().deregister(&mut link.stream);
+            if let Some(stream) = link.stream.as_mut() {
+                let _ = self.poll.registry().deregister(stream);
+            }
             return;
         }
         self.repl.link = Some(link);
@@ -305,14 +315,17 @@ impl Server {
     }
 
     fn drive_link(&mut self, link: &mut MasterLink) -> Result<(), String> {
+        let Some(stream) = link.stream.as_mut() else {
+            return Ok(()); // detached: input arrives through feed_detached
+        };
         if link.state == LinkState::Connecting {
-            match link.stream.take_error() {
+            match stream.take_error() {
                 Ok(Some(e)) | Err(e) => {
                     return Err(format!("Error condition on socket for SYNC: {e}"))
                 }
                 Ok(None) => {}
             }
-            if link.stream.peer_addr().is_err() {
+            if stream.peer_addr().is_err() {
                 return Ok(()); // still connecting
             }
             log::info!("MASTER <-> REPLICA sync started");
@@ -322,7 +335,10 @@ impl Server {
         let mut budget = READ_BUDGET;
         let mut chunk = [0u8; READ_CHUNK];
         loop {
-            let n = match link.stream.read(&mut chunk) {
+            let Some(stream) = link.stream.as_mut() else {
+                break;
+            };
+            let n = match stream.read(&mut chunk) {
                 Ok(0) => return Err("master closed the connection".into()),
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -338,6 +354,41 @@ impl Server {
                 // Let clients have a turn; cron re-drives the link.
                 break;
             }
+        }
+        Ok(())
+    }
+
+    /// Run `chunks` through the master-link state machine as if each had
+    /// arrived in one read from a master, starting where a real link
+    /// stands after sending PING (WaitPong): handshake replies, then
+    /// +FULLRESYNC/+CONTINUE, the `$len` payload, the command stream. No
+    /// socket is involved and what the link would send is dropped. Used by
+    /// the fuzz target and property tests through `server::offline`; the
+    /// event loop never calls it. Returns the error the link would have
+    /// been dropped for.
+    pub fn feed_detached_master_link(&mut self, chunks: &[&[u8]]) -> Result<(), String> {
+        let mut client = Box::new(Client::new_fake(0));
+        client.is_master = true;
+        let mut link = MasterLink {
+            stream: None,
+            state: LinkState::WaitPong,
+            inbuf: Vec::new(),
+            out: Vec::new(),
+            payload: Vec::new(),
+            steps: Default::default(),
+            parser: Parser::new(self.config.proto_max_bulk_len),
+            client,
+            last_io_ms: self.ks.now_ms,
+            last_ack_ms: 0,
+            started_ms: self.ks.now_ms,
+        };
+        for chunk in chunks {
+            if self.config.replicaof.is_none() {
+                break; // REPLICAOF NO ONE in the stream ended the link
+            }
+            link.inbuf.extend_from_slice(chunk);
+            self.process_link_input(&mut link)?;
+            link.flush().map_err(|e| e.to_string())?;
         }
         Ok(())
     }

@@ -20,6 +20,7 @@ pub mod cron;
 pub mod event_loop;
 pub mod http;
 pub mod shutdown;
+pub mod offline;
 pub mod stats;
 pub mod supervise;
 

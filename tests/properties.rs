@@ -1,0 +1,278 @@
+//! Property tests: the stable-toolchain counterparts of the cargo-fuzz
+//! targets in `fuzz/` (which need nightly), over the same entry points
+//! (`redislite::server::offline`). Each property runs a bounded number of
+//! cases (`CASES`), so the whole file adds seconds to `make test`.
+//! proptest prints a failing case's minimal input; a regression found
+//! here or by a fuzz target gets its own `#[test]` at the bottom.
+//!
+//! These are the only tests that call the library rather than the binary:
+//! they check parsers and loaders against hostile bytes, where a socket
+//! adds nothing but time. tests/it/fuzz_socket.rs does the same over TCP.
+
+use proptest::prelude::*;
+use redislite::connection::Client;
+use redislite::persistence::{aof, propagate::encode_command, rdb};
+use redislite::server::offline::{
+    commands_from_bytes, parse_requests, replies_well_formed, reply_len, Offline,
+};
+
+/// Cases per property: enough to cover the generators' branches, few
+/// enough to keep the file's run time to seconds.
+const CASES: u32 = 200;
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        // PROPTEST_CASES=N runs a longer hunt locally.
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(CASES),
+        // Shrinking a failure is worth some time, but never unbounded.
+        max_shrink_iters: 2000,
+        ..ProptestConfig::default()
+    }
+}
+
+/// One RESP-encoded command.
+fn encode(argv: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_command(&mut out, argv.iter().map(|a| a.as_slice()));
+    out
+}
+
+/// Cut `data` at the given points (any values; clamped and sorted).
+fn split<'a>(data: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
+    let mut points: Vec<usize> = cuts.iter().map(|&c| c % (data.len() + 1)).collect();
+    points.sort_unstable();
+    let mut out = Vec::new();
+    let mut start = 0;
+    for p in points {
+        out.push(&data[start..p]);
+        start = p;
+    }
+    out.push(&data[start..]);
+    out
+}
+
+/// Flip, overwrite, insert or cut bytes of `data` as the edits say.
+fn mutate(data: &[u8], edits: &[(usize, u8, u8)]) -> Vec<u8> {
+    let mut out = data.to_vec();
+    for &(at, kind, byte) in edits {
+        if out.is_empty() {
+            out.push(byte);
+            continue;
+        }
+        let at = at % out.len();
+        match kind % 4 {
+            0 => out[at] ^= 1 << (byte % 8),
+            1 => out[at] = byte,
+            2 => out.insert(at, byte),
+            _ => out.truncate(at),
+        }
+    }
+    out
+}
+
+/// Argument vectors biased like the fuzz target's (real names, few keys).
+fn argvs() -> impl Strategy<Value = Vec<Vec<Vec<u8>>>> {
+    proptest::collection::vec(any::<u8>(), 0..400).prop_map(|b| commands_from_bytes(&b))
+}
+
+/// A frame a hostile client might send: a valid command, a truncated or
+/// corrupted one, an inline line, or raw bytes.
+fn frame() -> impl Strategy<Value = Vec<u8>> {
+    let argv = proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..12), 1..5);
+    prop_oneof![
+        argv.clone().prop_map(|a| encode(&a)),
+        (argv, any::<usize>(), any::<u8>()).prop_map(|(a, at, b)| {
+            let mut f = encode(&a);
+            let at = at % f.len();
+            f[at] = b;
+            f
+        }),
+        proptest::collection::vec(proptest::sample::select(b"ab1 \"'\\\r".to_vec()), 0..20)
+            .prop_map(|mut line| {
+                line.push(b'\n');
+                line
+            }),
+        proptest::collection::vec(any::<u8>(), 0..40),
+        Just(b"*1\r\n$1073741824\r\nabc".to_vec()),
+        Just(b"*-1\r\n*0\r\n$-5\r\n".to_vec()),
+    ]
+}
+
+/// The server state after running `script`, and its RDB image.
+fn state_after(script: &[Vec<Vec<u8>>]) -> (Offline, Vec<u8>) {
+    let mut off = Offline::new();
+    for argv in script {
+        let args: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+        off.run(&args);
+    }
+    let image = rdb::encode(&off.srv).expect("encode");
+    (off, image)
+}
+
+/// Every type in small and large encodings, for loader inputs.
+fn typed_script() -> Vec<Vec<Vec<u8>>> {
+    let words = |s: &str| s.split(' ').map(|w| w.as_bytes().to_vec()).collect();
+    let mut s: Vec<Vec<Vec<u8>>> = [
+        "SET s hello",
+        "SET n 12345",
+        "SET t v PX 100000000",
+        "RPUSH l a b 1 -5",
+        "HSET h f v n 1",
+        "SADD i 1 2 300000",
+        "SADD m a b c",
+        "ZADD z 1 a 2.5 b -inf c",
+    ]
+    .iter()
+    .map(|l| words(l))
+    .collect();
+    let mut big_hash = words("HSET bh");
+    let mut big_zset = words("ZADD bz");
+    for i in 0..150 {
+        big_hash.push(format!("f{i}").into_bytes());
+        big_hash.push(b"v".to_vec());
+        big_zset.push(i.to_string().into_bytes());
+        big_zset.push(format!("m{i}").into_bytes());
+    }
+    s.push(big_hash);
+    s.push(big_zset);
+    s
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Parsing is independent of how the bytes arrive.
+    #[test]
+    fn request_parse_is_split_invariant(
+        frames in proptest::collection::vec(frame(), 1..8),
+        cuts in proptest::collection::vec(any::<usize>(), 0..6),
+    ) {
+        let data: Vec<u8> = frames.concat();
+        let whole = parse_requests(&[&data], 1024 * 1024);
+        let pieces = split(&data, &cuts);
+        prop_assert_eq!(whole, parse_requests(&pieces, 1024 * 1024));
+    }
+
+    /// Encoding a command and parsing it back gives the same arguments.
+    #[test]
+    fn request_round_trip(argvs in proptest::collection::vec(
+        proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..20), 1..6), 1..6)
+    ) {
+        let data: Vec<u8> = argvs.iter().map(|a| encode(a)).collect::<Vec<_>>().concat();
+        let (parsed, err) = parse_requests(&[&data], 1024 * 1024);
+        prop_assert_eq!(err, None);
+        prop_assert_eq!(parsed, argvs);
+    }
+
+    /// No command vector panics, in either protocol, and every reply is
+    /// well-formed RESP.
+    #[test]
+    fn commands_never_panic_and_reply_well_formed(script in argvs(), resp3 in any::<bool>()) {
+        let mut off = Offline::new();
+        off.set_resp3(resp3);
+        for argv in &script {
+            let args: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+            let out = off.run(&args);
+            prop_assert!(replies_well_formed(&out),
+                "malformed reply to {:?}: {:?}", argv, String::from_utf8_lossy(&out));
+        }
+        // A new client (the script's may be subscribed, in MULTI or
+        // have replies off) finds the server answering.
+        off.client = Client::new_fake(2);
+        prop_assert_eq!(off.run(&[b"PING"]), b"+PONG\r\n".to_vec());
+    }
+
+    /// A snapshot of any state the commands reach loads back to the same
+    /// keyspace; a mutated snapshot never panics the loader.
+    #[test]
+    fn rdb_round_trips_and_survives_mutation(
+        script in argvs(),
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 1..6),
+    ) {
+        let (mut orig, image) = state_after(&script);
+        let mut back = Offline::new();
+        prop_assert!(back.load_rdb(&image).is_ok());
+        // Same keys, types and encodings: the same counts and the same
+        // encoded size (the order of a hash table's walk may differ).
+        back.srv.ks.now_ms = orig.srv.ks.now_ms;
+        orig.client = Client::new_fake(2);
+        prop_assert_eq!(rdb::encode(&back.srv).expect("encode").len(), image.len());
+        prop_assert_eq!(back.run(&[b"INFO", b"keyspace"]), orig.run(&[b"INFO", b"keyspace"]));
+        let _ = Offline::new().load_rdb(&mutate(&image, &edits));
+    }
+
+    /// A log of framed commands replays completely; a mutated log never
+    /// panics the loader and keeps at most what it was given.
+    #[test]
+    fn aof_loads_and_survives_mutation(
+        script in argvs(),
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 1..6),
+    ) {
+        let mut log = Vec::new();
+        for argv in typed_script().iter().chain(script.iter()) {
+            aof::frame(&mut log, &encode(argv));
+        }
+        // Not every generated command is valid, but every record is: the
+        // loader runs what it can, as on a real startup.
+        if let Ok(keep) = Offline::new().load_aof(&log) {
+            prop_assert!(keep <= log.len());
+        }
+        let bad = mutate(&log, &edits);
+        if let Ok(keep) = Offline::new().load_aof(&bad) {
+            prop_assert!(keep <= bad.len());
+        }
+    }
+
+    /// The replica's master-link reader gets the same state however the
+    /// full-resync stream is split, and never panics on a mutated one.
+    #[test]
+    fn replication_stream_split_and_mutation(
+        cuts in proptest::collection::vec(any::<usize>(), 0..6),
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 1..6),
+    ) {
+        let (_, image) = state_after(&typed_script());
+        let mut stream = b"+PONG\r\n+OK\r\n+OK\r\n+FULLRESYNC ".to_vec();
+        stream.extend_from_slice(&[b'a'; 40]);
+        stream.extend_from_slice(format!(" 0\r\n\n${}\r\n", image.len()).as_bytes());
+        stream.extend_from_slice(&image);
+        stream.extend_from_slice(&encode(&[b"INCR".to_vec(), b"n".to_vec()]));
+        let mut off = Offline::new();
+        prop_assert_eq!(off.feed_master_link(&split(&stream, &cuts)), Ok(()));
+        prop_assert_eq!(off.run(&[b"GET", b"n"]), b"$5\r\n12346\r\n".to_vec());
+        prop_assert_eq!(off.run(&[b"HLEN", b"bh"]), b":150\r\n".to_vec());
+        let mut off = Offline::new();
+        let _ = off.feed_master_link(&split(&mutate(&stream, &edits), &cuts));
+        prop_assert_eq!(off.run(&[b"PING"]), b"+PONG\r\n".to_vec());
+    }
+}
+
+/// The reply checker itself: accepts what servers send, rejects framing
+/// errors (a checker that accepts everything would make the command
+/// property vacuous).
+#[test]
+fn reply_checker_accepts_and_rejects() {
+    for good in [
+        &b"+OK\r\n"[..],
+        b"$-1\r\n",
+        b"*2\r\n$1\r\na\r\n:1\r\n",
+        b"%1\r\n+a\r\n,1.5\r\n",
+        b"|1\r\n+k\r\n+v\r\n#t\r\n",
+        b"=7\r\ntxt:abc\r\n",
+        b"_\r\n",
+    ] {
+        assert_eq!(reply_len(good), Some(good.len()), "{good:?}");
+    }
+    for bad in [
+        &b"+OK\n"[..],
+        b"$3\r\nab\r\n",
+        b"*2\r\n:1\r\n",
+        b":x\r\n",
+        b"?\r\n",
+        b"$-2\r\n",
+    ] {
+        assert_eq!(reply_len(bad), None, "{bad:?}");
+    }
+}
