@@ -29,11 +29,22 @@ bench: build
 	./bench/run.sh $(BIN)
 	./bench/memory.sh $(BIN)
 
-# libFuzzer needs a nightly toolchain: rustup toolchain install nightly,
-# cargo install cargo-fuzz. CI runs the same property on stable instead
-# (resp::parser tests).
+# Every cargo-fuzz target for FUZZ_SECONDS each (libFuzzer needs nightly:
+# rustup toolchain install nightly; cargo install cargo-fuzz). New inputs
+# go to fuzz/corpus/<target> (not checked in); the checked-in seeds are
+# read from fuzz/seeds/<target>. The limits make "allocates by a claimed
+# length" and "hangs" findings, not just panics. CI runs the stable
+# proptest equivalents instead (tests/properties.rs, part of `make test`).
+FUZZ_TARGETS := resp_parser commands aof_loader rdb_loader repl_stream
+FUZZ_SECONDS ?= 30
 fuzz:
-	cd fuzz && $(CARGO) +nightly fuzz run resp_parser seeds/resp_parser -- -max_total_time=60
+	cd fuzz && $(CARGO) +nightly fuzz build -O
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+		mkdir -p corpus/$$t && \
+		$(CARGO) +nightly fuzz run -O $$t corpus/$$t seeds/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+			-malloc_limit_mb=512 -timeout=10 || exit 1; \
+	done
 
 clean:
 	$(CARGO) clean

@@ -471,9 +471,10 @@ impl Server {
                 }
                 LinkState::Transfer { len: None } => {
                     // Masters send newlines while preparing the payload.
-                    while link.inbuf.first() == Some(&b'\n') {
-                        link.inbuf.remove(0);
-                    }
+                    // One drain, not a remove(0) per newline (quadratic
+                    // in a read full of them).
+                    let newlines = link.inbuf.iter().take_while(|&&b| b == b'\n').count();
+                    link.inbuf.drain(..newlines);
                     let Some(line) = link.take_line()? else {
                         return Ok(());
                     };

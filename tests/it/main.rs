@@ -23,6 +23,7 @@ mod differential_zsets;
 mod dump;
 mod eviction;
 mod expiry;
+mod fuzz_socket;
 mod hashes;
 mod keys;
 mod lifecycle;
