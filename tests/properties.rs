@@ -276,3 +276,41 @@ fn reply_checker_accepts_and_rejects() {
         assert_eq!(reply_len(bad), None, "{bad:?}");
     }
 }
+
+/// A master may send any number of keepalive newlines before `$len`
+/// (they used to be skipped one `remove(0)` at a time); all are skipped
+/// and the payload that follows loads.
+#[test]
+fn replica_skips_a_long_run_of_keepalive_newlines() {
+    let (_, image) = state_after(&typed_script());
+    let mut stream = b"+PONG\r\n+OK\r\n+OK\r\n+FULLRESYNC ".to_vec();
+    stream.extend_from_slice(&[b'a'; 40]);
+    stream.extend_from_slice(b" 0\r\n");
+    stream.extend_from_slice(&vec![b'\n'; 200_000]);
+    stream.extend_from_slice(format!("${}\r\n", image.len()).as_bytes());
+    stream.extend_from_slice(&image);
+    let mut off = Offline::new();
+    assert_eq!(off.feed_master_link(&[&stream]), Ok(()));
+    assert_eq!(off.run(&[b"GET", b"s"]), b"$5\r\nhello\r\n");
+}
+
+/// Damage at the start of a big log is still told apart from a torn
+/// tail: the valid records after it are found (the search skips
+/// offsets without a command start rather than checksumming each).
+#[test]
+fn aof_damage_before_valid_records_is_mid_file() {
+    let mut log = Vec::new();
+    for i in 0..2000 {
+        let k = format!("k{i}");
+        aof::frame(
+            &mut log,
+            &encode(&[b"SET".to_vec(), k.into_bytes(), b"v".to_vec()]),
+        );
+    }
+    log[6] ^= 0x20; // inside the first record's command
+    let scan = aof::scan(&log);
+    assert_eq!(scan.valid_len, 0);
+    assert!(scan.damage_is_mid_file);
+    let err = Offline::new().load_aof(&log).unwrap_err();
+    assert!(err.contains("corruption in the middle"), "{err}");
+}

@@ -334,10 +334,7 @@ impl Server {
         }
         let mut budget = READ_BUDGET;
         let mut chunk = [0u8; READ_CHUNK];
-        loop {
-            let Some(stream) = link.stream.as_mut() else {
-                break;
-            };
+        while let Some(stream) = link.stream.as_mut() {
             let n = match stream.read(&mut chunk) {
                 Ok(0) => return Err("master closed the connection".into()),
                 Ok(n) => n,
