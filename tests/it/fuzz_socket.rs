@@ -20,8 +20,8 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 /// Frames to send in total, and the connections they are spread over.
-const FRAMES_TOTAL: usize = 6000;
-const FRAMES_PER_CONNECTION_MAX: usize = 120;
+const FRAMES_TOTAL: usize = 30_000;
+const FRAMES_PER_CONNECTION_MAX: usize = 400;
 const THREADS: u64 = 4;
 /// Stop early past this, whatever was sent (a loaded machine is slow).
 const TIME_LIMIT: Duration = Duration::from_secs(40);
@@ -48,19 +48,37 @@ fn encode_argv(argv: &[Vec<u8>]) -> Vec<u8> {
     encode(&args)
 }
 
-/// One frame, drawn by `rng`.
-fn frame(rng: &mut u64) -> Vec<u8> {
+/// One frame, drawn by `rng`. A `well_framed` frame is a generated
+/// command whose arguments may be mutated but whose RESP framing is
+/// intact, so the connection lives on; otherwise anything goes (raw
+/// bytes, hostile frames, inline lines, mutated framing), which usually
+/// ends the connection with a protocol error.
+fn frame(rng: &mut u64, well_framed: bool) -> Vec<u8> {
     let mut draw = |n: u64| crate::common_rng(rng) % n;
-    let kind = draw(10);
     let raw: Vec<u8> = (0..draw(64)).map(|_| draw(256) as u8).collect();
+    let kind = if well_framed { 0 } else { draw(4) };
     let mut f = match kind {
-        // A generated command (valid RESP; arguments may be anything).
-        0..=6 => match commands_from_bytes(&raw).into_iter().next() {
-            Some(argv) => encode_argv(&argv),
-            None => b"PING\r\n".to_vec(),
-        },
-        7 => raw,
-        8 => HOSTILE[draw(HOSTILE.len() as u64) as usize].to_vec(),
+        0 => {
+            let mut argv = commands_from_bytes(&raw)
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| vec![b"PING".to_vec()]);
+            // Mutate an argument one time in four: flip a bit, cut it,
+            // insert a byte.
+            if draw(4) == 0 {
+                let i = draw(argv.len() as u64) as usize;
+                let a = &mut argv[i];
+                let at = draw(a.len() as u64 + 1) as usize;
+                match draw(3) {
+                    0 if at < a.len() => a[at] ^= 1 << draw(8),
+                    1 => a.truncate(at),
+                    _ => a.insert(at, draw(256) as u8),
+                }
+            }
+            return encode_argv(&argv);
+        }
+        1 => raw,
+        2 => HOSTILE[draw(HOSTILE.len() as u64) as usize].to_vec(),
         _ => {
             let line: Vec<u8> = (0..draw(30))
                 .map(|_| b"ab k1 \"'\\x0"[draw(11) as usize])
@@ -68,8 +86,8 @@ fn frame(rng: &mut u64) -> Vec<u8> {
             [line, b"\r\n".to_vec()].concat()
         }
     };
-    // Mutate one frame in four: flip a bit, cut it short, insert a byte.
-    if draw(4) == 0 && !f.is_empty() {
+    // Mutate the framing of a valid command too, now and then.
+    if draw(2) == 0 && !f.is_empty() {
         let at = draw(f.len() as u64) as usize;
         match draw(3) {
             0 => f[at] ^= 1 << draw(8),
@@ -80,8 +98,9 @@ fn frame(rng: &mut u64) -> Vec<u8> {
     f
 }
 
-/// One fuzzing connection: log in, send `frames` frames, read whatever
-/// came back without waiting for it, close. Returns frames sent (the
+/// One fuzzing connection: log in, send `frames` frames (reading
+/// whatever came back meanwhile, never waiting for it), then half-close
+/// and drain the replies. Returns frames sent (the
 /// server closes a connection after a protocol error).
 fn fuzz_connection(port: u16, rng: &mut u64, frames: usize) -> usize {
     let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
@@ -98,7 +117,10 @@ fn fuzz_connection(port: u16, rng: &mut u64, frames: usize) -> usize {
     let mut sink = [0u8; 16 * 1024];
     while sent < frames {
         // A batch per write: pipelined frames end at any byte boundary.
-        let batch: Vec<u8> = (0..8).flat_map(|_| frame(rng)).collect();
+        // The last batch may break the framing; the earlier ones keep
+        // the connection alive so their commands run.
+        let last = sent + 8 >= frames;
+        let batch: Vec<u8> = (0..8).flat_map(|i| frame(rng, !last || i < 4)).collect();
         if s.write_all(&batch).is_err() {
             break; // closed by the server (protocol error): expected
         }
@@ -107,6 +129,20 @@ fn fuzz_connection(port: u16, rng: &mut u64, frames: usize) -> usize {
         // (a blocking command may hold them back forever).
         if matches!(s.read(&mut sink), Ok(0)) {
             break;
+        }
+    }
+    // Half-close and read to the end: closing with replies unread would
+    // send a reset, and the server would drop input it had not read yet.
+    // Bounded: a connection left blocked (BLPOP k 0) is simply dropped.
+    let _ = s.shutdown(std::net::Shutdown::Write);
+    let until = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < until {
+        match s.read(&mut sink) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => break,
         }
     }
     sent
@@ -151,6 +187,7 @@ fn random_and_mutated_frames_leave_the_server_intact() {
     );
 
     let commands_before = info_u64(&mut ctl, "stats", "total_commands_processed");
+    let errors_before = info_u64(&mut ctl, "stats", "total_error_replies");
     let start = Instant::now();
     let port = srv.port;
     let workers: Vec<_> = (0..THREADS)
@@ -176,7 +213,10 @@ fn random_and_mutated_frames_leave_the_server_intact() {
         connections += c;
     }
     let executed = info_u64(&mut ctl, "stats", "total_commands_processed") - commands_before;
-    println!("fuzz_socket: {sent} frames over {connections} connections, {executed} commands run");
+    let errors = info_u64(&mut ctl, "stats", "total_error_replies") - errors_before;
+    println!(
+        "fuzz_socket: {sent} frames over {connections} connections: {executed} commands run, {errors} error replies"
+    );
     assert!(
         connections >= THREADS as usize,
         "the fuzzing clients never connected"
