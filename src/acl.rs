@@ -2,9 +2,10 @@
 //! dispatcher runs before a command.
 //!
 //! Owns: the user registry ([`Acl`]), each [`User`] (passwords as SHA-256,
-//! command bitmap, key and channel patterns), rule parsing (ACL SETUSER
-//! syntax), the description Redis prints (ACL LIST / GETUSER), and the
-//! ACL LOG of denials.
+//! a root [`Selector`] plus Redis 7.0's `(...)` selectors, each with a
+//! command bitmap, first-argument rules, key and channel patterns), rule
+//! parsing (ACL SETUSER syntax), the description Redis prints (ACL LIST /
+//! GETUSER), and the ACL LOG of denials.
 //!
 //! Must never: keep a clear-text password (only SHA-256 digests are
 //! stored; logs and LIST/GETUSER show digests), or cost more than one
@@ -12,10 +13,12 @@
 //! ([`Acl::restricted`] is false then).
 //!
 //! Invariants: the `default` user always exists; `User::unrestricted` is
-//! true exactly when every command, key and channel is allowed;
+//! true exactly when the root selector allows every command, key and
+//! channel (extra selectors can only add permissions);
 //! `Acl::restricted` is true when any user is not unrestricted.
 
 use crate::acl_categories::{CATEGORIES, COMMAND_CATEGORIES};
+use crate::acl_key_needs::{KEY_NEEDS, NEED_READ, NEED_WRITE};
 use crate::commands::table::{ids, Command, COMMANDS};
 use crate::commands::{lookup, Argv};
 use crate::glob::glob_match;
@@ -26,8 +29,6 @@ use std::rc::Rc;
 
 pub type UserRef = Rc<RefCell<User>>;
 
-/// ACL LOG keeps at most this many entries (Redis's acllog-max-len default).
-pub const LOG_MAX_LEN: usize = 128;
 /// A rule list longer than this is refused (bounds the cold-path replay).
 const MAX_RULES: usize = 1024;
 /// At most this many passwords / patterns per user.
@@ -115,6 +116,32 @@ enum KeyPerm {
     ReadWrite,
 }
 
+const ERR_UNKNOWN_COMMAND: &str = "Unknown command or category name in ACL";
+const ERR_PATTERN_AFTER_ALLKEYS: &str = "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have any effect. Try 'resetkeys' to start with an empty list of patterns";
+const ERR_PATTERN_AFTER_ALLCHANNELS: &str = "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not have any effect. Try 'resetchannels' to start with an empty list of channels";
+const ERR_HASH: &str = "The password hash must be exactly 64 characters and contain only lowercase hexadecimal characters";
+
+/// One set of permissions: commands, keys, channels. A user has a root
+/// selector (the rules written outside parentheses) and any number of
+/// extra selectors (Redis 7.0's `(...)` rules); a command runs when one
+/// selector allows all of it (the command, every key, every channel).
+#[derive(Clone)]
+pub struct Selector {
+    allowed: Vec<u64>,
+    /// Base of the description: `+@all` (true) or `-@all`.
+    all_base: bool,
+    /// Command rules in effect after the base, as Redis describes them.
+    rules: Vec<String>,
+    /// First-argument rules (`+select|0`): a command whose bit is off may
+    /// still run when its first argument is one of these (compared
+    /// without case, as Redis). Printed after `rules`, in the order added.
+    first_args: Vec<(usize, Vec<Vec<u8>>)>,
+    all_keys: bool,
+    keys: Vec<(KeyPerm, Vec<u8>)>,
+    all_channels: bool,
+    channels: Vec<Vec<u8>>,
+}
+
 #[derive(Clone)]
 pub struct User {
     pub name: Vec<u8>,
@@ -124,20 +151,16 @@ pub struct User {
     /// recorded and reported only (no RESTORE here to sanitize).
     sanitize: Option<bool>,
     passwords: Vec<[u8; 32]>,
-    allowed: Vec<u64>,
-    /// Base of the description: `+@all` (true) or `-@all`.
-    all_base: bool,
-    /// Command rules in effect after the base, as Redis describes them.
-    rules: Vec<String>,
-    all_keys: bool,
-    keys: Vec<(KeyPerm, Vec<u8>)>,
-    all_channels: bool,
-    channels: Vec<Vec<u8>>,
+    root: Selector,
+    /// The `(...)` selectors, in the order they were added.
+    selectors: Vec<Selector>,
     pub unrestricted: bool,
 }
 
-/// Why a check failed (ACL LOG `reason`).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+/// Why a check failed (ACL LOG `reason`). The order is Redis's: when no
+/// selector allows a command, the refusal reported is the greatest one
+/// (a channel beats a key beats the command; then the later argument).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 pub enum Denied {
     Command,
     Key(usize),
@@ -170,63 +193,65 @@ fn unhex(s: &[u8]) -> Option<[u8; 32]> {
     Some(out)
 }
 
-impl User {
-    /// A new user as ACL SETUSER creates it: off, no password, no
-    /// commands, no keys, no channels (7.0's acl-pubsub-default).
-    pub fn new(name: &[u8]) -> User {
-        User {
-            name: name.to_vec(),
-            enabled: false,
-            nopass: false,
-            sanitize: None,
-            passwords: Vec::new(),
+fn set_bit(bits: &mut [u64], id: usize, on: bool) {
+    if on {
+        bits[id / 64] |= 1 << (id % 64);
+    } else {
+        bits[id / 64] &= !(1 << (id % 64));
+    }
+}
+
+/// Group SETUSER arguments into rules: an argument opening a selector
+/// with `(` runs, joined by single spaces, up to the argument that ends
+/// with `)`. Err carries the unclosed text for Redis's "Unmatched
+/// parenthesis" error. Used by ACL SETUSER and by aclfile lines.
+pub fn merge_selector_args<'a>(
+    args: impl Iterator<Item = &'a [u8]>,
+) -> Result<Vec<Vec<u8>>, Vec<u8>> {
+    let mut out = Vec::new();
+    let mut open: Option<Vec<u8>> = None;
+    for a in args {
+        if let Some(sel) = open.as_mut() {
+            sel.push(b' ');
+            sel.extend_from_slice(a);
+            if a.ends_with(b")") {
+                out.extend(open.take());
+            }
+        } else if a.starts_with(b"(") && (a.len() < 2 || !a.ends_with(b")")) {
+            open = Some(a.to_vec());
+        } else {
+            out.push(a.to_vec());
+        }
+    }
+    match open {
+        Some(unclosed) => Err(unclosed),
+        None => Ok(out),
+    }
+}
+
+impl Selector {
+    /// An empty selector: no commands, keys or channels (7.0's
+    /// acl-pubsub-default is resetchannels).
+    fn new() -> Selector {
+        Selector {
             allowed: vec![0; ids().total.div_ceil(64)],
             all_base: false,
             rules: Vec::new(),
+            first_args: Vec::new(),
             all_keys: false,
             keys: Vec::new(),
             all_channels: false,
             channels: Vec::new(),
-            unrestricted: false,
         }
-    }
-
-    /// The default user: on, nopass, everything allowed.
-    pub fn new_default() -> User {
-        let mut u = User::new(b"default");
-        for r in ["on", "nopass", "~*", "&*", "+@all"] {
-            let _ = u.apply(r.as_bytes());
-        }
-        u
     }
 
     fn bit(&self, id: usize) -> bool {
         self.allowed[id / 64] & (1 << (id % 64)) != 0
     }
 
-    fn set_bit(bits: &mut [u64], id: usize, on: bool) {
-        if on {
-            bits[id / 64] |= 1 << (id % 64);
-        } else {
-            bits[id / 64] &= !(1 << (id % 64));
-        }
-    }
-
-    fn refresh(&mut self) {
+    fn unrestricted(&self) -> bool {
         let total = ids().total;
-        let all_cmds = (0..total).all(|i| self.bit(i));
-        self.unrestricted = all_cmds && self.all_keys && self.all_channels;
-    }
-
-    pub fn check_password(&self, pass: &[u8]) -> bool {
-        if self.nopass {
-            return true;
-        }
-        let d = sha256(pass);
-        // Compare digests in full so timing does not reveal a prefix.
-        self.passwords.iter().fold(false, |ok, p| {
-            ok | (p.iter().zip(d.iter()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0)
-        })
+        self.all_keys && self.all_channels && (0..total).all(|i| self.bit(i))
     }
 
     /// The ids a rule word names: a category, a command (with its
@@ -266,46 +291,101 @@ impl User {
         let mut bits = vec![0u64; total.div_ceil(64)];
         if all_base {
             for i in 0..total {
-                Self::set_bit(&mut bits, i, true);
+                set_bit(&mut bits, i, true);
             }
         }
         for r in rules {
             let on = r.starts_with('+');
             if let Some(t) = Self::rule_targets(&r[1..]) {
                 for id in t {
-                    Self::set_bit(&mut bits, id, on);
+                    set_bit(&mut bits, id, on);
                 }
             }
         }
         bits
     }
 
-    /// Apply a command rule (`+x`/`-x`, x a command or `@category`) and
-    /// update the description as Redis 7.0 does: drop earlier rules it
-    /// supersedes, and record it only if it changes what the remaining
-    /// description allows.
+    /// `+cmd|arg` on a command without subcommands: allow that first
+    /// argument only. Redis 7.0 ignores it when the whole command is
+    /// already allowed, and has no `-cmd|arg`.
+    fn first_arg_rule(&mut self, on: bool, word: &str) -> Result<bool, &'static str> {
+        let Some((parent, arg)) = word.split_once('|') else {
+            return Ok(false);
+        };
+        let Some((i, c)) = lookup(parent.as_bytes()) else {
+            return Err(ERR_UNKNOWN_COMMAND);
+        };
+        if !c.subcommands.is_empty() {
+            if let Some((sub, _)) = arg.split_once('|') {
+                if c.subcommands
+                    .iter()
+                    .any(|s| s.name.eq_ignore_ascii_case(sub))
+                {
+                    return Err("Allowing first-arg of a subcommand is not supported");
+                }
+            }
+            // `parent|sub`: an ordinary subcommand rule.
+            return Ok(false);
+        }
+        if !on {
+            return Err(ERR_UNKNOWN_COMMAND);
+        }
+        if arg.is_empty() {
+            return Err("Syntax error");
+        }
+        if self.bit(i) {
+            return Ok(true);
+        }
+        let total: usize = self.first_args.iter().map(|(_, a)| a.len()).sum();
+        if total >= MAX_ITEMS {
+            return Err("Too many rules");
+        }
+        let arg = arg.as_bytes();
+        match self.first_args.iter_mut().find(|(id, _)| *id == i) {
+            Some((_, args)) => {
+                if !args.iter().any(|a| a.eq_ignore_ascii_case(arg)) {
+                    args.push(arg.to_vec());
+                }
+            }
+            None => self.first_args.push((i, vec![arg.to_vec()])),
+        }
+        Ok(true)
+    }
+
+    /// Apply a command rule (`+x`/`-x`, x a command, `parent|sub`,
+    /// `cmd|firstarg` or `@category`) and update the description as
+    /// Redis 7.0 does: drop earlier rules it supersedes, and record it
+    /// only if it changes what the remaining description allows.
     fn command_rule(&mut self, on: bool, word: &str) -> Result<(), &'static str> {
+        // The name is case-insensitive; a first argument keeps its case.
+        let word = match word.split_once('|') {
+            Some((p, rest)) => format!("{}|{rest}", p.to_ascii_lowercase()),
+            None => word.to_ascii_lowercase(),
+        };
+        if !word.starts_with('@') && self.first_arg_rule(on, &word)? {
+            return Ok(());
+        }
         let word = word.to_ascii_lowercase();
-        let unknown = "Unknown command or category name in ACL";
+        let targets = Self::rule_targets(&word).ok_or(ERR_UNKNOWN_COMMAND)?;
+        // A whole-command or category rule replaces first-argument rules
+        // of the commands it names.
+        self.first_args.retain(|(id, _)| !targets.contains(id));
         if word == "@all" {
             self.all_base = on;
             self.rules.clear();
-            let targets = Self::rule_targets(&word).ok_or(unknown)?;
             for id in targets {
-                Self::set_bit(&mut self.allowed, id, on);
+                set_bit(&mut self.allowed, id, on);
             }
             return Ok(());
         }
-        let targets = Self::rule_targets(&word).ok_or(unknown)?;
         if self.rules.len() >= MAX_RULES {
             return Err("Too many rules");
         }
         for &id in &targets {
-            Self::set_bit(&mut self.allowed, id, on);
+            set_bit(&mut self.allowed, id, on);
         }
         // Earlier rules this one supersedes: the same word, and for a
         // category, the commands it contains.
-        let covered: Vec<usize> = targets.clone();
         self.rules.retain(|r| {
             let w = &r[1..];
             if w == word {
@@ -313,7 +393,7 @@ impl User {
             }
             if word.starts_with('@') && !w.starts_with('@') {
                 if let Some(t) = Self::rule_targets(w) {
-                    return !t.iter().all(|id| covered.contains(id));
+                    return !t.iter().all(|id| targets.contains(id));
                 }
             }
             true
@@ -322,92 +402,56 @@ impl User {
             self.rules
                 .push(format!("{}{}", if on { '+' } else { '-' }, word));
         }
+        // Redis 7.0 prints category rules before command rules. Move them
+        // first when that describes the same permissions (a command rule
+        // partly overlapping a later category must keep its place).
+        let (mut cats, cmds): (Vec<String>, Vec<String>) = self
+            .rules
+            .iter()
+            .cloned()
+            .partition(|r| r[1..].starts_with('@'));
+        if !cats.is_empty() && !cmds.is_empty() {
+            cats.extend(cmds);
+            if cats != self.rules && Self::replay(self.all_base, &cats) == self.allowed {
+                self.rules = cats;
+            }
+        }
         Ok(())
     }
 
-    /// Apply one ACL SETUSER rule; the error is Redis's reason text.
-    pub fn apply(&mut self, rule: &[u8]) -> Result<(), &'static str> {
-        let s = String::from_utf8_lossy(rule);
-        let lower = s.to_ascii_lowercase();
-        match lower.as_str() {
-            "on" => self.enabled = true,
-            "off" => self.enabled = false,
-            "nopass" => {
-                self.nopass = true;
-                self.passwords.clear();
-            }
-            "sanitize-payload" => self.sanitize = Some(true),
-            "skip-sanitize-payload" => self.sanitize = Some(false),
-            "resetpass" => {
-                self.nopass = false;
-                self.passwords.clear();
-            }
-            "allkeys" | "~*" => {
+    /// Apply one rule a selector understands (commands, keys, channels);
+    /// Ok(false) when the word is not one of them.
+    fn apply(&mut self, rule: &[u8]) -> Result<bool, &'static str> {
+        match rule.to_ascii_lowercase().as_slice() {
+            b"allkeys" | b"~*" => {
                 self.all_keys = true;
                 self.keys.clear();
             }
-            "resetkeys" => {
+            b"resetkeys" => {
                 self.all_keys = false;
                 self.keys.clear();
             }
-            "allchannels" | "&*" => {
+            b"allchannels" | b"&*" => {
                 self.all_channels = true;
                 self.channels.clear();
             }
-            "resetchannels" => {
+            b"resetchannels" => {
                 self.all_channels = false;
                 self.channels.clear();
             }
-            "allcommands" => self.command_rule(true, "@all")?,
-            "nocommands" => self.command_rule(false, "@all")?,
-            "reset" => {
-                let name = std::mem::take(&mut self.name);
-                *self = User::new(&name);
-                self.sanitize = Some(true);
-            }
+            b"allcommands" => self.command_rule(true, "@all")?,
+            b"nocommands" => self.command_rule(false, "@all")?,
             _ => {
-                let first = rule.first().copied().unwrap_or(0);
-                let rest = &rule[1.min(rule.len())..];
+                let (first, rest) = match rule.split_first() {
+                    Some((f, r)) => (*f, r),
+                    None => return Ok(false),
+                };
                 match first {
-                    b'>' => {
-                        let d = sha256(rest);
-                        if !self.passwords.contains(&d) {
-                            if self.passwords.len() >= MAX_ITEMS {
-                                return Err("Too many passwords");
-                            }
-                            self.passwords.push(d);
-                        }
-                        self.nopass = false;
-                    }
-                    b'<' => {
-                        let d = sha256(rest);
-                        self.passwords.retain(|p| *p != d);
-                        self.nopass = false;
-                    }
-                    b'#' => {
-                        let d = unhex(rest).ok_or("The password hash must be exactly 64 characters and contain only lowercase hexadecimal characters")?;
-                        if !self.passwords.contains(&d) {
-                            if self.passwords.len() >= MAX_ITEMS {
-                                return Err("Too many passwords");
-                            }
-                            self.passwords.push(d);
-                        }
-                        self.nopass = false;
-                    }
-                    b'!' => {
-                        let d = unhex(rest).ok_or("The password hash must be exactly 64 characters and contain only lowercase hexadecimal characters")?;
-                        if !self.passwords.contains(&d) {
-                            return Err("The password you are trying to remove from the user does not exist");
-                        }
-                        self.passwords.retain(|p| *p != d);
-                        self.nopass = false;
-                    }
                     b'~' => self.add_key_pattern(KeyPerm::ReadWrite, rest)?,
                     b'%' => {
                         let tilde = rest.iter().position(|&b| b == b'~').ok_or("Syntax error")?;
-                        let flags = &rest[..tilde];
                         let (mut r, mut w) = (false, false);
-                        for &f in flags {
+                        for &f in &rest[..tilde] {
                             match f.to_ascii_uppercase() {
                                 b'R' => r = true,
                                 b'W' => w = true,
@@ -424,7 +468,7 @@ impl User {
                     }
                     b'&' => {
                         if self.all_channels {
-                            return Err("Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not have any effect. Try 'resetchannels' to start with an empty list of channels");
+                            return Err(ERR_PATTERN_AFTER_ALLCHANNELS);
                         }
                         if !self.channels.iter().any(|c| c == rest) {
                             if self.channels.len() >= MAX_ITEMS {
@@ -434,21 +478,19 @@ impl User {
                         }
                     }
                     b'+' | b'-' => {
-                        let word = std::str::from_utf8(rest)
-                            .map_err(|_| "Unknown command or category name in ACL")?;
+                        let word = std::str::from_utf8(rest).map_err(|_| ERR_UNKNOWN_COMMAND)?;
                         self.command_rule(first == b'+', word)?;
                     }
-                    _ => return Err("Syntax error"),
+                    _ => return Ok(false),
                 }
             }
         }
-        self.refresh();
-        Ok(())
+        Ok(true)
     }
 
     fn add_key_pattern(&mut self, perm: KeyPerm, pat: &[u8]) -> Result<(), &'static str> {
         if self.all_keys {
-            return Err("Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have any effect. Try 'resetkeys' to start with an empty list of patterns");
+            return Err(ERR_PATTERN_AFTER_ALLKEYS);
         }
         if pat == b"*" && perm == KeyPerm::ReadWrite {
             self.all_keys = true;
@@ -470,32 +512,20 @@ impl User {
         Ok(())
     }
 
-    fn flags(&self) -> Vec<&'static str> {
-        let mut f = vec![if self.enabled { "on" } else { "off" }];
-        if self.nopass {
-            f.push("nopass");
-        }
-        match self.sanitize {
-            Some(false) => f.push("skip-sanitize-payload"),
-            Some(true) => f.push("sanitize-payload"),
-            None => {}
-        }
-        f
-    }
-
-    pub fn flag_words(&self) -> Vec<&'static str> {
-        self.flags()
-    }
-
-    pub fn password_hexes(&self) -> Vec<String> {
-        self.passwords.iter().map(hex).collect()
-    }
-
     pub fn commands_description(&self) -> String {
         let mut s = String::from(if self.all_base { "+@all" } else { "-@all" });
         for r in &self.rules {
             s.push(' ');
             s.push_str(r);
+        }
+        for (id, args) in &self.first_args {
+            let name = COMMANDS.get(*id).map_or("?", |c| c.name);
+            for a in args {
+                s.push_str(" +");
+                s.push_str(name);
+                s.push('|');
+                s.push_str(&String::from_utf8_lossy(a));
+            }
         }
         s
     }
@@ -531,39 +561,36 @@ impl User {
         parts.join(" ")
     }
 
-    /// The ACL LIST line (also the aclfile format).
-    pub fn describe(&self) -> String {
-        let mut s = format!("user {}", String::from_utf8_lossy(&self.name));
-        for f in self.flags() {
-            s.push(' ');
-            s.push_str(f);
-        }
-        for p in &self.passwords {
-            s.push_str(" #");
-            s.push_str(&hex(p));
-        }
+    /// Keys, channels and commands as ACL LIST prints them (without the
+    /// parentheses of an extra selector).
+    fn describe_into(&self, s: &mut String) {
         let keys = self.keys_description();
         if !keys.is_empty() {
-            s.push(' ');
             s.push_str(&keys);
+            s.push(' ');
         }
         if !self.all_channels {
-            s.push_str(" resetchannels");
+            s.push_str("resetchannels ");
         }
         let ch = self.channels_description();
         if !ch.is_empty() {
-            s.push(' ');
             s.push_str(&ch);
+            s.push(' ');
         }
-        s.push(' ');
         s.push_str(&self.commands_description());
-        s
     }
 
-    fn key_ok(&self, key: &[u8], need: KeyPerm) -> bool {
+    /// A key is allowed when a pattern with every permission the key
+    /// needs matches it (need 0: any matching pattern).
+    fn key_ok(&self, key: &[u8], need: u8) -> bool {
         self.all_keys
             || self.keys.iter().any(|(perm, p)| {
-                (*perm == KeyPerm::ReadWrite || *perm == need) && glob_match(p, key, false)
+                let has = match perm {
+                    KeyPerm::Read => NEED_READ,
+                    KeyPerm::Write => NEED_WRITE,
+                    KeyPerm::ReadWrite => NEED_READ | NEED_WRITE,
+                };
+                has & need == need && glob_match(p, key, false)
             })
     }
 
@@ -578,20 +605,30 @@ impl User {
             })
     }
 
-    /// The full check for a restricted user: command bit, keys, channels.
-    pub fn check(&self, idx: usize, cmd: &Command, argv: &Argv) -> Result<(), Denied> {
-        let id = ids().of(idx, cmd, argv);
+    fn command_ok(&self, idx: usize, id: usize, argv: &Argv) -> bool {
+        self.bit(id)
+            || (id == idx
+                && argv.len() >= 2
+                && self.first_args.iter().any(|(i, args)| {
+                    *i == idx && args.iter().any(|a| a.eq_ignore_ascii_case(argv.get(1)))
+                }))
+    }
+
+    /// This selector's verdict: command (or first argument), then every
+    /// key, then every channel.
+    fn check(&self, idx: usize, id: usize, cmd: &Command, argv: &Argv) -> Result<(), Denied> {
         // AUTH and HELLO (no_auth) are open to every user, as in Redis.
-        if !self.bit(id) && cmd.flags & crate::commands::table::NO_AUTH == 0 {
+        if !self.command_ok(idx, id, argv) && cmd.flags & crate::commands::table::NO_AUTH == 0 {
             return Err(Denied::Command);
         }
         if !self.all_keys && cmd.first_key > 0 {
-            let need = if cmd.flags & crate::commands::table::WRITE != 0 {
-                KeyPerm::Write
-            } else {
-                KeyPerm::Read
-            };
+            let (first, rest) = key_needs(cmd, id != idx, argv);
             for i in key_positions(cmd, argv.len()) {
+                let need = if i == cmd.first_key as usize {
+                    first
+                } else {
+                    rest
+                };
                 if !self.key_ok(argv.get(i), need) {
                     return Err(Denied::Key(i));
                 }
@@ -614,6 +651,194 @@ impl User {
     }
 }
 
+impl User {
+    /// A new user as ACL SETUSER creates it: off, no password, no
+    /// commands, no keys, no channels (7.0's acl-pubsub-default).
+    pub fn new(name: &[u8]) -> User {
+        User {
+            name: name.to_vec(),
+            enabled: false,
+            nopass: false,
+            sanitize: None,
+            passwords: Vec::new(),
+            root: Selector::new(),
+            selectors: Vec::new(),
+            unrestricted: false,
+        }
+    }
+
+    /// The default user: on, nopass, everything allowed.
+    pub fn new_default() -> User {
+        let mut u = User::new(b"default");
+        for r in ["on", "nopass", "~*", "&*", "+@all"] {
+            let _ = u.apply(r.as_bytes());
+        }
+        u
+    }
+
+    fn refresh(&mut self) {
+        // Extra selectors only add permissions: the root decides.
+        self.unrestricted = self.root.unrestricted();
+    }
+
+    pub fn check_password(&self, pass: &[u8]) -> bool {
+        if self.nopass {
+            return true;
+        }
+        let d = sha256(pass);
+        // Compare digests in full so timing does not reveal a prefix.
+        self.passwords.iter().fold(false, |ok, p| {
+            ok | (p.iter().zip(d.iter()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0)
+        })
+    }
+
+    /// Apply one ACL SETUSER rule (a `(...)` selector is one rule, see
+    /// [`merge_selector_args`]); the error is Redis's reason text.
+    pub fn apply(&mut self, rule: &[u8]) -> Result<(), &'static str> {
+        if rule.len() >= 2 && rule.starts_with(b"(") && rule.ends_with(b")") {
+            if self.selectors.len() >= MAX_ITEMS {
+                return Err("Too many selectors");
+            }
+            let mut sel = Selector::new();
+            for word in rule[1..rule.len() - 1].split(|&b| b == b' ') {
+                if !word.is_empty() && !sel.apply(word)? {
+                    return Err("Syntax error");
+                }
+            }
+            self.selectors.push(sel);
+            return Ok(());
+        }
+        match rule.to_ascii_lowercase().as_slice() {
+            b"on" => self.enabled = true,
+            b"off" => self.enabled = false,
+            b"nopass" => {
+                self.nopass = true;
+                self.passwords.clear();
+            }
+            b"sanitize-payload" => self.sanitize = Some(true),
+            b"skip-sanitize-payload" => self.sanitize = Some(false),
+            b"resetpass" => {
+                self.nopass = false;
+                self.passwords.clear();
+            }
+            b"clearselectors" => self.selectors.clear(),
+            b"reset" => {
+                let name = std::mem::take(&mut self.name);
+                *self = User::new(&name);
+                self.sanitize = Some(true);
+            }
+            _ => {
+                let rest = rule.get(1..).unwrap_or_default();
+                match rule.first() {
+                    Some(b'>') => self.add_password(sha256(rest))?,
+                    Some(b'<') => {
+                        let d = sha256(rest);
+                        self.passwords.retain(|p| *p != d);
+                        self.nopass = false;
+                    }
+                    Some(b'#') => self.add_password(unhex(rest).ok_or(ERR_HASH)?)?,
+                    Some(b'!') => {
+                        let d = unhex(rest).ok_or(ERR_HASH)?;
+                        if !self.passwords.contains(&d) {
+                            return Err("The password you are trying to remove from the user does not exist");
+                        }
+                        self.passwords.retain(|p| *p != d);
+                        self.nopass = false;
+                    }
+                    _ => {
+                        if !self.root.apply(rule)? {
+                            return Err("Syntax error");
+                        }
+                    }
+                }
+            }
+        }
+        self.refresh();
+        Ok(())
+    }
+
+    fn add_password(&mut self, d: [u8; 32]) -> Result<(), &'static str> {
+        if !self.passwords.contains(&d) {
+            if self.passwords.len() >= MAX_ITEMS {
+                return Err("Too many passwords");
+            }
+            self.passwords.push(d);
+        }
+        self.nopass = false;
+        Ok(())
+    }
+
+    fn flags(&self) -> Vec<&'static str> {
+        let mut f = vec![if self.enabled { "on" } else { "off" }];
+        if self.nopass {
+            f.push("nopass");
+        }
+        match self.sanitize {
+            Some(false) => f.push("skip-sanitize-payload"),
+            Some(true) => f.push("sanitize-payload"),
+            None => {}
+        }
+        f
+    }
+
+    pub fn flag_words(&self) -> Vec<&'static str> {
+        self.flags()
+    }
+
+    pub fn password_hexes(&self) -> Vec<String> {
+        self.passwords.iter().map(hex).collect()
+    }
+
+    /// The root selector (GETUSER's commands / keys / channels fields).
+    pub fn root(&self) -> &Selector {
+        &self.root
+    }
+
+    /// The `(...)` selectors (GETUSER's selectors field).
+    pub fn selectors(&self) -> &[Selector] {
+        &self.selectors
+    }
+
+    /// The ACL LIST line (also the aclfile format).
+    pub fn describe(&self) -> String {
+        let mut s = format!("user {}", String::from_utf8_lossy(&self.name));
+        for f in self.flags() {
+            s.push(' ');
+            s.push_str(f);
+        }
+        for p in &self.passwords {
+            s.push_str(" #");
+            s.push_str(&hex(p));
+        }
+        s.push(' ');
+        self.root.describe_into(&mut s);
+        for sel in &self.selectors {
+            s.push_str(" (");
+            sel.describe_into(&mut s);
+            s.push(')');
+        }
+        s
+    }
+
+    /// The full check for a restricted user: Ok when one selector allows
+    /// the command, its keys and its channels; else the most relevant
+    /// refusal among the selectors (see [`Denied`]).
+    pub fn check(&self, idx: usize, cmd: &Command, argv: &Argv) -> Result<(), Denied> {
+        let id = ids().of(idx, cmd, argv);
+        let mut worst = match self.root.check(idx, id, cmd, argv) {
+            Ok(()) => return Ok(()),
+            Err(d) => d,
+        };
+        for sel in &self.selectors {
+            match sel.check(idx, id, cmd, argv) {
+                Ok(()) => return Ok(()),
+                Err(d) => worst = worst.max(d),
+            }
+        }
+        Err(worst)
+    }
+}
+
 /// Redis 7.0's protected mode: with `protected-mode yes` and no password
 /// on the default user, only loopback peers may connect.
 pub fn protected_mode_denies(
@@ -629,6 +854,36 @@ pub fn protected_mode_denies(
         }
     };
     protected_mode && default_nopass && !loopback
+}
+
+/// What the first key and the other keys of a command line need (read,
+/// write bits), from Redis's key specs. SET needs only write unless it
+/// has the GET option (Redis's variable key-spec flags). A command Redis
+/// does not have falls back to its write flag.
+fn key_needs(cmd: &Command, is_sub: bool, argv: &Argv) -> (u8, u8) {
+    let sub: &[u8] = if is_sub { argv.get(1) } else { b"" };
+    let found = KEY_NEEDS.binary_search_by(|(n, _, _)| {
+        let mut name = cmd.name.bytes();
+        let full: &mut dyn Iterator<Item = u8> = if is_sub {
+            &mut name
+                .chain(std::iter::once(b'|'))
+                .chain(sub.iter().map(u8::to_ascii_lowercase))
+        } else {
+            &mut name
+        };
+        n.bytes().cmp(full)
+    });
+    match found {
+        Ok(i) => {
+            let (_, first, rest) = KEY_NEEDS[i];
+            if cmd.name == "set" && !argv.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get")) {
+                return (NEED_WRITE, NEED_WRITE);
+            }
+            (first, rest)
+        }
+        Err(_) if cmd.flags & crate::commands::table::WRITE != 0 => (NEED_WRITE, NEED_WRITE),
+        Err(_) => (NEED_READ, NEED_READ),
+    }
 }
 
 /// Key argument positions of a command line, from the table's key spec.
@@ -759,7 +1014,9 @@ impl Acl {
         removed.into_values().collect()
     }
 
-    pub fn add_log(&mut self, mut e: LogEntry) {
+    /// Record a denial, merging it into an equal one younger than 60 s;
+    /// then trim the log to `max_len` entries (acllog-max-len).
+    pub fn add_log(&mut self, mut e: LogEntry, max_len: usize) {
         if let Some(old) = self.log.iter_mut().find(|o| {
             o.reason == e.reason
                 && o.context == e.context
@@ -773,7 +1030,7 @@ impl Acl {
             return;
         }
         self.log.push_front(e);
-        self.log.truncate(LOG_MAX_LEN);
+        self.log.truncate(max_len);
     }
 }
 
@@ -819,10 +1076,21 @@ pub fn parse_file(path: &str) -> Result<Vec<User>, String> {
         }
         let mut u = User::new(name);
         let mut ok = true;
-        for rule in &words[2..] {
-            if let Err(why) = u.apply(rule.as_bytes()) {
+        let rules = match merge_selector_args(words[2..].iter().map(|w| w.as_bytes())) {
+            Ok(r) => r,
+            Err(open) => {
                 errors.push_str(&format!(
-                    "{path}:{n}: Error in applying operation '{rule}': {why}. "
+                    "{path}:{n}: Unmatched parenthesis in acl selector starting at '{}'. ",
+                    String::from_utf8_lossy(&open)
+                ));
+                continue;
+            }
+        };
+        for rule in &rules {
+            if let Err(why) = u.apply(rule) {
+                errors.push_str(&format!(
+                    "{path}:{n}: Error in applying operation '{}': {why}. ",
+                    String::from_utf8_lossy(rule)
                 ));
                 ok = false;
                 break;
@@ -867,17 +1135,17 @@ mod tests {
         for r in ["+@read", "-get", "+get"] {
             u.apply(r.as_bytes()).unwrap();
         }
-        assert_eq!(u.commands_description(), "-@all +@read");
+        assert_eq!(u.root().commands_description(), "-@all +@read");
         let mut u = User::new(b"u");
         for r in ["+@read", "-@read", "+set", "+get", "-set"] {
             u.apply(r.as_bytes()).unwrap();
         }
-        assert_eq!(u.commands_description(), "-@all +get");
+        assert_eq!(u.root().commands_description(), "-@all +get");
         let mut u = User::new(b"u");
         for r in ["allcommands", "-flushall", "+@read"] {
             u.apply(r.as_bytes()).unwrap();
         }
-        assert_eq!(u.commands_description(), "+@all -flushall");
+        assert_eq!(u.root().commands_description(), "+@all -flushall");
     }
 
     #[test]

@@ -131,6 +131,8 @@ pub struct Config {
     pub rdbchecksum: bool,
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: u64,
+    /// ACL LOG keeps at most this many entries (trimmed on the next entry).
+    pub acllog_max_len: u64,
     pub latency_monitor_threshold: u64,
     /// Per-command latency histograms (INFO latencystats).
     pub latency_tracking: bool,
@@ -239,6 +241,7 @@ impl Default for Config {
             rdbchecksum: true,
             slowlog_log_slower_than: 10000,
             slowlog_max_len: 128,
+            acllog_max_len: 128,
             latency_monitor_threshold: 0,
             latency_tracking: true,
             metrics_port: 0,
@@ -524,6 +527,7 @@ static OPTIONS: &[OptionDef] = &[
         true
     ),
     int_opt!("slowlog-max-len", &[], slowlog_max_len, u64, 0, LLMAX, true),
+    int_opt!("acllog-max-len", &[], acllog_max_len, u64, 0, LLMAX, true),
     int_opt!(
         "latency-monitor-threshold",
         &[],

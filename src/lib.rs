@@ -7,6 +7,7 @@
 
 pub mod acl;
 pub mod acl_categories;
+pub mod acl_key_needs;
 pub mod bench;
 pub mod commands;
 pub mod config;

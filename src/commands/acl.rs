@@ -67,7 +67,8 @@ pub fn log_denial(srv: &mut Server, c: &Client, reason: &'static str, object: St
         ctime_ms: srv.ks.now_ms,
         client_info: c.info_line(srv.ks.now_ms),
     };
-    srv.acl.add_log(entry);
+    let max_len = srv.config.acllog_max_len.min(usize::MAX as u64) as usize;
+    srv.acl.add_log(entry, max_len);
 }
 
 /// The name a denial reports for a command (`parent|sub` when it has one).
@@ -133,12 +134,21 @@ fn setuser(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     // Rules may hold passwords: SLOWLOG and MONITOR show them redacted.
     c.redacted.extend(3..argv.len());
     let name = argv.get(2);
+    let rules = acl::merge_selector_args(argv.iter().skip(3)).map_err(|open| {
+        CmdError::Other(
+            format!(
+                "ERR Unmatched parenthesis in acl selector starting at '{}'.",
+                String::from_utf8_lossy(&open)
+            )
+            .into(),
+        )
+    })?;
     // Rules apply to a copy: all or nothing, as Redis.
     let mut u = match srv.acl.users.get(name) {
         Some(u) => u.borrow().clone(),
         None => User::new(name),
     };
-    for rule in argv.iter().skip(3) {
+    for rule in &rules {
         if let Err(why) = u.apply(rule) {
             return Err(CmdError::Other(
                 format!(
@@ -202,6 +212,16 @@ fn deluser(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     Ok(())
 }
 
+/// The commands / keys / channels pairs of GETUSER (root and selectors).
+fn describe_selector(w: &mut crate::resp::reply::ReplyWriter, sel: &acl::Selector) {
+    w.bulk(b"commands");
+    w.bulk(sel.commands_description().as_bytes());
+    w.bulk(b"keys");
+    w.bulk(sel.keys_description().as_bytes());
+    w.bulk(b"channels");
+    w.bulk(sel.channels_description().as_bytes());
+}
+
 fn getuser(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let Some(u) = srv.acl.users.get(argv.get(2)).cloned() else {
         c.reply().null();
@@ -219,14 +239,13 @@ fn getuser(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     w.bulk(b"passwords");
     let pw = u.password_hexes();
     w.bulks(pw.iter().map(|s| s.as_bytes()));
-    w.bulk(b"commands");
-    w.bulk(u.commands_description().as_bytes());
-    w.bulk(b"keys");
-    w.bulk(u.keys_description().as_bytes());
-    w.bulk(b"channels");
-    w.bulk(u.channels_description().as_bytes());
+    describe_selector(&mut w, u.root());
     w.bulk(b"selectors");
-    w.array(0);
+    w.array(u.selectors().len());
+    for sel in u.selectors() {
+        w.map(3);
+        describe_selector(&mut w, sel);
+    }
     Ok(())
 }
 

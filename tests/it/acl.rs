@@ -169,6 +169,34 @@ fn acl_log_records_denials_and_merges_repeats() {
 }
 
 #[test]
+fn acllog_max_len_bounds_the_log() {
+    let srv = ServerProc::start(&["--save", "", "--acllog-max-len", "2"]);
+    let mut admin = srv.conn();
+    assert_eq!(
+        admin.cmd(&["CONFIG", "GET", "acllog-max-len"]),
+        b"*2\r\n$14\r\nacllog-max-len\r\n$1\r\n2\r\n"
+    );
+    admin.cmd(&["ACL", "SETUSER", "u", "on", ">pw", "~k*", "+get"]);
+    let mut u = srv.conn();
+    u.cmd(&["AUTH", "u", "pw"]);
+    // Three different denials: only the two newest are kept.
+    for key in ["a", "b", "c"] {
+        u.cmd(&["GET", key]);
+    }
+    let log = bulk_lines(&admin.cmd(&["ACL", "LOG"]));
+    assert!(log.starts_with("*2\r\n"), "{log}");
+    assert!(
+        log.contains("\r\nc\r\n") && log.contains("\r\nb\r\n"),
+        "{log}"
+    );
+    assert!(!log.contains("\r\na\r\n"), "{log}");
+    // 0 keeps nothing (the log is trimmed as an entry arrives).
+    admin.cmd(&["CONFIG", "SET", "acllog-max-len", "0"]);
+    u.cmd(&["GET", "d"]);
+    assert_eq!(admin.cmd(&["ACL", "LOG"]), b"*0\r\n");
+}
+
+#[test]
 fn rule_changes_apply_to_connected_clients() {
     let srv = ServerProc::start(&["--save", ""]);
     let mut admin = srv.conn();
@@ -299,4 +327,185 @@ fn setuser_passwords_never_reach_the_slowlog() {
     let log = bulk_lines(&c.cmd(&["SLOWLOG", "GET", "10"]));
     assert!(log.contains("SETUSER"), "{log}");
     assert!(!log.contains("topsecret"), "{log}");
+}
+
+#[test]
+fn acl_selectors_match_redis() {
+    check(
+        r#"
+        ACL SETUSER s1 on nopass ~a* +get (~b* +set) "(%R~c* +@read &ch*)"
+        ACL GETUSER s1
+        ACL LIST
+        ACL DRYRUN s1 get a1
+        ACL DRYRUN s1 set b1 v
+        ACL DRYRUN s1 get c1
+        ACL DRYRUN s1 set a1 v
+        ACL DRYRUN s1 get b1
+        ACL DRYRUN s1 set c1 v
+        ACL DRYRUN s1 publish ch1 m
+        ACL DRYRUN s1 mget a1 c1
+        ACL DRYRUN s1 mget a1 b1
+        # Arguments open and close a selector across spaces.
+        ACL SETUSER s2 "(~x" +get) "(~y" "+set" "&c)"
+        ACL GETUSER s2
+        ACL SETUSER s2 "()"
+        ACL LIST
+        ACL SETUSER s2 clearselectors
+        ACL GETUSER s2
+        ACL SETUSER s3 "("
+        ACL SETUSER s3 "(+get"
+        ACL SETUSER s3 (on)
+        ACL SETUSER s3 (>pw)
+        ACL SETUSER s3 "(+get" "set)"
+        ACL SETUSER s3 (+nosuch)
+        ACL SETUSER s3 "(allkeys ~x)"
+        ACL SETUSER s3 )
+        ACL GETUSER s3
+        ACL SETUSER s1 reset
+        ACL GETUSER s1
+        # A user runs what any one selector allows; otherwise the refusal
+        # is the most relevant one (channel > key > command).
+        SET d1 v
+        ACL SETUSER w on >pw ~a* +get (~b* +set) "(%R~c* %W~d* +@read +@write &ch*)"
+        ACL DRYRUN w publish other x
+        ACL DRYRUN w copy c1 d1
+        AUTH w pw
+        GET a1
+        SET a1 v
+        SET b1 v
+        GET b1
+        GET c1
+        SET c1 v
+        SET d1 v
+        GET d1
+        MSET b1 1 b2 2
+        MSET b1 1 a2 2
+        PUBLISH ch1 x
+        PUBLISH other x
+        "#,
+    );
+}
+
+#[test]
+fn acl_first_argument_rules_match_redis() {
+    check(
+        r#"
+        # Redis 7.0 orders rules of different commands by its dict, whose
+        # seed is random: each user here has one command's rules.
+        ACL SETUSER t0 +config|get -client|kill
+        ACL GETUSER t0
+        ACL DELUSER t0
+        ACL SETUSER t1 +select|0 +select|1
+        ACL GETUSER t1
+        ACL SETUSER t1 -select|0
+        ACL SETUSER t1 +config|nosuch
+        ACL SETUSER t1 +config|get|x
+        ACL SETUSER t1 +acl|log|x
+        ACL SETUSER t1 +@all|x
+        ACL SETUSER t1 +select|
+        ACL SETUSER t1 +SELECT|AbC +select|0
+        ACL LIST
+        ACL SETUSER t1 +select
+        ACL LIST
+        ACL SETUSER t1 -select +select|2 -@connection
+        ACL LIST
+        ACL SETUSER t1 +select|2 +@keyspace
+        ACL LIST
+        ACL SETUSER t2 +@all -select +select|0
+        ACL LIST
+        ACL SETUSER t3 +select +select|0
+        ACL LIST
+        # Category rules are printed before command rules, as 7.0 does.
+        ACL SETUSER m1 +get +@write
+        ACL SETUSER m2 +set -@write +get +@hash
+        ACL SETUSER m3 +@all -@dangerous +config|get
+        ACL SETUSER m4 -@all +config|get +@admin -debug
+        ACL LIST
+        ACL SETUSER t4 on nopass ~* +select|0 +get|k
+        ACL DRYRUN t4 select 0
+        ACL DRYRUN t4 select 1
+        ACL DRYRUN t4 get k
+        ACL DRYRUN t4 get K
+        ACL DRYRUN t4 get j
+        AUTH t4 x
+        SELECT 0
+        SELECT 1
+        GET k
+        GET j
+        "#,
+    );
+}
+
+#[test]
+fn key_permissions_follow_redis_key_specs() {
+    // %R~ / %W~ needs come from each key spec: INCR reads and writes,
+    // SET writes (reads too with GET), EXISTS needs either, COPY reads
+    // its source and writes its destination.
+    check(
+        r#"
+        SET r:1 1
+        SET w:1 1
+        SET rw:1 1
+        SADD r:s a
+        RPUSH r:l a
+        ACL SETUSER u on >pw %R~r:* %W~w:* %RW~rw:* +@all
+        AUTH u pw
+        GET r:1
+        GET w:1
+        SET r:1 2
+        SET w:1 2
+        SET w:1 3 GET
+        SET rw:1 3 GET
+        INCR w:1
+        INCR rw:1
+        EXISTS r:1 w:1
+        TYPE w:1
+        OBJECT ENCODING w:1
+        TTL w:1
+        EXPIRE w:1 100
+        DEL r:1
+        DEL w:1
+        COPY r:1 w:2
+        COPY w:2 r:2
+        RENAME rw:1 w:3
+        RENAME w:3 rw:1
+        SINTERSTORE w:dst r:s
+        SINTERSTORE r:dst r:s
+        LMOVE r:l w:l LEFT RIGHT
+        LMOVE rw:l w:l LEFT RIGHT
+        MSET w:a 1 w:b 2
+        MSET w:a 1 r:b 2
+        MGET r:1 rw:1
+        MGET r:1 w:1
+        APPEND w:1 x
+        GETDEL w:1
+        "#,
+    );
+}
+
+#[test]
+fn aclfile_keeps_selectors() {
+    let dir = crate::common::TempDir::new("acl-selectors");
+    let file = dir.0.join("users.acl");
+    let path = file.to_str().unwrap().to_string();
+    let line = "user s on nopass ~a* resetchannels -@all +get (~b* resetchannels -@all +set)";
+    std::fs::write(&file, format!("{line}\n")).unwrap();
+    let srv = ServerProc::start(&["--save", "", "--aclfile", &path]);
+    let mut admin = srv.conn();
+    let list = bulk_lines(&admin.cmd(&["ACL", "LIST"]));
+    assert!(list.contains(line), "{list}");
+    let mut s = srv.conn();
+    assert_eq!(s.cmd(&["AUTH", "s", "x"]), b"+OK\r\n");
+    assert_eq!(s.cmd(&["SET", "b1", "v"]), b"+OK\r\n");
+    assert_eq!(s.cmd(&["GET", "a1"]), b"$-1\r\n");
+    // SAVE writes the selector back; LOAD reads it again.
+    assert_eq!(admin.cmd(&["ACL", "SAVE"]), b"+OK\r\n");
+    assert!(std::fs::read_to_string(&file).unwrap().contains(line));
+    assert_eq!(admin.cmd(&["ACL", "LOAD"]), b"+OK\r\n");
+    assert_eq!(s.cmd(&["SET", "b2", "v"]), b"+OK\r\n");
+    std::fs::write(&file, "user s on (~b* +set\n").unwrap();
+    assert_eq!(
+        bulk_lines(&admin.cmd(&["ACL", "LOAD"])),
+        format!("-ERR {path}:1: Unmatched parenthesis in acl selector starting at '(~b* +set'. WARNING: ACL errors detected, no change to the previously active ACL rules was performed\r\n")
+    );
 }
