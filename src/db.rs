@@ -94,6 +94,10 @@ pub struct Keyspace {
     pub is_replica: bool,
     /// True while a command of our master's stream runs (replica.rs).
     pub applying_master_stream: bool,
+    /// True during CLIENT PAUSE: the dataset must stay static, so expired
+    /// keys are hidden but not deleted (no DEL propagated, `expired_keys`
+    /// unchanged) until the pause ends, as Redis 7.0.
+    pub expiry_frozen: bool,
     /// Writes since the last successful save (Redis's `server.dirty`).
     pub dirty: u64,
     pub rng: u64,
@@ -165,6 +169,7 @@ impl Keyspace {
             stats: KeyspaceStats::default(),
             is_replica: false,
             applying_master_stream: false,
+            expiry_frozen: false,
             dirty: 0,
             rng: seed,
             lfu: None,
@@ -206,7 +211,7 @@ impl Keyspace {
         if self.applying_master_stream || !self.is_expired(db, key) {
             return false;
         }
-        if !self.is_replica {
+        if !self.is_replica && !self.expiry_frozen {
             self.delete_expired(db, key);
         }
         true

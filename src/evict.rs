@@ -15,7 +15,7 @@
 //!
 //! Must never: loop unbounded (each call is bounded in time by
 //! maxmemory-eviction-tenacity; the next command continues the work), or
-//! evict when memory is under the limit.
+//! evict when memory is under the limit or while a CLIENT PAUSE lasts.
 //!
 //! Invariant: pool entries are hints only; a key is re-checked in the
 //! keyspace right before it is evicted.
@@ -220,6 +220,11 @@ fn pick_victim(srv: &mut Server, policy: MaxmemoryPolicy) -> Option<(usize, Comp
 pub fn perform_evictions(srv: &mut Server) -> EvictResult {
     let limit = srv.config.maxmemory;
     if limit == 0 || counted_memory() <= limit {
+        return EvictResult::Ok;
+    }
+    // During CLIENT PAUSE the dataset stays static: no eviction, and no
+    // OOM refusal either (Redis treats it as if eviction was not needed).
+    if srv.paused_now() {
         return EvictResult::Ok;
     }
     let policy = srv.config.maxmemory_policy;

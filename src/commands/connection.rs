@@ -558,6 +558,7 @@ pub fn client(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
                 Some((e, w)) => (e.max(end), w && write_only),
                 None => (end, write_only),
             });
+            srv.ks.expiry_frozen = true;
             c.reply().ok();
         }
         "unpause" => {

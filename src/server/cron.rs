@@ -19,7 +19,8 @@ impl Server {
         self.clock = super::WallClock::new();
         self.ks.now_ms = unix_ms();
         let hz = self.config.hz.clamp(1, 500) as u64;
-        if self.active_expire_enabled && !self.ks.is_replica {
+        // A CLIENT PAUSE freezes the dataset: no active expiry (Redis).
+        if self.active_expire_enabled && !self.ks.is_replica && !self.paused_now() {
             let period_us = 1_000_000 / hz;
             let budget = Duration::from_micros(period_us * EXPIRE_CYCLE_BUDGET_PERCENT / 100);
             let started = Instant::now();

@@ -278,9 +278,23 @@ impl Server {
             })
     }
 
+    /// True while a CLIENT PAUSE lasts (ending it if its time is up):
+    /// active expiry and eviction wait, so the dataset stays static.
+    pub fn paused_now(&mut self) -> bool {
+        match self.pause {
+            Some((end_ms, _)) if unix_ms() >= end_ms => {
+                self.unpause_clients();
+                false
+            }
+            Some(_) => true,
+            None => false,
+        }
+    }
+
     /// End a CLIENT PAUSE: held clients run their buffered input next turn.
     pub fn unpause_clients(&mut self) {
         self.pause = None;
+        self.ks.expiry_frozen = false;
         for slot in std::mem::take(&mut self.paused_clients) {
             if let Some(Some(c)) = self.clients.get_mut(slot) {
                 if c.pause_blocked {

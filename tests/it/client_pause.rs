@@ -89,3 +89,75 @@ fn pause_argument_errors_match_redis() {
         "#,
     );
 }
+
+/// The expiry half of `pause_freezes_expiry_and_eviction`, run on one
+/// server: keys past their TTL read as missing during the pause but are
+/// not deleted (expired_keys stays, DBSIZE still counts them); after
+/// UNPAUSE they are deleted.
+fn expiry_waits_for_unpause(srv: &ServerProc) {
+    use crate::common::info_u64;
+    let mut c = srv.conn();
+    let before = info_u64(&mut c, "stats", "expired_keys");
+    // One transaction, so the pause starts before any cycle can run.
+    c.send_raw(&encode(&[b"MULTI"]));
+    c.send_raw(&encode(&[b"SET", b"foo", b"1", b"PX", b"30"]));
+    c.send_raw(&encode(&[b"SET", b"bar", b"1", b"PX", b"30"]));
+    c.send_raw(&encode(&[b"CLIENT", b"PAUSE", b"60000", b"WRITE"]));
+    c.send_raw(&encode(&[b"EXEC"]));
+    for _ in 0..4 {
+        c.read_reply();
+    }
+    assert!(c.read_reply().starts_with(b"*3\r\n"));
+    assert!(wait_until(Duration::from_secs(5), || {
+        c.cmd(&["GET", "foo"]) == b"$-1\r\n" && c.cmd(&["GET", "bar"]) == b"$-1\r\n"
+    }));
+    // Many active cycles (hz 100) pass; none may delete the keys.
+    assert!(!wait_until(Duration::from_millis(300), || {
+        info_u64(&mut c, "stats", "expired_keys") != before
+    }));
+    assert_eq!(c.cmd(&["DBSIZE"]), b":2\r\n");
+    assert_eq!(c.cmd(&["CLIENT", "UNPAUSE"]), b"+OK\r\n");
+    c.cmd(&["GET", "foo"]);
+    c.cmd(&["GET", "bar"]);
+    assert!(wait_until(Duration::from_secs(5), || {
+        info_u64(&mut c, "stats", "expired_keys") == before + 2
+    }));
+    assert_eq!(c.cmd(&["DBSIZE"]), b":0\r\n");
+}
+
+/// The eviction half: over maxmemory during a WRITE pause, reads go on
+/// and nothing is evicted; after UNPAUSE the next command evicts.
+fn eviction_waits_for_unpause(srv: &ServerProc) {
+    use crate::common::info_u64;
+    let mut c = srv.conn();
+    c.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-random"]);
+    let value = "x".repeat(10_000);
+    for i in 0..200 {
+        c.cmd(&["SET", &format!("k{i}"), &value]);
+    }
+    let used = info_u64(&mut c, "memory", "used_memory");
+    assert_eq!(c.cmd(&["CLIENT", "PAUSE", "60000", "WRITE"]), b"+OK\r\n");
+    let half = (used - 1_000_000).to_string();
+    assert_eq!(c.cmd(&["CONFIG", "SET", "maxmemory", &half]), b"+OK\r\n");
+    for _ in 0..20 {
+        assert!(c.cmd(&["GET", "k1"]).starts_with(b"$10000\r\n"));
+    }
+    assert_eq!(info_u64(&mut c, "stats", "evicted_keys"), 0);
+    assert_eq!(c.cmd(&["DBSIZE"]), b":200\r\n");
+    assert_eq!(c.cmd(&["CLIENT", "UNPAUSE"]), b"+OK\r\n");
+    assert!(wait_until(Duration::from_secs(5), || {
+        c.cmd(&["GET", "k1"]);
+        info_u64(&mut c, "stats", "evicted_keys") > 0
+    }));
+}
+
+#[test]
+fn pause_freezes_expiry_and_eviction() {
+    // The same observations hold on redis-server 7.0 (the specification).
+    let ours = ServerProc::start(&["--save", "", "--hz", "100"]);
+    let theirs = ServerProc::start_reference(&["--hz", "100"]);
+    for srv in [&ours, &theirs] {
+        expiry_waits_for_unpause(srv);
+        eviction_waits_for_unpause(srv);
+    }
+}
