@@ -257,7 +257,9 @@ impl Server {
                 self.acl.default_user().borrow().nopass,
                 peer.ip(),
             ) {
-                // Best effort on a fresh socket, then closed (dropped).
+                // Counted as a rejection, as Redis. Best effort on a
+                // fresh socket, then closed (dropped).
+                self.stats.rejected_connections += 1;
                 let _ = stream.write(crate::errors::PROTECTED_MODE_DENIED);
                 continue;
             }

@@ -31,6 +31,7 @@ mod lists;
 mod observe;
 mod observe_stats;
 mod persistence;
+mod protected_mode;
 mod protocol;
 mod pubsub_tx;
 mod replication;
