@@ -350,6 +350,10 @@ fn acl_selectors_match_redis() {
         ACL GETUSER s2
         ACL SETUSER s2 "()"
         ACL LIST
+        # RESP3: GETUSER is a map, flags a set, selectors maps.
+        ~HELLO 3
+        ACL GETUSER s2
+        ~HELLO 2
         ACL SETUSER s2 clearselectors
         ACL GETUSER s2
         ACL SETUSER s3 "("
