@@ -81,7 +81,10 @@ pub fn bind_listeners(config: &Config) -> Result<Vec<TcpListener>, String> {
             return Err(format!("Invalid bind address '{spec}'"));
         };
         match TcpListener::bind(addr) {
-            Ok(l) => listeners.push(l),
+            Ok(l) => {
+                set_backlog(&l, config.tcp_backlog);
+                listeners.push(l)
+            }
             Err(e) if optional => {
                 log::warn!("Could not bind optional address {addr}: {e}");
             }
@@ -96,6 +99,27 @@ pub fn bind_listeners(config: &Config) -> Result<Vec<TcpListener>, String> {
         return Err("Failed listening on any configured address".into());
     }
     Ok(listeners)
+}
+
+/// Apply `tcp-backlog` (the standard library listens with its own fixed
+/// backlog; listen() again on a listening socket changes it). The kernel
+/// caps it at net.core.somaxconn; say so, as Redis does.
+fn set_backlog(listener: &TcpListener, backlog: u64) {
+    let backlog = backlog.min(i32::MAX as u64) as libc::c_int;
+    // SAFETY: listen() on a socket we own and that is already bound.
+    if unsafe { libc::listen(listener.as_raw_fd(), backlog) } != 0 {
+        log::warn!(
+            "Setting the TCP backlog to {backlog}: {}",
+            io::Error::last_os_error()
+        );
+        return;
+    }
+    let somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse::<libc::c_int>().ok());
+    if let Some(max) = somaxconn.filter(|&m| m < backlog) {
+        log::warn!("WARNING: The TCP backlog setting of {backlog} cannot be enforced because /proc/sys/net/core/somaxconn is set to the lower value of {max}.");
+    }
 }
 
 fn set_keepalive(fd: i32, interval_secs: u64) {

@@ -181,3 +181,25 @@ fn two_gigabyte_bulk_header_is_refused_without_allocating() {
         used_memory(&mut probe)
     );
 }
+
+/// The listen backlog of the server's socket on `port`, as the kernel
+/// reports it (`ss` shows it as Send-Q of a listening socket).
+fn listen_backlog(port: u16) -> u64 {
+    let out = std::process::Command::new("ss")
+        .args(["-ltnH", &format!("sport = :{port}")])
+        .output()
+        .expect("ss (iproute2) is needed for this test");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.split_whitespace()
+        .nth(2)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no listening socket on {port}: {text}"))
+}
+
+#[test]
+fn tcp_backlog_sets_the_listen_queue() {
+    let srv = ServerProc::start(&["--save", "", "--tcp-backlog", "37"]);
+    assert_eq!(listen_backlog(srv.port), 37);
+    let srv = ServerProc::start(&["--save", ""]);
+    assert_eq!(listen_backlog(srv.port), 511);
+}
