@@ -18,7 +18,7 @@
 //! `Acl::restricted` is true when any user is not unrestricted.
 
 use crate::acl_categories::{CATEGORIES, COMMAND_CATEGORIES};
-use crate::acl_key_needs::{KEY_NEEDS, NEED_READ, NEED_WRITE};
+use crate::acl_key_needs::{KEYNUM_KEYS, KEY_NEEDS, NEED_READ, NEED_WRITE};
 use crate::commands::table::{ids, Command, COMMANDS};
 use crate::commands::{lookup, Argv};
 use crate::glob::glob_match;
@@ -634,6 +634,13 @@ impl Selector {
                 }
             }
         }
+        if !self.all_keys && id == idx {
+            for (i, need) in keynum_positions(cmd.name, argv) {
+                if !self.key_ok(argv.get(i), need) {
+                    return Err(Denied::Key(i));
+                }
+            }
+        }
         if !self.all_channels {
             let (from, literal) = match cmd.name {
                 "publish" => (1..2.min(argv.len()), false),
@@ -884,6 +891,42 @@ fn key_needs(cmd: &Command, is_sub: bool, argv: &Argv) -> (u8, u8) {
         Err(_) if cmd.flags & crate::commands::table::WRITE != 0 => (NEED_WRITE, NEED_WRITE),
         Err(_) => (NEED_READ, NEED_READ),
     }
+}
+
+/// Key positions (and their needs) counted by a numkeys argument
+/// (ZUNIONSTORE's sources, LMPOP's lists...), which the table's
+/// first/last/step cannot express. A numkeys that is not a number gives
+/// no keys (the command itself then refuses it); positions stop at argc.
+fn keynum_positions<'a>(name: &str, argv: &'a Argv) -> impl Iterator<Item = (usize, u8)> + 'a {
+    let spec = KEYNUM_KEYS
+        .binary_search_by(|e| e.0.cmp(name))
+        .ok()
+        .map(|i| KEYNUM_KEYS[i]);
+    let (start, count, step, need) = match spec {
+        Some((_, begin, num_off, first_off, step, need)) => {
+            let at = (begin + num_off) as usize;
+            let count = (at < argv.len())
+                .then(|| {
+                    std::str::from_utf8(argv.get(at))
+                        .ok()?
+                        .parse::<usize>()
+                        .ok()
+                })
+                .flatten()
+                .unwrap_or(0);
+            (
+                (begin + first_off) as usize,
+                count,
+                step.max(1) as usize,
+                need,
+            )
+        }
+        None => (0, 0, 1, 0),
+    };
+    (0..count)
+        .map(move |k| start + k * step)
+        .take_while(move |&i| i < argv.len())
+        .map(move |i| (i, need))
 }
 
 /// Key argument positions of a command line, from the table's key spec.

@@ -212,3 +212,29 @@ pub const KEY_NEEDS: &[(&str, u8, u8)] = &[
     ("zunion", 1, 1),
     ("zunionstore", 2, 1),
 ];
+
+/// Commands whose keys are counted by a numkeys argument (Redis's
+/// `keynum` key specs): (name, index the search begins at, numkeys offset
+/// from there, first key offset from there, key step, need of each key).
+/// The keys start at `begin + first`; their count is the integer at
+/// `begin + numkeys_offset`.
+pub const KEYNUM_KEYS: &[(&str, u8, u8, u8, u8, u8)] = &[
+    ("blmpop", 2, 0, 1, 1, 3),
+    ("bzmpop", 2, 0, 1, 1, 3),
+    ("eval", 2, 0, 1, 1, 3),
+    ("eval_ro", 2, 0, 1, 1, 1),
+    ("evalsha", 2, 0, 1, 1, 3),
+    ("evalsha_ro", 2, 0, 1, 1, 1),
+    ("fcall", 2, 0, 1, 1, 3),
+    ("fcall_ro", 2, 0, 1, 1, 1),
+    ("lmpop", 1, 0, 1, 1, 3),
+    ("sintercard", 1, 0, 1, 1, 1),
+    ("zdiff", 1, 0, 1, 1, 1),
+    ("zdiffstore", 2, 0, 1, 1, 1),
+    ("zinter", 1, 0, 1, 1, 1),
+    ("zintercard", 1, 0, 1, 1, 1),
+    ("zinterstore", 2, 0, 1, 1, 1),
+    ("zmpop", 1, 0, 1, 1, 3),
+    ("zunion", 1, 0, 1, 1, 1),
+    ("zunionstore", 2, 0, 1, 1, 1),
+];

@@ -483,6 +483,25 @@ fn key_permissions_follow_redis_key_specs() {
         MGET r:1 w:1
         APPEND w:1 x
         GETDEL w:1
+        # Keys counted by numkeys are checked too.
+        ZADD rw:z 1 a
+        ZUNIONSTORE w:z 1 rw:z
+        ZUNIONSTORE w:z 2 rw:z secret
+        ZUNIONSTORE w:z 1 w:1
+        ZINTER 2 r:1 rw:z
+        ZINTER 2 r:1 secret
+        ZINTERCARD 1 secret
+        SINTERCARD 2 r:s secret
+        SINTERCARD 1 r:s
+        LMPOP 1 r:l LEFT
+        LMPOP 2 rw:l secret LEFT
+        LMPOP 1 rw:l LEFT
+        ZMPOP 1 secret MIN
+        BLMPOP 0.01 1 secret LEFT
+        BZMPOP 0.01 1 secret MIN
+        ZDIFFSTORE w:z 1 secret
+        ZUNIONSTORE w:z notanumber secret
+        ZUNIONSTORE w:z 5 rw:z
         "#,
     );
 }
