@@ -1192,6 +1192,38 @@ mod tests {
     }
 
     #[test]
+    fn selector_arguments_are_grouped() {
+        let args: Vec<&[u8]> = vec![b"on", b"(~a", b"+get)", b"()", b"(+set)", b">p"];
+        let merged = merge_selector_args(args.into_iter()).unwrap();
+        let want: Vec<&[u8]> = vec![b"on", b"(~a +get)", b"()", b"(+set)", b">p"];
+        assert_eq!(merged, want);
+        let open: Vec<&[u8]> = vec![b"(~a", b"+get"];
+        assert_eq!(
+            merge_selector_args(open.into_iter()).unwrap_err(),
+            b"(~a +get"
+        );
+        assert_eq!(
+            merge_selector_args([b"(".as_slice()].into_iter()).unwrap_err(),
+            b"("
+        );
+    }
+
+    #[test]
+    fn first_argument_rules() {
+        let mut u = User::new(b"u");
+        u.apply(b"+select|0").unwrap();
+        u.apply(b"+SELECT|0").unwrap();
+        assert_eq!(u.root().commands_description(), "-@all +select|0");
+        assert_eq!(u.apply(b"-select|0"), Err(ERR_UNKNOWN_COMMAND));
+        assert_eq!(
+            u.apply(b"+config|get|x"),
+            Err("Allowing first-arg of a subcommand is not supported")
+        );
+        u.apply(b"+select").unwrap();
+        assert_eq!(u.root().commands_description(), "-@all +select");
+    }
+
+    #[test]
     fn protected_mode_decision() {
         let ext: std::net::IpAddr = "10.1.2.3".parse().unwrap();
         let lo: std::net::IpAddr = "127.0.0.1".parse().unwrap();
