@@ -377,7 +377,7 @@ pub fn send(c: &mut Conn, args: &[&str]) {
     c.send(&a);
 }
 
-/// A scratch directory removed when dropped.
+/// A scratch directory removed when dropped (kept when the test panics).
 pub struct TempDir(pub PathBuf);
 
 impl TempDir {
@@ -395,6 +395,12 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        // A failing test keeps its directory (server and daemon logs) for
+        // the post-mortem; the path is printed next to the panic.
+        if std::thread::panicking() {
+            eprintln!("kept {} for inspection", self.0.display());
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
