@@ -119,8 +119,8 @@ fn arity_ok(arity: i32, argc: usize) -> bool {
 
 /// Run one request for client `c`.
 pub fn call(srv: &mut Server, c: &mut Client, argv: &Argv) {
-    let start = Instant::now();
-    srv.ks.now_ms = srv.clock.unix_ms_at(start);
+    let start = crate::server::mono_ns();
+    srv.ks.now_ms = srv.clock.unix_ms_at_ns(start);
     c.last_interaction_ms = srv.ks.now_ms;
     match c.reply_mode {
         ReplyMode::SkipNext => c.reply_mode = ReplyMode::Skipping,
@@ -235,7 +235,7 @@ fn is_transaction_control(name: &str) -> bool {
     )
 }
 
-fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv, start: Instant) -> CmdResult {
+fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv, start: u64) -> CmdResult {
     let Some((idx, cmd)) = lookup(&argv[0]) else {
         return reject(c, CmdError::Other(unknown_command_message(argv).into()));
     };
@@ -352,14 +352,15 @@ fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv, start: Instant) -> Cm
 }
 
 /// Run a checked command: the handler, with timing and per-command stats.
-/// EXEC calls this directly for queued commands.
+/// EXEC calls this directly for queued commands. `start_ns` is the
+/// `mono_ns()` reading taken when the request began.
 pub fn execute(
     srv: &mut Server,
     c: &mut Client,
     idx: usize,
     cmd: &Command,
     argv: &Argv,
-    start: Instant,
+    start_ns: u64,
 ) -> CmdResult {
     c.last_cmd = cmd.name;
     c.commands_processed += 1;
@@ -374,7 +375,7 @@ pub fn execute(
         dirty_before
     };
     srv.propagate_command(c.db, argv.iter(), own_dirty);
-    let usec = start.elapsed().as_micros() as u64;
+    let usec = crate::server::mono_ns().saturating_sub(start_ns) / 1000;
     let id = table::ids().of(idx, cmd, argv);
     let flags = effective_flags(cmd, argv);
     if let Some(st) = c.blocked.as_mut() {

@@ -109,8 +109,8 @@ pub fn exec(srv: &mut Server, c: &mut Client, _argv: &Argv) -> CmdResult {
             ranges.push(start..data.len());
         }
         let argv = Argv::new(&data, &ranges);
-        let start = std::time::Instant::now();
-        srv.ks.now_ms = srv.clock.unix_ms_at(start);
+        let start = crate::server::mono_ns();
+        srv.ks.now_ms = srv.clock.unix_ms_at_ns(start);
         let Some((idx, cmd)) = lookup(&argv[0]) else {
             // Unreachable in practice: names were checked when queued.
             c.reply().error("ERR unknown command");

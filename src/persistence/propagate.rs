@@ -159,9 +159,16 @@ impl Server {
     /// Keys deleted by expiry since the last call become DELs in the unit.
     #[inline]
     pub fn propagate_expired_keys(&mut self) {
-        if self.ks.expired_log.is_empty() {
-            return;
+        // Checked on every command: keep the common case a branch, with
+        // the work out of line.
+        if !self.ks.expired_log.is_empty() {
+            self.propagate_expired_keys_now();
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn propagate_expired_keys_now(&mut self) {
         let log = std::mem::take(&mut self.ks.expired_log);
         if self.prop.enabled {
             for (db, key) in &log {
