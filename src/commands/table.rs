@@ -670,24 +670,29 @@ pub static COMMANDS: &[Command] = &[
     cmd("bzmpop", zsets::bzmpop, -5, WRITE | BLOCKING, NOKEYS, "sorted-set", "7.0.0", "Remove and return members with scores in a sorted set or block until one is available"),
 ];
 
-/// Case-insensitive lookup without allocating: the name is lowercased and
-/// hashed in one pass (FNV-1a), then looked up in a small open-addressing
-/// table built once from `COMMANDS`. A general-purpose map would spend
-/// more on keyed SipHash than the whole GET command costs; the key set here
-/// is fixed, so a plain fast hash is safe.
+/// Case-insensitive lookup without allocating. Names of up to 8 bytes
+/// (GET, SET, HSET, ZADD, LPUSH... the commands sent most) are packed into
+/// one u64, lower-cased eight bytes at a time and found in a table keyed by
+/// that word: about 20 instructions. Longer names are lower-cased and
+/// hashed a byte at a time (FNV-1a). A general-purpose map would spend more
+/// on keyed SipHash than the whole GET command costs; the key set here is
+/// fixed, so plain fast hashes are safe.
 pub fn lookup(name: &[u8]) -> Option<(usize, &'static Command)> {
     const NAME_MAX: usize = 32;
-    if name.len() > NAME_MAX {
-        return None;
-    }
-    let mut lower = [0u8; NAME_MAX];
-    let mut h = FNV_OFFSET;
-    for (d, s) in lower.iter_mut().zip(name) {
-        *d = s.to_ascii_lowercase();
-        h = (h ^ *d as u64).wrapping_mul(FNV_PRIME);
-    }
-    let key = &lower[..name.len()];
-    let idx = index().find(h, key)?;
+    let idx = if name.len() <= 8 {
+        index().find_short(name)?
+    } else {
+        if name.len() > NAME_MAX {
+            return None;
+        }
+        let mut lower = [0u8; NAME_MAX];
+        let mut h = FNV_OFFSET;
+        for (d, s) in lower.iter_mut().zip(name) {
+            *d = s.to_ascii_lowercase();
+            h = (h ^ *d as u64).wrapping_mul(FNV_PRIME);
+        }
+        index().find(h, &lower[..name.len()])?
+    };
     Some((idx, &COMMANDS[idx]))
 }
 
@@ -700,10 +705,43 @@ fn fnv1a(bytes: &[u8]) -> u64 {
         .fold(FNV_OFFSET, |h, &b| (h ^ b as u64).wrapping_mul(FNV_PRIME))
 }
 
-/// Linear-probing table of command indexes, at most 25% full.
+/// Up to 8 bytes packed little-endian into a word, zero padded, with ASCII
+/// upper-case letters lowered (SWAR: a byte gets 0x20 added exactly when
+/// it lies in 'A'..='Z'; bytes >= 0x80 are left alone). Zero padding makes
+/// "get" and "get\0" the same word, so the length is compared as well.
+#[inline]
+fn pack_lower(name: &[u8]) -> u64 {
+    debug_assert!(name.len() <= 8);
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Byte by byte: a variable-length copy would be a memcpy call.
+    let w = name
+        .iter()
+        .rev()
+        .fold(0u64, |w, &b| (w << 8) | u64::from(b));
+    let low7 = w & !HIGH;
+    // High bit of each byte: its low 7 bits are > '@' (0x40), resp. > 'Z'.
+    let above_at = low7.wrapping_add(ONES * (0x7f - b'@' as u64));
+    let above_z = low7.wrapping_add(ONES * (0x7f - b'Z' as u64));
+    let upper = above_at & !above_z & !w & HIGH;
+    w | (upper >> 2)
+}
+
+/// Slot of a packed short name in the short table.
+#[inline]
+fn short_slot(word: u64, bits: u32) -> usize {
+    (word.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
+}
+
+/// Linear-probing tables of command indexes, at most 25% full: one for
+/// names of up to 8 bytes keyed by their packed lower-case word, one for
+/// all names keyed by FNV-1a.
 struct NameIndex {
     slots: Vec<u16>,
     mask: usize,
+    /// (packed name, length, command index); length 0 = empty.
+    short: Vec<(u64, u8, u16)>,
+    short_bits: u32,
 }
 
 const EMPTY_SLOT: u16 = u16::MAX;
@@ -713,14 +751,47 @@ impl NameIndex {
         let size = (COMMANDS.len() * 4).next_power_of_two();
         let mut slots = vec![EMPTY_SLOT; size];
         let mask = size - 1;
+        let short_bits = size.trailing_zeros();
+        let mut short = vec![(0u64, 0u8, EMPTY_SLOT); size];
         for (i, c) in COMMANDS.iter().enumerate() {
             let mut pos = fnv1a(c.name.as_bytes()) as usize & mask;
             while slots[pos] != EMPTY_SLOT {
                 pos = (pos + 1) & mask;
             }
             slots[pos] = i as u16;
+            let name = c.name.as_bytes();
+            if name.len() <= 8 {
+                let word = pack_lower(name);
+                let mut pos = short_slot(word, short_bits);
+                while short[pos].1 != 0 {
+                    pos = (pos + 1) & mask;
+                }
+                short[pos] = (word, name.len() as u8, i as u16);
+            }
         }
-        NameIndex { slots, mask }
+        NameIndex {
+            slots,
+            mask,
+            short,
+            short_bits,
+        }
+    }
+
+    /// The command named `name` (at most 8 bytes), ignoring ASCII case.
+    #[inline]
+    fn find_short(&self, name: &[u8]) -> Option<usize> {
+        let word = pack_lower(name);
+        let mut pos = short_slot(word, self.short_bits);
+        loop {
+            let (w, len, idx) = *self.short.get(pos)?;
+            if len == 0 {
+                return None;
+            }
+            if w == word && len as usize == name.len() {
+                return Some(idx as usize);
+            }
+            pos = (pos + 1) & self.mask;
+        }
     }
 
     fn find(&self, hash: u64, lower: &[u8]) -> Option<usize> {
@@ -870,5 +941,25 @@ mod tests {
         assert_eq!(ids.in_order().count(), ids.total);
         assert!(ids.command(ids.total).is_none());
         assert!(ids.by_name(b"config|nosuch").is_none());
+    }
+
+    #[test]
+    fn short_names_match_exactly() {
+        // Zero padding must not make "get\0" or "" a command; only ASCII
+        // letters fold ('@' and '[' are next to 'A' and 'Z').
+        assert!(lookup(b"get\0").is_none());
+        assert!(lookup(b"\0get").is_none());
+        assert!(lookup(b"").is_none());
+        assert!(lookup(b"ge").is_none());
+        assert!(lookup(b"G\xc5T").is_none());
+        assert!(lookup(b"@et").is_none());
+        assert!(lookup(b"get[").is_none());
+        assert_eq!(lookup(b"sEt").map(|(_, c)| c.name), Some("set"));
+        for b in 0..=255u8 {
+            let mut one = [b];
+            assert_eq!(pack_lower(&one), u64::from(b.to_ascii_lowercase()));
+            one[0] = b.to_ascii_uppercase();
+            assert_eq!(pack_lower(&one), u64::from(b.to_ascii_lowercase()));
+        }
     }
 }

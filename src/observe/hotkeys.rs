@@ -38,7 +38,9 @@ pub struct HotKey {
 }
 
 pub struct HotKeys {
-    sketch: Vec<u32>,
+    /// `DEPTH` rows of `WIDTH` counters; a fixed-size array so that the
+    /// masked indexes in `record` need no bounds checks.
+    sketch: Box<[u32; WIDTH * DEPTH]>,
     top: Vec<HotKey>,
     min_count: u64,
     seed: u64,
@@ -54,7 +56,7 @@ impl Default for HotKeys {
 impl HotKeys {
     pub fn new(seed: u64) -> HotKeys {
         HotKeys {
-            sketch: vec![0; WIDTH * DEPTH],
+            sketch: Box::new([0; WIDTH * DEPTH]),
             top: Vec::with_capacity(TOP_CAPACITY),
             min_count: 0,
             seed,
@@ -71,7 +73,7 @@ impl HotKeys {
 
     /// Memory the tracker owns right now, in bytes.
     pub fn memory_bytes(&self) -> usize {
-        self.sketch.capacity() * 4
+        WIDTH * DEPTH * 4
             + self.top.capacity() * std::mem::size_of::<HotKey>()
             + self.top.iter().map(|h| h.key.capacity()).sum::<usize>()
             + std::mem::size_of::<HotKeys>()
@@ -83,18 +85,18 @@ impl HotKeys {
         let h = hash_bytes(self.seed ^ db as u64, key);
         // Conservative update: read the row counters, then raise only
         // those at the minimum. Rows use disjoint 12-bit slices of the
-        // hash, so one hash serves all four.
-        let mut idx = [0usize; DEPTH];
-        let mut est = u32::MAX;
-        for (row, slot) in idx.iter_mut().enumerate() {
-            *slot = row * WIDTH + ((h >> (row * 16)) as usize & (WIDTH - 1));
-            est = est.min(self.sketch[*slot]);
-        }
-        let est = est.saturating_add(1);
-        for &i in &idx {
-            if self.sketch[i] < est {
-                self.sketch[i] = est;
-            }
+        // hash, so one hash serves all four. Written out for the four rows
+        // (this runs on every read of a key).
+        const _: () = assert!(DEPTH == 4 && WIDTH <= 1 << 16);
+        let m = WIDTH - 1;
+        let i0 = h as usize & m;
+        let i1 = WIDTH + ((h >> 16) as usize & m);
+        let i2 = 2 * WIDTH + ((h >> 32) as usize & m);
+        let i3 = 3 * WIDTH + ((h >> 48) as usize & m);
+        let sk = &mut *self.sketch;
+        let est = sk[i0].min(sk[i1]).min(sk[i2]).min(sk[i3]).saturating_add(1);
+        for i in [i0, i1, i2, i3] {
+            sk[i] = sk[i].max(est);
         }
         if (est as u64) > self.min_count || self.top.len() < TOP_CAPACITY {
             self.offer(h, db, key, est as u64);

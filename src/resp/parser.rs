@@ -359,6 +359,17 @@ fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
 /// index after the CRLF. None for anything else, including "not yet".
 #[inline]
 fn read_decimal_line(buf: &[u8], mut i: usize) -> Option<(u64, usize)> {
+    // Fast path: argument counts and lengths are nearly always one or two
+    // digits ("*3", "$3", "$16", "$32"); the same rules, unrolled.
+    if let Some(w) = buf.get(i..i + 4) {
+        let (a, b) = (w[0].wrapping_sub(b'0'), w[1].wrapping_sub(b'0'));
+        if a <= 9 && w[1] == b'\r' && w[2] == b'\n' {
+            return Some((a as u64, i + 3));
+        }
+        if (1..=9).contains(&a) && b <= 9 && w[2] == b'\r' && w[3] == b'\n' {
+            return Some((a as u64 * 10 + b as u64, i + 4));
+        }
+    }
     let start = i;
     let mut v: u64 = 0;
     while let Some(&b) = buf.get(i) {
