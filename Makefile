@@ -4,13 +4,14 @@
 CARGO  ?= cargo
 TARGET := $(shell rustc -vV | sed -n 's/^host: //p')
 BIN    := target/$(TARGET)/release/redislite-server
+LOADGEN := target/$(TARGET)/release/redislite-benchmark
 # One static binary: glibc linked statically (no musl toolchain here).
 STATIC_RUSTFLAGS := -C target-feature=+crt-static
 
-.PHONY: build run test lint bench fuzz clean
+.PHONY: build run test lint bench bench-redis-benchmark fuzz clean
 
 build:
-	RUSTFLAGS="$(STATIC_RUSTFLAGS)" $(CARGO) build --release --target $(TARGET) --bin redislite-server
+	RUSTFLAGS="$(STATIC_RUSTFLAGS)" $(CARGO) build --release --target $(TARGET) --bin redislite-server --bin redislite-benchmark
 	@ls -l $(BIN)
 
 run: build
@@ -25,9 +26,15 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
+# The issue-8 matrix with our load generator (sections a-f, x; knobs
+# M_ROUNDS, M_KEYS, M_DURATION, M_SECTIONS: see bench/matrix.sh), e.g. a
+# smoke run: make bench M_ROUNDS=1 M_KEYS=20000 M_DURATION=1 M_OUT=-
 bench: build
+	./bench/matrix.sh $(BIN) $(LOADGEN)
+
+# The earlier redis-benchmark SET/GET table (bench/run.sh, BENCH_* knobs).
+bench-redis-benchmark: build
 	./bench/run.sh $(BIN)
-	./bench/memory.sh $(BIN)
 
 # Every cargo-fuzz target for FUZZ_SECONDS each (libFuzzer needs nightly:
 # rustup toolchain install nightly; cargo install cargo-fuzz). New inputs
