@@ -54,7 +54,8 @@ for tool in valgrind callgrind_annotate callgrind_control redis-cli redis-benchm
     command -v "$tool" >/dev/null || { echo "missing tool: $tool (apt-get install valgrind redis-tools)" >&2; exit 1; }
 done
 mkdir -p "$OUT"
-(cd "$ROOT" && cargo build --profile profiling --bin redislite-server --bin redislite-benchmark)
+# CG_NO_BUILD=1 profiles the binaries already in target/profiling.
+[[ -n ${CG_NO_BUILD:-} ]] || (cd "$ROOT" && cargo build --profile profiling --bin redislite-server --bin redislite-benchmark)
 LOAD=$ROOT/target/profiling/redislite-benchmark
 case $KIND in
     redislite) SERVER=("$ROOT/target/profiling/redislite-server") ;;
