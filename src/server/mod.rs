@@ -19,8 +19,8 @@ pub mod blocking;
 pub mod cron;
 pub mod event_loop;
 pub mod http;
-pub mod shutdown;
 pub mod offline;
+pub mod shutdown;
 pub mod stats;
 pub mod supervise;
 
