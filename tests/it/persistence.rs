@@ -117,9 +117,12 @@ fn stop_under_load(args: &[&str], graceful: bool) {
     let acked: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
     let mut threads = vec![];
     for t in 0..4 {
-        let (port, stop, acked) = (s.port, Arc::clone(&stop), Arc::clone(&acked));
+        let (stop, acked) = (Arc::clone(&stop), Arc::clone(&acked));
+        // Connected before the thread starts: the other writers may reach
+        // the threshold and the server may be stopped before this thread
+        // runs, and a connect to a stopped server would panic the thread.
+        let mut c = Conn::connect(s.port);
         threads.push(std::thread::spawn(move || {
-            let mut c = Conn::connect(port);
             for i in 0..100_000 {
                 if stop.load(Ordering::Relaxed) {
                     break;
