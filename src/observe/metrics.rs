@@ -35,6 +35,26 @@ fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n");
 }
 
+/// One gauge with a sample per replica, labelled by its address.
+fn per_replica(
+    out: &mut String,
+    replicas: &[crate::replication::master::ReplicaView],
+    name: &str,
+    help: &str,
+    value: impl Fn(&crate::replication::master::ReplicaView) -> i64,
+) {
+    header(out, name, "gauge", help);
+    for r in replicas {
+        let _ = writeln!(
+            out,
+            "{name}{{ip=\"{}\",port=\"{}\"}} {}",
+            label(r.ip.as_bytes()),
+            r.port,
+            value(r)
+        );
+    }
+}
+
 fn single(out: &mut String, name: &str, kind: &str, help: &str, value: f64) {
     header(out, name, kind, help);
     let _ = writeln!(out, "{name} {value}");
@@ -201,36 +221,20 @@ fn replication(srv: &Server, out: &mut String) {
         "Replicas online (INFO connected_slaves).",
         replicas.len() as f64,
     );
-    header(
+    per_replica(
         out,
+        &replicas,
         "redislite_replica_offset_bytes",
-        "gauge",
         "Offset each replica last acknowledged.",
+        |r| r.offset as i64,
     );
-    for r in &replicas {
-        let _ = writeln!(
-            out,
-            "redislite_replica_offset_bytes{{ip=\"{}\",port=\"{}\"}} {}",
-            label(r.ip.as_bytes()),
-            r.port,
-            r.offset
-        );
-    }
-    header(
+    per_replica(
         out,
+        &replicas,
         "redislite_replica_lag_seconds",
-        "gauge",
         "Seconds since each replica's last acknowledgement.",
+        |r| r.lag_secs,
     );
-    for r in &replicas {
-        let _ = writeln!(
-            out,
-            "redislite_replica_lag_seconds{{ip=\"{}\",port=\"{}\"}} {}",
-            label(r.ip.as_bytes()),
-            r.port,
-            r.lag_secs
-        );
-    }
 }
 
 /// The whole /metrics body.
