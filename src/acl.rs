@@ -20,7 +20,7 @@
 use crate::acl_categories::{CATEGORIES, COMMAND_CATEGORIES};
 use crate::acl_key_needs::{KEYNUM_KEYS, KEY_NEEDS, NEED_READ, NEED_WRITE};
 use crate::commands::table::{ids, Command, COMMANDS};
-use crate::commands::{lookup, Argv};
+use crate::commands::{table::lookup_original, Argv};
 use crate::glob::glob_match;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
@@ -272,14 +272,14 @@ impl Selector {
             return Some(out);
         }
         if let Some((parent, sub)) = word.split_once('|') {
-            let (i, c) = lookup(parent.as_bytes())?;
+            let (i, c) = lookup_original(parent.as_bytes())?;
             let j = c
                 .subcommands
                 .iter()
                 .position(|s| s.name.eq_ignore_ascii_case(sub))?;
             return Some(vec![ids.sub_base[i] + j]);
         }
-        let (i, c) = lookup(word.as_bytes())?;
+        let (i, c) = lookup_original(word.as_bytes())?;
         let mut out = vec![i];
         out.extend((0..c.subcommands.len()).map(|j| ids.sub_base[i] + j));
         Some(out)
@@ -312,7 +312,7 @@ impl Selector {
         let Some((parent, arg)) = word.split_once('|') else {
             return Ok(false);
         };
-        let Some((i, c)) = lookup(parent.as_bytes()) else {
+        let Some((i, c)) = lookup_original(parent.as_bytes()) else {
             return Err(ERR_UNKNOWN_COMMAND);
         };
         if !c.subcommands.is_empty() {

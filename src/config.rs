@@ -201,6 +201,11 @@ pub struct Config {
     pub source: String,
     /// Absolute path of the config file, if one was given (CONFIG REWRITE).
     pub config_file: Option<PathBuf>,
+    /// `rename-command FROM TO` lines in order (TO "" disables FROM).
+    /// Startup only: main installs them into the command table before the
+    /// first lookup; not an option, so CONFIG GET/SET do not know it, as
+    /// in Redis.
+    pub renames: Vec<(String, String)>,
 }
 
 impl Default for Config {
@@ -313,6 +318,7 @@ impl Default for Config {
             enable_debug_command: "no".into(),
             source: "embedded defaults".into(),
             config_file: None,
+            renames: Vec::new(),
         }
     }
 }
@@ -1207,6 +1213,15 @@ fn apply_directive(
     args: &[String],
     seen_save: &mut bool,
 ) -> Result<(), String> {
+    if name.eq_ignore_ascii_case("rename-command") && args.len() == 2 {
+        // Checked against the lines before it now, so the error names
+        // the offending line, as redis-server does.
+        let mut next = c.renames.clone();
+        next.push((args[0].clone(), args[1].clone()));
+        crate::commands::table::effective_names(&next)?;
+        c.renames = next;
+        return Ok(());
+    }
     let Some(opt) = find_option(name) else {
         return Err("Bad directive or wrong number of arguments".into());
     };

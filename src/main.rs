@@ -46,6 +46,11 @@ fn main() {
         }
     };
     init_logging(&config);
+    // Before anything looks a command up (the ACL file below does).
+    if let Err(e) = redislite::commands::table::install_renames(&config.renames) {
+        eprintln!("{e}");
+        std::process::exit(1);
+    }
     let listeners = match event_loop::bind_listeners(&config) {
         Ok(l) => l,
         Err(e) => {

@@ -3,7 +3,7 @@
 //! client libraries use COMMAND INFO to find keys for routing.
 
 use super::keys::reply_help;
-use super::table::{Command, SubCommand, FLAG_NAMES};
+use super::table::{enabled, Command, SubCommand, FLAG_NAMES};
 use super::{lookup, Argv, COMMANDS};
 use crate::connection::Client;
 use crate::errors::{CmdError, CmdResult};
@@ -14,6 +14,18 @@ use crate::server::Server;
 /// Redis's ACL categories of a command or `parent|sub` (see acl_categories.rs).
 fn acl_categories(name: &str) -> Vec<&'static str> {
     crate::acl::category_names(crate::acl::category_mask(name))
+}
+
+/// The commands clients can call, in table order: `rename-command X ""`
+/// removes X from every listing, while a renamed command is still listed
+/// under its table name (Redis 7.0 reports `fullname`, which renaming
+/// leaves alone).
+fn callable() -> impl Iterator<Item = &'static Command> {
+    COMMANDS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| enabled(*i))
+        .map(|(_, c)| c)
 }
 
 fn write_flags(w: &mut ReplyWriter, flags: u32) {
@@ -158,20 +170,20 @@ fn command_keys(cmd: &Command, argc: usize) -> Vec<usize> {
 pub fn command(_srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     if argv.len() == 1 {
         let mut w = c.reply();
-        w.array(COMMANDS.len());
-        for cmd in COMMANDS {
+        w.array(callable().count());
+        for cmd in callable() {
             write_info(&mut w, cmd);
         }
         return Ok(());
     }
     let sub = argv.lower(1);
     match sub.as_str() {
-        "count" => c.reply().int(COMMANDS.len() as i64),
+        "count" => c.reply().int(callable().count() as i64),
         "info" => {
             let mut w = c.reply();
             if argv.len() == 2 {
-                w.array(COMMANDS.len());
-                for cmd in COMMANDS {
+                w.array(callable().count());
+                for cmd in callable() {
                     write_info(&mut w, cmd);
                 }
             } else {
@@ -187,8 +199,8 @@ pub fn command(_srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         "docs" => {
             let mut w = c.reply();
             if argv.len() == 2 {
-                w.map(COMMANDS.len());
-                for cmd in COMMANDS {
+                w.map(callable().count());
+                for cmd in callable() {
                     w.bulk(cmd.name.as_bytes());
                     write_docs(&mut w, cmd);
                 }
@@ -207,19 +219,17 @@ pub fn command(_srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         }
         "list" => {
             let names: Vec<&str> = if argv.len() == 2 {
-                COMMANDS.iter().map(|c| c.name).collect()
+                callable().map(|c| c.name).collect()
             } else if argv.len() == 5 && argv.is(2, "filterby") {
                 let arg = argv.get(4);
                 if argv.is(3, "pattern") {
-                    COMMANDS
-                        .iter()
+                    callable()
                         .map(|c| c.name)
                         .filter(|n| glob_match(arg, n.as_bytes(), true))
                         .collect()
                 } else if argv.is(3, "aclcat") {
                     let cat = format!("@{}", String::from_utf8_lossy(arg).to_ascii_lowercase());
-                    COMMANDS
-                        .iter()
+                    callable()
                         .filter(|c| acl_categories(c.name).contains(&cat.as_str()))
                         .map(|c| c.name)
                         .collect()

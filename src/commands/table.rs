@@ -7,7 +7,10 @@
 //! COMMAND GETKEYS and, later, ACL key patterns and cluster routing.
 //!
 //! Invariant: names are lowercase and unique; `lookup` matches them without
-//! regard to case and without allocating.
+//! regard to case and without allocating. `rename-command` changes only the
+//! name index built once at startup (`install_renames`), never the table:
+//! `lookup` answers to the new names, `lookup_original` (ACL rules) and
+//! every report (COMMAND INFO/LIST, commandstats) keep the table names.
 
 use super::{
     acl, command, config, connection, databases, dump, keys, lists, observe, pubsub, scripting,
@@ -670,7 +673,9 @@ pub static COMMANDS: &[Command] = &[
     cmd("bzmpop", zsets::bzmpop, -5, WRITE | BLOCKING, NOKEYS, "sorted-set", "7.0.0", "Remove and return members with scores in a sorted set or block until one is available"),
 ];
 
-/// Case-insensitive lookup without allocating. Names of up to 8 bytes
+/// Case-insensitive lookup without allocating, by the name clients call
+/// the command by: its `rename-command` name, or nothing when renamed to
+/// "". Names of up to 8 bytes
 /// (GET, SET, HSET, ZADD, LPUSH... the commands sent most) are packed into
 /// one u64, lower-cased eight bytes at a time and found in a table keyed by
 /// that word: about 20 instructions. Longer names are lower-cased and
@@ -678,9 +683,23 @@ pub static COMMANDS: &[Command] = &[
 /// on keyed SipHash than the whole GET command costs; the key set here is
 /// fixed, so plain fast hashes are safe.
 pub fn lookup(name: &[u8]) -> Option<(usize, &'static Command)> {
-    const NAME_MAX: usize = 32;
+    find_in(index(), name)
+}
+
+/// Lookup by the name in the table, ignoring `rename-command`: ACL rules
+/// name commands this way, as Redis 7.0 resolves them against its command
+/// table from before renaming.
+pub fn lookup_original(name: &[u8]) -> Option<(usize, &'static Command)> {
+    find_in(original_index(), name)
+}
+
+/// Longest name `lookup` can find; `rename-command` refuses longer targets.
+pub const NAME_MAX: usize = 128;
+
+#[inline]
+fn find_in(index: &NameIndex, name: &[u8]) -> Option<(usize, &'static Command)> {
     let idx = if name.len() <= 8 {
-        index().find_short(name)?
+        index.find_short(name)?
     } else {
         if name.len() > NAME_MAX {
             return None;
@@ -691,9 +710,62 @@ pub fn lookup(name: &[u8]) -> Option<(usize, &'static Command)> {
             *d = s.to_ascii_lowercase();
             h = (h ^ *d as u64).wrapping_mul(FNV_PRIME);
         }
-        index().find(h, &lower[..name.len()])?
+        index.find(h, &lower[..name.len()])?
     };
     Some((idx, &COMMANDS[idx]))
+}
+
+/// Whether the command at `idx` can be called (not renamed to ""). COMMAND,
+/// COMMAND COUNT/LIST/DOCS leave disabled commands out, as Redis does.
+pub fn enabled(idx: usize) -> bool {
+    index().names.get(idx).is_some_and(Option::is_some)
+}
+
+/// The effective names after applying `renames` (FROM, TO) in order, as
+/// Redis applies its `rename-command` lines: FROM is looked up among the
+/// names so far, TO = "" removes the command, and TO must not already name
+/// another one. Errors are redis.conf's texts.
+pub fn effective_names(renames: &[(String, String)]) -> Result<Vec<Option<Box<[u8]>>>, String> {
+    let mut names: Vec<Option<Box<[u8]>>> = COMMANDS
+        .iter()
+        .map(|c| Some(c.name.as_bytes().into()))
+        .collect();
+    for (from, to) in renames {
+        let from = from.to_ascii_lowercase();
+        let to = to.to_ascii_lowercase();
+        let Some(i) = names
+            .iter()
+            .position(|n| n.as_deref() == Some(from.as_bytes()))
+        else {
+            return Err("No such command in rename-command".into());
+        };
+        names[i] = None;
+        if to.is_empty() {
+            continue;
+        }
+        if to.len() > NAME_MAX {
+            return Err(format!(
+                "rename-command target longer than {NAME_MAX} bytes"
+            ));
+        }
+        if names.iter().any(|n| n.as_deref() == Some(to.as_bytes())) {
+            return Err("Target command name already exists".into());
+        }
+        names[i] = Some(to.as_bytes().into());
+    }
+    Ok(names)
+}
+
+static INDEX: OnceLock<NameIndex> = OnceLock::new();
+
+/// Apply the configuration's `rename-command` lines. Must run before the
+/// first `lookup` (the index is built once, so lookups stay lock- and
+/// allocation-free); refused afterwards.
+pub fn install_renames(renames: &[(String, String)]) -> Result<(), String> {
+    let names = effective_names(renames)?;
+    INDEX
+        .set(NameIndex::build(names))
+        .map_err(|_| "rename-command applied after the command table was in use".to_string())
 }
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -737,6 +809,9 @@ fn short_slot(word: u64, bits: u32) -> usize {
 /// names of up to 8 bytes keyed by their packed lower-case word, one for
 /// all names keyed by FNV-1a.
 struct NameIndex {
+    /// Each command's effective name (lowercase), by table index; None =
+    /// disabled by `rename-command X ""`.
+    names: Vec<Option<Box<[u8]>>>,
     slots: Vec<u16>,
     mask: usize,
     /// (packed name, length, command index); length 0 = empty.
@@ -747,19 +822,21 @@ struct NameIndex {
 const EMPTY_SLOT: u16 = u16::MAX;
 
 impl NameIndex {
-    fn build() -> NameIndex {
+    fn build(names: Vec<Option<Box<[u8]>>>) -> NameIndex {
         let size = (COMMANDS.len() * 4).next_power_of_two();
         let mut slots = vec![EMPTY_SLOT; size];
         let mask = size - 1;
         let short_bits = size.trailing_zeros();
         let mut short = vec![(0u64, 0u8, EMPTY_SLOT); size];
-        for (i, c) in COMMANDS.iter().enumerate() {
-            let mut pos = fnv1a(c.name.as_bytes()) as usize & mask;
+        for (i, name) in names.iter().enumerate() {
+            let Some(name) = name.as_deref() else {
+                continue;
+            };
+            let mut pos = fnv1a(name) as usize & mask;
             while slots[pos] != EMPTY_SLOT {
                 pos = (pos + 1) & mask;
             }
             slots[pos] = i as u16;
-            let name = c.name.as_bytes();
             if name.len() <= 8 {
                 let word = pack_lower(name);
                 let mut pos = short_slot(word, short_bits);
@@ -770,11 +847,21 @@ impl NameIndex {
             }
         }
         NameIndex {
+            names,
             slots,
             mask,
             short,
             short_bits,
         }
+    }
+
+    fn original() -> NameIndex {
+        NameIndex::build(
+            COMMANDS
+                .iter()
+                .map(|c| Some(c.name.as_bytes().into()))
+                .collect(),
+        )
     }
 
     /// The command named `name` (at most 8 bytes), ignoring ASCII case.
@@ -801,7 +888,7 @@ impl NameIndex {
             if slot == EMPTY_SLOT {
                 return None;
             }
-            if COMMANDS[slot as usize].name.as_bytes() == lower {
+            if self.names[slot as usize].as_deref() == Some(lower) {
                 return Some(slot as usize);
             }
             pos = (pos + 1) & self.mask;
@@ -899,8 +986,12 @@ pub fn ids() -> &'static CommandIds {
 }
 
 fn index() -> &'static NameIndex {
-    static INDEX: OnceLock<NameIndex> = OnceLock::new();
-    INDEX.get_or_init(NameIndex::build)
+    INDEX.get_or_init(NameIndex::original)
+}
+
+fn original_index() -> &'static NameIndex {
+    static ORIGINAL: OnceLock<NameIndex> = OnceLock::new();
+    ORIGINAL.get_or_init(NameIndex::original)
 }
 
 #[cfg(test)]
@@ -961,5 +1052,33 @@ mod tests {
             one[0] = b.to_ascii_uppercase();
             assert_eq!(pack_lower(&one), u64::from(b.to_ascii_lowercase()));
         }
+    }
+
+    #[test]
+    fn renamed_index_finds_new_names_only() {
+        let r = |a: &str, b: &str| (a.to_string(), b.to_string());
+        let long = "x".repeat(NAME_MAX);
+        let names = effective_names(&[
+            r("GET", "g"),
+            r("config", &long),
+            r("flushall", ""),
+            r("g", "Fetch"),
+        ])
+        .unwrap();
+        let index = NameIndex::build(names);
+        let get = lookup_original(b"get").unwrap().0;
+        assert_eq!(find_in(&index, b"FETCH").map(|(i, _)| i), Some(get));
+        assert!(find_in(&index, b"get").is_none());
+        assert!(find_in(&index, b"g").is_none());
+        assert!(find_in(&index, b"flushall").is_none());
+        assert_eq!(
+            find_in(&index, long.to_uppercase().as_bytes()).map(|(_, c)| c.name),
+            Some("config")
+        );
+        assert_eq!(find_in(&index, b"set").map(|(_, c)| c.name), Some("set"));
+        assert!(effective_names(&[r("get", &"y".repeat(NAME_MAX + 1))]).is_err());
+        assert!(effective_names(&[r("get", "set")]).is_err());
+        assert!(effective_names(&[r("get", "get")]).is_ok());
+        assert!(effective_names(&[r("nosuch", "x")]).is_err());
     }
 }

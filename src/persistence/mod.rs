@@ -354,16 +354,18 @@ fn replay(
         let rec = &data[r.clone()];
         let ranges = aof::parse_command(rec).ok_or("Bad command")?;
         let argv = Argv::new(rec, &ranges);
-        if commands::lookup(&argv[0]).is_none() {
+        // By table name, not as written: the log holds the names clients
+        // sent, which `rename-command` may have changed.
+        let Some((_, cmd)) = commands::lookup(&argv[0]) else {
             return Err(format!(
                 "Unknown command '{}' at offset {}",
                 String::from_utf8_lossy(&argv[0]),
                 r.start - 4
             ));
-        }
-        if argv.is(0, "multi") {
+        };
+        if cmd.name == "multi" {
             multi_start = Some(r.start - 4);
-        } else if argv.is(0, "exec") {
+        } else if cmd.name == "exec" {
             multi_start = None;
         }
         commands::call(srv, &mut fake, &argv);

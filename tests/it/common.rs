@@ -46,8 +46,14 @@ impl ServerProc {
         let bin = which("redis-server").expect(
             "redis-server not found: install Debian's redis-server (apt-get install redis-server)",
         );
-        let mut all = vec!["--save", "", "--appendonly", "no", "--bind", "127.0.0.1"];
-        all.extend_from_slice(args);
+        // A config file must stay the first argument.
+        let (file, rest) = match args.first() {
+            Some(a) if !a.starts_with("--") && !a.is_empty() => (&args[..1], &args[1..]),
+            _ => (&args[..0], args),
+        };
+        let mut all = file.to_vec();
+        all.extend_from_slice(&["--save", "", "--appendonly", "no", "--bind", "127.0.0.1"]);
+        all.extend_from_slice(rest);
         Self::start_with(bin.to_str().unwrap(), &all, &[])
     }
 

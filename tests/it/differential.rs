@@ -60,8 +60,14 @@ pub(crate) fn check(script: &str) {
 
 /// Like `check`, with extra startup arguments given to both servers.
 pub(crate) fn check_with(args: &[&str], script: &str) {
-    let mut ours_args = vec!["--save", ""];
-    ours_args.extend_from_slice(args);
+    // A config file (a first argument that is not a flag) stays first.
+    let (file, rest) = match args.first() {
+        Some(a) if !a.starts_with("--") && !a.is_empty() => (&args[..1], &args[1..]),
+        _ => (&args[..0], args),
+    };
+    let mut ours_args = file.to_vec();
+    ours_args.extend_from_slice(&["--save", ""]);
+    ours_args.extend_from_slice(rest);
     let ours = ServerProc::start(&ours_args);
     let theirs = ServerProc::start_reference(args);
     let mut a = ours.conn();

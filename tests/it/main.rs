@@ -35,6 +35,7 @@ mod persistence;
 mod protected_mode;
 mod protocol;
 mod pubsub_tx;
+mod rename_command;
 mod replication;
 mod replication_backlog;
 mod replication_links;
