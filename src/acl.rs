@@ -898,13 +898,8 @@ fn key_needs(cmd: &Command, is_sub: bool, argv: &Argv) -> (u8, u8) {
 /// first/last/step cannot express. A numkeys that is not a number gives
 /// no keys (the command itself then refuses it); positions stop at argc.
 fn keynum_positions<'a>(name: &str, argv: &'a Argv) -> impl Iterator<Item = (usize, u8)> + 'a {
-    let spec = KEYNUM_KEYS
-        .binary_search_by(|e| e.0.cmp(name))
-        .ok()
-        .map(|i| KEYNUM_KEYS[i]);
-    let (start, count, step, need) = match spec {
-        Some((_, begin, num_off, first_off, step, need)) => {
-            let at = (begin + num_off) as usize;
+    let (start, count, step, need) = match keynum_spec(name) {
+        Some((at, first, step, need)) => {
             let count = (at < argv.len())
                 .then(|| {
                     std::str::from_utf8(argv.get(at))
@@ -914,12 +909,7 @@ fn keynum_positions<'a>(name: &str, argv: &'a Argv) -> impl Iterator<Item = (usi
                 })
                 .flatten()
                 .unwrap_or(0);
-            (
-                (begin + first_off) as usize,
-                count,
-                step.max(1) as usize,
-                need,
-            )
+            (first, count, step, need)
         }
         None => (0, 0, 1, 0),
     };
@@ -927,6 +917,21 @@ fn keynum_positions<'a>(name: &str, argv: &'a Argv) -> impl Iterator<Item = (usi
         .map(move |k| start + k * step)
         .take_while(move |&i| i < argv.len())
         .map(move |i| (i, need))
+}
+
+/// A numkeys command's key layout (Redis's `keynum` key spec, which makes
+/// its keys "movable"): (index of numkeys, index of the first key, key
+/// step, need of each key), indexes counted from the command name. None
+/// for other commands. COMMAND GETKEYS / INFO read it too.
+pub fn keynum_spec(name: &str) -> Option<(usize, usize, usize, u8)> {
+    let i = KEYNUM_KEYS.binary_search_by(|e| e.0.cmp(name)).ok()?;
+    let (_, begin, num_off, first_off, step, need) = KEYNUM_KEYS[i];
+    Some((
+        (begin + num_off) as usize,
+        (begin + first_off) as usize,
+        step.max(1) as usize,
+        need,
+    ))
 }
 
 /// Key argument positions of a command line, from the table's key spec.

@@ -28,12 +28,18 @@ fn callable() -> impl Iterator<Item = &'static Command> {
         .map(|(_, c)| c)
 }
 
-fn write_flags(w: &mut ReplyWriter, flags: u32) {
-    let names: Vec<&str> = FLAG_NAMES
+/// The flags set; `movable` adds Redis's derived `movablekeys` (keys found
+/// by a numkeys argument), which it lists just before `allow_busy`.
+fn write_flags(w: &mut ReplyWriter, flags: u32, movable: bool) {
+    let mut names: Vec<&str> = FLAG_NAMES
         .iter()
         .filter(|(bit, _)| flags & bit != 0)
         .map(|(_, n)| *n)
         .collect();
+    if movable {
+        let at = names.iter().position(|n| *n == "allow_busy");
+        names.insert(at.unwrap_or(names.len()), "movablekeys");
+    }
     w.set(names.len());
     for n in names {
         w.simple(n);
@@ -44,7 +50,7 @@ fn write_sub_info(w: &mut ReplyWriter, parent: &Command, s: &SubCommand) {
     w.array(10);
     w.bulk(format!("{}|{}", parent.name, s.name).as_bytes());
     w.int(s.arity as i64);
-    write_flags(w, s.flags);
+    write_flags(w, s.flags, false);
     w.int(0);
     w.int(0);
     w.int(0);
@@ -62,7 +68,7 @@ fn write_info(w: &mut ReplyWriter, c: &Command) {
     w.array(10);
     w.bulk(c.name.as_bytes());
     w.int(c.arity as i64);
-    write_flags(w, c.flags);
+    write_flags(w, c.flags, crate::acl::keynum_spec(c.name).is_some());
     w.int(c.first_key as i64);
     w.int(c.last_key as i64);
     w.int(c.key_step as i64);
@@ -128,25 +134,29 @@ const COMMAND_HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
-/// Key positions of a full command line, from the table's key spec.
-/// Commands whose keys are counted by a `numkeys` argument (Redis's
-/// "keynum" key spec; their legacy key range is 0 0 0): the command name
-/// and the index of numkeys. The keys follow numkeys directly.
-const NUMKEYS_COMMANDS: &[(&str, usize)] = &[("lmpop", 1), ("blmpop", 2), ("sintercard", 1)];
-
-/// Key positions of a numkeys command in `args` (the command and its
-/// arguments), or None if it is not one; an unusable count is Redis's
-/// "Invalid arguments" error.
-fn numkeys_keys(cmd: &Command, args: &[&[u8]]) -> Option<Result<Vec<usize>, CmdError>> {
-    let &(_, at) = NUMKEYS_COMMANDS.iter().find(|(n, _)| *n == cmd.name)?;
-    let n = args
-        .get(at)
-        .and_then(|a| crate::resp::parser::parse_i64(a))
+/// Key positions of a numkeys command line (`args`: the command and its
+/// arguments): the table's fixed keys (ZUNIONSTORE's destination), then
+/// the counted ones, as Redis lists them; None if it is not one. A count
+/// that is not positive or runs past the arguments is Redis's "Invalid
+/// arguments" error. The layout is the ACL's (acl_key_needs.rs).
+fn numkeys_keys(cmd: &Command, args: &Argv) -> Option<Result<Vec<usize>, CmdError>> {
+    let (at, first, step, _) = crate::acl::keynum_spec(cmd.name)?;
+    let n = (at < args.len())
+        .then(|| crate::resp::parser::parse_i64(args.get(at)))
+        .flatten()
         .filter(|&n| n > 0)
         .and_then(|n| usize::try_from(n).ok())
-        .filter(|&n| at.checked_add(n).is_some_and(|last| last < args.len()));
+        .filter(|&n| {
+            (n - 1)
+                .checked_mul(step)
+                .and_then(|span| span.checked_add(first))
+                .is_some_and(|last| last < args.len())
+        });
     Some(match n {
-        Some(n) => Ok((at + 1..=at + n).collect()),
+        Some(n) => Ok(command_keys(cmd, args.len())
+            .into_iter()
+            .chain((0..n).map(|k| first + k * step))
+            .collect()),
         None => Err(CmdError::msg("ERR Invalid arguments specified for command")),
     })
 }
@@ -258,8 +268,7 @@ pub fn command(_srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
                     "ERR Invalid number of arguments specified for command",
                 ));
             }
-            let args: Vec<&[u8]> = argv.iter().skip(2).collect();
-            let keys = match numkeys_keys(cmd, &args) {
+            let keys = match numkeys_keys(cmd, &argv.tail(2)) {
                 Some(found) => found?,
                 None => command_keys(cmd, argc),
             };

@@ -60,6 +60,15 @@ impl<'a> Argv<'a> {
         self.ranges.is_empty()
     }
 
+    /// The arguments from `n` on (COMMAND GETKEYS's inner command); empty
+    /// past the end. Borrows, never copies.
+    pub fn tail(&self, n: usize) -> Argv<'a> {
+        Argv {
+            data: self.data,
+            ranges: self.ranges.get(n..).unwrap_or(&[]),
+        }
+    }
+
     /// Argument `i`. Callers index only below the arity the table checked.
     pub fn get(&self, i: usize) -> &'a [u8] {
         &self.data[self.ranges[i].clone()]

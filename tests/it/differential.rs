@@ -1286,6 +1286,38 @@ fn arity_and_subcommand_errors_match_redis() {
     );
 }
 
+// Keys counted by a numkeys argument (Redis's keynum key specs):
+// COMMAND GETKEYS lists the fixed keys then the counted ones, and refuses
+// a count that is not positive or runs past the arguments.
+#[test]
+fn numkeys_getkeys_match_redis() {
+    check(
+        r#"
+        COMMAND GETKEYS zunionstore d 2 a b
+        COMMAND GETKEYS zunionstore d 2 a b WEIGHTS 1 2
+        COMMAND GETKEYS zinterstore d 1 a
+        COMMAND GETKEYS zdiffstore d 2 a b
+        COMMAND GETKEYS zunionstore d 0 a
+        COMMAND GETKEYS zunionstore d 3 a b
+        COMMAND GETKEYS zunionstore d x a
+        COMMAND GETKEYS zunionstore d -1 a
+        COMMAND GETKEYS zunionstore d 99999999999999999999 a
+        COMMAND GETKEYS zunion 2 a b WITHSCORES
+        COMMAND GETKEYS zinter 1 a
+        COMMAND GETKEYS zdiff 2 a b
+        COMMAND GETKEYS zintercard 2 a b LIMIT 1
+        COMMAND GETKEYS sintercard 2 a b LIMIT 1
+        COMMAND GETKEYS sintercard 3 a b
+        COMMAND GETKEYS lmpop 2 a b LEFT
+        COMMAND GETKEYS lmpop 0 a LEFT
+        COMMAND GETKEYS blmpop 0 2 a b LEFT COUNT 2
+        COMMAND GETKEYS zmpop 1 a MIN
+        COMMAND GETKEYS bzmpop 0 2 a b MAX
+        COMMAND GETKEYS bzmpop 0 9223372036854775807 a b MAX
+        "#,
+    );
+}
+
 // RESP3 after HELLO 3 (nulls, maps, sets, verbatim-free replies), and RESET
 // going back to RESP2. "~": HELLO's connection id and TIME.
 #[test]
@@ -1604,4 +1636,42 @@ fn auth_with_requirepass_matches_redis() {
         AUTH x
         "#,
     );
+}
+
+/// COMMAND INFO's name, arity, flags (with `movablekeys` for the numkeys
+/// commands) and legacy key range, compared up to the ACL categories: key
+/// specs are not reproduced yet.
+#[test]
+fn numkeys_commands_are_movablekeys_like_redis() {
+    let ours = ServerProc::start(&["--save", ""]);
+    let theirs = ServerProc::start_reference(&[]);
+    let (mut a, mut b) = (ours.conn(), theirs.conn());
+    let head = |reply: Vec<u8>| {
+        let s = String::from_utf8_lossy(&reply).into_owned();
+        let cats = s.find("+@").expect("categories");
+        let set = s[..cats].rfind('*').expect("category count");
+        s[..set].to_string()
+    };
+    for name in [
+        "zunionstore",
+        "zinterstore",
+        "zdiffstore",
+        "zunion",
+        "zinter",
+        "zdiff",
+        "zintercard",
+        "sintercard",
+        "lmpop",
+        "blmpop",
+        "zmpop",
+        "bzmpop",
+        "get",
+        "mset",
+    ] {
+        let (ra, rb) = (
+            head(a.cmd(&["COMMAND", "INFO", name])),
+            head(b.cmd(&["COMMAND", "INFO", name])),
+        );
+        assert_eq!(ra, rb, "{name}");
+    }
 }
