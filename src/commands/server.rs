@@ -38,7 +38,7 @@ pub fn lastsave(srv: &mut Server, c: &mut Client, _argv: &Argv) -> CmdResult {
 
 /// SAVE: write the snapshot now, blocking the loop (as Redis).
 pub fn save(srv: &mut Server, c: &mut Client, _argv: &Argv) -> CmdResult {
-    if srv.rdb.child.is_some() {
+    if srv.rdb.child.is_some() || srv.repl.snapshot_child.is_some() {
         return Err(CmdError::msg("ERR Background save already in progress"));
     }
     match crate::persistence::rdb::save(srv) {
@@ -58,7 +58,8 @@ pub fn bgsave(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         2 if argv.is(1, "schedule") => true,
         _ => return Err(CmdError::Syntax),
     };
-    if srv.rdb.child.is_some() {
+    // A full-sync snapshot child is an RDB child too (as in Redis).
+    if srv.rdb.child.is_some() || srv.repl.snapshot_child.is_some() {
         if schedule {
             srv.rdb.bgsave_scheduled = true;
             c.reply().simple("Background saving scheduled");

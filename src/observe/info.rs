@@ -310,7 +310,12 @@ fn persistence_section(srv: &Server, out: &mut String) -> bool {
     field!(out, "current_save_keys_processed", 0);
     field!(out, "current_save_keys_total", 0);
     field!(out, "rdb_changes_since_last_save", srv.ks.dirty);
-    field!(out, "rdb_bgsave_in_progress", srv.rdb.child.is_some() as u8);
+    // A full-sync snapshot child is an RDB child too (as Redis reports it).
+    field!(
+        out,
+        "rdb_bgsave_in_progress",
+        (srv.rdb.child.is_some() || srv.repl.snapshot_child.is_some()) as u8
+    );
     field!(out, "rdb_last_save_time", srv.lastsave_unix);
     field!(
         out,

@@ -10,6 +10,9 @@
 //! `rewrite-manifest-renamed` (the new manifest is in place, the files it
 //! no longer names are not deleted yet).
 //!
+//! Also `snapshot_child_delay` (below): a full-sync snapshot child waits
+//! before encoding, so tests can see it run and kill it.
+//!
 //! Must never: do anything when the variable is unset (the normal case:
 //! one cached comparison per step, and the steps are per rewrite, not per
 //! request). It is compiled in so the tests exercise the real binary.
@@ -32,5 +35,20 @@ pub fn crash_point(step: &str) {
         // cut would, with nothing flushed or cleaned up.
         eprintln!("{VAR}={step}: aborting (test fault hook)");
         std::process::abort();
+    }
+}
+
+/// TEST-ONLY: `REDISLITE_TEST_SNAPSHOT_CHILD_DELAY_MS=<ms>` makes a
+/// full-sync snapshot child wait that long before encoding, so a test can
+/// observe (and kill) a running child whatever the machine's speed. Read
+/// in the child only; never affects the parent loop.
+pub fn snapshot_child_delay() {
+    let ms = std::env::var("REDISLITE_TEST_SNAPSHOT_CHILD_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+        .min(60_000);
+    if ms > 0 {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
     }
 }

@@ -510,7 +510,7 @@ impl Server {
         if self.config.latency_monitor_threshold > 0 {
             let alongside = if fsync_pending {
                 "aof-write-pending-fsync"
-            } else if self.rdb.child.is_some() || self.aofrw.child.is_some() {
+            } else if self.has_child() {
                 "aof-write-active-child"
             } else {
                 "aof-write-alone"

@@ -116,9 +116,10 @@ impl Server {
             .sum();
     }
 
-    /// True while a rewrite or a BGSAVE child runs: one child at a time.
+    /// True while a rewrite, a BGSAVE or a full-sync snapshot child runs:
+    /// one child at a time.
     pub fn has_child(&self) -> bool {
-        self.rdb.child.is_some() || self.aofrw.child.is_some()
+        self.rdb.child.is_some() || self.aofrw.child.is_some() || self.repl.snapshot_child.is_some()
     }
 }
 

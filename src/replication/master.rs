@@ -4,13 +4,17 @@
 //! +FULLRESYNC with an RDB payload), REPLCONF, WAIT, the periodic PING
 //! to replicas and INFO's per-replica lines.
 //!
-//! Full sync is "in-memory, disk-less in spirit but not in form": at PSYNC
-//! time the dataset is serialised with rdb.rs into one buffer and queued
-//! as `$<len>\r\n<payload>` in the replica's output buffer, followed by the
-//! live stream. Trade-offs: the loop stalls while encoding (O(dataset))
-//! and the payload costs a second copy of the data in memory per syncing
-//! replica, but no fork, no temp file, and the stream after the payload is
-//! exactly ordered without a separate "buffer while BGSAVE runs" phase.
+//! Full sync forks (as Redis): once repl-diskless-sync-delay has passed
+//! and no other child runs, snapshot_child.rs forks a child that encodes
+//! the dataset into a pipe; the waiting replicas get `+FULLRESYNC <id>
+//! <offset at fork>` at once and their live stream is buffered from that
+//! instant. When the child exited cleanly, its bytes become one shared
+//! payload (an `Arc`), sent as `$EOF:<mark>` ... `<mark>` to `capa eof`
+//! replicas with diskless sync, else as `$<len>` (the length is known
+//! then: the parent holds the whole payload before sending, one copy in
+//! memory shared by all). A failed or killed child drops its replicas
+//! (they reconnect and retry). Replicas that ask while a child runs wait
+//! for the next one.
 //!
 //! Must never: serve a partial resync whose gap the backlog no longer
 //! holds, or send anything but the stream to an online replica.
@@ -136,6 +140,7 @@ impl Server {
 
     /// Before sleeping: ask replicas for an ACK if a WAIT is pending.
     pub fn replication_before_sleep(&mut self) {
+        self.poll_snapshot_child();
         self.start_shared_snapshot_if_due();
         self.serve_waiters();
         if self.repl.getack_pending {
@@ -166,7 +171,7 @@ impl Server {
     /// snapshot, as Redis: their PSYNC reply is delayed, their link is not
     /// dead (replicas skip empty lines there).
     fn keepalive_waiting_replicas(&mut self) {
-        if self.repl.snapshot_wait_since_ms.is_none()
+        if (self.repl.snapshot_wait_since_ms.is_none() && self.repl.snapshot_child.is_none())
             || self.ks.now_ms - self.repl.last_keepalive_ms < 1000
         {
             return;
@@ -177,13 +182,28 @@ impl Server {
             let Some(Some(c)) = self.clients.get_mut(slot) else {
                 continue;
             };
-            // Bounded: at most one pending newline per replica.
-            if c.repl.as_ref().is_some_and(|r| r.wait_snapshot) && !c.out.ends_with(b"\n") {
+            let Some(r) = c.repl.as_mut() else {
+                continue;
+            };
+            // Bounded: at most one pending newline per replica. A replica
+            // whose snapshot child runs has its stream in `out` already:
+            // its newline goes to the transfer's head instead.
+            let queued = if r.wait_snapshot && !c.out.ends_with(b"\n") {
                 c.out.push(b'\n');
-                if !c.pending_write {
-                    c.pending_write = true;
-                    self.pending_writes.push(slot);
-                }
+                true
+            } else if let Some(t) = r
+                .transfer
+                .as_mut()
+                .filter(|t| t.pending && t.pos >= t.head.len())
+            {
+                t.head.push(b'\n');
+                true
+            } else {
+                false
+            };
+            if queued && !c.pending_write {
+                c.pending_write = true;
+                self.pending_writes.push(slot);
             }
         }
     }
@@ -255,7 +275,7 @@ impl Server {
                     .unwrap_or_default()
             });
             // Redis's words for the stages of a full sync.
-            let state = if r.wait_snapshot {
+            let state = if r.wait_snapshot || r.transfer.as_ref().is_some_and(|t| t.pending) {
                 "wait_bgsave"
             } else if r.transfer.is_some() || r.hold_stream {
                 "send_bulk"
@@ -475,6 +495,9 @@ pub struct Transfer {
     head: Vec<u8>,
     data: std::sync::Arc<Vec<u8>>,
     tail: Vec<u8>,
+    /// The snapshot child is still running: `data` is empty and `head`
+    /// may still grow (keepalive newlines, then the `$` line).
+    pending: bool,
     pos: usize,
     /// `pos` when cron last looked (repl-timeout while sending).
     seen_pos: usize,
@@ -524,6 +547,9 @@ pub fn write_transfer(
                 Err(e) => return Err(e),
             }
         }
+        if t.pending {
+            return Ok(false); // the payload is not there yet
+        }
         log::info!(
             "Synchronization with replica {addr} succeeded ({} bytes of snapshot sent)",
             t.data.len()
@@ -551,33 +577,35 @@ impl Server {
         if !enough && self.ks.now_ms - since < delay_ms {
             return;
         }
+        // One child at a time (as Redis): the replicas stay in
+        // wait_bgsave until a BGSAVE/BGREWRITEAOF or the previous snapshot
+        // child is done, then share the next one.
+        if self.has_child() {
+            return;
+        }
         self.repl.snapshot_wait_since_ms = None;
         if self.replicas_waiting_snapshot() == 0 {
             return; // they all left meanwhile
         }
-        let started = std::time::Instant::now();
-        let payload = match crate::persistence::rdb::encode(self) {
-            Ok(p) => std::sync::Arc::new(p),
+        let child = match super::snapshot_child::spawn(self) {
+            Ok(c) => c,
             Err(e) => {
-                log::warn!("Full resync snapshot failed: {e}; dropping the waiting replicas");
-                for slot in self.repl.replicas.clone() {
-                    let waiting = self
-                        .clients
-                        .get(slot)
-                        .and_then(|c| c.as_deref())
-                        .is_some_and(|c| c.repl.as_ref().is_some_and(|r| r.wait_snapshot));
-                    if waiting {
-                        self.close_client_in_table(slot);
-                    }
-                }
+                log::warn!(
+                    "Can't fork the full resync snapshot: {e}; dropping the waiting replicas"
+                );
+                self.drop_replicas_where(|r| r.wait_snapshot);
                 return;
             }
         };
-        self.latency_sample("replication-snapshot", started.elapsed().as_millis() as u64);
-        let mark = crate::server::make_run_id();
-        let diskless = self.config.repl_diskless_sync;
+        log::info!(
+            "Full resync: snapshot child {} started at offset {}",
+            child.pid,
+            self.repl.offset
+        );
+        self.repl.snapshot_child = Some(child);
+        // The first keepalive newline a second from now, not at once.
+        self.repl.last_keepalive_ms = self.ks.now_ms;
         let (replid, offset, now) = (self.repl.replid.clone(), self.repl.offset, self.ks.now_ms);
-        let mut n = 0;
         for i in 0..self.repl.replicas.len() {
             let slot = self.repl.replicas[i];
             let Some(Some(c)) = self.clients.get_mut(slot) else {
@@ -587,7 +615,8 @@ impl Server {
                 continue;
             }
             // Keepalive newlines not yet written go first, then the
-            // payload: nothing may follow it but the stream.
+            // +FULLRESYNC line; the payload follows when the child is
+            // done, and nothing may follow it but the stream.
             let mut head = c.out.split_off(c.out_pos.min(c.out.len()));
             c.out.clear();
             c.out_pos = 0;
@@ -597,28 +626,20 @@ impl Server {
             if r.psync {
                 head.extend_from_slice(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes());
             }
-            let eof = diskless && r.capa_eof;
-            let tail = if eof {
-                head.extend_from_slice(format!("$EOF:{mark}\r\n").as_bytes());
-                mark.as_bytes().to_vec()
-            } else {
-                head.extend_from_slice(format!("${}\r\n", payload.len()).as_bytes());
-                Vec::new()
-            };
             r.transfer = Some(Transfer {
                 head,
-                data: payload.clone(),
-                tail,
+                data: std::sync::Arc::default(),
+                tail: Vec::new(),
+                pending: true,
                 pos: 0,
                 seen_pos: 0,
             });
             r.wait_snapshot = false;
-            r.hold_stream = eof;
-            // From here on the live stream accumulates in its output
-            // buffer, behind the payload.
+            // The snapshot is the dataset at this offset: from here on
+            // the live stream accumulates in its output buffer (under the
+            // replica output-buffer limit), behind the payload.
             r.online = true;
             r.ack_time_ms = now;
-            n += 1;
             if !c.pending_write {
                 c.pending_write = true;
                 self.pending_writes.push(slot);
@@ -627,8 +648,90 @@ impl Server {
         // The replicas load a dataset with no database selected on the
         // stream.
         self.prop.stream_db = None;
+    }
+
+    /// Every loop turn while a snapshot child runs: copy its output; when
+    /// it is done, queue the payload to its replicas; when it failed,
+    /// drop them (they reconnect and ask again).
+    pub fn poll_snapshot_child(&mut self) {
+        let Some(child) = self.repl.snapshot_child.as_mut() else {
+            return;
+        };
+        match child.poll(&self.poll) {
+            super::snapshot_child::Outcome::Running => {}
+            super::snapshot_child::Outcome::Failed(why) => {
+                self.repl.snapshot_child = None;
+                log::warn!("Full resync snapshot failed: {why}; dropping its replicas");
+                self.drop_replicas_where(|r| r.transfer.as_ref().is_some_and(|t| t.pending));
+            }
+            super::snapshot_child::Outcome::Done(payload) => {
+                let elapsed = self
+                    .repl
+                    .snapshot_child
+                    .take()
+                    .map(|c| c.started.elapsed().as_millis())
+                    .unwrap_or(0);
+                self.finish_snapshot(payload, elapsed);
+            }
+        }
+    }
+
+    /// Close the replicas matching `pred` (a failed snapshot).
+    fn drop_replicas_where(&mut self, pred: impl Fn(&ReplicaPeer) -> bool) {
+        for slot in self.repl.replicas.clone() {
+            let hit = self
+                .clients
+                .get(slot)
+                .and_then(|c| c.as_deref())
+                .and_then(|c| c.repl.as_deref())
+                .is_some_and(&pred);
+            if hit {
+                log::warn!("Dropping replica in client slot {slot}: its snapshot failed");
+                self.close_client_in_table(slot);
+            }
+        }
+    }
+
+    /// The child's snapshot is complete: it becomes the payload of every
+    /// replica whose transfer waits for it.
+    fn finish_snapshot(&mut self, payload: Vec<u8>, elapsed_ms: u128) {
+        let payload = std::sync::Arc::new(payload);
+        let mark = crate::server::make_run_id();
+        let diskless = self.config.repl_diskless_sync;
+        let mut n = 0;
+        for i in 0..self.repl.replicas.len() {
+            let slot = self.repl.replicas[i];
+            let Some(Some(c)) = self.clients.get_mut(slot) else {
+                continue;
+            };
+            let Some(r) = c.repl.as_mut() else {
+                continue;
+            };
+            let eof = diskless && r.capa_eof;
+            let Some(t) = r.transfer.as_mut().filter(|t| t.pending) else {
+                continue;
+            };
+            // Appending to `head` is sound: nothing past it was written
+            // (the payload was empty until now).
+            if eof {
+                t.head
+                    .extend_from_slice(format!("$EOF:{mark}\r\n").as_bytes());
+                t.tail = mark.as_bytes().to_vec();
+            } else {
+                t.head
+                    .extend_from_slice(format!("${}\r\n", payload.len()).as_bytes());
+            }
+            t.data = payload.clone();
+            t.pending = false;
+            r.hold_stream = eof;
+            n += 1;
+            if !c.pending_write {
+                c.pending_write = true;
+                self.pending_writes.push(slot);
+            }
+        }
         log::info!(
-            "Full resync: {} bytes of snapshot shared by {n} replica(s) ({})",
+            "Full resync: {} bytes of snapshot (child took {elapsed_ms} ms) shared by {n} replica(s) ({})",
             payload.len(),
             if diskless { "diskless" } else { "from memory" }
         );

@@ -15,6 +15,7 @@
 pub mod backlog;
 pub mod master;
 pub mod replica;
+pub mod snapshot_child;
 
 use crate::server::Server;
 use backlog::Backlog;
@@ -73,6 +74,8 @@ pub struct ReplState {
     /// When the first replica began waiting for the next shared full-sync
     /// snapshot (repl-diskless-sync-delay counts from here).
     pub snapshot_wait_since_ms: Option<i64>,
+    /// The forked child encoding a full-sync snapshot, while it runs.
+    pub snapshot_child: Option<snapshot_child::SnapshotChild>,
     /// Last keepalive newline sent to replicas waiting for a snapshot.
     pub last_keepalive_ms: i64,
     /// Our replid/offset name a history a master may continue (we synced
@@ -123,6 +126,7 @@ impl Default for ReplState {
             getack_pending: false,
             last_ping_ms: 0,
             snapshot_wait_since_ms: None,
+            snapshot_child: None,
             last_keepalive_ms: 0,
             ack_now: false,
             psync_cached: false,

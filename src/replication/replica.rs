@@ -95,6 +95,10 @@ pub struct MasterLink {
     pub last_io_ms: i64,
     last_ack_ms: i64,
     started_ms: i64,
+    /// The +FULLRESYNC id and offset, adopted only once the payload has
+    /// loaded: a link lost before that must not offer a history whose
+    /// data we never received (the master would "continue" it).
+    fullresync: Option<(String, u64)>,
 }
 
 impl MasterLink {
@@ -222,6 +226,7 @@ impl Server {
             last_io_ms: self.ks.now_ms,
             last_ack_ms: 0,
             started_ms: self.ks.now_ms,
+            fullresync: None,
         });
     }
 
@@ -378,6 +383,7 @@ impl Server {
             last_io_ms: self.ks.now_ms,
             last_ack_ms: 0,
             started_ms: self.ks.now_ms,
+            fullresync: None,
         };
         for chunk in chunks {
             if self.config.replicaof.is_none() {
@@ -552,11 +558,7 @@ impl Server {
                 return Err(format!("Bad replication id in '{line}'"));
             }
             log::info!("Full resync from master: {id}:{off}");
-            self.repl.replid = id.to_string();
-            self.repl.replid2 = "0".repeat(40);
-            self.repl.second_offset = -1;
-            self.repl.offset = off;
-            self.repl.psync_cached = true;
+            link.fullresync = Some((id.to_string(), off));
             link.state = LinkState::Transfer { len: None };
             Ok(())
         } else if let Some(rest) = line.strip_prefix("+CONTINUE") {
@@ -577,7 +579,13 @@ impl Server {
 
     fn load_sync_payload(&mut self, link: &mut MasterLink) -> Result<(), String> {
         let payload = std::mem::take(&mut link.payload);
+        let (id, off) = link
+            .fullresync
+            .take()
+            .ok_or_else(|| "payload without +FULLRESYNC".to_string())?;
         log::info!("MASTER <-> REPLICA sync: Flushing old data");
+        // The old dataset, and so the history it stood for, is gone.
+        self.repl.psync_cached = false;
         for db in 0..self.ks.dbs.len() {
             drop(self.ks.flush_db(db));
         }
@@ -592,6 +600,11 @@ impl Server {
         self.repl.loaded_offset = None;
         res.map_err(|e| format!("Failed trying to load the MASTER synchronization DB: {e}"))?;
         log::info!("MASTER <-> REPLICA sync: Finished with success");
+        self.repl.replid = id;
+        self.repl.replid2 = "0".repeat(40);
+        self.repl.second_offset = -1;
+        self.repl.offset = off;
+        self.repl.psync_cached = true;
         // The log describes the dataset just replaced: start it again
         // from a base of the loaded one (persistence/mod.rs).
         crate::persistence::restart_aof_after_dataset_replaced(self);

@@ -217,6 +217,10 @@ impl Server {
                     self.master_link_event();
                     continue;
                 }
+                if token == crate::replication::snapshot_child::SNAPSHOT_PIPE_TOKEN {
+                    // The snapshot child wrote: before_sleep reads it.
+                    continue;
+                }
                 if token.0 >= super::http::CONN_TOKEN_BASE {
                     self.metrics_ready(token.0 - super::http::CONN_TOKEN_BASE);
                     continue;

@@ -226,6 +226,10 @@ impl Server {
                 libc::waitpid(pid, std::ptr::null_mut(), 0);
             }
         }
+        if let Some(mut child) = self.repl.snapshot_child.take() {
+            log::warn!("There is a child encoding a full-sync snapshot. Killing it!");
+            child.kill();
+        }
         crate::persistence::rewrite::kill_child(self);
         let save = flags & SAVE != 0 || (flags & NOSAVE == 0 && !self.config.save.is_empty());
         if let Err(e) = self.persist_at_shutdown(save) {

@@ -38,6 +38,7 @@ mod pubsub_tx;
 mod rename_command;
 mod replication;
 mod replication_backlog;
+mod replication_fork;
 mod replication_links;
 mod replication_restart;
 mod replication_sync;

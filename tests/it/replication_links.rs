@@ -114,8 +114,14 @@ fn raw_full_sync(c: &mut Conn) -> u64 {
     send(c, &["PSYNC", "?", "-1"]);
     let full = String::from_utf8(c.read_reply()).unwrap();
     let off = full.trim().rsplit(' ').next().unwrap().parse().unwrap();
-    let mut head = String::new();
-    c.reader.read_line(&mut head).unwrap();
+    // Newlines may come first: a master keeps the link alive with them
+    // while its snapshot child runs (as Redis does).
+    let mut head = String::from("\n");
+    while head == "\n" {
+        head.clear();
+        c.reader.read_line(&mut head).unwrap();
+        assert!(!head.is_empty(), "connection closed");
+    }
     let len: usize = head.trim()[1..].parse().unwrap();
     let mut rdb = vec![0u8; len];
     c.reader.read_exact(&mut rdb).unwrap();
