@@ -146,3 +146,41 @@ fn a_killed_snapshot_child_drops_the_replica_which_retries_and_converges() {
     link_up(&r);
     same_data(&mut mc, &mut r.conn());
 }
+
+#[test]
+fn one_child_at_a_time_bgsave_waits_and_a_late_replica_gets_the_next_child() {
+    let m = master();
+    let mut mc = m.conn();
+    load(&mut mc, 20_000);
+    let r1 = replica(&m);
+    assert!(
+        wait_until(LIMIT, || info_u64(
+            &mut mc,
+            "persistence",
+            "rdb_bgsave_in_progress"
+        ) == 1),
+        "no snapshot child ran"
+    );
+    // The snapshot child is an RDB child, as in Redis.
+    assert_eq!(
+        mc.cmds(&["BGSAVE"]),
+        "-ERR Background save already in progress\r\n"
+    );
+    assert_eq!(
+        mc.cmds(&["BGSAVE", "SCHEDULE"]),
+        "+Background saving scheduled\r\n"
+    );
+    // A replica asking now cannot share the running child's snapshot.
+    let r2 = replica(&m);
+    link_up(&r1);
+    link_up(&r2);
+    assert_eq!(info_u64(&mut mc, "stats", "sync_full"), 2);
+    same_data(&mut mc, &mut r1.conn());
+    same_data(&mut mc, &mut r2.conn());
+    // The scheduled BGSAVE ran once the children were done.
+    assert!(wait_until(LIMIT, || info_u64(
+        &mut mc,
+        "persistence",
+        "rdb_saves"
+    ) == 1));
+}
