@@ -74,9 +74,9 @@ pub fn bind_listeners(config: &Config) -> Result<Vec<TcpListener>, String> {
     if config.port == 0 {
         return Ok(listeners);
     }
-    // The last two listener tokens belong to the metrics endpoint and
-    // the master link.
-    for spec in config.bind.iter().take(MAX_LISTENERS - 2) {
+    // The last three listener tokens belong to the metrics endpoint, the
+    // master link and the full-sync snapshot pipe.
+    for spec in config.bind.iter().take(MAX_LISTENERS - 3) {
         let Some((addr, optional)) = bind_addr(spec, config.port) else {
             return Err(format!("Invalid bind address '{spec}'"));
         };
