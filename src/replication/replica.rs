@@ -102,6 +102,30 @@ pub struct MasterLink {
 }
 
 impl MasterLink {
+    /// A link in `state` with empty buffers, its clock started at `now_ms`.
+    fn new(
+        stream: Option<TcpStream>,
+        state: LinkState,
+        client: Box<Client>,
+        proto_max_bulk_len: u64,
+        now_ms: i64,
+    ) -> MasterLink {
+        MasterLink {
+            stream,
+            state,
+            inbuf: Vec::new(),
+            out: Vec::new(),
+            payload: Vec::new(),
+            steps: Default::default(),
+            parser: Parser::new(proto_max_bulk_len),
+            client,
+            last_io_ms: now_ms,
+            last_ack_ms: 0,
+            started_ms: now_ms,
+            fullresync: None,
+        }
+    }
+
     pub fn is_connected(&self) -> bool {
         self.state == LinkState::Connected
     }
@@ -214,20 +238,13 @@ impl Server {
         client.is_master = true;
         client.addr = format!("{host}:{port}");
         log::info!("Connecting to MASTER {host}:{port}");
-        self.repl.link = Some(MasterLink {
-            stream: Some(stream),
-            state: LinkState::Connecting,
-            inbuf: Vec::new(),
-            out: Vec::new(),
-            payload: Vec::new(),
-            steps: Default::default(),
-            parser: Parser::new(self.config.proto_max_bulk_len),
+        self.repl.link = Some(MasterLink::new(
+            Some(stream),
+            LinkState::Connecting,
             client,
-            last_io_ms: self.ks.now_ms,
-            last_ack_ms: 0,
-            started_ms: self.ks.now_ms,
-            fullresync: None,
-        });
+            self.config.proto_max_bulk_len,
+            self.ks.now_ms,
+        ));
     }
 
     /// The master's socket address, without blocking the loop: numeric
@@ -371,20 +388,13 @@ impl Server {
     pub fn feed_detached_master_link(&mut self, chunks: &[&[u8]]) -> Result<(), String> {
         let mut client = Box::new(Client::new_fake(0));
         client.is_master = true;
-        let mut link = MasterLink {
-            stream: None,
-            state: LinkState::WaitPong,
-            inbuf: Vec::new(),
-            out: Vec::new(),
-            payload: Vec::new(),
-            steps: Default::default(),
-            parser: Parser::new(self.config.proto_max_bulk_len),
+        let mut link = MasterLink::new(
+            None,
+            LinkState::WaitPong,
             client,
-            last_io_ms: self.ks.now_ms,
-            last_ack_ms: 0,
-            started_ms: self.ks.now_ms,
-            fullresync: None,
-        };
+            self.config.proto_max_bulk_len,
+            self.ks.now_ms,
+        );
         for chunk in chunks {
             if self.config.replicaof.is_none() {
                 break; // REPLICAOF NO ONE in the stream ended the link
