@@ -441,27 +441,31 @@ impl SkipList {
         range.gte_min(&t.member, t.score) && range.lte_max(&h.member, h.score)
     }
 
-    /// First node inside `range` and its 1-based rank.
-    pub fn first_in(&self, range: &Range) -> Option<(NodeId, usize)> {
-        if !self.overlaps(range) {
-            return None;
-        }
+    /// The last node (HEAD if none) of the prefix whose nodes all satisfy
+    /// `keep`, with its 1-based rank; `keep` must hold for a prefix of
+    /// the order (true, then false), which is what a range bound gives.
+    fn last_where(&self, keep: impl Fn(&Node) -> bool) -> (NodeId, usize) {
         let mut rank = 0usize;
         let mut x = HEAD;
         for i in (0..self.level).rev() {
             loop {
                 let l = self.lvl(x, i);
-                if l.forward == NIL {
-                    break;
-                }
-                let n = self.node(l.forward);
-                if range.gte_min(&n.member, n.score) {
+                if l.forward == NIL || !keep(self.node(l.forward)) {
                     break;
                 }
                 rank += l.span as usize;
                 x = l.forward;
             }
         }
+        (x, rank)
+    }
+
+    /// First node inside `range` and its 1-based rank.
+    pub fn first_in(&self, range: &Range) -> Option<(NodeId, usize)> {
+        if !self.overlaps(range) {
+            return None;
+        }
+        let (x, rank) = self.last_where(|n| !range.gte_min(&n.member, n.score));
         let x = self.lvl(x, 0).forward;
         if x == NIL {
             return None;
@@ -475,22 +479,7 @@ impl SkipList {
         if !self.overlaps(range) {
             return None;
         }
-        let mut rank = 0usize;
-        let mut x = HEAD;
-        for i in (0..self.level).rev() {
-            loop {
-                let l = self.lvl(x, i);
-                if l.forward == NIL {
-                    break;
-                }
-                let n = self.node(l.forward);
-                if !range.lte_max(&n.member, n.score) {
-                    break;
-                }
-                rank += l.span as usize;
-                x = l.forward;
-            }
-        }
+        let (x, rank) = self.last_where(|n| range.lte_max(&n.member, n.score));
         if x == HEAD {
             return None;
         }
