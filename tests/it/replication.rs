@@ -397,17 +397,7 @@ fn real_redis_replica_of_redislite_converges_and_resyncs_partially() {
     let port = m.port.to_string();
     let r = ServerProc::start_reference(&["--replicaof", "127.0.0.1", &port]);
     link_up(&r);
-    converges(&m, &r);
-    more_writes(&m, "live");
-    converges(&m, &r);
-    assert_eq!(
-        run(&m, &["CLIENT", "KILL", "TYPE", "replica"]),
-        redis::Value::Int(1)
-    );
-    more_writes(&m, "after-kill");
-    converges(&m, &r);
-    assert!(wait_until(LIMIT, || info(&m, "stats", "sync_partial_ok") == "1"));
-    assert_eq!(info(&m, "stats", "sync_full"), "1");
+    converges_then_resyncs_partially(&m, &r);
     run(&m, &["SET", "k", "v"]);
     assert_eq!(run(&m, &["WAIT", "1", "10000"]), redis::Value::Int(1));
 }
@@ -417,17 +407,7 @@ fn redislite_replica_of_real_redis_converges_and_resyncs_partially() {
     let m = ServerProc::start_reference(&[]);
     fill(&m);
     let r = replica_of(&m);
-    converges(&m, &r);
-    more_writes(&m, "live");
-    converges(&m, &r);
-    assert_eq!(
-        run(&m, &["CLIENT", "KILL", "TYPE", "replica"]),
-        redis::Value::Int(1)
-    );
-    more_writes(&m, "after-kill");
-    converges(&m, &r);
-    assert!(wait_until(LIMIT, || info(&m, "stats", "sync_partial_ok") == "1"));
-    assert_eq!(info(&m, "stats", "sync_full"), "1");
+    converges_then_resyncs_partially(&m, &r);
 }
 
 #[test]
@@ -480,4 +460,21 @@ fn chained_replica_gets_the_same_stream() {
         info(&r2, "replication", "slave_repl_offset")
             == info(&m, "replication", "master_repl_offset")
     }));
+}
+
+/// Live writes reach `r`; after its link is cut (CLIENT KILL on the
+/// master) and more writes, it catches up with one partial resync and no
+/// second full sync.
+fn converges_then_resyncs_partially(m: &ServerProc, r: &ServerProc) {
+    converges(m, r);
+    more_writes(m, "live");
+    converges(m, r);
+    assert_eq!(
+        run(m, &["CLIENT", "KILL", "TYPE", "replica"]),
+        redis::Value::Int(1)
+    );
+    more_writes(m, "after-kill");
+    converges(m, r);
+    assert!(wait_until(LIMIT, || info(m, "stats", "sync_partial_ok") == "1"));
+    assert_eq!(info(m, "stats", "sync_full"), "1");
 }
