@@ -2,7 +2,7 @@
 //! scripts against redis-server where replies are deterministic, and
 //! direct checks for ACL LOG, live rule changes, DELUSER and secrecy.
 
-use crate::common::ServerProc;
+use crate::common::{ServerProc, TempDir};
 use crate::differential::{check, check_with};
 use std::time::Duration;
 
@@ -260,9 +260,8 @@ fn hello_auth_goes_through_users() {
 
 #[test]
 fn aclfile_load_and_save() {
-    let dir = std::env::temp_dir().join(format!("redislite-acl-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("users.acl");
+    let dir = TempDir::new("aclfile");
+    let file = dir.0.join("users.acl");
     let path = file.to_str().unwrap().to_string();
     std::fs::write(
         &file,
@@ -309,7 +308,6 @@ fn aclfile_load_and_save() {
         admin.cmd(&["ACL", "USERS"]),
         b"*2\r\n$5\r\nalice\r\n$7\r\ndefault\r\n"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

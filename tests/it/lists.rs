@@ -4,7 +4,7 @@
 //! pipelined input held back while blocked, BLMOVE chains. Conditions are
 //! polled (INFO clients `blocked_clients`), never slept on.
 
-use crate::common::{blocked_clients, encode, send, wait_blocked, Conn, ServerProc};
+use crate::common::{blocked_clients, encode, send, wait_blocked, Conn, ServerProc, TempDir};
 use std::time::{Duration, Instant};
 
 fn pair(key: &str, value: &str) -> String {
@@ -417,12 +417,8 @@ fn keyspace_events_match_redis() {
 /// popped at once or were served later; the replay rebuilds the lists.
 #[test]
 fn blocking_pops_are_logged_as_their_effect_and_replay() {
-    let dir = std::env::temp_dir().join(format!(
-        "redislite-lists-aof-{}-{}",
-        std::process::id(),
-        crate::common::free_port()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = TempDir::new("lists-aof");
+    let dir = &tmp.0;
     let args = [
         "--appendonly",
         "yes",
@@ -431,7 +427,7 @@ fn blocking_pops_are_logged_as_their_effect_and_replay() {
         "--save",
         "",
     ];
-    let mut s = ServerProc::start_in(&dir, &args);
+    let mut s = ServerProc::start_in(dir, &args);
     let mut ctl = s.conn();
     let mut w = s.conn();
     ctl.cmd(&["RPUSH", "src", "a", "b", "c", "d", "e", "f"]);
@@ -474,7 +470,7 @@ fn blocking_pops_are_logged_as_their_effect_and_replay() {
     }
     assert!(text.contains("LMOVE") && text.contains("RPOP"));
 
-    let s = ServerProc::start_in(&dir, &args);
+    let s = ServerProc::start_in(dir, &args);
     let mut c = s.conn();
     let after: Vec<String> = keys
         .iter()
@@ -482,5 +478,4 @@ fn blocking_pops_are_logged_as_their_effect_and_replay() {
         .collect();
     assert_eq!(after, before);
     drop(s);
-    let _ = std::fs::remove_dir_all(&dir);
 }

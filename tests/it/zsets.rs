@@ -716,12 +716,8 @@ fn bzmpop_max_count_when_served() {
 
 #[test]
 fn blocking_zset_pops_are_logged_as_their_effect_and_replay() {
-    let dir = std::env::temp_dir().join(format!(
-        "redislite-zsets-aof-{}-{}",
-        std::process::id(),
-        crate::common::free_port()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = TempDir::new("zsets-aof");
+    let dir = &tmp.0;
     let args = [
         "--appendonly",
         "yes",
@@ -730,7 +726,7 @@ fn blocking_zset_pops_are_logged_as_their_effect_and_replay() {
         "--save",
         "",
     ];
-    let mut s = ServerProc::start_in(&dir, &args);
+    let mut s = ServerProc::start_in(dir, &args);
     let mut ctl = s.conn();
     let mut w = s.conn();
     ctl.cmd(&["ZADD", "src", "1", "a", "2", "b", "3", "c", "4", "d"]);
@@ -767,7 +763,7 @@ fn blocking_zset_pops_are_logged_as_their_effect_and_replay() {
     }
     assert!(text.contains("\r\nZPOPMIN\r\n") && text.contains("\r\nZPOPMAX\r\n"));
 
-    let s = ServerProc::start_in(&dir, &args);
+    let s = ServerProc::start_in(dir, &args);
     let mut c = s.conn();
     let after: Vec<String> = keys
         .iter()
@@ -775,5 +771,4 @@ fn blocking_zset_pops_are_logged_as_their_effect_and_replay() {
         .collect();
     assert_eq!(after, before);
     drop(s);
-    let _ = std::fs::remove_dir_all(&dir);
 }
