@@ -113,6 +113,32 @@ pub fn write_message(c: &mut Client, pattern: Option<&[u8]>, channel: &[u8], pay
     w.bulk(payload);
 }
 
+/// client-output-buffer-limit for one client of any class: past the
+/// limit the client is scheduled to close (close_asap), the close is
+/// logged and counted in `disconnections` (INFO's
+/// client_output_buffer_limit_disconnections). Returns whether it was.
+/// The one place every class (normal, replica, pubsub, monitor) goes
+/// through, so the log line and the counter never diverge.
+pub fn enforce_output_limit(
+    c: &mut Client,
+    (hard, soft, soft_secs): (u64, u64, u64),
+    now_ms: i64,
+    disconnections: &mut u64,
+) -> bool {
+    if check_output_limit(c, hard, soft, soft_secs, now_ms) == LimitVerdict::Ok {
+        return false;
+    }
+    log::warn!(
+        "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits ({} bytes pending).",
+        c.id,
+        c.addr,
+        c.pending_output_bytes()
+    );
+    *disconnections += 1;
+    c.close_asap = true;
+    true
+}
+
 /// What the output-buffer-limit check decided for a client.
 #[derive(Debug, PartialEq, Eq)]
 pub enum LimitVerdict {

@@ -15,7 +15,7 @@ use super::keys::reply_help;
 use super::Argv;
 use crate::connection::Client;
 use crate::errors::{CmdError, CmdResult};
-use crate::pubsub::{check_output_limit, write_message, LimitVerdict};
+use crate::pubsub::{enforce_output_limit, write_message};
 use crate::server::Server;
 
 /// Which subscription namespace a (un)subscribe acts on.
@@ -141,13 +141,12 @@ fn deliver(
     if let Some(cur) = current.as_deref_mut() {
         if cur.token == slot {
             write_message(cur, pattern, channel, payload);
-            if check_output_limit(cur, hard, soft, secs, now) == LimitVerdict::Close {
-                log::warn!(
-                    "Client id={} scheduled to be closed for overcoming of output buffer limits.",
-                    cur.id
-                );
-                cur.close_asap = true;
-            }
+            enforce_output_limit(
+                cur,
+                (hard, soft, secs),
+                now,
+                &mut srv.stats.client_output_buffer_limit_disconnections,
+            );
             return;
         }
     }
@@ -158,14 +157,12 @@ fn deliver(
         return;
     }
     write_message(target, pattern, channel, payload);
-    if check_output_limit(target, hard, soft, secs, now) == LimitVerdict::Close {
-        log::warn!(
-            "Client id={} addr={} scheduled to be closed for overcoming of output buffer limits.",
-            target.id,
-            target.addr
-        );
-        target.close_asap = true;
-    }
+    enforce_output_limit(
+        target,
+        (hard, soft, secs),
+        now,
+        &mut srv.stats.client_output_buffer_limit_disconnections,
+    );
     if !target.pending_write {
         target.pending_write = true;
         srv.pending_writes.push(slot);

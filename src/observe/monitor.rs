@@ -17,7 +17,7 @@
 
 use crate::commands::Argv;
 use crate::connection::Client;
-use crate::pubsub::{check_output_limit, LimitVerdict};
+use crate::pubsub::enforce_output_limit;
 use crate::server::Server;
 use std::time::Instant;
 
@@ -100,10 +100,12 @@ pub fn feed(srv: &mut Server, c: &mut Client, argv: &Argv) {
     let now_ms = srv.ks.now_ms;
     if c.monitor {
         c.out.extend_from_slice(&line);
-        if check_output_limit(c, hard, soft, soft_secs, now_ms) == LimitVerdict::Close {
-            srv.stats.client_output_buffer_limit_disconnections += 1;
-            c.close_asap = true;
-        }
+        enforce_output_limit(
+            c,
+            (hard, soft, soft_secs),
+            now_ms,
+            &mut srv.stats.client_output_buffer_limit_disconnections,
+        );
     }
     let mut i = 0;
     // Bounded by the number of monitors; a closed monitor leaves the list.
@@ -114,13 +116,12 @@ pub fn feed(srv: &mut Server, c: &mut Client, argv: &Argv) {
             continue;
         };
         m.out.extend_from_slice(&line);
-        if check_output_limit(m, hard, soft, soft_secs, now_ms) == LimitVerdict::Close {
-            log::warn!(
-                "Client id={} addr={} (monitor) closed for overcoming of output buffer limits.",
-                m.id,
-                m.addr
-            );
-            srv.stats.client_output_buffer_limit_disconnections += 1;
+        if enforce_output_limit(
+            m,
+            (hard, soft, soft_secs),
+            now_ms,
+            &mut srv.stats.client_output_buffer_limit_disconnections,
+        ) {
             srv.close_client_in_table(slot);
             // free_client removed the slot from the list: revisit index.
             i -= 1;

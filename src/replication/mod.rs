@@ -182,22 +182,13 @@ impl Server {
             // replica that does not read (or is still receiving its
             // snapshot) is bounded; past it the replica is dropped (it
             // will resync) and the master goes on.
-            let verdict = crate::pubsub::check_output_limit(
+            if crate::pubsub::enforce_output_limit(
                 c,
-                limit.hard_bytes,
-                limit.soft_bytes,
-                limit.soft_seconds,
+                (limit.hard_bytes, limit.soft_bytes, limit.soft_seconds),
                 now,
-            );
-            if verdict == crate::pubsub::LimitVerdict::Close {
-                log::warn!(
-                    "Client id={} addr={} (replica) scheduled to be closed ASAP for overcoming of output buffer limits ({} bytes pending).",
-                    c.id,
-                    c.addr,
-                    c.pending_output_bytes()
-                );
-                self.stats.client_output_buffer_limit_disconnections += 1;
-                c.close_asap = true;
+                &mut self.stats.client_output_buffer_limit_disconnections,
+            ) {
+                // The replica resyncs anyway: drop what it would not read.
                 c.out = Vec::new();
                 c.out_pos = 0;
             }

@@ -452,23 +452,12 @@ impl Server {
             return;
         }
         let l = self.config.client_output_buffer_limit[0];
-        let verdict = crate::pubsub::check_output_limit(
+        crate::pubsub::enforce_output_limit(
             c,
-            l.hard_bytes,
-            l.soft_bytes,
-            l.soft_seconds,
+            (l.hard_bytes, l.soft_bytes, l.soft_seconds),
             self.ks.now_ms,
+            &mut self.stats.client_output_buffer_limit_disconnections,
         );
-        if verdict == crate::pubsub::LimitVerdict::Close {
-            log::warn!(
-                "Client id={} addr={} closed for overcoming of output buffer limits ({} bytes pending).",
-                c.id,
-                c.addr,
-                c.pending_output_bytes()
-            );
-            self.stats.client_output_buffer_limit_disconnections += 1;
-            c.close_asap = true;
-        }
     }
 
     /// Put a client back in the table after it ran commands, or free it.

@@ -2,7 +2,7 @@
 //! with several real connections; the single-reply parts are also checked
 //! against redis-server with the differential harness.
 
-use crate::common::{encode, wait_until, Conn, ServerProc};
+use crate::common::{encode, info_u64, wait_until, Conn, ServerProc};
 use crate::differential::check;
 use std::time::Duration;
 
@@ -160,6 +160,15 @@ fn slow_subscriber_is_disconnected_at_the_hard_limit() {
             .cmds(&["PUBSUB", "NUMSUB", "flood"])
             .ends_with(":0\r\n")),
         "the slow subscriber should have been disconnected"
+    );
+    // Counted like every other class's limit disconnection, as Redis.
+    assert_eq!(
+        info_u64(
+            &mut admin,
+            "stats",
+            "client_output_buffer_limit_disconnections"
+        ),
+        1
     );
     let info = admin.cmds(&["INFO", "memory"]);
     let used: u64 = info
