@@ -358,7 +358,7 @@ fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
 /// digits) followed by CRLF, starting at `i`; returns the value and the
 /// index after the CRLF. None for anything else, including "not yet".
 #[inline]
-fn read_decimal_line(buf: &[u8], mut i: usize) -> Option<(u64, usize)> {
+pub(crate) fn read_decimal_line(buf: &[u8], mut i: usize) -> Option<(u64, usize)> {
     // Fast path: argument counts and lengths are nearly always one or two
     // digits ("*3", "$3", "$16", "$32"); the same rules, unrolled.
     if let Some(w) = buf.get(i..i + 4) {

@@ -479,6 +479,8 @@ impl Server {
     /// Parse and execute complete commands in `buf`; returns bytes used.
     pub fn process_input(&mut self, c: &mut Client, buf: &[u8]) -> usize {
         let mut off = 0;
+        // Requests before this offset had their keys prefetched already.
+        let mut prefetched = 0;
         while off < buf.len() {
             if c.close_after_reply || c.close_asap || self.shutdown_requested.is_some() {
                 // Redis stops processing a client's pipeline after QUIT or a
@@ -498,6 +500,9 @@ impl Server {
                 // A blocked client's later commands wait in its query
                 // buffer until it is unblocked (blocking.rs replays them).
                 return off;
+            }
+            if off >= prefetched && !c.parser.in_progress() {
+                prefetched = off + self.ks.prefetch_pipeline(c.db, &buf[off..]);
             }
             match c.parser.parse(&buf[off..]) {
                 Ok(Parsed::Command { consumed, inline }) => {
