@@ -32,7 +32,7 @@ use super::aof::{self, Flush};
 use super::fault::crash_point;
 use super::manifest::{self, AofFile, Manifest};
 use crate::server::Server;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -203,12 +203,10 @@ fn open_next_incr(srv: &mut Server, dir: &Path) -> Result<u64, String> {
 }
 
 /// The child's work (also CONFIG SET appendonly yes, in the parent): the
-/// dataset as an RDB in `tmp`, fsynced.
+/// dataset as an RDB in `tmp`, streamed (the child's memory stays
+/// O(write buffer)) and fsynced. On failure the parent removes `tmp`.
 pub fn write_base(srv: &Server, tmp: &Path) -> io::Result<()> {
-    let data = super::rdb::encode(srv)?;
-    let mut f = std::fs::File::create(tmp)?;
-    f.write_all(&data)?;
-    f.sync_all()
+    super::rdb::write_file_synced(srv, tmp)
 }
 
 /// Step 3, in the parent: make `tmp` the base named in a new manifest with

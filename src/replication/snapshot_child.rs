@@ -1,6 +1,6 @@
 //! The forked full-sync snapshot: a child process encodes the dataset
-//! (rdb.rs `encode`, on its copy-on-write image) and writes it into a
-//! pipe; the parent reads the pipe without blocking and, once the child
+//! (rdb.rs `write_snapshot`, on its copy-on-write image) and streams it
+//! into a pipe; the parent reads the pipe without blocking and, once the child
 //! exited cleanly, hands the bytes to the replicas that wait for them
 //! (master.rs `finish_snapshot`).
 //!
@@ -77,9 +77,8 @@ pub fn spawn(srv: &mut Server) -> io::Result<SnapshotChild> {
         drop(rd);
         crate::persistence::fault::snapshot_child_delay();
         let mut out = std::fs::File::from(wr);
-        let ok = crate::persistence::rdb::encode(srv)
-            .and_then(|d| io::Write::write_all(&mut out, &d))
-            .is_ok();
+        // Streamed: the child holds a write buffer, never the image.
+        let ok = crate::persistence::rdb::write_snapshot(srv, &mut out).is_ok();
         // SAFETY: terminate the child at once, as Redis's child does.
         unsafe { libc::_exit(if ok { 0 } else { 1 }) };
     }

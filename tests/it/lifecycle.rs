@@ -531,6 +531,83 @@ fn full_disk_refuses_writes_serves_reads_loses_nothing_and_recovers() {
     drop(mount);
 }
 
+/// Files in `dir` whose names start with `prefix`.
+fn files_starting(dir: &std::path::Path, prefix: &str) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(prefix))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn snapshots_that_do_not_fit_fail_cleanly_and_keep_the_previous_dump() {
+    let d = TempDir::new("enospc-rdb");
+    let mount = TmpfsMount::new(&d.0, "1m");
+    let s = ServerProc::start_in(&d.0, &["--save", "", "--appendonly", "no"]);
+    let mut c = s.conn();
+    c.cmd(&["SET", "small", "1"]);
+    assert_eq!(c.cmds(&["SAVE"]), "+OK\r\n");
+    let dump = d.0.join("dump.rdb");
+    let before = std::fs::read(&dump).unwrap();
+    // 3 MB of values (written uncompressed) for a 1 MB file system: the
+    // streamed write hits ENOSPC part way through.
+    let value = "x".repeat(64 * 1024);
+    for i in 0..48 {
+        c.cmd(&["SET", &format!("big{i}"), &value]);
+    }
+    let idle_with = |c: &mut Conn, busy: &str, status: &str| {
+        wait_until(LIMIT, || {
+            let info = c.cmds(&["INFO", "persistence"]);
+            info.contains(&format!("{busy}:0")) && info.contains(status)
+        })
+    };
+    assert_eq!(c.cmds(&["BGSAVE"]), "+Background saving started\r\n");
+    assert!(
+        idle_with(
+            &mut c,
+            "rdb_bgsave_in_progress",
+            "rdb_last_bgsave_status:err"
+        ),
+        "the BGSAVE on a full disk did not fail"
+    );
+    assert_eq!(c.cmds(&["SAVE"]), "-ERR\r\n");
+    assert_eq!(files_starting(&d.0, "temp-"), Vec::<String>::new());
+    assert!(
+        std::fs::read(&dump).unwrap() == before,
+        "the previous dump changed"
+    );
+    // The AOF rewrite's child writes its base the same way.
+    assert!(c.cmds(&["BGREWRITEAOF"]).starts_with('+'));
+    assert!(
+        idle_with(
+            &mut c,
+            "aof_rewrite_in_progress",
+            "aof_last_bgrewrite_status:err"
+        ),
+        "the rewrite on a full disk did not fail"
+    );
+    assert_eq!(
+        files_starting(&d.0.join("appendonlydir"), "temp-"),
+        Vec::<String>::new()
+    );
+    // Space again: the next snapshot succeeds.
+    for i in 0..48 {
+        c.cmd(&["DEL", &format!("big{i}")]);
+    }
+    assert_eq!(c.cmds(&["BGSAVE"]), "+Background saving started\r\n");
+    assert!(idle_with(
+        &mut c,
+        "rdb_bgsave_in_progress",
+        "rdb_last_bgsave_status:ok"
+    ));
+    drop(s);
+    drop(mount);
+}
+
 #[test]
 fn sigterm_keeps_serving_when_the_final_save_fails_unless_on_sigterm_force() {
     let d = TempDir::new("sigterm-fail");
