@@ -128,7 +128,13 @@ fn arity_ok(arity: i32, argc: usize) -> bool {
 
 /// Run one request for client `c`.
 pub fn call(srv: &mut Server, c: &mut Client, argv: &Argv) {
-    let start = crate::server::mono_ns();
+    // A pipelined request's clock starts where its predecessor's stopped
+    // (see Server::cmd_start_hint_ns): one clock read per request.
+    let start = match std::mem::take(&mut srv.cmd_start_hint_ns) {
+        0 => crate::server::mono_ns(),
+        hint => hint,
+    };
+    srv.cmd_end_ns = 0;
     srv.ks.now_ms = srv.clock.unix_ms_at_ns(start);
     c.last_interaction_ms = srv.ks.now_ms;
     match c.reply_mode {
@@ -384,7 +390,9 @@ pub fn execute(
         dirty_before
     };
     srv.propagate_command(c.db, argv.iter(), own_dirty);
-    let usec = crate::server::mono_ns().saturating_sub(start_ns) / 1000;
+    let end_ns = crate::server::mono_ns();
+    srv.cmd_end_ns = end_ns;
+    let usec = end_ns.saturating_sub(start_ns) / 1000;
     let id = table::ids().of(idx, cmd, argv);
     let flags = effective_flags(cmd, argv);
     if let Some(st) = c.blocked.as_mut() {

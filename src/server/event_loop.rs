@@ -481,6 +481,8 @@ impl Server {
         let mut off = 0;
         // Requests before this offset had their keys prefetched already.
         let mut prefetched = 0;
+        // When the previous request of this batch finished (0: unknown).
+        let mut chained_ns = 0;
         while off < buf.len() {
             if c.close_after_reply || c.close_asap || self.shutdown_requested.is_some() {
                 // Redis stops processing a client's pipeline after QUIT or a
@@ -503,6 +505,8 @@ impl Server {
             }
             if off >= prefetched && !c.parser.in_progress() {
                 prefetched = off + self.ks.prefetch_pipeline(c.db, &buf[off..]);
+                // The prefetch's stalls belong to no request.
+                chained_ns = 0;
             }
             match c.parser.parse(&buf[off..]) {
                 Ok(Parsed::Command { consumed, inline }) => {
@@ -518,13 +522,16 @@ impl Server {
                         self.paused_clients.push(c.token);
                         return off;
                     }
+                    self.cmd_start_hint_ns = chained_ns;
                     commands::call(self, c, &argv);
+                    chained_ns = self.cmd_end_ns;
                     c.parser.restore_args(ranges, scratch);
                     off += consumed;
                     // Serve clients blocked on keys this command created,
                     // before the next command runs (as Redis does).
                     if self.ks.blocked.has_ready() {
                         self.handle_ready_keys();
+                        chained_ns = 0;
                     }
                 }
                 Ok(Parsed::Empty { consumed }) => off += consumed,

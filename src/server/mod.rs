@@ -93,6 +93,15 @@ pub struct Server {
     pub startup_memory: usize,
     /// Maps monotonic instants to wall-clock milliseconds (see WallClock).
     pub clock: WallClock,
+    /// Clock chaining for pipelined requests (event_loop::process_input):
+    /// the `mono_ns()` reading at which the previous request of the same
+    /// batch finished, taken by `commands::call` as its start instead of
+    /// a clock read of its own; 0 = read the clock. `call` always resets
+    /// it, so it never outlives the batch that set it.
+    pub cmd_start_hint_ns: u64,
+    /// The `mono_ns()` reading at which the last `commands::execute`
+    /// finished (0 after a request rejected before running).
+    pub cmd_end_ns: u64,
     /// Eviction candidates kept between commands (see evict.rs).
     pub eviction_pool: crate::evict::EvictionPool,
     /// Rotates the first database tried by the random eviction policies.
@@ -227,6 +236,8 @@ impl Server {
             blocking: blocking::Blocking::default(),
             startup_memory: crate::memory::used_memory(),
             clock: WallClock::new(),
+            cmd_start_hint_ns: 0,
+            cmd_end_ns: 0,
             eviction_pool: Default::default(),
             next_eviction_db: 0,
             prop: Default::default(),

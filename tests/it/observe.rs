@@ -233,6 +233,46 @@ fn slowlog_threshold_and_max_len_are_live() {
     assert_eq!(c.cmd(&["SLOWLOG", "LEN"]), b":0\r\n");
 }
 
+/// Pipelined requests share clock readings (each starts where the one
+/// before it ended): a slow request in a batch must not make the requests
+/// after it look slow, in the slow log or in commandstats.
+#[test]
+fn a_slow_request_in_a_pipeline_is_billed_alone() {
+    let srv = ServerProc::start(&[
+        "--slowlog-log-slower-than",
+        "50000",
+        "--enable-debug-command",
+        "yes",
+    ]);
+    let mut c = srv.conn();
+    let batch = [
+        encode(&[b"SET", b"k", b"v"]),
+        encode(&[b"DEBUG", b"SLEEP", b"0.1"]),
+        encode(&[b"PING"]),
+        encode(&[b"GET", b"k"]),
+        encode(&[b"INCR", b"n"]),
+    ]
+    .concat();
+    c.send_raw(&batch);
+    for _ in 0..5 {
+        c.read_reply();
+    }
+    let v = parse(&c.cmd(&["SLOWLOG", "GET", "10"]));
+    let names: Vec<V> = arr(&v).iter().map(|e| arr(&arr(e)[3])[0].clone()).collect();
+    assert_eq!(names, vec![V::Bulk(b"DEBUG".to_vec())]);
+    let stats = String::from_utf8(c.cmd(&["INFO", "commandstats"])).unwrap();
+    for cmd in ["ping", "get", "incr"] {
+        let usec: u64 = stats
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("cmdstat_{cmd}:calls=")))
+            .and_then(|rest| rest.split(",usec=").nth(1))
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no cmdstat_{cmd} in {stats}"));
+        assert!(usec < 50_000, "{cmd} billed {usec} us");
+    }
+}
+
 /// Connect a monitor, run `script` from another client, and return the
 /// monitor lines with the `+<time> [` prefix checked and removed, the
 /// issuing client's address replaced by `ADDR`.
