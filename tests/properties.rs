@@ -5,13 +5,16 @@
 //! proptest prints a failing case's minimal input; a regression found
 //! here or by a fuzz target gets its own `#[test]` at the bottom.
 //!
-//! These are the only tests that call the library rather than the binary:
-//! they check parsers and loaders against hostile bytes, where a socket
-//! adds nothing but time. tests/it/fuzz_socket.rs does the same over TCP.
+//! These and tests/fuzz_corpus.rs (the fuzz targets' own bodies over the
+//! seed corpus and its mutations) are the only tests that call the
+//! library rather than the binary: they check parsers and loaders against
+//! hostile bytes, where a socket adds nothing but time.
+//! tests/it/fuzz_socket.rs does the same over TCP.
 
 use proptest::prelude::*;
 use redislite::connection::Client;
 use redislite::persistence::{aof, propagate::encode_command, rdb};
+use redislite::server::fuzz_entry::split_at;
 use redislite::server::offline::{
     commands_from_bytes, parse_requests, replies_well_formed, reply_len, Offline,
 };
@@ -37,20 +40,6 @@ fn config() -> ProptestConfig {
 fn encode(argv: &[Vec<u8>]) -> Vec<u8> {
     let mut out = Vec::new();
     encode_command(&mut out, argv.iter().map(|a| a.as_slice()));
-    out
-}
-
-/// Cut `data` at the given points (any values; clamped and sorted).
-fn split<'a>(data: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
-    let mut points: Vec<usize> = cuts.iter().map(|&c| c % (data.len() + 1)).collect();
-    points.sort_unstable();
-    let mut out = Vec::new();
-    let mut start = 0;
-    for p in points {
-        out.push(&data[start..p]);
-        start = p;
-    }
-    out.push(&data[start..]);
     out
 }
 
@@ -152,7 +141,7 @@ proptest! {
     ) {
         let data: Vec<u8> = frames.concat();
         let whole = parse_requests(&[&data], 1024 * 1024);
-        let pieces = split(&data, &cuts);
+        let pieces = split_at(&data, &cuts);
         prop_assert_eq!(whole, parse_requests(&pieces, 1024 * 1024));
     }
 
@@ -240,11 +229,11 @@ proptest! {
         stream.extend_from_slice(&image);
         stream.extend_from_slice(&encode(&[b"INCR".to_vec(), b"n".to_vec()]));
         let mut off = Offline::new();
-        prop_assert_eq!(off.feed_master_link(&split(&stream, &cuts)), Ok(()));
+        prop_assert_eq!(off.feed_master_link(&split_at(&stream, &cuts)), Ok(()));
         prop_assert_eq!(off.run(&[b"GET", b"n"]), b"$5\r\n12346\r\n".to_vec());
         prop_assert_eq!(off.run(&[b"HLEN", b"bh"]), b":150\r\n".to_vec());
         let mut off = Offline::new();
-        let _ = off.feed_master_link(&split(&mutate(&stream, &edits), &cuts));
+        let _ = off.feed_master_link(&split_at(&mutate(&stream, &edits), &cuts));
         prop_assert_eq!(off.run(&[b"PING"]), b"+PONG\r\n".to_vec());
     }
 }

@@ -18,6 +18,7 @@
 pub mod blocking;
 pub mod cron;
 pub mod event_loop;
+pub mod fuzz_entry;
 pub mod http;
 pub mod offline;
 pub mod shutdown;
