@@ -132,9 +132,12 @@ pub fn aof_loader(data: &[u8]) {
     }
 }
 
-/// Reads that walk a whole value of each type, as (words before the
-/// key, words after it); the wrong-type ones just answer WRONGTYPE.
-const RDB_READS: &[(&[&[u8]], &[&[u8]])] = &[
+/// Command words around a key: (before it, after it).
+type AroundKey = (&'static [&'static [u8]], &'static [&'static [u8]]);
+
+/// Reads that walk a whole value of each type; the wrong-type ones just
+/// answer WRONGTYPE.
+const RDB_READS: &[AroundKey] = &[
     (&[b"TYPE"], &[]),
     (&[b"OBJECT", b"ENCODING"], &[]),
     (&[b"GET"], &[]),
