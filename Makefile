@@ -40,8 +40,9 @@ bench-redis-benchmark: build
 # rustup toolchain install nightly; cargo install cargo-fuzz). New inputs
 # go to fuzz/corpus/<target> (not checked in); the checked-in seeds are
 # read from fuzz/seeds/<target>. The limits make "allocates by a claimed
-# length" and "hangs" findings, not just panics. CI runs the stable
-# proptest equivalents instead (tests/properties.rs, part of `make test`).
+# length" and "hangs" findings, not just panics. CI runs the same target
+# bodies on stable instead: tests/fuzz_corpus.rs (seeds plus seeded
+# mutations, FUZZ_CORPUS_ITERS) and tests/properties.rs, in `make test`.
 FUZZ_TARGETS := resp_parser commands aof_loader rdb_loader repl_stream
 FUZZ_SECONDS ?= 30
 fuzz:
