@@ -643,7 +643,7 @@ const CACHE_LINE: usize = 64;
 /// Ask the CPU to start loading the cache line holding `p`. A prefetch
 /// never faults, whatever the address, and changes no program state: it
 /// only lets several independent cache misses overlap instead of each
-/// stalling in turn (see `Keyspace::prefetch`).
+/// stalling in turn (see `Keyspace::prefetch_pipeline`).
 #[inline(always)]
 fn prefetch_read<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]

@@ -22,23 +22,19 @@ fn debug_reload_keeps_data_encodings_and_ttls() {
             .query(&mut con)
             .unwrap();
     }
-    let before: Vec<_> = keys
-        .iter()
-        .map(|k| {
-            let t: i64 = redis::cmd("PEXPIRETIME").arg(k).query(&mut con).unwrap();
-            (snapshot(&mut con, k), t)
-        })
-        .collect();
+    // Every key's value, encoding and deadline.
+    let state = |con: &mut redis::Connection| -> Vec<_> {
+        keys.iter()
+            .map(|k| {
+                let t: i64 = redis::cmd("PEXPIRETIME").arg(k).query(con).unwrap();
+                (snapshot(con, k), t)
+            })
+            .collect()
+    };
+    let before = state(&mut con);
     let mut c = s.conn();
     assert_eq!(c.cmds(&["DEBUG", "RELOAD"]), "+OK\r\n");
-    let after: Vec<_> = keys
-        .iter()
-        .map(|k| {
-            let t: i64 = redis::cmd("PEXPIRETIME").arg(k).query(&mut con).unwrap();
-            (snapshot(&mut con, k), t)
-        })
-        .collect();
-    assert_eq!(before, after);
+    assert_eq!(before, state(&mut con));
     assert_eq!(c.cmds(&["DBSIZE"]), format!(":{}\r\n", keys.len()));
     // NOSAVE loads the file as it is: a key written since is gone.
     c.cmd(&["SET", "later", "1"]);
