@@ -28,6 +28,8 @@
 #   CG_RB [unset; redis-benchmark arguments, e.g. "-t zadd -r 100000", to
 #   drive the server with redis-benchmark instead: run once to fill, then
 #   once measured, CG_REQUESTS requests each]
+#   CG_SERVER_ARGS ["--appendonly no"; e.g. "--appendonly yes --appendfsync
+#   everysec" to count what the log adds per write]
 #   REDIS_SERVER [/usr/bin/redis-server]
 #
 # Callgrind counts user-space instructions only: syscalls and the TCP stack
@@ -47,6 +49,7 @@ CONNS=${CG_CONNS:-10}
 VALUE=${CG_VALUE:-32}
 EXTRA=${CG_EXTRA:-}
 RB=${CG_RB:-}
+read -r -a SERVER_ARGS <<<"${CG_SERVER_ARGS:---appendonly no}"
 CACHE_SIM=no
 [[ ${CG_CACHE:-0} == 1 ]] && CACHE_SIM=yes
 REDIS_BIN=${REDIS_SERVER:-/usr/bin/redis-server}
@@ -83,7 +86,7 @@ cd "$OUT"
 rm -f callgrind.out.*
 valgrind --tool=callgrind --cache-sim=$CACHE_SIM --instr-atstart=no \
     --callgrind-out-file="$OUT/callgrind.out.$KIND" \
-    "${SERVER[@]}" --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no >"$OUT/server.log" 2>&1 &
+    "${SERVER[@]}" --port "$PORT" --bind 127.0.0.1 --save '' "${SERVER_ARGS[@]}" >"$OUT/server.log" 2>&1 &
 PID=$!
 for _ in $(seq 600); do
     [[ $(redis-cli -p "$PORT" ping 2>/dev/null) == PONG ]] && break

@@ -45,11 +45,34 @@ pub use table::{lookup, Command, COMMANDS};
 pub struct Argv<'a> {
     data: &'a [u8],
     ranges: &'a [Range<usize>],
+    /// The whole request as the client sent it, when its headers are
+    /// canonical (`Parser::last_has_canonical_headers`); empty otherwise.
+    /// Propagation copies it instead of re-encoding (see [`Argv::raw`]).
+    raw: &'a [u8],
 }
 
 impl<'a> Argv<'a> {
     pub fn new(data: &'a [u8], ranges: &'a [Range<usize>]) -> Argv<'a> {
-        Argv { data, ranges }
+        Argv {
+            data,
+            ranges,
+            raw: &[],
+        }
+    }
+
+    /// Arguments sent as `raw`, a multibulk request whose headers the
+    /// parser found canonical.
+    pub fn with_raw(data: &'a [u8], ranges: &'a [Range<usize>], raw: &'a [u8]) -> Argv<'a> {
+        Argv { data, ranges, raw }
+    }
+
+    /// The request's own bytes, when they are exactly the RESP encoding
+    /// of its arguments. The terminators are checked here, not by the
+    /// parser, so only propagated writes pay for it.
+    pub fn raw(&self) -> Option<&'a [u8]> {
+        let canonical =
+            !self.raw.is_empty() && crate::resp::parser::crlf_terminated(self.data, self.ranges);
+        canonical.then_some(self.raw)
     }
 
     pub fn len(&self) -> usize {
@@ -66,6 +89,7 @@ impl<'a> Argv<'a> {
         Argv {
             data: self.data,
             ranges: self.ranges.get(n..).unwrap_or(&[]),
+            raw: &[],
         }
     }
 
@@ -389,7 +413,7 @@ pub fn execute(
     } else {
         dirty_before
     };
-    srv.propagate_command(c.db, argv.iter(), own_dirty);
+    srv.propagate_command(c.db, argv, own_dirty);
     let end_ns = crate::server::mono_ns();
     srv.cmd_end_ns = end_ns;
     let usec = end_ns.saturating_sub(start_ns) / 1000;

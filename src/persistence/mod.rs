@@ -334,23 +334,23 @@ pub fn load_aof_bytes(
     Ok(AofLoad {
         keep,
         damage: scan.damage,
-        records: scan.commands.len(),
+        records: scan.records,
     })
 }
 
 /// Run the logged commands through the dispatcher with a fake client.
 /// Returns the offset up to which the log is kept: the end of the valid
-/// records, or the start of a final MULTI that never got its EXEC.
-fn replay(
-    srv: &mut Server,
-    data: &[u8],
-    commands: &[std::ops::Range<usize>],
-) -> Result<usize, String> {
+/// records, or the start of a final MULTI that never got its EXEC. The
+/// log is only ever cut between records, so such a MULTI must start its
+/// record: our writer never splits a transaction across records, and in
+/// logs of one command per record every MULTI starts one.
+fn replay(srv: &mut Server, data: &[u8], commands: &[aof::LoggedCommand]) -> Result<usize, String> {
     let enabled = std::mem::replace(&mut srv.prop.enabled, false);
     let mut fake = Client::new_fake(u64::MAX);
     let mut multi_start = None;
     let mut end = 0;
-    for r in commands {
+    for c in commands {
+        let r = &c.range;
         let rec = &data[r.clone()];
         let ranges = aof::parse_command(rec).ok_or("Bad command")?;
         let argv = Argv::new(rec, &ranges);
@@ -360,21 +360,24 @@ fn replay(
             return Err(format!(
                 "Unknown command '{}' at offset {}",
                 String::from_utf8_lossy(&argv[0]),
-                r.start - 4
+                r.start
             ));
         };
         if cmd.name == "multi" {
-            multi_start = Some(r.start - 4);
+            multi_start = Some((r.start, c.record.start));
         } else if cmd.name == "exec" {
             multi_start = None;
         }
         commands::call(srv, &mut fake, &argv);
         fake.out.clear();
-        end = r.end + 4;
+        end = c.record.end;
     }
     srv.prop.enabled = enabled;
     match (multi_start, fake.multi.take()) {
-        (Some(at), Some(_)) => Ok(at),
+        (Some((at, record)), Some(_)) if at == record + 4 => Ok(record),
+        (Some((at, _)), Some(_)) => Err(format!(
+            "Bad file format: a MULTI at offset {at} has no EXEC and does not start its record"
+        )),
         _ => Ok(end),
     }
 }

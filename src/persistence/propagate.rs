@@ -14,7 +14,8 @@
 //!    stand for the effect (EXPIRE -> PEXPIREAT, SET EX -> SET PXAT,
 //!    INCRBYFLOAT -> SET KEEPTTL...);
 //! 3. otherwise, if the command changed the dataset (`ks.dirty` grew), its
-//!    argv as sent;
+//!    argv as sent (the request's own bytes when the parser found them
+//!    canonical, which saves re-encoding every logged write);
 //! 4. then anything added with [`Server::propagate_also`].
 //!
 //! A unit with more than one command is wrapped in MULTI ... EXEC, as Redis
@@ -28,6 +29,7 @@
 //! Invariant: buffers are reused between commands; steady-state
 //! propagation of a plain SET allocates nothing.
 
+use crate::commands::Argv;
 use crate::server::Server;
 use std::ops::Range;
 
@@ -51,6 +53,10 @@ pub struct Propagator {
     /// Scratch for the SELECT argument.
     itoa: Vec<u8>,
 }
+
+/// The commands that wrap a unit of several commands.
+const MULTI_RESP: &[u8] = b"*1\r\n$5\r\nMULTI\r\n";
+const EXEC_RESP: &[u8] = b"*1\r\n$4\r\nEXEC\r\n";
 
 /// Append `args` as a RESP multibulk to `out`.
 pub fn encode_command<'a>(out: &mut Vec<u8>, args: impl ExactSizeIterator<Item = &'a [u8]>) {
@@ -145,19 +151,23 @@ impl Server {
 
     /// After a handler ran in database `db`: add its effect to the unit
     /// (see the module comment for the rules).
-    pub fn propagate_command<'a>(
-        &mut self,
-        db: usize,
-        argv: impl ExactSizeIterator<Item = &'a [u8]>,
-        dirty_before: u64,
-    ) {
+    pub fn propagate_command(&mut self, db: usize, argv: &Argv, dirty_before: u64) {
         self.propagate_expired_keys();
         if !self.prop.enabled {
             return;
         }
         let p = &mut self.prop;
         if !p.replaced && self.ks.dirty != dirty_before {
-            p.unit_push(db, argv);
+            match argv.raw() {
+                // The request's own bytes are its encoding: one copy
+                // instead of a header and a length line per argument.
+                Some(raw) => {
+                    let start = p.unit_buf.len();
+                    p.unit_buf.extend_from_slice(raw);
+                    p.unit_cmds.push((db, start..p.unit_buf.len()));
+                }
+                None => p.unit_push(db, argv.iter()),
+            }
         }
         for i in 0..p.cmd_ranges.len() {
             let r = p.cmd_ranges[i].clone();
@@ -204,17 +214,16 @@ impl Server {
         let unit_cmds = std::mem::take(&mut self.prop.unit_cmds);
         let wrap = unit_cmds.len() > 1;
         if wrap {
-            let mut multi = Vec::with_capacity(16);
-            encode_command(&mut multi, [b"MULTI".as_slice()].into_iter());
-            self.emit(unit_cmds[0].0, &multi);
+            self.emit(unit_cmds[0].0, MULTI_RESP);
         }
         for (db, r) in &unit_cmds {
             self.emit(*db, &unit_buf[r.clone()]);
         }
         if wrap {
-            let mut exec = Vec::with_capacity(16);
-            encode_command(&mut exec, [b"EXEC".as_slice()].into_iter());
-            self.emit(unit_cmds[0].0, &exec);
+            self.emit(unit_cmds[0].0, EXEC_RESP);
+        }
+        if let Some(aof) = self.aof.as_mut() {
+            aof.end_unit();
         }
         let (mut b, mut c) = (unit_buf, unit_cmds);
         b.clear();
@@ -253,6 +262,15 @@ impl Server {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wrapper_constants_are_their_encodings() {
+        for (resp, name) in [(MULTI_RESP, "MULTI"), (EXEC_RESP, "EXEC")] {
+            let mut out = Vec::new();
+            encode_command(&mut out, [name.as_bytes()].into_iter());
+            assert_eq!(resp, &out[..]);
+        }
+    }
 
     #[test]
     fn encodes_multibulk() {

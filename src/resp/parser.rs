@@ -107,6 +107,11 @@ pub struct Parser {
     scratch: Vec<u8>,
     /// Largest accepted bulk length (proto-max-bulk-len).
     pub max_bulk_len: u64,
+    /// The last complete multibulk command came through the fast path, so
+    /// its count and length headers are canonical decimals. Together with
+    /// CRLF after every argument ([`crlf_terminated`], checked only by
+    /// whoever needs it) its bytes are exactly the arguments' encoding.
+    canonical_headers: bool,
 }
 
 impl Parser {
@@ -147,6 +152,12 @@ impl Parser {
         self.scratch = scratch;
     }
 
+    /// True when the last complete command was a multibulk with canonical
+    /// headers (see the field).
+    pub fn last_has_canonical_headers(&self) -> bool {
+        self.canonical_headers
+    }
+
     /// True when the parser is in the middle of a command (some of its bytes
     /// were already validated).
     pub fn in_progress(&self) -> bool {
@@ -157,6 +168,7 @@ impl Parser {
     /// ranges index into `buf` (or the scratch buffer for inline) and the
     /// caller must advance its buffer by `consumed` before calling again.
     pub fn parse(&mut self, buf: &[u8]) -> Result<Parsed, ProtocolError> {
+        self.canonical_headers = false;
         if self.state == State::Start {
             if buf.is_empty() {
                 return Ok(Parsed::Incomplete);
@@ -203,7 +215,8 @@ impl Parser {
     /// partial one). One pass, no state-machine bookkeeping. Anything
     /// unusual (partial data, odd number formats, limits) returns None and
     /// the general path below decides, so both paths accept exactly the
-    /// same inputs and produce the same errors.
+    /// same inputs and produce the same errors. Headers read here are
+    /// canonical by construction (`read_decimal_line`).
     fn parse_complete_fast(&mut self, buf: &[u8]) -> Option<usize> {
         let (count, mut pos) = read_decimal_line(buf, 1)?;
         if count == 0 || count > MULTIBULK_MAX_ARGS as u64 {
@@ -225,6 +238,7 @@ impl Parser {
             self.args.push(start..end);
             pos = end + 2;
         }
+        self.canonical_headers = true;
         Some(pos)
     }
 
@@ -334,6 +348,16 @@ fn unreachable_start() -> ! {
     // parse() never calls parse_multibulk in the Start state; reaching here
     // would be a bug in this file, not something a peer can cause.
     panic!("RESP parser invariant violated: multibulk parse in Start state")
+}
+
+/// True when every argument in `ranges` is followed by CRLF in `buf`. The
+/// parser does not require it (the lengths are authoritative, as in
+/// Redis), so a request's bytes are its canonical encoding only with this
+/// and [`Parser::last_has_canonical_headers`].
+pub fn crlf_terminated(buf: &[u8], ranges: &[Range<usize>]) -> bool {
+    ranges
+        .iter()
+        .all(|r| matches!(buf.get(r.end..r.end + 2), Some([b'\r', b'\n'])))
 }
 
 /// Position of the first "\r\n" at or after `from` (index of the '\r').
@@ -721,6 +745,52 @@ mod tests {
         assert_eq!(args.len(), 1);
     }
 
+    /// Whether the request's bytes are its arguments' encoding, as the
+    /// server decides it (the AOF copies them as is then).
+    fn is_canonical(p: &Parser, request: &[u8]) -> bool {
+        p.last_has_canonical_headers() && crlf_terminated(request, p.arg_ranges())
+    }
+
+    /// If the request is called canonical, its bytes must be exactly the
+    /// encoding of its arguments.
+    fn assert_canonical_claim(p: &Parser, request: &[u8], args: &[Vec<u8>]) {
+        if is_canonical(p, request) {
+            let mut encoded = Vec::new();
+            crate::persistence::propagate::encode_command(
+                &mut encoded,
+                args.iter().map(|a| a.as_slice()),
+            );
+            assert_eq!(request, &encoded[..]);
+        }
+    }
+
+    #[test]
+    fn canonical_requests_are_told_apart() {
+        let mut p = Parser::new(1 << 20);
+        let cases: &[(&[u8], bool)] = &[
+            (b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n", true),
+            // The length is authoritative, so these parse, but their
+            // bytes are not the arguments' encoding.
+            (b"*2\r\n$3\r\nGETxx$1\r\nk\r\n", false),
+            (b"*2\r\n$3\r\nGET\r\n$1\r\nk\n\n", false),
+            (b"SET k v\r\n", false),
+        ];
+        for &(req, canonical) in cases {
+            let Ok(Parsed::Command { consumed, inline }) = p.parse(req) else {
+                panic!("{req:?} did not parse");
+            };
+            assert_eq!(consumed, req.len());
+            assert_eq!(is_canonical(&p, req), canonical, "{req:?}");
+            assert_canonical_claim(&p, req, &args_of(&p, req, inline));
+        }
+        // A request completed across reads takes the general path, which
+        // makes no claim.
+        let req = b"*1\r\n$4\r\nPING\r\n";
+        assert_eq!(p.parse(&req[..6]).unwrap(), Parsed::Incomplete);
+        assert!(matches!(p.parse(req), Ok(Parsed::Command { .. })));
+        assert!(!is_canonical(&p, req));
+    }
+
     /// Parse a byte stream delivered in two reads split at `split`: the
     /// commands seen (and the first protocol error).
     fn parse_stream(data: &[u8], split: usize) -> (Vec<Vec<Vec<u8>>>, Option<ProtocolError>) {
@@ -733,7 +803,9 @@ mod tests {
                 match p.parse(&buf) {
                     Ok(Parsed::Command { consumed, inline }) => {
                         assert!(consumed <= buf.len());
-                        cmds.push(args_of(&p, &buf, inline));
+                        let args = args_of(&p, &buf, inline);
+                        assert_canonical_claim(&p, &buf[..consumed], &args);
+                        cmds.push(args);
                         buf.drain(..consumed);
                     }
                     Ok(Parsed::Empty { consumed }) => {

@@ -603,7 +603,7 @@ impl Server {
         // itself out of the stream. Under `appendfsync always` the reply
         // waits for the record, as for any write.
         let dirty = self.ks.dirty;
-        self.propagate_command(db, std::iter::empty::<&[u8]>(), dirty);
+        self.propagate_command(db, &crate::commands::Argv::new(&[], &[]), dirty);
         if self.prop.unit_pending() {
             if self
                 .aof

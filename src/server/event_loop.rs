@@ -511,8 +511,13 @@ impl Server {
             match c.parser.parse(&buf[off..]) {
                 Ok(Parsed::Command { consumed, inline }) => {
                     let (ranges, scratch) = c.parser.take_args();
-                    let data: &[u8] = if inline { &scratch } else { &buf[off..] };
-                    let argv = Argv::new(data, &ranges);
+                    let argv = if inline {
+                        Argv::new(&scratch, &ranges)
+                    } else if c.parser.last_has_canonical_headers() {
+                        Argv::with_raw(&buf[off..], &ranges, &buf[off..off + consumed])
+                    } else {
+                        Argv::new(&buf[off..], &ranges)
+                    };
                     // CLIENT PAUSE: one branch when no pause is on. A held
                     // command stays unconsumed (re-parsed when the pause
                     // ends) and the client is not read meanwhile.

@@ -102,6 +102,54 @@ fn aof_replays_deterministic_effects_after_kill9() {
     assert_eq!(c.cmds(&["GET", "in5"]), "$1\r\nx\r\n");
 }
 
+/// A write is logged as its request's own bytes only when those are the
+/// canonical encoding; a request the parser accepts with other bytes in
+/// place of the CRLFs (the lengths are authoritative, as in Redis) is
+/// logged re-encoded. Either way each record is exactly the arguments'
+/// encoding, and the log replays.
+#[test]
+fn loosely_framed_requests_are_logged_canonically() {
+    let d = TempDir::new("canonical");
+    let mut s = ServerProc::start_in(&d.0, &aof_args("always"));
+    let mut c = s.conn();
+    c.send_raw(b"*3\r\n$3\r\nSETxx$5\r\nloose\r\n$1\r\nv\n\n");
+    c.send_raw(b"*3\r\n$3\r\nSET\r\n$5\r\nplain\r\n$1\r\nw\r\n");
+    c.send_raw(b"SET inline x\r\n");
+    for _ in 0..3 {
+        assert_eq!(c.read_reply(), b"+OK\r\n");
+    }
+    kill9(&mut s);
+
+    // The payloads of the records (one or several commands each),
+    // joined: exactly the commands' encodings, in order.
+    let log = std::fs::read(d.0.join(AOF)).unwrap();
+    let starts = record_starts(&log);
+    let payloads: Vec<u8> = starts
+        .windows(2)
+        .flat_map(|w| log[w[0] + 4..w[1] - 4].iter().copied())
+        .collect();
+    let expected: Vec<u8> = [
+        &[b"SELECT".as_slice(), b"0"][..],
+        &[b"SET", b"loose", b"v"],
+        &[b"SET", b"plain", b"w"],
+        &[b"SET", b"inline", b"x"],
+    ]
+    .iter()
+    .flat_map(|a| crate::common::encode(a))
+    .collect();
+    assert_eq!(
+        String::from_utf8_lossy(&payloads),
+        String::from_utf8_lossy(&expected)
+    );
+
+    let s2 = ServerProc::start_in(&d.0, &aof_args("always"));
+    let mut c = s2.conn();
+    assert_eq!(
+        c.cmds(&["MGET", "loose", "plain", "inline"]),
+        "*3\r\n$1\r\nv\r\n$1\r\nw\r\n$1\r\nx\r\n"
+    );
+}
+
 /// Writers on several connections; each records what was acknowledged.
 /// The server is killed with SIGKILL mid-load; after a restart every
 /// acknowledged write must be there.
@@ -292,30 +340,102 @@ fn mid_file_corruption_refuses_to_start_and_check_aof_fix_repairs() {
     );
     assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, starts[5]);
     let s = ServerProc::start_in(&d.0, &aof_args("always"));
-    // SELECT + 4 SETs survive.
-    assert_eq!(dbsize(&s), ":4\r\n");
+    // The first five records survive: SELECT with the first SET (one
+    // execution unit, one record), then a SET each.
+    assert_eq!(dbsize(&s), ":5\r\n");
 }
 
+/// One framed record holding `cmds` (as the server's writer frames them).
+fn record_of(out: &mut Vec<u8>, cmds: &[&[&str]]) {
+    let payload: Vec<u8> = cmds
+        .iter()
+        .flat_map(|c| crate::common::encode(&c.iter().map(|a| a.as_bytes()).collect::<Vec<_>>()))
+        .collect();
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(&payload);
+    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+}
+
+/// The server writes a transaction into one record, so a torn tail takes
+/// all of it or none; it is the same MULTI ... EXEC bytes either way.
 #[test]
-fn unfinished_multi_at_the_tail_is_reverted() {
-    let d = TempDir::new("multi");
+fn a_transaction_is_one_record() {
+    let d = TempDir::new("multi-record");
     let mut s = ServerProc::start_in(&d.0, &aof_args("always"));
     let mut c = s.conn();
     c.cmd(&["SET", "before", "1"]);
     c.cmd(&["MULTI"]);
     c.cmd(&["SET", "a", "1"]);
     c.cmd(&["SET", "b", "1"]);
-    c.cmd(&["EXEC"]);
+    assert_eq!(c.cmds(&["EXEC"]), "*2\r\n+OK\r\n+OK\r\n");
     assert_eq!(s.terminate(), Some(0));
     let path = d.0.join(AOF);
     let log = std::fs::read(&path).unwrap();
     let starts = record_starts(&log);
-    // Drop EXEC: the file ends after "SET b" inside the transaction.
-    let without_exec = starts[starts.len() - 2];
-    std::fs::write(&path, &log[..without_exec]).unwrap();
+    let last = &log[starts[starts.len() - 2] + 4..log.len() - 4];
+    let mut expected = Vec::new();
+    for cmd in [
+        &["MULTI"][..],
+        &["SET", "a", "1"],
+        &["SET", "b", "1"],
+        &["EXEC"],
+    ] {
+        expected.extend(crate::common::encode(
+            &cmd.iter().map(|a| a.as_bytes()).collect::<Vec<_>>(),
+        ));
+    }
+    assert_eq!(last, &expected[..]);
+    // Torn anywhere inside that record: the transaction is gone whole.
+    std::fs::write(&path, &log[..log.len() - 1]).unwrap();
+    let s = ServerProc::start_in(&d.0, &aof_args("always"));
+    assert_eq!(
+        s.conn().cmds(&["MGET", "before", "a"]),
+        "*2\r\n$1\r\n1\r\n$-1\r\n"
+    );
+}
+
+/// A log of one command per record (as older versions wrote it) can end
+/// between a MULTI and its EXEC: the unfinished transaction is reverted
+/// by cutting the log where its record starts, as Redis does. A MULTI
+/// without EXEC inside a record is no cut a writer could leave: refused.
+#[test]
+fn unfinished_multi_at_the_tail_is_reverted() {
+    let d = TempDir::new("multi");
+    let path = d.0.join(AOF);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut log = Vec::new();
+    record_of(&mut log, &[&["SELECT", "0"]]);
+    record_of(&mut log, &[&["SET", "before", "1"]]);
+    let multi_at = log.len();
+    record_of(&mut log, &[&["MULTI"]]);
+    record_of(&mut log, &[&["SET", "a", "1"]]);
+    record_of(&mut log, &[&["SET", "b", "1"]]);
+    std::fs::write(&path, &log).unwrap();
     let s = ServerProc::start_in(&d.0, &aof_args("always"));
     assert_eq!(dbsize(&s), ":1\r\n");
+    drop(s);
     assert!(log_text(&d.0).contains("MULTI/EXEC"));
+    assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, multi_at);
+
+    let mut log = Vec::new();
+    record_of(
+        &mut log,
+        &[&["SELECT", "0"], &["MULTI"], &["SET", "a", "1"]],
+    );
+    std::fs::write(&path, &log).unwrap();
+    let mut child = Command::new(SERVER_BIN)
+        .args(aof_args("always"))
+        .args(["--port", "0"])
+        .current_dir(&d.0)
+        .stderr(std::fs::File::create(d.0.join("fail.log")).unwrap())
+        .spawn()
+        .unwrap();
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), Some(1));
+    let err = std::fs::read_to_string(d.0.join("fail.log")).unwrap();
+    assert!(
+        err.contains("has no EXEC and does not start its record"),
+        "{err}"
+    );
 }
 
 #[test]
