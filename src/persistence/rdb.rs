@@ -807,8 +807,14 @@ fn read_value(r: &mut Reader, t: u8, limits: &EncodingLimits) -> io::Result<Valu
             let mut set: Option<SetValue> = None;
             for _ in 0..n {
                 let m = r.string()?;
-                set.get_or_insert_with(|| SetValue::for_first_member(&m))
+                // Redis 7.0 refuses a payload that repeats a member (it
+                // would have lost one silently): "Bad data format".
+                let added = set
+                    .get_or_insert_with(|| SetValue::for_first_member(&m))
                     .add(&m, intset_max);
+                if !added {
+                    return Err(bad(at, "duplicate set member"));
+                }
             }
             set.map(Value::Set).ok_or_else(|| bad(at, "empty set"))
         }
@@ -830,7 +836,9 @@ fn read_value(r: &mut Reader, t: u8, limits: &EncodingLimits) -> io::Result<Valu
             for _ in 0..n {
                 let f = r.string()?;
                 let v = r.string()?;
-                h.set(&f, &v, limits);
+                if !h.set(&f, &v, limits) {
+                    return Err(bad(at, "duplicate hash field"));
+                }
             }
             nonempty_hash(h, at)
         }
@@ -847,7 +855,9 @@ fn read_value(r: &mut Reader, t: u8, limits: &EncodingLimits) -> io::Result<Valu
             }
             let mut h = HashValue::new();
             for pair in items.chunks(2) {
-                h.set(&pair[0], &pair[1], limits);
+                if !h.set(&pair[0], &pair[1], limits) {
+                    return Err(bad(at, "duplicate hash field"));
+                }
             }
             nonempty_hash(h, at)
         }

@@ -105,3 +105,58 @@ fn restore_arguments_errors_and_ttls_match_redis() {
     );
     check(&script);
 }
+
+/// Plain (non-listpack) set and sorted set bodies that repeat a member:
+/// Redis 7.0 refuses them ("Bad data format") rather than keep one copy;
+/// the same bodies without the repeat load.
+#[test]
+fn restore_refuses_repeated_members_like_redis() {
+    let set_dup = payload_arg(b"\x02\x02\x01a\x01a", 10);
+    let set_ok = payload_arg(b"\x02\x02\x01a\x01b", 10);
+    let one = 1f64.to_le_bytes();
+    let mut zset = b"\x05\x02\x01m".to_vec();
+    zset.extend_from_slice(&one);
+    zset.extend_from_slice(b"\x01m");
+    zset.extend_from_slice(&one);
+    let zset_dup = payload_arg(&zset, 10);
+    let script = format!(
+        r#"
+        RESTORE s 0 {set_dup}
+        EXISTS s
+        RESTORE s 0 {set_ok}
+        SCARD s
+        RESTORE z 0 {zset_dup}
+        EXISTS z
+        "#
+    );
+    check(&script);
+}
+
+/// A plain hash body that repeats a field. Redis 7.0 refuses it only when
+/// the hash is big (or with sanitize-dump-payload yes); a small one it
+/// stores as a corrupt listpack holding the field twice (HLEN 2,
+/// HGETALL "f" "1" "f" "2"), which no command could have produced. We
+/// refuse it at every size, as Redis does for the big ones.
+#[test]
+fn restore_refuses_a_hash_with_a_repeated_field() {
+    let s = crate::common::ServerProc::start(&[]);
+    let mut c = s.conn();
+    let arg = |body: &[u8]| {
+        let mut p = body.to_vec();
+        p.extend_from_slice(&10u16.to_le_bytes());
+        let crc = redislite::persistence::rdb::crc64(&p);
+        p.extend_from_slice(&crc.to_le_bytes());
+        p
+    };
+    let restore = |c: &mut crate::common::Conn, body: &[u8]| {
+        c.send(&[b"RESTORE", b"h", b"0", &arg(body)]);
+        c.read_reply()
+    };
+    assert_eq!(
+        restore(&mut c, b"\x04\x02\x01f\x011\x01f\x012"),
+        b"-ERR Bad data format\r\n"
+    );
+    assert_eq!(c.cmds(&["EXISTS", "h"]), ":0\r\n");
+    assert_eq!(restore(&mut c, b"\x04\x02\x01f\x011\x01g\x012"), b"+OK\r\n");
+    assert_eq!(c.cmds(&["HLEN", "h"]), ":2\r\n");
+}
