@@ -207,8 +207,17 @@ impl Server {
     /// End the execution unit: emit its commands to the stream, wrapped in
     /// MULTI/EXEC when there are several.
     pub fn propagate_end_unit(&mut self) {
-        if self.prop.unit_cmds.is_empty() {
-            return;
+        match self.prop.unit_cmds.as_slice() {
+            [] => return,
+            // The common unit, one command in the stream's database: the
+            // unit buffer is exactly that command.
+            [(db, _)] if self.prop.stream_db == Some(*db) => {
+                let buf = std::mem::take(&mut self.prop.unit_buf);
+                self.feed_stream(&buf);
+                self.end_unit_with(buf);
+                return;
+            }
+            _ => {}
         }
         let unit_buf = std::mem::take(&mut self.prop.unit_buf);
         let unit_cmds = std::mem::take(&mut self.prop.unit_cmds);
@@ -222,14 +231,19 @@ impl Server {
         if wrap {
             self.emit(unit_cmds[0].0, EXEC_RESP);
         }
+        self.prop.unit_cmds = unit_cmds;
+        self.end_unit_with(unit_buf);
+    }
+
+    /// Close the unit: the AOF may seal its record here; the unit's
+    /// buffers are emptied and kept for the next one.
+    fn end_unit_with(&mut self, mut unit_buf: Vec<u8>) {
         if let Some(aof) = self.aof.as_mut() {
             aof.end_unit();
         }
-        let (mut b, mut c) = (unit_buf, unit_cmds);
-        b.clear();
-        c.clear();
-        self.prop.unit_buf = b;
-        self.prop.unit_cmds = c;
+        unit_buf.clear();
+        self.prop.unit_buf = unit_buf;
+        self.prop.unit_cmds.clear();
     }
 
     /// One command into the stream, preceded by SELECT if the stream is on
@@ -254,8 +268,11 @@ impl Server {
             aof.append_command(resp);
         }
         // Replicas and the backlog get the same bytes, so AOF and
-        // replicas can never disagree about what happened.
-        self.feed_replication(resp);
+        // replicas can never disagree about what happened. (No backlog:
+        // no replica ever attached; one branch, inline.)
+        if self.repl.backlog.is_some() {
+            self.feed_replication(resp);
+        }
     }
 }
 
