@@ -381,7 +381,7 @@ fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
 /// A canonical non-negative decimal (no sign, no leading zero, at most 18
 /// digits) followed by CRLF, starting at `i`; returns the value and the
 /// index after the CRLF. None for anything else, including "not yet".
-#[inline]
+#[inline(always)]
 pub(crate) fn read_decimal_line(buf: &[u8], mut i: usize) -> Option<(u64, usize)> {
     // Fast path: argument counts and lengths are nearly always one or two
     // digits ("*3", "$3", "$16", "$32"); the same rules, unrolled.
