@@ -387,16 +387,17 @@ fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv, start: u64) -> CmdRes
         tx::queue(c, argv);
         return Ok(());
     }
-    execute(srv, c, idx, cmd, argv, start)
+    execute(srv, c, id, cmd, argv, start)
 }
 
 /// Run a checked command: the handler, with timing and per-command stats.
-/// EXEC calls this directly for queued commands. `start_ns` is the
+/// EXEC calls this directly for queued commands. `id` is the statistics
+/// id (`table::ids().of`: the subcommand's, if any); `start_ns` is the
 /// `mono_ns()` reading taken when the request began.
 pub fn execute(
     srv: &mut Server,
     c: &mut Client,
-    idx: usize,
+    id: usize,
     cmd: &Command,
     argv: &Argv,
     start_ns: u64,
@@ -417,7 +418,6 @@ pub fn execute(
     let end_ns = crate::server::mono_ns();
     srv.cmd_end_ns = end_ns;
     let usec = end_ns.saturating_sub(start_ns) / 1000;
-    let id = table::ids().of(idx, cmd, argv);
     let flags = effective_flags(cmd, argv);
     if let Some(st) = c.blocked.as_mut() {
         // The command blocked. Redis 7.0 counts it once, when it completes

@@ -116,7 +116,8 @@ pub fn exec(srv: &mut Server, c: &mut Client, _argv: &Argv) -> CmdResult {
             c.reply().error("ERR unknown command");
             continue;
         };
-        if let Err(e) = execute(srv, c, idx, cmd, &argv, start) {
+        let id = super::table::ids().of(idx, cmd, &argv);
+        if let Err(e) = execute(srv, c, id, cmd, &argv, start) {
             let msg = e.message();
             srv.stats.count_error(&msg);
             c.reply().error(&msg);

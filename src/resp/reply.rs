@@ -41,6 +41,26 @@ pub fn fmt_i64(v: i64, tmp: &mut [u8; 20]) -> &[u8] {
     &tmp[i..]
 }
 
+/// Append a RESP header line: `tag`, `n` in decimal, CRLF (`$32\r\n`,
+/// `*3\r\n`). Nearly every count and length on the wire is below 100:
+/// those are one fixed-size store, not a digit loop plus three copies
+/// (measured: 2.7% of server CPU for logged SETs, ~30 instructions per
+/// GET reply).
+#[inline]
+pub fn push_header(out: &mut Vec<u8>, tag: u8, n: u64) {
+    if n < 10 {
+        out.extend_from_slice(&[tag, b'0' + n as u8, b'\r', b'\n']);
+    } else if n < 100 {
+        let (tens, ones) = (n / 10, n % 10);
+        out.extend_from_slice(&[tag, b'0' + tens as u8, b'0' + ones as u8, b'\r', b'\n']);
+    } else {
+        let mut tmp = [0u8; 20];
+        out.push(tag);
+        out.extend_from_slice(fmt_u64(n, &mut tmp));
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
 /// Format a u64 in decimal into `tmp` (SCAN cursors are unsigned).
 pub fn fmt_u64(v: u64, tmp: &mut [u8; 20]) -> &[u8] {
     let mut n = v;
@@ -169,6 +189,10 @@ impl<'a> ReplyWriter<'a> {
     }
 
     fn header(&mut self, tag: u8, n: i64) {
+        if n >= 0 {
+            push_header(self.buf, tag, n as u64);
+            return;
+        }
         let mut tmp = [0u8; 20];
         self.buf.push(tag);
         self.buf.extend_from_slice(fmt_i64(n, &mut tmp));
@@ -310,6 +334,17 @@ impl<'a> ReplyWriter<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one- and two-digit shortcuts agree with plain formatting at
+    /// and around every boundary.
+    #[test]
+    fn push_header_matches_decimal_formatting() {
+        for n in (0..=1000).chain([9999, 10_000, u64::MAX]) {
+            let mut out = Vec::new();
+            push_header(&mut out, b'*', n);
+            assert_eq!(out, format!("*{n}\r\n").into_bytes(), "{n}");
+        }
+    }
 
     #[test]
     fn integers() {
