@@ -141,12 +141,48 @@ pub struct Server {
 /// derived time can differ from the wall clock only by clock slew (micro-
 /// seconds), or by a step if the system clock is set, which the next tick
 /// (at most 1/hz later) picks up.
+///
+/// The anchor keeps nanoseconds and is read between two monotonic reads:
+/// truncating it to milliseconds, or being preempted between the two
+/// clock reads, would shift this process's idea of the time by up to the
+/// lost amount at every re-anchoring (time could even step back), and a
+/// master and its replica would disagree about which keys have expired.
 #[derive(Debug, Clone, Copy)]
 pub struct WallClock {
     base: Instant,
-    base_unix_ms: i64,
-    /// `mono_ns()` at `base`.
+    /// Unix nanoseconds at `base_ns`.
+    base_unix_ns: i64,
+    /// `mono_ns()` at the anchor.
     base_ns: u64,
+}
+
+/// CLOCK_REALTIME in nanoseconds since the epoch (0 if before it).
+fn realtime_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// A wall-clock reading and the monotonic time it was taken at: the
+/// midpoint of the tightest of a few bracketing monotonic pairs.
+fn anchor_pair() -> (i64, u64) {
+    /// A bracket this narrow has no preemption inside it.
+    const TIGHT_NS: u64 = 20_000;
+    let mut best: Option<(u64, i64, u64)> = None;
+    for _ in 0..4 {
+        let before = mono_ns();
+        let wall = realtime_ns();
+        let after = mono_ns();
+        let width = after.saturating_sub(before);
+        if best.is_none_or(|(w, _, _)| width < w) {
+            best = Some((width, wall, before + width / 2));
+        }
+        if width <= TIGHT_NS {
+            break;
+        }
+    }
+    best.map_or((realtime_ns(), mono_ns()), |(_, wall, mono)| (wall, mono))
 }
 
 /// Monotonic nanoseconds (CLOCK_MONOTONIC, the clock `Instant` reads).
@@ -169,22 +205,28 @@ pub fn mono_ns() -> u64 {
 
 impl WallClock {
     pub fn new() -> WallClock {
+        let base = Instant::now();
+        let (base_unix_ns, base_ns) = anchor_pair();
         WallClock {
-            base: Instant::now(),
-            base_unix_ms: unix_ms(),
-            base_ns: mono_ns(),
+            base,
+            base_unix_ns,
+            base_ns,
         }
     }
 
-    /// Unix milliseconds at a `mono_ns()` reading.
+    /// Unix milliseconds at a `mono_ns()` reading (which may precede the
+    /// anchor: a pipelined request's start is chained across a tick).
     #[inline]
     pub fn unix_ms_at_ns(&self, at_ns: u64) -> i64 {
-        self.base_unix_ms + (at_ns.saturating_sub(self.base_ns) / 1_000_000) as i64
+        let since = at_ns as i64 - self.base_ns as i64;
+        self.base_unix_ns
+            .saturating_add(since)
+            .div_euclid(1_000_000)
     }
 
     /// Microsecond wall-clock time (MONITOR lines).
     pub fn unix_us_at(&self, at: Instant) -> i64 {
-        self.base_unix_ms * 1000 + at.saturating_duration_since(self.base).as_micros() as i64
+        self.base_unix_ns / 1000 + at.saturating_duration_since(self.base).as_micros() as i64
     }
 }
 
@@ -386,3 +428,43 @@ pub fn make_run_id() -> String {
 
 #[allow(non_upper_case_globals)]
 static state_marker: u8 = 0;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The derived time is the wall clock's, to the millisecond: never
+    /// behind a wall-clock reading taken before it, never ahead of one
+    /// taken after. (Anchoring on a millisecond-truncated reading put it
+    /// up to 1-2 ms behind, so a replica could see a key expire before
+    /// its master did.)
+    #[test]
+    fn derived_time_is_bracketed_by_the_wall_clock() {
+        let ms = |ns: i64| ns.div_euclid(1_000_000);
+        for i in 0..300u64 {
+            let clock = WallClock::new();
+            // Read some way past the anchor, at varied sub-millisecond
+            // offsets from it, where truncation errors would add up.
+            std::thread::sleep(std::time::Duration::from_micros(97 * (i % 11)));
+            let before = ms(realtime_ns());
+            let derived = clock.unix_ms_at_ns(mono_ns());
+            let after = ms(realtime_ns());
+            assert!(
+                before <= derived && derived <= after,
+                "{before} <= {derived} <= {after}"
+            );
+        }
+    }
+
+    /// A reading taken before the anchor (a chained request start) maps
+    /// to the time before it, not to the anchor.
+    #[test]
+    fn readings_before_the_anchor_map_backwards() {
+        let at = mono_ns();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let clock = WallClock::new();
+        let now = clock.unix_ms_at_ns(mono_ns());
+        let then = clock.unix_ms_at_ns(at);
+        assert!(now - then >= 5, "{then} {now}");
+    }
+}
