@@ -30,6 +30,7 @@
 //! propagation of a plain SET allocates nothing.
 
 use crate::commands::Argv;
+use crate::resp::reply::push_header;
 use crate::server::Server;
 use std::ops::Range;
 
@@ -60,16 +61,12 @@ const EXEC_RESP: &[u8] = b"*1\r\n$4\r\nEXEC\r\n";
 
 /// Append `args` as a RESP multibulk to `out`.
 pub fn encode_command<'a>(out: &mut Vec<u8>, args: impl ExactSizeIterator<Item = &'a [u8]>) {
-    push_len(out, b'*', args.len());
+    push_header(out, b'*', args.len() as u64);
     for a in args {
-        push_len(out, b'$', a.len());
+        push_header(out, b'$', a.len() as u64);
         out.extend_from_slice(a);
         out.extend_from_slice(b"\r\n");
     }
-}
-
-fn push_len(out: &mut Vec<u8>, prefix: u8, n: usize) {
-    crate::resp::reply::push_header(out, prefix, n as u64);
 }
 
 impl Propagator {
@@ -89,10 +86,15 @@ impl Propagator {
         self.cmd_ranges.push(start..self.cmd_buf.len());
     }
 
-    fn unit_push<'a>(&mut self, db: usize, args: impl ExactSizeIterator<Item = &'a [u8]>) {
+    /// Add one command to the unit; `write` appends its RESP bytes.
+    fn unit_push_with(&mut self, db: usize, write: impl FnOnce(&mut Vec<u8>)) {
         let start = self.unit_buf.len();
-        encode_command(&mut self.unit_buf, args);
+        write(&mut self.unit_buf);
         self.unit_cmds.push((db, start..self.unit_buf.len()));
+    }
+
+    fn unit_push<'a>(&mut self, db: usize, args: impl ExactSizeIterator<Item = &'a [u8]>) {
+        self.unit_push_with(db, |out| encode_command(out, args));
     }
 
     /// True when the current unit has commands waiting.
@@ -135,11 +137,7 @@ impl Server {
             match argv.raw() {
                 // The request's own bytes are its encoding: one copy
                 // instead of a header and a length line per argument.
-                Some(raw) => {
-                    let start = p.unit_buf.len();
-                    p.unit_buf.extend_from_slice(raw);
-                    p.unit_cmds.push((db, start..p.unit_buf.len()));
-                }
+                Some(raw) => p.unit_push_with(db, |out| out.extend_from_slice(raw)),
                 None => p.unit_push(db, argv.iter()),
             }
         }
@@ -269,7 +267,7 @@ mod tests {
         encode_command(&mut out, [b"SET".as_slice(), b"k", b""].into_iter());
         assert_eq!(out, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n");
         out.clear();
-        push_len(&mut out, b'$', 1234567);
+        push_header(&mut out, b'$', 1234567);
         assert_eq!(out, b"$1234567\r\n");
     }
 }

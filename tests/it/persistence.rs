@@ -128,15 +128,12 @@ fn loosely_framed_requests_are_logged_canonically() {
         .windows(2)
         .flat_map(|w| log[w[0] + 4..w[1] - 4].iter().copied())
         .collect();
-    let expected: Vec<u8> = [
-        &[b"SELECT".as_slice(), b"0"][..],
-        &[b"SET", b"loose", b"v"],
-        &[b"SET", b"plain", b"w"],
-        &[b"SET", b"inline", b"x"],
-    ]
-    .iter()
-    .flat_map(|a| crate::common::encode(a))
-    .collect();
+    let expected = commands_of(&[
+        &["SELECT", "0"],
+        &["SET", "loose", "v"],
+        &["SET", "plain", "w"],
+        &["SET", "inline", "x"],
+    ]);
     assert_eq!(
         String::from_utf8_lossy(&payloads),
         String::from_utf8_lossy(&expected)
@@ -308,15 +305,7 @@ fn mid_file_corruption_refuses_to_start_and_check_aof_fix_repairs() {
     bad[bad_at] ^= 0x20;
     let path = d.0.join(AOF);
     std::fs::write(&path, &bad).unwrap();
-    let mut child = Command::new(SERVER_BIN)
-        .args(aof_args("always"))
-        .args(["--port", "0"])
-        .current_dir(&d.0)
-        .stderr(std::fs::File::create(d.0.join("fail.log")).unwrap())
-        .spawn()
-        .unwrap();
-    assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), Some(1));
-    let err = std::fs::read_to_string(d.0.join("fail.log")).unwrap();
+    let err = refused_start(&d.0);
     assert!(
         err.contains("appendonly.aof.1.incr.aof") && err.contains(&format!("offset {}", starts[5])),
         "{err}"
@@ -345,12 +334,30 @@ fn mid_file_corruption_refuses_to_start_and_check_aof_fix_repairs() {
     assert_eq!(dbsize(&s), ":5\r\n");
 }
 
+/// Start the server on the log in `dir` with the AOF on; it must refuse
+/// to start (exit 1). Returns what it wrote to stderr.
+fn refused_start(dir: &Path) -> String {
+    let mut child = Command::new(SERVER_BIN)
+        .args(aof_args("always"))
+        .args(["--port", "0"])
+        .current_dir(dir)
+        .stderr(std::fs::File::create(dir.join("fail.log")).unwrap())
+        .spawn()
+        .unwrap();
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), Some(1));
+    std::fs::read_to_string(dir.join("fail.log")).unwrap()
+}
+
+/// The RESP encodings of `cmds`, one after another.
+fn commands_of(cmds: &[&[&str]]) -> Vec<u8> {
+    cmds.iter()
+        .flat_map(|c| crate::common::encode(&c.iter().map(|a| a.as_bytes()).collect::<Vec<_>>()))
+        .collect()
+}
+
 /// One framed record holding `cmds` (as the server's writer frames them).
 fn record_of(out: &mut Vec<u8>, cmds: &[&[&str]]) {
-    let payload: Vec<u8> = cmds
-        .iter()
-        .flat_map(|c| crate::common::encode(&c.iter().map(|a| a.as_bytes()).collect::<Vec<_>>()))
-        .collect();
+    let payload = commands_of(cmds);
     out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
     out.extend_from_slice(&payload);
     out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
@@ -373,17 +380,12 @@ fn a_transaction_is_one_record() {
     let log = std::fs::read(&path).unwrap();
     let starts = record_starts(&log);
     let last = &log[starts[starts.len() - 2] + 4..log.len() - 4];
-    let mut expected = Vec::new();
-    for cmd in [
-        &["MULTI"][..],
+    let expected = commands_of(&[
+        &["MULTI"],
         &["SET", "a", "1"],
         &["SET", "b", "1"],
         &["EXEC"],
-    ] {
-        expected.extend(crate::common::encode(
-            &cmd.iter().map(|a| a.as_bytes()).collect::<Vec<_>>(),
-        ));
-    }
+    ]);
     assert_eq!(last, &expected[..]);
     // Torn anywhere inside that record: the transaction is gone whole.
     std::fs::write(&path, &log[..log.len() - 1]).unwrap();
@@ -423,15 +425,7 @@ fn unfinished_multi_at_the_tail_is_reverted() {
         &[&["SELECT", "0"], &["MULTI"], &["SET", "a", "1"]],
     );
     std::fs::write(&path, &log).unwrap();
-    let mut child = Command::new(SERVER_BIN)
-        .args(aof_args("always"))
-        .args(["--port", "0"])
-        .current_dir(&d.0)
-        .stderr(std::fs::File::create(d.0.join("fail.log")).unwrap())
-        .spawn()
-        .unwrap();
-    assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), Some(1));
-    let err = std::fs::read_to_string(d.0.join("fail.log")).unwrap();
+    let err = refused_start(&d.0);
     assert!(
         err.contains("has no EXEC and does not start its record"),
         "{err}"
