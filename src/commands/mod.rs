@@ -69,6 +69,7 @@ impl<'a> Argv<'a> {
     /// The request's own bytes, when they are exactly the RESP encoding
     /// of its arguments. The terminators are checked here, not by the
     /// parser, so only propagated writes pay for it.
+    #[inline]
     pub fn raw(&self) -> Option<&'a [u8]> {
         let canonical =
             !self.raw.is_empty() && crate::resp::parser::crlf_terminated(self.data, self.ranges);
@@ -406,7 +407,9 @@ pub fn execute(
     c.commands_processed += 1;
     let dirty_before = srv.ks.dirty;
     srv.prop.begin_command();
+    srv.prop.depth += 1;
     let result = (cmd.handler)(srv, c, argv);
+    srv.prop.depth -= 1;
     // EXEC's own dirty delta belongs to the commands it ran, which were
     // propagated one by one; EXEC adds nothing of its own.
     let own_dirty = if srv.ks.dirty != dirty_before && cmd.name == "exec" {

@@ -27,7 +27,9 @@
 //! must rebuild exactly the same dataset, at any later time.
 //!
 //! Invariant: buffers are reused between commands; steady-state
-//! propagation of a plain SET allocates nothing.
+//! propagation of a plain SET allocates nothing. A unit is either
+//! collected in `unit_buf` or, when it is one top-level command sent in
+//! canonical RESP (`fed`), already in the stream: never both.
 
 use crate::commands::Argv;
 use crate::resp::reply::push_header;
@@ -51,6 +53,12 @@ pub struct Propagator {
     /// Database the stream is positioned on; None until the first SELECT
     /// (a new log file starts unpositioned).
     pub stream_db: Option<usize>,
+    /// Handlers running (EXEC's queued commands run inside EXEC's): 0
+    /// after a top-level command's handler returned.
+    pub depth: u32,
+    /// The unit's one command already went to the stream (see
+    /// `propagate_command`); only its end is left to do.
+    fed: bool,
     /// Scratch for the SELECT argument.
     itoa: Vec<u8>,
 }
@@ -97,9 +105,9 @@ impl Propagator {
         self.unit_push_with(db, |out| encode_command(out, args));
     }
 
-    /// True when the current unit has commands waiting.
+    /// True when the current unit has commands waiting, or its end.
     pub fn unit_pending(&self) -> bool {
-        !self.unit_cmds.is_empty()
+        !self.unit_cmds.is_empty() || self.fed
     }
 }
 
@@ -134,7 +142,24 @@ impl Server {
         }
         let p = &mut self.prop;
         if !p.replaced && self.ks.dirty != dirty_before {
-            match argv.raw() {
+            // The common case, a top-level write sent in canonical RESP,
+            // alone in its unit, in the stream's database: it is the whole
+            // unit, and its caller ends the unit next (`commands::call`),
+            // so its bytes go to the stream now instead of through
+            // `unit_buf`: one copy of every logged write instead of two.
+            let raw = argv.raw();
+            if let Some(raw) = raw {
+                if p.depth == 0
+                    && p.unit_cmds.is_empty()
+                    && p.cmd_ranges.is_empty()
+                    && p.stream_db == Some(db)
+                {
+                    p.fed = true;
+                    self.feed_stream(raw);
+                    return;
+                }
+            }
+            match raw {
                 // The request's own bytes are its encoding: one copy
                 // instead of a header and a length line per argument.
                 Some(raw) => p.unit_push_with(db, |out| out.extend_from_slice(raw)),
@@ -178,7 +203,21 @@ impl Server {
 
     /// End the execution unit: emit its commands to the stream, wrapped in
     /// MULTI/EXEC when there are several.
+    #[inline]
     pub fn propagate_end_unit(&mut self) {
+        if std::mem::take(&mut self.prop.fed) {
+            debug_assert!(self.prop.unit_cmds.is_empty());
+            if let Some(aof) = self.aof.as_mut() {
+                aof.end_unit();
+            }
+        } else {
+            self.end_collected_unit();
+        }
+    }
+
+    /// `propagate_end_unit` for a unit collected in `unit_buf`.
+    #[inline(never)]
+    fn end_collected_unit(&mut self) {
         match self.prop.unit_cmds.as_slice() {
             [] => return,
             // The common unit, one command in the stream's database: the

@@ -354,10 +354,15 @@ fn unreachable_start() -> ! {
 /// parser does not require it (the lengths are authoritative, as in
 /// Redis), so a request's bytes are its canonical encoding only with this
 /// and [`Parser::last_has_canonical_headers`].
+#[inline]
 pub fn crlf_terminated(buf: &[u8], ranges: &[Range<usize>]) -> bool {
-    ranges
-        .iter()
-        .all(|r| matches!(buf.get(r.end..r.end + 2), Some([b'\r', b'\n'])))
+    for r in ranges {
+        match buf.get(r.end..r.end.saturating_add(2)) {
+            Some(b"\r\n") => {}
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// Position of the first "\r\n" at or after `from` (index of the '\r').
