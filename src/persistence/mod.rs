@@ -500,6 +500,9 @@ impl Server {
             return true;
         };
         if !aof.has_pending() {
+            // Writes followed by silence still get their fsync within a
+            // second or so (`everysec`), as in Redis.
+            aof.request_fsync_if_due();
             return true;
         }
         // For the latency monitor, as Redis names the events: the write

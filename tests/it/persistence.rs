@@ -479,6 +479,100 @@ fn aof_write_error_refuses_writes_and_serves_reads() {
     assert_eq!(c.cmds(&["GET", "a"]), "$1\r\n1\r\n");
 }
 
+/// Pages of `path` in the page cache, per page (mmap + mincore: nothing is
+/// read in to find out).
+fn resident_pages(path: &Path) -> Vec<bool> {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::File::open(path).unwrap();
+    let len = f.metadata().unwrap().len() as usize;
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+    let mut vec = vec![0u8; len.div_ceil(page)];
+    // SAFETY: a read-only shared mapping of a file we hold open, unmapped
+    // before returning; mincore writes one byte per page into `vec`.
+    unsafe {
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ,
+            libc::MAP_SHARED,
+            f.as_raw_fd(),
+            0,
+        );
+        assert_ne!(p, libc::MAP_FAILED);
+        let rc = libc::mincore(p, len, vec.as_mut_ptr());
+        libc::munmap(p, len);
+        assert_eq!(rc, 0);
+    }
+    vec.iter().map(|b| b & 1 != 0).collect()
+}
+
+fn on_tmpfs(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: valid C string and out-pointer.
+    let rc = unsafe { libc::statfs(c.as_ptr(), &mut st) };
+    rc == 0 && st.f_type == libc::TMPFS_MAGIC
+}
+
+/// The log is never read while the server runs: once fsynced, its pages
+/// leave the page cache, all but the last 64 MiB (README "AOF").
+#[test]
+fn fsynced_log_pages_leave_the_page_cache_except_the_tail() {
+    const MIB: usize = 1 << 20;
+    let value = "x".repeat(MIB);
+    for policy in ["everysec", "always"] {
+        let d = TempDir::new("pagecache");
+        if on_tmpfs(&d.0) {
+            eprintln!(
+                "skipped: {} is on tmpfs, whose pages cannot be dropped",
+                d.0.display()
+            );
+            return;
+        }
+        let mut args = aof_args(policy);
+        // The log must stay one file (no automatic rewrite on growth).
+        args.extend(["--auto-aof-rewrite-percentage", "0"]);
+        let s = ServerProc::start_in(&d.0, &args);
+        let mut c = s.conn();
+        // 90 MiB of log: 26 MiB beyond the tail that stays cached.
+        for i in 0..90 {
+            assert_eq!(c.cmds(&["SET", &format!("k{i}"), &value]), "+OK\r\n");
+        }
+        let log = d.0.join(AOF);
+        let len = std::fs::metadata(&log).unwrap().len() as usize;
+        assert!(len > 90 * MIB, "{policy}: log is {len} bytes");
+        let page_bytes = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+        let head = 16 * MIB / page_bytes;
+        let tail = (len - 32 * MIB) / page_bytes;
+        // everysec: the fsync thread drops after its next once-a-second
+        // fsync; always: at once, after the fsync of the last write.
+        let dropped = wait_until(Duration::from_secs(10), || {
+            resident_pages(&log)[..head].iter().all(|r| !r)
+        });
+        let pages = resident_pages(&log);
+        let head_resident = pages[..head].iter().filter(|r| **r).count();
+        assert!(
+            dropped,
+            "{policy}: {head_resident} of the first {head} pages still cached"
+        );
+        let tail_resident = pages[tail..].iter().filter(|r| **r).count();
+        assert_eq!(
+            tail_resident,
+            pages.len() - tail,
+            "{policy}: the last 32 MiB must stay cached"
+        );
+        // Dropping pages loses nothing: the log replays in full.
+        drop(c);
+        let mut s = s;
+        kill9(&mut s);
+        let s = ServerProc::start_in(&d.0, &args);
+        let mut c = s.conn();
+        assert_eq!(c.cmds(&["DBSIZE"]), ":90\r\n");
+        assert_eq!(c.cmd(&["STRLEN", "k0"]), format!(":{MIB}\r\n").into_bytes());
+    }
+}
+
 fn fill_dataset(c: &mut Conn) {
     c.cmd(&["SET", "str", "hello"]);
     c.cmd(&["SET", "int", "12345"]);
