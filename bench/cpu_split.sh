@@ -25,7 +25,7 @@ BIN=$(realpath "$1"); PORT=$2; P=$3; SECS=$4; TAG=${5:-}
 LOADGEN=${LOADGEN:-$ROOT/target/x86_64-unknown-linux-gnu/release/redislite-benchmark}
 ((SECS >= 4)) || { echo "SECONDS must be >= 4" >&2; exit 1; }
 DIR=$(mktemp -d /tmp/cpu_split.XXXXXX)
-cleanup() { [[ -n ${SP:-} ]] && kill -9 "$SP" 2>/dev/null; rm -rf "$DIR"; }
+cleanup() { if [[ -n ${SP:-} ]]; then kill -9 "$SP" 2>/dev/null; wait "$SP" 2>/dev/null || true; fi; rm -rf "$DIR"; }
 trap cleanup EXIT
 if [[ -n ${DEVNULL:-} ]]; then
     mkdir "$DIR/appendonlydir"
