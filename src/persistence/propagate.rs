@@ -134,32 +134,43 @@ impl Server {
     }
 
     /// After a handler ran in database `db`: add its effect to the unit
-    /// (see the module comment for the rules).
+    /// (see the module comment for the rules). Inline: with nothing
+    /// consuming the stream this is two branches.
+    #[inline]
     pub fn propagate_command(&mut self, db: usize, argv: &Argv, dirty_before: u64) {
         self.propagate_expired_keys();
         if !self.prop.enabled {
             return;
         }
+        // The common case, a top-level write sent in canonical RESP, alone
+        // in its unit, in the stream's database: it is the whole unit, and
+        // its caller ends the unit next (`commands::call`), so its bytes go
+        // to the stream now instead of through `unit_buf`: one copy of
+        // every logged write instead of two.
+        let p = &self.prop;
+        if self.ks.dirty != dirty_before
+            && !p.replaced
+            && p.depth == 0
+            && p.unit_cmds.is_empty()
+            && p.cmd_ranges.is_empty()
+            && p.stream_db == Some(db)
+        {
+            if let Some(raw) = argv.raw() {
+                self.prop.fed = true;
+                self.feed_stream(raw);
+                return;
+            }
+        }
+        self.collect_command(db, argv, dirty_before);
+    }
+
+    /// `propagate_command` for everything but the common case: the effect
+    /// joins the unit buffer.
+    #[inline(never)]
+    fn collect_command(&mut self, db: usize, argv: &Argv, dirty_before: u64) {
         let p = &mut self.prop;
         if !p.replaced && self.ks.dirty != dirty_before {
-            // The common case, a top-level write sent in canonical RESP,
-            // alone in its unit, in the stream's database: it is the whole
-            // unit, and its caller ends the unit next (`commands::call`),
-            // so its bytes go to the stream now instead of through
-            // `unit_buf`: one copy of every logged write instead of two.
-            let raw = argv.raw();
-            if let Some(raw) = raw {
-                if p.depth == 0
-                    && p.unit_cmds.is_empty()
-                    && p.cmd_ranges.is_empty()
-                    && p.stream_db == Some(db)
-                {
-                    p.fed = true;
-                    self.feed_stream(raw);
-                    return;
-                }
-            }
-            match raw {
+            match argv.raw() {
                 // The request's own bytes are its encoding: one copy
                 // instead of a header and a length line per argument.
                 Some(raw) => p.unit_push_with(db, |out| out.extend_from_slice(raw)),
@@ -274,6 +285,7 @@ impl Server {
     }
 
     /// The consumers of the propagated stream.
+    #[inline]
     pub fn feed_stream(&mut self, resp: &[u8]) {
         if let Some(aof) = self.aof.as_mut() {
             aof.append_command(resp);
