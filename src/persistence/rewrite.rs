@@ -198,6 +198,9 @@ fn open_next_incr(srv: &mut Server, dir: &Path) -> Result<u64, String> {
         a.switch_to(file, &path)
             .map_err(|e| format!("switching the AOF to {}: {e}", path.display()))?;
     }
+    // Each file is replayed from database 0: the new one's first write
+    // must select its database (replicas get one redundant SELECT).
+    srv.prop.stream_db = None;
     srv.aofrw.closed_bytes += old_size;
     Ok(seq)
 }

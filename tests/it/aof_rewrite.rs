@@ -649,3 +649,25 @@ fn replica_full_sync_restarts_the_aof_from_the_loaded_dataset() {
     assert_eq!(rc.cmds(&["GET", "streamed"]), "$1\r\n2\r\n");
     assert_eq!(rc.cmds(&["EXISTS", "old"]), ":0\r\n");
 }
+
+/// Every incremental file is replayed from database 0, so the first write
+/// logged in a new one must select its database again (Redis resets its
+/// `aof_selected_db` when a rewrite starts).
+#[test]
+fn writes_after_a_rewrite_stay_in_their_database() {
+    let d = TempDir::new("aofrw-select");
+    let mut s = ServerProc::start_in(&d.0, &aof_args());
+    let mut c = s.conn();
+    assert_eq!(c.cmds(&["SELECT", "5"]), "+OK\r\n");
+    assert_eq!(c.cmds(&["SET", "a", "1"]), "+OK\r\n");
+    rewrite_and_wait(&mut c);
+    assert_eq!(c.cmds(&["SET", "b", "2"]), "+OK\r\n");
+    drop(c);
+    kill9(&mut s);
+    let s = ServerProc::start_in(&d.0, &aof_args());
+    let mut c = s.conn();
+    assert_eq!(c.cmds(&["SELECT", "5"]), "+OK\r\n");
+    assert_eq!(c.cmds(&["MGET", "a", "b"]), "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+    assert_eq!(c.cmds(&["SELECT", "0"]), "+OK\r\n");
+    assert_eq!(c.cmds(&["DBSIZE"]), ":0\r\n");
+}
