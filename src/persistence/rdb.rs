@@ -236,12 +236,19 @@ fn put_snapshot_body<W: Write>(srv: &Server, out: &mut W) -> io::Result<()> {
     // A replica serving a sub-replica passes its master's stream on
     // verbatim, which may be positioned on any database: say which. The
     // same field tells a restarted replica where its stream continues.
-    let stream_db = srv
-        .repl
-        .link
-        .as_ref()
-        .and_then(|l| l.stream_db())
-        .or_else(|| srv.repl.cached_master.as_ref().map(|c| c.db));
+    // A master with a replication history: its own stream's database (0
+    // when unpositioned: the next write selects one anyway), so a former
+    // master restarted as a replica of its promoted replica continues
+    // there; Redis writes its `slaveseldb` the same way.
+    let stream_db = if !srv.is_replica() && srv.repl.backlog.is_some() {
+        Some(srv.prop.stream_db.unwrap_or(0))
+    } else {
+        srv.repl
+            .link
+            .as_ref()
+            .and_then(|l| l.stream_db())
+            .or_else(|| srv.repl.cached_master.as_ref().map(|c| c.db))
+    };
     if let Some(db) = stream_db {
         put_aux(out, b"repl-stream-db", db.to_string().as_bytes())?;
     }
