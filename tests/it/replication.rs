@@ -283,6 +283,34 @@ fn killed_replica_link_continues_with_a_partial_resync() {
     link_up(&r);
 }
 
+/// A reconnection attempt that fails in the handshake (here the master
+/// wants a password for a while) must not cost the replica its place in
+/// the stream: the next attempt continues, on the database it was on.
+#[test]
+fn a_failed_reconnection_keeps_the_streams_database() {
+    let m = ServerProc::start(&["--save", "", "--repl-diskless-sync-delay", "0"]);
+    let r = replica_of(&m);
+    let mut c = m.conn();
+    assert_eq!(c.cmds(&["SELECT", "3"]), "+OK\r\n");
+    assert_eq!(c.cmds(&["SET", "pre3", "x"]), "+OK\r\n");
+    converges(&m, &r);
+    assert_eq!(
+        c.cmds(&["CONFIG", "SET", "requirepass", "s3cret"]),
+        "+OK\r\n"
+    );
+    assert_eq!(c.cmds(&["CLIENT", "KILL", "TYPE", "replica"]), ":1\r\n");
+    // The replica's next attempt connects and is refused (NOAUTH: this
+    // connection set the password, so it is not refused itself).
+    assert!(wait_until(LIMIT, || c
+        .cmds(&["INFO", "errorstats"])
+        .contains("errorstat_NOAUTH:count=")));
+    assert_eq!(c.cmds(&["CONFIG", "SET", "requirepass", ""]), "+OK\r\n");
+    link_up(&r);
+    assert_eq!(c.cmds(&["SET", "still3", "x"]), "+OK\r\n");
+    converges(&m, &r);
+    assert_eq!(info(&m, "stats", "sync_full"), "1", "no second full sync");
+}
+
 #[test]
 fn a_gap_larger_than_the_backlog_falls_back_to_a_full_sync() {
     let m = ServerProc::start(&[
