@@ -86,6 +86,9 @@ pub struct MasterLink {
     stream: Option<TcpStream>,
     pub state: LinkState,
     inbuf: Vec<u8>,
+    /// Bytes at the front of `inbuf` already run but not yet counted: a
+    /// MULTI and the commands queued after it, waiting for their EXEC.
+    in_multi: usize,
     out: Vec<u8>,
     payload: Vec<u8>,
     /// Handshake commands still to send, in order (front first).
@@ -114,6 +117,7 @@ impl MasterLink {
             stream,
             state,
             inbuf: Vec::new(),
+            in_multi: 0,
             out: Vec::new(),
             payload: Vec::new(),
             steps: Default::default(),
@@ -305,6 +309,9 @@ impl Server {
             if let Some(stream) = link.stream.as_mut() {
                 let _ = self.poll.registry().deregister(stream);
             }
+            // The offset stops before an unfinished transaction, which a
+            // continuing master sends again from its MULTI.
+            link.client.multi = None;
             if link.is_connected() {
                 self.repl.link_down_since_ms = self.ks.now_ms;
                 self.repl.cached_master = Some(link.client);
@@ -652,10 +659,14 @@ impl Server {
     }
 
     /// Run the commands of the stream, advancing the offset by exactly
-    /// the bytes each consumed and passing them on to our replicas.
+    /// the bytes each consumed and passing them on to our replicas. A
+    /// transaction counts (and is passed on) only when its EXEC has run,
+    /// as in Redis: until then the dataset does not hold it, so neither an
+    /// ACK nor a snapshot's recorded position may claim it.
     fn apply_stream(&mut self, link: &mut MasterLink) -> Result<(), String> {
         let buf = std::mem::take(&mut link.inbuf);
-        let mut off = 0;
+        let mut off = link.in_multi;
+        let mut counted = 0;
         let mut result = Ok(());
         while off < buf.len() {
             let consumed = match link.parser.parse(&buf[off..]) {
@@ -677,11 +688,14 @@ impl Server {
                     break;
                 }
             };
-            self.replicate_bytes(&buf[off..off + consumed]);
-            if self.repl.backlog.is_none() {
-                self.repl.offset += consumed as u64;
-            }
             off += consumed;
+            if link.client.multi.is_none() {
+                self.replicate_bytes(&buf[counted..off]);
+                if self.repl.backlog.is_none() {
+                    self.repl.offset += (off - counted) as u64;
+                }
+                counted = off;
+            }
             if self.config.replicaof.is_none() {
                 // REPLICAOF NO ONE arrived in the stream (never from a
                 // sane master): stop applying.
@@ -689,7 +703,8 @@ impl Server {
             }
         }
         let mut buf = buf;
-        buf.drain(..off.min(buf.len()));
+        buf.drain(..counted);
+        link.in_multi = off - counted;
         link.inbuf = buf;
         result
     }

@@ -4,7 +4,7 @@
 //! or a bogus payload length). A `TcpListener` in the test plays the
 //! master where the bytes it sends are the point.
 
-use crate::common::{info_u64, send, wait_until, Conn, ServerProc};
+use crate::common::{encode, info_u64, send, wait_until, Conn, ServerProc};
 use crate::replication::{info, link_up, replica_of, run, LIMIT};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -425,4 +425,52 @@ fn a_replica_that_stops_reading_its_snapshot_times_out() {
         "connected_slaves"
     ) == "0"));
     assert_eq!(run(&m, &["SET", "still", "serving"]), redis::Value::Okay);
+}
+
+/// A transaction from the master counts toward the replica's offset (and
+/// goes on to its own replicas) only once its EXEC arrives, as in Redis:
+/// an ACK or a snapshot taken halfway would claim commands the dataset
+/// does not hold yet.
+#[test]
+fn a_transaction_counts_toward_the_offset_only_at_exec() {
+    let mut payload = format!("${}\r\n", EMPTY_RDB.len()).into_bytes();
+    payload.extend_from_slice(EMPTY_RDB);
+    let (l, r, mut s) = fake_master_sends(&fullresync_then(&payload), SLOW_TIMEOUT);
+    link_up(&r);
+    let plain = encode(&[b"SET", b"a", b"1"]);
+    let mut queued = encode(&[b"MULTI"]);
+    queued.extend_from_slice(&encode(&[b"INCR", b"c"]));
+    // One write, so one read: the replica runs all three in one turn.
+    let mut first = plain.clone();
+    first.extend_from_slice(&queued);
+    s.write_all(&first).unwrap();
+    let offset = || {
+        info(&r, "replication", "master_repl_offset")
+            .parse::<usize>()
+            .unwrap()
+    };
+    assert!(wait_until(LIMIT, || offset() > 0));
+    assert_eq!(
+        offset(),
+        plain.len(),
+        "MULTI and its queued command not counted yet"
+    );
+    // The link drops before EXEC: the replica asks to continue from
+    // before the MULTI, and takes the whole transaction again.
+    drop(s);
+    let mut s = accept(&l);
+    let psync = handshake(&s);
+    assert_eq!(psync[2], (plain.len() + 1).to_string(), "{psync:?}");
+    s.write_all(b"+CONTINUE\r\n").unwrap();
+    let exec = encode(&[b"EXEC"]);
+    let mut again = queued.clone();
+    again.extend_from_slice(&exec);
+    s.write_all(&again).unwrap();
+    assert!(wait_until(LIMIT, || offset() == first.len() + exec.len()));
+    assert_eq!(info(&r, "replication", "master_link_status"), "up");
+    assert_eq!(
+        run(&r, &["GET", "c"]),
+        redis::Value::BulkString(b"1".to_vec()),
+        "the transaction ran once, not its first half twice"
+    );
 }
