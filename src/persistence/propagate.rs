@@ -200,11 +200,26 @@ impl Server {
     #[cold]
     #[inline(never)]
     fn propagate_expired_keys_now(&mut self) {
+        self.push_expired_dels(false);
+    }
+
+    /// Keys the active expiry cycle deleted: each DEL is a unit of its
+    /// own, as Redis 7.0 propagates them (no MULTI around a cycle's keys).
+    pub fn propagate_active_expiry(&mut self) {
+        self.push_expired_dels(true);
+    }
+
+    /// The expired-key log as DELs into the stream; `alone`: each ends its
+    /// unit (otherwise they open the running command's unit).
+    fn push_expired_dels(&mut self, alone: bool) {
         let log = std::mem::take(&mut self.ks.expired_log);
         if self.prop.enabled {
             for (db, key) in &log {
                 self.prop
                     .unit_push(*db, [b"DEL".as_slice(), key.as_bytes()].into_iter());
+                if alone {
+                    self.propagate_end_unit();
+                }
             }
         }
         let mut log = log;

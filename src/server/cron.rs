@@ -27,8 +27,7 @@ impl Server {
             self.ks.active_expire_cycle(budget);
             // Each key active expiry deleted is its own unit: a DEL.
             if !self.ks.expired_log.is_empty() {
-                self.propagate_expired_keys();
-                self.propagate_end_unit();
+                self.propagate_active_expiry();
             }
             self.latency_sample("expire-cycle", started.elapsed().as_millis() as u64);
             if self.ks.notifier.has_pending() {

@@ -400,6 +400,28 @@ fn a_transaction_is_one_record() {
 /// between a MULTI and its EXEC: the unfinished transaction is reverted
 /// by cutting the log where its record starts, as Redis does. A MULTI
 /// without EXEC inside a record is no cut a writer could leave: refused.
+/// Keys the active expiry cycle deletes are logged as one plain DEL each,
+/// as Redis 7.0 writes them: no MULTI/EXEC around a cycle's keys.
+#[test]
+fn active_expiry_logs_one_del_per_key() {
+    let d = TempDir::new("active-expiry-log");
+    let mut s = ServerProc::start_in(&d.0, &aof_args("always"));
+    let mut c = s.conn();
+    for i in 0..5 {
+        assert_eq!(
+            c.cmds(&["SET", &format!("k{i}"), "v", "PX", "20"]),
+            "+OK\r\n"
+        );
+    }
+    // DBSIZE reads no key: only the active cycle can empty the database.
+    assert!(wait_until(Duration::from_secs(10), || c.cmds(&["DBSIZE"]) == ":0\r\n"));
+    assert_eq!(s.terminate(), Some(0));
+    let log = std::fs::read(d.0.join(AOF)).unwrap();
+    let count = |needle: &[u8]| log.windows(needle.len()).filter(|w| *w == needle).count();
+    assert_eq!(count(b"$3\r\nDEL\r\n"), 5);
+    assert_eq!(count(b"MULTI"), 0, "no transaction around expired keys");
+}
+
 #[test]
 fn unfinished_multi_at_the_tail_is_reverted() {
     let d = TempDir::new("multi");
