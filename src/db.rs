@@ -249,6 +249,14 @@ impl Keyspace {
         matches!(d.expires.get(key), Some(&when) if when <= self.now_ms)
     }
 
+    /// True when a command given a deadline already past deletes the key
+    /// at once: not on a replica, and not while replaying decided effects
+    /// (the master's stream, the log being loaded), where a later command
+    /// may still extend or remove that deadline (Redis: `checkAlreadyExpired`).
+    pub fn deletes_past_deadlines(&self) -> bool {
+        !self.is_replica && !self.applying_master_stream
+    }
+
     /// Lazy expiry: if `key` is past its deadline, delete it (on a master)
     /// and return true, meaning "treat as missing".
     pub fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> bool {

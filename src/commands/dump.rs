@@ -86,7 +86,7 @@ pub fn restore(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     }
     // Restored already expired: the key is gone (or never existed); the
     // effect is the deletion of the old key, if there was one.
-    if ttl != 0 && ttl <= now && !srv.ks.is_replica {
+    if ttl != 0 && ttl <= now && srv.ks.deletes_past_deadlines() {
         if deleted {
             let del: &[u8] = if srv.config.lazyfree_lazy_server_del {
                 b"UNLINK"

@@ -474,7 +474,7 @@ fn expire_generic(
         c.reply().int(0);
         return Ok(());
     }
-    if when <= srv.ks.now_ms && !srv.ks.is_replica {
+    if when <= srv.ks.now_ms && srv.ks.deletes_past_deadlines() {
         srv.ks.delete(c.db, key);
         srv.ks.notify(GENERIC, "del", c.db, key);
         srv.propagate_replace(&[b"DEL", key]);

@@ -324,8 +324,12 @@ pub fn load_aof_bytes(
             ));
         }
     }
-    let keep = replay(srv, data, &scan.commands)
-        .map_err(|e| format!("{e} reading the append only file {name}"))?;
+    let enabled = srv.prop.enabled;
+    let keep = replay(srv, data, &scan.commands);
+    // Also when the replay stopped at an error.
+    srv.ks.applying_master_stream = false;
+    srv.prop.enabled = enabled;
+    let keep = keep.map_err(|e| format!("{e} reading the append only file {name}"))?;
     if keep < data.len() && !may_truncate {
         return Err(format!(
             "The append only file {name} ends inside a MULTI/EXEC transaction at offset {keep}, and it is not the last file of the log"
@@ -346,6 +350,9 @@ pub fn load_aof_bytes(
 /// logs of one command per record every MULTI starts one.
 fn replay(srv: &mut Server, data: &[u8], commands: &[aof::LoggedCommand]) -> Result<usize, String> {
     let enabled = std::mem::replace(&mut srv.prop.enabled, false);
+    // The log holds decided effects: nothing expires while it replays (a
+    // logged deadline since passed may be extended by a later command).
+    srv.ks.applying_master_stream = true;
     let mut fake = Client::new_fake(u64::MAX);
     let mut multi_start = None;
     let mut end = 0;
@@ -372,6 +379,7 @@ fn replay(srv: &mut Server, data: &[u8], commands: &[aof::LoggedCommand]) -> Res
         fake.out.clear();
         end = c.record.end;
     }
+    srv.ks.applying_master_stream = false;
     srv.prop.enabled = enabled;
     match (multi_start, fake.multi.take()) {
         (Some((at, record)), Some(_)) if at == record + 4 => Ok(record),

@@ -760,3 +760,29 @@ fn shutdown_saves_when_save_rules_are_set_and_pidfile_lives_while_running() {
     assert!(c.is_closed_within(Duration::from_secs(10)));
     assert!(!d.0.join("dump.rdb").exists());
 }
+
+/// Nothing expires while the log replays, as in Redis: a logged deadline
+/// that has passed by restart time may be extended or removed by a later
+/// logged command.
+#[test]
+fn a_deadline_extended_later_in_the_log_survives_a_restart() {
+    let d = TempDir::new("replay-expiry");
+    let mut s = ServerProc::start_in(&d.0, &aof_args("always"));
+    let mut c = s.conn();
+    assert_eq!(c.cmds(&["SET", "sliding", "v", "PX", "50"]), "+OK\r\n");
+    assert_eq!(c.cmds(&["PEXPIRE", "sliding", "100000"]), ":1\r\n");
+    assert_eq!(c.cmds(&["SET", "kept", "a", "PX", "50"]), "+OK\r\n");
+    assert_eq!(c.cmds(&["PERSIST", "kept"]), ":1\r\n");
+    assert_eq!(c.cmds(&["APPEND", "kept", "b"]), ":2\r\n");
+    drop(c);
+    kill9(&mut s);
+    // Wait until the first deadlines (50 ms) have passed on the clock.
+    let start = std::time::Instant::now();
+    assert!(wait_until(Duration::from_secs(5), || start.elapsed()
+        > Duration::from_millis(100)));
+    let s = ServerProc::start_in(&d.0, &aof_args("always"));
+    let mut c = s.conn();
+    assert_eq!(c.cmds(&["GET", "sliding"]), "$1\r\nv\r\n");
+    assert_eq!(c.cmds(&["GET", "kept"]), "$2\r\nab\r\n");
+    assert_eq!(c.cmds(&["TTL", "kept"]), ":-1\r\n");
+}
