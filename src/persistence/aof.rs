@@ -914,6 +914,7 @@ pub fn os_error_text(e: &io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::persistence::propagate::encode_command;
 
     #[test]
     fn cache_trim_keeps_the_tail_and_steps_on_mib_boundaries() {
@@ -942,7 +943,6 @@ mod tests {
             Some(100 * MIB..100 * MIB + CACHE_DROP_MIN)
         );
     }
-    use crate::persistence::propagate::encode_command;
 
     fn log_of(cmds: &[&[&[u8]]]) -> Vec<u8> {
         let mut out = Vec::new();

@@ -324,9 +324,13 @@ pub fn load_aof_bytes(
             ));
         }
     }
-    let enabled = srv.prop.enabled;
+    // Replaying is not a write of ours (nothing is propagated), and the
+    // log holds decided effects: nothing expires while it replays (a
+    // logged deadline since passed may be extended by a later command).
+    let enabled = std::mem::replace(&mut srv.prop.enabled, false);
+    srv.ks.applying_master_stream = true;
     let keep = replay(srv, data, &scan.commands);
-    // Also when the replay stopped at an error.
+    // Restored also when the replay stopped at an error.
     srv.ks.applying_master_stream = false;
     srv.prop.enabled = enabled;
     let keep = keep.map_err(|e| format!("{e} reading the append only file {name}"))?;
@@ -347,12 +351,9 @@ pub fn load_aof_bytes(
 /// records, or the start of a final MULTI that never got its EXEC. The
 /// log is only ever cut between records, so such a MULTI must start its
 /// record: our writer never splits a transaction across records, and in
-/// logs of one command per record every MULTI starts one.
+/// logs of one command per record every MULTI starts one. The caller
+/// turns propagation and expiry off around it.
 fn replay(srv: &mut Server, data: &[u8], commands: &[aof::LoggedCommand]) -> Result<usize, String> {
-    let enabled = std::mem::replace(&mut srv.prop.enabled, false);
-    // The log holds decided effects: nothing expires while it replays (a
-    // logged deadline since passed may be extended by a later command).
-    srv.ks.applying_master_stream = true;
     let mut fake = Client::new_fake(u64::MAX);
     let mut multi_start = None;
     let mut end = 0;
@@ -379,8 +380,6 @@ fn replay(srv: &mut Server, data: &[u8], commands: &[aof::LoggedCommand]) -> Res
         fake.out.clear();
         end = c.record.end;
     }
-    srv.ks.applying_master_stream = false;
-    srv.prop.enabled = enabled;
     match (multi_start, fake.multi.take()) {
         (Some((at, record)), Some(_)) if at == record + 4 => Ok(record),
         (Some((at, _)), Some(_)) => Err(format!(

@@ -314,12 +314,12 @@ impl Server {
             link.client.multi = None;
             if link.is_connected() {
                 self.repl.link_down_since_ms = self.ks.now_ms;
-                self.repl.cached_master = Some(link.client);
-            } else if self.repl.psync_cached {
-                // A failed attempt to reconnect (refused, an error in the
-                // handshake, a transfer cut short): the next attempt still
-                // asks to continue, so it needs the client that knows the
-                // stream's database. Redis keeps its cached master too.
+            }
+            // Also after a failed attempt to reconnect (refused, an error
+            // in the handshake, a transfer cut short): the next attempt
+            // still asks to continue, so it needs the client that knows the
+            // stream's database. Redis keeps its cached master too.
+            if link.is_connected() || self.repl.psync_cached {
                 self.repl.cached_master = Some(link.client);
             }
         }

@@ -356,13 +356,9 @@ fn unreachable_start() -> ! {
 /// and [`Parser::last_has_canonical_headers`].
 #[inline]
 pub fn crlf_terminated(buf: &[u8], ranges: &[Range<usize>]) -> bool {
-    for r in ranges {
-        match buf.get(r.end..r.end.saturating_add(2)) {
-            Some(b"\r\n") => {}
-            _ => return false,
-        }
-    }
-    true
+    ranges
+        .iter()
+        .all(|r| matches!(buf.get(r.end..r.end.saturating_add(2)), Some(b"\r\n")))
 }
 
 /// Position of the first "\r\n" at or after `from` (index of the '\r').
