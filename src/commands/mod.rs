@@ -45,8 +45,9 @@ pub use table::{lookup, Command, COMMANDS};
 pub struct Argv<'a> {
     data: &'a [u8],
     ranges: &'a [Range<usize>],
-    /// The whole request as the client sent it, when its headers are
-    /// canonical (`Parser::last_has_canonical_headers`); empty otherwise.
+    /// The whole request as the client sent it, when its bytes are the
+    /// canonical encoding of its arguments (`Parser::last_is_canonical`);
+    /// empty otherwise.
     /// Propagation copies it instead of re-encoding (see [`Argv::raw`]).
     raw: &'a [u8],
 }
@@ -60,20 +61,17 @@ impl<'a> Argv<'a> {
         }
     }
 
-    /// Arguments sent as `raw`, a multibulk request whose headers the
-    /// parser found canonical.
+    /// Arguments sent as `raw`, a multibulk request the parser found
+    /// canonical.
     pub fn with_raw(data: &'a [u8], ranges: &'a [Range<usize>], raw: &'a [u8]) -> Argv<'a> {
         Argv { data, ranges, raw }
     }
 
     /// The request's own bytes, when they are exactly the RESP encoding
-    /// of its arguments. The terminators are checked here, not by the
-    /// parser, so only propagated writes pay for it.
+    /// of its arguments.
     #[inline]
     pub fn raw(&self) -> Option<&'a [u8]> {
-        let canonical =
-            !self.raw.is_empty() && crate::resp::parser::crlf_terminated(self.data, self.ranges);
-        canonical.then_some(self.raw)
+        (!self.raw.is_empty()).then_some(self.raw)
     }
 
     pub fn len(&self) -> usize {

@@ -107,11 +107,11 @@ pub struct Parser {
     scratch: Vec<u8>,
     /// Largest accepted bulk length (proto-max-bulk-len).
     pub max_bulk_len: u64,
-    /// The last complete multibulk command came through the fast path, so
-    /// its count and length headers are canonical decimals. Together with
-    /// CRLF after every argument ([`crlf_terminated`], checked only by
-    /// whoever needs it) its bytes are exactly the arguments' encoding.
-    canonical_headers: bool,
+    /// The last complete command's bytes are exactly the RESP encoding of
+    /// its arguments: a multibulk that came through the fast path (so its
+    /// count and length headers are canonical decimals) with CRLF after
+    /// every argument. Propagation copies such a request as it came.
+    canonical: bool,
 }
 
 impl Parser {
@@ -152,10 +152,10 @@ impl Parser {
         self.scratch = scratch;
     }
 
-    /// True when the last complete command was a multibulk with canonical
-    /// headers (see the field).
-    pub fn last_has_canonical_headers(&self) -> bool {
-        self.canonical_headers
+    /// True when the last complete command's bytes are its arguments'
+    /// canonical encoding (see the field).
+    pub fn last_is_canonical(&self) -> bool {
+        self.canonical
     }
 
     /// True when the parser is in the middle of a command (some of its bytes
@@ -168,7 +168,7 @@ impl Parser {
     /// ranges index into `buf` (or the scratch buffer for inline) and the
     /// caller must advance its buffer by `consumed` before calling again.
     pub fn parse(&mut self, buf: &[u8]) -> Result<Parsed, ProtocolError> {
-        self.canonical_headers = false;
+        self.canonical = false;
         if self.state == State::Start {
             if buf.is_empty() {
                 return Ok(Parsed::Incomplete);
@@ -216,13 +216,17 @@ impl Parser {
     /// unusual (partial data, odd number formats, limits) returns None and
     /// the general path below decides, so both paths accept exactly the
     /// same inputs and produce the same errors. Headers read here are
-    /// canonical by construction (`read_decimal_line`).
+    /// canonical by construction (`read_decimal_line`); the terminators
+    /// are tested while their bytes are in cache anyway (a compare and an
+    /// AND per argument, no branch), so that propagation need not walk the
+    /// arguments again.
     fn parse_complete_fast(&mut self, buf: &[u8]) -> Option<usize> {
         let (count, mut pos) = read_decimal_line(buf, 1)?;
         if count == 0 || count > MULTIBULK_MAX_ARGS as u64 {
             return None;
         }
         self.args.clear();
+        let mut crlf = true;
         for _ in 0..count {
             if *buf.get(pos)? != b'$' {
                 return None;
@@ -236,9 +240,10 @@ impl Parser {
                 return None;
             }
             self.args.push(start..end);
+            crlf &= buf[end..end + 2] == *b"\r\n";
             pos = end + 2;
         }
-        self.canonical_headers = true;
+        self.canonical = crlf;
         Some(pos)
     }
 
@@ -348,17 +353,6 @@ fn unreachable_start() -> ! {
     // parse() never calls parse_multibulk in the Start state; reaching here
     // would be a bug in this file, not something a peer can cause.
     panic!("RESP parser invariant violated: multibulk parse in Start state")
-}
-
-/// True when every argument in `ranges` is followed by CRLF in `buf`. The
-/// parser does not require it (the lengths are authoritative, as in
-/// Redis), so a request's bytes are its canonical encoding only with this
-/// and [`Parser::last_has_canonical_headers`].
-#[inline]
-pub fn crlf_terminated(buf: &[u8], ranges: &[Range<usize>]) -> bool {
-    ranges
-        .iter()
-        .all(|r| matches!(buf.get(r.end..r.end.saturating_add(2)), Some(b"\r\n")))
 }
 
 /// Position of the first "\r\n" at or after `from` (index of the '\r').
@@ -746,16 +740,10 @@ mod tests {
         assert_eq!(args.len(), 1);
     }
 
-    /// Whether the request's bytes are its arguments' encoding, as the
-    /// server decides it (the AOF copies them as is then).
-    fn is_canonical(p: &Parser, request: &[u8]) -> bool {
-        p.last_has_canonical_headers() && crlf_terminated(request, p.arg_ranges())
-    }
-
     /// If the request is called canonical, its bytes must be exactly the
     /// encoding of its arguments.
     fn assert_canonical_claim(p: &Parser, request: &[u8], args: &[Vec<u8>]) {
-        if is_canonical(p, request) {
+        if p.last_is_canonical() {
             let mut encoded = Vec::new();
             crate::persistence::propagate::encode_command(
                 &mut encoded,
@@ -781,7 +769,7 @@ mod tests {
                 panic!("{req:?} did not parse");
             };
             assert_eq!(consumed, req.len());
-            assert_eq!(is_canonical(&p, req), canonical, "{req:?}");
+            assert_eq!(p.last_is_canonical(), canonical, "{req:?}");
             assert_canonical_claim(&p, req, &args_of(&p, req, inline));
         }
         // A request completed across reads takes the general path, which
@@ -789,7 +777,7 @@ mod tests {
         let req = b"*1\r\n$4\r\nPING\r\n";
         assert_eq!(p.parse(&req[..6]).unwrap(), Parsed::Incomplete);
         assert!(matches!(p.parse(req), Ok(Parsed::Command { .. })));
-        assert!(!is_canonical(&p, req));
+        assert!(!p.last_is_canonical());
     }
 
     /// Parse a byte stream delivered in two reads split at `split`: the

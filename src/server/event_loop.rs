@@ -513,7 +513,7 @@ impl Server {
                     let (ranges, scratch) = c.parser.take_args();
                     let argv = if inline {
                         Argv::new(&scratch, &ranges)
-                    } else if c.parser.last_has_canonical_headers() {
+                    } else if c.parser.last_is_canonical() {
                         Argv::with_raw(&buf[off..], &ranges, &buf[off..off + consumed])
                     } else {
                         Argv::new(&buf[off..], &ranges)
