@@ -243,7 +243,10 @@ impl Client {
             (self.monitor, 'O'),
             (self.subscription_count() > 0, 'P'),
             (self.multi.is_some(), 'x'),
-            (self.blocked.is_some() || self.pause_blocked, 'b'),
+            (
+                self.blocked.is_some() || self.pause_blocked || self.wait_blocked,
+                'b',
+            ),
             (self.close_after_reply, 'c'),
             (self.close_asap, 'A'),
             (self.no_evict, 'e'),

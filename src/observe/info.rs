@@ -171,9 +171,14 @@ fn clients_section(srv: &Server, current: &Client, out: &mut String) -> bool {
     field!(out, "maxclients", srv.config.maxclients);
     field!(out, "client_recent_max_input_buffer", max_in);
     field!(out, "client_recent_max_output_buffer", max_out);
-    // Clients held by CLIENT PAUSE count as blocked, as in Redis 7.0.
-    let paused = srv.clients_iter().filter(|c| c.pause_blocked).count();
-    field!(out, "blocked_clients", srv.blocking.clients + paused);
+    // Clients held by CLIENT PAUSE, and those in WAIT or a SHUTDOWN
+    // waiting for replicas, count as blocked, as in Redis 7.0 (where all
+    // of them are CLIENT_BLOCKED).
+    let held = srv
+        .clients_iter()
+        .filter(|c| c.pause_blocked || c.wait_blocked)
+        .count();
+    field!(out, "blocked_clients", srv.blocking.clients + held);
     field!(out, "tracking_clients", 0);
     field!(
         out,
