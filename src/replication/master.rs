@@ -138,6 +138,17 @@ impl Server {
         self.repl.waiters = keep;
     }
 
+    /// End client `id`'s WAIT before its condition holds (CLIENT UNBLOCK,
+    /// REPLICAOF): the number of replicas that acknowledged the offset it
+    /// waited for, which is what a WAIT ended as on a timeout answers.
+    /// None if the client is not in WAIT. The caller replies and resumes
+    /// the client.
+    pub fn cancel_wait(&mut self, id: u64) -> Option<usize> {
+        let pos = self.repl.waiters.iter().position(|w| w.client_id == id)?;
+        let w = self.repl.waiters.remove(pos);
+        Some(self.replicas_acked(w.target_offset))
+    }
+
     /// Before sleeping: ask replicas for an ACK if a WAIT is pending.
     pub fn replication_before_sleep(&mut self) {
         self.poll_snapshot_child();

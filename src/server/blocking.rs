@@ -649,14 +649,22 @@ impl Server {
 
     /// CLIENT UNBLOCK: unblock client `id` as if it timed out, or with an
     /// -UNBLOCKED error. False if no such client is blocked.
+    ///
+    /// A client in WAIT is blocked too (Redis 7.0's BLOCKED_WAIT): as on
+    /// a timeout it gets WAIT's reply, the replicas that acknowledged its
+    /// offset so far. A SHUTDOWN waiting for replicas is not unblocked
+    /// (nothing would answer it but the shutdown itself).
     pub fn unblock_client_by_id(&mut self, id: u64, error: bool) -> bool {
-        let Some(slot) = self
+        let Some((slot, in_wait)) = self
             .clients_iter()
-            .find(|o| o.id == id && o.blocked.is_some())
-            .map(|o| o.token)
+            .find(|o| o.id == id && (o.blocked.is_some() || o.wait_blocked))
+            .map(|o| (o.token, o.blocked.is_none()))
         else {
             return false;
         };
+        if in_wait {
+            return self.unblock_wait(slot, id, error);
+        }
         let Some(mut c) = self.take_client(slot, id) else {
             return false;
         };
@@ -670,6 +678,28 @@ impl Server {
         if let Some(mut st) = self.unblock(&mut c) {
             self.account_blocked_call(&c, st.call.take(), None, error);
         }
+        self.finish_client_turn(slot, c);
+        true
+    }
+
+    /// CLIENT UNBLOCK on a client in WAIT (see `unblock_client_by_id`).
+    fn unblock_wait(&mut self, slot: usize, id: u64, error: bool) -> bool {
+        let Some(acked) = self.cancel_wait(id) else {
+            return false;
+        };
+        let Some(mut c) = self.take_client(slot, id) else {
+            return false;
+        };
+        if error {
+            self.stats.count_error(UNBLOCKED_ERR);
+            Self::deferred_reply(&mut c, |c| c.reply().error(UNBLOCKED_ERR));
+        } else {
+            Self::deferred_reply(&mut c, |c| c.reply().int(acked as i64));
+        }
+        // Its pipelined input, held back during the WAIT, runs next turn.
+        c.wait_blocked = false;
+        c.resume_input = true;
+        self.pending_reads.push(slot);
         self.finish_client_turn(slot, c);
         true
     }

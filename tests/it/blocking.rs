@@ -8,7 +8,19 @@
 //! written out, so a test fails on its own if the reference changes.
 //! Conditions are polled (INFO clients `blocked_clients`), never slept on.
 
-use crate::common::{send, wait_blocked, ServerProc};
+use crate::common::{info_str, send, wait_blocked, wait_until, Conn, ServerProc};
+use crate::replication::{link_up, LIMIT};
+
+fn read(c: &mut Conn) -> String {
+    String::from_utf8_lossy(&c.read_reply()).into_owned()
+}
+
+fn client_id(c: &mut Conn) -> String {
+    c.cmds(&["CLIENT", "ID"])
+        .trim_start_matches(':')
+        .trim()
+        .to_string()
+}
 
 /// Run `scenario` on a fresh RedisLite and a fresh redis-server; their
 /// transcripts must match, and RedisLite's is returned.
@@ -38,4 +50,70 @@ fn a_client_in_wait_counts_as_blocked() {
         vec![flags]
     });
     assert_eq!(seen, vec!["flags=b"]);
+}
+
+/// The offset replica 0 acknowledged, and the master's own offset.
+fn acked_and_master_offsets(ctl: &mut Conn) -> (String, String) {
+    let acked = info_str(ctl, "replication", "slave0")
+        .and_then(|v| {
+            v.split(',')
+                .find_map(|f| f.strip_prefix("offset=").map(str::to_string))
+        })
+        .unwrap_or_default();
+    let own = info_str(ctl, "replication", "master_repl_offset").unwrap_or_default();
+    (acked, own)
+}
+
+/// CLIENT UNBLOCK ends a WAIT as it ends BLPOP: TIMEOUT (the default)
+/// answers WAIT's own reply, the replicas that acknowledged so far;
+/// ERROR answers -UNBLOCKED. Input pipelined after the WAIT runs then.
+#[test]
+fn client_unblock_ends_a_wait() {
+    let seen = same_as_redis(&[], |srv| {
+        let replica = ServerProc::start(&["--replicaof", "127.0.0.1", &srv.port.to_string()]);
+        link_up(&replica);
+        let mut ctl = srv.conn();
+        let mut out = vec![ctl.cmds(&["SET", "k", "v"])];
+        out.push(ctl.cmds(&["WAIT", "1", "0"]));
+        let mut w = srv.conn();
+        let id = client_id(&mut w);
+        out.push(ctl.cmds(&["CLIENT", "UNBLOCK", &id]));
+        for mode in ["TIMEOUT", "ERROR"] {
+            send(&mut w, &["WAIT", "2", "0"]);
+            send(&mut w, &["PING"]);
+            wait_blocked(&mut ctl, 1);
+            // Once the replica acknowledged everything, the count a
+            // TIMEOUT answers is 1 whatever offset the WAIT waits for.
+            assert!(
+                wait_until(LIMIT, || {
+                    let (acked, own) = acked_and_master_offsets(&mut ctl);
+                    acked == own
+                }),
+                "the replica never acknowledged the master's offset"
+            );
+            out.push(ctl.cmds(&["CLIENT", "UNBLOCK", &id, mode]));
+            out.push(read(&mut w));
+            out.push(read(&mut w));
+            wait_blocked(&mut ctl, 0);
+        }
+        out.push(ctl.cmds(&["CLIENT", "UNBLOCK", &id]));
+        out.push(info_str(&mut ctl, "errorstats", "errorstat_UNBLOCKED").unwrap_or_default());
+        out
+    });
+    assert_eq!(
+        seen,
+        vec![
+            "+OK\r\n",
+            ":1\r\n",
+            ":0\r\n",
+            ":1\r\n",
+            ":1\r\n",
+            "+PONG\r\n",
+            ":1\r\n",
+            "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n",
+            "+PONG\r\n",
+            ":0\r\n",
+            "count=1",
+        ]
+    );
 }
