@@ -785,6 +785,8 @@ pub fn replicaof(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     // The cached master client (its database) stays: under PSYNC2 the
     // new master may continue the same stream.
     srv.drop_master_link("REPLICAOF to another master");
+    // Blocked clients must not be served by the master's stream here.
+    srv.disconnect_all_blocked_clients();
     // As Redis: our own history (as a master, or the previous master's)
     // is offered to the new master, which continues it when it can.
     srv.repl.psync_cached = true;

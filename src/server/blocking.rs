@@ -10,7 +10,9 @@
 //! - [`Blocking`], kept in the server: the number of blocked clients, the
 //!   deadline table, and the clients whose queued input must be replayed
 //!   once they are unblocked;
-//! - the server methods that block, serve, time out and unblock clients.
+//! - the server methods that block, serve, time out and unblock clients
+//!   (CLIENT UNBLOCK, which also ends a WAIT, and REPLICAOF, which
+//!   unblocks and closes every blocked client).
 //!
 //! How a wake-up flows: a command creates a key (`Keyspace::add` / `set`
 //! / `add_object`, which LPUSH, LMOVE, RENAME, MOVE and COPY go through,
@@ -65,6 +67,10 @@ const TIMEOUT_NOT_FLOAT: &str = "ERR timeout is not a float or out of range";
 const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
 /// CLIENT UNBLOCK <id> ERROR: the error the blocked client receives.
 const UNBLOCKED_ERR: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+/// REPLICAOF host port: the error every blocked client receives before
+/// it is closed (Redis 7.0's disconnectAllBlockedClients).
+const FORCE_UNBLOCKED_ERR: &str =
+    "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)";
 
 /// What a blocked client will do once one of its keys can serve it.
 #[derive(Debug, Clone)]
@@ -702,6 +708,49 @@ impl Server {
         self.pending_reads.push(slot);
         self.finish_client_turn(slot, c);
         true
+    }
+
+    /// The server becomes a replica (REPLICAOF host port): answer every
+    /// blocked client -UNBLOCKED and close it once the error is written,
+    /// as Redis 7.0 does. Left waiting, a key waiter would be served by
+    /// the new master's stream and pop on this replica alone, so its
+    /// dataset would part from the master's; a WAIT could never be
+    /// answered, nor a SHUTDOWN waiting for replicas (blocked too in
+    /// Redis). Input they pipelined never runs. Clients held by CLIENT
+    /// PAUSE stay: their command has not started (Redis's
+    /// BLOCKED_POSTPONE).
+    pub fn disconnect_all_blocked_clients(&mut self) {
+        for slot in 0..self.clients.len() {
+            let Some(id) = self.clients[slot]
+                .as_ref()
+                .filter(|c| c.blocked.is_some() || c.wait_blocked)
+                .map(|c| c.id)
+            else {
+                continue;
+            };
+            let Some(mut c) = self.take_client(slot, id) else {
+                continue;
+            };
+            self.stats.count_error(FORCE_UNBLOCKED_ERR);
+            Self::deferred_reply(&mut c, |c| c.reply().error(FORCE_UNBLOCKED_ERR));
+            // Redis counts the blocked command as a call that did not
+            // fail (updateStatsOnUnblock with no error).
+            if let Some(mut st) = self.forget_blocked(&mut c) {
+                self.account_blocked_call(&c, st.call.take(), None, false);
+            }
+            if c.wait_blocked {
+                self.cancel_wait(id);
+                c.wait_blocked = false;
+            }
+            c.close_after_reply = true;
+            // Closed by the write pass, even with no reply to write
+            // (CLIENT REPLY OFF).
+            if !c.pending_write {
+                c.pending_write = true;
+                self.pending_writes.push(slot);
+            }
+            self.finish_client_turn(slot, c);
+        }
     }
 
     /// Run the input unblocked clients sent while they were blocked (it

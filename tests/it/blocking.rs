@@ -9,7 +9,7 @@
 //! Conditions are polled (INFO clients `blocked_clients`), never slept on.
 
 use crate::common::{info_str, send, wait_blocked, wait_until, Conn, ServerProc};
-use crate::replication::{link_up, LIMIT};
+use crate::replication::{converges, link_up, LIMIT};
 
 fn read(c: &mut Conn) -> String {
     String::from_utf8_lossy(&c.read_reply()).into_owned()
@@ -116,4 +116,63 @@ fn client_unblock_ends_a_wait() {
             "count=1",
         ]
     );
+}
+
+/// REPLICAOF on a master with blocked clients: they would otherwise be
+/// served later by the master's stream and pop on the replica only, so
+/// the datasets would differ. Redis 7.0 answers every one of them (key
+/// waiters and WAIT alike) -UNBLOCKED and closes the connection; input
+/// they pipelined never runs.
+#[test]
+fn replicaof_unblocks_and_closes_blocked_clients() {
+    let seen = same_as_redis(&[], |srv| {
+        let master = ServerProc::start(&["--repl-diskless-sync-delay", "0"]);
+        let mut ctl = srv.conn();
+        let mut waiters: Vec<Conn> = Vec::new();
+        for cmd in [
+            &["BLPOP", "l", "0"][..],
+            &["BZPOPMIN", "z", "0"][..],
+            &["BLMOVE", "l2", "d", "LEFT", "RIGHT", "0"][..],
+            &["WAIT", "1", "0"][..],
+        ] {
+            let mut w = srv.conn();
+            send(&mut w, cmd);
+            send(&mut w, &["PING"]);
+            waiters.push(w);
+            wait_blocked(&mut ctl, waiters.len());
+        }
+        let mut out = vec![ctl.cmds(&["REPLICAOF", "127.0.0.1", &master.port.to_string()])];
+        for w in &mut waiters {
+            out.push(read(w));
+            out.push(if w.is_closed_within(LIMIT) {
+                "closed".to_string()
+            } else {
+                "open".to_string()
+            });
+        }
+        wait_blocked(&mut ctl, 0);
+        out.push(info_str(&mut ctl, "errorstats", "errorstat_UNBLOCKED").unwrap_or_default());
+        // What the master writes reaches the former waiters' keys on the
+        // replica untouched.
+        let mut m = master.conn();
+        m.cmd(&["RPUSH", "l", "x"]);
+        m.cmd(&["RPUSH", "l2", "y"]);
+        m.cmd(&["ZADD", "z", "1", "a"]);
+        link_up(srv);
+        converges(&master, srv);
+        out.push(ctl.cmds(&["LRANGE", "l", "0", "-1"]));
+        out.push(ctl.cmds(&["ZCARD", "z"]));
+        out
+    });
+    let unblocked =
+        "-UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)\r\n";
+    let mut expected = vec!["+OK\r\n".to_string()];
+    for _ in 0..4 {
+        expected.push(unblocked.to_string());
+        expected.push("closed".to_string());
+    }
+    expected.push("count=4".to_string());
+    expected.push("*1\r\n$1\r\nx\r\n".to_string());
+    expected.push(":1\r\n".to_string());
+    assert_eq!(seen, expected);
 }
