@@ -221,7 +221,8 @@ impl BlockedKeys {
     }
 
     /// Remove client `id` from `key`'s queue (O(queue) scan; the served
-    /// client is at the front, so serving is O(1)).
+    /// client is at the front unless waiters of another type are ahead
+    /// of it, so serving is usually O(1)).
     fn remove_waiter(&mut self, db: usize, key: &[u8], id: u64) {
         let Some(map) = self.dbs.get_mut(db) else {
             return;
@@ -260,16 +261,6 @@ impl BlockedKeys {
 
     fn queue(&self, db: usize, key: &[u8]) -> Option<&VecDeque<Waiter>> {
         self.dbs.get(db)?.get(key).map(|kw| &kw.queue)
-    }
-
-    /// Move the first waiter of `key` to the back (it cannot be served by
-    /// the key's current value; the others get their turn).
-    fn rotate(&mut self, db: usize, key: &[u8]) {
-        if let Some(kw) = self.dbs.get_mut(db).and_then(|m| m.get_mut(key)) {
-            if let Some(w) = kw.queue.pop_front() {
-                kw.queue.push_back(w);
-            }
-        }
     }
 
     /// The keys waited on in `db` (SWAPDB rescans them).
@@ -521,19 +512,26 @@ impl Server {
         }
     }
 
-    /// Serve the waiters of one key while it holds a value they can take.
-    /// Each waiter is looked at once: served, or (when the value's type
-    /// is not what it waits for) moved to the back of the queue.
+    /// Serve the waiters of one key while it holds a value they can take,
+    /// in the order they blocked. Each waiter is looked at once: served,
+    /// or (when the value's type is not what it waits for) passed over
+    /// in place, as Redis 7.0 does: it keeps its turn ahead of later
+    /// waiters for when the key holds its type.
     fn serve_key(&mut self, db: usize, key: &[u8]) {
         let rounds = self.ks.blocked.queue(db, key).map_or(0, |q| q.len());
+        // Waiters before `pos` were passed over. A served one leaves the
+        // queue (and nothing else does meanwhile: a client closed by a
+        // serve's notifications is only marked, and freed later), so the
+        // next waiter moves up to `pos`.
+        let mut pos = 0;
         for _ in 0..rounds {
-            let Some(&w) = self.ks.blocked.queue(db, key).and_then(|q| q.front()) else {
+            let Some(&w) = self.ks.blocked.queue(db, key).and_then(|q| q.get(pos)) else {
                 return;
             };
             let Some(mut c) = self.take_client(w.slot, w.id) else {
                 // Not in the table: the client running the current command
                 // (it cannot be waiting) or a stale entry. Skip it.
-                self.ks.blocked.rotate(db, key);
+                pos += 1;
                 continue;
             };
             let served = match self.ks.lookup(db, key, Access::NoTouch) {
@@ -548,8 +546,8 @@ impl Server {
                     .is_some_and(|st| st.op.served_by(&obj.value)),
             };
             if !served {
-                self.ks.blocked.rotate(db, key);
                 self.clients[w.slot] = Some(c);
+                pos += 1;
                 continue;
             }
             if let Some(mut st) = self.forget_blocked(&mut c) {
@@ -821,10 +819,9 @@ mod tests {
         b.signal(0, b"k");
         assert_eq!(b.ready.len(), 1, "signalled once, only where waited on");
         assert_eq!(b.queue(3, b"k").map(|q| q[0]), Some(w1));
-        b.rotate(3, b"k");
-        assert_eq!(b.queue(3, b"k").map(|q| q[0]), Some(w2));
         assert_eq!(b.pop_ready().map(|(d, _)| d), Some(3));
         b.remove_waiter(3, b"k", 1);
+        assert_eq!(b.queue(3, b"k").map(|q| q[0]), Some(w2));
         b.remove_waiter(3, b"k", 2);
         assert!(b.is_empty());
         assert!(b.queue(3, b"k").is_none());

@@ -176,3 +176,58 @@ fn replicaof_unblocks_and_closes_blocked_clients() {
     expected.push(":1\r\n".to_string());
     assert_eq!(seen, expected);
 }
+/// Waiters of both families on one key are served in the order they
+/// blocked, among those the key's current type can serve: a sorted-set
+/// waiter passed over by a list push keeps its place ahead of a later
+/// sorted-set waiter.
+#[test]
+fn list_and_zset_waiters_on_one_key_keep_fifo_order() {
+    let seen = same_as_redis(&[], |srv| {
+        let mut ctl = srv.conn();
+        let mut waiters: Vec<Conn> = Vec::new();
+        for cmd in [
+            &["BZPOPMIN", "k", "0"][..],
+            &["BLPOP", "k", "0"][..],
+            &["BZPOPMIN", "k", "0"][..],
+            &["BRPOP", "k", "0"][..],
+            &["BZPOPMAX", "k", "0"][..],
+        ] {
+            let mut w = srv.conn();
+            send(&mut w, cmd);
+            waiters.push(w);
+            wait_blocked(&mut ctl, waiters.len());
+        }
+        // One element: the first list waiter takes it, the key goes.
+        let mut out = vec![ctl.cmds(&["LPUSH", "k", "v"])];
+        wait_blocked(&mut ctl, 4);
+        // One member at a time: the first sorted-set waiter, then the
+        // next one.
+        out.push(ctl.cmds(&["ZADD", "k", "1", "m"]));
+        wait_blocked(&mut ctl, 3);
+        out.push(ctl.cmds(&["ZADD", "k", "2", "n"]));
+        wait_blocked(&mut ctl, 2);
+        out.push(ctl.cmds(&["RPUSH", "k", "b"]));
+        wait_blocked(&mut ctl, 1);
+        out.push(ctl.cmds(&["ZADD", "k", "3", "o"]));
+        wait_blocked(&mut ctl, 0);
+        for w in &mut waiters {
+            out.push(read(w));
+        }
+        out
+    });
+    assert_eq!(
+        seen,
+        vec![
+            ":1\r\n",
+            ":1\r\n",
+            ":1\r\n",
+            ":1\r\n",
+            ":1\r\n",
+            "*3\r\n$1\r\nk\r\n$1\r\nm\r\n$1\r\n1\r\n",
+            "*2\r\n$1\r\nk\r\n$1\r\nv\r\n",
+            "*3\r\n$1\r\nk\r\n$1\r\nn\r\n$1\r\n2\r\n",
+            "*2\r\n$1\r\nk\r\n$1\r\nb\r\n",
+            "*3\r\n$1\r\nk\r\n$1\r\no\r\n$1\r\n3\r\n",
+        ]
+    );
+}
