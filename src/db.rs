@@ -362,9 +362,16 @@ impl Keyspace {
     /// Store `value` under `key`, replacing any value. The TTL is cleared
     /// unless `keep_ttl` (SET KEEPTTL, and internal rewrites like APPEND
     /// which modify in place instead of calling this).
+    ///
+    /// Only a created key wakes blocked clients, as in Redis 7.0 (setKey:
+    /// dbAdd signals, dbOverwrite does not): a ZUNIONSTORE over an
+    /// existing key, even a zset waiters could pop, serves nobody.
     pub fn set(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
         self.signal_modified(db, key);
-        let wake = !self.blocked.is_empty() && blocking::can_wake(&value);
+        // A key past its deadline is deleted first (Redis's setKey looks
+        // it up for writing), so storing over it creates the key.
+        self.expire_if_needed(db, key);
+        let mut wake = false;
         let clock = self.new_object_clock();
         let (now, lfu_params) = (self.now_ms, self.lfu);
         let d = &mut self.dbs[db];
@@ -377,6 +384,7 @@ impl Keyspace {
                 None => clock,
             };
         } else {
+            wake = !self.blocked.is_empty() && blocking::can_wake(&value);
             d.dict
                 .insert(CompactBytes::new(key), RObj::new(value, clock));
             self.notifier.notify(notify::NEW, "new", db, key);

@@ -15,8 +15,9 @@
 //!   unblocks and closes every blocked client).
 //!
 //! How a wake-up flows: a command creates a key (`Keyspace::add` / `set`
-//! / `add_object`, which LPUSH, LMOVE, RENAME, MOVE and COPY go through,
-//! and RESTORE will; SWAPDB rescans the waited keys of both databases) ->
+//! / `add_object`, which LPUSH, LMOVE, RENAME, MOVE, COPY and RESTORE go
+//! through; SWAPDB rescans the waited keys of both databases; overwriting
+//! an existing key wakes nobody, as in Redis 7.0) ->
 //! if a client waits on that key, the key is queued as *ready* -> right
 //! after the command (for MULTI, after EXEC as a whole; and again before
 //! the loop sleeps),

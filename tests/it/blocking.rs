@@ -176,6 +176,7 @@ fn replicaof_unblocks_and_closes_blocked_clients() {
     expected.push(":1\r\n".to_string());
     assert_eq!(seen, expected);
 }
+
 /// Waiters of both families on one key are served in the order they
 /// blocked, among those the key's current type can serve: a sorted-set
 /// waiter passed over by a list push keeps its place ahead of a later
@@ -230,4 +231,64 @@ fn list_and_zset_waiters_on_one_key_keep_fifo_order() {
             "*3\r\n$1\r\nk\r\n$1\r\no\r\n$1\r\n3\r\n",
         ]
     );
+}
+
+/// Only a key's creation wakes its waiters (Redis 7.0's dbAdd), whatever
+/// command creates it. Overwriting an existing key (SET, ZUNIONSTORE,
+/// SUNIONSTORE: dbOverwrite) wakes nobody, even when the new value is
+/// of the waited-for type, and neither does adding to it afterwards; a
+/// waiter whose type the new key does not hold keeps waiting.
+#[test]
+fn overwriting_a_key_wakes_no_waiter() {
+    let seen = same_as_redis(&[], |srv| {
+        let mut ctl = srv.conn();
+        let mut out = Vec::new();
+        // A command's reply, then how many clients are still blocked
+        // (waiters are served before the reply is written).
+        fn blocked(ctl: &mut Conn, out: &mut Vec<String>, cmd: &[&str]) {
+            out.push(ctl.cmds(cmd));
+            out.push(info_str(ctl, "clients", "blocked_clients").unwrap_or_default());
+        }
+        ctl.cmd(&["ZADD", "src", "1", "a"]);
+        ctl.cmd(&["SADD", "set", "s"]);
+        let mut z = srv.conn();
+        send(&mut z, &["BZPOPMIN", "z", "0"]);
+        wait_blocked(&mut ctl, 1);
+        blocked(&mut ctl, &mut out, &["SET", "z", "x"]);
+        blocked(&mut ctl, &mut out, &["ZUNIONSTORE", "z", "1", "src"]);
+        blocked(&mut ctl, &mut out, &["ZADD", "z", "2", "b"]);
+        blocked(&mut ctl, &mut out, &["SUNIONSTORE", "z", "set"]);
+        blocked(&mut ctl, &mut out, &["ZUNIONSTORE", "z", "1", "src"]);
+        blocked(&mut ctl, &mut out, &["DEL", "z"]);
+        // Created (here by ZUNIONSTORE): served.
+        blocked(&mut ctl, &mut out, &["ZUNIONSTORE", "z", "1", "src"]);
+        out.push(read(&mut z));
+
+        // A list waiter when the key becomes a sorted set, then is
+        // overwritten by a string, then created as a list.
+        let mut l = srv.conn();
+        send(&mut l, &["BLPOP", "k", "0"]);
+        wait_blocked(&mut ctl, 1);
+        blocked(&mut ctl, &mut out, &["ZUNIONSTORE", "k", "1", "src"]);
+        blocked(&mut ctl, &mut out, &["SET", "k", "x"]);
+        blocked(&mut ctl, &mut out, &["DEL", "k"]);
+        blocked(&mut ctl, &mut out, &["ZADD", "k", "1", "a"]);
+        blocked(&mut ctl, &mut out, &["DEL", "k"]);
+        blocked(&mut ctl, &mut out, &["LPUSH", "k", "e"]);
+        out.push(read(&mut l));
+        out
+    });
+    let zset_blocked = |reply: &str| vec![reply.to_string(), "1".to_string()];
+    let mut expected = Vec::new();
+    for reply in ["+OK\r\n", ":1\r\n", ":1\r\n", ":1\r\n", ":1\r\n", ":1\r\n"] {
+        expected.extend(zset_blocked(reply));
+    }
+    expected.extend([":1\r\n".to_string(), "0".to_string()]);
+    expected.push("*3\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\n1\r\n".to_string());
+    for reply in [":1\r\n", "+OK\r\n", ":1\r\n", ":1\r\n", ":1\r\n"] {
+        expected.extend(zset_blocked(reply));
+    }
+    expected.extend([":1\r\n".to_string(), "0".to_string()]);
+    expected.push("*2\r\n$1\r\nk\r\n$1\r\ne\r\n".to_string());
+    assert_eq!(seen, expected);
 }
