@@ -12,7 +12,11 @@
 #      log costs everything but the kernel's file I/O
 #   2. redislite-benchmark pinned to CPU 0: SET only ($RATIO, default
 #      0:100), 50 connections, 1M keys, no prefill, for SECONDS, plus
-#      $LOADX (e.g. LOADX="--value-size 96")
+#      $LOADX (e.g. LOADX="--value-size 96"). PREFILL=1 first SETs every
+#      key once, outside the measured window, so the window measures a
+#      steady key space: without it, a slower configuration spends a
+#      larger share of its requests inserting new keys (dict growth,
+#      fresh memory), which is not what a configuration costs per write
 #   3. utime and stime of the server (/proc/PID/stat, all threads) and
 #      total_commands_processed, read 1 s after the start and 1 s before
 #      the end; prints ns of user and system CPU per request between them
@@ -42,6 +46,11 @@ snap() {
     c=$(redis-cli -p "$PORT" info stats | tr -d '\r' | awk -F: '/^total_commands_processed/ { print $2 }')
     echo "${f[13]} ${f[14]} $c"
 }
+if [[ -n ${PREFILL:-} ]]; then
+    # shellcheck disable=SC2086
+    taskset -c 0 "$LOADGEN" --port "$PORT" --ratio 0:100 --connections 50 --keys 1000000 \
+        --requests 1 --quiet ${LOADX:-} >/dev/null
+fi
 ( sleep 1; snap >"$DIR/a"; sleep $((SECS - 2)); snap >"$DIR/b" ) &
 H=$!
 # shellcheck disable=SC2086

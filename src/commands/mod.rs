@@ -433,10 +433,16 @@ pub fn execute(
             }),
         });
     } else {
+        // One branch in the common case; the flag is cleared when it was
+        // set (see `Stats::fail_running`).
+        let failed = result.is_err() || srv.stats.fail_running;
+        if failed {
+            srv.stats.fail_running = false;
+        }
         let st = &mut srv.stats.commands[id];
         st.calls += 1;
         st.usec += usec;
-        if result.is_err() {
+        if failed {
             st.failed_calls += 1;
         }
         srv.stats.total_commands_processed += 1;

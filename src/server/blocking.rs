@@ -680,9 +680,12 @@ impl Server {
             let op = st.op.clone();
             Self::deferred_reply(&mut c, |c| op.reply_timeout(&mut c.reply()));
         }
+        // Redis 7.0 counts the unblocked command as failed either way,
+        // and the CLIENT UNBLOCK too when it sent the error.
         if let Some(mut st) = self.unblock(&mut c) {
-            self.account_blocked_call(&c, st.call.take(), None, error);
+            self.account_blocked_call(&c, st.call.take(), None, true);
         }
+        self.stats.fail_running |= error;
         self.finish_client_turn(slot, c);
         true
     }
@@ -701,6 +704,14 @@ impl Server {
         } else {
             Self::deferred_reply(&mut c, |c| c.reply().int(acked as i64));
         }
+        // WAIT was counted when it ran; as for any unblocked command,
+        // Redis 7.0 adds a failure to it (and to CLIENT UNBLOCK ... ERROR).
+        if let Some((idx, _)) = crate::commands::table::lookup_original(b"wait") {
+            if let Some(st) = self.stats.commands.get_mut(idx) {
+                st.failed_calls += 1;
+            }
+        }
+        self.stats.fail_running |= error;
         // Its pipelined input, held back during the WAIT, runs next turn.
         c.wait_blocked = false;
         c.resume_input = true;
@@ -719,6 +730,7 @@ impl Server {
     /// PAUSE stay: their command has not started (Redis's
     /// BLOCKED_POSTPONE).
     pub fn disconnect_all_blocked_clients(&mut self) {
+        let mut any = false;
         for slot in 0..self.clients.len() {
             let Some(id) = self.clients[slot]
                 .as_ref()
@@ -730,6 +742,7 @@ impl Server {
             let Some(mut c) = self.take_client(slot, id) else {
                 continue;
             };
+            any = true;
             self.stats.count_error(FORCE_UNBLOCKED_ERR);
             Self::deferred_reply(&mut c, |c| c.reply().error(FORCE_UNBLOCKED_ERR));
             // Redis counts the blocked command as a call that did not
@@ -750,6 +763,8 @@ impl Server {
             }
             self.finish_client_turn(slot, c);
         }
+        // Redis 7.0 charges the errors to the REPLICAOF that caused them.
+        self.stats.fail_running |= any;
     }
 
     /// Run the input unblocked clients sent while they were blocked (it

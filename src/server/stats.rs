@@ -60,6 +60,11 @@ pub struct Stats {
     pub client_output_buffer_limit_disconnections: u64,
     /// Indexed like the command table.
     pub commands: Vec<CommandStats>,
+    /// The running command counts as failed although it replies no error:
+    /// Redis 7.0 charges an error a command sends to *another* client
+    /// (CLIENT UNBLOCK ... ERROR) to the command that caused it too.
+    /// Read and cleared by `commands::call`.
+    pub fail_running: bool,
     /// Error replies by their first word (ERR, WRONGTYPE, ...).
     pub errors: BTreeMap<String, u64>,
     pub ops_rate: RateSampler,

@@ -118,6 +118,62 @@ fn client_unblock_ends_a_wait() {
     );
 }
 
+/// The `calls=..,failed_calls=..` part of a commandstats line.
+fn call_counts(c: &mut Conn, cmd: &str) -> String {
+    info_str(c, "commandstats", &format!("cmdstat_{cmd}"))
+        .map(|v| {
+            v.split(',')
+                .filter(|f| f.starts_with("calls=") || f.starts_with("failed_calls="))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
+}
+
+/// What CLIENT UNBLOCK costs in commandstats, as Redis 7.0 counts it: the
+/// unblocked command (BLPOP, or WAIT counted when it ran) gets a failed
+/// call with TIMEOUT as with ERROR, a real timeout does not, and the
+/// CLIENT UNBLOCK that sent an -UNBLOCKED error fails too.
+#[test]
+fn client_unblock_counts_failed_calls_as_redis() {
+    let seen = same_as_redis(&[], |srv| {
+        let mut ctl = srv.conn();
+        let mut w = srv.conn();
+        let id = client_id(&mut w);
+        let mut out = vec![w.cmds(&["BLPOP", "nokey", "0.01"])];
+        for cmd in [["BLPOP", "nokey", "0"], ["WAIT", "1", "0"]] {
+            for mode in ["TIMEOUT", "ERROR"] {
+                send(&mut w, &cmd);
+                wait_blocked(&mut ctl, 1);
+                out.push(ctl.cmds(&["CLIENT", "UNBLOCK", &id, mode]));
+                out.push(read(&mut w));
+                wait_blocked(&mut ctl, 0);
+            }
+        }
+        for cmd in ["blpop", "wait", "client|unblock"] {
+            out.push(call_counts(&mut ctl, cmd));
+        }
+        out
+    });
+    assert_eq!(
+        seen,
+        vec![
+            "*-1\r\n",
+            ":1\r\n",
+            "*-1\r\n",
+            ":1\r\n",
+            "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n",
+            ":1\r\n",
+            ":0\r\n",
+            ":1\r\n",
+            "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n",
+            "calls=3,failed_calls=2",
+            "calls=2,failed_calls=2",
+            "calls=4,failed_calls=2",
+        ]
+    );
+}
+
 /// REPLICAOF on a master with blocked clients: they would otherwise be
 /// served later by the master's stream and pop on the replica only, so
 /// the datasets would differ. Redis 7.0 answers every one of them (key
@@ -152,6 +208,11 @@ fn replicaof_unblocks_and_closes_blocked_clients() {
         }
         wait_blocked(&mut ctl, 0);
         out.push(info_str(&mut ctl, "errorstats", "errorstat_UNBLOCKED").unwrap_or_default());
+        // The unblocked commands count as calls that did not fail; the
+        // REPLICAOF that sent the errors fails.
+        for cmd in ["blpop", "wait", "replicaof"] {
+            out.push(call_counts(&mut ctl, cmd));
+        }
         // What the master writes reaches the former waiters' keys on the
         // replica untouched.
         let mut m = master.conn();
@@ -172,6 +233,13 @@ fn replicaof_unblocks_and_closes_blocked_clients() {
         expected.push("closed".to_string());
     }
     expected.push("count=4".to_string());
+    for counts in [
+        "calls=1,failed_calls=0",
+        "calls=1,failed_calls=0",
+        "calls=1,failed_calls=1",
+    ] {
+        expected.push(counts.to_string());
+    }
     expected.push("*1\r\n$1\r\nx\r\n".to_string());
     expected.push(":1\r\n".to_string());
     assert_eq!(seen, expected);
