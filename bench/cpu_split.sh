@@ -19,7 +19,8 @@
 #      fresh memory), which is not what a configuration costs per write
 #   3. utime and stime of the server (/proc/PID/stat, all threads) and
 #      total_commands_processed, read 1 s after the start and 1 s before
-#      the end; prints ns of user and system CPU per request between them
+#      the end; prints ns of user and system CPU per request between them,
+#      and the load's p99 and p99.9 latency (whole run)
 #   4. stops the server with SIGKILL and removes its directory (nothing
 #      of it is kept; a log on /dev/null could not be fsynced by a
 #      graceful shutdown anyway, which would refuse to exit)
@@ -55,13 +56,15 @@ fi
 H=$!
 # shellcheck disable=SC2086
 taskset -c 0 "$LOADGEN" --port "$PORT" --ratio "${RATIO:-0:100}" --pipeline "$P" \
-    --connections 50 --keys 1000000 --duration "$SECS" --no-prefill --quiet ${LOADX:-} >/dev/null
+    --connections 50 --keys 1000000 --duration "$SECS" --no-prefill --quiet --json \
+    ${LOADX:-} >"$DIR/load.json"
 wait "$H"
 read -r u1 s1 c1 <"$DIR/a"; read -r u2 s2 c2 <"$DIR/b"
-python3 - "$TAG" "$((c2 - c1))" "$((u2 - u1))" "$((s2 - s1))" "$(getconf CLK_TCK)" "$((SECS - 2))" <<'PY'
-import sys
+python3 - "$TAG" "$((c2 - c1))" "$((u2 - u1))" "$((s2 - s1))" "$(getconf CLK_TCK)" "$((SECS - 2))" "$DIR/load.json" <<'PY'
+import json, sys
 tag, n, u, s, hz, secs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+lat = json.load(open(sys.argv[7]))['latency_us']
 u, s = u / hz, s / hz
-print('%-28s req/s %9.0f  user %6.1f ns  sys %6.1f ns  total %6.1f ns per request'
-      % (tag, n / secs, u / n * 1e9, s / n * 1e9, (u + s) / n * 1e9))
+print('%-28s req/s %9.0f  user %6.1f ns  sys %6.1f ns  total %6.1f ns per request  p99 %6.0f us  p99.9 %6.0f us'
+      % (tag, n / secs, u / n * 1e9, s / n * 1e9, (u + s) / n * 1e9, lat['p99'], lat['p99_9']))
 PY

@@ -21,7 +21,8 @@
 //! Owns: the log file of the running server (`Aof`: the last incremental
 //! file of the manifest; a rewrite moves it to a new file with
 //! `switch_to`), the buffer of records not yet written, the `everysec`
-//! fsync thread, and write-error state.
+//! fsync thread (which also writes back the log's pages as it grows and
+//! drops them from the page cache), and write-error state.
 //!
 //! Must never: let a reply to a write go out before its record is written
 //! and (with `appendfsync always`) fsynced — the event loop calls
@@ -387,9 +388,20 @@ fn check_log_file(path: &str, fix: bool) -> i32 {
 // Writing
 // ---------------------------------------------------------------------
 
+/// Work asked of the `everysec` thread, under `FsyncShared::jobs`.
+#[derive(Default)]
+struct Jobs {
+    /// An fsync is wanted (once a second). Writes wait while one is
+    /// pending or running (see `Aof::flush`).
+    fsync: bool,
+    /// Write back the log's pages up to this offset (see
+    /// `WRITEBACK_STEP`). Writes never wait for this.
+    writeback: Option<u64>,
+}
+
 /// State shared with the `everysec` fsync thread.
 struct FsyncShared {
-    requested: Mutex<bool>,
+    jobs: Mutex<Jobs>,
     wake: Condvar,
     in_progress: AtomicBool,
     stop: AtomicBool,
@@ -411,7 +423,7 @@ impl FsyncWorker {
     /// is dropped from the page cache (see `CacheTrim`).
     fn start(file: File, trim_from: u64) -> io::Result<FsyncWorker> {
         let shared = Arc::new(FsyncShared {
-            requested: Mutex::new(false),
+            jobs: Mutex::new(Jobs::default()),
             wake: Condvar::new(),
             in_progress: AtomicBool::new(false),
             stop: AtomicBool::new(false),
@@ -420,37 +432,59 @@ impl FsyncWorker {
         });
         let s = Arc::clone(&shared);
         let mut trim = CacheTrim::from(trim_from);
+        // Everything below this offset was written back (or is not ours).
+        let mut written_back = trim_from;
         let handle = std::thread::Builder::new()
             .name("aof-fsync".into())
             .spawn(move || loop {
-                {
-                    let Ok(mut req) = s.requested.lock() else {
+                let job = {
+                    let Ok(mut jobs) = s.jobs.lock() else {
                         return;
                     };
-                    while !*req && !s.stop.load(Ordering::Acquire) {
-                        req = match s.wake.wait(req) {
-                            Ok(r) => r,
+                    while !jobs.fsync && jobs.writeback.is_none() && !s.stop.load(Ordering::Acquire)
+                    {
+                        jobs = match s.wake.wait(jobs) {
+                            Ok(j) => j,
                             Err(_) => return,
                         };
                     }
-                    if !*req && s.stop.load(Ordering::Acquire) {
+                    if jobs.fsync {
+                        jobs.fsync = false;
+                        // Set while still holding the lock, so the loop
+                        // never sees "not requested and not in progress"
+                        // in between.
+                        s.in_progress.store(true, Ordering::Release);
+                        None
+                    } else if s.stop.load(Ordering::Acquire) {
+                        // Retiring: only the last fsync (asked by
+                        // `retire`) is still owed.
                         return;
+                    } else {
+                        jobs.writeback.take()
                     }
-                    *req = false;
-                    // Set while still holding the lock, so the loop never
-                    // sees "not requested and not in progress" in between.
-                    s.in_progress.store(true, Ordering::Release);
-                }
-                let covered = s.covered.load(Ordering::Acquire);
-                let synced = fdatasync(&file);
-                if let Err(e) = &synced {
-                    log::warn!("AOF background fsync failed: {e}");
-                    s.failed.store(true, Ordering::Release);
-                }
-                // Writes wait for the fsync, not for the trim after it.
-                s.in_progress.store(false, Ordering::Release);
-                if synced.is_ok() {
-                    trim.after_sync(&file, covered);
+                };
+                match job {
+                    None => {
+                        let covered = s.covered.load(Ordering::Acquire);
+                        let synced = fdatasync(&file);
+                        if let Err(e) = &synced {
+                            log::warn!("AOF background fsync failed: {e}");
+                            s.failed.store(true, Ordering::Release);
+                        }
+                        // Writes wait for the fsync, not for the trim after it.
+                        s.in_progress.store(false, Ordering::Release);
+                        if synced.is_ok() {
+                            written_back = written_back.max(covered);
+                            trim.after_sync(&file, covered);
+                        }
+                    }
+                    Some(upto) if upto > written_back => {
+                        if write_back(&file, written_back..upto) {
+                            written_back = upto;
+                            trim.after_sync(&file, upto);
+                        }
+                    }
+                    Some(_) => {}
                 }
             })?;
         Ok(FsyncWorker {
@@ -459,16 +493,25 @@ impl FsyncWorker {
         })
     }
 
+    /// An fsync is pending or running (a writeback does not count).
     fn busy(&self) -> bool {
         self.shared.in_progress.load(Ordering::Acquire)
-            || self.shared.requested.lock().map(|r| *r).unwrap_or(false)
+            || self.shared.jobs.lock().map(|j| j.fsync).unwrap_or(false)
     }
 
     /// Ask for an fsync of everything in the first `covered` bytes.
     fn request(&self, covered: u64) {
         self.shared.covered.store(covered, Ordering::Release);
-        if let Ok(mut r) = self.shared.requested.lock() {
-            *r = true;
+        if let Ok(mut j) = self.shared.jobs.lock() {
+            j.fsync = true;
+            self.shared.wake.notify_one();
+        }
+    }
+
+    /// Ask for the pages below `upto` to be written back.
+    fn request_writeback(&self, upto: u64) {
+        if let Ok(mut j) = self.shared.jobs.lock() {
+            j.writeback = Some(upto);
             self.shared.wake.notify_one();
         }
     }
@@ -480,8 +523,8 @@ impl FsyncWorker {
     /// Used when the log moves to a new file: the loop must not wait for
     /// the old file's fsync.
     fn retire(mut self) {
-        if let Ok(mut r) = self.shared.requested.lock() {
-            *r = true;
+        if let Ok(mut j) = self.shared.jobs.lock() {
+            j.fsync = true;
         }
         self.shared.stop.store(true, Ordering::Release);
         self.shared.wake.notify_one();
@@ -504,10 +547,54 @@ fn fdatasync(f: &File) -> io::Result<()> {
     f.sync_data()
 }
 
-/// How much of the log's durable tail stays in the page cache.
-const CACHE_TAIL_BYTES: u64 = 64 << 20;
+/// Start writing back the dirty pages of `range` and wait until they are
+/// on the device (data only: no metadata, no cache flush, so this is not
+/// durability, which stays the fsync's job). False if the call failed; the
+/// pages then stay dirty for the next fsync, which reports any I/O error.
+fn write_back(f: &File, range: Range<u64>) -> bool {
+    let (Ok(off), Ok(len)) = (
+        libc::off64_t::try_from(range.start),
+        libc::off64_t::try_from(range.end - range.start),
+    ) else {
+        return false;
+    };
+    let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE
+        | libc::SYNC_FILE_RANGE_WRITE
+        | libc::SYNC_FILE_RANGE_WAIT_AFTER;
+    // SAFETY: plain system call on a descriptor we own; it reads no memory
+    // of ours.
+    let rc = unsafe { libc::sync_file_range(f.as_raw_fd(), off, len, flags) };
+    if rc != 0 {
+        log::debug!(
+            "sync_file_range on the AOF failed: {}",
+            io::Error::last_os_error()
+        );
+    }
+    rc == 0
+}
+
+/// How much of the log's written-back tail stays in the page cache.
+const CACHE_TAIL_BYTES: u64 = 8 << 20;
 /// Dropping less than this at a time is not worth the system call.
-const CACHE_DROP_MIN: u64 = 8 << 20;
+const CACHE_DROP_MIN: u64 = 2 << 20;
+/// `everysec`: each time the log grows by this much, the fsync thread
+/// writes back what is behind the end (`write_back`), so the fsync once a
+/// second finds a few MiB dirty instead of a second's worth (100+ MB
+/// under a heavy SET load). That fsync is what writes wait for (Redis's
+/// postponement rule, `Aof::flush`): measured at pipeline 16, p99 went
+/// from 9 ms to 2 ms (BENCHMARKS.md "AOF writeback").
+const WRITEBACK_STEP: u64 = 4 << 20;
+/// The writeback stops this far behind the end of the file (and on a MiB
+/// boundary), so the page being appended to is never under writeback,
+/// when a write to it could have to wait for the device.
+const WRITEBACK_LAG: u64 = 1 << 20;
+
+/// Where a writeback should end once the file holds `size` bytes, if
+/// one is due: the last one was asked for at `asked`.
+fn writeback_due(size: u64, asked: u64) -> Option<u64> {
+    (size >= asked.saturating_add(WRITEBACK_STEP))
+        .then(|| size.saturating_sub(WRITEBACK_LAG) & !((1 << 20) - 1))
+}
 /// Most dropped by one call (~8 ms of kernel time at 0.25 us per page),
 /// so a trim on the loop under `always` never stalls it for long; more
 /// than the log grows between two `everysec` fsyncs under heavy load.
@@ -521,12 +608,11 @@ const CACHE_DROP_MAX: u64 = 128 << 20;
 /// on a virtual machine costs the host's first touch too (measured: 4.7
 /// vs 1.7 us per 4 KiB page written; BENCHMARKS.md "AOF page cache").
 /// Dropped pages go back to the free lists, where the next writes find
-/// them. The tail kept makes a quick restart replay mostly from memory.
-/// Only clean pages can be dropped, so this runs after an fsync and for
-/// the range it covered (PostgreSQL does the same with its closed WAL
-/// segments). Under `appendfsync no` nothing is dropped: we never know
-/// what is on disk. What the log held when this server opened it (the
-/// loader just read it) is left to the kernel.
+/// them. Only clean pages can be dropped, so this runs after an fsync or
+/// (`everysec`) a writeback, for the range it covered (PostgreSQL does the
+/// same with its closed WAL segments). Under `appendfsync no` nothing is
+/// dropped: we never know what is on disk. What the log held when this
+/// server opened it (the loader just read it) is left to the kernel.
 struct CacheTrim {
     /// Everything below this offset was already dropped (or is not ours
     /// to drop).
@@ -553,7 +639,7 @@ impl CacheTrim {
             .then_some(self.dropped_upto..upto)
     }
 
-    /// The first `synced` bytes of `file` are on disk.
+    /// The first `synced` bytes of `file` are on the device.
     fn after_sync(&mut self, file: &File, synced: u64) {
         let Some(range) = self.next_range(synced) else {
             return;
@@ -619,6 +705,8 @@ pub struct Aof {
     postponed_since: Option<Instant>,
     /// Bytes written since the last fsync request (everysec).
     unsynced: bool,
+    /// File size when the last writeback was asked for (everysec).
+    writeback_asked: u64,
     /// Page-cache trimming after `always` fsyncs (the `everysec` thread
     /// keeps its own).
     trim: CacheTrim,
@@ -661,6 +749,7 @@ impl Aof {
             last_fsync: Instant::now(),
             postponed_since: None,
             unsynced: false,
+            writeback_asked: size,
             trim: CacheTrim::from(size),
         };
         aof.set_policy(policy)?;
@@ -686,6 +775,7 @@ impl Aof {
         self.path = path.to_path_buf();
         self.size = 0;
         self.unsynced = false;
+        self.writeback_asked = 0;
         self.trim = CacheTrim::from(0);
         Ok(())
     }
@@ -697,6 +787,7 @@ impl Aof {
         match policy {
             FsyncPolicy::Everysec if self.worker.is_none() => {
                 self.worker = Some(FsyncWorker::start(self.file.try_clone()?, self.size)?);
+                self.writeback_asked = self.size;
             }
             FsyncPolicy::Everysec => {}
             _ => self.worker = None,
@@ -811,6 +902,12 @@ impl Aof {
             FsyncPolicy::Everysec => {
                 self.unsynced = true;
                 self.request_fsync_if_due();
+                if let Some(upto) = writeback_due(self.size, self.writeback_asked) {
+                    if let Some(w) = self.worker.as_ref() {
+                        w.request_writeback(upto);
+                    }
+                    self.writeback_asked = self.size;
+                }
             }
             FsyncPolicy::No => {}
         }
@@ -915,6 +1012,23 @@ pub fn os_error_text(e: &io::Error) -> String {
 mod tests {
     use super::*;
     use crate::persistence::propagate::encode_command;
+
+    #[test]
+    fn writeback_is_due_every_step_and_stays_behind_the_end() {
+        const MIB: u64 = 1 << 20;
+        assert_eq!(writeback_due(WRITEBACK_STEP - 1, 0), None);
+        let upto = writeback_due(WRITEBACK_STEP + MIB / 2, 0).unwrap();
+        assert_eq!(upto, WRITEBACK_STEP - MIB);
+        // Never within WRITEBACK_LAG of the end, always on a MiB boundary.
+        for size in [WRITEBACK_STEP, 10 * MIB + 7, 999 * MIB + 12_345] {
+            let upto = writeback_due(size, 0).unwrap();
+            assert!(upto + WRITEBACK_LAG <= size, "{size}");
+            assert_eq!(upto % MIB, 0, "{size}");
+        }
+        // Counted from where the last one was asked for.
+        assert_eq!(writeback_due(10 * MIB, 7 * MIB), None);
+        assert!(writeback_due(11 * MIB, 7 * MIB).is_some());
+    }
 
     #[test]
     fn cache_trim_keeps_the_tail_and_steps_on_mib_boundaries() {
