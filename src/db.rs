@@ -368,9 +368,7 @@ impl Keyspace {
     /// existing key, even a zset waiters could pop, serves nobody.
     pub fn set(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
         self.signal_modified(db, key);
-        // A key past its deadline is deleted first (Redis's setKey looks
-        // it up for writing), so storing over it creates the key.
-        self.expire_if_needed(db, key);
+        self.drop_deadline_for_store(db, key, keep_ttl);
         let mut wake = false;
         let clock = self.new_object_clock();
         let (now, lfu_params) = (self.now_ms, self.lfu);
@@ -389,11 +387,31 @@ impl Keyspace {
                 .insert(CompactBytes::new(key), RObj::new(value, clock));
             self.notifier.notify(notify::NEW, "new", db, key);
         }
-        if !keep_ttl && !d.expires.is_empty() {
-            d.expires.remove(key);
-        }
         if wake {
             self.blocked.signal(db, key);
+        }
+    }
+
+    /// Before `set` stores over `key`: its deadline goes (unless
+    /// `keep_ttl`), and a key already past it is deleted first, as lazy
+    /// expiry would (Redis's setKey looks the key up for writing), so the
+    /// store creates the key. One lookup in `expires`, the one clearing
+    /// the TTL needed anyway; none when the database has no deadlines.
+    fn drop_deadline_for_store(&mut self, db: usize, key: &[u8], keep_ttl: bool) {
+        let expires = &mut self.dbs[db].expires;
+        if expires.is_empty() {
+            return;
+        }
+        let deadline = if keep_ttl {
+            expires.get(key).copied()
+        } else {
+            expires.remove(key).map(|(_, when)| when)
+        };
+        // As `expire_if_needed`: the master's stream and the log being
+        // loaded see the dataset as it was; a replica never deletes.
+        let past = deadline.is_some_and(|when| when <= self.now_ms);
+        if past && !self.applying_master_stream && !self.is_replica && !self.expiry_frozen {
+            self.delete_expired(db, key);
         }
     }
 

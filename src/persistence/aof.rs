@@ -21,8 +21,9 @@
 //! Owns: the log file of the running server (`Aof`: the last incremental
 //! file of the manifest; a rewrite moves it to a new file with
 //! `switch_to`), the buffer of records not yet written, the `everysec`
-//! fsync thread (which also writes back the log's pages as it grows and
-//! drops them from the page cache), and write-error state.
+//! fsync thread (which also starts the writeback of the log's pages as it
+//! grows, and drops fsynced pages from the page cache), and write-error
+//! state.
 //!
 //! Must never: let a reply to a write go out before its record is written
 //! and (with `appendfsync always`) fsynced — the event loop calls
@@ -394,8 +395,8 @@ struct Jobs {
     /// An fsync is wanted (once a second). Writes wait while one is
     /// pending or running (see `Aof::flush`).
     fsync: bool,
-    /// Write back the log's pages up to this offset (see
-    /// `WRITEBACK_STEP`). Writes never wait for this.
+    /// Start the writeback of the log's pages up to this offset (see
+    /// `WRITEBACK_STEP`). Writes do not wait for this.
     writeback: Option<u64>,
 }
 
@@ -432,8 +433,9 @@ impl FsyncWorker {
         });
         let s = Arc::clone(&shared);
         let mut trim = CacheTrim::from(trim_from);
-        // Everything below this offset was written back (or is not ours).
-        let mut written_back = trim_from;
+        // Writeback was started (or an fsync done) for everything below
+        // this offset, or it is not ours.
+        let mut started_upto = trim_from;
         let handle = std::thread::Builder::new()
             .name("aof-fsync".into())
             .spawn(move || loop {
@@ -474,14 +476,13 @@ impl FsyncWorker {
                         // Writes wait for the fsync, not for the trim after it.
                         s.in_progress.store(false, Ordering::Release);
                         if synced.is_ok() {
-                            written_back = written_back.max(covered);
+                            started_upto = started_upto.max(covered);
                             trim.after_sync(&file, covered);
                         }
                     }
-                    Some(upto) if upto > written_back => {
-                        if write_back(&file, written_back..upto) {
-                            written_back = upto;
-                            trim.after_sync(&file, upto);
+                    Some(upto) if upto > started_upto => {
+                        if start_writeback(&file, started_upto..upto) {
+                            started_upto = upto;
                         }
                     }
                     Some(_) => {}
@@ -493,10 +494,15 @@ impl FsyncWorker {
         })
     }
 
-    /// An fsync is pending or running (a writeback does not count).
+    /// An fsync is pending or running (a writeback does not count). Both
+    /// flags are read under the lock the thread moves a job from one to
+    /// the other under, so no moment shows neither.
     fn busy(&self) -> bool {
-        self.shared.in_progress.load(Ordering::Acquire)
-            || self.shared.jobs.lock().map(|j| j.fsync).unwrap_or(false)
+        self.shared
+            .jobs
+            .lock()
+            .map(|j| j.fsync || self.shared.in_progress.load(Ordering::Acquire))
+            .unwrap_or(false)
     }
 
     /// Ask for an fsync of everything in the first `covered` bytes.
@@ -523,20 +529,28 @@ impl FsyncWorker {
     /// Used when the log moves to a new file: the loop must not wait for
     /// the old file's fsync.
     fn retire(mut self) {
-        if let Ok(mut j) = self.shared.jobs.lock() {
-            j.fsync = true;
-        }
-        self.shared.stop.store(true, Ordering::Release);
-        self.shared.wake.notify_one();
+        self.stop(true);
         // Dropping the handle detaches the thread.
         self.handle.take();
+    }
+
+    /// Tell the thread to exit, after one more fsync if `last_fsync`.
+    /// `stop` is set under the lock the thread checks it under before it
+    /// waits, so the wake-up cannot fall between its check and its wait.
+    fn stop(&self, last_fsync: bool) {
+        if let Ok(mut j) = self.shared.jobs.lock() {
+            j.fsync |= last_fsync;
+            self.shared.stop.store(true, Ordering::Release);
+        } else {
+            self.shared.stop.store(true, Ordering::Release);
+        }
+        self.shared.wake.notify_one();
     }
 }
 
 impl Drop for FsyncWorker {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Release);
-        self.shared.wake.notify_one();
+        self.stop(false);
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
@@ -547,23 +561,22 @@ fn fdatasync(f: &File) -> io::Result<()> {
     f.sync_data()
 }
 
-/// Start writing back the dirty pages of `range` and wait until they are
-/// on the device (data only: no metadata, no cache flush, so this is not
-/// durability, which stays the fsync's job). False if the call failed; the
-/// pages then stay dirty for the next fsync, which reports any I/O error.
-fn write_back(f: &File, range: Range<u64>) -> bool {
+/// Start writing back the dirty pages of `range`, without waiting for
+/// the device (data only: this is not durability, which stays the
+/// fsync's job). Only SYNC_FILE_RANGE_WRITE: the WAIT flags would collect
+/// a write error the kernel keeps for the file, and the next fsync would
+/// then succeed as if nothing had failed (PostgreSQL's pg_flush_data is
+/// write-only for the same reason). Errors stay for the fsync to report.
+fn start_writeback(f: &File, range: Range<u64>) -> bool {
     let (Ok(off), Ok(len)) = (
         libc::off64_t::try_from(range.start),
         libc::off64_t::try_from(range.end - range.start),
     ) else {
         return false;
     };
-    let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE
-        | libc::SYNC_FILE_RANGE_WRITE
-        | libc::SYNC_FILE_RANGE_WAIT_AFTER;
     // SAFETY: plain system call on a descriptor we own; it reads no memory
     // of ours.
-    let rc = unsafe { libc::sync_file_range(f.as_raw_fd(), off, len, flags) };
+    let rc = unsafe { libc::sync_file_range(f.as_raw_fd(), off, len, libc::SYNC_FILE_RANGE_WRITE) };
     if rc != 0 {
         log::debug!(
             "sync_file_range on the AOF failed: {}",
@@ -573,16 +586,17 @@ fn write_back(f: &File, range: Range<u64>) -> bool {
     rc == 0
 }
 
-/// How much of the log's written-back tail stays in the page cache.
+/// How much of the log's durable tail stays in the page cache.
 const CACHE_TAIL_BYTES: u64 = 8 << 20;
 /// Dropping less than this at a time is not worth the system call.
 const CACHE_DROP_MIN: u64 = 2 << 20;
 /// `everysec`: each time the log grows by this much, the fsync thread
-/// writes back what is behind the end (`write_back`), so the fsync once a
-/// second finds a few MiB dirty instead of a second's worth (100+ MB
-/// under a heavy SET load). That fsync is what writes wait for (Redis's
-/// postponement rule, `Aof::flush`): measured at pipeline 16, p99 went
-/// from 9 ms to 2 ms (BENCHMARKS.md "AOF writeback").
+/// starts the writeback of what is behind the end (`start_writeback`),
+/// so the fsync once a second finds a few MiB dirty instead of a second's
+/// worth (100+ MB under a heavy SET load). That fsync is what writes
+/// wait for (Redis's postponement rule, `Aof::flush`): measured at
+/// pipeline 16, p99 went from 9-12 ms to 2 ms (BENCHMARKS.md "AOF
+/// writeback").
 const WRITEBACK_STEP: u64 = 4 << 20;
 /// The writeback stops this far behind the end of the file (and on a MiB
 /// boundary), so the page being appended to is never under writeback,
@@ -608,9 +622,9 @@ const CACHE_DROP_MAX: u64 = 128 << 20;
 /// on a virtual machine costs the host's first touch too (measured: 4.7
 /// vs 1.7 us per 4 KiB page written; BENCHMARKS.md "AOF page cache").
 /// Dropped pages go back to the free lists, where the next writes find
-/// them. Only clean pages can be dropped, so this runs after an fsync or
-/// (`everysec`) a writeback, for the range it covered (PostgreSQL does the
-/// same with its closed WAL segments). Under `appendfsync no` nothing is
+/// them. Only clean pages can be dropped, so this runs after an fsync,
+/// for the range it covered (PostgreSQL does the same with its closed WAL
+/// segments). Under `appendfsync no` nothing is
 /// dropped: we never know what is on disk. What the log held when this
 /// server opened it (the loader just read it) is left to the kernel.
 struct CacheTrim {

@@ -84,3 +84,43 @@ fn ttl_survives_in_place_edits_and_is_cleared_by_set() {
     c.cmd(&["SET", "n", "x"]);
     assert_eq!(c.cmds(&["TTL", "n"]), ":-1\r\n");
 }
+
+/// Storing over a key past its deadline creates it, as Redis 7.0 does
+/// (the store looks the key up for writing, which expires it): SET ...
+/// KEEPTTL keeps no dead deadline, a SUNIONSTORE over it counts the
+/// expiry. Run on RedisLite and on redis-server, which must agree.
+#[test]
+fn storing_over_an_expired_key_creates_it() {
+    let run = |s: &ServerProc| {
+        let mut c = s.conn();
+        c.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+        c.cmd(&["SADD", "src", "a"]);
+        let deadline = server_time_ms(&mut c) + 50;
+        let mut out = Vec::new();
+        for key in ["keep", "dst"] {
+            out.push(c.cmds(&["SET", key, "old", "PXAT", &deadline.to_string()]));
+        }
+        assert!(wait_until(Duration::from_secs(5), || server_time_ms(
+            &mut c
+        ) > deadline + 1));
+        let expired = |c: &mut Conn| {
+            let info = c.cmds(&["INFO", "stats"]);
+            info.lines()
+                .find(|l| l.starts_with("expired_keys:"))
+                .unwrap_or("no expired_keys")
+                .to_string()
+        };
+        out.push(c.cmds(&["SET", "keep", "new", "KEEPTTL"]));
+        out.push(c.cmds(&["PTTL", "keep"]));
+        out.push(expired(&mut c));
+        out.push(c.cmds(&["SUNIONSTORE", "dst", "src"]));
+        out.push(c.cmds(&["PTTL", "dst"]));
+        out.push(expired(&mut c));
+        out
+    };
+    let ours = run(&ServerProc::start(&["--enable-debug-command", "yes"]));
+    let theirs = run(&ServerProc::start_reference(&["--enable-debug-command", "yes"]));
+    assert_eq!(ours, theirs, "redislite vs redis-server");
+    assert_eq!(ours[3], ":-1\r\n", "KEEPTTL kept a dead deadline");
+    assert_eq!(ours[7], "expired_keys:2");
+}

@@ -537,9 +537,8 @@ fn on_tmpfs(path: &Path) -> bool {
     rc == 0 && st.f_type == libc::TMPFS_MAGIC
 }
 
-/// The log is never read while the server runs: once written back (as
-/// the log grows, under everysec) or fsynced, its pages leave the page
-/// cache, all but the last 8 MiB (README "AOF").
+/// The log is never read while the server runs: once fsynced, its pages
+/// leave the page cache, all but the last 8 MiB (README "AOF").
 #[test]
 fn fsynced_log_pages_leave_the_page_cache_except_the_tail() {
     const MIB: usize = 1 << 20;
@@ -568,9 +567,8 @@ fn fsynced_log_pages_leave_the_page_cache_except_the_tail() {
         let page_bytes = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
         let head = 16 * MIB / page_bytes;
         let tail = (len - 8 * MIB) / page_bytes;
-        // everysec: the fsync thread drops after a writeback (every 4 MiB
-        // of growth) or its once-a-second fsync; always: at once, after
-        // the fsync of the last write.
+        // everysec: the fsync thread drops after its next once-a-second
+        // fsync; always: at once, after the fsync of the last write.
         let dropped = wait_until(Duration::from_secs(10), || {
             resident_pages(&log)[..head].iter().all(|r| !r)
         });
