@@ -400,6 +400,13 @@ struct Jobs {
     writeback: Option<u64>,
 }
 
+/// One piece of work the `everysec` thread took from `Jobs`.
+enum Job {
+    Fsync,
+    /// Start the writeback of the log below this offset.
+    Writeback(u64),
+}
+
 /// State shared with the `everysec` fsync thread.
 struct FsyncShared {
     jobs: Mutex<Jobs>,
@@ -456,17 +463,20 @@ impl FsyncWorker {
                         // never sees "not requested and not in progress"
                         // in between.
                         s.in_progress.store(true, Ordering::Release);
-                        None
+                        Job::Fsync
                     } else if s.stop.load(Ordering::Acquire) {
-                        // Retiring: only the last fsync (asked by
-                        // `retire`) is still owed.
+                        // Stopping: a last fsync (`retire` asks for one)
+                        // ran above; writebacks are not owed.
                         return;
                     } else {
-                        jobs.writeback.take()
+                        match jobs.writeback.take() {
+                            Some(upto) => Job::Writeback(upto),
+                            None => continue,
+                        }
                     }
                 };
                 match job {
-                    None => {
+                    Job::Fsync => {
                         let covered = s.covered.load(Ordering::Acquire);
                         let synced = fdatasync(&file);
                         if let Err(e) = &synced {
@@ -480,12 +490,11 @@ impl FsyncWorker {
                             trim.after_sync(&file, covered);
                         }
                     }
-                    Some(upto) if upto > started_upto => {
-                        if start_writeback(&file, started_upto..upto) {
+                    Job::Writeback(upto) => {
+                        if upto > started_upto && start_writeback(&file, started_upto..upto) {
                             started_upto = upto;
                         }
                     }
-                    Some(_) => {}
                 }
             })?;
         Ok(FsyncWorker {

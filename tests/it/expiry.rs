@@ -119,7 +119,10 @@ fn storing_over_an_expired_key_creates_it() {
         out
     };
     let ours = run(&ServerProc::start(&["--enable-debug-command", "yes"]));
-    let theirs = run(&ServerProc::start_reference(&["--enable-debug-command", "yes"]));
+    let theirs = run(&ServerProc::start_reference(&[
+        "--enable-debug-command",
+        "yes",
+    ]));
     assert_eq!(ours, theirs, "redislite vs redis-server");
     assert_eq!(ours[3], ":-1\r\n", "KEEPTTL kept a dead deadline");
     assert_eq!(ours[7], "expired_keys:2");
