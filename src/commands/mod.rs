@@ -202,16 +202,10 @@ pub fn call(srv: &mut Server, c: &mut Client, argv: &Argv) {
 /// background save failed with `stop-writes-on-bgsave-error yes`, commands
 /// that may change the dataset are refused; reads go on.
 fn disk_error(srv: &Server) -> Option<CmdError> {
-    if let Some(aof) = srv.aof.as_ref() {
-        if !aof.last_write_ok {
-            return Some(CmdError::Other(
-                format!(
-                    "MISCONF Errors writing to the AOF file: {}",
-                    aof.last_write_error
-                )
-                .into(),
-            ));
-        }
+    if let Some(text) = srv.aof.as_ref().and_then(|aof| aof.write_error()) {
+        return Some(CmdError::Other(
+            format!("MISCONF Errors writing to the AOF file: {text}").into(),
+        ));
     }
     if srv.config.stop_writes_on_bgsave_error
         && !srv.config.save.is_empty()

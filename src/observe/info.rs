@@ -369,7 +369,7 @@ fn persistence_section(srv: &Server, out: &mut String) -> bool {
     field!(
         out,
         "aof_last_write_status",
-        if srv.aof.as_ref().is_none_or(|a| a.last_write_ok) {
+        if srv.aof.as_ref().is_none_or(|a| a.writes_ok()) {
             "ok"
         } else {
             "err"

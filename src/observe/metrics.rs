@@ -140,7 +140,7 @@ fn persistence(srv: &Server, out: &mut String) {
         "redislite_aof_last_write_ok",
         "gauge",
         "1 if the last AOF write succeeded (INFO aof_last_write_status; 1 when off).",
-        flag(aof.is_none_or(|a| a.last_write_ok)),
+        flag(aof.is_none_or(|a| a.writes_ok())),
     );
     let rw = &srv.aofrw;
     single(

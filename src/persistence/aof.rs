@@ -44,7 +44,7 @@ use std::io::{self, Read, Write};
 use std::ops::Range;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -413,8 +413,10 @@ struct FsyncShared {
     wake: Condvar,
     in_progress: AtomicBool,
     stop: AtomicBool,
-    /// Last fsync error seen by the thread (reported in the log).
-    failed: AtomicBool,
+    /// errno of the last fsync if it failed, 0 if it succeeded. While it
+    /// is set, writes are refused (MISCONF, as Redis 7.0) and an fsync is
+    /// retried once a second until one succeeds.
+    error: AtomicI32,
     /// File length when the pending fsync was requested: everything below
     /// it is durable once that fsync returns.
     covered: AtomicU64,
@@ -435,7 +437,7 @@ impl FsyncWorker {
             wake: Condvar::new(),
             in_progress: AtomicBool::new(false),
             stop: AtomicBool::new(false),
-            failed: AtomicBool::new(false),
+            error: AtomicI32::new(0),
             covered: AtomicU64::new(0),
         });
         let s = Arc::clone(&shared);
@@ -478,10 +480,23 @@ impl FsyncWorker {
                 match job {
                     Job::Fsync => {
                         let covered = s.covered.load(Ordering::Acquire);
-                        let synced = fdatasync(&file);
-                        if let Err(e) = &synced {
-                            log::warn!("AOF background fsync failed: {e}");
-                            s.failed.store(true, Ordering::Release);
+                        let synced = match super::fault::fsync_failure() {
+                            Some(e) => Err(e),
+                            None => fdatasync(&file),
+                        };
+                        match &synced {
+                            Err(e) => {
+                                log::warn!("AOF background fsync failed: {e}");
+                                let errno = e.raw_os_error().unwrap_or(libc::EIO);
+                                s.error.store(errno, Ordering::Release);
+                            }
+                            Ok(()) => {
+                                if s.error.swap(0, Ordering::AcqRel) != 0 {
+                                    log::warn!(
+                                        "AOF fsync error looks solved, RedisLite can write again."
+                                    );
+                                }
+                            }
                         }
                         // Writes wait for the fsync, not for the trim after it.
                         s.in_progress.store(false, Ordering::Release);
@@ -863,6 +878,28 @@ impl Aof {
         self.buf.len()
     }
 
+    /// The errno of the last background fsync, if it failed (`everysec`).
+    fn background_fsync_errno(&self) -> Option<i32> {
+        let errno = self.worker.as_ref()?.shared.error.load(Ordering::Acquire);
+        (errno != 0).then_some(errno)
+    }
+
+    /// Why writes must be refused (MISCONF), as Redis 7.0: the last write
+    /// failed, or (`everysec`) the last background fsync did; refused
+    /// until a write, or an fsync, succeeds again. The OS error's text.
+    pub fn write_error(&self) -> Option<String> {
+        if !self.last_write_ok {
+            return Some(self.last_write_error.clone());
+        }
+        self.background_fsync_errno()
+            .map(|errno| os_error_text(&io::Error::from_raw_os_error(errno)))
+    }
+
+    /// INFO aof_last_write_status: the last write and fsync succeeded.
+    pub fn writes_ok(&self) -> bool {
+        self.last_write_ok && self.background_fsync_errno().is_none()
+    }
+
     /// True when a background fsync is running (INFO).
     pub fn fsync_in_progress(&self) -> bool {
         self.worker.as_ref().is_some_and(|w| w.busy())
@@ -942,12 +979,17 @@ impl Aof {
     /// nothing to write, on every pass of the event loop (a few branches).
     #[inline]
     pub fn request_fsync_if_due(&mut self) {
-        if !self.unsynced || self.policy != FsyncPolicy::Everysec {
+        if self.policy != FsyncPolicy::Everysec {
             return;
         }
         let Some(w) = self.worker.as_ref() else {
             return;
         };
+        // After a failed fsync, retry even with nothing new written: the
+        // refused writes never will be.
+        if !self.unsynced && w.shared.error.load(Ordering::Acquire) == 0 {
+            return;
+        }
         if self.last_fsync.elapsed() >= Duration::from_secs(1) && !w.busy() {
             w.request(self.size);
             self.last_fsync = Instant::now();

@@ -11,7 +11,8 @@
 //! no longer names are not deleted yet).
 //!
 //! Also `snapshot_child_delay` (below): a full-sync snapshot child waits
-//! before encoding, so tests can see it run and kill it.
+//! before encoding, so tests can see it run and kill it; and
+//! `fsync_failure` (below): the `everysec` thread's first fsyncs fail.
 //!
 //! Must never: do anything when the variable is unset (the normal case:
 //! one cached comparison per step, and the steps are per rewrite, not per
@@ -51,4 +52,23 @@ pub fn snapshot_child_delay() {
     if ms > 0 {
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }
+}
+
+/// TEST-ONLY: `REDISLITE_TEST_FSYNC_FAILURES=<n>` makes the first `n`
+/// background fsyncs (appendfsync everysec) fail with EIO, as a failing
+/// disk would, so tests can see writes refused and accepted again. Read
+/// once; with the variable unset this is one cached comparison per fsync.
+pub fn fsync_failure() -> Option<std::io::Error> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LEFT: OnceLock<AtomicU64> = OnceLock::new();
+    let left = LEFT.get_or_init(|| {
+        let n = std::env::var("REDISLITE_TEST_FSYNC_FAILURES")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        AtomicU64::new(n)
+    });
+    left.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+        .ok()
+        .map(|_| std::io::Error::from_raw_os_error(libc::EIO))
 }

@@ -501,6 +501,42 @@ fn aof_write_error_refuses_writes_and_serves_reads() {
     assert_eq!(c.cmds(&["GET", "a"]), "$1\r\n1\r\n");
 }
 
+/// A background fsync that fails (everysec; the test-only hook
+/// REDISLITE_TEST_FSYNC_FAILURES makes the first two fail with EIO): as
+/// Redis 7.0, writes are refused with MISCONF and INFO reports the error
+/// until an fsync succeeds, which is retried once a second although no
+/// write comes in; then writes are accepted again.
+#[test]
+fn failed_background_fsync_refuses_writes_until_one_succeeds() {
+    let d = TempDir::new("fsyncfail");
+    let s = ServerProc::start_in_env(
+        &d.0,
+        &aof_args("everysec"),
+        &[("REDISLITE_TEST_FSYNC_FAILURES", "2")],
+    );
+    let mut c = s.conn();
+    assert_eq!(c.cmds(&["SET", "a", "1"]), "+OK\r\n");
+    let refused = "-MISCONF Errors writing to the AOF file: Input/output error\r\n";
+    assert!(
+        wait_until(Duration::from_secs(5), || c.cmds(&["SET", "b", "1"])
+            == refused),
+        "writes still accepted after a failed fsync"
+    );
+    assert!(c
+        .cmds(&["INFO", "persistence"])
+        .contains("aof_last_write_status:err"));
+    assert_eq!(c.cmds(&["GET", "a"]), "$1\r\n1\r\n");
+    // The retries: the second fails, the third succeeds.
+    assert!(
+        wait_until(Duration::from_secs(10), || c.cmds(&["SET", "b", "2"])
+            == "+OK\r\n"),
+        "writes still refused after fsyncs succeed again"
+    );
+    assert!(c
+        .cmds(&["INFO", "persistence"])
+        .contains("aof_last_write_status:ok"));
+}
+
 /// Pages of `path` in the page cache, per page (mmap + mincore: nothing is
 /// read in to find out).
 fn resident_pages(path: &Path) -> Vec<bool> {
