@@ -228,20 +228,25 @@ pub fn command(_srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             }
         }
         "list" => {
-            let names: Vec<&str> = if argv.len() == 2 {
-                callable().map(|c| c.name).collect()
+            // Redis 7.0 lists subcommands too, by full name (`config|get`),
+            // each after its command, and filters them the same way.
+            let all = callable().flat_map(|c| {
+                std::iter::once(c.name.to_string()).chain(
+                    c.subcommands
+                        .iter()
+                        .map(|s| format!("{}|{}", c.name, s.name)),
+                )
+            });
+            let names: Vec<String> = if argv.len() == 2 {
+                all.collect()
             } else if argv.len() == 5 && argv.is(2, "filterby") {
                 let arg = argv.get(4);
                 if argv.is(3, "pattern") {
-                    callable()
-                        .map(|c| c.name)
-                        .filter(|n| glob_match(arg, n.as_bytes(), true))
+                    all.filter(|n| glob_match(arg, n.as_bytes(), true))
                         .collect()
                 } else if argv.is(3, "aclcat") {
                     let cat = format!("@{}", String::from_utf8_lossy(arg).to_ascii_lowercase());
-                    callable()
-                        .filter(|c| acl_categories(c.name).contains(&cat.as_str()))
-                        .map(|c| c.name)
+                    all.filter(|n| acl_categories(n).contains(&cat.as_str()))
                         .collect()
                 } else if argv.is(3, "module") {
                     Vec::new()

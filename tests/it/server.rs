@@ -203,3 +203,66 @@ fn normal_output_buffer_hard_limit_disconnects() {
         .contains("client_output_buffer_limit_disconnections:1\r\n")));
     assert!(crate::common::info_u64(&mut admin, "memory", "used_memory") < 20 * 1024 * 1024);
 }
+
+/// The names in a flat array-of-bulks reply, sorted (Redis lists commands
+/// in its hash table's order).
+fn sorted_names(reply: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(reply);
+    let mut names: Vec<String> = text
+        .split("\r\n")
+        .skip(1)
+        .filter(|l| !l.starts_with('$') && !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names
+}
+
+/// COMMAND LIST names subcommands too (`config|get`), as Redis 7.0: every
+/// name we list is redis-server's but our additions (HOTKEYS; CLIENT
+/// NO-TOUCH, from 7.2), a command's subcommands are exactly redis-server's
+/// but where some are not implemented (CLIENT TRACKING and CACHING,
+/// COMMAND GETKEYSANDFLAGS, SCRIPT's), and the filters see them (PATTERN
+/// on the full name, ACLCAT by the subcommand's own categories).
+#[test]
+fn command_list_names_subcommands_as_redis() {
+    const ADDED: [&str; 2] = ["client|no-touch", "hotkeys"];
+    const PARTIAL: [&str; 3] = ["client", "command", "script"];
+    let ours = ServerProc::start(&[]);
+    let theirs = ServerProc::start_reference(&[]);
+    let (mut o, mut t) = (ours.conn(), theirs.conn());
+    let mut our_names = sorted_names(&o.cmd(&["COMMAND", "LIST"]));
+    for added in ADDED {
+        assert!(our_names.iter().any(|n| n == added), "{our_names:?}");
+    }
+    our_names.retain(|n| !ADDED.contains(&n.as_str()));
+    let their_names = sorted_names(&t.cmd(&["COMMAND", "LIST"]));
+    assert!(our_names.iter().any(|n| n == "config|get"), "{our_names:?}");
+    for name in &our_names {
+        assert!(their_names.contains(name), "{name} is not redis-server's");
+        if !name.contains('|') && !PARTIAL.contains(&name.as_str()) {
+            let subs = |all: &[String]| -> Vec<String> {
+                all.iter()
+                    .filter(|n| n.starts_with(&format!("{name}|")))
+                    .cloned()
+                    .collect()
+            };
+            assert_eq!(subs(&our_names), subs(&their_names), "{name}");
+        }
+    }
+    for filter in [
+        ["PATTERN", "config*"],
+        ["PATTERN", "*|help"],
+        ["ACLCAT", "dangerous"],
+    ] {
+        let args = ["COMMAND", "LIST", "FILTERBY", filter[0], filter[1]];
+        let mut ours = sorted_names(&o.cmd(&args));
+        ours.retain(|n| !ADDED.contains(&n.as_str()));
+        let theirs: Vec<String> = sorted_names(&t.cmd(&args))
+            .into_iter()
+            .filter(|n| our_names.contains(n))
+            .collect();
+        assert!(!ours.is_empty(), "{filter:?}");
+        assert_eq!(ours, theirs, "{filter:?}");
+    }
+}
