@@ -49,11 +49,23 @@ use std::time::{Duration, Instant};
 const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
 const WAIT_SLICE: Duration = Duration::from_millis(100);
 
+/// Write `text` to standard output. print! would panic if the reader
+/// went away (`redislite-benchmark --json | head -c 100`); this says so
+/// and exits 1 instead.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        eprintln!("redislite-benchmark: cannot write the report: {e}");
+        std::process::exit(1);
+    }
+}
+
 fn main() {
     let config = match args::parse(std::env::args().skip(1)) {
         Ok(Parsed::Run(c)) => c,
         Ok(Parsed::Help) => {
-            print!("{}", args::USAGE);
+            emit(args::USAGE);
             return;
         }
         Err(e) => {
@@ -64,9 +76,9 @@ fn main() {
     match run(&config) {
         Ok(report) => {
             if config.json {
-                println!("{}", report.render_json());
+                emit(&format!("{}\n", report.render_json()));
             } else {
-                print!("{}", report.render_text());
+                emit(&report.render_text());
             }
         }
         Err(e) => {

@@ -251,3 +251,28 @@ fn connect_failure_and_bad_usage_are_clear() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("--server-pid"));
 }
+
+/// A reader that goes away before the report is written (`| head -c 1`)
+/// gets a clear error and exit code 1, not a panic.
+#[test]
+fn a_closed_stdout_is_an_error_not_a_panic() {
+    use std::os::fd::FromRawFd;
+    use std::process::Stdio;
+    // A pipe whose read end is closed before the tool starts: its write
+    // to stdout fails (EPIPE) whenever it comes.
+    let mut fds = [0; 2];
+    // SAFETY: pipe() fills the two descriptors; each is owned once below.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    drop(unsafe { std::fs::File::from_raw_fd(fds[0]) });
+    let write_end = unsafe { std::fs::File::from_raw_fd(fds[1]) };
+    let out = Command::new(BENCH_BIN)
+        .arg("--help")
+        .stdout(Stdio::from(write_end))
+        .output()
+        .expect("run redislite-benchmark");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let status = out.status;
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("cannot write the report"), "{err}");
+}
