@@ -6,7 +6,8 @@
 //! prefill, read the server's CPU counter, open the measured window, print
 //! progress once a second, merge the threads' histograms and print the
 //! report. Exit codes: 0 a run completed (error replies are reported, not
-//! fatal), 1 the run failed (connect, I/O, protocol, stall), 2 bad usage.
+//! fatal), 1 the run failed (connect, I/O, protocol, stall) or the report
+//! could not be written, 2 bad usage.
 //!
 //! Must never: leave a thread behind on failure (every thread is told to
 //! stop and joined before the process exits), or run unbounded: the
