@@ -482,7 +482,14 @@ impl FsyncWorker {
                         let covered = s.covered.load(Ordering::Acquire);
                         let synced = match super::fault::fsync_failure() {
                             Some(e) => Err(e),
-                            None => fdatasync(&file),
+                            // As Redis's background fsync: EINVAL and EBADF
+                            // mean the file cannot be fsynced at all (a log
+                            // on /dev/null, some special files), not that
+                            // data was lost; writes are not refused for it.
+                            None => fdatasync(&file).or_else(|e| match e.raw_os_error() {
+                                Some(libc::EINVAL) | Some(libc::EBADF) => Ok(()),
+                                _ => Err(e),
+                            }),
                         };
                         match &synced {
                             Err(e) => {

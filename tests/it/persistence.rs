@@ -537,6 +537,32 @@ fn failed_background_fsync_refuses_writes_until_one_succeeds() {
         .contains("aof_last_write_status:ok"));
 }
 
+/// A log that cannot be fsynced at all (a symlink to /dev/null: EINVAL)
+/// is not a failed fsync, as in Redis: writes stay accepted. The fsync is
+/// asked for once a second, so 2.5 s of writes see at least two.
+#[test]
+fn unsyncable_log_file_is_not_a_failed_fsync() {
+    let d = TempDir::new("devnull");
+    std::fs::create_dir_all(d.0.join("appendonlydir")).unwrap();
+    std::os::unix::fs::symlink("/dev/null", d.0.join(AOF)).unwrap();
+    let s = ServerProc::start_in(&d.0, &aof_args("everysec"));
+    let mut c = s.conn();
+    let start = std::time::Instant::now();
+    let mut i = 0;
+    while start.elapsed() < Duration::from_millis(2500) {
+        assert_eq!(
+            c.cmds(&["SET", "k", &i.to_string()]),
+            "+OK\r\n",
+            "write {i}"
+        );
+        i += 1;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(c
+        .cmds(&["INFO", "persistence"])
+        .contains("aof_last_write_status:ok"));
+}
+
 /// Pages of `path` in the page cache, per page (mmap + mincore: nothing is
 /// read in to find out).
 fn resident_pages(path: &Path) -> Vec<bool> {
