@@ -480,14 +480,21 @@ fn config_set_appendonly_yes_logs_the_existing_dataset() {
     assert!(pttl.starts_with(":4"), "{pttl}");
 }
 
+/// A server under appendfsync everysec whose log file is a symlink to
+/// `device` (/dev/full: writes fail; /dev/null: fsync fails with EINVAL).
+fn everysec_log_on_device(device: &str) -> (TempDir, ServerProc) {
+    let d = TempDir::new("device");
+    std::fs::create_dir_all(d.0.join("appendonlydir")).unwrap();
+    std::os::unix::fs::symlink(device, d.0.join(AOF)).unwrap();
+    let s = ServerProc::start_in(&d.0, &aof_args("everysec"));
+    (d, s)
+}
+
 /// A log that cannot be written (a symlink to /dev/full): writes are
 /// refused with Redis's MISCONF error, reads go on, INFO reports it.
 #[test]
 fn aof_write_error_refuses_writes_and_serves_reads() {
-    let d = TempDir::new("full");
-    std::fs::create_dir_all(d.0.join("appendonlydir")).unwrap();
-    std::os::unix::fs::symlink("/dev/full", d.0.join(AOF)).unwrap();
-    let s = ServerProc::start_in(&d.0, &aof_args("everysec"));
+    let (_d, s) = everysec_log_on_device("/dev/full");
     let mut c = s.conn();
     assert_eq!(c.cmds(&["SET", "a", "1"]), "+OK\r\n");
     assert!(wait_until(Duration::from_secs(5), || {
@@ -542,10 +549,7 @@ fn failed_background_fsync_refuses_writes_until_one_succeeds() {
 /// asked for once a second, so 2.5 s of writes see at least two.
 #[test]
 fn unsyncable_log_file_is_not_a_failed_fsync() {
-    let d = TempDir::new("devnull");
-    std::fs::create_dir_all(d.0.join("appendonlydir")).unwrap();
-    std::os::unix::fs::symlink("/dev/null", d.0.join(AOF)).unwrap();
-    let s = ServerProc::start_in(&d.0, &aof_args("everysec"));
+    let (_d, s) = everysec_log_on_device("/dev/null");
     let mut c = s.conn();
     let start = std::time::Instant::now();
     let mut i = 0;
