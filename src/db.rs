@@ -265,10 +265,18 @@ impl Keyspace {
         if self.applying_master_stream || !self.is_expired(db, key) {
             return false;
         }
-        if !self.is_replica && !self.expiry_frozen {
+        if self.deletes_expired_keys() {
             self.delete_expired(db, key);
         }
         true
+    }
+
+    /// Whether a key found past its deadline is deleted now: not by a
+    /// replica (its master's DEL will come), not while the master's stream
+    /// or the log replays (they see the dataset as it was), not while
+    /// expiry is frozen.
+    fn deletes_expired_keys(&self) -> bool {
+        !self.applying_master_stream && !self.is_replica && !self.expiry_frozen
     }
 
     /// Delete a key whose deadline passed, with its side effects.
@@ -407,10 +415,7 @@ impl Keyspace {
         } else {
             expires.remove(key).map(|(_, when)| when)
         };
-        // As `expire_if_needed`: the master's stream and the log being
-        // loaded see the dataset as it was; a replica never deletes.
-        let past = deadline.is_some_and(|when| when <= self.now_ms);
-        if past && !self.applying_master_stream && !self.is_replica && !self.expiry_frozen {
+        if deadline.is_some_and(|when| when <= self.now_ms) && self.deletes_expired_keys() {
             self.delete_expired(db, key);
         }
     }

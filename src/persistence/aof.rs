@@ -569,12 +569,12 @@ impl FsyncWorker {
     /// `stop` is set under the lock the thread checks it under before it
     /// waits, so the wake-up cannot fall between its check and its wait.
     fn stop(&self, last_fsync: bool) {
-        if let Ok(mut j) = self.shared.jobs.lock() {
+        let mut jobs = self.shared.jobs.lock();
+        if let Ok(j) = jobs.as_mut() {
             j.fsync |= last_fsync;
-            self.shared.stop.store(true, Ordering::Release);
-        } else {
-            self.shared.stop.store(true, Ordering::Release);
         }
+        self.shared.stop.store(true, Ordering::Release);
+        drop(jobs);
         self.shared.wake.notify_one();
     }
 }
@@ -655,9 +655,9 @@ const CACHE_DROP_MAX: u64 = 128 << 20;
 /// Dropped pages go back to the free lists, where the next writes find
 /// them. Only clean pages can be dropped, so this runs after an fsync,
 /// for the range it covered (PostgreSQL does the same with its closed WAL
-/// segments). Under `appendfsync no` nothing is
-/// dropped: we never know what is on disk. What the log held when this
-/// server opened it (the loader just read it) is left to the kernel.
+/// segments). Under `appendfsync no` nothing is dropped: we never know
+/// what is on disk. What the log held when this server opened it (the
+/// loader just read it) is left to the kernel.
 struct CacheTrim {
     /// Everything below this offset was already dropped (or is not ours
     /// to drop).
@@ -986,17 +986,16 @@ impl Aof {
     /// nothing to write, on every pass of the event loop (a few branches).
     #[inline]
     pub fn request_fsync_if_due(&mut self) {
-        if self.policy != FsyncPolicy::Everysec {
+        // After a failed fsync, retry even with nothing new written: the
+        // refused writes never will be.
+        if self.policy != FsyncPolicy::Everysec
+            || (!self.unsynced && self.background_fsync_errno().is_none())
+        {
             return;
         }
         let Some(w) = self.worker.as_ref() else {
             return;
         };
-        // After a failed fsync, retry even with nothing new written: the
-        // refused writes never will be.
-        if !self.unsynced && w.shared.error.load(Ordering::Acquire) == 0 {
-            return;
-        }
         if self.last_fsync.elapsed() >= Duration::from_secs(1) && !w.busy() {
             w.request(self.size);
             self.last_fsync = Instant::now();

@@ -63,7 +63,7 @@ pub struct Stats {
     /// The running command counts as failed although it replies no error:
     /// Redis 7.0 charges an error a command sends to *another* client
     /// (CLIENT UNBLOCK ... ERROR) to the command that caused it too.
-    /// Read and cleared by `commands::call`.
+    /// Read and cleared by `commands::execute`.
     pub fail_running: bool,
     /// Error replies by their first word (ERR, WRONGTYPE, ...).
     pub errors: BTreeMap<String, u64>,
