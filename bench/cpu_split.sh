@@ -9,7 +9,10 @@
 #      temp dir, with --save '' --auto-aof-rewrite-percentage 0 and
 #      $EXTRA (e.g. EXTRA="--appendonly yes --appendfsync everysec");
 #      DEVNULL=1 makes the AOF file a symlink to /dev/null first, so the
-#      log costs everything but the kernel's file I/O
+#      log costs everything but the kernel's file I/O; LOG_TARGET=PATH
+#      makes it a symlink to PATH instead (e.g. a file on tmpfs, to
+#      separate the page-cache copy from ext4's writeback; PATH is left
+#      behind, remove it yourself)
 #   2. redislite-benchmark pinned to CPU 0: SET only ($RATIO, default
 #      0:100), 50 connections, 1M keys, no prefill, for SECONDS, plus
 #      $LOADX (e.g. LOADX="--value-size 96"). PREFILL=1 first SETs every
@@ -32,9 +35,9 @@ LOADGEN=${LOADGEN:-$ROOT/target/x86_64-unknown-linux-gnu/release/redislite-bench
 DIR=$(mktemp -d /tmp/cpu_split.XXXXXX)
 cleanup() { if [[ -n ${SP:-} ]]; then kill -9 "$SP" 2>/dev/null; wait "$SP" 2>/dev/null || true; fi; rm -rf "$DIR"; }
 trap cleanup EXIT
-if [[ -n ${DEVNULL:-} ]]; then
+if [[ -n ${DEVNULL:-} || -n ${LOG_TARGET:-} ]]; then
     mkdir "$DIR/appendonlydir"
-    ln -s /dev/null "$DIR/appendonlydir/appendonly.aof.1.incr.aof"
+    ln -s "${LOG_TARGET:-/dev/null}" "$DIR/appendonlydir/appendonly.aof.1.incr.aof"
 fi
 # shellcheck disable=SC2086
 taskset -c 1 "$BIN" --port "$PORT" --save '' --auto-aof-rewrite-percentage 0 \
