@@ -640,6 +640,15 @@ impl Selector {
                     return Err(Denied::Key(i));
                 }
             }
+            // SORT's STORE destination, found by keyword (Redis's key spec
+            // for it is "unknown": its position moves).
+            if cmd.name == "sort" {
+                if let Some(i) = crate::commands::sort::store_key_position(argv) {
+                    if !self.key_ok(argv.get(i), NEED_WRITE) {
+                        return Err(Denied::Key(i));
+                    }
+                }
+            }
         }
         if !self.all_channels {
             let (from, literal) = match cmd.name {
@@ -825,6 +834,15 @@ impl User {
             s.push(')');
         }
         s
+    }
+
+    /// The user may read every key: what SORT's BY and GET patterns need,
+    /// since the keys they reach depend on the data (Redis 7.0 checks a
+    /// read of the key pattern `*` in any selector).
+    pub fn may_read_all_keys(&self) -> bool {
+        std::iter::once(&self.root)
+            .chain(self.selectors.iter())
+            .any(|sel| sel.key_ok(b"*", NEED_READ))
     }
 
     /// The full check for a restricted user: Ok when one selector allows

@@ -38,6 +38,10 @@ pub enum CmdError {
     WrongArity(String),
     /// `unknown subcommand '<sub>'. Try <CMD> HELP.`
     UnknownSubcommand(String, String),
+    /// SORT: an element or BY weight is not a number (without ALPHA).
+    SortNotDouble,
+    /// SORT's BY or GET pattern, for a user who may not read every key.
+    SortPatternDenied(&'static str),
     /// Anything with a one-off text; the string includes its code prefix
     /// (`ERR ...`, `NOPROTO ...`).
     Other(Cow<'static, str>),
@@ -84,6 +88,13 @@ impl CmdError {
             CmdError::UnknownSubcommand(sub, cmd) => {
                 format!("ERR unknown subcommand '{sub}'. Try {cmd} HELP.").into()
             }
+            CmdError::SortNotDouble => {
+                "ERR One or more scores can't be converted into double".into()
+            }
+            CmdError::SortPatternDenied(option) => format!(
+                "ERR {option} option of SORT denied due to insufficient ACL permissions."
+            )
+            .into(),
             CmdError::Other(s) => s.clone(),
         }
     }

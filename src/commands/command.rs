@@ -28,8 +28,8 @@ fn callable() -> impl Iterator<Item = &'static Command> {
         .map(|(_, c)| c)
 }
 
-/// The flags set; `movable` adds Redis's derived `movablekeys` (keys found
-/// by a numkeys argument), which it lists just before `allow_busy`.
+/// The flags set; `movable` adds Redis's derived `movablekeys` (see
+/// `has_movable_keys`), which it lists just before `allow_busy`.
 fn write_flags(w: &mut ReplyWriter, flags: u32, movable: bool) {
     let mut names: Vec<&str> = FLAG_NAMES
         .iter()
@@ -44,6 +44,13 @@ fn write_flags(w: &mut ReplyWriter, flags: u32, movable: bool) {
     for n in names {
         w.simple(n);
     }
+}
+
+/// Redis's derived `movablekeys` flag: some keys are found by reading
+/// the arguments (a numkeys count, SORT's STORE keyword), not at fixed
+/// positions.
+fn has_movable_keys(name: &str) -> bool {
+    crate::acl::keynum_spec(name).is_some() || matches!(name, "sort" | "sort_ro")
 }
 
 fn write_sub_info(w: &mut ReplyWriter, parent: &Command, s: &SubCommand) {
@@ -68,7 +75,7 @@ fn write_info(w: &mut ReplyWriter, c: &Command) {
     w.array(10);
     w.bulk(c.name.as_bytes());
     w.int(c.arity as i64);
-    write_flags(w, c.flags, crate::acl::keynum_spec(c.name).is_some());
+    write_flags(w, c.flags, has_movable_keys(c.name));
     w.int(c.first_key as i64);
     w.int(c.last_key as i64);
     w.int(c.key_step as i64);
@@ -273,10 +280,14 @@ pub fn command(_srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
                     "ERR Invalid number of arguments specified for command",
                 ));
             }
-            let keys = match numkeys_keys(cmd, &argv.tail(2)) {
+            let args = argv.tail(2);
+            let mut keys = match numkeys_keys(cmd, &args) {
                 Some(found) => found?,
                 None => command_keys(cmd, argc),
             };
+            if cmd.name == "sort" {
+                keys.extend(super::sort::store_key_position(&args));
+            }
             if keys.is_empty() {
                 return Err(CmdError::msg("ERR The command has no key arguments"));
             }

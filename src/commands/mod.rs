@@ -29,6 +29,7 @@ pub mod pubsub;
 pub mod scripting;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod table;
 pub mod tx;
@@ -498,6 +499,37 @@ fn log_slow(srv: &mut Server, c: &Client, argv: &Argv, usec: u64) {
         c.name.as_deref().unwrap_or(b""),
         max_len,
     );
+}
+
+/// Where a command that stores its result (SINTERSTORE, ZUNIONSTORE,
+/// SORT ... STORE) puts it: `value` at `dst`, replacing any value and its
+/// TTL, with `event`; or, for an empty result (`value` None), `dst`
+/// deleted with a "del" event, as Redis never stores an empty aggregate.
+/// An already-expired destination is expired, not deleted by us. Returns
+/// whether the dataset changed (the caller counts it in `dirty`).
+pub fn store_result(
+    srv: &mut Server,
+    db: usize,
+    dst: &[u8],
+    value: Option<crate::types::Value>,
+    class: u32,
+    event: &'static str,
+) -> bool {
+    match value {
+        Some(v) => {
+            srv.ks.set(db, dst, v, false);
+            srv.ks.notify(class, event, db, dst);
+            true
+        }
+        None => {
+            srv.ks.expire_if_needed(db, dst);
+            let deleted = srv.ks.delete(db, dst);
+            if deleted {
+                srv.ks.notify(crate::notify::GENERIC, "del", db, dst);
+            }
+            deleted
+        }
+    }
 }
 
 /// Parse an integer argument with Redis's strict rules.

@@ -139,17 +139,9 @@ fn store_result(
     event: &'static str,
 ) {
     let n = result.len();
-    if n > 0 {
-        srv.ks.set(c.db, dst, Value::Set(result), false);
-        srv.ks.notify(SET, event, c.db, dst);
+    let value = (n > 0).then_some(Value::Set(result));
+    if super::store_result(srv, c.db, dst, value, SET, event) {
         srv.ks.dirty += 1;
-    } else {
-        // An already-expired destination is not "deleted" by us.
-        srv.ks.expire_if_needed(c.db, dst);
-        if srv.ks.delete(c.db, dst) {
-            srv.ks.notify(GENERIC, "del", c.db, dst);
-            srv.ks.dirty += 1;
-        }
     }
     c.reply().int(n as i64);
 }

@@ -14,7 +14,7 @@
 
 use super::{
     acl, command, config, connection, databases, dump, keys, lists, observe, pubsub, scripting,
-    server, strings, tx, zsets, Argv,
+    server, sort, strings, tx, zsets, Argv,
 };
 use crate::connection::Client;
 use crate::errors::CmdResult;
@@ -506,6 +506,9 @@ pub static COMMANDS: &[Command] = &[
     cmd("dump", dump::dump, 2, READONLY, KEY1, "generic", "2.6.0", "Return a serialized version of the value stored at the specified key."),
     cmd("restore", dump::restore, -4, RW, KEY1, "generic", "2.6.0", "Create a key using the provided serialized value, previously obtained using DUMP."),
     cmd("copy", keys::copy, -3, RW, KEYS12, "generic", "6.2.0", "Copy a key"),
+    // sort.c. The STORE destination is found by keyword ("movablekeys").
+    cmd("sort", sort::sort, -2, RW, KEY1, "generic", "1.0.0", "Sort the elements in a list, set or sorted set"),
+    cmd("sort_ro", sort::sort_ro, -2, READONLY, KEY1, "generic", "7.0.0", "Sort the elements in a list, set or sorted set. Read-only variant of SORT."),
     with_subs(cmd("object", keys::object, -2, READONLY, (2, 2, 1), "generic", "2.2.3", "A container for object introspection commands"), &OBJECT_SUBS),
     cmd("expire", keys::expire, -3, WRITE | FAST, KEY1, "generic", "1.0.0", "Set a key's time to live in seconds"),
     cmd("pexpire", keys::pexpire, -3, WRITE | FAST, KEY1, "generic", "2.6.0", "Set a key's time to live in milliseconds"),

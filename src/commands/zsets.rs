@@ -589,18 +589,9 @@ fn store_value(
     zset: ZSetValue,
     event: &'static str,
 ) -> CmdResult {
-    let db = c.db;
     let n = zset.len();
-    if n == 0 {
-        // An already-expired destination is expired, not deleted by us.
-        srv.ks.expire_if_needed(db, dst);
-        if srv.ks.delete(db, dst) {
-            srv.ks.notify(GENERIC, "del", db, dst);
-            srv.ks.dirty += 1;
-        }
-    } else {
-        srv.ks.set(db, dst, Value::ZSet(Box::new(zset)), false);
-        srv.ks.notify(ZSET, event, db, dst);
+    let value = (n > 0).then(|| Value::ZSet(Box::new(zset)));
+    if super::store_result(srv, c.db, dst, value, ZSET, event) {
         srv.ks.dirty += 1;
     }
     c.reply().int(n as i64);

@@ -35,6 +35,7 @@ mod strtod;
 
 pub use range::{parse_score, LexBound, LexRange, Range, ScoreRange};
 pub use skiplist::SkipList;
+pub use strtod::strtod;
 
 use super::CompactBytes;
 use crate::dict::{rng_next, Dict};
@@ -276,8 +277,9 @@ impl ZSetValue {
         }
     }
 
-    /// Switch a listpack to the skiplist encoding.
-    fn convert_to_skiplist(&mut self) {
+    /// Switch a listpack to the skiplist encoding (also what SORT does to
+    /// any sorted set it reads, as Redis 7.0 does: OBJECT ENCODING shows it).
+    pub fn convert_to_skiplist(&mut self) {
         if let Repr::Listpack(v) = &mut self.repr {
             let items = std::mem::take(v);
             self.repr = Repr::Skiplist(Box::new(Big::from_sorted(items)));

@@ -3,7 +3,7 @@
 //! wrong-type and edge arguments); the same sequence goes to RedisLite and
 //! to redis-server and every reply must match byte for byte. Runs with a
 //! fixed seed and with one fresh seed per run; the seed is printed on
-//! failure so the case replays (`REDISLITE_DIFF_SEED=<seed>`).
+//! failure so the case replays (`REDISLITE_TEST_DIFF_SEED=<seed>`).
 //!
 //! Replies are deterministic by construction: set members are integers
 //! (intset: sorted), aggregates stay under the compact-encoding limits
@@ -30,13 +30,24 @@ const MEMBERS: &[&str] = &["1", "2", "3", "10", "-5"];
 const FIELDS: &[&str] = &["f1", "f2", "f3"];
 const SCORES: &[&str] = &["0", "1", "2.5", "-1", "inf", "-inf", "nan", "abc"];
 const INDEXES: &[&str] = &["0", "1", "-1", "2", "-3", "100", "x"];
+/// SORT options (split on spaces); sets here are intsets, which both
+/// servers walk in ascending order, so even BY nosort is deterministic.
+const SORT_OPTIONS: &[&str] = &[
+    "",
+    "ALPHA",
+    "DESC",
+    "ALPHA DESC",
+    "LIMIT 1 2",
+    "BY nosort",
+    "BY nosort DESC",
+];
 /// TTLs either delete at once or outlive the test by far: a key expiring
 /// mid-run would expire at slightly different instants in the two servers.
 const TTLS: &[&str] = &["-1", "0", "100000", "x"];
 
 /// One random command line (arguments as strings).
 fn command(rng: &mut u64) -> Vec<String> {
-    let templates: usize = 36;
+    let templates: usize = 38;
     let t = (common_rng(rng) as usize) % templates;
     let mut pick = |xs: &[&str]| xs[(common_rng(rng) as usize) % xs.len()].to_string();
     let k = pick(KEYS);
@@ -83,6 +94,15 @@ fn command(rng: &mut u64) -> Vec<String> {
         32 => vec![v("ZRANGEBYSCORE"), k, pick(SCORES), pick(SCORES)],
         33 => vec![v("ZPOPMIN"), k],
         34 => vec![v("EXPIRE"), k, pick(TTLS)],
+        35 | 36 => {
+            let mut cmd = vec![v("SORT"), k];
+            let opts = pick(SORT_OPTIONS);
+            cmd.extend(opts.split_whitespace().map(v));
+            if t == 36 {
+                cmd.extend([v("STORE"), pick(KEYS)]);
+            }
+            cmd
+        }
         _ => vec![v("OBJECT"), v("ENCODING"), k],
     }
 }
@@ -94,13 +114,16 @@ fn run(seed: u64, n: usize) {
     let mut rng = seed | 1;
     for i in 0..n {
         let cmd = command(&mut rng);
+        if std::env::var_os("REDISLITE_TEST_DIFF_TRACE").is_some() {
+            eprintln!("#{i} {cmd:?}");
+        }
         let refs: Vec<&[u8]> = cmd.iter().map(|s| s.as_bytes()).collect();
         a.send(&refs);
         b.send(&refs);
         let (ra, rb) = (a.read_reply(), b.read_reply());
         assert!(
             ra == rb,
-            "seed {seed}, command #{i} {cmd:?}:\n  redislite:    {:?}\n  redis-server: {:?}\n(replay with REDISLITE_DIFF_SEED={seed})",
+            "seed {seed}, command #{i} {cmd:?}:\n  redislite:    {:?}\n  redis-server: {:?}\n(replay with REDISLITE_TEST_DIFF_SEED={seed})",
             String::from_utf8_lossy(&ra),
             String::from_utf8_lossy(&rb)
         );
@@ -109,7 +132,7 @@ fn run(seed: u64, n: usize) {
 
 #[test]
 fn random_mixed_commands_match_redis_fixed_seed() {
-    let seed = std::env::var("REDISLITE_DIFF_SEED")
+    let seed = std::env::var("REDISLITE_TEST_DIFF_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0x5eed_cafe);

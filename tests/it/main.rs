@@ -47,6 +47,7 @@ mod secrets;
 mod sentinel;
 mod server;
 mod sets;
+mod sort;
 mod strings;
 mod twemproxy;
 mod zsets;
