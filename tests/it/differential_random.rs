@@ -47,7 +47,7 @@ const TTLS: &[&str] = &["-1", "0", "100000", "x"];
 
 /// One random command line (arguments as strings).
 fn command(rng: &mut u64) -> Vec<String> {
-    let templates: usize = 38;
+    let templates: usize = 78;
     let t = (common_rng(rng) as usize) % templates;
     let mut pick = |xs: &[&str]| xs[(common_rng(rng) as usize) % xs.len()].to_string();
     let k = pick(KEYS);
@@ -94,6 +94,70 @@ fn command(rng: &mut u64) -> Vec<String> {
         32 => vec![v("ZRANGEBYSCORE"), k, pick(SCORES), pick(SCORES)],
         33 => vec![v("ZPOPMIN"), k],
         34 => vec![v("EXPIRE"), k, pick(TTLS)],
+        37 => vec![v("SETRANGE"), k, pick(INDEXES), pick(VALUES)],
+        38 => vec![v("GETDEL"), k],
+        39 => vec![v("GETEX"), k, v("PERSIST")],
+        40 => vec![v("INCRBYFLOAT"), k, pick(VALUES)],
+        41 => vec![v("MSETNX"), k, pick(VALUES), pick(KEYS), pick(VALUES)],
+        42 => vec![v("GETSET"), k, pick(VALUES)],
+        43 => vec![v("SETNX"), k, pick(VALUES)],
+        44 => vec![v("LCS"), k, pick(KEYS)],
+        45 => vec![v("COPY"), k, pick(KEYS)],
+        46 => vec![v("COPY"), k, pick(KEYS), v("REPLACE")],
+        47 => vec![v("RENAMENX"), k, pick(KEYS)],
+        48 => vec![v("PERSIST"), k],
+        49 => vec![v("DBSIZE")],
+        50 => vec![v("HSETNX"), k, pick(FIELDS), pick(VALUES)],
+        51 => vec![v("HMGET"), k, pick(FIELDS), pick(FIELDS)],
+        52 => vec![v("HSTRLEN"), k, pick(FIELDS)],
+        53 => vec![v("HEXISTS"), k, pick(FIELDS)],
+        54 => vec![v("HKEYS"), k],
+        55 => vec![v("HVALS"), k],
+        56 => vec![v("HINCRBYFLOAT"), k, pick(FIELDS), pick(VALUES)],
+        57 => vec![
+            v("LINSERT"),
+            k,
+            pick(&["BEFORE", "AFTER", "X"]),
+            pick(VALUES),
+            pick(VALUES),
+        ],
+        58 => vec![v("LSET"), k, pick(INDEXES), pick(VALUES)],
+        59 => vec![v("LTRIM"), k, pick(INDEXES), pick(INDEXES)],
+        60 => vec![v("LPOS"), k, pick(VALUES), v("RANK"), pick(INDEXES)],
+        61 => vec![
+            v("LMOVE"),
+            k,
+            pick(KEYS),
+            pick(&["LEFT", "RIGHT"]),
+            pick(&["LEFT", "RIGHT"]),
+        ],
+        62 => vec![v("RPUSHX"), k, pick(VALUES)],
+        63 => vec![v("SMOVE"), k, pick(KEYS), pick(MEMBERS)],
+        64 => vec![v("SDIFF"), k, pick(KEYS)],
+        65 => vec![v("SUNIONSTORE"), pick(KEYS), k, pick(KEYS)],
+        66 => vec![v("SINTERCARD"), v("2"), k, pick(KEYS)],
+        67 => vec![v("ZSCORE"), k, pick(FIELDS)],
+        68 => vec![v("ZRANK"), k, pick(FIELDS)],
+        69 => vec![v("ZCOUNT"), k, pick(SCORES), pick(SCORES)],
+        70 => vec![v("ZLEXCOUNT"), k, v("-"), v("+")],
+        71 => vec![v("ZREMRANGEBYRANK"), k, pick(INDEXES), pick(INDEXES)],
+        72 => vec![v("ZUNIONSTORE"), pick(KEYS), v("2"), k, pick(KEYS)],
+        73 => vec![v("ZINTER"), v("2"), k, pick(KEYS), v("WITHSCORES")],
+        74 => vec![v("ZMSCORE"), k, pick(FIELDS), pick(FIELDS)],
+        75 => vec![
+            v("ZRANGESTORE"),
+            pick(KEYS),
+            k,
+            pick(INDEXES),
+            pick(INDEXES),
+        ],
+        76 => vec![
+            v("ZADD"),
+            k,
+            pick(&["NX", "XX", "GT", "LT", "CH", "INCR"]),
+            pick(SCORES),
+            pick(FIELDS),
+        ],
         35 | 36 => {
             let mut cmd = vec![v("SORT"), k];
             let opts = pick(SORT_OPTIONS);
