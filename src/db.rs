@@ -322,7 +322,7 @@ impl Keyspace {
         let lfu_params = self.lfu;
         if access == Access::Write && !self.watch.is_empty() && self.dbs[db].dict.contains_key(key)
         {
-            self.watch.touch(db, key);
+            self.watch.defer_touch(db, key);
         }
         let found = self.dbs[db].dict.get_mut(key);
         if access.counts_stats() {

@@ -11,10 +11,14 @@
 //! loop calls `unwatch_all` when a client goes away, EXEC and DISCARD do
 //! too).
 //!
-//! Deliberate approximation: a lookup for writing marks watchers dirty even
-//! if the command then fails (INCR on a non-number). Redis marks only
-//! successful writes; aborting a transaction that could have run is the
-//! safe direction of error for optimistic locking.
+//! A lookup for writing does not mark watchers at once: the key is noted
+//! (`defer_touch`) and marked when the command ends, only if it changed the
+//! dataset (`end_command`), as Redis marks only real changes: SADD of a
+//! member already there, SREM/HDEL/ZREM of one that is not, INCRBY 0 on
+//! no key... leave a WATCH intact. A command that changed one key and
+//! looked another up for writing without changing it (SMOVE to a set that
+//! already has the member) marks both: the safe direction for optimistic
+//! locking, and rare.
 
 use std::collections::{HashMap, HashSet};
 
@@ -22,6 +26,8 @@ use std::collections::{HashMap, HashSet};
 pub struct WatchRegistry {
     keys: HashMap<(usize, Vec<u8>), Vec<u64>>,
     dirty: HashSet<u64>,
+    /// Watched keys the running command looked up for writing.
+    pending: Vec<(usize, Vec<u8>)>,
 }
 
 impl WatchRegistry {
@@ -57,6 +63,31 @@ impl WatchRegistry {
         // watches something.
         if let Some(list) = self.keys.get(&(db, key.to_vec())) {
             self.dirty.extend(list.iter().copied());
+        }
+    }
+
+    /// The running command looked `key` up to write it: its watchers are
+    /// marked when the command ends, if it changed anything.
+    pub fn defer_touch(&mut self, db: usize, key: &[u8]) {
+        let k = (db, key.to_vec());
+        if self.keys.contains_key(&k) {
+            self.pending.push(k);
+        }
+    }
+
+    /// Keys wait for `end_command`.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// The running command ended; `changed`: it changed the dataset.
+    pub fn end_command(&mut self, changed: bool) {
+        for k in std::mem::take(&mut self.pending) {
+            if changed {
+                if let Some(list) = self.keys.get(&k) {
+                    self.dirty.extend(list.iter().copied());
+                }
+            }
         }
     }
 

@@ -403,6 +403,11 @@ pub fn execute(
     srv.prop.depth += 1;
     let result = (cmd.handler)(srv, c, argv);
     srv.prop.depth -= 1;
+    if srv.ks.watch.has_pending() {
+        // Keys looked up for writing invalidate WATCH only if the command
+        // changed something (watch.rs).
+        srv.ks.watch.end_command(srv.ks.dirty != dirty_before);
+    }
     // EXEC's own dirty delta belongs to the commands it ran, which were
     // propagated one by one; EXEC adds nothing of its own.
     let own_dirty = if srv.ks.dirty != dirty_before && cmd.name == "exec" {

@@ -201,6 +201,76 @@ fn watch_aborts_exec_after_another_client_writes() {
     assert_eq!(a.cmds(&["EXEC"]), "*1\r\n:12\r\n");
 }
 
+/// Whether a WATCH on `k` survives `write` by another client, after
+/// `setup`: "ok" if the transaction ran, "abort" if EXEC failed.
+fn watch_outcome(s: &ServerProc, setup: &[&str], write: &[&str]) -> &'static str {
+    let (mut a, mut b) = (s.conn(), s.conn());
+    a.cmd(&["FLUSHALL"]);
+    a.cmd(setup);
+    a.cmd(&["WATCH", "k"]);
+    b.cmd(write);
+    a.cmd(&["MULTI"]);
+    a.cmd(&["PING"]);
+    match a.cmds(&["EXEC"]).as_str() {
+        "*-1\r\n" => "abort",
+        _ => "ok",
+    }
+}
+
+/// Redis invalidates a WATCH only when a command changed the key: a write
+/// that finds nothing to do (SADD of a member already there, SREM of one
+/// that is not, a failed INCR) leaves it, while some writes of the same
+/// value still count (HSET, INCRBY 0, LSET). Both servers, same answers.
+#[test]
+fn watch_survives_writes_that_change_nothing_as_in_redis() {
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["SADD", "k", "a"], &["SADD", "k", "a"]),
+        (&["SADD", "k", "a"], &["SADD", "k", "b"]),
+        (&["SADD", "k", "a"], &["SREM", "k", "zz"]),
+        (&["SADD", "k", "1", "2"], &["SMOVE", "k", "k2", "9"]),
+        (&["SADD", "k", "1", "2"], &["SMOVE", "k", "k2", "1"]),
+        (&["HSET", "k", "f", "v"], &["HSET", "k", "f", "v"]),
+        (&["HSET", "k", "f", "v"], &["HDEL", "k", "zz"]),
+        (&["HSET", "k", "f", "v"], &["HSETNX", "k", "f", "w"]),
+        (&["HSET", "k", "f", "1"], &["HINCRBY", "k", "f", "0"]),
+        (&["ZADD", "k", "1", "a"], &["ZADD", "k", "1", "a"]),
+        (&["ZADD", "k", "1", "a"], &["ZADD", "k", "2", "a"]),
+        (&["ZADD", "k", "1", "a"], &["ZREM", "k", "zz"]),
+        (&["ZADD", "k", "1", "a"], &["ZINCRBY", "k", "0", "a"]),
+        (&["ZADD", "k", "1", "a"], &["ZADD", "k", "NX", "5", "a"]),
+        (&["RPUSH", "k", "a"], &["LREM", "k", "0", "zz"]),
+        (&["RPUSH", "k", "a", "b"], &["LTRIM", "k", "0", "-1"]),
+        (&["RPUSH", "k", "a"], &["LSET", "k", "0", "a"]),
+        (&["SET", "k", "v"], &["APPEND", "k", ""]),
+        (&["SET", "k", "v"], &["SETRANGE", "k", "0", ""]),
+        (&["SET", "k", "v"], &["SETNX", "k", "w"]),
+        (&["SET", "k", "v"], &["INCR", "k"]),
+        (&["SET", "k", "1"], &["INCRBY", "k", "0"]),
+        (&["SET", "k", "v"], &["PERSIST", "k"]),
+        (&["SET", "k", "v"], &["EXPIRE", "k", "100", "XX"]),
+        (&["SET", "k", "v"], &["GETEX", "k"]),
+        (&["SET", "k", "v"], &["SET", "k", "w", "NX"]),
+        (&["SET", "k", "v"], &["DEL", "k"]),
+        (&[], &["DEL", "k"]),
+    ];
+    let ours = ServerProc::start(&[]);
+    let theirs = ServerProc::start_reference(&[]);
+    let mut differ = Vec::new();
+    for (setup, write) in cases {
+        let setup: &[&str] = if setup.is_empty() { &["PING"] } else { setup };
+        let (a, b) = (
+            watch_outcome(&ours, setup, write),
+            watch_outcome(&theirs, setup, write),
+        );
+        if a != b {
+            differ.push(format!(
+                "{setup:?} then {write:?}: ours {a}, redis-server {b}"
+            ));
+        }
+    }
+    assert!(differ.is_empty(), "{differ:#?}");
+}
+
 #[test]
 fn watch_is_invalidated_by_flush_swapdb_and_expiry() {
     let s = ServerProc::start(&[]);
