@@ -136,6 +136,21 @@ mod tests {
     }
 
     #[test]
+    fn deferred_touches_count_only_for_a_command_that_changed_something() {
+        let mut w = WatchRegistry::default();
+        w.watch(1, 0, b"a");
+        w.defer_touch(0, b"a");
+        w.defer_touch(0, b"unwatched");
+        assert!(w.has_pending());
+        w.end_command(false);
+        assert!(!w.has_pending());
+        assert!(!w.is_dirty(1));
+        w.defer_touch(0, b"a");
+        w.end_command(true);
+        assert!(w.is_dirty(1));
+    }
+
+    #[test]
     fn touch_db_uses_the_predicate() {
         let mut w = WatchRegistry::default();
         w.watch(1, 0, b"exists");
