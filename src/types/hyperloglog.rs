@@ -284,8 +284,9 @@ fn push_zero_run(out: &mut Vec<u8>, len: usize) {
 }
 
 /// Walk a sparse body: `f(first_register, op)` for each opcode. Fails as
-/// Redis does: a VAL run that would pass the last register stops the walk,
-/// and the runs must cover exactly `REGISTERS`.
+/// redis-server 7.0.15 does: a VAL run that would pass the last register
+/// is corruption at once (even after the runs covered all registers), and
+/// the runs must cover exactly `REGISTERS`.
 fn walk_sparse(b: &[u8], mut f: impl FnMut(usize, Op)) -> Result<(), Corrupted> {
     let mut p = HEADER_BYTES;
     let mut idx = 0usize;
@@ -293,7 +294,7 @@ fn walk_sparse(b: &[u8], mut f: impl FnMut(usize, Op)) -> Result<(), Corrupted> 
         let op = op_at(b, p);
         if let Op::Val { len, .. } = op {
             if idx + len > REGISTERS {
-                break;
+                return Err(Corrupted);
             }
         }
         f(idx, op);
@@ -561,8 +562,16 @@ fn estimate(h: &Histogram) -> u64 {
         z *= 0.5;
     }
     z += m * sigma(h[0] as f64 / m);
-    let e = (ALPHA_INF * m * m / z).round();
-    e as u64
+    let e = ALPHA_INF * m * m / z;
+    // Redis rounds with llroundl and casts to uint64_t. Only a forged
+    // value (every register above 50, z = 0) gets an infinite e; x86-64's
+    // llroundl then answers LLONG_MIN, which Redis stores and replies as
+    // is (and whose top bit marks the cache stale). Same here.
+    if e.is_finite() && e < 9.223_372_036_854_775_807e18 {
+        e.round() as u64
+    } else {
+        i64::MIN as u64
+    }
 }
 
 /// sigma(x) = x + sum_{k>=1} x^(2^k) 2^(k-1), summed until it stops
