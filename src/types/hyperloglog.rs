@@ -52,8 +52,9 @@ const SPARSE_ZERO_MAX_LEN: usize = 64;
 pub const SPARSE_MAX_BYTES_DEFAULT: u64 = 3000;
 /// The seed Redis gives MurmurHash64A for HyperLogLog elements.
 const HASH_SEED: u64 = 0xadc8_3b19;
-/// 1 / (2 ln 2), the estimator's limit constant alpha_inf.
-const ALPHA_INF: f64 = 0.721_347_520_444_481_703_68;
+/// 1 / (2 ln 2), the estimator's limit constant alpha_inf: the double
+/// nearest Redis's 0.721347520444481703680.
+const ALPHA_INF: f64 = 0.721_347_520_444_481_7;
 
 const MAGIC: &[u8; 4] = b"HYLL";
 const ENCODING_AT: usize = 4;
@@ -567,7 +568,7 @@ fn estimate(h: &Histogram) -> u64 {
     // value (every register above 50, z = 0) gets an infinite e; x86-64's
     // llroundl then answers LLONG_MIN, which Redis stores and replies as
     // is (and whose top bit marks the cache stale). Same here.
-    if e.is_finite() && e < 9.223_372_036_854_775_807e18 {
+    if e.is_finite() && e < (1u64 << 63) as f64 {
         e.round() as u64
     } else {
         i64::MIN as u64

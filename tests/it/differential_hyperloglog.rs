@@ -362,7 +362,7 @@ fn random_sets_give_identical_bytes_and_counts() {
             args.extend(elements.iter().map(|e| e.as_slice()));
             both(&mut a, &mut b, &args);
             added += batch;
-            if common_rng(&mut seed) % 4 == 0 {
+            if common_rng(&mut seed).is_multiple_of(4) {
                 both(&mut a, &mut b, &[b"PFCOUNT", key.as_bytes()]);
             }
             both(&mut a, &mut b, &[b"GET", key.as_bytes()]);
