@@ -696,19 +696,15 @@ mod tests {
     }
 
     #[test]
-    fn murmur64a_matches_published_vectors() {
-        // Reference values of MurmurHash64A with seed 0 and Redis's seed,
-        // computed independently (the published C, little-endian).
+    fn hash_puts_elements_where_redis_does() {
+        // Seed 0, empty input: every step keeps 0.
         assert_eq!(murmur64a(b"", 0), 0);
-        // "a" with Redis's seed lands in register 8436 with value 1 in
-        // redis-server (PFDEBUG DECODE after PFADD k a b c shows
-        // Z:8436 v:1,1 ...): checked through register_of below.
-        let (i, _) = register_of(b"a");
-        let (j, _) = register_of(b"b");
-        let (k, _) = register_of(b"c");
-        let mut idx = [i, j, k];
-        idx.sort();
-        assert_eq!(idx, [8436, 12711, 15780]);
+        // redis-server's PFDEBUG DECODE after PFADD k a b c shows
+        // Z:8436 v:1,1 Z:4274 v:2,1 Z:3068 v:1,1 Z:603: registers 8436,
+        // 12711 and 15780, with values 1, 2, 1.
+        let mut got = [register_of(b"a"), register_of(b"b"), register_of(b"c")];
+        got.sort();
+        assert_eq!(got, [(8436, 1), (12711, 2), (15780, 1)]);
     }
 
     #[test]
@@ -818,6 +814,38 @@ mod tests {
         long.push(0x00);
         assert_eq!(count(&long), Err(Corrupted));
         assert_eq!(add(&mut long.clone(), b"x", 3000).map(|_| ()), Ok(()));
+    }
+
+    #[test]
+    fn sparse_bytes_are_redis_bytes() {
+        // redis-server 7.0.15 after PFADD k a b c (GET k).
+        let mut v = new_sparse();
+        for e in [b"a", b"b", b"c"] {
+            assert_eq!(add(&mut v, e, 3000), Ok(true));
+        }
+        invalidate_cache(&mut v);
+        let want: &[u8] =
+            b"HYLL\x01\0\0\0\0\0\0\0\0\0\0\x80\x60\xf3\x80\x50\xb1\x84\x4b\xfb\x80\x42\x5a";
+        assert_eq!(v, want);
+        assert_eq!(
+            decode_sparse(&v),
+            "Z:8436 v:1,1 Z:4274 v:2,1 Z:3068 v:1,1 Z:603"
+        );
+        assert_eq!(count(&v), Ok(3));
+        assert_eq!(add(&mut v, b"a", 3000), Ok(false));
+    }
+
+    #[test]
+    fn a_value_above_32_makes_a_sparse_value_dense() {
+        let mut v = new_sparse();
+        assert_eq!(raise_register(&mut v, 100, 33, 3000), Ok(true));
+        assert_eq!(encoding_of(&v), Some(Encoding::Dense));
+        let regs = registers(&v).unwrap();
+        assert_eq!(regs[100], 33);
+        assert_eq!(regs.iter().filter(|&&r| r != 0).count(), 1);
+        // The header (card bytes included) is carried over.
+        assert_eq!(&v[..4], b"HYLL");
+        assert_eq!(cached_card(&v), Some(0));
     }
 
     #[test]
