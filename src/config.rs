@@ -183,6 +183,9 @@ pub struct Config {
     pub hash_max_listpack_entries: u64,
     pub hash_max_listpack_value: u64,
     pub set_max_intset_entries: u64,
+    /// Largest sparse HyperLogLog string (header included) before it is
+    /// converted to dense.
+    pub hll_sparse_max_bytes: u64,
     pub set_max_listpack_entries: u64,
     pub set_max_listpack_value: u64,
     pub zset_max_listpack_entries: u64,
@@ -287,6 +290,7 @@ impl Default for Config {
             hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             set_max_intset_entries: 512,
+            hll_sparse_max_bytes: crate::types::hyperloglog::SPARSE_MAX_BYTES_DEFAULT,
             set_max_listpack_entries: 128,
             set_max_listpack_value: 64,
             zset_max_listpack_entries: 128,
@@ -701,6 +705,18 @@ static OPTIONS: &[OptionDef] = &[
         LLMAX,
         true
     ),
+    // A memory option in Redis (accepts "3kb"), bounded by LONG_MAX.
+    OptionDef {
+        name: "hll-sparse-max-bytes",
+        aliases: &[],
+        mutable: true,
+        kind: Kind::Memory(
+            |c| c.hll_sparse_max_bytes,
+            |c, v| c.hll_sparse_max_bytes = v,
+            0,
+            i64::MAX as u64,
+        ),
+    },
     // set-max-listpack-entries/-value are Redis 7.2 options: Redis 7.0,
     // the reference, does not know them, so they are not settable here
     // (the fields keep 7.2's defaults for the listpack set encoding).

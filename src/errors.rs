@@ -34,6 +34,11 @@ pub enum CmdError {
     Oom,
     WrongPass,
     AuthNotConfigured,
+    /// A PF* command on a string that is not a HyperLogLog (or an
+    /// int-encoded one).
+    HllWrongType,
+    /// A HyperLogLog whose registers do not add up.
+    HllCorrupted,
     /// `wrong number of arguments for '<cmd>' command`
     WrongArity(String),
     /// `unknown subcommand '<sub>'. Try <CMD> HELP.`
@@ -82,6 +87,8 @@ impl CmdError {
                 "WRONGPASS invalid username-password pair or user is disabled.".into()
             }
             CmdError::AuthNotConfigured => "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?".into(),
+            CmdError::HllWrongType => "WRONGTYPE Key is not a valid HyperLogLog string value.".into(),
+            CmdError::HllCorrupted => "INVALIDOBJ Corrupted HLL object detected".into(),
             CmdError::WrongArity(cmd) => {
                 format!("ERR wrong number of arguments for '{cmd}' command").into()
             }

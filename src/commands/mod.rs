@@ -21,6 +21,7 @@ pub mod connection;
 pub mod databases;
 pub mod dump;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod keys;
 pub mod lists;
 pub mod memory;

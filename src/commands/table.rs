@@ -492,6 +492,12 @@ pub static COMMANDS: &[Command] = &[
     cmd("substr", strings::getrange, 4, READONLY, KEY1, "string", "1.0.0", "Get a substring of the string stored at a key"),
     cmd("setrange", strings::setrange, 4, RW, KEY1, "string", "2.2.0", "Overwrite part of a string at key starting at the specified offset"),
     cmd("lcs", strings::lcs, -3, READONLY, KEYS12, "string", "7.0.0", "Find longest common substring"),
+    // HyperLogLog (hyperloglog.c)
+    cmd("pfadd", super::hyperloglog::pfadd, -2, RW | FAST, KEY1, "hyperloglog", "2.8.9", "Adds the specified elements to the specified HyperLogLog."),
+    cmd("pfcount", super::hyperloglog::pfcount, -2, READONLY, ALLKEYS, "hyperloglog", "2.8.9", "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s)."),
+    cmd("pfmerge", super::hyperloglog::pfmerge, -2, RW, ALLKEYS, "hyperloglog", "2.8.9", "Merge N different HyperLogLogs into a single one."),
+    cmd("pfdebug", super::hyperloglog::pfdebug, 3, RW | ADMIN, (2, 2, 1), "hyperloglog", "2.8.9", "Internal commands for debugging HyperLogLog values"),
+    cmd("pfselftest", super::hyperloglog::pfselftest, 1, ADMIN, NOKEYS, "hyperloglog", "2.8.9", "An internal command for testing HyperLogLog values"),
     // Keys (db.c, expire.c)
     cmd("del", keys::del, -2, WRITE, ALLKEYS, "generic", "1.0.0", "Delete a key"),
     cmd("unlink", keys::unlink, -2, WRITE | FAST, ALLKEYS, "generic", "4.0.0", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking."),

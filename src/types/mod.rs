@@ -9,6 +9,7 @@
 
 pub mod compact;
 pub mod hash;
+pub mod hyperloglog;
 pub mod list;
 pub mod set;
 pub mod string;

@@ -17,6 +17,7 @@ mod config;
 mod differential;
 mod differential_dump;
 mod differential_hashes;
+mod differential_hyperloglog;
 mod differential_lists;
 mod differential_random;
 mod differential_sets;
