@@ -1,7 +1,7 @@
 //! Pure bit arithmetic over byte strings, for the bitmap commands
 //! (`commands/bitmaps.rs`): population count, first set/clear bit,
 //! bitfield integers read and written at any bit offset, BITFIELD's
-//! overflow rules and BITOP's combinations.
+//! overflow rules and BITOP's folds.
 //!
 //! Bit numbering is Redis's: bit 0 is the most significant bit of byte 0,
 //! bit 8 the most significant bit of byte 1, and so on. A bitfield is read
@@ -255,49 +255,45 @@ pub enum BitOp {
     Not,
 }
 
-/// Combine `sources` as BITOP does: the result is as long as the longest
-/// source, shorter sources (and missing keys, given as empty slices) read
-/// as zero bytes. NOT takes exactly one source.
-pub fn combine(op: BitOp, sources: &[&[u8]]) -> Vec<u8> {
-    let len = sources.iter().map(|s| s.len()).max().unwrap_or(0);
-    let Some((head, rest)) = sources.split_first() else {
-        return Vec::new();
-    };
-    let mut out = vec![0u8; len];
-    out[..head.len()].copy_from_slice(head);
+/// Fold one more BITOP source into `acc`, the result so far (the first
+/// source's bytes to begin with). Both read as zero-padded to the longer
+/// of the two, so `acc` grows to the longest source seen; a missing key is
+/// an empty source. Folding source by source lets BITOP read each key in
+/// place instead of copying every source first.
+pub fn fold(op: BitOp, acc: &mut Vec<u8>, src: &[u8]) {
+    let common = acc.len().min(src.len());
     match op {
-        BitOp::Not => {
-            debug_assert!(rest.is_empty());
-            for b in &mut out {
-                *b = !*b;
-            }
-        }
         BitOp::And => {
-            for src in rest {
-                // Zero padding: everything past a short source is cleared.
-                let (covered, beyond) = out.split_at_mut(src.len());
-                for (o, s) in covered.iter_mut().zip(src.iter()) {
-                    *o &= s;
-                }
-                beyond.fill(0);
+            for (o, s) in acc[..common].iter_mut().zip(src) {
+                *o &= s;
             }
+            // x & 0 past the shorter one's end, whichever it is.
+            acc[common..].fill(0);
+            acc.resize(src.len().max(acc.len()), 0);
         }
-        BitOp::Or => {
-            for src in rest {
-                for (o, s) in out.iter_mut().zip(src.iter()) {
+        BitOp::Or | BitOp::Xor => {
+            for (o, s) in acc[..common].iter_mut().zip(src) {
+                if op == BitOp::Or {
                     *o |= s;
-                }
-            }
-        }
-        BitOp::Xor => {
-            for src in rest {
-                for (o, s) in out.iter_mut().zip(src.iter()) {
+                } else {
                     *o ^= s;
                 }
             }
+            // x | 0 = x ^ 0 = x: the longer source's tail is copied.
+            if src.len() > common {
+                acc.extend_from_slice(&src[common..]);
+            }
         }
+        // NOT has one source: it is applied by `not` to the whole result.
+        BitOp::Not => {}
     }
-    out
+}
+
+/// BITOP NOT: every bit of `bytes` flipped, in place.
+pub fn not(bytes: &mut [u8]) {
+    for b in bytes {
+        *b = !*b;
+    }
 }
 
 #[cfg(test)]
@@ -434,16 +430,28 @@ mod tests {
         assert_eq!(unsigned_add(0, i64::MIN, 63, Sat), Ok(0));
     }
 
+    fn combine(op: BitOp, sources: &[&[u8]]) -> Vec<u8> {
+        let mut acc = sources.first().map_or(Vec::new(), |s| s.to_vec());
+        for s in sources.iter().skip(1) {
+            fold(op, &mut acc, s);
+        }
+        if op == BitOp::Not {
+            not(&mut acc);
+        }
+        acc
+    }
+
     #[test]
-    fn combine_pads_short_sources_with_zeros() {
+    fn fold_pads_short_sources_with_zeros() {
         let a: &[u8] = b"\xff\xf0\x0f";
         let b: &[u8] = b"\x0f";
         assert_eq!(combine(BitOp::And, &[a, b]), b"\x0f\x00\x00");
         assert_eq!(combine(BitOp::And, &[b, a]), b"\x0f\x00\x00");
+        assert_eq!(combine(BitOp::And, &[a, b"", a]), b"\x00\x00\x00");
         assert_eq!(combine(BitOp::Or, &[b, a]), b"\xff\xf0\x0f");
         assert_eq!(combine(BitOp::Xor, &[a, b, b"\x01\x01"]), b"\xf1\xf1\x0f");
+        assert_eq!(combine(BitOp::Xor, &[b"", a]), a);
         assert_eq!(combine(BitOp::Not, &[a]), b"\x00\x0f\xf0");
         assert_eq!(combine(BitOp::And, &[b"", b""]), b"");
-        assert_eq!(combine(BitOp::Or, &[]), b"");
     }
 }
