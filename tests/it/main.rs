@@ -15,6 +15,7 @@ mod cli;
 mod client_pause;
 mod config;
 mod differential;
+mod differential_bitmaps;
 mod differential_dump;
 mod differential_hashes;
 mod differential_lists;
