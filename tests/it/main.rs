@@ -10,6 +10,7 @@ mod common;
 mod acl;
 mod aof_rewrite;
 mod benchmark_tool;
+mod bitmaps;
 mod blocking;
 mod cli;
 mod client_pause;
