@@ -30,13 +30,29 @@ const MEMBERS: &[&str] = &["1", "2", "3", "10", "-5"];
 const FIELDS: &[&str] = &["f1", "f2", "f3"];
 const SCORES: &[&str] = &["0", "1", "2.5", "-1", "inf", "-inf", "nan", "abc"];
 const INDEXES: &[&str] = &["0", "1", "-1", "2", "-3", "100", "x"];
+/// Bit offsets stay small (strings of a few bytes) but cover the `#N`
+/// form, negatives and non-numbers.
+const BIT_OFFSETS: &[&str] = &["0", "1", "7", "8", "13", "63", "100", "#1", "#3", "-1", "x"];
+const BIT_TYPES: &[&str] = &[
+    "i1", "u1", "i5", "u8", "i8", "u15", "i16", "u63", "i64", "u64",
+];
+const BIT_VALUES: &[&str] = &[
+    "0",
+    "1",
+    "-1",
+    "100",
+    "-300",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "x",
+];
 /// TTLs either delete at once or outlive the test by far: a key expiring
 /// mid-run would expire at slightly different instants in the two servers.
 const TTLS: &[&str] = &["-1", "0", "100000", "x"];
 
 /// One random command line (arguments as strings).
 fn command(rng: &mut u64) -> Vec<String> {
-    let templates: usize = 36;
+    let templates: usize = 43;
     let t = (common_rng(rng) as usize) % templates;
     let mut pick = |xs: &[&str]| xs[(common_rng(rng) as usize) % xs.len()].to_string();
     let k = pick(KEYS);
@@ -83,6 +99,49 @@ fn command(rng: &mut u64) -> Vec<String> {
         32 => vec![v("ZRANGEBYSCORE"), k, pick(SCORES), pick(SCORES)],
         33 => vec![v("ZPOPMIN"), k],
         34 => vec![v("EXPIRE"), k, pick(TTLS)],
+        35 => vec![v("SETBIT"), k, pick(BIT_OFFSETS), pick(&["0", "1", "2"])],
+        36 => vec![v("GETBIT"), k, pick(BIT_OFFSETS)],
+        37 => vec![
+            v("BITCOUNT"),
+            k,
+            pick(INDEXES),
+            pick(INDEXES),
+            pick(&["BIT", "BYTE"]),
+        ],
+        38 => vec![
+            v("BITPOS"),
+            k,
+            pick(&["0", "1"]),
+            pick(INDEXES),
+            pick(INDEXES),
+            pick(&["BIT", "BYTE"]),
+        ],
+        39 => vec![
+            v("BITOP"),
+            pick(&["AND", "OR", "XOR", "NOT"]),
+            k,
+            pick(KEYS),
+        ],
+        40 => vec![
+            v("BITFIELD"),
+            k,
+            v("OVERFLOW"),
+            pick(&["WRAP", "SAT", "FAIL"]),
+            pick(&["SET", "INCRBY"]),
+            pick(BIT_TYPES),
+            pick(BIT_OFFSETS),
+            pick(BIT_VALUES),
+            v("GET"),
+            pick(BIT_TYPES),
+            pick(BIT_OFFSETS),
+        ],
+        41 => vec![
+            v("BITFIELD_RO"),
+            k,
+            v("GET"),
+            pick(BIT_TYPES),
+            pick(BIT_OFFSETS),
+        ],
         _ => vec![v("OBJECT"), v("ENCODING"), k],
     }
 }
