@@ -178,11 +178,8 @@ pub enum Overflow {
     Fail,
 }
 
-/// What a SET or INCRBY stores: `Ok(value)` when in range (or wrapped or
-/// saturated), `Err(())` when it overflowed under FAIL.
-pub type FieldResult<T> = Result<T, ()>;
-
-/// The signed `bits`-wide result of `value + incr` under `overflow`.
+/// The signed `bits`-wide result of `value + incr` under `overflow`;
+/// None when it overflowed under FAIL (nothing is to be written).
 ///
 /// The range test is Redis 7.0's, evaluated with 64-bit wrapping
 /// arithmetic as its C code is on x86-64, because one case is observable:
@@ -191,7 +188,7 @@ pub type FieldResult<T> = Result<T, ()>;
 /// takes for an overflow *upwards*, so SAT stores the maximum (127) where
 /// plain arithmetic would store the minimum. Byte-identical replies need
 /// the same answer.
-pub fn signed_add(value: i64, incr: i64, bits: u32, overflow: Overflow) -> FieldResult<i64> {
+pub fn signed_add(value: i64, incr: i64, bits: u32, overflow: Overflow) -> Option<i64> {
     debug_assert!((1..=64).contains(&bits));
     let max: i64 = if bits == 64 {
         i64::MAX
@@ -209,25 +206,25 @@ pub fn signed_add(value: i64, incr: i64, bits: u32, overflow: Overflow) -> Field
             || (bits != 64 && incr < min_incr)
             || (value < 0 && incr < 0 && incr < min_incr));
     if !up && !down {
-        return Ok(value.wrapping_add(incr));
+        return Some(value.wrapping_add(incr));
     }
     match overflow {
-        Overflow::Fail => Err(()),
-        Overflow::Sat => Ok(if up { max } else { min }),
+        Overflow::Fail => None,
+        Overflow::Sat => Some(if up { max } else { min }),
         Overflow::Wrap => {
             // Two's complement: keep the low `bits` bits, sign-extend.
             let sum = value.wrapping_add(incr) as u64;
             let unused = 64 - bits;
-            Ok(((sum << unused) as i64) >> unused)
+            Some(((sum << unused) as i64) >> unused)
         }
     }
 }
 
 /// The unsigned `bits`-wide (1..=63) result of `value + incr` under
-/// `overflow`, `value` being the field's current value (or, for SET, the
+/// `overflow` (None: overflow under FAIL), `value` being the field's current value (or, for SET, the
 /// new value as the client's i64 reinterpreted as u64, with `incr` 0: a
 /// negative SET overflows upwards, as in Redis).
-pub fn unsigned_add(value: u64, incr: i64, bits: u32, overflow: Overflow) -> FieldResult<u64> {
+pub fn unsigned_add(value: u64, incr: i64, bits: u32, overflow: Overflow) -> Option<u64> {
     debug_assert!((1..=63).contains(&bits));
     let max: u64 = (1u64 << bits) - 1;
     // Both fit an i64 whenever value <= max; when value > max the first
@@ -237,12 +234,12 @@ pub fn unsigned_add(value: u64, incr: i64, bits: u32, overflow: Overflow) -> Fie
     let up = value > max || (incr > 0 && incr > max_incr);
     let down = !up && incr < 0 && incr < min_incr;
     if !up && !down {
-        return Ok(value.wrapping_add(incr as u64));
+        return Some(value.wrapping_add(incr as u64));
     }
     match overflow {
-        Overflow::Fail => Err(()),
-        Overflow::Sat => Ok(if up { max } else { 0 }),
-        Overflow::Wrap => Ok(value.wrapping_add(incr as u64) & max),
+        Overflow::Fail => None,
+        Overflow::Sat => Some(if up { max } else { 0 }),
+        Overflow::Wrap => Some(value.wrapping_add(incr as u64) & max),
     }
 }
 
@@ -392,42 +389,42 @@ mod tests {
     #[test]
     fn signed_overflow_as_redis() {
         use Overflow::*;
-        assert_eq!(signed_add(100, 27, 8, Fail), Ok(127));
-        assert_eq!(signed_add(100, 28, 8, Fail), Err(()));
-        assert_eq!(signed_add(100, 28, 8, Sat), Ok(127));
-        assert_eq!(signed_add(100, 28, 8, Wrap), Ok(-128));
-        assert_eq!(signed_add(-100, -29, 8, Sat), Ok(-128));
-        assert_eq!(signed_add(-100, -29, 8, Wrap), Ok(127));
-        assert_eq!(signed_add(i64::MAX, 1, 64, Wrap), Ok(i64::MIN));
-        assert_eq!(signed_add(i64::MIN, -1, 64, Sat), Ok(i64::MIN));
-        assert_eq!(signed_add(i64::MIN, -1, 64, Wrap), Ok(i64::MAX));
-        assert_eq!(signed_add(-1, i64::MAX, 64, Fail), Ok(i64::MAX - 1));
+        assert_eq!(signed_add(100, 27, 8, Fail), Some(127));
+        assert_eq!(signed_add(100, 28, 8, Fail), None);
+        assert_eq!(signed_add(100, 28, 8, Sat), Some(127));
+        assert_eq!(signed_add(100, 28, 8, Wrap), Some(-128));
+        assert_eq!(signed_add(-100, -29, 8, Sat), Some(-128));
+        assert_eq!(signed_add(-100, -29, 8, Wrap), Some(127));
+        assert_eq!(signed_add(i64::MAX, 1, 64, Wrap), Some(i64::MIN));
+        assert_eq!(signed_add(i64::MIN, -1, 64, Sat), Some(i64::MIN));
+        assert_eq!(signed_add(i64::MIN, -1, 64, Wrap), Some(i64::MAX));
+        assert_eq!(signed_add(-1, i64::MAX, 64, Fail), Some(i64::MAX - 1));
         // SET (incr 0) of out-of-range values.
-        assert_eq!(signed_add(-129, 0, 8, Sat), Ok(-128));
-        assert_eq!(signed_add(300, 0, 8, Wrap), Ok(44));
+        assert_eq!(signed_add(-129, 0, 8, Sat), Some(-128));
+        assert_eq!(signed_add(300, 0, 8, Wrap), Some(44));
         // Redis's wrapped `max - value` (see the doc comment).
-        assert_eq!(signed_add(i64::MIN, 0, 8, Sat), Ok(127));
-        assert_eq!(signed_add(i64::MIN + 127, 0, 8, Sat), Ok(127));
-        assert_eq!(signed_add(i64::MIN + 128, 0, 8, Sat), Ok(-128));
-        assert_eq!(signed_add(0, 0, 1, Fail), Ok(0));
-        assert_eq!(signed_add(0, 1, 1, Sat), Ok(0));
-        assert_eq!(signed_add(-1, -1, 1, Wrap), Ok(0));
+        assert_eq!(signed_add(i64::MIN, 0, 8, Sat), Some(127));
+        assert_eq!(signed_add(i64::MIN + 127, 0, 8, Sat), Some(127));
+        assert_eq!(signed_add(i64::MIN + 128, 0, 8, Sat), Some(-128));
+        assert_eq!(signed_add(0, 0, 1, Fail), Some(0));
+        assert_eq!(signed_add(0, 1, 1, Sat), Some(0));
+        assert_eq!(signed_add(-1, -1, 1, Wrap), Some(0));
     }
 
     #[test]
     fn unsigned_overflow_as_redis() {
         use Overflow::*;
-        assert_eq!(unsigned_add(250, 5, 8, Fail), Ok(255));
-        assert_eq!(unsigned_add(250, 6, 8, Fail), Err(()));
-        assert_eq!(unsigned_add(250, 6, 8, Sat), Ok(255));
-        assert_eq!(unsigned_add(250, 6, 8, Wrap), Ok(0));
-        assert_eq!(unsigned_add(5, -6, 8, Sat), Ok(0));
-        assert_eq!(unsigned_add(5, -6, 8, Wrap), Ok(255));
-        assert_eq!(unsigned_add(-1i64 as u64, 0, 8, Sat), Ok(255));
-        assert_eq!(unsigned_add(-1i64 as u64, 0, 8, Fail), Err(()));
-        assert_eq!(unsigned_add(0, i64::MAX, 63, Fail), Ok(i64::MAX as u64));
-        assert_eq!(unsigned_add(1, i64::MAX, 63, Wrap), Ok(0));
-        assert_eq!(unsigned_add(0, i64::MIN, 63, Sat), Ok(0));
+        assert_eq!(unsigned_add(250, 5, 8, Fail), Some(255));
+        assert_eq!(unsigned_add(250, 6, 8, Fail), None);
+        assert_eq!(unsigned_add(250, 6, 8, Sat), Some(255));
+        assert_eq!(unsigned_add(250, 6, 8, Wrap), Some(0));
+        assert_eq!(unsigned_add(5, -6, 8, Sat), Some(0));
+        assert_eq!(unsigned_add(5, -6, 8, Wrap), Some(255));
+        assert_eq!(unsigned_add(-1i64 as u64, 0, 8, Sat), Some(255));
+        assert_eq!(unsigned_add(-1i64 as u64, 0, 8, Fail), None);
+        assert_eq!(unsigned_add(0, i64::MAX, 63, Fail), Some(i64::MAX as u64));
+        assert_eq!(unsigned_add(1, i64::MAX, 63, Wrap), Some(0));
+        assert_eq!(unsigned_add(0, i64::MIN, 63, Sat), Some(0));
     }
 
     fn combine(op: BitOp, sources: &[&[u8]]) -> Vec<u8> {

@@ -450,9 +450,9 @@ fn write_field(buf: &mut [u8], op: &FieldOp) -> (Option<i64>, bool) {
         let new = match op.action {
             FieldAction::Set(v) => bits::signed_add(v, 0, op.bits, op.overflow),
             FieldAction::Incr(by) => bits::signed_add(old, by, op.bits, op.overflow),
-            FieldAction::Get => Ok(old),
+            FieldAction::Get => Some(old),
         };
-        let Ok(new) = new else {
+        let Some(new) = new else {
             return (None, false);
         };
         (
@@ -466,9 +466,9 @@ fn write_field(buf: &mut [u8], op: &FieldOp) -> (Option<i64>, bool) {
             // A negative value is a huge u64: it overflows upwards.
             FieldAction::Set(v) => bits::unsigned_add(v as u64, 0, op.bits, op.overflow),
             FieldAction::Incr(by) => bits::unsigned_add(old, by, op.bits, op.overflow),
-            FieldAction::Get => Ok(old),
+            FieldAction::Get => Some(old),
         };
-        let Ok(new) = new else {
+        let Some(new) = new else {
             return (None, false);
         };
         (old, new, matches!(op.action, FieldAction::Set(_)))
