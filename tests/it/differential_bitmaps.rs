@@ -691,3 +691,41 @@ fn offset_limit_follows_proto_max_bulk_len_like_redis() {
         "###,
     );
 }
+
+/// ACL: the bitmap category and the read/write needs of each key
+/// argument (BITOP writes its destination and reads its sources; BITFIELD
+/// needs write only when it has a SET or INCRBY, as Redis decides it per
+/// call; BITFIELD is still outside @read, BITFIELD_RO inside).
+#[test]
+fn bitmap_acl_rules_match_redis() {
+    check(
+        r###"
+        ACL SETUSER b on nopass ~* +@bitmap -bitop
+        ACL GETUSER b
+        ACL DRYRUN b setbit k 0 1
+        ACL DRYRUN b bitfield k GET u8 0
+        ACL DRYRUN b bitop AND d a
+        ACL DRYRUN b get k
+        ACL SETUSER r on nopass %R~src* %W~dst* +@all
+        ACL DRYRUN r bitop AND dst1 src1 src2
+        ACL DRYRUN r bitop AND src1 dst1
+        ACL DRYRUN r bitop NOT dst1 dst2
+        ACL DRYRUN r bitfield src1 GET u8 0
+        ACL DRYRUN r bitfield dst1 SET u8 0 1
+        ACL DRYRUN r bitfield src1 OVERFLOW SAT GET u8 0 INCRBY u8 0 1
+        ACL DRYRUN r bitfield src1 GET u8 0 OVERFLOW SAT
+        ACL DRYRUN r bitfield src1 foo SET u8 0 1
+        ACL DRYRUN r bitfield src1 GET u8 SET u8 0 1
+        ACL DRYRUN r bitfield src1 SET u8 0
+        ACL DRYRUN r bitfield src1
+        ACL DRYRUN r bitfield_ro src1 GET u8 0
+        ACL DRYRUN r bitcount src1
+        ACL DRYRUN r setbit dst1 0 1
+        ACL DRYRUN r getbit dst1 0
+        ACL SETUSER ro on nopass ~* +@read
+        ACL DRYRUN ro bitfield_ro k GET u8 0
+        ACL DRYRUN ro bitfield k GET u8 0
+        ACL DRYRUN ro bitpos k 1
+        "###,
+    );
+}
