@@ -882,9 +882,10 @@ pub fn protected_mode_denies(
 }
 
 /// What the first key and the other keys of a command line need (read,
-/// write bits), from Redis's key specs. SET needs only write unless it
-/// has the GET option (Redis's variable key-spec flags). A command Redis
-/// does not have falls back to its write flag.
+/// write bits), from Redis's key specs. Two have variable key-spec flags
+/// in Redis: SET needs only write unless it has the GET option, and
+/// BITFIELD needs only read unless it has a SET or INCRBY. A command
+/// Redis does not have falls back to its write flag.
 fn key_needs(cmd: &Command, is_sub: bool, argv: &Argv) -> (u8, u8) {
     let sub: &[u8] = if is_sub { argv.get(1) } else { b"" };
     let found = KEY_NEEDS.binary_search_by(|(n, _, _)| {
@@ -904,11 +905,34 @@ fn key_needs(cmd: &Command, is_sub: bool, argv: &Argv) -> (u8, u8) {
             if cmd.name == "set" && !argv.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get")) {
                 return (NEED_WRITE, NEED_WRITE);
             }
+            if cmd.name == "bitfield" && !bitfield_writes(argv) {
+                return (NEED_READ, NEED_READ);
+            }
             (first, rest)
         }
         Err(_) if cmd.flags & crate::commands::table::WRITE != 0 => (NEED_WRITE, NEED_WRITE),
         Err(_) => (NEED_READ, NEED_READ),
     }
+}
+
+/// Whether a BITFIELD line writes, judged as Redis 7.0's bitfieldGetKeys
+/// does: it only reads if the line is GETs (each skipping its two
+/// arguments, unchecked) and OVERFLOWs (one argument) to its end; a SET
+/// or INCRBY, or anything else, makes it a write.
+fn bitfield_writes(argv: &Argv) -> bool {
+    let mut i = 2;
+    while i < argv.len() {
+        let left = argv.len() - i - 1;
+        let word = argv.get(i);
+        if word.eq_ignore_ascii_case(b"get") && left >= 2 {
+            i += 3;
+        } else if word.eq_ignore_ascii_case(b"overflow") && left >= 1 {
+            i += 2;
+        } else {
+            return true;
+        }
+    }
+    false
 }
 
 /// Key positions (and their needs) counted by a numkeys argument

@@ -430,6 +430,22 @@ impl Keyspace {
     /// not to exist: RENAME and friends move objects this way.
     pub fn add_object(&mut self, db: usize, key: &[u8], obj: RObj) {
         self.signal_modified(db, key);
+        self.insert_new(db, key, obj);
+    }
+
+    /// Add a key known not to exist without invalidating WATCHes on it,
+    /// as Redis 7.0's dbAdd (its commands signal when they changed
+    /// something). For a command that may create a key and change
+    /// nothing: a BITFIELD whose writes all failed under OVERFLOW FAIL
+    /// still creates its zero-filled string, and a WATCH survives that.
+    pub fn add_unwatched(&mut self, db: usize, key: &[u8], value: Value) {
+        let clock = self.new_object_clock();
+        self.insert_new(db, key, RObj::new(value, clock));
+    }
+
+    /// Insert under a key known not to exist: the "new" event and waking
+    /// clients blocked on it, but no WATCH signal.
+    fn insert_new(&mut self, db: usize, key: &[u8], obj: RObj) {
         let wake = !self.blocked.is_empty() && blocking::can_wake(&obj.value);
         self.dbs[db].dict.insert(CompactBytes::new(key), obj);
         self.notifier.notify(notify::NEW, "new", db, key);

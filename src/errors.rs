@@ -29,6 +29,21 @@ pub enum CmdError {
     StringTooLong,
     OffsetOutOfRange,
     InvalidCursor,
+    /// SETBIT/GETBIT/BITFIELD offset: not an integer, negative, or past
+    /// proto-max-bulk-len bytes.
+    BitOffset,
+    /// SETBIT's value is not 0 or 1.
+    BitValue,
+    /// BITPOS's bit is not 0 or 1.
+    BitposBit,
+    /// BITFIELD type other than i1..i64, u1..u63.
+    BitfieldType,
+    /// BITFIELD OVERFLOW other than WRAP, SAT, FAIL.
+    BitfieldOverflow,
+    /// BITFIELD_RO given SET or INCRBY.
+    BitfieldRoWrite,
+    /// BITOP NOT with more than one source.
+    BitopNotArity,
     NoAuth,
     /// maxmemory reached and nothing could be evicted.
     Oom,
@@ -81,6 +96,13 @@ impl CmdError {
             }
             CmdError::OffsetOutOfRange => "ERR offset is out of range".into(),
             CmdError::InvalidCursor => "ERR invalid cursor".into(),
+            CmdError::BitOffset => "ERR bit offset is not an integer or out of range".into(),
+            CmdError::BitValue => "ERR bit is not an integer or out of range".into(),
+            CmdError::BitposBit => "ERR The bit argument must be 1 or 0.".into(),
+            CmdError::BitfieldType => "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.".into(),
+            CmdError::BitfieldOverflow => "ERR Invalid OVERFLOW type specified".into(),
+            CmdError::BitfieldRoWrite => "ERR BITFIELD_RO only supports the GET subcommand".into(),
+            CmdError::BitopNotArity => "ERR BITOP NOT must be called with a single source key.".into(),
             CmdError::NoAuth => "NOAUTH Authentication required.".into(),
             CmdError::Oom => "OOM command not allowed when used memory > 'maxmemory'.".into(),
             CmdError::WrongPass => {

@@ -9,6 +9,7 @@ pub mod acl;
 pub mod acl_categories;
 pub mod acl_key_needs;
 pub mod bench;
+pub mod bits;
 pub mod commands;
 pub mod config;
 pub mod connection;

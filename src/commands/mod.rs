@@ -15,6 +15,7 @@
 //! command closes the connection, like QUIT after its +OK).
 
 pub mod acl;
+pub mod bitmaps;
 pub mod command;
 pub mod config;
 pub mod connection;

@@ -13,8 +13,8 @@
 //! every report (COMMAND INFO/LIST, commandstats) keep the table names.
 
 use super::{
-    acl, command, config, connection, databases, dump, keys, lists, observe, pubsub, scripting,
-    server, sort, strings, tx, zsets, Argv,
+    acl, bitmaps, command, config, connection, databases, dump, keys, lists, observe, pubsub,
+    scripting, server, sort, strings, tx, zsets, Argv,
 };
 use crate::connection::Client;
 use crate::errors::CmdResult;
@@ -498,6 +498,17 @@ pub static COMMANDS: &[Command] = &[
     cmd("pfmerge", super::hyperloglog::pfmerge, -2, RW, ALLKEYS, "hyperloglog", "2.8.9", "Merge N different HyperLogLogs into a single one."),
     cmd("pfdebug", super::hyperloglog::pfdebug, 3, RW | ADMIN, (2, 2, 1), "hyperloglog", "2.8.9", "Internal commands for debugging HyperLogLog values"),
     cmd("pfselftest", super::hyperloglog::pfselftest, 1, ADMIN, NOKEYS, "hyperloglog", "2.8.9", "An internal command for testing HyperLogLog values"),
+    // Bitmaps (bitops.c): bitmaps.rs. BITOP's keys are the destination
+    // and every source (2, -1, 1); BITFIELD is a write command even when
+    // it only reads, as in Redis (a read-only replica refuses it), which is
+    // why BITFIELD_RO exists.
+    cmd("setbit", bitmaps::setbit, 4, RW, KEY1, "bitmap", "2.2.0", "Sets or clears the bit at offset in the string value stored at key"),
+    cmd("getbit", bitmaps::getbit, 3, READONLY | FAST, KEY1, "bitmap", "2.2.0", "Returns the bit value at offset in the string value stored at key"),
+    cmd("bitcount", bitmaps::bitcount, -2, READONLY, KEY1, "bitmap", "2.6.0", "Count set bits in a string"),
+    cmd("bitpos", bitmaps::bitpos, -3, READONLY, KEY1, "bitmap", "2.8.7", "Find first bit set or clear in a string"),
+    cmd("bitop", bitmaps::bitop, -4, RW, (2, -1, 1), "bitmap", "2.6.0", "Perform bitwise operations between strings"),
+    cmd("bitfield", bitmaps::bitfield, -2, RW, KEY1, "bitmap", "3.2.0", "Perform arbitrary bitfield integer operations on strings"),
+    cmd("bitfield_ro", bitmaps::bitfield_ro, -2, READONLY | FAST, KEY1, "bitmap", "6.0.0", "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD"),
     // Keys (db.c, expire.c)
     cmd("del", keys::del, -2, WRITE, ALLKEYS, "generic", "1.0.0", "Delete a key"),
     cmd("unlink", keys::unlink, -2, WRITE | FAST, ALLKEYS, "generic", "4.0.0", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking."),

@@ -41,13 +41,29 @@ const SORT_OPTIONS: &[&str] = &[
     "BY nosort",
     "BY nosort DESC",
 ];
+/// Bit offsets stay small (strings of a few bytes) but cover the `#N`
+/// form, negatives and non-numbers.
+const BIT_OFFSETS: &[&str] = &["0", "1", "7", "8", "13", "63", "100", "#1", "#3", "-1", "x"];
+const BIT_TYPES: &[&str] = &[
+    "i1", "u1", "i5", "u8", "i8", "u15", "i16", "u63", "i64", "u64",
+];
+const BIT_VALUES: &[&str] = &[
+    "0",
+    "1",
+    "-1",
+    "100",
+    "-300",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "x",
+];
 /// TTLs either delete at once or outlive the test by far: a key expiring
 /// mid-run would expire at slightly different instants in the two servers.
 const TTLS: &[&str] = &["-1", "0", "100000", "x"];
 
 /// One random command line (arguments as strings).
 fn command(rng: &mut u64) -> Vec<String> {
-    let templates: usize = 78;
+    let templates: usize = 85;
     let t = (common_rng(rng) as usize) % templates;
     let mut pick = |xs: &[&str]| xs[(common_rng(rng) as usize) % xs.len()].to_string();
     let k = pick(KEYS);
@@ -167,6 +183,49 @@ fn command(rng: &mut u64) -> Vec<String> {
             }
             cmd
         }
+        77 => vec![v("SETBIT"), k, pick(BIT_OFFSETS), pick(&["0", "1", "2"])],
+        78 => vec![v("GETBIT"), k, pick(BIT_OFFSETS)],
+        79 => vec![
+            v("BITCOUNT"),
+            k,
+            pick(INDEXES),
+            pick(INDEXES),
+            pick(&["BIT", "BYTE"]),
+        ],
+        80 => vec![
+            v("BITPOS"),
+            k,
+            pick(&["0", "1"]),
+            pick(INDEXES),
+            pick(INDEXES),
+            pick(&["BIT", "BYTE"]),
+        ],
+        81 => vec![
+            v("BITOP"),
+            pick(&["AND", "OR", "XOR", "NOT"]),
+            k,
+            pick(KEYS),
+        ],
+        82 => vec![
+            v("BITFIELD"),
+            k,
+            v("OVERFLOW"),
+            pick(&["WRAP", "SAT", "FAIL"]),
+            pick(&["SET", "INCRBY"]),
+            pick(BIT_TYPES),
+            pick(BIT_OFFSETS),
+            pick(BIT_VALUES),
+            v("GET"),
+            pick(BIT_TYPES),
+            pick(BIT_OFFSETS),
+        ],
+        83 => vec![
+            v("BITFIELD_RO"),
+            k,
+            v("GET"),
+            pick(BIT_TYPES),
+            pick(BIT_OFFSETS),
+        ],
         _ => vec![v("OBJECT"), v("ENCODING"), k],
     }
 }
