@@ -10,6 +10,10 @@
 //! (listpack order is insertion or score order in both servers), and
 //! commands whose reply is random (SPOP, SRANDMEMBER, RANDOMKEY...) are
 //! not generated.
+//!
+//! A second run of the same generator compares what each command does
+//! besides its reply: the keyspace events it publishes and which keys'
+//! WATCH it invalidates (one watcher per key), command by command.
 
 use crate::common::ServerProc;
 use crate::common_rng;
@@ -270,4 +274,104 @@ fn random_mixed_commands_match_redis_fresh_seed() {
         .unwrap_or(1);
     eprintln!("differential_random fresh seed: {seed}");
     run(seed, 3000);
+}
+
+/// What one command did besides its reply, as a client can see it: the
+/// keyspace events it published (in order), and which keys' WATCH it
+/// invalidated.
+struct SideEffects {
+    conn: crate::common::Conn,
+    events: crate::common::Conn,
+    /// One watcher per key, re-armed before every command.
+    watchers: Vec<crate::common::Conn>,
+}
+
+impl SideEffects {
+    fn new(s: &ServerProc) -> SideEffects {
+        let mut conn = s.conn();
+        conn.cmd(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
+        let mut events = s.conn();
+        events.cmd(&["PSUBSCRIBE", "__key*__:*"]);
+        let watchers = KEYS.iter().map(|_| s.conn()).collect();
+        SideEffects {
+            conn,
+            events,
+            watchers,
+        }
+    }
+
+    /// Run `cmd`; its reply, then its events and invalidated keys.
+    fn run(&mut self, cmd: &[String]) -> (Vec<u8>, Vec<String>, Vec<&'static str>) {
+        for (w, key) in self.watchers.iter_mut().zip(KEYS) {
+            w.cmd(&["WATCH", key]);
+        }
+        let refs: Vec<&[u8]> = cmd.iter().map(|s| s.as_bytes()).collect();
+        self.conn.send(&refs);
+        let reply = self.conn.read_reply();
+        // Events were queued for the subscriber before the reply went out;
+        // a PING in subscribed mode answers after them.
+        self.events.send(&[b"PING"]);
+        let mut events = Vec::new();
+        loop {
+            let msg = String::from_utf8_lossy(&self.events.read_reply()).into_owned();
+            if msg.starts_with("*2\r\n$4\r\npong\r\n") {
+                break;
+            }
+            events.push(msg);
+        }
+        let mut invalidated = Vec::new();
+        for (w, key) in self.watchers.iter_mut().zip(KEYS) {
+            w.cmd(&["MULTI"]);
+            w.cmd(&["PING"]);
+            if w.cmd(&["EXEC"]) == b"*-1\r\n" {
+                invalidated.push(*key);
+            }
+        }
+        (reply, events, invalidated)
+    }
+}
+
+/// The same random commands publish the same keyspace events and
+/// invalidate the same WATCHes in both servers, command by command.
+fn run_side_effects(seed: u64, n: usize) {
+    let ours = ServerProc::start(&["--save", ""]);
+    let theirs = ServerProc::start_reference(&[]);
+    let (mut a, mut b) = (SideEffects::new(&ours), SideEffects::new(&theirs));
+    let mut rng = seed | 1;
+    for i in 0..n {
+        let cmd = command(&mut rng);
+        if std::env::var_os("REDISLITE_TEST_DIFF_TRACE").is_some() {
+            eprintln!("#{i} {cmd:?}");
+        }
+        let (ra, rb) = (a.run(&cmd), b.run(&cmd));
+        assert!(
+            ra == rb,
+            "seed {seed}, command #{i} {cmd:?}:\n  redislite:    {:?} {:?} {:?}\n  redis-server: {:?} {:?} {:?}\n(replay with REDISLITE_TEST_DIFF_SEED={seed})",
+            String::from_utf8_lossy(&ra.0),
+            ra.1,
+            ra.2,
+            String::from_utf8_lossy(&rb.0),
+            rb.1,
+            rb.2
+        );
+    }
+}
+
+#[test]
+fn random_commands_have_the_same_events_and_watch_effects_fixed_seed() {
+    let seed = std::env::var("REDISLITE_TEST_DIFF_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_cafe);
+    run_side_effects(seed, 1000);
+}
+
+#[test]
+fn random_commands_have_the_same_events_and_watch_effects_fresh_seed() {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1);
+    eprintln!("differential_random side effects fresh seed: {seed}");
+    run_side_effects(seed, 1000);
 }
