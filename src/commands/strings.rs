@@ -589,8 +589,12 @@ pub fn lcs(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             },
         }
     };
-    let a = fetch(&argv[1])?;
-    let b = fetch(&argv[2])?;
+    // Both keys are looked up before either is type-checked, as Redis
+    // does: a missing second key raises its keymiss event even when the
+    // first holds a list.
+    let a = fetch(&argv[1]);
+    let b = fetch(&argv[2]);
+    let (a, b) = (a?, b?);
     if want_idx && want_len {
         return Err(CmdError::msg(
             "ERR If you want both the length and indexes, please just use IDX.",

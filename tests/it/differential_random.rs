@@ -289,7 +289,7 @@ struct SideEffects {
 impl SideEffects {
     fn new(s: &ServerProc) -> SideEffects {
         let mut conn = s.conn();
-        conn.cmd(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
+        conn.cmd(&["CONFIG", "SET", "notify-keyspace-events", "KEAnm"]);
         let mut events = s.conn();
         events.cmd(&["PSUBSCRIBE", "__key*__:*"]);
         let watchers = KEYS.iter().map(|_| s.conn()).collect();
