@@ -20,6 +20,7 @@ pub mod config;
 pub mod connection;
 pub mod databases;
 pub mod dump;
+pub mod geo;
 pub mod hashes;
 pub mod keys;
 pub mod lists;

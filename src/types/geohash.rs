@@ -100,7 +100,10 @@ fn encode_in(lon: f64, lat: f64, lat_min: f64, lat_max: f64, step: u32) -> Cell 
     let lon_offset = (lon - LON_MIN) / (LON_MAX - LON_MIN);
     let scale = (1u64 << step) as f64;
     Cell {
-        bits: interleave(offset_bits(lat_offset * scale), offset_bits(lon_offset * scale)),
+        bits: interleave(
+            offset_bits(lat_offset * scale),
+            offset_bits(lon_offset * scale),
+        ),
         step,
     }
 }
@@ -184,15 +187,23 @@ pub fn hash_string(lon: f64, lat: f64) -> [u8; 11] {
     out
 }
 
-/// Move a cell by `dlon` cells east and `dlat` cells north, wrapping
-/// around each axis (modulo 2^step, as Redis's bit arithmetic does).
+/// Move a cell by `dlon` cells east and `dlat` cells north. The moved
+/// axis wraps around modulo 2^step; an axis that does not move keeps its
+/// bits as they are, including the carry bit of a point on the world's
+/// upper edge (180 longitude, the top latitude). Redis's bit arithmetic
+/// does exactly this, and searches from such a point depend on it.
 fn moved(cell: Cell, dlon: i64, dlat: i64) -> Cell {
     let (ilat, ilon) = deinterleave(cell.bits);
     let mask = (1u64 << cell.step) - 1;
-    let lat = (u64::from(ilat).wrapping_add(dlat as u64)) & mask;
-    let lon = (u64::from(ilon).wrapping_add(dlon as u64)) & mask;
+    let shift = |v: u32, d: i64| {
+        if d == 0 {
+            v
+        } else {
+            (u64::from(v).wrapping_add(d as u64) & mask) as u32
+        }
+    };
     Cell {
-        bits: interleave(lat as u32, lon as u32),
+        bits: interleave(shift(ilat, dlat), shift(ilon, dlon)),
         step: cell.step,
     }
 }
@@ -245,7 +256,10 @@ pub fn distance(lon1: f64, lat1: f64, lon2: f64, lat2: f64) -> f64 {
 pub enum Extent {
     Radius(f64),
     /// Full width and height.
-    Box { width: f64, height: f64 },
+    Box {
+        width: f64,
+        height: f64,
+    },
 }
 
 /// A search area: its extent in the request's unit and the unit's size in
@@ -426,7 +440,13 @@ mod tests {
 
     #[test]
     fn interleave_roundtrips() {
-        for (a, b) in [(0u32, 0u32), (1, 0), (0, 1), (0x3ff_ffff, 0x155_5555), (u32::MAX, 7)] {
+        for (a, b) in [
+            (0u32, 0u32),
+            (1, 0),
+            (0, 1),
+            (0x3ff_ffff, 0x155_5555),
+            (u32::MAX, 7),
+        ] {
             assert_eq!(deinterleave(interleave(a, b)), (a, b));
         }
         assert_eq!(interleave(1, 0), 1);
@@ -473,7 +493,10 @@ mod tests {
 
     #[test]
     fn distances_match_redis() {
-        let (a, b) = (score_to_lonlat(3479099956230698.0), score_to_lonlat(3479447370796909.0));
+        let (a, b) = (
+            score_to_lonlat(3479099956230698.0),
+            score_to_lonlat(3479447370796909.0),
+        );
         assert_eq!(format_distance(distance(a.0, a.1, b.0, b.1)), "166274.1516");
         assert_eq!(format_distance(distance(a.0, a.1, a.0, a.1)), "0.0000");
         // Same longitude: the meridian formula.
@@ -494,6 +517,14 @@ mod tests {
         let w = encode(-180.0, 0.0, 3).unwrap();
         let (_, lon) = deinterleave(neighbours(w)[3].bits);
         assert_eq!(lon, 7);
+        // A point on the east edge: its cell carries past the top bit;
+        // north and south keep that, east and west wrap it.
+        let e = encode(180.0, 0.0, 3).unwrap();
+        assert_eq!(deinterleave(e.bits).1, 8);
+        let n = neighbours(e);
+        assert_eq!(deinterleave(n[0].bits).1, 8);
+        assert_eq!(deinterleave(n[2].bits).1, 1);
+        assert_eq!(deinterleave(n[3].bits).1, 7);
     }
 
     #[test]
@@ -508,7 +539,15 @@ mod tests {
 
     #[test]
     fn odd_scores_do_not_panic() {
-        for s in [-1.0, -1e300, 1e300, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 2f64.powi(63)] {
+        for s in [
+            -1.0,
+            -1e300,
+            1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            2f64.powi(63),
+        ] {
             let (lon, lat) = score_to_lonlat(s);
             assert!(valid(lon, lat));
             let _ = hash_string(lon, lat);

@@ -16,6 +16,7 @@ mod client_pause;
 mod config;
 mod differential;
 mod differential_dump;
+mod differential_geo;
 mod differential_hashes;
 mod differential_lists;
 mod differential_random;
