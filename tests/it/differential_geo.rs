@@ -409,7 +409,7 @@ fn acl_store_keys_match_redis() {
 /// form with random radii, boxes, units and options, read back in full.
 #[test]
 fn random_points_and_searches_match_redis() {
-    for seed in [1u64, 2, 3] {
+    for seed in [1u64, 2, 3, 4, 5, 6] {
         check(&random_script(seed, 120, 150));
     }
 }
@@ -437,6 +437,12 @@ fn random_script(seed: u64, points: usize, searches: usize) -> String {
         let lon = (clon + (unit_float(rnd()) - 0.5) * 2.0 * spread).clamp(-180.0, 180.0);
         let lat =
             (clat + (unit_float(rnd()) - 0.5) * 2.0 * spread).clamp(-85.05112878, 85.05112878);
+        // Some points exactly on the edges of the indexed square.
+        let (lon, lat) = match rnd() % 12 {
+            0 => ([180.0, -180.0][(rnd() % 2) as usize], lat),
+            1 => (lon, [85.05112878, -85.05112878][(rnd() % 2) as usize]),
+            _ => (lon, lat),
+        };
         let name = format!("p{i}");
         script.push_str(&format!("GEOADD g {lon:.7} {lat:.7} {name}\n"));
         members.push(name);
@@ -464,7 +470,9 @@ fn random_script(seed: u64, points: usize, searches: usize) -> String {
             let (clon, clat) = centres[(rnd() % centres.len() as u64) as usize];
             let lon = (clon + (unit_float(rnd()) - 0.5) * 4.0).clamp(-180.0, 180.0);
             let lat = (clat + (unit_float(rnd()) - 0.5) * 4.0).clamp(-85.05, 85.05);
-            format!("FROMLONLAT {lon:.6} {lat:.6}")
+            let lon = if rnd() % 8 == 0 { 180.0 } else { lon };
+            let lat = if rnd() % 8 == 0 { 85.05112878 } else { lat };
+            format!("FROMLONLAT {lon:.8} {lat:.8}")
         };
         let by = if rnd() % 2 == 0 {
             format!("BYRADIUS {size} {unit}")

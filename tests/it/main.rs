@@ -26,6 +26,7 @@ mod dump;
 mod eviction;
 mod expiry;
 mod fuzz_socket;
+mod geo;
 mod hashes;
 mod keys;
 mod lifecycle;
