@@ -649,6 +649,16 @@ impl Selector {
                     }
                 }
             }
+            // GEORADIUS[BYMEMBER]'s STORE / STOREDIST destinations, found
+            // by keyword as Redis's key specs find them.
+            for i in crate::commands::geo::store_key_positions(cmd.name, argv)
+                .into_iter()
+                .flatten()
+            {
+                if !self.key_ok(argv.get(i), NEED_WRITE) {
+                    return Err(Denied::Key(i));
+                }
+            }
         }
         if !self.all_channels {
             let (from, literal) = match cmd.name {

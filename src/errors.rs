@@ -62,6 +62,24 @@ pub enum CmdError {
     SortNotDouble,
     /// SORT's BY or GET pattern, for a user who may not read every key.
     SortPatternDenied(&'static str),
+    /// GEO*: a longitude/latitude outside the indexed square (printed `%f`).
+    GeoInvalidPair(f64, f64),
+    /// GEO*: a FROMMEMBER / BYMEMBER member that is not in the set.
+    GeoUnknownMember,
+    /// GEO*: a unit that is not m, km, ft or mi.
+    GeoUnit,
+    /// GEO*: `need numeric <radius|width|height>`.
+    GeoNeedNumeric(&'static str),
+    GeoNegativeRadius,
+    GeoNegativeBox,
+    GeoCountNotPositive,
+    GeoAnyWithoutCount,
+    /// GEO*: WITHDIST/WITHHASH/WITHCOORD with a store; the text names the
+    /// command form ("GEOSEARCHSTORE", "STORE option in GEORADIUS").
+    GeoStoreWithReplyOptions(&'static str),
+    /// GEOSEARCH: the `FROMMEMBER or FROMLONLAT` / `BYRADIUS and BYBOX`
+    /// choice missing; the command name as the client typed it.
+    GeoExactlyOne(&'static str, String),
     /// Anything with a one-off text; the string includes its code prefix
     /// (`ERR ...`, `NOPROTO ...`).
     Other(Cow<'static, str>),
@@ -124,6 +142,26 @@ impl CmdError {
                 "ERR {option} option of SORT denied due to insufficient ACL permissions."
             )
             .into(),
+            CmdError::GeoInvalidPair(lon, lat) => {
+                // C's "%f": six decimals, "inf" / "-inf" as glibc prints them.
+                format!("ERR invalid longitude,latitude pair {lon:.6},{lat:.6}").into()
+            }
+            CmdError::GeoUnknownMember => "ERR could not decode requested zset member".into(),
+            CmdError::GeoUnit => {
+                "ERR unsupported unit provided. please use M, KM, FT, MI".into()
+            }
+            CmdError::GeoNeedNumeric(what) => format!("ERR need numeric {what}").into(),
+            CmdError::GeoNegativeRadius => "ERR radius cannot be negative".into(),
+            CmdError::GeoNegativeBox => "ERR height or width cannot be negative".into(),
+            CmdError::GeoCountNotPositive => "ERR COUNT must be > 0".into(),
+            CmdError::GeoAnyWithoutCount => "ERR the ANY argument requires COUNT argument".into(),
+            CmdError::GeoStoreWithReplyOptions(form) => format!(
+                "ERR {form} is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
+            )
+            .into(),
+            CmdError::GeoExactlyOne(choice, cmd) => {
+                format!("ERR exactly one of {choice} can be specified for {cmd}").into()
+            }
             CmdError::Other(s) => s.clone(),
         }
     }

@@ -50,7 +50,8 @@ fn write_flags(w: &mut ReplyWriter, flags: u32, movable: bool) {
 /// the arguments (a numkeys count, SORT's STORE keyword), not at fixed
 /// positions.
 fn has_movable_keys(name: &str) -> bool {
-    crate::acl::keynum_spec(name).is_some() || matches!(name, "sort" | "sort_ro")
+    crate::acl::keynum_spec(name).is_some()
+        || matches!(name, "sort" | "sort_ro" | "georadius" | "georadiusbymember")
 }
 
 fn write_sub_info(w: &mut ReplyWriter, parent: &Command, s: &SubCommand) {
@@ -288,6 +289,11 @@ pub fn command(_srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             if cmd.name == "sort" {
                 keys.extend(super::sort::store_key_position(&args));
             }
+            keys.extend(
+                super::geo::store_key_positions(cmd.name, &args)
+                    .into_iter()
+                    .flatten(),
+            );
             if keys.is_empty() {
                 return Err(CmdError::msg("ERR The command has no key arguments"));
             }

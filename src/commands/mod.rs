@@ -21,6 +21,7 @@ pub mod config;
 pub mod connection;
 pub mod databases;
 pub mod dump;
+pub mod geo;
 pub mod hashes;
 pub mod hyperloglog;
 pub mod keys;

@@ -13,7 +13,7 @@
 //! every report (COMMAND INFO/LIST, commandstats) keep the table names.
 
 use super::{
-    acl, bitmaps, command, config, connection, databases, dump, keys, lists, observe, pubsub,
+    acl, bitmaps, command, config, connection, databases, dump, geo, keys, lists, observe, pubsub,
     scripting, server, sort, strings, tx, zsets, Argv,
 };
 use crate::connection::Client;
@@ -688,6 +688,17 @@ pub static COMMANDS: &[Command] = &[
     cmd("zintercard", zsets::zintercard, -3, READONLY, NOKEYS, "sorted-set", "7.0.0", "Intersect multiple sorted sets and return the cardinality of the result"),
     cmd("zrandmember", zsets::zrandmember, -2, READONLY, KEY1, "sorted-set", "6.2.0", "Get one or multiple random elements from a sorted set"),
     cmd("zscan", zsets::zscan, -3, READONLY, KEY1, "sorted-set", "2.8.0", "Incrementally iterate sorted sets elements and associated scores"),
+    // Geo (a geo set is a sorted set of geohash scores)
+    cmd("geoadd", geo::geoadd, -5, RW, KEY1, "geo", "3.2.0", "Add one or more geospatial items in the geospatial index represented using a sorted set"),
+    cmd("geodist", geo::geodist, -4, READONLY, KEY1, "geo", "3.2.0", "Returns the distance between two members of a geospatial index"),
+    cmd("geohash", geo::geohash_cmd, -2, READONLY, KEY1, "geo", "3.2.0", "Returns members of a geospatial index as standard geohash strings"),
+    cmd("geopos", geo::geopos, -2, READONLY, KEY1, "geo", "3.2.0", "Returns longitude and latitude of members of a geospatial index"),
+    cmd("georadius", geo::georadius, -6, RW, KEY1, "geo", "3.2.0", "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point"),
+    cmd("georadius_ro", geo::georadius_ro, -6, READONLY, KEY1, "geo", "3.2.10", "A read-only variant for GEORADIUS"),
+    cmd("georadiusbymember", geo::georadiusbymember, -5, RW, KEY1, "geo", "3.2.0", "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member"),
+    cmd("georadiusbymember_ro", geo::georadiusbymember_ro, -5, READONLY, KEY1, "geo", "3.2.10", "A read-only variant for GEORADIUSBYMEMBER"),
+    cmd("geosearch", geo::geosearch, -7, READONLY, KEY1, "geo", "6.2.0", "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle."),
+    cmd("geosearchstore", geo::geosearchstore, -8, RW, KEYS12, "geo", "6.2.0", "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, and store the result in another key."),
     cmd("bzpopmin", zsets::bzpopmin, -3, WRITE | NOSCRIPT | FAST | BLOCKING, (1, -2, 1), "sorted-set", "5.0.0", "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available"),
     cmd("bzpopmax", zsets::bzpopmax, -3, WRITE | NOSCRIPT | FAST | BLOCKING, (1, -2, 1), "sorted-set", "5.0.0", "Remove and return the member with the highest score from one or more sorted sets, or block until one is available"),
     cmd("bzmpop", zsets::bzmpop, -5, WRITE | BLOCKING, NOKEYS, "sorted-set", "7.0.0", "Remove and return members with scores in a sorted set or block until one is available"),

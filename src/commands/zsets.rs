@@ -200,46 +200,81 @@ fn zadd_generic(srv: &mut Server, c: &mut Client, argv: &Argv, zincrby: bool) ->
     }
     // One score per pair actually received: sized by the request, which
     // is already in memory, not by a claimed count.
-    let mut scores = Vec::with_capacity(pairs);
+    let mut items = Vec::with_capacity(pairs);
     for j in 0..pairs {
-        scores.push(parse_score(&argv[idx + 2 * j]).ok_or(CmdError::NotFloat)?);
+        let score = parse_score(&argv[idx + 2 * j]).ok_or(CmdError::NotFloat)?;
+        items.push((score, &argv[idx + 2 * j + 1]));
     }
+    let outcome = add_members(srv, c.db, key, flags, &items)?;
+    let mut w = c.reply();
+    match outcome {
+        // XX on a missing key: nothing can be added, no key is created.
+        None if flags.incr => w.null(),
+        None => w.int(0),
+        Some(n) if flags.incr => {
+            if n.processed > 0 {
+                w.double(n.last_score);
+            } else {
+                w.null();
+            }
+        }
+        Some(n) => w.int(if ch { n.added + n.updated } else { n.added }),
+    }
+    Ok(())
+}
+
+/// What [`add_members`] did.
+pub struct AddCounts {
+    pub added: i64,
+    pub updated: i64,
+    /// Members not skipped by NX/XX/GT/LT.
+    pub processed: i64,
+    /// The score of the last processed member (ZADD INCR's reply).
+    pub last_score: f64,
+}
+
+/// ZADD's effect on `key`, shared with GEOADD (which Redis runs as a ZADD):
+/// create the zset if needed (encoded by the first member, as Redis),
+/// add or update each (score, member), raise `zadd`/`zincr`, count the
+/// changes in `dirty`. None when `key` is missing and XX forbids creating
+/// it. Nothing changes when an increment produces NaN.
+pub fn add_members(
+    srv: &mut Server,
+    db: usize,
+    key: &[u8],
+    flags: AddFlags,
+    items: &[(f64, &[u8])],
+) -> Result<Option<AddCounts>, CmdError> {
     let lim = limits(srv);
-    let db = c.db;
     let mut fresh = None;
+    let first_len = items.first().map_or(0, |(_, m)| m.len());
     let zset = match lookup_zset(srv, db, key, Access::Write)? {
         Some(z) => z,
-        None if flags.xx => {
-            // Nothing can be added: reply without creating the key.
-            let mut w = c.reply();
-            if flags.incr {
-                w.null();
-            } else {
-                w.int(0);
-            }
-            return Ok(());
-        }
-        None => fresh.insert(ZSetValue::for_first_member(lim, argv[idx + 1].len())),
+        None if flags.xx => return Ok(None),
+        None => fresh.insert(ZSetValue::for_first_member(lim, first_len)),
     };
-    let (mut added, mut updated, mut processed) = (0i64, 0i64, 0i64);
-    let mut last_score = 0.0;
-    for (j, &score) in scores.iter().enumerate() {
-        let member = &argv[idx + 2 * j + 1];
+    let mut n = AddCounts {
+        added: 0,
+        updated: 0,
+        processed: 0,
+        last_score: 0.0,
+    };
+    for &(score, member) in items {
         match zset.add(member, score, flags, lim) {
             AddOutcome::NotANumber => return Err(CmdError::msg(ERR_NAN)),
             AddOutcome::Added(s) => {
-                added += 1;
-                processed += 1;
-                last_score = s;
+                n.added += 1;
+                n.processed += 1;
+                n.last_score = s;
             }
             AddOutcome::Updated(s) => {
-                updated += 1;
-                processed += 1;
-                last_score = s;
+                n.updated += 1;
+                n.processed += 1;
+                n.last_score = s;
             }
             AddOutcome::Unchanged(s) => {
-                processed += 1;
-                last_score = s;
+                n.processed += 1;
+                n.last_score = s;
             }
             AddOutcome::Skipped => {}
         }
@@ -249,22 +284,12 @@ fn zadd_generic(srv: &mut Server, c: &mut Client, argv: &Argv, zincrby: bool) ->
             srv.ks.add(db, key, Value::ZSet(Box::new(z)));
         }
     }
-    if added + updated > 0 {
+    if n.added + n.updated > 0 {
         let event = if flags.incr { "zincr" } else { "zadd" };
         srv.ks.notify(ZSET, event, db, key);
     }
-    srv.ks.dirty += (added + updated) as u64;
-    let mut w = c.reply();
-    if flags.incr {
-        if processed > 0 {
-            w.double(last_score);
-        } else {
-            w.null();
-        }
-    } else {
-        w.int(if ch { added + updated } else { added });
-    }
-    Ok(())
+    srv.ks.dirty += (n.added + n.updated) as u64;
+    Ok(Some(n))
 }
 
 pub fn zrem(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {

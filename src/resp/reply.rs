@@ -281,6 +281,19 @@ impl<'a> ReplyWriter<'a> {
         }
     }
 
+    /// A double already formatted by the caller (Redis's "human" long
+    /// double text that GEOPOS uses): `,text` in RESP3, a bulk in RESP2.
+    pub fn double_text(&mut self, text: &[u8]) {
+        match self.proto {
+            Proto::Resp2 => self.bulk(text),
+            Proto::Resp3 => {
+                self.buf.push(b',');
+                self.buf.extend_from_slice(text);
+                self.buf.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+
     /// A double: `,1.5` in RESP3, a bulk string in RESP2.
     pub fn double(&mut self, v: f64) {
         let mut tmp = [0u8; DOUBLE_BUF];

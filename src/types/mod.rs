@@ -8,6 +8,7 @@
 //! Redis does: the active expiry cycle must walk only keys with a TTL.
 
 pub mod compact;
+pub mod geohash;
 pub mod hash;
 pub mod hyperloglog;
 pub mod list;
