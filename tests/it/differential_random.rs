@@ -45,6 +45,9 @@ const SORT_OPTIONS: &[&str] = &[
     "BY nosort",
     "BY nosort DESC",
 ];
+/// Coordinates: ordinary, on the edges of the valid range, and outside.
+const LONGITUDES: &[&str] = &["0", "13.361389", "-180", "180", "181", "x"];
+const LATITUDES: &[&str] = &["0", "38.115556", "85.05112878", "-85.05112878", "86"];
 /// Bit offsets stay small (strings of a few bytes) but cover the `#N`
 /// form, negatives and non-numbers.
 const BIT_OFFSETS: &[&str] = &["0", "1", "7", "8", "13", "63", "100", "#1", "#3", "-1", "x"];
@@ -67,7 +70,7 @@ const TTLS: &[&str] = &["-1", "0", "100000", "x"];
 
 /// One random command line (arguments as strings).
 fn command(rng: &mut u64) -> Vec<String> {
-    let templates: usize = 85;
+    let templates: usize = 93;
     let t = (common_rng(rng) as usize) % templates;
     let mut pick = |xs: &[&str]| xs[(common_rng(rng) as usize) % xs.len()].to_string();
     let k = pick(KEYS);
@@ -229,6 +232,36 @@ fn command(rng: &mut u64) -> Vec<String> {
             v("GET"),
             pick(BIT_TYPES),
             pick(BIT_OFFSETS),
+        ],
+        84 => vec![v("PFADD"), k, pick(VALUES), pick(FIELDS)],
+        85 => vec![v("PFCOUNT"), k, pick(KEYS)],
+        86 => vec![v("PFMERGE"), k, pick(KEYS)],
+        87 => vec![
+            v("GEOADD"),
+            k,
+            pick(LONGITUDES),
+            pick(LATITUDES),
+            pick(FIELDS),
+        ],
+        88 => vec![v("GEOPOS"), k, pick(FIELDS), pick(FIELDS)],
+        89 => vec![
+            v("GEODIST"),
+            k,
+            pick(FIELDS),
+            pick(FIELDS),
+            pick(&["m", "km", "mi", "x"]),
+        ],
+        90 => vec![v("GEOHASH"), k, pick(FIELDS)],
+        91 => vec![
+            v("GEOSEARCH"),
+            k,
+            v("FROMMEMBER"),
+            pick(FIELDS),
+            v("BYRADIUS"),
+            pick(&["1", "500", "20000", "-1"]),
+            v("km"),
+            pick(&["ASC", "DESC"]),
+            v("WITHDIST"),
         ],
         _ => vec![v("OBJECT"), v("ENCODING"), k],
     }
