@@ -51,14 +51,7 @@ fn values(c: &mut Conn) -> Vec<String> {
 #[test]
 fn bitmaps_replay_from_the_aof_and_reads_are_not_logged() {
     let d = TempDir::new("bitmaps-aof");
-    let args = [
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "always",
-        "--save",
-        "",
-    ];
+    let args = crate::common::AOF_ALWAYS;
     let mut s = ServerProc::start_in(&d.0, &args);
     let mut c = s.conn();
     write_bitmaps(&mut c);

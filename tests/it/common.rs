@@ -13,6 +13,17 @@ use std::time::{Duration, Instant};
 
 pub const SERVER_BIN: &str = env!("CARGO_BIN_EXE_redislite-server");
 
+/// A server that logs every write and fsyncs it before replying, with no
+/// snapshots: what a test of log replay starts.
+pub const AOF_ALWAYS: [&str; 6] = [
+    "--appendonly",
+    "yes",
+    "--appendfsync",
+    "always",
+    "--save",
+    "",
+];
+
 /// A port nobody listens on right now. There is a window between dropping
 /// the probe listener and the server binding; `start` retries on failure.
 pub fn free_port() -> u16 {

@@ -64,12 +64,7 @@ fn geo_keyspace_notifications_match_redis() {
         ],
         &["GEORADIUS", "nokey", "1", "2", "1", "m", "STORE", "d4"],
     ];
-    let ours = ServerProc::start(&[]);
-    let theirs = ServerProc::start_reference(&[]);
-    assert_eq!(
-        crate::pubsub_tx::notifications_for(&ours, script),
-        crate::pubsub_tx::notifications_for(&theirs, script)
-    );
+    crate::pubsub_tx::assert_same_notifications(script);
 }
 
 #[test]
@@ -163,14 +158,7 @@ fn geo_snapshot(c: &mut Conn, keys: &[&str]) -> Vec<String> {
 #[test]
 fn geo_writes_replay_from_the_aof() {
     let d = TempDir::new("geo-aof");
-    let args = [
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "always",
-        "--save",
-        "",
-    ];
+    let args = crate::common::AOF_ALWAYS;
     let mut s = ServerProc::start_in(&d.0, &args);
     let mut c = s.conn();
     fill_geo(&mut c);

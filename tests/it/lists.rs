@@ -419,14 +419,7 @@ fn keyspace_events_match_redis() {
 fn blocking_pops_are_logged_as_their_effect_and_replay() {
     let tmp = TempDir::new("lists-aof");
     let dir = &tmp.0;
-    let args = [
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "always",
-        "--save",
-        "",
-    ];
+    let args = crate::common::AOF_ALWAYS;
     let mut s = ServerProc::start_in(dir, &args);
     let mut ctl = s.conn();
     let mut w = s.conn();

@@ -341,6 +341,17 @@ fn keyspace_notifications_are_published() {
     assert!(all.contains("$19\r\n__keyspace@0__:gone\r\n"), "{all}");
 }
 
+/// Run `script` on a fresh RedisLite and a fresh redis-server: both must
+/// publish the same keyspace events (flags KEA), in the same order.
+pub(crate) fn assert_same_notifications(script: &[&[&str]]) {
+    let ours = ServerProc::start(&[]);
+    let theirs = ServerProc::start_reference(&[]);
+    assert_eq!(
+        notifications_for(&ours, script),
+        notifications_for(&theirs, script)
+    );
+}
+
 /// Collect every message a subscriber gets while `script` runs on another
 /// connection, up to a marker message.
 pub(crate) fn notifications_for(s: &ServerProc, script: &[&[&str]]) -> Vec<String> {
@@ -393,12 +404,7 @@ fn keyspace_notifications_match_redis() {
         &["SET", "n", "1"],
         &["UNLINK", "n"],
     ];
-    let ours = ServerProc::start(&[]);
-    let theirs = ServerProc::start_reference(&[]);
-    assert_eq!(
-        notifications_for(&ours, script),
-        notifications_for(&theirs, script)
-    );
+    assert_same_notifications(script);
 }
 
 #[test]

@@ -270,12 +270,7 @@ fn sort_keyspace_notifications_match_redis() {
         &["SORT", "nokey", "STORE", "d"],
         &["SORT", "l"],
     ];
-    let ours = ServerProc::start(&[]);
-    let theirs = ServerProc::start_reference(&[]);
-    assert_eq!(
-        crate::pubsub_tx::notifications_for(&ours, script),
-        crate::pubsub_tx::notifications_for(&theirs, script)
-    );
+    crate::pubsub_tx::assert_same_notifications(script);
 }
 
 /// A stored SORT is logged as the command; replaying the log rebuilds the
@@ -283,14 +278,7 @@ fn sort_keyspace_notifications_match_redis() {
 #[test]
 fn sort_store_survives_a_log_replay() {
     let d = TempDir::new("sort-aof");
-    let args = [
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "always",
-        "--save",
-        "",
-    ];
+    let args = crate::common::AOF_ALWAYS;
     let expected = {
         let s = ServerProc::start_in(&d.0, &args);
         let mut c = s.conn();

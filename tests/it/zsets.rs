@@ -273,12 +273,7 @@ fn zset_keyspace_notifications_match_redis() {
         &["ZRANGESTORE", "d", "a", "5", "9"],
         &["ZINTERSTORE", "d", "2", "a", "nosuch"],
     ];
-    let ours = ServerProc::start(&[]);
-    let theirs = ServerProc::start_reference(&[]);
-    assert_eq!(
-        crate::pubsub_tx::notifications_for(&ours, script),
-        crate::pubsub_tx::notifications_for(&theirs, script)
-    );
+    crate::pubsub_tx::assert_same_notifications(script);
 }
 
 #[test]
@@ -501,14 +496,7 @@ fn zsets_survive_rdb_round_trip_and_interop_both_ways() {
 #[test]
 fn zset_writes_replay_from_the_aof() {
     let d = TempDir::new("aof");
-    let args = [
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "always",
-        "--save",
-        "",
-    ];
+    let args = crate::common::AOF_ALWAYS;
     let mut s = ServerProc::start_in(&d.0, &args);
     let mut c = s.conn();
     fill_zsets(&mut c);
@@ -718,14 +706,7 @@ fn bzmpop_max_count_when_served() {
 fn blocking_zset_pops_are_logged_as_their_effect_and_replay() {
     let tmp = TempDir::new("zsets-aof");
     let dir = &tmp.0;
-    let args = [
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "always",
-        "--save",
-        "",
-    ];
+    let args = crate::common::AOF_ALWAYS;
     let mut s = ServerProc::start_in(dir, &args);
     let mut ctl = s.conn();
     let mut w = s.conn();
