@@ -15,14 +15,7 @@ const DIR: &str = "appendonlydir";
 const MANIFEST: &str = "appendonlydir/appendonly.aof.manifest";
 
 fn aof_args() -> Vec<&'static str> {
-    vec![
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "always",
-        "--save",
-        "",
-    ]
+    crate::common::AOF_ALWAYS.to_vec()
 }
 
 fn kill9(s: &mut ServerProc) {

@@ -467,14 +467,7 @@ fn values_move_between_servers() {
 #[test]
 fn values_survive_aof_restart_and_snapshot() {
     let d = TempDir::new("hll-persist");
-    let aof = [
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "always",
-        "--save",
-        "",
-    ];
+    let aof = crate::common::AOF_ALWAYS;
     let mut s = ServerProc::start_in(&d.0, &aof);
     let mut c = s.conn();
     let els: Vec<String> = (0..3000).map(|i| format!("e{i}")).collect();
