@@ -288,7 +288,7 @@ fn client_kind(c: &Client) -> &'static str {
         "master"
     } else if c.repl.as_ref().is_some_and(|r| r.online) {
         "replica"
-    } else if c.subscription_count() > 0 {
+    } else if c.is_subscribed() {
         "pubsub"
     } else {
         "normal"
