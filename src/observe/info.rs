@@ -445,7 +445,6 @@ fn stats_section(srv: &Server, out: &mut String) -> bool {
         "pubsubshard_channels",
         srv.pubsub.shard_channel_count()
     );
-    field!(out, "pubsubshard_channels", 0);
     field!(out, "latest_fork_usec", srv.rdb.latest_fork_usec);
     field!(out, "total_forks", srv.rdb.total_forks);
     field!(out, "migrate_cached_sockets", 0);
