@@ -19,7 +19,7 @@
 
 use crate::acl_categories::{CATEGORIES, COMMAND_CATEGORIES};
 use crate::acl_key_needs::{KEYNUM_KEYS, KEY_NEEDS, NEED_READ, NEED_WRITE};
-use crate::commands::table::{ids, Command, COMMANDS};
+use crate::commands::table::{ids, Command, CHANNEL_KEYS, COMMANDS};
 use crate::commands::{table::lookup_original, Argv};
 use crate::glob::glob_match;
 use sha2::{Digest, Sha256};
@@ -621,7 +621,7 @@ impl Selector {
         if !self.command_ok(idx, id, argv) && cmd.flags & crate::commands::table::NO_AUTH == 0 {
             return Err(Denied::Command);
         }
-        if !self.all_keys && cmd.first_key > 0 {
+        if !self.all_keys && cmd.first_key > 0 && cmd.flags & CHANNEL_KEYS == 0 {
             let (first, rest) = key_needs(cmd, id != idx, argv);
             for i in key_positions(cmd, argv.len()) {
                 let need = if i == cmd.first_key as usize {
@@ -662,8 +662,8 @@ impl Selector {
         }
         if !self.all_channels {
             let (from, literal) = match cmd.name {
-                "publish" => (1..2.min(argv.len()), false),
-                "subscribe" => (1..argv.len(), false),
+                "publish" | "spublish" => (1..2.min(argv.len()), false),
+                "subscribe" | "ssubscribe" => (1..argv.len(), false),
                 "psubscribe" => (1..argv.len(), true),
                 _ => (0..0, false),
             };

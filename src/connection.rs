@@ -77,6 +77,8 @@ pub struct Client {
     /// Pub/sub subscriptions (mirrored in the server's registry).
     pub sub_channels: BTreeSet<Vec<u8>>,
     pub sub_patterns: BTreeSet<Vec<u8>>,
+    /// Shard channels (SSUBSCRIBE): a namespace of their own.
+    pub sub_shard_channels: BTreeSet<Vec<u8>>,
     /// When the output buffer first went over its soft limit (0 = under).
     pub obuf_soft_limit_since_ms: i64,
     /// Open transaction (between MULTI and EXEC/DISCARD).
@@ -191,6 +193,7 @@ impl Client {
             commands_processed: 0,
             sub_channels: BTreeSet::new(),
             sub_patterns: BTreeSet::new(),
+            sub_shard_channels: BTreeSet::new(),
             obuf_soft_limit_since_ms: 0,
             multi: None,
             watched: Vec::new(),
@@ -214,14 +217,29 @@ impl Client {
         ReplyWriter::new(&mut self.out, self.proto)
     }
 
-    /// Number of channel + pattern subscriptions (the count Redis reports).
+    /// Number of channel + pattern subscriptions: the count (P)(UN)SUBSCRIBE
+    /// confirmations report. Shard channels are not in it (Redis 7.0
+    /// counts them apart, see `shard_subscription_count`).
     pub fn subscription_count(&self) -> usize {
         self.sub_channels.len() + self.sub_patterns.len()
     }
 
+    /// Number of shard channel subscriptions: the count S(UN)SUBSCRIBE
+    /// confirmations report.
+    pub fn shard_subscription_count(&self) -> usize {
+        self.sub_shard_channels.len()
+    }
+
+    /// Subscribed to anything (channel, pattern or shard channel): Redis's
+    /// CLIENT_PUBSUB flag, which drives the RESP2 subscribed mode, the `P`
+    /// flag, the `pubsub` client class and its output-buffer limit.
+    pub fn is_subscribed(&self) -> bool {
+        self.subscription_count() + self.shard_subscription_count() > 0
+    }
+
     /// In RESP2, a client with subscriptions may only run pub/sub commands.
     pub fn in_resp2_pubsub_mode(&self) -> bool {
-        self.proto == Proto::Resp2 && self.subscription_count() > 0
+        self.proto == Proto::Resp2 && self.is_subscribed()
     }
 
     pub fn has_pending_output(&self) -> bool {
@@ -241,7 +259,7 @@ impl Client {
         let mut flags = String::new();
         for (on, letter) in [
             (self.monitor, 'O'),
-            (self.subscription_count() > 0, 'P'),
+            (self.is_subscribed(), 'P'),
             (self.multi.is_some(), 'x'),
             (
                 self.blocked.is_some() || self.pause_blocked || self.wait_blocked,
@@ -270,7 +288,7 @@ impl Client {
                 .unwrap_or_default()
         };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -282,6 +300,7 @@ impl Client {
             self.db,
             self.sub_channels.len(),
             self.sub_patterns.len(),
+            self.sub_shard_channels.len(),
             self.multi.as_ref().map_or(-1, |m| m.commands.len() as i64),
             self.query.len(),
             self.query.capacity() - self.query.len(),

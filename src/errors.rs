@@ -170,3 +170,18 @@ impl CmdError {
 /// Redis 7.0's protected-mode refusal, sent to a non-loopback peer before
 /// closing it (see `acl::protected_mode_denies`). Typo included, as Redis.
 pub const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// SSUBSCRIBE run inside EXEC: Redis 7.0 refuses it for a client that
+/// expects one reply per command (SUBSCRIBE there is allowed).
+pub const SSUBSCRIBE_DENY_BLOCKING: &str =
+    "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client";
+
+/// The PUBSUB CHANNELS / SHARDCHANNELS error for more than one pattern.
+pub fn pubsub_sub_arity(sub: &str) -> CmdError {
+    CmdError::Other(
+        format!(
+            "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try PUBSUB HELP."
+        )
+        .into(),
+    )
+}

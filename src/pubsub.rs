@@ -1,9 +1,9 @@
 //! The pub/sub registry: which client (by slot in the client table) is
 //! subscribed to which channel or pattern, and message delivery.
 //!
-//! Owns: channel -> subscribers and pattern -> subscribers maps, and the
-//! wire form of pushed messages (`message`, `pmessage`, and the
-//! subscribe/unsubscribe confirmations), RESP2 arrays or RESP3 pushes.
+//! Owns: channel -> subscribers, pattern -> subscribers and shard channel
+//! -> subscribers maps, and the wire form of pushed messages (`message`,
+//! `pmessage`, `smessage`), RESP2 arrays or RESP3 pushes.
 //!
 //! Must never: let a slow subscriber grow memory without bound. Every
 //! delivery checks the pubsub class of client-output-buffer-limit (hard
@@ -21,44 +21,78 @@ use std::collections::HashMap;
 pub struct PubSub {
     channels: HashMap<Vec<u8>, Vec<usize>>,
     patterns: HashMap<Vec<u8>, Vec<usize>>,
+    /// Shard channels (SSUBSCRIBE / SPUBLISH, Redis 7.0): a namespace of
+    /// their own, so a PUBLISH never reaches a shard subscriber and an
+    /// SPUBLISH never reaches a channel or pattern subscriber. Standalone
+    /// has one shard, so every shard channel lives here.
+    shard_channels: HashMap<Vec<u8>, Vec<usize>>,
+}
+
+/// Add `slot` to `name`'s subscribers (once).
+fn add(map: &mut HashMap<Vec<u8>, Vec<usize>>, slot: usize, name: &[u8]) {
+    let subs = map.entry(name.to_vec()).or_default();
+    if !subs.contains(&slot) {
+        subs.push(slot);
+    }
+}
+
+/// Remove `slot` from `name`'s subscribers; a name left without any is
+/// dropped, so the map's size is the number of active names.
+fn remove(map: &mut HashMap<Vec<u8>, Vec<usize>>, slot: usize, name: &[u8]) {
+    if let Some(subs) = map.get_mut(name) {
+        subs.retain(|&s| s != slot);
+        if subs.is_empty() {
+            map.remove(name);
+        }
+    }
+}
+
+/// Names of `map` matching a glob `pattern` (all without one).
+fn names_matching<'a>(
+    map: &'a HashMap<Vec<u8>, Vec<usize>>,
+    pattern: Option<&[u8]>,
+) -> Vec<&'a [u8]> {
+    map.keys()
+        .filter(|c| pattern.is_none_or(|p| glob_match(p, c, false)))
+        .map(|c| c.as_slice())
+        .collect()
 }
 
 impl PubSub {
     pub fn subscribe(&mut self, slot: usize, channel: &[u8]) {
-        let subs = self.channels.entry(channel.to_vec()).or_default();
-        if !subs.contains(&slot) {
-            subs.push(slot);
-        }
+        add(&mut self.channels, slot, channel);
     }
 
     pub fn unsubscribe(&mut self, slot: usize, channel: &[u8]) {
-        if let Some(subs) = self.channels.get_mut(channel) {
-            subs.retain(|&s| s != slot);
-            if subs.is_empty() {
-                self.channels.remove(channel);
-            }
-        }
+        remove(&mut self.channels, slot, channel);
     }
 
     pub fn psubscribe(&mut self, slot: usize, pattern: &[u8]) {
-        let subs = self.patterns.entry(pattern.to_vec()).or_default();
-        if !subs.contains(&slot) {
-            subs.push(slot);
-        }
+        add(&mut self.patterns, slot, pattern);
     }
 
     pub fn punsubscribe(&mut self, slot: usize, pattern: &[u8]) {
-        if let Some(subs) = self.patterns.get_mut(pattern) {
-            subs.retain(|&s| s != slot);
-            if subs.is_empty() {
-                self.patterns.remove(pattern);
-            }
-        }
+        remove(&mut self.patterns, slot, pattern);
+    }
+
+    pub fn ssubscribe(&mut self, slot: usize, channel: &[u8]) {
+        add(&mut self.shard_channels, slot, channel);
+    }
+
+    pub fn sunsubscribe(&mut self, slot: usize, channel: &[u8]) {
+        remove(&mut self.shard_channels, slot, channel);
     }
 
     /// Subscribers of a channel, in subscription order.
     pub fn subscribers(&self, channel: &[u8]) -> &[usize] {
         self.channels.get(channel).map_or(&[], |v| v.as_slice())
+    }
+
+    /// Subscribers of a shard channel, in subscription order.
+    pub fn shard_subscribers(&self, channel: &[u8]) -> &[usize] {
+        self.shard_channels
+            .get(channel)
+            .map_or(&[], |v| v.as_slice())
     }
 
     /// (pattern, subscriber) pairs whose pattern matches `channel`.
@@ -74,15 +108,20 @@ impl PubSub {
 
     /// PUBSUB CHANNELS [pattern]: active channels (with subscribers).
     pub fn channels_matching(&self, pattern: Option<&[u8]>) -> Vec<&[u8]> {
-        self.channels
-            .keys()
-            .filter(|c| pattern.is_none_or(|p| glob_match(p, c, false)))
-            .map(|c| c.as_slice())
-            .collect()
+        names_matching(&self.channels, pattern)
+    }
+
+    /// PUBSUB SHARDCHANNELS [pattern]: active shard channels.
+    pub fn shard_channels_matching(&self, pattern: Option<&[u8]>) -> Vec<&[u8]> {
+        names_matching(&self.shard_channels, pattern)
     }
 
     pub fn numsub(&self, channel: &[u8]) -> usize {
         self.subscribers(channel).len()
+    }
+
+    pub fn shard_numsub(&self, channel: &[u8]) -> usize {
+        self.shard_subscribers(channel).len()
     }
 
     /// PUBSUB NUMPAT: distinct patterns with at least one subscriber.
@@ -93,6 +132,20 @@ impl PubSub {
     pub fn channel_count(&self) -> usize {
         self.channels.len()
     }
+
+    /// INFO's pubsubshard_channels: active shard channels.
+    pub fn shard_channel_count(&self) -> usize {
+        self.shard_channels.len()
+    }
+}
+
+/// Append an `smessage` (a shard channel's message) to a client.
+pub fn write_shard_message(c: &mut Client, channel: &[u8], payload: &[u8]) {
+    let mut w = c.reply();
+    w.push(3);
+    w.bulk(b"smessage");
+    w.bulk(channel);
+    w.bulk(payload);
 }
 
 /// Append a `message` (or `pmessage` when `pattern` is set) to a client.
@@ -169,4 +222,54 @@ pub fn check_output_limit(
         c.obuf_soft_limit_since_ms = 0;
     }
     LimitVerdict::Ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_channels_are_a_namespace_of_their_own() {
+        let mut ps = PubSub::default();
+        ps.subscribe(1, b"news");
+        ps.ssubscribe(2, b"news");
+        ps.ssubscribe(3, b"news");
+        ps.ssubscribe(2, b"news"); // twice: still one subscription
+        assert_eq!(ps.subscribers(b"news"), &[1]);
+        assert_eq!(ps.shard_subscribers(b"news"), &[2, 3]);
+        assert_eq!(ps.numsub(b"news"), 1);
+        assert_eq!(ps.shard_numsub(b"news"), 2);
+        assert_eq!(ps.channel_count(), 1);
+        assert_eq!(ps.shard_channel_count(), 1);
+        ps.unsubscribe(1, b"news");
+        assert_eq!(ps.channel_count(), 0);
+        assert_eq!(ps.shard_numsub(b"news"), 2);
+    }
+
+    #[test]
+    fn a_shard_channel_without_subscribers_is_gone() {
+        let mut ps = PubSub::default();
+        ps.ssubscribe(4, b"a");
+        ps.ssubscribe(4, b"b");
+        ps.sunsubscribe(4, b"a");
+        ps.sunsubscribe(9, b"b"); // not a subscriber: nothing changes
+        ps.sunsubscribe(4, b"never");
+        assert_eq!(ps.shard_channels_matching(None), vec![b"b".as_slice()]);
+        ps.sunsubscribe(4, b"b");
+        assert_eq!(ps.shard_channel_count(), 0);
+        assert!(ps.shard_subscribers(b"b").is_empty());
+    }
+
+    #[test]
+    fn shard_channels_match_a_glob() {
+        let mut ps = PubSub::default();
+        for ch in [b"s1".as_slice(), b"s2", b"t1"] {
+            ps.ssubscribe(0, ch);
+        }
+        ps.subscribe(0, b"s3");
+        let mut m = ps.shard_channels_matching(Some(b"s*"));
+        m.sort();
+        assert_eq!(m, vec![b"s1".as_slice(), b"s2"]);
+        assert!(ps.pattern_matches(b"s1").is_empty());
+    }
 }

@@ -170,7 +170,8 @@ fn numkeys_keys(cmd: &Command, args: &Argv) -> Option<Result<Vec<usize>, CmdErro
 }
 
 fn command_keys(cmd: &Command, argc: usize) -> Vec<usize> {
-    if cmd.first_key <= 0 {
+    // Shard channels sit at key positions but are not keys.
+    if cmd.first_key <= 0 || cmd.flags & super::table::CHANNEL_KEYS != 0 {
         return Vec::new();
     }
     let last = if cmd.last_key < 0 {

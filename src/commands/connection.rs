@@ -288,7 +288,7 @@ fn client_kind(c: &Client) -> &'static str {
         "master"
     } else if c.repl.as_ref().is_some_and(|r| r.online) {
         "replica"
-    } else if c.subscription_count() > 0 {
+    } else if c.is_subscribed() {
         "pubsub"
     } else {
         "normal"
@@ -457,10 +457,12 @@ fn client_list(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         c.reply().verbatim(text.as_bytes());
         return Ok(());
     }
-    let normal = if argv.len() == 4 && argv.is(2, "type") {
+    let kind = if argv.len() == 4 && argv.is(2, "type") {
         match argv.lower(3).as_str() {
-            "normal" => true,
-            "master" | "replica" | "slave" | "pubsub" => false,
+            "normal" => Some("normal"),
+            "master" => Some("master"),
+            "replica" | "slave" => Some("replica"),
+            "pubsub" => Some("pubsub"),
             _ => {
                 return Err(CmdError::Other(
                     format!(
@@ -472,23 +474,22 @@ fn client_list(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             }
         }
     } else if argv.len() == 2 {
-        true
+        None
     } else {
         return Err(CmdError::Syntax);
     };
-    // Every connection is a normal client for now (no replicas or pubsub
-    // yet), so the other types list nobody.
-    if normal {
-        let mut lines: Vec<(u64, String)> = srv
-            .clients_iter()
-            .chain(std::iter::once(&*c))
-            .map(|o| (o.id, o.info_line(now)))
-            .collect();
-        lines.sort_by_key(|(id, _)| *id);
-        for (_, l) in lines {
-            text.push_str(&l);
-            text.push('\n');
-        }
+    // TYPE filters by the client's class, as CLIENT KILL TYPE does (a
+    // client subscribed to anything, shard channels included, is pubsub).
+    let mut lines: Vec<(u64, String)> = srv
+        .clients_iter()
+        .chain(std::iter::once(&*c))
+        .filter(|o| kind.is_none_or(|k| k == client_kind(o)))
+        .map(|o| (o.id, o.info_line(now)))
+        .collect();
+    lines.sort_by_key(|(id, _)| *id);
+    for (_, l) in lines {
+        text.push_str(&l);
+        text.push('\n');
     }
     c.reply().verbatim(text.as_bytes());
     Ok(())

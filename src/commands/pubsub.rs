@@ -1,5 +1,12 @@
 //! Pub/sub commands: SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE,
-//! PUBLISH, PUBSUB; and publishing keyspace notifications.
+//! PUBLISH, the sharded SSUBSCRIBE, SUNSUBSCRIBE, SPUBLISH (Redis 7.0,
+//! standalone: one shard), PUBSUB; and publishing keyspace notifications.
+//!
+//! Shard channels are a separate namespace with their own count: an
+//! (S)(UN)SUBSCRIBE confirmation reports channel + pattern subscriptions
+//! for the classic commands and shard subscriptions only for the sharded
+//! ones, exactly as redis-server 7.0 does; the RESP2 subscribed mode lasts
+//! while any of the three is non-empty (`Client::is_subscribed`).
 //!
 //! Owns: delivery of messages to subscribers' output buffers (the registry
 //! itself is `crate::pubsub`). A message to a client other than the one
@@ -14,8 +21,8 @@
 use super::keys::reply_help;
 use super::Argv;
 use crate::connection::Client;
-use crate::errors::{CmdError, CmdResult};
-use crate::pubsub::{enforce_output_limit, write_message};
+use crate::errors::{pubsub_sub_arity, CmdError, CmdResult, SSUBSCRIBE_DENY_BLOCKING};
+use crate::pubsub::{enforce_output_limit, write_message, write_shard_message};
 use crate::server::Server;
 
 /// Which subscription namespace a (un)subscribe acts on.
@@ -23,6 +30,7 @@ use crate::server::Server;
 enum Kind {
     Channel,
     Pattern,
+    Shard,
 }
 
 impl Kind {
@@ -32,6 +40,41 @@ impl Kind {
             (Kind::Channel, false) => b"unsubscribe",
             (Kind::Pattern, true) => b"psubscribe",
             (Kind::Pattern, false) => b"punsubscribe",
+            (Kind::Shard, true) => b"ssubscribe",
+            (Kind::Shard, false) => b"sunsubscribe",
+        }
+    }
+
+    /// The client's subscriptions of this kind.
+    fn names(self, c: &mut Client) -> &mut std::collections::BTreeSet<Vec<u8>> {
+        match self {
+            Kind::Channel => &mut c.sub_channels,
+            Kind::Pattern => &mut c.sub_patterns,
+            Kind::Shard => &mut c.sub_shard_channels,
+        }
+    }
+
+    /// The count a confirmation of this kind reports.
+    fn count(self, c: &Client) -> usize {
+        match self {
+            Kind::Channel | Kind::Pattern => c.subscription_count(),
+            Kind::Shard => c.shard_subscription_count(),
+        }
+    }
+
+    fn register(self, srv: &mut Server, slot: usize, name: &[u8]) {
+        match self {
+            Kind::Channel => srv.pubsub.subscribe(slot, name),
+            Kind::Pattern => srv.pubsub.psubscribe(slot, name),
+            Kind::Shard => srv.pubsub.ssubscribe(slot, name),
+        }
+    }
+
+    fn unregister(self, srv: &mut Server, slot: usize, name: &[u8]) {
+        match self {
+            Kind::Channel => srv.pubsub.unsubscribe(slot, name),
+            Kind::Pattern => srv.pubsub.punsubscribe(slot, name),
+            Kind::Shard => srv.pubsub.sunsubscribe(slot, name),
         }
     }
 }
@@ -50,17 +93,10 @@ fn confirm(c: &mut Client, verb: &[u8], name: Option<&[u8]>, count: usize) {
 
 fn subscribe_generic(srv: &mut Server, c: &mut Client, argv: &Argv, kind: Kind) -> CmdResult {
     for name in argv.iter().skip(1) {
-        let added = match kind {
-            Kind::Channel => c.sub_channels.insert(name.to_vec()),
-            Kind::Pattern => c.sub_patterns.insert(name.to_vec()),
-        };
-        if added {
-            match kind {
-                Kind::Channel => srv.pubsub.subscribe(c.token, name),
-                Kind::Pattern => srv.pubsub.psubscribe(c.token, name),
-            }
+        if kind.names(c).insert(name.to_vec()) {
+            kind.register(srv, c.token, name);
         }
-        let n = c.subscription_count();
+        let n = kind.count(c);
         confirm(c, kind.verb(true), Some(name), n);
     }
     Ok(())
@@ -70,28 +106,18 @@ fn unsubscribe_generic(srv: &mut Server, c: &mut Client, argv: &Argv, kind: Kind
     let names: Vec<Vec<u8>> = if argv.len() > 1 {
         argv.iter().skip(1).map(|a| a.to_vec()).collect()
     } else {
-        match kind {
-            Kind::Channel => c.sub_channels.iter().cloned().collect(),
-            Kind::Pattern => c.sub_patterns.iter().cloned().collect(),
-        }
+        kind.names(c).iter().cloned().collect()
     };
     if names.is_empty() {
-        let n = c.subscription_count();
+        let n = kind.count(c);
         confirm(c, kind.verb(false), None, n);
         return Ok(());
     }
     for name in names {
-        let removed = match kind {
-            Kind::Channel => c.sub_channels.remove(&name),
-            Kind::Pattern => c.sub_patterns.remove(&name),
-        };
-        if removed {
-            match kind {
-                Kind::Channel => srv.pubsub.unsubscribe(c.token, &name),
-                Kind::Pattern => srv.pubsub.punsubscribe(c.token, &name),
-            }
+        if kind.names(c).remove(&name) {
+            kind.unregister(srv, c.token, &name);
         }
-        let n = c.subscription_count();
+        let n = kind.count(c);
         confirm(c, kind.verb(false), Some(&name), n);
     }
     Ok(())
@@ -113,6 +139,19 @@ pub fn punsubscribe(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult 
     unsubscribe_generic(srv, c, argv, Kind::Pattern)
 }
 
+pub fn ssubscribe(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    // Inside EXEC the client waits for one reply per command: Redis 7.0
+    // refuses SSUBSCRIBE there (but not SUBSCRIBE, for old clients' sake).
+    if c.in_exec {
+        return Err(CmdError::msg(SSUBSCRIBE_DENY_BLOCKING));
+    }
+    subscribe_generic(srv, c, argv, Kind::Shard)
+}
+
+pub fn sunsubscribe(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    unsubscribe_generic(srv, c, argv, Kind::Shard)
+}
+
 /// Drop every subscription of a client (disconnect, RESET).
 pub fn unsubscribe_all(srv: &mut Server, c: &mut Client) {
     for ch in std::mem::take(&mut c.sub_channels) {
@@ -120,6 +159,26 @@ pub fn unsubscribe_all(srv: &mut Server, c: &mut Client) {
     }
     for p in std::mem::take(&mut c.sub_patterns) {
         srv.pubsub.punsubscribe(c.token, &p);
+    }
+    for ch in std::mem::take(&mut c.sub_shard_channels) {
+        srv.pubsub.sunsubscribe(c.token, &ch);
+    }
+}
+
+/// What a delivery is: a channel's `message`, a pattern's `pmessage`, a
+/// shard channel's `smessage`.
+#[derive(Clone, Copy)]
+enum Origin<'a> {
+    Channel,
+    Pattern(&'a [u8]),
+    Shard,
+}
+
+fn write_delivery(c: &mut Client, origin: Origin, channel: &[u8], payload: &[u8]) {
+    match origin {
+        Origin::Channel => write_message(c, None, channel, payload),
+        Origin::Pattern(p) => write_message(c, Some(p), channel, payload),
+        Origin::Shard => write_shard_message(c, channel, payload),
     }
 }
 
@@ -129,7 +188,7 @@ fn deliver(
     srv: &mut Server,
     current: &mut Option<&mut Client>,
     slot: usize,
-    pattern: Option<&[u8]>,
+    origin: Origin,
     channel: &[u8],
     payload: &[u8],
 ) {
@@ -140,7 +199,7 @@ fn deliver(
     let now = srv.ks.now_ms;
     if let Some(cur) = current.as_deref_mut() {
         if cur.token == slot {
-            write_message(cur, pattern, channel, payload);
+            write_delivery(cur, origin, channel, payload);
             enforce_output_limit(
                 cur,
                 (hard, soft, secs),
@@ -156,7 +215,7 @@ fn deliver(
     if target.close_asap {
         return;
     }
-    write_message(target, pattern, channel, payload);
+    write_delivery(target, origin, channel, payload);
     enforce_output_limit(
         target,
         (hard, soft, secs),
@@ -180,10 +239,17 @@ pub fn publish_message(
     let direct: Vec<usize> = srv.pubsub.subscribers(channel).to_vec();
     let by_pattern = srv.pubsub.pattern_matches(channel);
     for &slot in &direct {
-        deliver(srv, &mut current, slot, None, channel, payload);
+        deliver(srv, &mut current, slot, Origin::Channel, channel, payload);
     }
     for (pat, slot) in &by_pattern {
-        deliver(srv, &mut current, *slot, Some(pat), channel, payload);
+        deliver(
+            srv,
+            &mut current,
+            *slot,
+            Origin::Pattern(pat),
+            channel,
+            payload,
+        );
     }
     direct.len() + by_pattern.len()
 }
@@ -191,6 +257,22 @@ pub fn publish_message(
 pub fn publish(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let n = publish_message(srv, Some(c), argv.get(1), argv.get(2));
     c.reply().int(n as i64);
+    Ok(())
+}
+
+/// SPUBLISH: deliver to the shard channel's subscribers only (no pattern
+/// matching: shard channels have no pattern subscriptions).
+pub fn spublish(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    let (channel, payload) = (argv.get(1), argv.get(2));
+    let subscribers: Vec<usize> = srv.pubsub.shard_subscribers(channel).to_vec();
+    let mut current = Some(c);
+    for &slot in &subscribers {
+        deliver(srv, &mut current, slot, Origin::Shard, channel, payload);
+    }
+    if let Some(c) = current {
+        c.reply().int(subscribers.len() as i64);
+    }
+    srv.replicate_command_only(argv);
     Ok(())
 }
 
@@ -239,10 +321,7 @@ pub fn pubsub(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     match sub.as_str() {
         "channels" => {
             if argv.len() > 3 {
-                return Err(CmdError::Other(
-                    "ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP."
-                        .into(),
-                ));
+                return Err(pubsub_sub_arity("CHANNELS"));
             }
             let pattern = (argv.len() == 3).then(|| argv.get(2));
             let names: Vec<Vec<u8>> = srv
@@ -254,8 +333,9 @@ pub fn pubsub(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             c.reply().bulks(names.iter());
         }
         "numsub" => {
+            // A flat array in RESP3 too (Redis 7.0 does not make it a map).
             let mut w = c.reply();
-            w.map(argv.len() - 2);
+            w.array(2 * (argv.len() - 2));
             for ch in argv.iter().skip(2) {
                 w.bulk(ch);
                 w.int(srv.pubsub.numsub(ch) as i64);
@@ -267,13 +347,25 @@ pub fn pubsub(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             }
             c.reply().int(srv.pubsub.numpat() as i64);
         }
-        "shardchannels" => c.reply().array(0),
+        "shardchannels" => {
+            if argv.len() > 3 {
+                return Err(pubsub_sub_arity("SHARDCHANNELS"));
+            }
+            let pattern = (argv.len() == 3).then(|| argv.get(2));
+            let names: Vec<Vec<u8>> = srv
+                .pubsub
+                .shard_channels_matching(pattern)
+                .into_iter()
+                .map(|c| c.to_vec())
+                .collect();
+            c.reply().bulks(names.iter());
+        }
         "shardnumsub" => {
             let mut w = c.reply();
-            w.map(argv.len() - 2);
+            w.array(2 * (argv.len() - 2));
             for ch in argv.iter().skip(2) {
                 w.bulk(ch);
-                w.int(0);
+                w.int(srv.pubsub.shard_numsub(ch) as i64);
             }
         }
         "help" => reply_help(c, PUBSUB_HELP),

@@ -39,6 +39,11 @@ pub const NO_AUTH: u32 = 1 << 12;
 pub const MAY_REPLICATE: u32 = 1 << 13;
 pub const NO_MULTI: u32 = 1 << 14;
 pub const ALLOW_BUSY: u32 = 1 << 15;
+/// Internal, never printed: the key positions name channels, not keys
+/// (Redis 7.0's `not_key` key-spec flag on SSUBSCRIBE / SUNSUBSCRIBE /
+/// SPUBLISH, declared for cluster routing). COMMAND INFO shows the
+/// positions; ACL key rules and COMMAND GETKEYS skip them.
+pub const CHANNEL_KEYS: u32 = 1 << 16;
 
 /// Flag names in COMMAND INFO order.
 pub const FLAG_NAMES: &[(u32, &str)] = &[
@@ -581,6 +586,9 @@ pub static COMMANDS: &[Command] = &[
     cmd("unsubscribe", pubsub::unsubscribe, -1, PUBSUB | NOSCRIPT | LOADING | STALE, NOKEYS, "pubsub", "2.0.0", "Stop listening for messages posted to the given channels"),
     cmd("punsubscribe", pubsub::punsubscribe, -1, PUBSUB | NOSCRIPT | LOADING | STALE, NOKEYS, "pubsub", "2.0.0", "Stop listening for messages posted to channels matching the given patterns"),
     cmd("publish", pubsub::publish, 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, NOKEYS, "pubsub", "2.0.0", "Post a message to a channel"),
+    cmd("ssubscribe", pubsub::ssubscribe, -2, PUBSUB | NOSCRIPT | LOADING | STALE | CHANNEL_KEYS, ALLKEYS, "pubsub", "7.0.0", "Listen for messages published to the given shard channels"),
+    cmd("sunsubscribe", pubsub::sunsubscribe, -1, PUBSUB | NOSCRIPT | LOADING | STALE | CHANNEL_KEYS, ALLKEYS, "pubsub", "7.0.0", "Stop listening for messages posted to the given shard channels"),
+    cmd("spublish", pubsub::spublish, 3, PUBSUB | LOADING | STALE | FAST | CHANNEL_KEYS, KEY1, "pubsub", "7.0.0", "Post a message to a shard channel"),
     with_subs(cmd("pubsub", pubsub::pubsub, -2, 0, NOKEYS, "pubsub", "2.8.0", "A container for Pub/Sub commands"), &PUBSUB_SUBS),
     // Scripting (eval.c): no engine, only SCRIPT KILL's answer.
     with_subs(cmd("script", scripting::script, -2, 0, NOKEYS, "scripting", "2.6.0", "A container for Lua scripts management commands"), &SCRIPT_SUBS),

@@ -440,7 +440,11 @@ fn stats_section(srv: &Server, out: &mut String) -> bool {
     field!(out, "keyspace_misses", k.misses);
     field!(out, "pubsub_channels", srv.pubsub.channel_count());
     field!(out, "pubsub_patterns", srv.pubsub.numpat());
-    field!(out, "pubsubshard_channels", 0);
+    field!(
+        out,
+        "pubsubshard_channels",
+        srv.pubsub.shard_channel_count()
+    );
     field!(out, "latest_fork_usec", srv.rdb.latest_fork_usec);
     field!(out, "total_forks", srv.rdb.total_forks);
     field!(out, "migrate_cached_sockets", 0);

@@ -146,6 +146,25 @@ impl Default for ReplState {
 }
 
 impl Server {
+    /// Send the running command to replicas only, not to the AOF (Redis's
+    /// PROPAGATE_REPL): PUBLISH and SPUBLISH, so a replica's subscribers
+    /// get the master's messages. It changes no data, so it needs no
+    /// SELECT and does not join the execution unit: inside EXEC it goes
+    /// out before the transaction's writes (Redis keeps it in place).
+    pub fn replicate_command_only(&mut self, argv: &crate::commands::Argv) {
+        if self.repl.backlog.is_none() || self.is_replica() {
+            return;
+        }
+        match argv.raw() {
+            Some(raw) => self.feed_replication(raw),
+            None => {
+                let mut out = Vec::new();
+                crate::persistence::propagate::encode_command(&mut out, argv.iter());
+                self.feed_replication(&out);
+            }
+        }
+    }
+
     /// Stream bytes for replicas: into the backlog and every online
     /// replica's output buffer. Called from `feed_stream` (and for PING /
     /// GETACK, which go to replicas but not to the AOF, as Redis).

@@ -448,7 +448,7 @@ impl Server {
     fn check_output_limit(&mut self, c: &mut Client) {
         // Replicas are checked as the stream is appended (replication/
         // mod.rs) against their own class; subscribers on delivery.
-        if c.subscription_count() > 0 || c.repl.is_some() {
+        if c.is_subscribed() || c.repl.is_some() {
             return;
         }
         let l = self.config.client_output_buffer_limit[0];

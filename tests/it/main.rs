@@ -52,6 +52,7 @@ mod secrets;
 mod sentinel;
 mod server;
 mod sets;
+mod sharded_pubsub;
 mod sort;
 mod strings;
 mod twemproxy;
