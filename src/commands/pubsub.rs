@@ -254,9 +254,14 @@ pub fn publish_message(
     direct.len() + by_pattern.len()
 }
 
+/// PUBLISH: deliver, then send the command to replicas (not to the log),
+/// as Redis 7.0 does outside cluster mode, so a replica's subscribers get
+/// the master's messages. Keyspace notifications go through
+/// `publish_message` alone: each server raises its own.
 pub fn publish(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let n = publish_message(srv, Some(c), argv.get(1), argv.get(2));
     c.reply().int(n as i64);
+    srv.replicate_command_only(argv);
     Ok(())
 }
 

@@ -367,6 +367,33 @@ fn spublish_reaches_a_replicas_shard_subscribers() {
     );
 }
 
+/// PUBLISH goes to replicas too (not to the log), as in Redis 7.0: a
+/// replica's channel and pattern subscribers get the master's messages.
+#[test]
+fn publish_reaches_a_replicas_subscribers() {
+    let m = ServerProc::start(&["--save", "", "--repl-diskless-sync-delay", "0"]);
+    let r = crate::replication::replica_of(&m);
+    let mut sub = r.conn();
+    sub.send(&[b"SUBSCRIBE", b"ch"]);
+    sub.read_reply();
+    sub.send(&[b"PSUBSCRIBE", b"c*"]);
+    sub.read_reply();
+    let mut p = m.conn();
+    assert_eq!(p.cmds(&["PUBLISH", "ch", "fromMaster"]), ":0\r\n");
+    assert_eq!(
+        String::from_utf8_lossy(&sub.read_reply()),
+        "*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$10\r\nfromMaster\r\n"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&sub.read_reply()),
+        "*4\r\n$8\r\npmessage\r\n$2\r\nc*\r\n$2\r\nch\r\n$10\r\nfromMaster\r\n"
+    );
+    assert_eq!(
+        info_u64(&mut p, "persistence", "rdb_changes_since_last_save"),
+        0
+    );
+}
+
 /// A subscriber of shard channels only is in the pubsub class: its output
 /// buffer is bounded by client-output-buffer-limit pubsub.
 #[test]
