@@ -80,6 +80,8 @@ pub enum CmdError {
     /// GEOSEARCH: the `FROMMEMBER or FROMLONLAT` / `BYRADIUS and BYBOX`
     /// choice missing; the command name as the client typed it.
     GeoExactlyOne(&'static str, String),
+    /// CLUSTER, ASKING, READONLY, READWRITE on a standalone server.
+    ClusterDisabled,
     /// Anything with a one-off text; the string includes its code prefix
     /// (`ERR ...`, `NOPROTO ...`).
     Other(Cow<'static, str>),
@@ -162,6 +164,7 @@ impl CmdError {
             CmdError::GeoExactlyOne(choice, cmd) => {
                 format!("ERR exactly one of {choice} can be specified for {cmd}").into()
             }
+            CmdError::ClusterDisabled => "ERR This instance has cluster support disabled".into(),
             CmdError::Other(s) => s.clone(),
         }
     }

@@ -16,6 +16,7 @@
 
 pub mod acl;
 pub mod bitmaps;
+pub mod cluster;
 pub mod command;
 pub mod config;
 pub mod connection;

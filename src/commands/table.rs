@@ -13,8 +13,8 @@
 //! every report (COMMAND INFO/LIST, commandstats) keep the table names.
 
 use super::{
-    acl, bitmaps, command, config, connection, databases, dump, geo, keys, lists, observe, pubsub,
-    scripting, server, sort, strings, tx, zsets, Argv,
+    acl, bitmaps, cluster, command, config, connection, databases, dump, geo, keys, lists, observe,
+    pubsub, scripting, server, sort, strings, tx, zsets, Argv,
 };
 use crate::connection::Client;
 use crate::errors::CmdResult;
@@ -427,6 +427,161 @@ static COMMAND_SUBS: [SubCommand; 6] = [
     ),
 ];
 
+static CLUSTER_SUBS: [SubCommand; 27] = [
+    sub(
+        "addslots",
+        -3,
+        ADMIN | STALE,
+        "Assign new hash slots to receiving node",
+    ),
+    sub(
+        "addslotsrange",
+        -4,
+        ADMIN | STALE,
+        "Assign new hash slots to receiving node",
+    ),
+    sub(
+        "bumpepoch",
+        2,
+        ADMIN | STALE,
+        "Advance the cluster config epoch",
+    ),
+    sub(
+        "count-failure-reports",
+        3,
+        ADMIN | STALE,
+        "Return the number of failure reports active for a given node",
+    ),
+    sub(
+        "countkeysinslot",
+        3,
+        STALE,
+        "Return the number of local keys in the specified hash slot",
+    ),
+    sub(
+        "delslots",
+        -3,
+        ADMIN | STALE,
+        "Set hash slots as unbound in receiving node",
+    ),
+    sub(
+        "delslotsrange",
+        -4,
+        ADMIN | STALE,
+        "Set hash slots as unbound in receiving node",
+    ),
+    sub(
+        "failover",
+        -2,
+        ADMIN | STALE,
+        "Forces a replica to perform a manual failover of its master.",
+    ),
+    sub(
+        "flushslots",
+        2,
+        ADMIN | STALE,
+        "Delete a node's own slots information",
+    ),
+    sub(
+        "forget",
+        3,
+        ADMIN | STALE,
+        "Remove a node from the nodes table",
+    ),
+    sub(
+        "getkeysinslot",
+        4,
+        STALE,
+        "Return local key names in the specified hash slot",
+    ),
+    sub(
+        "help",
+        2,
+        LOADING | STALE,
+        "Show helpful text about the different subcommands",
+    ),
+    sub(
+        "info",
+        2,
+        STALE,
+        "Provides info about Redis Cluster node state",
+    ),
+    sub(
+        "keyslot",
+        3,
+        STALE,
+        "Returns the hash slot of the specified key",
+    ),
+    sub(
+        "links",
+        2,
+        STALE,
+        "Returns a list of all TCP links to and from peer nodes in cluster",
+    ),
+    sub(
+        "meet",
+        -4,
+        ADMIN | STALE,
+        "Force a node cluster to handshake with another node",
+    ),
+    sub("myid", 2, STALE, "Return the node id"),
+    sub("nodes", 2, STALE, "Get Cluster config for the node"),
+    sub(
+        "replicas",
+        3,
+        ADMIN | STALE,
+        "List replica nodes of the specified master node",
+    ),
+    sub(
+        "replicate",
+        3,
+        ADMIN | STALE,
+        "Reconfigure a node as a replica of the specified master node",
+    ),
+    sub(
+        "reset",
+        -2,
+        ADMIN | NOSCRIPT | STALE,
+        "Reset a Redis Cluster node",
+    ),
+    sub(
+        "saveconfig",
+        2,
+        ADMIN | STALE,
+        "Forces the node to save cluster state on disk",
+    ),
+    sub(
+        "set-config-epoch",
+        3,
+        ADMIN | STALE,
+        "Set the configuration epoch in a new node",
+    ),
+    sub(
+        "setslot",
+        -4,
+        ADMIN | STALE,
+        "Bind a hash slot to a specific node",
+    ),
+    sub(
+        "shards",
+        2,
+        STALE,
+        "Get array of cluster slots to node mappings",
+    ),
+    sub(
+        "slaves",
+        3,
+        ADMIN | STALE,
+        "List replica nodes of the specified master node",
+    ),
+    sub(
+        "slots",
+        2,
+        STALE,
+        "Get array of Cluster slot to node mappings",
+    ),
+];
+
 static SCRIPT_SUBS: [SubCommand; 1] = [sub(
     "kill",
     2,
@@ -592,6 +747,11 @@ pub static COMMANDS: &[Command] = &[
     with_subs(cmd("pubsub", pubsub::pubsub, -2, 0, NOKEYS, "pubsub", "2.8.0", "A container for Pub/Sub commands"), &PUBSUB_SUBS),
     // Scripting (eval.c): no engine, only SCRIPT KILL's answer.
     with_subs(cmd("script", scripting::script, -2, 0, NOKEYS, "scripting", "2.6.0", "A container for Lua scripts management commands"), &SCRIPT_SUBS),
+    // Cluster (cluster.c): a standalone server's answer to all of them.
+    with_subs(cmd("cluster", cluster::cluster_disabled, -2, 0, NOKEYS, "cluster", "3.0.0", "A container for cluster commands"), &CLUSTER_SUBS),
+    cmd("asking", cluster::cluster_disabled, 1, FAST, NOKEYS, "cluster", "3.0.0", "Sent by cluster clients after an -ASK redirect"),
+    cmd("readonly", cluster::cluster_disabled, 1, LOADING | STALE | FAST, NOKEYS, "cluster", "3.0.0", "Enables read queries for a connection to a cluster replica node"),
+    cmd("readwrite", cluster::cluster_disabled, 1, LOADING | STALE | FAST, NOKEYS, "cluster", "3.0.0", "Disables read queries for a connection to a cluster replica node"),
     // Transactions (multi.c)
     cmd("multi", tx::multi, 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, NOKEYS, "transactions", "1.2.0", "Mark the start of a transaction block"),
     cmd("exec", tx::exec, 1, NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG, NOKEYS, "transactions", "1.2.0", "Execute all commands issued after MULTI"),

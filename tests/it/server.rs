@@ -266,3 +266,33 @@ fn command_list_names_subcommands_as_redis() {
         assert_eq!(ours, theirs, "{filter:?}");
     }
 }
+
+/// A standalone redis-server answers the cluster commands with "cluster
+/// support disabled" (how cluster-aware clients detect standalone mode),
+/// after its usual arity and subcommand checks; so do we.
+#[test]
+fn cluster_commands_answer_as_a_standalone_redis() {
+    crate::differential::check(
+        r#"
+        CLUSTER INFO
+        CLUSTER HELP
+        CLUSTER NODES
+        CLUSTER SLOTS
+        CLUSTER SHARDS
+        CLUSTER KEYSLOT foo
+        CLUSTER KEYSLOT
+        CLUSTER SETSLOT 1 NODE x
+        CLUSTER nosuch
+        CLUSTER
+        ASKING
+        READONLY
+        READWRITE
+        READONLY x
+        COMMAND INFO asking readonly readwrite
+        COMMAND GETKEYS CLUSTER INFO
+        MULTI
+        READONLY
+        EXEC
+        "#,
+    );
+}
