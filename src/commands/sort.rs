@@ -78,8 +78,8 @@ fn parse_options<'a>(
                 if !may_read_all {
                     return Err(CmdError::SortPatternDenied("BY"));
                 }
+                // An earlier "BY nosort" still wins, as in Redis.
                 o.by = Some(pattern);
-                o.dontsort = false;
             } else {
                 o.by = None;
                 o.dontsort = true;

@@ -104,6 +104,8 @@ fn sort_by_and_get_patterns_match_redis() {
         SORT l BY nosort DESC
         SORT l BY nosort LIMIT 1 1
         SORT l BY nosort GET # GET nothing
+        SORT l BY nosort BY w_*
+        SORT l BY w_* BY nosort
         RPUSH l2 b a c
         SORT l2 BY nokey_*
         SORT l2 BY nokey_* ALPHA
