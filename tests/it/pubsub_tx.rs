@@ -131,6 +131,29 @@ fn resp3_subscriber_gets_pushes_and_may_run_commands() {
 #[test]
 fn slow_subscriber_is_disconnected_at_the_hard_limit() {
     let s = ServerProc::start(&[]);
+    let mut admin = slow_subscriber_cut_at_the_pubsub_limit(&s, b"SUBSCRIBE", b"PUBLISH", "NUMSUB");
+    let info = admin.cmds(&["INFO", "memory"]);
+    let used: u64 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap();
+    assert!(
+        used < 20 * 1024 * 1024,
+        "used_memory {used}: output was not bounded"
+    );
+}
+
+/// A subscriber (`subscribe` to "flood") that never reads is cut off by
+/// the pubsub output-buffer limit while `publish` floods it, and the cut
+/// counts in INFO; `numsub` is the PUBSUB subcommand that must then count
+/// no subscriber. Returns the admin connection.
+pub(crate) fn slow_subscriber_cut_at_the_pubsub_limit(
+    s: &ServerProc,
+    subscribe: &[u8],
+    publish: &[u8],
+    numsub: &str,
+) -> Conn {
     let mut admin = s.conn();
     assert_eq!(
         admin.cmds(&[
@@ -142,14 +165,14 @@ fn slow_subscriber_is_disconnected_at_the_hard_limit() {
         "+OK\r\n"
     );
     let mut sub = s.conn();
-    sub.send(&[b"SUBSCRIBE", b"flood"]);
+    sub.send(&[subscribe, b"flood"]);
     read_n(&mut sub, 1);
     // Never read from `sub` again: its socket buffers fill, then the
     // server-side output buffer grows until the limit closes it.
     let payload = vec![b'x'; 64 * 1024];
     let mut pipeline = Vec::new();
     for _ in 0..200 {
-        pipeline.extend(encode(&[b"PUBLISH", b"flood", &payload]));
+        pipeline.extend(encode(&[publish, b"flood", &payload]));
     }
     admin.send_raw(&pipeline);
     for _ in 0..200 {
@@ -157,7 +180,7 @@ fn slow_subscriber_is_disconnected_at_the_hard_limit() {
     }
     assert!(
         wait_until(Duration::from_secs(10), || admin
-            .cmds(&["PUBSUB", "NUMSUB", "flood"])
+            .cmds(&["PUBSUB", numsub, "flood"])
             .ends_with(":0\r\n")),
         "the slow subscriber should have been disconnected"
     );
@@ -170,16 +193,7 @@ fn slow_subscriber_is_disconnected_at_the_hard_limit() {
         ),
         1
     );
-    let info = admin.cmds(&["INFO", "memory"]);
-    let used: u64 = info
-        .lines()
-        .find_map(|l| l.strip_prefix("used_memory:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap();
-    assert!(
-        used < 20 * 1024 * 1024,
-        "used_memory {used}: output was not bounded"
-    );
+    admin
 }
 
 #[test]

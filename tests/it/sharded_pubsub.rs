@@ -4,7 +4,7 @@
 //! connection receives (replies, confirmations, pushed messages) is
 //! compared.
 
-use crate::common::{encode, info_u64, wait_until, Conn, ServerProc};
+use crate::common::{info_u64, wait_until, Conn, ServerProc};
 use crate::differential::check;
 use std::time::Duration;
 
@@ -399,40 +399,10 @@ fn publish_reaches_a_replicas_subscribers() {
 #[test]
 fn slow_shard_subscriber_is_disconnected_at_the_pubsub_limit() {
     let s = ServerProc::start(&["--save", ""]);
-    let mut admin = s.conn();
-    assert_eq!(
-        admin.cmds(&[
-            "CONFIG",
-            "SET",
-            "client-output-buffer-limit",
-            "pubsub 256kb 0 0"
-        ]),
-        "+OK\r\n"
-    );
-    let mut sub = s.conn();
-    sub.send(&[b"SSUBSCRIBE", b"flood"]);
-    sub.read_reply();
-    let payload = vec![b'x'; 64 * 1024];
-    let mut pipeline = Vec::new();
-    for _ in 0..200 {
-        pipeline.extend(encode(&[b"SPUBLISH", b"flood", &payload]));
-    }
-    admin.send_raw(&pipeline);
-    for _ in 0..200 {
-        admin.read_reply();
-    }
-    assert!(
-        wait_until(Duration::from_secs(10), || admin
-            .cmds(&["PUBSUB", "SHARDNUMSUB", "flood"])
-            .ends_with(":0\r\n")),
-        "the slow shard subscriber should have been disconnected"
-    );
-    assert_eq!(
-        info_u64(
-            &mut admin,
-            "stats",
-            "client_output_buffer_limit_disconnections"
-        ),
-        1
+    crate::pubsub_tx::slow_subscriber_cut_at_the_pubsub_limit(
+        &s,
+        b"SSUBSCRIBE",
+        b"SPUBLISH",
+        "SHARDNUMSUB",
     );
 }
