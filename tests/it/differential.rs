@@ -1675,3 +1675,30 @@ fn numkeys_commands_are_movablekeys_like_redis() {
         assert_eq!(ra, rb, "{name}");
     }
 }
+
+/// Run `setup`, then (after CONFIG RESETSTAT) `script`, on a fresh
+/// RedisLite and a fresh redis-server: INFO's keyspace_hits and
+/// keyspace_misses must come out the same, so every lookup counts as
+/// Redis counts it.
+pub(crate) fn assert_same_hits_and_misses(setup: &[&[&str]], script: &[&[&str]]) {
+    let mut stats = Vec::new();
+    for srv in [ServerProc::start(&[]), ServerProc::start_reference(&[])] {
+        let mut c = srv.conn();
+        for args in setup {
+            c.cmd(args);
+        }
+        c.cmd(&["CONFIG", "RESETSTAT"]);
+        for args in script {
+            c.cmd(args);
+        }
+        let info = c.cmds(&["INFO", "stats"]);
+        let pick = |name: &str| -> String {
+            info.lines()
+                .find(|l| l.starts_with(name))
+                .unwrap_or_default()
+                .to_string()
+        };
+        stats.push((pick("keyspace_hits:"), pick("keyspace_misses:")));
+    }
+    assert_eq!(stats[0], stats[1]);
+}

@@ -99,23 +99,7 @@ fn geo_lookups_count_keyspace_hits_and_misses_like_redis() {
             "km",
         ],
     ];
-    let mut stats = Vec::new();
-    for srv in [ServerProc::start(&[]), ServerProc::start_reference(&[])] {
-        let mut c = srv.conn();
-        c.cmd(&["CONFIG", "RESETSTAT"]);
-        for args in script {
-            c.cmd(args);
-        }
-        let info = c.cmds(&["INFO", "stats"]);
-        let pick = |name: &str| -> String {
-            info.lines()
-                .find(|l| l.starts_with(name))
-                .unwrap_or_default()
-                .to_string()
-        };
-        stats.push((pick("keyspace_hits:"), pick("keyspace_misses:")));
-    }
-    assert_eq!(stats[0], stats[1]);
+    crate::differential::assert_same_hits_and_misses(&[], script);
 }
 
 fn fill_geo(c: &mut Conn) {

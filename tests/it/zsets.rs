@@ -300,23 +300,7 @@ fn zset_lookups_count_keyspace_hits_and_misses_like_redis() {
         &["ZPOPMIN", "nokey"],
         &["ZMPOP", "2", "nokey", "a", "MIN"],
     ];
-    let mut stats = Vec::new();
-    for srv in [ServerProc::start(&[]), ServerProc::start_reference(&[])] {
-        let mut c = srv.conn();
-        c.cmd(&["CONFIG", "RESETSTAT"]);
-        for args in script {
-            c.cmd(args);
-        }
-        let info = String::from_utf8_lossy(&c.cmd(&["INFO", "stats"])).into_owned();
-        let pick = |name: &str| -> String {
-            info.lines()
-                .find(|l| l.starts_with(name))
-                .unwrap_or_default()
-                .to_string()
-        };
-        stats.push((pick("keyspace_hits:"), pick("keyspace_misses:")));
-    }
-    assert_eq!(stats[0], stats[1]);
+    crate::differential::assert_same_hits_and_misses(&[], script);
 }
 
 #[test]
