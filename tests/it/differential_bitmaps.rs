@@ -493,17 +493,7 @@ fn bitmap_category_lists_match_redis() {
     let ours = ServerProc::start(&["--save", ""]);
     let theirs = ServerProc::start_reference(&[]);
     let (mut a, mut b) = (ours.conn(), theirs.conn());
-    let sorted = |reply: Vec<u8>| {
-        let text = String::from_utf8_lossy(&reply).into_owned();
-        let mut names: Vec<String> = text
-            .split("\r\n")
-            .skip(1)
-            .filter(|l| !l.starts_with('$') && !l.is_empty())
-            .map(str::to_string)
-            .collect();
-        names.sort();
-        names
-    };
+    let sorted = |reply: Vec<u8>| crate::server::sorted_names(&reply);
     for args in [
         &["ACL", "CAT", "bitmap"][..],
         &["COMMAND", "LIST", "FILTERBY", "ACLCAT", "bitmap"],

@@ -206,7 +206,7 @@ fn normal_output_buffer_hard_limit_disconnects() {
 
 /// The names in a flat array-of-bulks reply, sorted (Redis lists commands
 /// in its hash table's order).
-fn sorted_names(reply: &[u8]) -> Vec<String> {
+pub(crate) fn sorted_names(reply: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(reply);
     let mut names: Vec<String> = text
         .split("\r\n")
