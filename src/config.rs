@@ -131,6 +131,9 @@ pub struct Config {
     pub rdbchecksum: bool,
     pub slowlog_log_slower_than: i64,
     pub slowlog_max_len: u64,
+    /// Keys the CLIENT TRACKING table may hold (0: unbounded), Redis's
+    /// `tracking-table-max-keys`.
+    pub tracking_table_max_keys: u64,
     /// ACL LOG keeps at most this many entries (trimmed on the next entry).
     pub acllog_max_len: u64,
     pub latency_monitor_threshold: u64,
@@ -249,6 +252,7 @@ impl Default for Config {
             rdbchecksum: true,
             slowlog_log_slower_than: 10000,
             slowlog_max_len: 128,
+            tracking_table_max_keys: 1_000_000,
             acllog_max_len: 128,
             latency_monitor_threshold: 0,
             latency_tracking: true,
@@ -537,6 +541,15 @@ static OPTIONS: &[OptionDef] = &[
         true
     ),
     int_opt!("slowlog-max-len", &[], slowlog_max_len, u64, 0, LLMAX, true),
+    int_opt!(
+        "tracking-table-max-keys",
+        &[],
+        tracking_table_max_keys,
+        u64,
+        0,
+        LLMAX,
+        true
+    ),
     int_opt!("acllog-max-len", &[], acllog_max_len, u64, 0, LLMAX, true),
     int_opt!(
         "latency-monitor-threshold",

@@ -116,6 +116,8 @@ pub struct Client {
     pub is_master: bool,
     /// Blocked in WAIT: no further input is processed until it ends.
     pub wait_blocked: bool,
+    /// CLIENT TRACKING mode while tracking is on (boxed: rare).
+    pub tracking: Option<Box<crate::tracking::ClientTracking>>,
 }
 
 /// Commands queued between MULTI and EXEC. Arguments are copied out of
@@ -209,6 +211,7 @@ impl Client {
             repl: None,
             is_master: false,
             wait_blocked: false,
+            tracking: None,
         }
     }
 
@@ -265,6 +268,12 @@ impl Client {
                 self.blocked.is_some() || self.pause_blocked || self.wait_blocked,
                 'b',
             ),
+            (self.tracking.is_some(), 't'),
+            (
+                self.tracking.as_ref().is_some_and(|t| t.broken_redirect),
+                'R',
+            ),
+            (self.tracking.as_ref().is_some_and(|t| t.bcast), 'B'),
             (self.close_after_reply, 'c'),
             (self.close_asap, 'A'),
             (self.no_evict, 'e'),
@@ -288,7 +297,7 @@ impl Client {
                 .unwrap_or_default()
         };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -312,6 +321,7 @@ impl Client {
             self.user
                 .as_ref()
                 .map_or_else(|| "default".to_string(), |u| String::from_utf8_lossy(&u.borrow().name).into_owned()),
+            self.tracking.as_ref().map_or(-1, |t| t.redirect as i64),
             match self.proto {
                 Proto::Resp2 => 2,
                 Proto::Resp3 => 3,

@@ -115,6 +115,8 @@ pub struct Keyspace {
     pub client_no_touch: bool,
     /// WATCHed keys; every mutation below touches it.
     pub watch: WatchRegistry,
+    /// CLIENT TRACKING table: invalidated wherever WATCH is signalled.
+    pub tracking: crate::tracking::Tracking,
     /// Keyspace notifications raised by the running command.
     pub notifier: Notifier,
     /// Keys deleted by expiry (lazy or active) or eviction, not yet
@@ -180,6 +182,7 @@ impl Keyspace {
             lfu: None,
             client_no_touch: false,
             watch: WatchRegistry::default(),
+            tracking: crate::tracking::Tracking::default(),
             notifier: Notifier::default(),
             expired_log: Vec::new(),
             blocked: BlockedKeys::default(),
@@ -300,6 +303,9 @@ impl Keyspace {
         if !self.watch.is_empty() {
             self.watch.touch(db, key);
         }
+        if self.tracking.is_active() {
+            self.tracking.invalidate(key, true);
+        }
     }
 
     /// Find a live key. Expired keys are deleted and reported missing.
@@ -323,6 +329,12 @@ impl Keyspace {
         if access == Access::Write && !self.watch.is_empty() && self.dbs[db].dict.contains_key(key)
         {
             self.watch.defer_touch(db, key);
+        }
+        if access == Access::Write
+            && self.tracking.is_active()
+            && self.dbs[db].dict.contains_key(key)
+        {
+            self.tracking.defer(key);
         }
         let found = self.dbs[db].dict.get_mut(key);
         if access.counts_stats() {
@@ -477,6 +489,9 @@ impl Keyspace {
         let (_, obj) = d.dict.remove(key)?;
         if !self.watch.is_empty() {
             self.watch.touch(db, key);
+        }
+        if self.tracking.is_active() {
+            self.tracking.invalidate(key, true);
         }
         let d = &mut self.dbs[db];
         if !d.expires.is_empty() {

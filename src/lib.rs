@@ -29,4 +29,5 @@ pub mod replication;
 pub mod resp;
 pub mod server;
 pub mod types;
+pub mod tracking;
 pub mod watch;

@@ -169,6 +169,16 @@ fn numkeys_keys(cmd: &Command, args: &Argv) -> Option<Result<Vec<usize>, CmdErro
     })
 }
 
+/// Key positions of a request (`args`: the command and its arguments), as
+/// COMMAND GETKEYS finds them; none if its numkeys is invalid. CLIENT
+/// TRACKING remembers the keys at these positions.
+pub(crate) fn tracked_key_positions(cmd: &Command, args: &Argv) -> Vec<usize> {
+    match numkeys_keys(cmd, args) {
+        Some(found) => found.unwrap_or_default(),
+        None => command_keys(cmd, args.len()),
+    }
+}
+
 fn command_keys(cmd: &Command, argc: usize) -> Vec<usize> {
     // Shard channels sit at key positions but are not keys.
     if cmd.first_key <= 0 || cmd.flags & super::table::CHANNEL_KEYS != 0 {

@@ -566,22 +566,400 @@ pub fn client(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             srv.unpause_clients();
             c.reply().ok();
         }
-        "getredir" => c.reply().int(-1),
-        "trackinginfo" => {
-            let mut w = c.reply();
-            w.map(3);
-            w.bulk(b"flags");
-            w.set(1);
-            w.bulk(b"off");
-            w.bulk(b"redirect");
-            w.int(-1);
-            w.bulk(b"prefixes");
-            w.array(0);
+        "tracking" => client_tracking(srv, c, argv)?,
+        "caching" => client_caching(c, argv)?,
+        "getredir" => {
+            let redir = c.tracking.as_ref().map_or(-1, |t| t.redirect as i64);
+            c.reply().int(redir);
         }
+        "trackinginfo" => tracking_info(c),
         "help" => reply_help(c, CLIENT_HELP),
         _ => {
             return Err(CmdError::UnknownSubcommand(sub, "CLIENT".into()));
         }
     }
     Ok(())
+}
+
+/// CLIENT TRACKING ON|OFF [REDIRECT id] [BCAST] [PREFIX p]... [OPTIN]
+/// [OPTOUT] [NOLOOP]: options are parsed first (REDIRECT's target must
+/// exist now), then checked against each other and the current mode, in
+/// Redis's order.
+fn client_tracking(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    let mut redirect = 0u64;
+    let mut mode = crate::tracking::ClientTracking::default();
+    let mut prefixes: Vec<&[u8]> = Vec::new();
+    let mut j = 3;
+    while j < argv.len() {
+        let more = j + 1 < argv.len();
+        if argv.is(j, "redirect") && more {
+            j += 1;
+            if redirect != 0 {
+                return Err(CmdError::msg(
+                    "ERR A client can only redirect to a single other client",
+                ));
+            }
+            let id = parse_int(argv.get(j))?;
+            let exists = id > 0
+                && (c.id == id as u64 || srv.clients_iter().any(|o| o.id == id as u64));
+            if !exists {
+                return Err(CmdError::msg(crate::errors::TRACKING_REDIR_MISSING));
+            }
+            redirect = id as u64;
+        } else if argv.is(j, "bcast") {
+            mode.bcast = true;
+        } else if argv.is(j, "optin") {
+            mode.optin = true;
+        } else if argv.is(j, "optout") {
+            mode.optout = true;
+        } else if argv.is(j, "noloop") {
+            mode.noloop = true;
+        } else if argv.is(j, "prefix") && more {
+            j += 1;
+            prefixes.push(argv.get(j));
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        j += 1;
+    }
+    if argv.is(2, "off") {
+        disable_tracking(srv, c);
+        c.reply().ok();
+        return Ok(());
+    }
+    if !argv.is(2, "on") {
+        return Err(CmdError::Syntax);
+    }
+    use crate::errors as e;
+    if !mode.bcast && !prefixes.is_empty() {
+        return Err(CmdError::msg(e::TRACKING_PREFIX_NEEDS_BCAST));
+    }
+    if let Some(old) = c.tracking.as_deref() {
+        if old.bcast != mode.bcast {
+            return Err(CmdError::msg(e::TRACKING_BCAST_SWITCH));
+        }
+    }
+    if mode.bcast && (mode.optin || mode.optout) {
+        return Err(CmdError::msg(e::TRACKING_OPT_WITH_BCAST));
+    }
+    if mode.optin && mode.optout {
+        return Err(CmdError::msg(e::TRACKING_OPTIN_AND_OPTOUT));
+    }
+    if let Some(old) = c.tracking.as_deref() {
+        if (mode.optin && old.optout) || (mode.optout && old.optin) {
+            return Err(CmdError::msg(e::TRACKING_OPT_SWITCH));
+        }
+    }
+    if mode.bcast {
+        check_prefix_collisions(c, &prefixes)?;
+    }
+    // Turning tracking on again keeps the BCAST prefixes registered so
+    // far (Redis adds to them) but resets every other option.
+    let old = c.tracking.take();
+    if old.is_none() {
+        srv.ks.tracking.clients_on += 1;
+    }
+    mode.redirect = redirect;
+    if let Some(old) = old {
+        mode.prefixes = old.prefixes;
+    }
+    if mode.bcast {
+        if prefixes.is_empty() {
+            prefixes.push(b"");
+        }
+        for p in prefixes {
+            srv.ks.tracking.add_prefix(c.id, p);
+            mode.prefixes.insert(p.to_vec());
+        }
+    }
+    c.tracking = Some(Box::new(mode));
+    c.reply().ok();
+    Ok(())
+}
+
+/// Redis refuses a prefix that is a prefix of, or has as a prefix, one the
+/// client already has or another one given in the same call.
+fn check_prefix_collisions(c: &Client, prefixes: &[&[u8]]) -> CmdResult {
+    let overlap = |a: &[u8], b: &[u8]| a.starts_with(b) || b.starts_with(a);
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    for (i, p) in prefixes.iter().enumerate() {
+        if let Some(old) = c.tracking.as_deref() {
+            if let Some(have) = old.prefixes.iter().find(|have| overlap(have, p)) {
+                return Err(CmdError::Other(
+                    format!(
+                        "ERR Prefix '{}' overlaps with an existing prefix '{}'. Prefixes for a single client must not overlap.",
+                        text(p),
+                        text(have)
+                    )
+                    .into(),
+                ));
+            }
+        }
+        if let Some(other) = prefixes[i + 1..].iter().find(|o| overlap(p, o)) {
+            return Err(CmdError::Other(
+                format!(
+                    "ERR Prefix '{}' overlaps with another provided prefix '{}'. Prefixes for a single client must not overlap.",
+                    text(p),
+                    text(other)
+                )
+                .into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// CLIENT TRACKING OFF, and a tracking client going away.
+pub fn disable_tracking(srv: &mut Server, c: &mut Client) {
+    if let Some(t) = c.tracking.take() {
+        for p in &t.prefixes {
+            srv.ks.tracking.remove_prefix(c.id, p);
+        }
+        srv.ks.tracking.clients_on -= 1;
+    }
+}
+
+/// CLIENT CACHING YES|NO: applies to the next command (or transaction).
+fn client_caching(c: &mut Client, argv: &Argv) -> CmdResult {
+    let Some(t) = c.tracking.as_deref_mut() else {
+        return Err(CmdError::msg(crate::errors::CACHING_NOT_TRACKING));
+    };
+    if argv.is(2, "yes") {
+        if !t.optin {
+            return Err(CmdError::msg(crate::errors::CACHING_YES_NEEDS_OPTIN));
+        }
+    } else if argv.is(2, "no") {
+        if !t.optout {
+            return Err(CmdError::msg(crate::errors::CACHING_NO_NEEDS_OPTOUT));
+        }
+    } else {
+        return Err(CmdError::Syntax);
+    }
+    t.caching = true;
+    c.reply().ok();
+    Ok(())
+}
+
+fn tracking_info(c: &mut Client) {
+    let t = c.tracking.clone();
+    let mut flags: Vec<&[u8]> = Vec::new();
+    match t.as_deref() {
+        None => flags.push(b"off"),
+        Some(t) => {
+            flags.push(b"on");
+            if t.bcast {
+                flags.push(b"bcast");
+            }
+            if t.optin {
+                flags.push(b"optin");
+                if t.caching {
+                    flags.push(b"caching-yes");
+                }
+            }
+            if t.optout {
+                flags.push(b"optout");
+                if t.caching {
+                    flags.push(b"caching-no");
+                }
+            }
+            if t.noloop {
+                flags.push(b"noloop");
+            }
+            if t.broken_redirect {
+                flags.push(b"broken_redirect");
+            }
+        }
+    }
+    let mut w = c.reply();
+    w.map(3);
+    w.bulk(b"flags");
+    w.set(flags.len());
+    for f in flags {
+        w.bulk(f);
+    }
+    w.bulk(b"redirect");
+    w.int(t.as_deref().map_or(-1, |t| t.redirect as i64));
+    w.bulk(b"prefixes");
+    let prefixes = t.as_deref().map(|t| t.prefixes.len()).unwrap_or(0);
+    w.array(prefixes);
+    if let Some(t) = t.as_deref() {
+        for p in &t.prefixes {
+            w.bulk(p);
+        }
+    }
+}
+
+/// What an invalidation carries.
+enum Payload<'a> {
+    Keys(&'a [&'a [u8]]),
+    /// FLUSH*: a null, in the tracking client's protocol (Redis writes the
+    /// tracker's null even when it redirects).
+    Null,
+}
+
+/// Write the queued invalidations (src/tracking.rs) to their clients.
+/// Called after each command (after its reply, as Redis defers the running
+/// client's own invalidations past its reply), before a command runs if
+/// something was queued meanwhile (evictions), and before the loop sleeps
+/// (BCAST batches, expiry in cron).
+pub fn deliver_invalidations(srv: &mut Server, mut current: Option<&mut Client>) {
+    let mut outbox = std::mem::take(&mut srv.ks.tracking.outbox);
+    // Client ids -> slots, built once per batch.
+    let slots: std::collections::HashMap<u64, usize> = srv
+        .clients
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.as_ref().map(|c| (c.id, i)))
+        .collect();
+    for msg in &outbox {
+        match msg {
+            crate::tracking::Invalidation::Key {
+                client,
+                key,
+                current: running,
+            } => {
+                let skip = with_client(srv, &mut current, &slots, *client, |t| {
+                    t.tracking
+                        .as_deref()
+                        .is_none_or(|m| m.bcast || (m.noloop && *running == Some(t.id)))
+                });
+                if skip == Some(false) {
+                    let keys = [key.as_slice()];
+                    send(srv, &mut current, &slots, *client, Payload::Keys(&keys));
+                }
+            }
+            crate::tracking::Invalidation::Flush => {
+                // Every tracking client, oldest first (Redis's client list).
+                let mut ids: Vec<u64> = srv
+                    .clients_iter()
+                    .filter(|o| o.tracking.is_some())
+                    .map(|o| o.id)
+                    .collect();
+                if let Some(cur) = current.as_deref() {
+                    if cur.tracking.is_some() {
+                        ids.push(cur.id);
+                    }
+                }
+                ids.sort_unstable();
+                for id in ids {
+                    send(srv, &mut current, &slots, id, Payload::Null);
+                }
+            }
+            crate::tracking::Invalidation::Prefix { clients, keys } => {
+                for &id in clients.iter() {
+                    let noloop = with_client(srv, &mut current, &slots, id, |t| {
+                        t.tracking.as_deref().map(|m| m.bcast.then_some(m.noloop))
+                    });
+                    let Some(Some(Some(noloop))) = noloop else {
+                        continue;
+                    };
+                    let list: Vec<&[u8]> = keys
+                        .iter()
+                        .filter(|(_, writer)| !noloop || *writer != Some(id))
+                        .map(|(k, _)| k.as_slice())
+                        .collect();
+                    if !list.is_empty() {
+                        send(srv, &mut current, &slots, id, Payload::Keys(&list));
+                    }
+                }
+            }
+        }
+    }
+    outbox.clear();
+    if srv.ks.tracking.outbox.is_empty() {
+        srv.ks.tracking.outbox = outbox;
+    }
+}
+
+/// Run `f` on the client with `id` (the running one or one in the table).
+fn with_client<R>(
+    srv: &mut Server,
+    current: &mut Option<&mut Client>,
+    slots: &std::collections::HashMap<u64, usize>,
+    id: u64,
+    f: impl FnOnce(&mut Client) -> R,
+) -> Option<R> {
+    if let Some(cur) = current.as_deref_mut() {
+        if cur.id == id {
+            return Some(f(cur));
+        }
+    }
+    let slot = *slots.get(&id)?;
+    let target = srv.clients.get_mut(slot)?.as_deref_mut()?;
+    if target.close_asap {
+        return None;
+    }
+    let r = f(target);
+    if !target.pending_write {
+        target.pending_write = true;
+        srv.pending_writes.push(slot);
+    }
+    Some(r)
+}
+
+/// One invalidation for tracking client `id`: on its own connection in
+/// RESP3, or to its REDIRECT target (a RESP3 push, or a `message` on
+/// `__redis__:invalidate` to a RESP2 client in pub/sub mode); a RESP2
+/// client without a redirect gets nothing, as in Redis.
+fn send(
+    srv: &mut Server,
+    current: &mut Option<&mut Client>,
+    slots: &std::collections::HashMap<u64, usize>,
+    id: u64,
+    payload: Payload,
+) {
+    let Some(Some((redirect, tracker_proto))) = with_client(srv, current, slots, id, |t| {
+        t.tracking.as_deref().map(|m| (m.redirect, t.proto))
+    }) else {
+        return;
+    };
+    let target = if redirect == 0 { id } else { redirect };
+    let delivered = with_client(srv, current, slots, target, |to| {
+        write_invalidation(to, redirect != 0, tracker_proto, &payload)
+    });
+    if redirect != 0 && delivered.is_none() {
+        // The redirect target went away: the tracking client is told (in
+        // RESP3) every time, and flagged `R`.
+        with_client(srv, current, slots, id, |t| {
+            if let Some(m) = t.tracking.as_deref_mut() {
+                m.broken_redirect = true;
+            }
+            if t.proto == Proto::Resp3 {
+                let mut w = t.reply();
+                w.push(2);
+                w.bulk(b"tracking-redir-broken");
+                w.int(redirect as i64);
+            }
+        });
+    }
+}
+
+fn write_invalidation(to: &mut Client, redirected: bool, tracker_proto: Proto, payload: &Payload) {
+    let (resp3, subscribed) = (to.proto == Proto::Resp3, to.is_subscribed());
+    let mut w = to.reply();
+    if resp3 {
+        w.push(2);
+        w.bulk(b"invalidate");
+    } else if redirected && subscribed {
+        w.push(3);
+        w.bulk(b"message");
+        w.bulk(b"__redis__:invalidate");
+    } else {
+        return;
+    }
+    match payload {
+        Payload::Keys(keys) => {
+            w.array(keys.len());
+            for k in keys.iter() {
+                w.bulk(k);
+            }
+        }
+        Payload::Null => {
+            drop(w);
+            to.out.extend_from_slice(match tracker_proto {
+                Proto::Resp3 => b"_\r\n",
+                Proto::Resp2 => b"$-1\r\n",
+            });
+        }
+    }
 }

@@ -83,6 +83,8 @@ fn flush_one(srv: &mut Server, db: usize, lazy: bool) {
 pub fn flushdb(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let lazy = parse_flush_async(srv, argv)?;
     flush_one(srv, c.db, lazy);
+    // Redis tells every tracking client, whatever the database.
+    srv.ks.tracking.flush();
     srv.ks.dirty += 1;
     c.reply().ok();
     Ok(())
@@ -93,6 +95,7 @@ pub fn flushall(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     for db in 0..srv.ks.dbs.len() {
         flush_one(srv, db, lazy);
     }
+    srv.ks.tracking.flush();
     srv.ks.dirty += 1;
     c.reply().ok();
     Ok(())

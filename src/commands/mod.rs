@@ -172,6 +172,9 @@ pub fn call(srv: &mut Server, c: &mut Client, argv: &Argv) {
     }
     let out_mark = c.out.len();
     srv.ks.client_no_touch = c.no_touch;
+    // Redis's current_client: NOLOOP and the "after the reply" rule of
+    // CLIENT TRACKING look at it (tracking.rs).
+    srv.ks.tracking.current = Some(c.id);
     let result = dispatch(srv, c, argv, start);
     srv.ks.client_no_touch = false;
     if let Err(e) = result {
@@ -184,6 +187,19 @@ pub fn call(srv: &mut Server, c: &mut Client, argv: &Argv) {
         // set the mode (CLIENT REPLY ON) resets it before we get here.
         ReplyMode::Off | ReplyMode::Skipping => c.out.truncate(out_mark),
         _ => {}
+    }
+    if let Some(t) = c.tracking.as_deref_mut() {
+        // CLIENT CACHING applies to the next command or transaction only;
+        // any CLIENT subcommand keeps it, as Redis's resetClient.
+        if t.caching && c.multi.is_none() && !argv[0].eq_ignore_ascii_case(b"client") {
+            t.caching = false;
+        }
+    }
+    srv.ks.tracking.current = None;
+    // Invalidations go out after the reply (Redis defers the running
+    // client's own until its reply is written).
+    if !srv.ks.tracking.outbox.is_empty() {
+        connection::deliver_invalidations(srv, Some(c));
     }
     if srv.ks.notifier.has_pending() {
         pubsub::flush_notifications(srv, Some(c));
@@ -381,6 +397,17 @@ fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv, start: u64) -> CmdRes
             return reject(c, e);
         }
     }
+    // Keep the CLIENT TRACKING table under tracking-table-max-keys (Redis
+    // does it here, before running the command).
+    if srv.ks.tracking.clients_on > 0 {
+        let max = usize::try_from(srv.config.tracking_table_max_keys).unwrap_or(usize::MAX);
+        srv.ks.tracking.enforce_limit(max);
+    }
+    // Invalidations raised before the command runs (evictions, the limit
+    // above) reach the running client before its reply, as in Redis.
+    if !srv.ks.tracking.outbox.is_empty() {
+        connection::deliver_invalidations(srv, Some(c));
+    }
     if c.multi.is_some() && !is_transaction_control(cmd.name) {
         tx::queue(c, argv);
         return Ok(());
@@ -411,6 +438,12 @@ pub fn execute(
         // Keys looked up for writing invalidate WATCH only if the command
         // changed something (watch.rs).
         srv.ks.watch.end_command(srv.ks.dirty != dirty_before);
+    }
+    if srv.ks.tracking.has_deferred() {
+        srv.ks.tracking.end_command(srv.ks.dirty != dirty_before);
+    }
+    if c.tracking.is_some() {
+        remember_read_keys(srv, c, cmd, argv);
     }
     // EXEC's own dirty delta belongs to the commands it ran, which were
     // propagated one by one; EXEC adds nothing of its own.
@@ -475,6 +508,27 @@ pub fn execute(
     }
     c.redacted.clear();
     result
+}
+
+/// CLIENT TRACKING (default, OPTIN, OPTOUT modes): a read-only command's
+/// keys are remembered for the client, whether it succeeded or not, as
+/// Redis's call(). Read-only scripts track the commands they run, not
+/// their own keys; shard channels are not keys.
+#[cold]
+fn remember_read_keys(srv: &mut Server, c: &Client, cmd: &Command, argv: &Argv) {
+    let flags = effective_flags(cmd, argv);
+    if flags & table::READONLY == 0
+        || flags & table::PUBSUB != 0
+        || matches!(cmd.name, "eval_ro" | "evalsha_ro" | "fcall_ro")
+    {
+        return;
+    }
+    if !c.tracking.as_deref().is_some_and(|t| t.tracks_reads()) {
+        return;
+    }
+    for i in command::tracked_key_positions(cmd, argv) {
+        srv.ks.tracking.remember(c.id, argv.get(i));
+    }
 }
 
 /// The flags that apply to this request: a subcommand's own flags when

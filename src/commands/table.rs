@@ -321,7 +321,7 @@ static ACL_SUBS: [SubCommand; 13] = [
     ),
 ];
 
-static CLIENT_SUBS: [SubCommand; 15] = [
+static CLIENT_SUBS: [SubCommand; 17] = [
     sub("id", 2, NOSCRIPT | LOADING | STALE, "Returns the client ID for the current connection"),
     sub("setname", 3, NOSCRIPT | LOADING | STALE, "Set the current connection name"),
     sub("getname", 2, NOSCRIPT | LOADING | STALE, "Get the current connection name"),
@@ -336,6 +336,8 @@ static CLIENT_SUBS: [SubCommand; 15] = [
     sub("unpause", 2, ADMIN | NOSCRIPT | LOADING | STALE, "Resume processing of clients that were paused"),
     sub("getredir", 2, NOSCRIPT | LOADING | STALE, "Get tracking notifications redirection client ID if any"),
     sub("trackinginfo", 2, NOSCRIPT | LOADING | STALE, "Return information about server assisted client side caching for the current connection"),
+    sub("tracking", -3, NOSCRIPT | LOADING | STALE, "Enable or disable server assisted client side caching support"),
+    sub("caching", 3, NOSCRIPT | LOADING | STALE, "Instruct the server about tracking or not keys in the next request"),
     sub("unblock", -3, ADMIN | NOSCRIPT | LOADING | STALE, "Unblock a client blocked in a blocking command from a different connection"),
 ];
 

@@ -179,7 +179,7 @@ fn clients_section(srv: &Server, current: &Client, out: &mut String) -> bool {
         .filter(|c| c.pause_blocked || c.wait_blocked)
         .count();
     field!(out, "blocked_clients", srv.blocking.clients + held);
-    field!(out, "tracking_clients", 0);
+    field!(out, "tracking_clients", srv.ks.tracking.clients_on);
     field!(
         out,
         "clients_in_timeout_table",
@@ -455,9 +455,9 @@ fn stats_section(srv: &Server, out: &mut String) -> bool {
     field!(out, "active_defrag_key_misses", 0);
     field!(out, "total_active_defrag_time", 0);
     field!(out, "current_active_defrag_time", 0);
-    field!(out, "tracking_total_keys", 0);
-    field!(out, "tracking_total_items", 0);
-    field!(out, "tracking_total_prefixes", 0);
+    field!(out, "tracking_total_keys", srv.ks.tracking.total_keys());
+    field!(out, "tracking_total_items", srv.ks.tracking.total_items());
+    field!(out, "tracking_total_prefixes", srv.ks.tracking.total_prefixes());
     field!(out, "unexpected_error_replies", s.unexpected_error_replies);
     field!(out, "total_error_replies", s.total_error_replies);
     field!(out, "dump_payload_sanitizations", 0);

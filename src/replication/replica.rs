@@ -612,6 +612,8 @@ impl Server {
         for db in 0..self.ks.dbs.len() {
             drop(self.ks.flush_db(db));
         }
+        // As Redis's emptyData: tracking clients drop their caches.
+        self.ks.tracking.flush();
         // Loading is not a write of ours: nothing goes to the stream.
         let enabled = std::mem::replace(&mut self.prop.enabled, false);
         self.repl.loaded_stream_db = None;

@@ -584,6 +584,15 @@ impl Server {
             self.process_unblocked_clients();
         }
         self.replication_before_sleep();
+        // CLIENT TRACKING: BCAST batches (one message per prefix per loop
+        // turn, as Redis) and invalidations raised outside a command
+        // (active expiry, a replica applying its master's stream).
+        if self.ks.tracking.total_prefixes() > 0 && self.ks.tracking.has_broadcast_pending() {
+            self.ks.tracking.broadcast();
+        }
+        if !self.ks.tracking.outbox.is_empty() {
+            crate::commands::connection::deliver_invalidations(self, None);
+        }
         let aof_ok = self.flush_aof() || self.aof_durable();
         if aof_ok && !self.aof_held.is_empty() {
             for slot in std::mem::take(&mut self.aof_held) {
@@ -694,6 +703,7 @@ impl Server {
         let slot = c.token;
         crate::commands::pubsub::unsubscribe_all(self, &mut c);
         crate::commands::tx::unwatch_all(self, &mut c);
+        crate::commands::connection::disable_tracking(self, &mut c);
         // A blocked client leaves every wait queue and the deadline table.
         self.forget_blocked(&mut c);
         if c.monitor {
