@@ -28,6 +28,6 @@ pub mod pubsub;
 pub mod replication;
 pub mod resp;
 pub mod server;
-pub mod types;
 pub mod tracking;
+pub mod types;
 pub mod watch;

@@ -600,8 +600,8 @@ fn client_tracking(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
                 ));
             }
             let id = parse_int(argv.get(j))?;
-            let exists = id > 0
-                && (c.id == id as u64 || srv.clients_iter().any(|o| o.id == id as u64));
+            let exists =
+                id > 0 && (c.id == id as u64 || srv.clients_iter().any(|o| o.id == id as u64));
             if !exists {
                 return Err(CmdError::msg(crate::errors::TRACKING_REDIR_MISSING));
             }

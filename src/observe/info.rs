@@ -457,7 +457,11 @@ fn stats_section(srv: &Server, out: &mut String) -> bool {
     field!(out, "current_active_defrag_time", 0);
     field!(out, "tracking_total_keys", srv.ks.tracking.total_keys());
     field!(out, "tracking_total_items", srv.ks.tracking.total_items());
-    field!(out, "tracking_total_prefixes", srv.ks.tracking.total_prefixes());
+    field!(
+        out,
+        "tracking_total_prefixes",
+        srv.ks.tracking.total_prefixes()
+    );
     field!(out, "unexpected_error_replies", s.unexpected_error_replies);
     field!(out, "total_error_replies", s.total_error_replies);
     field!(out, "dump_payload_sanitizations", 0);

@@ -55,6 +55,7 @@ mod sets;
 mod sharded_pubsub;
 mod sort;
 mod strings;
+mod tracking;
 mod twemproxy;
 mod zsets;
 
