@@ -244,7 +244,10 @@ pub struct ClientTracking {
 impl ClientTracking {
     /// Whether the keys of the command that just ran are remembered.
     pub fn tracks_reads(&self) -> bool {
-        !self.bcast && !((self.optin && !self.caching) || (self.optout && self.caching))
+        // OPTIN tracks only after CACHING YES, OPTOUT all but after
+        // CACHING NO; BCAST clients have no table entries.
+        let skip = (self.optin && !self.caching) || (self.optout && self.caching);
+        !self.bcast && !skip
     }
 }
 

@@ -54,6 +54,8 @@ pub fn reset(srv: &mut Server, c: &mut Client, _argv: &Argv) -> CmdResult {
     c.multi = None;
     super::tx::unwatch_all(srv, c);
     super::pubsub::unsubscribe_all(srv, c);
+    // RESET turns CLIENT TRACKING off, as Redis's clearClientConnectionState.
+    disable_tracking(srv, c);
     c.db = 0;
     c.proto = Proto::Resp2;
     c.name = None;
@@ -954,8 +956,8 @@ fn write_invalidation(to: &mut Client, redirected: bool, tracker_proto: Proto, p
                 w.bulk(k);
             }
         }
+        // The writer borrows `to.out`: its last use ended above.
         Payload::Null => {
-            drop(w);
             to.out.extend_from_slice(match tracker_proto {
                 Proto::Resp3 => b"_\r\n",
                 Proto::Resp2 => b"$-1\r\n",

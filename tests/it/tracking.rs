@@ -73,6 +73,16 @@ fn drain(tr: &mut Transcript, who: &str, c: &mut Conn) {
     tr.log(who, "(pending)", &got);
 }
 
+/// INFO's tracking_* fields (stats and clients sections).
+fn tracking_stats(tr: &mut Transcript, c: &mut Conn) {
+    let info = String::from_utf8_lossy(&c.cmd(&["INFO", "everything"])).into_owned();
+    let lines: Vec<&str> = info
+        .lines()
+        .filter(|l| l.starts_with("tracking_"))
+        .collect();
+    tr.log("w", "INFO tracking_*", lines.join(",").as_bytes());
+}
+
 fn resp3(c: &mut Conn) {
     let hello = c.cmd(&["HELLO", "3"]);
     assert!(hello.starts_with(b"%"), "HELLO 3: {hello:?}");
@@ -113,6 +123,7 @@ fn default_mode_matches_redis() {
         ] {
             run(&mut tr, "t", &mut t, args);
         }
+        tracking_stats(&mut tr, &mut w);
         for args in [
             &["SET", "k", "2"][..],
             &["SET", "k", "3"],
@@ -125,6 +136,7 @@ fn default_mode_matches_redis() {
             run(&mut tr, "w", &mut w, args);
         }
         drain(&mut tr, "t", &mut t);
+        tracking_stats(&mut tr, &mut w);
         // A write lookup that changes nothing invalidates nothing.
         run(&mut tr, "t", &mut t, &["SMEMBERS", "s"]);
         run(&mut tr, "w", &mut w, &["SADD", "s", "x"]);
@@ -281,6 +293,15 @@ fn bcast_prefixes_match_redis() {
         let info = String::from_utf8_lossy(&t.cmd(&["INFO", "clients"])).into_owned();
         let line = info.lines().find(|l| l.starts_with("tracking_clients:"));
         tr.log("t", "INFO clients", line.unwrap_or("").as_bytes());
+        // RESET turns tracking off.
+        run(&mut tr, "t", &mut t, &["RESET"]);
+        run(&mut tr, "t", &mut t, &["CLIENT", "TRACKINGINFO"]);
+        let info = String::from_utf8_lossy(&t.cmd(&["INFO", "stats"])).into_owned();
+        let lines: Vec<&str> = info
+            .lines()
+            .filter(|l| l.starts_with("tracking_"))
+            .collect();
+        tr.log("t", "INFO stats", lines.join(",").as_bytes());
         tr.text
     });
 }
