@@ -512,15 +512,11 @@ pub fn execute(
 
 /// CLIENT TRACKING (default, OPTIN, OPTOUT modes): a read-only command's
 /// keys are remembered for the client, whether it succeeded or not, as
-/// Redis's call(). Read-only scripts track the commands they run, not
-/// their own keys; shard channels are not keys.
+/// Redis's call(). Pub/sub commands' shard channels are not keys.
 #[cold]
 fn remember_read_keys(srv: &mut Server, c: &Client, cmd: &Command, argv: &Argv) {
     let flags = effective_flags(cmd, argv);
-    if flags & table::READONLY == 0
-        || flags & table::PUBSUB != 0
-        || matches!(cmd.name, "eval_ro" | "evalsha_ro" | "fcall_ro")
-    {
+    if flags & table::READONLY == 0 || flags & table::PUBSUB != 0 {
         return;
     }
     if !c.tracking.as_deref().is_some_and(|t| t.tracks_reads()) {
