@@ -284,7 +284,10 @@ impl Keyspace {
 
     /// Delete a key whose deadline passed, with its side effects.
     fn delete_expired(&mut self, db: usize, key: &[u8]) {
+        // No client wrote the key (CLIENT TRACKING BCAST NOLOOP).
+        self.tracking.deleting_unwritten = true;
         self.delete(db, key);
+        self.tracking.deleting_unwritten = false;
         self.expired_log.push((db, CompactBytes::new(key)));
         self.stats.expired_keys += 1;
         self.notifier.notify(notify::EXPIRED, "expired", db, key);

@@ -238,7 +238,11 @@ pub fn perform_evictions(srv: &mut Server) -> EvictResult {
         let Some((db, key)) = pick_victim(srv, policy) else {
             return EvictResult::Fail;
         };
-        if let Some(obj) = srv.ks.remove(db, &key) {
+        // No client wrote the key (CLIENT TRACKING BCAST NOLOOP).
+        srv.ks.tracking.deleting_unwritten = true;
+        let removed = srv.ks.remove(db, &key);
+        srv.ks.tracking.deleting_unwritten = false;
+        if let Some(obj) = removed {
             if srv.config.lazyfree_lazy_eviction {
                 crate::lazyfree::free_object(obj);
             } else {

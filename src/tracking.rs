@@ -60,6 +60,10 @@ pub struct Tracking {
     pub clients_on: usize,
     /// The client running a command, set by the dispatcher.
     pub current: Option<u64>,
+    /// Set while expiry or eviction deletes a key: no client wrote it, so
+    /// a BCAST NOLOOP client hears of it even while it runs the command
+    /// that found it expired (Redis passes a NULL client there).
+    pub deleting_unwritten: bool,
     pub outbox: Vec<Invalidation>,
     /// Tracked keys the running command looked up for writing: invalidated
     /// when it ends, if it changed the dataset (as WATCH, see watch.rs).
@@ -94,10 +98,14 @@ impl Tracking {
     /// false only for the table-limit evictions, as Redis).
     pub fn invalidate(&mut self, key: &[u8], bcast: bool) {
         if bcast && !self.prefixes.is_empty() {
-            let current = self.current;
+            let writer = if self.deleting_unwritten {
+                None
+            } else {
+                self.current
+            };
             for (prefix, state) in self.prefixes.iter_mut() {
                 if key.starts_with(prefix) {
-                    state.keys.insert(key.to_vec(), current);
+                    state.keys.insert(key.to_vec(), writer);
                 }
             }
         }
@@ -317,6 +325,20 @@ mod tests {
             got,
             vec![vec![b"a1".to_vec()], vec![b"b1".to_vec(), b"b2".to_vec()]]
         );
+        t.outbox.clear();
+        // Last writer wins; expiry has none.
+        t.current = Some(7);
+        t.invalidate(b"a2", true);
+        t.deleting_unwritten = true;
+        t.invalidate(b"a3", true);
+        t.broadcast();
+        match &t.outbox[..] {
+            [Invalidation::Prefix { keys, .. }] => assert_eq!(
+                keys.to_vec(),
+                vec![(b"a2".to_vec(), Some(7)), (b"a3".to_vec(), None)]
+            ),
+            other => panic!("{other:?}"),
+        }
         t.remove_prefix(7, b"a");
         t.remove_prefix(7, b"b");
         assert_eq!(t.total_prefixes(), 0);

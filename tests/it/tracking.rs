@@ -288,6 +288,14 @@ fn bcast_prefixes_match_redis() {
         run(&mut tr, "t", &mut t, &["SET", "q", "1"]);
         run(&mut tr, "w", &mut w, &["SET", "r", "1"]);
         drain(&mut tr, "t", &mut t);
+        // A key the NOLOOP client wrote, then expired: expiry has no
+        // writer, so it is reported (here most likely by active expiry;
+        // the lazy path, by the client's own GET, is covered by
+        // tracking.rs's unit test).
+        run(&mut tr, "t", &mut t, &["SET", "e", "1", "PX", "50"]);
+        std::thread::sleep(Duration::from_millis(150));
+        run(&mut tr, "t", &mut t, &["GET", "e"]);
+        drain(&mut tr, "t", &mut t);
         run(&mut tr, "w", &mut w, &["FLUSHALL"]);
         drain(&mut tr, "t", &mut t);
         let info = String::from_utf8_lossy(&t.cmd(&["INFO", "clients"])).into_owned();
