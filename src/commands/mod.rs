@@ -397,16 +397,17 @@ fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv, start: u64) -> CmdRes
             return reject(c, e);
         }
     }
-    // Keep the CLIENT TRACKING table under tracking-table-max-keys (Redis
-    // does it here, before running the command).
     if srv.ks.tracking.clients_on > 0 {
+        // Keep the CLIENT TRACKING table under tracking-table-max-keys
+        // (Redis does it here, before running the command).
         let max = usize::try_from(srv.config.tracking_table_max_keys).unwrap_or(usize::MAX);
         srv.ks.tracking.enforce_limit(max);
-    }
-    // Invalidations raised before the command runs (evictions, the limit
-    // above) reach the running client before its reply, as in Redis.
-    if !srv.ks.tracking.outbox.is_empty() {
-        connection::deliver_invalidations(srv, Some(c));
+        // Invalidations raised before the command runs (evictions, the
+        // limit above) reach the running client before its reply, as in
+        // Redis.
+        if !srv.ks.tracking.outbox.is_empty() {
+            connection::deliver_invalidations(srv, Some(c));
+        }
     }
     if c.multi.is_some() && !is_transaction_control(cmd.name) {
         tx::queue(c, argv);
@@ -529,6 +530,7 @@ fn remember_read_keys(srv: &mut Server, c: &Client, cmd: &Command, argv: &Argv) 
 
 /// The flags that apply to this request: a subcommand's own flags when
 /// the command is a container (CONFIG GET is admin, CLIENT SETNAME not).
+#[inline]
 fn effective_flags(cmd: &Command, argv: &Argv) -> u32 {
     if cmd.subcommands.is_empty() || argv.len() < 2 {
         return cmd.flags;

@@ -645,10 +645,17 @@ fn fsynced_log_pages_leave_the_page_cache_except_the_tail() {
             "{policy}: {head_resident} of the first {head} pages still cached"
         );
         let tail_resident = pages[tail..].iter().filter(|r| **r).count();
+        // Which tail pages are missing, as byte offsets from the end: tells
+        // a trim that reached into the tail from pages the kernel reclaimed.
+        let missing: Vec<usize> = (tail..pages.len())
+            .filter(|&p| !pages[p])
+            .map(|p| len - p * page_bytes)
+            .take(8)
+            .collect();
         assert_eq!(
             tail_resident,
             pages.len() - tail,
-            "{policy}: the last 8 MiB must stay cached"
+            "{policy}: the last 8 MiB must stay cached (log {len} bytes; missing pages at these distances from the end: {missing:?})"
         );
         // Dropping pages loses nothing: the log replays in full.
         drop(c);
