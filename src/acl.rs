@@ -640,21 +640,9 @@ impl Selector {
                     return Err(Denied::Key(i));
                 }
             }
-            // SORT's STORE destination, found by keyword (Redis's key spec
-            // for it is "unknown": its position moves).
-            if cmd.name == "sort" {
-                if let Some(i) = crate::commands::sort::store_key_position(argv) {
-                    if !self.key_ok(argv.get(i), NEED_WRITE) {
-                        return Err(Denied::Key(i));
-                    }
-                }
-            }
-            // GEORADIUS[BYMEMBER]'s STORE / STOREDIST destinations, found
-            // by keyword as Redis's key specs find them.
-            for i in crate::commands::geo::store_key_positions(cmd.name, argv)
-                .into_iter()
-                .flatten()
-            {
+            // Destinations found by keyword (SORT ... STORE, GEORADIUS
+            // ... STORE/STOREDIST): Redis's key specs search for them.
+            for i in crate::commands::command::keyword_key_positions(cmd.name, argv) {
                 if !self.key_ok(argv.get(i), NEED_WRITE) {
                     return Err(Denied::Key(i));
                 }

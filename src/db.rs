@@ -299,8 +299,9 @@ impl Keyspace {
         self.notifier.notify(class, event, db, key);
     }
 
-    /// A key changed: invalidate WATCHes on it. Called by every mutation
-    /// method of this type; costs one branch when nothing is watched.
+    /// A key changed: invalidate WATCHes and CLIENT TRACKING entries on
+    /// it. Called by every mutation method of this type; costs two
+    /// branches when nothing is watched or tracked.
     #[inline]
     pub fn signal_modified(&mut self, db: usize, key: &[u8]) {
         if !self.watch.is_empty() {
@@ -309,6 +310,34 @@ impl Keyspace {
         if self.tracking.is_active() {
             self.tracking.invalidate(key, true);
         }
+    }
+
+    /// A command looked `key` up to write it: WATCH and CLIENT TRACKING
+    /// hear of it when the command ends, and only if it changed the
+    /// dataset (`end_command`), as Redis signals only real changes.
+    #[inline]
+    fn defer_modified(&mut self, db: usize, key: &[u8]) {
+        let (watched, tracked) = (!self.watch.is_empty(), self.tracking.is_active());
+        if (watched || tracked) && self.dbs[db].dict.contains_key(key) {
+            if watched {
+                self.watch.defer_touch(db, key);
+            }
+            if tracked {
+                self.tracking.defer(key);
+            }
+        }
+    }
+
+    /// Keys wait for `end_command`.
+    #[inline]
+    pub fn has_deferred_changes(&self) -> bool {
+        self.watch.has_pending() || self.tracking.has_deferred()
+    }
+
+    /// The running command ended; `changed`: it changed the dataset.
+    pub fn end_command(&mut self, changed: bool) {
+        self.watch.end_command(changed);
+        self.tracking.end_command(changed);
     }
 
     /// Find a live key. Expired keys are deleted and reported missing.
@@ -329,15 +358,8 @@ impl Keyspace {
         }
         let now = self.now_ms;
         let lfu_params = self.lfu;
-        if access == Access::Write && !self.watch.is_empty() && self.dbs[db].dict.contains_key(key)
-        {
-            self.watch.defer_touch(db, key);
-        }
-        if access == Access::Write
-            && self.tracking.is_active()
-            && self.dbs[db].dict.contains_key(key)
-        {
-            self.tracking.defer(key);
+        if access == Access::Write {
+            self.defer_modified(db, key);
         }
         let found = self.dbs[db].dict.get_mut(key);
         if access.counts_stats() {
@@ -490,12 +512,7 @@ impl Keyspace {
     pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<RObj> {
         let d = &mut self.dbs[db];
         let (_, obj) = d.dict.remove(key)?;
-        if !self.watch.is_empty() {
-            self.watch.touch(db, key);
-        }
-        if self.tracking.is_active() {
-            self.tracking.invalidate(key, true);
-        }
+        self.signal_modified(db, key);
         let d = &mut self.dbs[db];
         if !d.expires.is_empty() {
             d.expires.remove(key);

@@ -46,8 +46,24 @@ fn write_flags(w: &mut ReplyWriter, flags: u32, movable: bool) {
     }
 }
 
+/// Keys found by a keyword rather than at a position (Redis's key specs
+/// that search for a keyword): SORT's STORE destination, GEORADIUS and
+/// GEORADIUSBYMEMBER's STORE / STOREDIST destinations; all are written.
+/// COMMAND GETKEYS lists them after the positional keys, and the ACL
+/// checks them for write access.
+pub fn keyword_key_positions(name: &str, argv: &Argv) -> Vec<usize> {
+    match name {
+        "sort" => super::sort::store_key_position(argv).into_iter().collect(),
+        _ => super::geo::store_key_positions(name, argv)
+            .into_iter()
+            .flatten()
+            .collect(),
+    }
+}
+
 /// Redis's derived `movablekeys` flag: some keys are found by reading
-/// the arguments (a numkeys count, SORT's STORE keyword), not at fixed
+/// the arguments (a numkeys count, a STORE keyword: see
+/// `keyword_key_positions`; SORT_RO's BY/GET patterns), not at fixed
 /// positions.
 fn has_movable_keys(name: &str) -> bool {
     crate::acl::keynum_spec(name).is_some()
@@ -297,14 +313,7 @@ pub fn command(_srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
                 Some(found) => found?,
                 None => command_keys(cmd, argc),
             };
-            if cmd.name == "sort" {
-                keys.extend(super::sort::store_key_position(&args));
-            }
-            keys.extend(
-                super::geo::store_key_positions(cmd.name, &args)
-                    .into_iter()
-                    .flatten(),
-            );
+            keys.extend(keyword_key_positions(cmd.name, &args));
             if keys.is_empty() {
                 return Err(CmdError::msg("ERR The command has no key arguments"));
             }

@@ -435,13 +435,10 @@ pub fn execute(
     srv.prop.depth += 1;
     let result = (cmd.handler)(srv, c, argv);
     srv.prop.depth -= 1;
-    if srv.ks.watch.has_pending() {
-        // Keys looked up for writing invalidate WATCH only if the command
-        // changed something (watch.rs).
-        srv.ks.watch.end_command(srv.ks.dirty != dirty_before);
-    }
-    if srv.ks.tracking.has_deferred() {
-        srv.ks.tracking.end_command(srv.ks.dirty != dirty_before);
+    if srv.ks.has_deferred_changes() {
+        // Keys looked up for writing invalidate WATCH and CLIENT TRACKING
+        // only if the command changed something (watch.rs).
+        srv.ks.end_command(srv.ks.dirty != dirty_before);
     }
     if c.tracking.is_some() {
         remember_read_keys(srv, c, cmd, argv);
