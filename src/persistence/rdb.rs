@@ -59,6 +59,7 @@ const TYPE_SET_INTSET: u8 = 11;
 const TYPE_HASH_ZIPMAP: u8 = 9;
 const TYPE_HASH_ZIPLIST: u8 = 13;
 const TYPE_HASH_LISTPACK: u8 = 16;
+const TYPE_STREAM_LISTPACKS_2: u8 = 19;
 
 const OP_FUNCTION2: u8 = 245;
 const OP_MODULE_AUX: u8 = 247;
@@ -119,6 +120,7 @@ pub fn value_type(v: &Value) -> u8 {
         Value::Set(_) => TYPE_SET,
         // ZSET_2: binary scores.
         Value::ZSet(_) => TYPE_ZSET_2,
+        Value::Stream(_) => TYPE_STREAM_LISTPACKS_2,
     }
 }
 
@@ -159,6 +161,8 @@ pub fn write_value<W: Write>(out: &mut W, v: &Value) -> io::Result<()> {
             }
             Ok(())
         }
+        // No command creates a stream until its RDB form exists.
+        Value::Stream(_) => Err(io::Error::other("stream values cannot be serialised yet")),
     }
 }
 

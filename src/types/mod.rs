@@ -13,6 +13,7 @@ pub mod hash;
 pub mod hyperloglog;
 pub mod list;
 pub mod set;
+pub mod stream;
 pub mod string;
 pub mod zset;
 
@@ -20,6 +21,7 @@ pub use compact::CompactBytes;
 pub use hash::HashValue;
 pub use list::ListValue;
 pub use set::SetValue;
+pub use stream::StreamValue;
 pub use string::StrValue;
 pub use zset::ZSetValue;
 
@@ -66,6 +68,15 @@ impl ValueType for SetValue {
     }
 }
 
+impl ValueType for StreamValue {
+    fn from_value_mut(v: &mut Value) -> Option<&mut Self> {
+        match v {
+            Value::Stream(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
 impl ValueType for ZSetValue {
     fn from_value_mut(v: &mut Value) -> Option<&mut Self> {
         match v {
@@ -94,6 +105,7 @@ pub enum Value {
     Hash(HashValue),
     Set(SetValue),
     ZSet(Box<ZSetValue>),
+    Stream(Box<StreamValue>),
 }
 
 impl RObj {
@@ -109,6 +121,7 @@ impl RObj {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -120,6 +133,7 @@ impl RObj {
             Value::Hash(h) => h.encoding_name(),
             Value::Set(s) => s.encoding_name(),
             Value::ZSet(z) => z.encoding_name(),
+            Value::Stream(s) => s.encoding_name(),
         }
     }
 
@@ -131,6 +145,7 @@ impl RObj {
             Value::Hash(h) => h.heap_size(),
             Value::Set(s) => s.heap_size(),
             Value::ZSet(z) => z.heap_size(),
+            Value::Stream(s) => s.heap_size(),
         }
     }
 
@@ -142,6 +157,7 @@ impl RObj {
             Value::Hash(h) => h.free_effort(),
             Value::Set(s) => s.free_effort(),
             Value::ZSet(z) => z.free_effort(),
+            Value::Stream(s) => s.free_effort(),
         }
     }
 }
