@@ -724,6 +724,7 @@ pub static COMMANDS: &[Command] = &[
     cmd("wait", crate::replication::master::wait, 3, NOSCRIPT, NOKEYS, "generic", "3.0.0", "Wait for the synchronous replication of all the write commands sent in the context of the current connection"),
     cmd("replicaof", crate::replication::replica::replicaof, 3, ADMIN | NOSCRIPT | STALE, NOKEYS, "server", "5.0.0", "Make the server a replica of another instance, or promote it as master."),
     cmd("slaveof", crate::replication::replica::replicaof, 3, ADMIN | NOSCRIPT | STALE, NOKEYS, "server", "1.0.0", "Make the server a replica of another instance, or promote it as master."),
+    cmd("failover", crate::replication::failover::failover, -1, ADMIN | NOSCRIPT | STALE, NOKEYS, "server", "6.2.0", "Start a coordinated failover between this server and one of its replicas."),
     cmd("role", crate::replication::replica::role, 1, NOSCRIPT | LOADING | STALE | FAST, NOKEYS, "server", "2.8.12", "Return the role of the instance in the context of replication"),
     cmd("info", server::info, -1, LOADING | STALE, NOKEYS, "server", "1.0.0", "Get information and statistics about the server"),
     cmd("time", server::time, 1, LOADING | STALE | FAST, NOKEYS, "server", "2.6.0", "Return the current server time"),

@@ -523,7 +523,11 @@ fn replication_section(srv: &Server, out: &mut String) -> bool {
         field!(out, "min_slaves_good_slaves", srv.good_replicas());
     }
     out.push_str(&lines);
-    field!(out, "master_failover_state", "no-failover");
+    field!(
+        out,
+        "master_failover_state",
+        srv.repl.failover.state.info_name()
+    );
     field!(out, "master_replid", r.replid);
     field!(out, "master_replid2", r.replid2);
     field!(out, "master_repl_offset", r.offset);

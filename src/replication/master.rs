@@ -20,6 +20,7 @@
 //! holds, or send anything but the stream to an online replica.
 
 use super::backlog::Backlog;
+use super::failover::FailoverState;
 use super::{ReplicaPeer, Waiter, MAX_REPLICAS};
 use crate::commands::{parse_int, Argv};
 use crate::connection::Client;
@@ -154,7 +155,10 @@ impl Server {
         self.poll_snapshot_child();
         self.start_shared_snapshot_if_due();
         self.serve_waiters();
-        if self.repl.getack_pending {
+        self.update_failover_status();
+        // Held back during a FAILOVER: it would move the offset the
+        // failover waits for the replica to reach.
+        if self.repl.getack_pending && self.repl.failover.state == FailoverState::None {
             self.repl.getack_pending = false;
             self.feed_replication(b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n");
         }
@@ -165,8 +169,10 @@ impl Server {
     pub fn master_cron(&mut self) {
         let now = self.ks.now_ms;
         let period = self.config.repl_ping_replica_period.max(1) as i64 * 1000;
+        // No pings during a FAILOVER: they would move the offset.
         if !self.is_replica()
             && !self.repl.replicas.is_empty()
+            && self.repl.failover.state == FailoverState::None
             && now - self.repl.last_ping_ms >= period
         {
             self.repl.last_ping_ms = now;
@@ -176,6 +182,7 @@ impl Server {
         self.backlog_ttl_cron();
         self.keepalive_waiting_replicas();
         self.serve_waiters();
+        self.update_failover_status();
     }
 
     /// Once a second, a newline to replicas waiting for the shared
@@ -279,12 +286,7 @@ impl Server {
             let Some(r) = c.repl.as_deref() else {
                 continue;
             };
-            let ip = r.announced_ip.clone().unwrap_or_else(|| {
-                c.addr
-                    .rsplit_once(':')
-                    .map(|(h, _)| h.to_string())
-                    .unwrap_or_default()
-            });
+            let ip = super::replica_ip(c);
             // Redis's words for the stages of a full sync.
             let state = if r.wait_snapshot || r.transfer.as_ref().is_some_and(|t| t.pending) {
                 "wait_bgsave"
@@ -399,8 +401,33 @@ pub fn replconf(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     Ok(())
 }
 
-/// PSYNC <replid> <offset>: partial resync when possible, else full.
+/// PSYNC <replid> <offset> [FAILOVER]: partial resync when possible, else
+/// full. With FAILOVER (sent by a master handing us its role, see
+/// failover.rs) we first become a master, if we follow that master's
+/// history; its PSYNC then continues from our new replid2.
 pub fn psync(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    if c.repl.as_ref().is_some_and(|r| r.online) {
+        // Already a replica: ignore, as Redis.
+        return Ok(());
+    }
+    if argv.len() > 3 && argv.is(3, "failover") {
+        log::warn!(
+            "Failover request received for replid {}.",
+            String::from_utf8_lossy(argv.get(1))
+        );
+        if !srv.is_replica() {
+            return Err(CmdError::msg(
+                "ERR PSYNC FAILOVER can't be sent to a master.",
+            ));
+        }
+        if argv.get(1) != srv.repl.replid.as_bytes() {
+            return Err(CmdError::msg(
+                "ERR PSYNC FAILOVER replid must match my replid.",
+            ));
+        }
+        srv.unset_master();
+        log::warn!("MASTER MODE enabled (failover request from '{}')", c.addr);
+    }
     sync_common(srv, c, Some((argv.get(1), argv.get(2))))
 }
 
@@ -418,6 +445,9 @@ fn sync_common(srv: &mut Server, c: &mut Client, psync: Option<(&[u8], &[u8])>) 
         return Err(CmdError::msg(
             "ERR Command is not allowed inside a transaction",
         ));
+    }
+    if srv.repl.failover.state != FailoverState::None {
+        return Err(CmdError::msg("NOMASTERLINK Can't SYNC while failing over"));
     }
     if srv.is_replica() && !srv.repl.link.as_ref().is_some_and(|l| l.is_connected()) {
         return Err(CmdError::msg(

@@ -13,6 +13,7 @@
 //! applied (replica); the backlog, when present, ends exactly at `offset`.
 
 pub mod backlog;
+pub mod failover;
 pub mod master;
 pub mod replica;
 pub mod snapshot_child;
@@ -105,6 +106,21 @@ pub struct ReplState {
     /// never was (INFO master_link_down_since_seconds shows -1 then, as
     /// Redis does). Sentinel reads it to skip long-disconnected replicas.
     pub link_down_since_ms: i64,
+    /// A FAILOVER under way (`failover.rs`).
+    pub failover: failover::Failover,
+}
+
+/// The address a replica is known by: the one it announced (REPLCONF
+/// ip-address), else its connection's peer address (INFO slaveN, ROLE,
+/// FAILOVER TO).
+pub fn replica_ip(c: &crate::connection::Client) -> String {
+    if let Some(ip) = c.repl.as_deref().and_then(|r| r.announced_ip.clone()) {
+        return ip;
+    }
+    c.addr
+        .rsplit_once(':')
+        .map(|(h, _)| h.to_string())
+        .unwrap_or_default()
 }
 
 /// Index of the `replica` class in `client-output-buffer-limit`.
@@ -141,6 +157,7 @@ impl Default for ReplState {
             resolving: None,
             link: None,
             link_down_since_ms: 0,
+            failover: failover::Failover::default(),
         }
     }
 }

@@ -23,6 +23,7 @@
 use crate::commands::{self, Argv};
 use crate::connection::Client;
 use crate::errors::{CmdError, CmdResult};
+use crate::replication::failover::FailoverState;
 use crate::resp::parser::{Parsed, Parser};
 use crate::server::Server;
 use mio::net::TcpStream;
@@ -346,6 +347,7 @@ impl Server {
         self.repl.link = Some(link);
         if let Err(e) = res {
             self.drop_master_link(&e);
+            self.abort_failover_if_rejected();
         }
     }
 
@@ -468,10 +470,13 @@ impl Server {
                     } else {
                         ("?".to_string(), "-1".to_string())
                     };
-                    steps.push_back((
-                        Step::Psync,
-                        words(&[b"PSYNC", id.as_bytes(), off.as_bytes()]),
-                    ));
+                    let mut psync = words(&[b"PSYNC", id.as_bytes(), off.as_bytes()]);
+                    // A FAILOVER handing the role to this master: it
+                    // promotes itself before it answers (failover.rs).
+                    if self.repl.failover.state == FailoverState::InProgress {
+                        psync.push(b"FAILOVER".to_vec());
+                    }
+                    steps.push_back((Step::Psync, psync));
                     link.steps = steps;
                     link.send_step();
                     link.state = LinkState::Handshake;
@@ -581,6 +586,7 @@ impl Server {
                 return Err(format!("Bad replication id in '{line}'"));
             }
             log::info!("Full resync from master: {id}:{off}");
+            self.failover_done();
             link.fullresync = Some((id.to_string(), off));
             link.state = LinkState::Transfer { len: None };
             Ok(())
@@ -591,11 +597,22 @@ impl Server {
                 // promoted): keep the old one as our replid2.
                 self.repl.replid2 = std::mem::replace(&mut self.repl.replid, new_id.to_string());
                 self.repl.second_offset = self.repl.offset as i64 + 1;
+                log::info!("Master replication ID changed to {new_id}");
+                // Our own replicas must learn the new id: they reconnect
+                // and continue under it (Redis disconnects them too).
+                for slot in std::mem::take(&mut self.repl.replicas) {
+                    self.close_client_in_table(slot);
+                }
             }
             log::info!("Successful partial resynchronization with master.");
+            self.failover_done();
             self.link_online(link);
             Ok(())
         } else {
+            if self.repl.failover.state == FailoverState::InProgress {
+                // Aborted once the link is dropped (master_link_event).
+                self.repl.failover.rejected = true;
+            }
             Err(format!("Unexpected reply to PSYNC from master: '{line}'"))
         }
     }
@@ -738,6 +755,50 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Follow `host`:`port` (Redis's replicationSetMaster): REPLICAOF and
+    /// a FAILOVER handing over the role.
+    pub fn set_master(&mut self, host: String, port: u16) {
+        // The cached master client (its database) stays: under PSYNC2 the
+        // new master may continue the same stream.
+        self.drop_master_link("REPLICAOF to another master");
+        // Blocked clients must not be served by the master's stream here.
+        self.disconnect_all_blocked_clients();
+        // As Redis: our own history (as a master, or the previous
+        // master's) is offered to the new master, which continues it when
+        // it can.
+        self.repl.psync_cached = true;
+        self.config.replicaof = Some((host, port));
+        self.ks.is_replica = true;
+        self.connect_to_master();
+    }
+
+    /// Stop following our master and become one (Redis's
+    /// replicationUnsetMaster): REPLICAOF NO ONE, the target of a
+    /// FAILOVER, an aborted FAILOVER. False if we were no replica.
+    pub fn unset_master(&mut self) -> bool {
+        if self.config.replicaof.take().is_none() {
+            return false;
+        }
+        self.drop_master_link("REPLICAOF NO ONE");
+        self.repl.cached_master = None;
+        self.ks.is_replica = false;
+        // PSYNC2: replicas of our old master may continue with us.
+        let new_id = crate::server::make_run_id();
+        log::info!(
+            "Setting secondary replication ID to {}, valid up to offset: {}. New replication ID is {new_id}",
+            self.repl.replid,
+            self.repl.offset + 1
+        );
+        self.repl.replid2 = std::mem::replace(&mut self.repl.replid, new_id);
+        self.repl.second_offset = self.repl.offset as i64 + 1;
+        self.ensure_backlog();
+        // Our own writes start now: position the stream explicitly.
+        self.prop.stream_db = None;
+        true
+    }
+}
+
 fn send_ack(srv: &mut Server, link: &mut MasterLink) {
     if !link.is_connected() {
         return;
@@ -753,18 +814,13 @@ pub fn replicaof(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         // Never from the stream of a sane master; ignore.
         return Ok(());
     }
+    if srv.repl.failover.state != FailoverState::None {
+        return Err(CmdError::msg(
+            "ERR REPLICAOF not allowed while failing over.",
+        ));
+    }
     if argv.is(1, "no") && argv.is(2, "one") {
-        if srv.config.replicaof.take().is_some() {
-            srv.drop_master_link("REPLICAOF NO ONE");
-            srv.repl.cached_master = None;
-            srv.ks.is_replica = false;
-            // PSYNC2: replicas of our old master may continue with us.
-            let new_id = crate::server::make_run_id();
-            srv.repl.replid2 = std::mem::replace(&mut srv.repl.replid, new_id);
-            srv.repl.second_offset = srv.repl.offset as i64 + 1;
-            srv.ensure_backlog();
-            // Our own writes start now: position the stream explicitly.
-            srv.prop.stream_db = None;
+        if srv.unset_master() {
             log::warn!("MASTER MODE enabled (user request from '{}')", c.addr);
         }
         c.reply().ok();
@@ -784,17 +840,7 @@ pub fn replicaof(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         c.reply().simple("OK Already connected to specified master");
         return Ok(());
     }
-    // The cached master client (its database) stays: under PSYNC2 the
-    // new master may continue the same stream.
-    srv.drop_master_link("REPLICAOF to another master");
-    // Blocked clients must not be served by the master's stream here.
-    srv.disconnect_all_blocked_clients();
-    // As Redis: our own history (as a master, or the previous master's)
-    // is offered to the new master, which continues it when it can.
-    srv.repl.psync_cached = true;
-    srv.config.replicaof = Some((host.clone(), port as u16));
-    srv.ks.is_replica = true;
-    srv.connect_to_master();
+    srv.set_master(host.clone(), port as u16);
     log::warn!(
         "REPLICAOF {host}:{port} enabled (user request from '{}')",
         c.addr
@@ -834,12 +880,7 @@ pub fn role(srv: &mut Server, c: &mut Client, _argv: &Argv) -> CmdResult {
         let Some(r) = o.repl.as_deref().filter(|r| r.online) else {
             continue;
         };
-        let ip = r.announced_ip.clone().unwrap_or_else(|| {
-            o.addr
-                .rsplit_once(':')
-                .map(|(h, _)| h.to_string())
-                .unwrap_or_default()
-        });
+        let ip = super::replica_ip(o);
         rows.push((ip, r.listening_port.to_string(), r.ack_offset.to_string()));
     }
     let offset = srv.repl.offset as i64;

@@ -521,7 +521,7 @@ impl Server {
                     // CLIENT PAUSE: one branch when no pause is on. A held
                     // command stays unconsumed (re-parsed when the pause
                     // ends) and the client is not read meanwhile.
-                    if self.pause.is_some() && self.must_pause(c, &argv) {
+                    if (self.pause.is_some() || self.failover_pause) && self.must_pause(c, &argv) {
                         c.parser.restore_args(ranges, scratch);
                         c.pause_blocked = true;
                         self.paused_clients.push(c.token);

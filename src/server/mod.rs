@@ -51,6 +51,9 @@ pub struct Server {
     pub acl_requirepass_applied: Option<Option<Vec<u8>>>,
     /// CLIENT PAUSE: until when (unix ms) and whether only writes wait.
     pub pause: Option<(i64, bool)>,
+    /// A FAILOVER pauses writes of its own, until it ends (failover.rs):
+    /// CLIENT UNPAUSE does not end it, as in Redis.
+    pub failover_pause: bool,
     /// Clients holding a command back until the pause ends.
     pub paused_clients: Vec<usize>,
     pub pubsub: crate::pubsub::PubSub,
@@ -250,6 +253,7 @@ impl Server {
             acl: crate::acl::Acl::new(),
             acl_requirepass_applied: None,
             pause: None,
+            failover_pause: false,
             paused_clients: Vec::new(),
             pubsub: crate::pubsub::PubSub::default(),
             stats: Stats::new(crate::commands::table::ids().total),
@@ -328,11 +332,15 @@ impl Server {
     /// command in ALL mode; in WRITE mode those that may change data or
     /// propagate (write / may_replicate, or an EXEC holding one), as Redis.
     pub fn must_pause(&mut self, c: &Client, argv: &crate::commands::Argv) -> bool {
-        let Some((end_ms, write_only)) = self.pause else {
-            return false;
+        let write_only = match self.pause {
+            Some((end_ms, _)) if unix_ms() >= end_ms => {
+                self.unpause_clients();
+                true
+            }
+            Some((_, write_only)) => write_only,
+            None => true,
         };
-        if unix_ms() >= end_ms {
-            self.unpause_clients();
+        if self.pause.is_none() && !self.failover_pause {
             return false;
         }
         let Some((_, cmd)) = crate::commands::lookup(&argv[0]) else {
@@ -358,6 +366,9 @@ impl Server {
     /// True while a CLIENT PAUSE lasts (ending it if its time is up):
     /// active expiry and eviction wait, so the dataset stays static.
     pub fn paused_now(&mut self) -> bool {
+        if self.failover_pause {
+            return true;
+        }
         match self.pause {
             Some((end_ms, _)) if unix_ms() >= end_ms => {
                 self.unpause_clients();
@@ -368,10 +379,21 @@ impl Server {
         }
     }
 
-    /// End a CLIENT PAUSE: held clients run their buffered input next turn.
+    /// Start or end the FAILOVER's write pause.
+    pub fn set_failover_pause(&mut self, on: bool) {
+        self.failover_pause = on;
+        if on {
+            self.ks.expiry_frozen = true;
+        } else if self.pause.is_none() {
+            self.unpause_clients();
+        }
+    }
+
+    /// End a CLIENT PAUSE: held clients run their buffered input next
+    /// turn (one a FAILOVER still holds is held again as it retries).
     pub fn unpause_clients(&mut self) {
         self.pause = None;
-        self.ks.expiry_frozen = false;
+        self.ks.expiry_frozen = self.failover_pause;
         for slot in std::mem::take(&mut self.paused_clients) {
             if let Some(Some(c)) = self.clients.get_mut(slot) {
                 if c.pause_blocked {

@@ -28,6 +28,7 @@ mod differential_zsets;
 mod dump;
 mod eviction;
 mod expiry;
+mod failover;
 mod fuzz_socket;
 mod geo;
 mod hashes;
