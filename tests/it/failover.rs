@@ -128,9 +128,19 @@ fn failover_to_a_named_replica_leaves_the_other_following() {
         redis::Value::Okay
     );
     roles_swapped(&m, &r2);
-    // r1 still follows the old master, which now relays r2's stream.
+    // r1 still follows the old master, which now relays r2's stream; it
+    // was reconnected to learn the new replication id (PSYNC2).
     assert_eq!(role(&r1), "slave");
     converges(&r2, &r1);
+    assert!(wait_until(LIMIT, || info(
+        &r1,
+        "replication",
+        "master_replid"
+    ) == info(
+        &r2,
+        "replication",
+        "master_replid"
+    )));
 }
 
 #[test]
