@@ -235,6 +235,9 @@ fn debug_reload(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         for db in 0..srv.ks.dbs.len() {
             crate::lazyfree::free_db(srv.ks.flush_db(db));
         }
+        // As a FLUSHALL (Redis's emptyData): tracking clients drop their
+        // caches.
+        srv.ks.tracking.flush();
     }
     let path = crate::persistence::rdb_path(&srv.config);
     let loaded = std::fs::read(&path)

@@ -102,7 +102,8 @@ fn same_as_redis(args: &[&str], scenario: fn(u16) -> String) {
 
 #[test]
 fn default_mode_matches_redis() {
-    same_as_redis(&[], |port| {
+    // DEBUG RELOAD below needs the DEBUG command.
+    same_as_redis(&["--enable-debug-command", "yes"], |port| {
         let mut tr = Transcript::new();
         let (mut t, mut w) = (Conn::connect(port), Conn::connect(port));
         resp3(&mut t);
@@ -164,6 +165,11 @@ fn default_mode_matches_redis() {
         run(&mut tr, "w", &mut w, &["FLUSHALL"]);
         drain(&mut tr, "t", &mut t);
         run(&mut tr, "t", &mut t, &["FLUSHDB"]);
+        // DEBUG RELOAD empties the dataset as FLUSHALL does.
+        run(&mut tr, "w", &mut w, &["DEBUG", "RELOAD"]);
+        drain(&mut tr, "t", &mut t);
+        run(&mut tr, "w", &mut w, &["DEBUG", "RELOAD", "NOFLUSH"]);
+        drain(&mut tr, "t", &mut t);
         run(&mut tr, "t", &mut t, &["CLIENT", "TRACKING", "OFF"]);
         run(&mut tr, "t", &mut t, &["GET", "k"]);
         run(&mut tr, "w", &mut w, &["SET", "k", "9"]);
