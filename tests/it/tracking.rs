@@ -73,6 +73,18 @@ fn drain(tr: &mut Transcript, who: &str, c: &mut Conn) {
     tr.log(who, "(pending)", &got);
 }
 
+/// Wait until the server has expired `n` keys in all (INFO stats
+/// `expired_keys`): the active expiry cycle deleted a key with a short
+/// TTL that nobody touches meanwhile (INFO reads no key).
+fn active_expiry_deleted(c: &mut Conn, n: u64) {
+    assert!(
+        crate::common::wait_until(Duration::from_secs(10), || {
+            crate::common::info_u64(c, "stats", "expired_keys") >= n
+        }),
+        "no key expired"
+    );
+}
+
 /// INFO's tracking_* fields (stats and clients sections).
 fn tracking_stats(tr: &mut Transcript, c: &mut Conn) {
     let info = String::from_utf8_lossy(&c.cmd(&["INFO", "everything"])).into_owned();
@@ -148,7 +160,7 @@ fn default_mode_matches_redis() {
         run(&mut tr, "t", &mut t, &["GET", "e2"]);
         run(&mut tr, "w", &mut w, &["SET", "e2", "1", "PX", "50"]);
         run(&mut tr, "t", &mut t, &["GET", "e2"]);
-        std::thread::sleep(Duration::from_millis(400));
+        active_expiry_deleted(&mut w, 1);
         drain(&mut tr, "t", &mut t);
         // MULTI: the invalidations follow EXEC's whole reply.
         for args in [
@@ -295,11 +307,11 @@ fn bcast_prefixes_match_redis() {
         run(&mut tr, "w", &mut w, &["SET", "r", "1"]);
         drain(&mut tr, "t", &mut t);
         // A key the NOLOOP client wrote, then expired: expiry has no
-        // writer, so it is reported (here most likely by active expiry;
-        // the lazy path, by the client's own GET, is covered by
-        // tracking.rs's unit test).
+        // writer, so it is reported (here by active expiry; the lazy
+        // path, by the client's own GET, is covered by tracking.rs's unit
+        // test).
         run(&mut tr, "t", &mut t, &["SET", "e", "1", "PX", "50"]);
-        std::thread::sleep(Duration::from_millis(150));
+        active_expiry_deleted(&mut w, 1);
         run(&mut tr, "t", &mut t, &["GET", "e"]);
         drain(&mut tr, "t", &mut t);
         run(&mut tr, "w", &mut w, &["FLUSHALL"]);
