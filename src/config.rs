@@ -203,6 +203,8 @@ pub struct Config {
     pub busy_reply_threshold: u64,
     /// DEBUG availability: "no" (Redis's default), "yes" or "local".
     pub enable_debug_command: String,
+    /// `enable-module-command`: no, yes or local (MODULE LOAD/LOADEX/UNLOAD).
+    pub enable_module_command: String,
     /// Where the configuration came from, for the startup banner.
     pub source: String,
     /// Absolute path of the config file, if one was given (CONFIG REWRITE).
@@ -324,6 +326,7 @@ impl Default for Config {
             unixsocket: String::new(),
             busy_reply_threshold: 5000,
             enable_debug_command: "no".into(),
+            enable_module_command: "no".into(),
             source: "embedded defaults".into(),
             config_file: None,
             renames: Vec::new(),
@@ -825,6 +828,12 @@ static OPTIONS: &[OptionDef] = &[
         mutable: false,
         kind: Kind::Special(get_debug_cmd, set_debug_cmd),
     },
+    OptionDef {
+        name: "enable-module-command",
+        aliases: &[],
+        mutable: false,
+        kind: Kind::Special(get_module_cmd, set_module_cmd),
+    },
     int_opt!(
         "busy-reply-threshold",
         &["lua-time-limit"],
@@ -946,16 +955,27 @@ fn set_on_sigint(c: &mut Config, args: &[String]) -> Result<(), String> {
     c.shutdown_on_sigint = crate::server::shutdown::flags_from_words(args)?;
     Ok(())
 }
-const DEBUG_CMD_MODES: &[&str] = &["no", "yes", "local"];
+/// The modes of a protected command's `enable-*-command` option.
+const PROTECTED_CMD_MODES: &[&str] = &["no", "yes", "local"];
+fn protected_cmd_mode(args: &[String]) -> Result<String, String> {
+    let v = one_arg(args)?.to_ascii_lowercase();
+    if !PROTECTED_CMD_MODES.contains(&v.as_str()) {
+        return Err(enum_error(PROTECTED_CMD_MODES));
+    }
+    Ok(v)
+}
 fn get_debug_cmd(c: &Config) -> String {
     c.enable_debug_command.clone()
 }
 fn set_debug_cmd(c: &mut Config, args: &[String]) -> Result<(), String> {
-    let v = one_arg(args)?.to_ascii_lowercase();
-    if !DEBUG_CMD_MODES.contains(&v.as_str()) {
-        return Err(enum_error(DEBUG_CMD_MODES));
-    }
-    c.enable_debug_command = v;
+    c.enable_debug_command = protected_cmd_mode(args)?;
+    Ok(())
+}
+fn get_module_cmd(c: &Config) -> String {
+    c.enable_module_command.clone()
+}
+fn set_module_cmd(c: &mut Config, args: &[String]) -> Result<(), String> {
+    c.enable_module_command = protected_cmd_mode(args)?;
     Ok(())
 }
 fn get_notify(c: &Config) -> String {

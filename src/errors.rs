@@ -54,6 +54,12 @@ pub enum CmdError {
     HllWrongType,
     /// A HyperLogLog whose registers do not add up.
     HllCorrupted,
+    /// A protected command (DEBUG, MODULE LOAD...) its `enable-*-command`
+    /// option does not allow for this client.
+    CommandNotAllowed {
+        command: &'static str,
+        option: &'static str,
+    },
     /// `wrong number of arguments for '<cmd>' command`
     WrongArity(String),
     /// `unknown subcommand '<sub>'. Try <CMD> HELP.`
@@ -131,6 +137,10 @@ impl CmdError {
             CmdError::AuthNotConfigured => "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?".into(),
             CmdError::HllWrongType => "WRONGTYPE Key is not a valid HyperLogLog string value.".into(),
             CmdError::HllCorrupted => "INVALIDOBJ Corrupted HLL object detected".into(),
+            CmdError::CommandNotAllowed { command, option } => format!(
+                "ERR {command} command not allowed. If the {option} option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."
+            )
+            .into(),
             CmdError::WrongArity(cmd) => {
                 format!("ERR wrong number of arguments for '{cmd}' command").into()
             }

@@ -28,6 +28,7 @@ pub mod hyperloglog;
 pub mod keys;
 pub mod lists;
 pub mod memory;
+pub mod module;
 pub mod observe;
 pub mod pubsub;
 pub mod scripting;

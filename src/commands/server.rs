@@ -160,19 +160,13 @@ fn debug_syntax_error(argv: &Argv) -> CmdError {
     )
 }
 
-/// DEBUG is off unless enable-debug-command is "yes", or "local" and the
-/// client connected over loopback (Redis 7.0's default is "no").
-fn debug_allowed(srv: &Server, c: &Client) -> bool {
-    match srv.config.enable_debug_command.as_str() {
-        "yes" => true,
-        "local" => c.addr.starts_with("127.") || c.addr.starts_with("[::1]"),
-        _ => false,
-    }
-}
-
 pub fn debug(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
-    if !debug_allowed(srv, c) {
-        return Err(CmdError::msg("ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."));
+    // A protected command (enable-debug-command), as in Redis 7.0.
+    if !super::module::protected_allowed(&srv.config.enable_debug_command, c) {
+        return Err(CmdError::CommandNotAllowed {
+            command: "DEBUG",
+            option: "enable-debug-command",
+        });
     }
     let sub = argv.lower(1);
     match (sub.as_str(), argv.len()) {

@@ -13,8 +13,8 @@
 //! every report (COMMAND INFO/LIST, commandstats) keep the table names.
 
 use super::{
-    acl, bitmaps, cluster, command, config, connection, databases, dump, geo, keys, lists, observe,
-    pubsub, scripting, server, sort, strings, tx, zsets, Argv,
+    acl, bitmaps, cluster, command, config, connection, databases, dump, geo, keys, lists, module,
+    observe, pubsub, scripting, server, sort, strings, tx, zsets, Argv,
 };
 use crate::connection::Client;
 use crate::errors::CmdResult;
@@ -339,6 +339,29 @@ static CLIENT_SUBS: [SubCommand; 17] = [
     sub("tracking", -3, NOSCRIPT | LOADING | STALE, "Enable or disable server assisted client side caching support"),
     sub("caching", 3, NOSCRIPT | LOADING | STALE, "Instruct the server about tracking or not keys in the next request"),
     sub("unblock", -3, ADMIN | NOSCRIPT | LOADING | STALE, "Unblock a client blocked in a blocking command from a different connection"),
+];
+
+static MODULE_SUBS: [SubCommand; 5] = [
+    sub(
+        "help",
+        2,
+        LOADING | STALE,
+        "Show helpful text about the different subcommands",
+    ),
+    sub(
+        "list",
+        2,
+        ADMIN | NOSCRIPT,
+        "List all modules loaded by the server",
+    ),
+    sub("load", -3, ADMIN | NOSCRIPT, "Load a module"),
+    sub(
+        "loadex",
+        -3,
+        ADMIN | NOSCRIPT,
+        "Load a module with extended parameters",
+    ),
+    sub("unload", 3, ADMIN | NOSCRIPT, "Unload a module"),
 ];
 
 static OBJECT_SUBS: [SubCommand; 5] = [
@@ -724,6 +747,7 @@ pub static COMMANDS: &[Command] = &[
     cmd("wait", crate::replication::master::wait, 3, NOSCRIPT, NOKEYS, "generic", "3.0.0", "Wait for the synchronous replication of all the write commands sent in the context of the current connection"),
     cmd("replicaof", crate::replication::replica::replicaof, 3, ADMIN | NOSCRIPT | STALE, NOKEYS, "server", "5.0.0", "Make the server a replica of another instance, or promote it as master."),
     cmd("slaveof", crate::replication::replica::replicaof, 3, ADMIN | NOSCRIPT | STALE, NOKEYS, "server", "1.0.0", "Make the server a replica of another instance, or promote it as master."),
+    with_subs(cmd("module", module::module, -2, 0, NOKEYS, "server", "4.0.0", "A container for module commands"), &MODULE_SUBS),
     cmd("failover", crate::replication::failover::failover, -1, ADMIN | NOSCRIPT | STALE, NOKEYS, "server", "6.2.0", "Start a coordinated failover between this server and one of its replicas."),
     cmd("role", crate::replication::replica::role, 1, NOSCRIPT | LOADING | STALE | FAST, NOKEYS, "server", "2.8.12", "Return the role of the instance in the context of replication"),
     cmd("info", server::info, -1, LOADING | STALE, NOKEYS, "server", "1.0.0", "Get information and statistics about the server"),

@@ -1702,3 +1702,33 @@ pub(crate) fn assert_same_hits_and_misses(setup: &[&[&str]], script: &[&[&str]])
     }
     assert_eq!(stats[0], stats[1]);
 }
+
+/// MODULE with no modules: LIST is empty (clients probe it), LOAD /
+/// LOADEX / UNLOAD are protected commands, and once allowed they fail as
+/// Redis does for a library it cannot load and a name it does not know.
+#[test]
+fn module_commands_match_redis() {
+    let script = r#"
+        MODULE LIST
+        MODULE HELP
+        MODULE LOAD /nonexistent/module.so
+        MODULE LOAD /nonexistent/module.so arg1 arg2
+        MODULE LOADEX /nonexistent/module.so CONFIG a b ARGS c
+        MODULE UNLOAD nosuch
+        MODULE LIST x
+        MODULE HELP x
+        MODULE LOAD
+        MODULE UNLOAD
+        MODULE UNLOAD a b
+        MODULE FOO
+        MODULE
+        ~HELLO 3
+        MODULE LIST
+        CONFIG GET enable-module-command
+        CONFIG SET enable-module-command yes
+        INFO modules
+    "#;
+    check(script);
+    check_with(&["--enable-module-command", "yes"], script);
+    check_with(&["--enable-module-command", "local"], script);
+}
