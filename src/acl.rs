@@ -621,7 +621,11 @@ impl Selector {
         if !self.command_ok(idx, id, argv) && cmd.flags & crate::commands::table::NO_AUTH == 0 {
             return Err(Denied::Command);
         }
-        if !self.all_keys && cmd.first_key > 0 && cmd.flags & CHANNEL_KEYS == 0 {
+        if !self.all_keys
+            && cmd.first_key > 0
+            && cmd.flags & CHANNEL_KEYS == 0
+            && crate::commands::command::positional_keys_apply(cmd.name, argv)
+        {
             let (first, rest) = key_needs(cmd, id != idx, argv);
             for i in key_positions(cmd, argv.len()) {
                 let need = if i == cmd.first_key as usize {

@@ -48,12 +48,13 @@ fn write_flags(w: &mut ReplyWriter, flags: u32, movable: bool) {
 
 /// Keys found by a keyword rather than at a position (Redis's key specs
 /// that search for a keyword): SORT's STORE destination, GEORADIUS and
-/// GEORADIUSBYMEMBER's STORE / STOREDIST destinations; all are written.
-/// COMMAND GETKEYS lists them after the positional keys, and the ACL
-/// checks them for write access.
+/// GEORADIUSBYMEMBER's STORE / STOREDIST destinations, MIGRATE's KEYS;
+/// all are written. COMMAND GETKEYS lists them after the positional keys,
+/// and the ACL checks them for write access.
 pub fn keyword_key_positions(name: &str, argv: &Argv) -> Vec<usize> {
     match name {
         "sort" => super::sort::store_key_position(argv).into_iter().collect(),
+        "migrate" => super::migrate::keys_option_positions(argv),
         _ => super::geo::store_key_positions(name, argv)
             .into_iter()
             .flatten()
@@ -67,7 +68,16 @@ pub fn keyword_key_positions(name: &str, argv: &Argv) -> Vec<usize> {
 /// positions.
 fn has_movable_keys(name: &str) -> bool {
     crate::acl::keynum_spec(name).is_some()
-        || matches!(name, "sort" | "sort_ro" | "georadius" | "georadiusbymember")
+        || matches!(
+            name,
+            "sort" | "sort_ro" | "georadius" | "georadiusbymember" | "migrate"
+        )
+}
+
+/// False when the table's positional key is no key in this command line:
+/// MIGRATE's KEYS form, whose key argument is the empty string.
+pub fn positional_keys_apply(name: &str, argv: &Argv) -> bool {
+    name != "migrate" || super::migrate::keys_option_positions(argv).is_empty()
 }
 
 fn write_sub_info(w: &mut ReplyWriter, parent: &Command, s: &SubCommand) {
@@ -311,7 +321,8 @@ pub fn command(_srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             let args = argv.tail(2);
             let mut keys = match numkeys_keys(cmd, &args) {
                 Some(found) => found?,
-                None => command_keys(cmd, argc),
+                None if positional_keys_apply(cmd.name, &args) => command_keys(cmd, argc),
+                None => Vec::new(),
             };
             keys.extend(keyword_key_positions(cmd.name, &args));
             if keys.is_empty() {

@@ -28,6 +28,7 @@ pub mod hyperloglog;
 pub mod keys;
 pub mod lists;
 pub mod memory;
+pub mod migrate;
 pub mod module;
 pub mod observe;
 pub mod pubsub;

@@ -13,8 +13,8 @@
 //! every report (COMMAND INFO/LIST, commandstats) keep the table names.
 
 use super::{
-    acl, bitmaps, cluster, command, config, connection, databases, dump, geo, keys, lists, module,
-    observe, pubsub, scripting, server, sort, strings, tx, zsets, Argv,
+    acl, bitmaps, cluster, command, config, connection, databases, dump, geo, keys, lists, migrate,
+    module, observe, pubsub, scripting, server, sort, strings, tx, zsets, Argv,
 };
 use crate::connection::Client;
 use crate::errors::CmdResult;
@@ -44,6 +44,9 @@ pub const ALLOW_BUSY: u32 = 1 << 15;
 /// SPUBLISH, declared for cluster routing). COMMAND INFO shows the
 /// positions; ACL key rules and COMMAND GETKEYS skip them.
 pub const CHANNEL_KEYS: u32 = 1 << 16;
+/// Accepted on a cluster node that is importing the slot (RESTORE-ASKING);
+/// reported by COMMAND INFO only, there is no cluster mode here.
+pub const ASKING: u32 = 1 << 17;
 
 /// Flag names in COMMAND INFO order.
 pub const FLAG_NAMES: &[(u32, &str)] = &[
@@ -58,6 +61,7 @@ pub const FLAG_NAMES: &[(u32, &str)] = &[
     (STALE, "stale"),
     (SKIP_MONITOR, "skip_monitor"),
     (SKIP_SLOWLOG, "skip_slowlog"),
+    (ASKING, "asking"),
     (FAST, "fast"),
     (NO_AUTH, "no_auth"),
     (MAY_REPLICATE, "may_replicate"),
@@ -707,6 +711,8 @@ pub static COMMANDS: &[Command] = &[
     cmd("touch", keys::touch, -2, READONLY | FAST, ALLKEYS, "generic", "3.2.1", "Alters the last access time of a key(s). Returns the number of existing keys specified."),
     cmd("dump", dump::dump, 2, READONLY, KEY1, "generic", "2.6.0", "Return a serialized version of the value stored at the specified key."),
     cmd("restore", dump::restore, -4, RW, KEY1, "generic", "2.6.0", "Create a key using the provided serialized value, previously obtained using DUMP."),
+    cmd("restore-asking", dump::restore, -4, RW | ASKING, KEY1, "server", "3.0.0", "An internal command for migrating keys in a cluster"),
+    cmd("migrate", migrate::migrate, -6, WRITE, (3, 3, 1), "generic", "2.6.0", "Atomically transfer a key from a Redis instance to another one."),
     cmd("copy", keys::copy, -3, RW, KEYS12, "generic", "6.2.0", "Copy a key"),
     // sort.c. The STORE destination is found by keyword ("movablekeys").
     cmd("sort", sort::sort, -2, RW, KEY1, "generic", "1.0.0", "Sort the elements in a list, set or sorted set"),

@@ -40,6 +40,7 @@ impl Server {
         self.master_cron();
         self.replica_cron();
         let now = self.ks.now_ms;
+        self.migrate.close_idle(now);
         self.stats
             .ops_rate
             .sample(self.stats.total_commands_processed, now);

@@ -58,6 +58,8 @@ pub struct Server {
     pub paused_clients: Vec<usize>,
     pub pubsub: crate::pubsub::PubSub,
     pub stats: Stats,
+    /// MIGRATE's cached connections to target servers.
+    pub migrate: crate::commands::migrate::MigrateSockets,
     pub clients: Vec<Option<Box<Client>>>,
     pub free_tokens: Vec<usize>,
     pub connected_clients: usize,
@@ -257,6 +259,7 @@ impl Server {
             paused_clients: Vec::new(),
             pubsub: crate::pubsub::PubSub::default(),
             stats: Stats::new(crate::commands::table::ids().total),
+            migrate: Default::default(),
             clients: Vec::new(),
             free_tokens: Vec::new(),
             connected_clients: 0,

@@ -36,6 +36,7 @@ mod keys;
 mod lifecycle;
 mod limits;
 mod lists;
+mod migrate;
 mod observe;
 mod observe_stats;
 mod persistence;
