@@ -39,6 +39,7 @@ const REFUSED_COMMANDS: &[&str] = &[
     "debug",
     "monitor",
     "failover",
+    "migrate",
 ];
 
 /// Options whose CONFIG SET touches the file system or the network.
