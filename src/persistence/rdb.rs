@@ -29,6 +29,7 @@
 //! page the parent writes to (at worst doubling memory under a write-heavy
 //! load). Sorted sets are added here as they land.
 
+use super::rdb_stream;
 use crate::server::Server;
 use crate::types::hash::HashLimits;
 use crate::types::list::{End, Fill};
@@ -59,7 +60,6 @@ const TYPE_SET_INTSET: u8 = 11;
 const TYPE_HASH_ZIPMAP: u8 = 9;
 const TYPE_HASH_ZIPLIST: u8 = 13;
 const TYPE_HASH_LISTPACK: u8 = 16;
-const TYPE_STREAM_LISTPACKS_2: u8 = 19;
 
 const OP_FUNCTION2: u8 = 245;
 const OP_MODULE_AUX: u8 = 247;
@@ -84,7 +84,7 @@ const STRING_MAX_BYTES: usize = 512 * 1024 * 1024;
 /// the dataset is (a whole-image buffer was ~50 MB per million keys).
 const WRITE_BUFFER_BYTES: usize = 64 * 1024;
 
-fn put_len<W: Write>(out: &mut W, len: u64) -> io::Result<()> {
+pub(super) fn put_len<W: Write>(out: &mut W, len: u64) -> io::Result<()> {
     // One write per length: assembled here, not byte by byte.
     let mut b = [0u8; 9];
     let n = if len < 1 << 6 {
@@ -106,7 +106,7 @@ fn put_len<W: Write>(out: &mut W, len: u64) -> io::Result<()> {
     out.write_all(&b[..n])
 }
 
-fn put_str<W: Write>(out: &mut W, s: &[u8]) -> io::Result<()> {
+pub(super) fn put_str<W: Write>(out: &mut W, s: &[u8]) -> io::Result<()> {
     put_len(out, s.len() as u64)?;
     out.write_all(s)
 }
@@ -120,7 +120,7 @@ pub fn value_type(v: &Value) -> u8 {
         Value::Set(_) => TYPE_SET,
         // ZSET_2: binary scores.
         Value::ZSet(_) => TYPE_ZSET_2,
-        Value::Stream(_) => TYPE_STREAM_LISTPACKS_2,
+        Value::Stream(_) => rdb_stream::TYPE_STREAM_LISTPACKS_2,
     }
 }
 
@@ -161,8 +161,7 @@ pub fn write_value<W: Write>(out: &mut W, v: &Value) -> io::Result<()> {
             }
             Ok(())
         }
-        // No command creates a stream until its RDB form exists.
-        Value::Stream(_) => Err(io::Error::other("stream values cannot be serialised yet")),
+        Value::Stream(s) => rdb_stream::write_stream(out, s),
     }
 }
 
@@ -409,16 +408,16 @@ pub fn reap_child(srv: &mut Server) {
 // ---------------------------------------------------------------------
 
 /// Error while reading a snapshot, with the byte offset.
-fn bad(off: usize, what: &str) -> io::Error {
+pub(super) fn bad(off: usize, what: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidData,
         format!("{what} at offset {off}"),
     )
 }
 
-struct Reader<'a> {
-    data: &'a [u8],
-    pos: usize,
+pub(super) struct Reader<'a> {
+    pub(super) data: &'a [u8],
+    pub(super) pos: usize,
 }
 
 enum Len {
@@ -428,7 +427,7 @@ enum Len {
 }
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> io::Result<&'a [u8]> {
+    pub(super) fn take(&mut self, n: usize) -> io::Result<&'a [u8]> {
         if self.data.len() - self.pos < n {
             return Err(bad(self.pos, "unexpected end of file"));
         }
@@ -437,7 +436,7 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
-    fn u8(&mut self) -> io::Result<u8> {
+    pub(super) fn u8(&mut self) -> io::Result<u8> {
         Ok(self.take(1)?[0])
     }
 
@@ -463,7 +462,7 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn len(&mut self) -> io::Result<u64> {
+    pub(super) fn len(&mut self) -> io::Result<u64> {
         match self.len_enc()? {
             Len::Plain(n) => Ok(n),
             Len::Encoded(_) => Err(bad(self.pos - 1, "unexpected encoded length")),
@@ -472,7 +471,7 @@ impl<'a> Reader<'a> {
 
     /// A length used to size a loop or allocation: at most the bytes left
     /// (every element takes at least one byte).
-    fn count(&mut self) -> io::Result<usize> {
+    pub(super) fn count(&mut self) -> io::Result<usize> {
         let at = self.pos;
         let n = self.len()?;
         if n > (self.data.len() - self.pos) as u64 {
@@ -481,7 +480,7 @@ impl<'a> Reader<'a> {
         Ok(n as usize)
     }
 
-    fn string(&mut self) -> io::Result<Vec<u8>> {
+    pub(super) fn string(&mut self) -> io::Result<Vec<u8>> {
         let at = self.pos;
         match self.len_enc()? {
             Len::Plain(n) => {
@@ -871,6 +870,11 @@ fn read_value(r: &mut Reader, t: u8, limits: &EncodingLimits) -> io::Result<Valu
                 }
             }
             nonempty_hash(h, at)
+        }
+        rdb_stream::TYPE_STREAM_LISTPACKS
+        | rdb_stream::TYPE_STREAM_LISTPACKS_2
+        | rdb_stream::TYPE_STREAM_LISTPACKS_3 => {
+            rdb_stream::read_stream(r, t).map(|s| Value::Stream(Box::new(s)))
         }
         TYPE_HASH_ZIPMAP => Err(bad(at, "zipmap hashes (RDB before v4) are not supported")),
         _ => Err(bad(at - 1, &format!("unsupported value type {t}"))),
