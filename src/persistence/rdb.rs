@@ -2,7 +2,8 @@
 //!
 //! Owns: the encoder (version 10, as Redis 7.0 writes, with plain value
 //! encodings: string, hash as type 4 "field value" pairs, list as type 1
-//! elements, which every Redis since 2.x loads), the decoder (plain
+//! elements, which every Redis since 2.x loads; streams in Redis 7.0's
+//! type 19, whose codec is `rdb_stream.rs`), the decoder (plain
 //! encodings plus the compact ones real Redis writes: listpack and ziplist
 //! hashes, quicklist lists of listpack or ziplist nodes, ziplist lists,
 //! int-encoded and LZF-compressed strings), SAVE and the forked BGSAVE.
@@ -111,7 +112,8 @@ pub(super) fn put_str<W: Write>(out: &mut W, s: &[u8]) -> io::Result<()> {
     out.write_all(s)
 }
 
-/// The RDB type byte a value is written with (plain encodings).
+/// The RDB type byte a value is written with (plain encodings; a stream's
+/// only form is its listpack one).
 pub fn value_type(v: &Value) -> u8 {
     match v {
         Value::Str(_) => TYPE_STRING,
