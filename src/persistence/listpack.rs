@@ -81,16 +81,23 @@ fn backlen_size(len: usize) -> usize {
     }
 }
 
-/// Append the backlen of an element of `len` bytes: the high-order group
-/// first (no continuation bit), the low-order group last, every group but
-/// the first with bit 7 set, so a reader going backwards starts at the
-/// low-order group.
-fn put_backlen(out: &mut Vec<u8>, len: usize) {
+/// The backlen of an element of `len` bytes, and how many of the 5 bytes
+/// it uses: the high-order group first (no continuation bit), the
+/// low-order group last, every group but the first with bit 7 set, so a
+/// reader going backwards starts at the low-order group.
+fn backlen(len: usize) -> ([u8; 5], usize) {
     let n = backlen_size(len);
-    for i in (0..n).rev() {
+    let mut b = [0u8; 5];
+    for (j, i) in (0..n).rev().enumerate() {
         let group = ((len >> (7 * i)) & 0x7f) as u8;
-        out.push(if i == n - 1 { group } else { group | 0x80 });
+        b[j] = if i == n - 1 { group } else { group | 0x80 };
     }
+    (b, n)
+}
+
+fn put_backlen(out: &mut Vec<u8>, len: usize) {
+    let (b, n) = backlen(len);
+    out.extend_from_slice(&b[..n]);
 }
 
 /// Every element of `lp`, or None if it is not a valid listpack.
@@ -113,9 +120,8 @@ pub fn parse(lp: &[u8]) -> Option<Vec<Elem<'_>>> {
         if after > end {
             return None;
         }
-        let mut expected = Vec::with_capacity(5);
-        put_backlen(&mut expected, size);
-        if lp[p + size..after] != expected[..] {
+        let (expected, n) = backlen(size);
+        if lp[p + size..after] != expected[..n] {
             return None;
         }
         out.push(elem);

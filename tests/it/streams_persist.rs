@@ -73,7 +73,12 @@ pub(crate) fn populate_streams(con: &mut Connection) -> Vec<&'static str> {
     ];
     for i in 0..1200usize {
         let id = format!("{}-{}", 1_000_000 + i / 4, i % 4);
-        let big = "x".repeat(if i % 97 == 0 { 5000 } else { i % 70 });
+        // Listpack elements needing 1, 2 and 3 back-length bytes.
+        let big = "x".repeat(match i {
+            500 => 20_000,
+            _ if i % 97 == 0 => 5000,
+            _ => i % 70,
+        });
         let int = ints[i % ints.len()];
         let args: Vec<&str> = match i % 5 {
             0 | 1 => vec!["XADD", "st_many", &id, "name", &big, "n", int],
