@@ -185,4 +185,149 @@ def seeds_from_servers(ours):
         put("repl_stream", "negative_length", b"\x01\x00" + hand + b"+FULLRESYNC " + rid + b" 7\r\n$-1\r\n")
 
 
+# --- Streams: redis-server builds them (RedisLite has no XADD here), ---
+# --- RedisLite gets them by RESTORE; type 15 files are converted.    ---
+STREAM_SCRIPT = b"".join(
+    [cmd("XADD", "s", "%d-%d" % (1000 + i // 3, i % 3), "f", "v%d" % i, "n", str(i * 977))
+     for i in range(130)]
+    + [cmd("XADD", "s", "2000-0", "other", "x" * 40), cmd("XDEL", "s", "1000-1", "1010-2"),
+       cmd("XGROUP", "CREATE", "s", "g1", "0"),
+       cmd("XREADGROUP", "GROUP", "g1", "alice", "COUNT", "3", "STREAMS", "s", ">"),
+       cmd("XREADGROUP", "GROUP", "g1", "bob", "COUNT", "2", "STREAMS", "s", ">"),
+       cmd("XGROUP", "CREATECONSUMER", "s", "g1", "idle"),
+       cmd("XGROUP", "CREATE", "s", "g2", "$", "ENTRIESREAD", "131"),
+       cmd("XADD", "e", "5-1", "f", "v"), cmd("XDEL", "e", "5-1"),
+       cmd("XGROUP", "CREATE", "m", "g", "$", "MKSTREAM"),
+       cmd("XADD", "w", "1-5", "a", "1"), cmd("XADD", "w", "18446744073709551614-0", "b", "2")])
+STREAM_KEYS = ["s", "e", "m", "w"]
+
+
+def rdb_len(p, i):
+    b = p[i]
+    if b >> 6 == 0:
+        return b & 0x3f, 1
+    if b >> 6 == 1:
+        return ((b & 0x3f) << 8) | p[i + 1], 2
+    if b == 0x80:
+        return int.from_bytes(p[i + 1:i + 5], "big"), 5
+    return int.from_bytes(p[i + 1:i + 9], "big"), 9
+
+
+def rdb_str_size(p, i):
+    b = p[i]
+    if b >> 6 == 3:
+        if b & 0x3f == 3:
+            clen, a = rdb_len(p, i + 1)
+            _, b2 = rdb_len(p, i + 1 + a)
+            return 1 + a + b2 + clen
+        return {0: 2, 1: 3, 2: 5}[b & 0x3f]
+    n, a = rdb_len(p, i)
+    return a + n
+
+
+def stream_body_15(p):
+    """A type 19 stream body (after its type byte) as Redis 5/6's type 15:
+    without first ID, max deleted ID, entries added and entries read."""
+    out, i = bytearray(), 0
+    def keep(n):
+        nonlocal i
+        out.extend(p[i:i + n]); i += n
+    def skip_len():
+        nonlocal i
+        i += rdb_len(p, i)[1]
+    nodes, a = rdb_len(p, i); keep(a)
+    for _ in range(2 * nodes):
+        keep(rdb_str_size(p, i))
+    for _ in range(3):
+        keep(rdb_len(p, i)[1])
+    for _ in range(5):
+        skip_len()
+    groups, a = rdb_len(p, i); keep(a)
+    for _ in range(groups):
+        keep(rdb_str_size(p, i))
+        keep(rdb_len(p, i)[1]); keep(rdb_len(p, i)[1])
+        skip_len()
+        pel, a = rdb_len(p, i); keep(a)
+        for _ in range(pel):
+            keep(24); keep(rdb_len(p, i)[1])
+        consumers, a = rdb_len(p, i); keep(a)
+        for _ in range(consumers):
+            keep(rdb_str_size(p, i) + 8)
+            ids, a = rdb_len(p, i); keep(a + 16 * ids)
+    assert i == len(p), (i, len(p))
+    return bytes(out)
+
+
+def crc64(data):
+    crc = 0
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x95ac9329ac4bc9b5 if crc & 1 else crc >> 1
+    return crc
+
+
+def rdb_file(version, objects):
+    """An RDB file of (key, type byte + body) in database 0."""
+    body = b"REDIS%04d" % version + b"\xfe\x00"
+    for key, obj in objects:
+        body += obj[:1] + bytes([len(key)]) + key.encode() + obj[1:]
+    body += b"\xff"
+    return body + crc64(body).to_bytes(8, "little")
+
+
+def request(port, *args):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(cmd(*args))
+    f = s.makefile("rb")
+    head = f.readline()
+    data = f.read(int(head[1:])) if head.startswith(b"$") else head
+    s.close()
+    return data
+
+
+def stream_seeds(ours):
+    if not shutil.which("redis-server"):
+        return
+    payloads = {}
+    def grab(port):
+        for k in STREAM_KEYS:
+            payloads[k] = request(port, "DUMP", k)
+    with tempfile.TemporaryDirectory() as d:
+        p = subprocess.Popen(["redis-server", "--port", "7840", "--bind", "127.0.0.1", "--save", "",
+                              "--dir", d, "--appendonly", "no"], cwd=d,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_port(7840)
+            send(7840, STREAM_SCRIPT + cmd("SAVE"))
+            grab(7840)
+        finally:
+            p.terminate()
+            p.wait()
+        ref = open(os.path.join(d, "dump.rdb"), "rb").read()
+        put("rdb_loader", "redis_7_0_streams.rdb", ref)
+        put("rdb_loader", "redis_7_0_streams_nocrc.rdb", nocrc(ref))
+    v15 = [(k, b"\x0f" + stream_body_15(payloads[k][1:-10])) for k in STREAM_KEYS]
+    put("rdb_loader", "redis_6_streams_type15.rdb", rdb_file(9, v15))
+    put("rdb_loader", "redis_6_streams_type15_nocrc.rdb", nocrc(rdb_file(9, v15)))
+    if not ours:
+        return
+    with tempfile.TemporaryDirectory() as d:
+        p = subprocess.Popen([ours, "--port", "7841", "--dir", d, "--save", ""], cwd=d,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_port(7841)
+            send(7841, b"".join(cmd("RESTORE", k, "0", payloads[k]) for k in STREAM_KEYS)
+                 + cmd("SAVE"))
+        finally:
+            p.terminate()
+            p.wait()
+        ours_rdb = open(os.path.join(d, "dump.rdb"), "rb").read()
+        put("rdb_loader", "redislite_streams.rdb", ours_rdb)
+        # Uncompressed listpacks without a checksum: mutations reach the
+        # stream node checks instead of the CRC or LZF.
+        put("rdb_loader", "redislite_streams_nocrc.rdb", nocrc(ours_rdb))
+
+
 seeds_from_servers(sys.argv[1] if len(sys.argv) > 1 else None)
+stream_seeds(sys.argv[1] if len(sys.argv) > 1 else None)

@@ -18,9 +18,11 @@
 pub mod aof;
 pub mod dump;
 pub mod fault;
+pub mod listpack;
 pub mod manifest;
 pub mod propagate;
 pub mod rdb;
+pub mod rdb_stream;
 pub mod rewrite;
 
 use crate::commands::{self, Argv};

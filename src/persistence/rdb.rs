@@ -2,7 +2,8 @@
 //!
 //! Owns: the encoder (version 10, as Redis 7.0 writes, with plain value
 //! encodings: string, hash as type 4 "field value" pairs, list as type 1
-//! elements, which every Redis since 2.x loads), the decoder (plain
+//! elements, which every Redis since 2.x loads; streams in Redis 7.0's
+//! type 19, whose codec is `rdb_stream.rs`), the decoder (plain
 //! encodings plus the compact ones real Redis writes: listpack and ziplist
 //! hashes, quicklist lists of listpack or ziplist nodes, ziplist lists,
 //! int-encoded and LZF-compressed strings), SAVE and the forked BGSAVE.
@@ -29,6 +30,7 @@
 //! page the parent writes to (at worst doubling memory under a write-heavy
 //! load). Sorted sets are added here as they land.
 
+use super::rdb_stream;
 use crate::server::Server;
 use crate::types::hash::HashLimits;
 use crate::types::list::{End, Fill};
@@ -59,7 +61,6 @@ const TYPE_SET_INTSET: u8 = 11;
 const TYPE_HASH_ZIPMAP: u8 = 9;
 const TYPE_HASH_ZIPLIST: u8 = 13;
 const TYPE_HASH_LISTPACK: u8 = 16;
-const TYPE_STREAM_LISTPACKS_2: u8 = 19;
 
 const OP_FUNCTION2: u8 = 245;
 const OP_MODULE_AUX: u8 = 247;
@@ -84,7 +85,7 @@ const STRING_MAX_BYTES: usize = 512 * 1024 * 1024;
 /// the dataset is (a whole-image buffer was ~50 MB per million keys).
 const WRITE_BUFFER_BYTES: usize = 64 * 1024;
 
-fn put_len<W: Write>(out: &mut W, len: u64) -> io::Result<()> {
+pub(super) fn put_len<W: Write>(out: &mut W, len: u64) -> io::Result<()> {
     // One write per length: assembled here, not byte by byte.
     let mut b = [0u8; 9];
     let n = if len < 1 << 6 {
@@ -106,12 +107,13 @@ fn put_len<W: Write>(out: &mut W, len: u64) -> io::Result<()> {
     out.write_all(&b[..n])
 }
 
-fn put_str<W: Write>(out: &mut W, s: &[u8]) -> io::Result<()> {
+pub(super) fn put_str<W: Write>(out: &mut W, s: &[u8]) -> io::Result<()> {
     put_len(out, s.len() as u64)?;
     out.write_all(s)
 }
 
-/// The RDB type byte a value is written with (plain encodings).
+/// The RDB type byte a value is written with (plain encodings; a stream's
+/// only form is its listpack one).
 pub fn value_type(v: &Value) -> u8 {
     match v {
         Value::Str(_) => TYPE_STRING,
@@ -120,7 +122,7 @@ pub fn value_type(v: &Value) -> u8 {
         Value::Set(_) => TYPE_SET,
         // ZSET_2: binary scores.
         Value::ZSet(_) => TYPE_ZSET_2,
-        Value::Stream(_) => TYPE_STREAM_LISTPACKS_2,
+        Value::Stream(_) => rdb_stream::TYPE_STREAM_LISTPACKS_2,
     }
 }
 
@@ -161,8 +163,7 @@ pub fn write_value<W: Write>(out: &mut W, v: &Value) -> io::Result<()> {
             }
             Ok(())
         }
-        // No command creates a stream until its RDB form exists.
-        Value::Stream(_) => Err(io::Error::other("stream values cannot be serialised yet")),
+        Value::Stream(s) => rdb_stream::write_stream(out, s),
     }
 }
 
@@ -409,16 +410,16 @@ pub fn reap_child(srv: &mut Server) {
 // ---------------------------------------------------------------------
 
 /// Error while reading a snapshot, with the byte offset.
-fn bad(off: usize, what: &str) -> io::Error {
+pub(super) fn bad(off: usize, what: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidData,
         format!("{what} at offset {off}"),
     )
 }
 
-struct Reader<'a> {
-    data: &'a [u8],
-    pos: usize,
+pub(super) struct Reader<'a> {
+    pub(super) data: &'a [u8],
+    pub(super) pos: usize,
 }
 
 enum Len {
@@ -428,7 +429,7 @@ enum Len {
 }
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> io::Result<&'a [u8]> {
+    pub(super) fn take(&mut self, n: usize) -> io::Result<&'a [u8]> {
         if self.data.len() - self.pos < n {
             return Err(bad(self.pos, "unexpected end of file"));
         }
@@ -437,7 +438,7 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
-    fn u8(&mut self) -> io::Result<u8> {
+    pub(super) fn u8(&mut self) -> io::Result<u8> {
         Ok(self.take(1)?[0])
     }
 
@@ -463,7 +464,7 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn len(&mut self) -> io::Result<u64> {
+    pub(super) fn len(&mut self) -> io::Result<u64> {
         match self.len_enc()? {
             Len::Plain(n) => Ok(n),
             Len::Encoded(_) => Err(bad(self.pos - 1, "unexpected encoded length")),
@@ -472,7 +473,7 @@ impl<'a> Reader<'a> {
 
     /// A length used to size a loop or allocation: at most the bytes left
     /// (every element takes at least one byte).
-    fn count(&mut self) -> io::Result<usize> {
+    pub(super) fn count(&mut self) -> io::Result<usize> {
         let at = self.pos;
         let n = self.len()?;
         if n > (self.data.len() - self.pos) as u64 {
@@ -481,7 +482,7 @@ impl<'a> Reader<'a> {
         Ok(n as usize)
     }
 
-    fn string(&mut self) -> io::Result<Vec<u8>> {
+    pub(super) fn string(&mut self) -> io::Result<Vec<u8>> {
         let at = self.pos;
         match self.len_enc()? {
             Len::Plain(n) => {
@@ -871,6 +872,11 @@ fn read_value(r: &mut Reader, t: u8, limits: &EncodingLimits) -> io::Result<Valu
                 }
             }
             nonempty_hash(h, at)
+        }
+        rdb_stream::TYPE_STREAM_LISTPACKS
+        | rdb_stream::TYPE_STREAM_LISTPACKS_2
+        | rdb_stream::TYPE_STREAM_LISTPACKS_3 => {
+            rdb_stream::read_stream(r, t).map(|s| Value::Stream(Box::new(s)))
         }
         TYPE_HASH_ZIPMAP => Err(bad(at, "zipmap hashes (RDB before v4) are not supported")),
         _ => Err(bad(at - 1, &format!("unsupported value type {t}"))),

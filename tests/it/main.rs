@@ -56,6 +56,7 @@ mod server;
 mod sets;
 mod sharded_pubsub;
 mod sort;
+mod streams_persist;
 mod strings;
 mod tracking;
 mod twemproxy;

@@ -16,7 +16,9 @@
 //!
 //! Invariants: `entries` is ordered by ID (the map does that); every ID in
 //! it is <= `last_id`; `first_id` is the first live entry's ID, or 0-0 when
-//! the stream is empty.
+//! the stream is empty (`u64::MAX-u64::MAX` after loading an empty stream
+//! from a Redis 5/6 dump, as Redis 7.0 derives it; the next append sets
+//! it).
 
 pub mod group;
 mod id;
