@@ -9,23 +9,30 @@
 //! them).
 //!
 //! Must never: hold an entry whose ID is above `last_id` (every insert goes
-//! through [`StreamValue::next_id`] or checks the same rule), or let the
-//! counters go backwards: `last_id` and `entries_added` only grow, also
-//! when entries are deleted or trimmed, which is what lets a consumer
-//! group compute its lag.
+//! through [`StreamValue::next_id`] or checks the same rule), or let
+//! deleting or trimming move the counters: `last_id` and `entries_added`
+//! stay, which is what lets a consumer group compute its lag. Only XSETID
+//! sets them, as Redis 7.0 allows (down to the last live entry's ID and
+//! the live length).
 //!
 //! Invariants: `entries` is ordered by ID (the map does that); every ID in
 //! it is <= `last_id`; `first_id` is the first live entry's ID, or 0-0 when
-//! the stream is empty.
+//! the stream is empty. `nodes` (see [`node`]) partitions the IDs into the
+//! listpack nodes Redis would have: ordered by master ID, node k holding
+//! the entries in `[master_k, master_k+1)`, its `live` count equal to the
+//! number of those entries in `entries`.
 
 pub mod group;
 mod id;
+pub mod node;
 
 pub use group::{Consumer, ConsumerGroup, PendingEntry};
 pub use id::{AddId, StreamId};
+pub use node::NodeLimits;
 
 use super::CompactBytes;
-use std::collections::BTreeMap;
+use node::Node;
+use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
 
 /// One entry's fields and values, packed into one allocation: for each
@@ -127,7 +134,8 @@ pub enum IdError {
 #[derive(Debug, Clone, Default)]
 pub struct StreamValue {
     entries: BTreeMap<StreamId, Entry>,
-    /// The last ID generated or set (XSETID): never goes back.
+    /// The last ID generated or set (XSETID, which may lower it to the
+    /// last live entry's ID).
     pub last_id: StreamId,
     /// The largest ID ever deleted (XDEL, trimming), 0-0 if none.
     pub max_deleted_id: StreamId,
@@ -137,6 +145,29 @@ pub struct StreamValue {
     /// recorded-first-entry-id).
     pub first_id: StreamId,
     pub groups: BTreeMap<CompactBytes, ConsumerGroup>,
+    /// Redis's listpack nodes, summarised (approximate trimming and
+    /// XINFO's radix-tree counts depend on them).
+    nodes: VecDeque<Node>,
+}
+
+/// How to trim (XTRIM, XADD's MAXLEN/MINID).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrimStrategy {
+    /// Keep at most this many entries.
+    MaxLen(u64),
+    /// Drop entries below this ID.
+    MinId(StreamId),
+}
+
+/// A trim request as Redis 7.0's streamTrim takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trim {
+    pub strategy: TrimStrategy,
+    /// `~`: only whole nodes go.
+    pub approx: bool,
+    /// Stop before removing a node that would take the count of removed
+    /// entries past this; 0 = no limit.
+    pub limit: u64,
 }
 
 impl StreamValue {
@@ -194,21 +225,78 @@ impl StreamValue {
     }
 
     /// Append an entry under `id`, which must be above `last_id` (the
-    /// caller got it from [`StreamValue::next_id`]).
+    /// caller got it from [`StreamValue::next_id`]), with Redis's default
+    /// node limits.
     pub fn append(&mut self, id: StreamId, entry: Entry) {
+        self.append_with(id, entry, NodeLimits::default());
+    }
+
+    /// Append an entry, starting a new node where Redis would under
+    /// `limits`.
+    pub fn append_with(&mut self, id: StreamId, entry: Entry, limits: NodeLimits) {
         debug_assert!(id > self.last_id || (self.last_id.is_zero() && !id.is_zero()));
         if self.entries.is_empty() {
             self.first_id = id;
         }
+        self.place_in_node(id, &entry, limits);
         self.entries.insert(id, entry);
         self.last_id = id;
         self.entries_added += 1;
     }
 
-    /// Insert an entry as loaded (RDB/RESTORE): counters are set by the
-    /// loader afterwards, not derived here.
+    fn place_in_node(&mut self, id: StreamId, entry: &Entry, limits: NodeLimits) {
+        let raw_len: u64 = entry.strings().map(|s| s.len() as u64).sum();
+        match self.nodes.back_mut() {
+            Some(tail) if !tail.is_full(raw_len, limits) => tail.push(id, entry),
+            _ => self.nodes.push_back(Node::new(id, entry)),
+        }
+    }
+
+    /// Insert an entry as loaded (RDB/RESTORE), in ID order: counters are
+    /// set by the loader afterwards, not derived here. Nodes are cut with
+    /// Redis's default limits; call [`StreamValue::load_node_boundary`]
+    /// to reproduce a loaded image's own node boundaries instead.
     pub fn load_entry(&mut self, id: StreamId, entry: Entry) {
+        if self.entries.is_empty() {
+            self.first_id = id;
+        }
+        self.place_in_node(id, &entry, NodeLimits::default());
         self.entries.insert(id, entry);
+    }
+
+    /// The next loaded entry starts a new node (a loader reproducing the
+    /// listpack boundaries of an RDB image).
+    pub fn load_node_boundary(&mut self) {
+        if let Some(tail) = self.nodes.back_mut() {
+            // A node whose byte count is at the cap takes no more entries.
+            tail.seal();
+        }
+    }
+
+    /// Number of listpack nodes (XINFO STREAM's radix-tree-keys).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Nodes of Redis's radix tree over the listpack keys (XINFO STREAM's
+    /// radix-tree-nodes), see [`node::rax_node_count`].
+    pub fn rax_nodes(&self) -> u64 {
+        let keys: Vec<[u8; 16]> = self.nodes.iter().map(|n| n.master.to_be_bytes()).collect();
+        node::rax_node_count(&keys)
+    }
+
+    /// The first entry's ID counting tombstones (what Redis rewrites an
+    /// approximate MINID to): the first node's master ID, or the largest
+    /// ID when there is no node.
+    pub fn first_id_with_tombstones(&self) -> StreamId {
+        self.nodes.front().map_or(StreamId::MAX, |n| n.master)
+    }
+
+    /// Index of the node holding `id`, if any node could.
+    fn node_of(&self, id: &StreamId) -> Option<usize> {
+        self.nodes
+            .partition_point(|n| n.master <= *id)
+            .checked_sub(1)
     }
 
     pub fn get(&self, id: &StreamId) -> Option<&Entry> {
@@ -244,10 +332,18 @@ impl StreamValue {
         self.entries.iter().next_back()
     }
 
-    /// Delete one entry (XDEL); true if it existed.
+    /// Delete one entry (XDEL); true if it existed. Its node keeps a
+    /// tombstone, or goes with its last live entry.
     pub fn delete(&mut self, id: &StreamId) -> bool {
         if self.entries.remove(id).is_none() {
             return false;
+        }
+        if let Some(i) = self.node_of(id) {
+            if self.nodes[i].live <= 1 {
+                self.nodes.remove(i);
+            } else {
+                self.nodes[i].mark_deleted(1);
+            }
         }
         if *id > self.max_deleted_id {
             self.max_deleted_id = *id;
@@ -258,14 +354,60 @@ impl StreamValue {
         true
     }
 
-    /// Remove the oldest entry (trimming). Returns its ID.
-    pub fn pop_first(&mut self) -> Option<StreamId> {
-        let (id, _) = self.entries.pop_first()?;
-        if id > self.max_deleted_id {
-            self.max_deleted_id = id;
+    /// Trim as Redis 7.0's streamTrim does: whole nodes from the front
+    /// while they are entirely below the threshold (and within `limit`),
+    /// then, unless approximate, the leading entries of the next node
+    /// (which stay as tombstones). Returns the number of entries removed.
+    /// Trimming leaves `max_deleted_id` alone, as Redis does.
+    pub fn trim(&mut self, trim: Trim) -> u64 {
+        let mut removed = 0u64;
+        while let Some(node) = self.nodes.front() {
+            let len = self.entries.len() as u64;
+            if let TrimStrategy::MaxLen(max) = trim.strategy {
+                if len <= max {
+                    break;
+                }
+            }
+            if trim.limit != 0 && removed.saturating_add(node.live) > trim.limit {
+                break;
+            }
+            let whole = match trim.strategy {
+                TrimStrategy::MaxLen(max) => len - node.live >= max,
+                TrimStrategy::MinId(min) => node.last < min,
+            };
+            if whole {
+                for _ in 0..node.live {
+                    self.entries.pop_first();
+                }
+                removed += node.live;
+                self.nodes.pop_front();
+                continue;
+            }
+            if trim.approx {
+                break;
+            }
+            // Part of this node: every earlier node is gone, so the
+            // entries to drop are the map's first ones.
+            let mut here = 0u64;
+            while let Some((&first, _)) = self.entries.first_key_value() {
+                let stop = match trim.strategy {
+                    TrimStrategy::MaxLen(max) => self.entries.len() as u64 <= max,
+                    TrimStrategy::MinId(min) => first >= min,
+                };
+                if stop {
+                    break;
+                }
+                self.entries.pop_first();
+                here += 1;
+            }
+            if let Some(front) = self.nodes.front_mut() {
+                front.mark_deleted(here);
+            }
+            removed += here;
+            break;
         }
         self.first_id = self.entries.keys().next().copied().unwrap_or_default();
-        Some(id)
+        removed
     }
 
     /// Heap bytes owned (MEMORY USAGE): entries with a per-entry share of
@@ -283,12 +425,15 @@ impl StreamValue {
             .iter()
             .map(|(name, g)| name.heap_size() + g.heap_size())
             .sum();
-        entries + groups
+        let nodes: usize = self.nodes.iter().map(Node::heap_size).sum();
+        entries + groups + nodes
     }
 
     /// Allocations freeing this value releases (decides lazy freeing).
     pub fn free_effort(&self) -> usize {
-        1 + self.entries.len() + self.groups.values().map(|g| g.free_effort()).sum::<usize>()
+        1 + self.entries.len()
+            + self.nodes.len()
+            + self.groups.values().map(|g| g.free_effort()).sum::<usize>()
     }
 }
 
@@ -338,7 +483,13 @@ mod tests {
         assert!(!s.delete(&StreamId::new(1, 0)));
         assert_eq!(s.first_id, StreamId::new(2, 0));
         assert_eq!(s.max_deleted_id, StreamId::new(1, 0));
-        assert_eq!(s.pop_first(), Some(StreamId::new(2, 0)));
+        let exact = Trim {
+            strategy: TrimStrategy::MaxLen(1),
+            approx: false,
+            limit: 0,
+        };
+        assert_eq!(s.trim(exact), 1);
+        assert_eq!(s.max_deleted_id, StreamId::new(1, 0));
         assert_eq!(
             (s.len(), s.entries_added, s.last_id),
             (1, 3, StreamId::new(3, 0))
