@@ -291,6 +291,9 @@ pub fn xadd(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         IdError::NotGreater => err(StreamError::AddIdNotGreater),
         IdError::Zero => err(StreamError::AddZeroId),
         IdError::Exhausted => err(StreamError::IdsExhausted),
+        // Redis 7.0 fails this case without setting errno, and its reply
+        // falls through to the "too large" text.
+        IdError::SeqExhausted => err(StreamError::ElementsTooLarge),
     })?;
     let raw_len: u64 = argv.iter().skip(field_pos).map(|a| a.len() as u64).sum();
     if raw_len > LISTPACK_MAX_BYTES {
@@ -481,7 +484,10 @@ pub fn xsetid(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     }
     let key = &argv[1];
     let db = c.db;
-    let Some(s) = lookup_stream(srv, db, key, Access::Write)? else {
+    // Redis 7.0's XSETID does not signal the key as modified: a WATCH on
+    // it survives, and tracking clients are not invalidated. A write
+    // lookup here would do both when `dirty` grows.
+    let Some(s) = lookup_stream(srv, db, key, Access::Touch)? else {
         return Err(CmdError::NoSuchKey);
     };
     // Redis 7.0 does not compare the ID with the current max deleted ID

@@ -128,6 +128,9 @@ pub enum IdError {
     Zero,
     /// The last generated ID is the largest possible one.
     Exhausted,
+    /// `<ms>-*` where `<ms>` is the last ID's and its sequence is the
+    /// largest possible one.
+    SeqExhausted,
 }
 
 /// A stream value.
@@ -206,7 +209,7 @@ impl StreamValue {
                 } else if ms == last.ms {
                     match last.seq.checked_add(1) {
                         Some(seq) => Ok(StreamId::new(ms, seq)),
-                        None => Err(IdError::NotGreater),
+                        None => Err(IdError::SeqExhausted),
                     }
                 } else {
                     Err(IdError::NotGreater)
