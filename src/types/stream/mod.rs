@@ -504,4 +504,93 @@ mod tests {
         assert_eq!(ids, vec![StreamId::new(3, 0)]);
         assert_eq!(s.range(StreamId::new(9, 0), StreamId::new(1, 0)).count(), 0);
     }
+
+    fn small_nodes(n: u64, per_node: u64) -> StreamValue {
+        let limits = NodeLimits {
+            max_entries: per_node,
+            max_bytes: 0,
+        };
+        let mut s = StreamValue::new();
+        for ms in 1..=n {
+            s.append_with(StreamId::new(ms, 0), Entry::new(&["f", "v"]), limits);
+        }
+        s
+    }
+
+    fn ids(s: &StreamValue) -> Vec<u64> {
+        s.iter().map(|(id, _)| id.ms).collect()
+    }
+
+    #[test]
+    fn approximate_trims_drop_whole_nodes_only() {
+        let mut s = small_nodes(10, 3);
+        assert_eq!(s.node_count(), 4);
+        let approx = |strategy| Trim {
+            strategy,
+            approx: true,
+            limit: 0,
+        };
+        // MAXLEN ~ 5: nodes [1-3] and [4-6] can go (10-3 >= 5, 7-3 < 5).
+        assert_eq!(s.trim(approx(TrimStrategy::MaxLen(5))), 3);
+        assert_eq!(ids(&s), (4..=10).collect::<Vec<_>>());
+        // MINID ~ 9: node [4-6] ends below 9, node [7-9] does not.
+        assert_eq!(s.trim(approx(TrimStrategy::MinId(StreamId::new(9, 0)))), 3);
+        assert_eq!(s.first_id, StreamId::new(7, 0));
+        // A LIMIT smaller than the next node stops before it.
+        let limited = Trim {
+            limit: 2,
+            ..approx(TrimStrategy::MaxLen(0))
+        };
+        assert_eq!(s.trim(limited), 0);
+        assert_eq!(s.len(), 4);
+    }
+
+    #[test]
+    fn exact_trims_leave_tombstones_in_their_node() {
+        let mut s = small_nodes(6, 3);
+        let exact = |strategy| Trim {
+            strategy,
+            approx: false,
+            limit: 0,
+        };
+        assert_eq!(s.trim(exact(TrimStrategy::MinId(StreamId::new(5, 0)))), 4);
+        assert_eq!(ids(&s), vec![5, 6]);
+        // Node [4-6] stays, its first entry a tombstone: an approximate
+        // MINID is rewritten to it.
+        assert_eq!(s.node_count(), 1);
+        assert_eq!(s.first_id_with_tombstones(), StreamId::new(4, 0));
+        // MINID at a tombstone's successor empties the node but keeps it.
+        s.delete(&StreamId::new(6, 0));
+        assert_eq!(s.trim(exact(TrimStrategy::MinId(StreamId::new(6, 0)))), 1);
+        assert_eq!((s.len(), s.node_count()), (0, 1));
+        assert_eq!(s.first_id, StreamId::MIN);
+        // The next entry goes into that node (3 tombstones < 4)...
+        s.append_with(
+            StreamId::new(7, 0),
+            Entry::new(&["f", "v"]),
+            NodeLimits {
+                max_entries: 4,
+                max_bytes: 0,
+            },
+        );
+        assert_eq!(s.node_count(), 1);
+        // ...and a MAXLEN trim to 0 removes it whole.
+        assert_eq!(s.trim(exact(TrimStrategy::MaxLen(0))), 1);
+        assert_eq!((s.len(), s.node_count()), (0, 0));
+        assert_eq!(s.first_id_with_tombstones(), StreamId::MAX);
+    }
+
+    #[test]
+    fn deleting_a_nodes_last_live_entry_removes_the_node() {
+        let mut s = small_nodes(6, 3);
+        assert!(s.delete(&StreamId::new(4, 0)));
+        assert!(s.delete(&StreamId::new(5, 0)));
+        assert_eq!(s.node_count(), 2);
+        assert!(s.delete(&StreamId::new(6, 0)));
+        assert_eq!(s.node_count(), 1);
+        // The first node is the tail again and takes no more: it holds 3.
+        s.append(StreamId::new(7, 0), Entry::new(&["f", "v"]));
+        assert_eq!(s.node_count(), 1, "default limits: 100 entries a node");
+        assert_eq!(s.rax_nodes(), 2);
+    }
 }
