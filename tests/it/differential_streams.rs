@@ -489,11 +489,11 @@ fn node_model_round(seed: u64, limits: (&str, &str), ops: usize) {
     let s = |x: &str| x.to_string();
     let (mut ms, mut seq) = (1u64, 0u64);
     let mut ids: Vec<String> = Vec::new();
-    let big = common_rng(&mut rng) % 3 == 0;
+    let big = common_rng(&mut rng).is_multiple_of(3);
     for _ in 0..ops {
         let r = common_rng(&mut rng) % 100;
         let cmd: Vec<String> = if r < 60 {
-            if common_rng(&mut rng) % 3 == 0 {
+            if common_rng(&mut rng).is_multiple_of(3) {
                 ms += 1 + common_rng(&mut rng) % 100_000;
                 seq = common_rng(&mut rng) % 300;
             } else {
@@ -517,7 +517,7 @@ fn node_model_round(seed: u64, limits: (&str, &str), ops: usize) {
             let id = format!("{ms}-{seq}");
             cmd.push(id.clone());
             ids.push(id);
-            let same = common_rng(&mut rng) % 3 != 0;
+            let same = !common_rng(&mut rng).is_multiple_of(3);
             let nf = 1 + common_rng(&mut rng) % 4;
             for i in 0..nf {
                 let field = if same {
@@ -537,7 +537,7 @@ fn node_model_round(seed: u64, limits: (&str, &str), ops: usize) {
         } else if r < 72 {
             let mut cmd = vec![s("XDEL"), s("s")];
             for _ in 0..1 + common_rng(&mut rng) % 6 {
-                if !ids.is_empty() && common_rng(&mut rng) % 5 != 0 {
+                if !ids.is_empty() && !common_rng(&mut rng).is_multiple_of(5) {
                     let i = (common_rng(&mut rng) as usize) % ids.len();
                     cmd.push(ids[i].clone());
                 } else {
@@ -546,7 +546,7 @@ fn node_model_round(seed: u64, limits: (&str, &str), ops: usize) {
             }
             cmd
         } else if r < 82 {
-            let maxlen = common_rng(&mut rng) % 2 == 0;
+            let maxlen = common_rng(&mut rng).is_multiple_of(2);
             let mut cmd = vec![
                 s("XTRIM"),
                 s("s"),
@@ -559,13 +559,13 @@ fn node_model_round(seed: u64, limits: (&str, &str), ops: usize) {
                 ms.saturating_sub(common_rng(&mut rng) % 300_000)
                     .to_string()
             });
-            if cmd[3] == "~" && common_rng(&mut rng) % 3 == 0 {
+            if cmd[3] == "~" && common_rng(&mut rng).is_multiple_of(3) {
                 cmd.extend([s("LIMIT"), (common_rng(&mut rng) % 150).to_string()]);
             }
             cmd
         } else if r < 92 {
             let mut cmd = vec![s("XINFO"), s("STREAM"), s("s")];
-            if common_rng(&mut rng) % 2 == 0 {
+            if common_rng(&mut rng).is_multiple_of(2) {
                 cmd.extend([s("FULL"), s("COUNT"), s("3")]);
             }
             cmd
