@@ -583,7 +583,20 @@ fn xinfo_stream(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             count = if n < 0 { 10 } else { n as u64 };
         }
     }
-    let mut w = c.reply();
+    // COUNT 0 means everything; the reply is as long as the stream is,
+    // never sized by the number itself.
+    let limit = if count == 0 {
+        usize::MAX
+    } else {
+        usize::try_from(count).unwrap_or(usize::MAX)
+    };
+    reply_stream_info(&mut c.reply(), s, full, limit);
+    Ok(())
+}
+
+/// XINFO STREAM's reply: the summary, or with `full` up to `limit`
+/// entries and every group with up to `limit` pending entries each.
+fn reply_stream_info(w: &mut ReplyWriter, s: &StreamValue, full: bool, limit: usize) {
     w.map(if full { 9 } else { 10 });
     w.bulk(b"length");
     w.int(s.len() as i64);
@@ -604,35 +617,27 @@ fn xinfo_stream(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         w.int(s.groups.len() as i64);
         w.bulk(b"first-entry");
         match s.first_entry() {
-            Some((id, e)) => reply_entry(&mut w, id, e),
+            Some((id, e)) => reply_entry(w, id, e),
             None => w.null(),
         }
         w.bulk(b"last-entry");
         match s.last_entry() {
-            Some((id, e)) => reply_entry(&mut w, id, e),
+            Some((id, e)) => reply_entry(w, id, e),
             None => w.null(),
         }
-        return Ok(());
+        return;
     }
-    // COUNT 0 means everything; the reply is as long as the stream is,
-    // never sized by the number itself.
-    let limit = if count == 0 {
-        usize::MAX
-    } else {
-        usize::try_from(count).unwrap_or(usize::MAX)
-    };
     w.bulk(b"entries");
     let shown = s.len().min(limit);
     w.array(shown);
     for (id, e) in s.iter().take(shown) {
-        reply_entry(&mut w, id, e);
+        reply_entry(w, id, e);
     }
     w.bulk(b"groups");
     w.array(s.groups.len());
     for (name, g) in &s.groups {
-        reply_group_full(&mut w, s, name, g, limit);
+        reply_group_full(w, s, name, g, limit);
     }
-    Ok(())
 }
 
 /// One group of XINFO STREAM FULL: its counters, lag, up to `limit`
@@ -758,4 +763,147 @@ pub(crate) fn estimate_distance_from_first_ever_entry(
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resp::reply::Proto;
+    use crate::types::stream::{Consumer, PendingEntry};
+    use crate::types::CompactBytes;
+
+    /// redis-server 7.0.15's reply (`{T}`: the delivery and seen times).
+    const FULL_REPLY: &str = concat!(
+        "*18\r\n$6\r\nlength\r\n:2\r\n$15\r\nradix-tree-keys\r\n:1\r\n$16\r\n",
+        "radix-tree-nodes\r\n:2\r\n$17\r\nlast-generated-id\r\n$3\r\n3-1\r\n$20\r\n",
+        "max-deleted-entry-id\r\n$3\r\n3-1\r\n$13\r\nentries-added\r\n:3\r\n$23\r\n",
+        "recorded-first-entry-id\r\n$3\r\n1-1\r\n$7\r\nentries\r\n*2\r\n*2\r\n$3\r\n1-1\r\n",
+        "*2\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$3\r\n2-1\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n$6\r\n",
+        "groups\r\n*2\r\n*14\r\n$4\r\nname\r\n$1\r\ng\r\n$17\r\nlast-delivered-id\r\n$3\r\n",
+        "3-1\r\n$12\r\nentries-read\r\n:3\r\n$3\r\nlag\r\n:0\r\n$9\r\npel-count\r\n:3\r\n",
+        "$7\r\npending\r\n*3\r\n*4\r\n$3\r\n1-1\r\n$5\r\nalice\r\n:{T}\r\n:1\r\n*4\r\n$3\r\n",
+        "2-1\r\n$3\r\nbob\r\n:{T}\r\n:1\r\n*4\r\n$3\r\n3-1\r\n$3\r\nbob\r\n:{T}\r\n:1\r\n",
+        "$9\r\nconsumers\r\n*2\r\n*8\r\n$4\r\nname\r\n$5\r\nalice\r\n$9\r\nseen-time\r\n",
+        ":{T}\r\n$9\r\npel-count\r\n:1\r\n$7\r\npending\r\n*1\r\n*3\r\n$3\r\n1-1\r\n:{T}\r\n",
+        ":1\r\n*8\r\n$4\r\nname\r\n$3\r\nbob\r\n$9\r\nseen-time\r\n:{T}\r\n$9\r\n",
+        "pel-count\r\n:2\r\n$7\r\npending\r\n*2\r\n*3\r\n$3\r\n2-1\r\n:{T}\r\n:1\r\n*3\r\n",
+        "$3\r\n3-1\r\n:{T}\r\n:1\r\n*14\r\n$4\r\nname\r\n$1\r\nh\r\n$17\r\n",
+        "last-delivered-id\r\n$3\r\n3-1\r\n$12\r\nentries-read\r\n$-1\r\n$3\r\nlag\r\n:0\r\n",
+        "$9\r\npel-count\r\n:0\r\n$7\r\npending\r\n*0\r\n$9\r\nconsumers\r\n*0\r\n",
+    );
+
+    /// redis-server 7.0.15's reply (`{T}`: the delivery and seen times).
+    const FULL_COUNT_1_REPLY: &str = concat!(
+        "*18\r\n$6\r\nlength\r\n:2\r\n$15\r\nradix-tree-keys\r\n:1\r\n$16\r\n",
+        "radix-tree-nodes\r\n:2\r\n$17\r\nlast-generated-id\r\n$3\r\n3-1\r\n$20\r\n",
+        "max-deleted-entry-id\r\n$3\r\n3-1\r\n$13\r\nentries-added\r\n:3\r\n$23\r\n",
+        "recorded-first-entry-id\r\n$3\r\n1-1\r\n$7\r\nentries\r\n*1\r\n*2\r\n$3\r\n1-1\r\n",
+        "*2\r\n$1\r\na\r\n$1\r\n1\r\n$6\r\ngroups\r\n*2\r\n*14\r\n$4\r\nname\r\n$1\r\ng\r\n",
+        "$17\r\nlast-delivered-id\r\n$3\r\n3-1\r\n$12\r\nentries-read\r\n:3\r\n$3\r\nlag\r\n",
+        ":0\r\n$9\r\npel-count\r\n:3\r\n$7\r\npending\r\n*1\r\n*4\r\n$3\r\n1-1\r\n$5\r\n",
+        "alice\r\n:{T}\r\n:1\r\n$9\r\nconsumers\r\n*2\r\n*8\r\n$4\r\nname\r\n$5\r\nalice\r\n",
+        "$9\r\nseen-time\r\n:{T}\r\n$9\r\npel-count\r\n:1\r\n$7\r\npending\r\n*1\r\n*3\r\n",
+        "$3\r\n1-1\r\n:{T}\r\n:1\r\n*8\r\n$4\r\nname\r\n$3\r\nbob\r\n$9\r\nseen-time\r\n",
+        ":{T}\r\n$9\r\npel-count\r\n:2\r\n$7\r\npending\r\n*1\r\n*3\r\n$3\r\n2-1\r\n:{T}\r\n",
+        ":1\r\n*14\r\n$4\r\nname\r\n$1\r\nh\r\n$17\r\nlast-delivered-id\r\n$3\r\n3-1\r\n",
+        "$12\r\nentries-read\r\n$-1\r\n$3\r\nlag\r\n:0\r\n$9\r\npel-count\r\n:0\r\n$7\r\n",
+        "pending\r\n*0\r\n$9\r\nconsumers\r\n*0\r\n",
+    );
+
+    /// redis-server 7.0.15's reply (`{T}`: the delivery and seen times).
+    const SUMMARY_REPLY: &str = concat!(
+        "*20\r\n$6\r\nlength\r\n:2\r\n$15\r\nradix-tree-keys\r\n:1\r\n$16\r\n",
+        "radix-tree-nodes\r\n:2\r\n$17\r\nlast-generated-id\r\n$3\r\n3-1\r\n$20\r\n",
+        "max-deleted-entry-id\r\n$3\r\n3-1\r\n$13\r\nentries-added\r\n:3\r\n$23\r\n",
+        "recorded-first-entry-id\r\n$3\r\n1-1\r\n$6\r\ngroups\r\n:2\r\n$11\r\n",
+        "first-entry\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n$10\r\nlast-entry\r\n",
+        "*2\r\n$3\r\n2-1\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n",
+    );
+
+    const T: i64 = 1795785275042;
+
+    /// The state redis-server had: three entries, the last deleted;
+    /// group `g` read all three (alice one, bob two), group `h` created at
+    /// `$` (no read counter).
+    fn stream_with_groups() -> StreamValue {
+        let mut s = StreamValue::new();
+        for (ms, f, v) in [(1, "a", "1"), (2, "b", "2"), (3, "c", "3")] {
+            s.append(StreamId::new(ms, 1), Entry::new(&[f, v]));
+        }
+        assert!(s.delete(&StreamId::new(3, 1)));
+        let mut g = ConsumerGroup::new(StreamId::new(3, 1), Some(3));
+        for (ms, who) in [(1, "alice"), (2, "bob"), (3, "bob")] {
+            let id = StreamId::new(ms, 1);
+            g.pel.insert(
+                id,
+                PendingEntry {
+                    delivery_time: T,
+                    delivery_count: 1,
+                    consumer: CompactBytes::new(who.as_bytes()),
+                },
+            );
+            g.consumers
+                .entry(CompactBytes::new(who.as_bytes()))
+                .or_insert_with(|| Consumer {
+                    seen_time: T,
+                    ..Consumer::default()
+                })
+                .pel
+                .insert(id);
+        }
+        s.groups.insert(CompactBytes::new(b"g"), g);
+        s.groups.insert(
+            CompactBytes::new(b"h"),
+            ConsumerGroup::new(StreamId::new(3, 1), None),
+        );
+        s
+    }
+
+    fn render(s: &StreamValue, full: bool, limit: usize) -> String {
+        let mut buf = Vec::new();
+        reply_stream_info(
+            &mut ReplyWriter::new(&mut buf, Proto::Resp2),
+            s,
+            full,
+            limit,
+        );
+        String::from_utf8(buf).expect("ascii reply")
+    }
+
+    #[test]
+    fn xinfo_stream_full_prints_groups_as_redis() {
+        let s = stream_with_groups();
+        let expect = |r: &str| r.replace("{T}", &T.to_string());
+        assert_eq!(render(&s, true, 10), expect(FULL_REPLY));
+        assert_eq!(render(&s, true, 1), expect(FULL_COUNT_1_REPLY));
+        assert_eq!(render(&s, false, 10), expect(SUMMARY_REPLY));
+    }
+
+    #[test]
+    fn lag_follows_redis_rules() {
+        let mut s = StreamValue::new();
+        let g = ConsumerGroup::new(StreamId::MIN, Some(0));
+        // A never-used stream: 0.
+        assert_eq!(group_lag(&s, &g), Some(0));
+        for ms in 1..=5 {
+            s.append(StreamId::new(ms, 0), Entry::new(&["f", "v"]));
+        }
+        // No tombstones: added - read.
+        assert_eq!(group_lag(&s, &g), Some(5));
+        // A deletion after the group's position: unknown, unless the
+        // position is the last ID (redis-server: XGROUP CREATE ... 0 /
+        // 2 / 5 / 9 / 4 ENTRIESREAD on this stream give nil, nil, 0, nil,
+        // 1).
+        s.delete(&StreamId::new(3, 0));
+        assert_eq!(group_lag(&s, &g), None);
+        let mid = ConsumerGroup::new(StreamId::new(2, 0), Some(2));
+        assert_eq!(group_lag(&s, &mid), None);
+        let last = ConsumerGroup::new(StreamId::new(5, 0), None);
+        assert_eq!(group_lag(&s, &last), Some(0));
+        let future = ConsumerGroup::new(StreamId::new(9, 0), None);
+        assert_eq!(group_lag(&s, &future), None);
+        // The deletion is now before the group's position.
+        let after = ConsumerGroup::new(StreamId::new(4, 0), Some(4));
+        assert_eq!(group_lag(&s, &after), Some(1));
+    }
 }
