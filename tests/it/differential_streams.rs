@@ -817,3 +817,57 @@ fn stream_writes_propagate_as_redis_propagates_them() {
     );
     assert!(streams[0].iter().any(|c| c.contains("$3\r\n5-0\r\n")));
 }
+
+/// Reads count keyspace hits and misses, writes do not, as in Redis.
+#[test]
+fn stream_lookups_count_hits_and_misses_like_redis() {
+    crate::differential::assert_same_hits_and_misses(
+        &[&["XADD", "s", "1", "f", "v"]],
+        &[
+            &["XLEN", "s"],
+            &["XLEN", "nokey"],
+            &["XRANGE", "s", "-", "+"],
+            &["XREVRANGE", "nokey", "+", "-"],
+            &["XINFO", "STREAM", "s"],
+            &["XINFO", "STREAM", "nokey"],
+            &["XADD", "s", "2", "f", "v"],
+            &["XADD", "nokey", "NOMKSTREAM", "1", "f", "v"],
+            &["XDEL", "s", "1"],
+            &["XDEL", "nokey", "1"],
+            &["XTRIM", "s", "MAXLEN", "5"],
+            &["XTRIM", "nokey", "MAXLEN", "5"],
+            &["XSETID", "s", "9"],
+            &["XSETID", "nokey", "9"],
+        ],
+    );
+}
+
+/// ACL key patterns apply to the stream commands' keys, XINFO STREAM's
+/// included (its key is the third argument).
+#[test]
+fn stream_keys_follow_acl_patterns_like_redis() {
+    check(
+        r#"
+        XADD a1 1 f v
+        XADD b1 1 f v
+        SORT a1
+        ACL SETUSER u on nopass ~a* +@all
+        AUTH u x
+        XLEN a1
+        XLEN b1
+        XADD b1 2 f v
+        XINFO STREAM a1
+        XINFO STREAM b1
+        XINFO HELP
+        XRANGE b1 - +
+        XTRIM b1 MAXLEN 0
+        XSETID b1 5
+        ACL SETUSER r on nopass %R~* +@all
+        AUTH r x
+        XRANGE b1 - +
+        XINFO STREAM b1
+        XADD b1 3 f v
+        XDEL b1 1
+        "#,
+    );
+}
