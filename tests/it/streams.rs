@@ -221,3 +221,27 @@ fn auto_ids_and_approximate_trims_replay_from_the_aof() {
     assert_eq!(c.cmds(&["XRANGE", "s", "-", "+"]), before.0);
     assert_eq!(c.cmds(&["XINFO", "STREAM", "s"]), before.1);
 }
+
+/// XADD signals the key's waiters (for XREAD BLOCK); a client blocked
+/// on the same key for a list keeps waiting through stream writes, as in
+/// Redis 7.0, and is served once the key is a list.
+#[test]
+fn stream_writes_leave_list_waiters_waiting() {
+    use crate::common::{send, wait_blocked};
+    let srv = ServerProc::start(&[]);
+    let mut ctl = srv.conn();
+    let mut waiter = srv.conn();
+    send(&mut waiter, &["BLPOP", "s", "0"]);
+    wait_blocked(&mut ctl, 1);
+    ctl.cmd(&["XADD", "s", "1", "f", "v"]);
+    ctl.cmd(&["XADD", "s", "2", "f", "v"]);
+    assert_eq!(ctl.cmds(&["XLEN", "s"]), ":2\r\n");
+    wait_blocked(&mut ctl, 1);
+    ctl.cmd(&["DEL", "s"]);
+    ctl.cmd(&["RPUSH", "s", "x"]);
+    assert_eq!(
+        String::from_utf8_lossy(&waiter.read_reply()),
+        "*2\r\n$1\r\ns\r\n$1\r\nx\r\n"
+    );
+    wait_blocked(&mut ctl, 0);
+}
