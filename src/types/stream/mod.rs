@@ -267,6 +267,16 @@ impl StreamValue {
         self.entries.insert(id, entry);
     }
 
+    /// A deleted entry (tombstone) of a loaded listpack node, in ID order
+    /// with the live ones: it counts in its node (bytes, fullness) as in
+    /// Redis, but is not an entry of the stream.
+    pub fn load_deleted_entry(&mut self, id: StreamId, entry: &Entry) {
+        self.place_in_node(id, entry, NodeLimits::default());
+        if let Some(tail) = self.nodes.back_mut() {
+            tail.mark_deleted(1);
+        }
+    }
+
     /// The next loaded entry starts a new node (a loader reproducing the
     /// listpack boundaries of an RDB image).
     pub fn load_node_boundary(&mut self) {
@@ -578,6 +588,25 @@ mod tests {
         assert_eq!(s.trim(exact(TrimStrategy::MaxLen(0))), 1);
         assert_eq!((s.len(), s.node_count()), (0, 0));
         assert_eq!(s.first_id_with_tombstones(), StreamId::MAX);
+    }
+
+    #[test]
+    fn loaders_can_reproduce_node_boundaries_and_tombstones() {
+        let mut s = StreamValue::new();
+        s.load_entry(StreamId::new(1, 0), Entry::new(&["f", "v"]));
+        s.load_deleted_entry(StreamId::new(2, 0), &Entry::new(&["f", "v"]));
+        s.load_node_boundary();
+        s.load_entry(StreamId::new(3, 0), Entry::new(&["f", "v"]));
+        assert_eq!((s.len(), s.node_count()), (2, 2));
+        // The first node ends with its tombstone (2-0), below 3-0: an
+        // approximate MINID 3 removes it whole, with its one live entry.
+        let trim = Trim {
+            strategy: TrimStrategy::MinId(StreamId::new(3, 0)),
+            approx: true,
+            limit: 0,
+        };
+        assert_eq!(s.trim(trim), 1);
+        assert_eq!(s.first_id_with_tombstones(), StreamId::new(3, 0));
     }
 
     #[test]
