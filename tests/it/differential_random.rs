@@ -10,7 +10,8 @@
 //! (intset: sorted), aggregates stay under the compact-encoding limits
 //! (listpack order is insertion or score order in both servers), and
 //! commands whose reply is random (SPOP, SRANDMEMBER, RANDOMKEY...) are
-//! not generated.
+//! not generated. Streams get explicit IDs only (`*` would read each
+//! server's clock).
 //!
 //! A second run of the same generator compares what each command does
 //! besides its reply: the keyspace events it publishes and which keys'
