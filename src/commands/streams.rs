@@ -820,6 +820,26 @@ mod tests {
         "*2\r\n$3\r\n2-1\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n",
     );
 
+    /// The same in RESP3.
+    const FULL_REPLY_RESP3: &str = concat!(
+        "%9\r\n$6\r\nlength\r\n:2\r\n$15\r\nradix-tree-keys\r\n:1\r\n$16\r\n",
+        "radix-tree-nodes\r\n:2\r\n$17\r\nlast-generated-id\r\n$3\r\n3-1\r\n$20\r\n",
+        "max-deleted-entry-id\r\n$3\r\n3-1\r\n$13\r\nentries-added\r\n:3\r\n$23\r\n",
+        "recorded-first-entry-id\r\n$3\r\n1-1\r\n$7\r\nentries\r\n*2\r\n*2\r\n$3\r\n1-1\r\n",
+        "*2\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$3\r\n2-1\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n$6\r\n",
+        "groups\r\n*2\r\n%7\r\n$4\r\nname\r\n$1\r\ng\r\n$17\r\nlast-delivered-id\r\n$3\r\n",
+        "3-1\r\n$12\r\nentries-read\r\n:3\r\n$3\r\nlag\r\n:0\r\n$9\r\npel-count\r\n:3\r\n",
+        "$7\r\npending\r\n*3\r\n*4\r\n$3\r\n1-1\r\n$5\r\nalice\r\n:{T}\r\n:1\r\n*4\r\n$3\r\n",
+        "2-1\r\n$3\r\nbob\r\n:{T}\r\n:1\r\n*4\r\n$3\r\n3-1\r\n$3\r\nbob\r\n:{T}\r\n:1\r\n",
+        "$9\r\nconsumers\r\n*2\r\n%4\r\n$4\r\nname\r\n$5\r\nalice\r\n$9\r\nseen-time\r\n",
+        ":{T}\r\n$9\r\npel-count\r\n:1\r\n$7\r\npending\r\n*1\r\n*3\r\n$3\r\n1-1\r\n:{T}\r\n",
+        ":1\r\n%4\r\n$4\r\nname\r\n$3\r\nbob\r\n$9\r\nseen-time\r\n:{T}\r\n$9\r\n",
+        "pel-count\r\n:2\r\n$7\r\npending\r\n*2\r\n*3\r\n$3\r\n2-1\r\n:{T}\r\n:1\r\n*3\r\n",
+        "$3\r\n3-1\r\n:{T}\r\n:1\r\n%7\r\n$4\r\nname\r\n$1\r\nh\r\n$17\r\n",
+        "last-delivered-id\r\n$3\r\n3-1\r\n$12\r\nentries-read\r\n_\r\n$3\r\nlag\r\n:0\r\n",
+        "$9\r\npel-count\r\n:0\r\n$7\r\npending\r\n*0\r\n$9\r\nconsumers\r\n*0\r\n",
+    );
+
     const T: i64 = 1795785275042;
 
     /// The state redis-server had: three entries, the last deleted;
@@ -860,13 +880,12 @@ mod tests {
     }
 
     fn render(s: &StreamValue, full: bool, limit: usize) -> String {
+        render_in(Proto::Resp2, s, full, limit)
+    }
+
+    fn render_in(proto: Proto, s: &StreamValue, full: bool, limit: usize) -> String {
         let mut buf = Vec::new();
-        reply_stream_info(
-            &mut ReplyWriter::new(&mut buf, Proto::Resp2),
-            s,
-            full,
-            limit,
-        );
+        reply_stream_info(&mut ReplyWriter::new(&mut buf, proto), s, full, limit);
         String::from_utf8(buf).expect("ascii reply")
     }
 
@@ -877,6 +896,10 @@ mod tests {
         assert_eq!(render(&s, true, 10), expect(FULL_REPLY));
         assert_eq!(render(&s, true, 1), expect(FULL_COUNT_1_REPLY));
         assert_eq!(render(&s, false, 10), expect(SUMMARY_REPLY));
+        assert_eq!(
+            render_in(Proto::Resp3, &s, true, 10),
+            expect(FULL_REPLY_RESP3)
+        );
     }
 
     #[test]
