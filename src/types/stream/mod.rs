@@ -286,6 +286,13 @@ impl StreamValue {
         }
     }
 
+    /// The master ID of each node, in order: a writer (RDB) that starts a
+    /// listpack at the first entry at or after each reproduces Redis's
+    /// node boundaries (tombstones are not kept, so not their bytes).
+    pub fn node_masters(&self) -> impl Iterator<Item = StreamId> + '_ {
+        self.nodes.iter().map(|n| n.master)
+    }
+
     /// Number of listpack nodes (XINFO STREAM's radix-tree-keys).
     pub fn node_count(&self) -> usize {
         self.nodes.len()
@@ -598,6 +605,8 @@ mod tests {
         s.load_node_boundary();
         s.load_entry(StreamId::new(3, 0), Entry::new(&["f", "v"]));
         assert_eq!((s.len(), s.node_count()), (2, 2));
+        let masters: Vec<StreamId> = s.node_masters().collect();
+        assert_eq!(masters, vec![StreamId::new(1, 0), StreamId::new(3, 0)]);
         // The first node ends with its tombstone (2-0), below 3-0: an
         // approximate MINID 3 removes it whole, with its one live entry.
         let trim = Trim {
