@@ -247,11 +247,24 @@ impl StreamValue {
         self.entries_added += 1;
     }
 
+    /// Put entry `id` in the node whose range holds it: normally the last
+    /// node, or a new last node when that one is full (Redis's rule). Only
+    /// after XSETID lowered an emptied stream's last ID below a node's
+    /// master can an ID fall before the last node; Redis then appends it
+    /// to its last listpack out of order (and its range reads can miss
+    /// it), while here it joins, or starts, the node its ID falls in, so
+    /// the nodes keep partitioning the IDs.
     fn place_in_node(&mut self, id: StreamId, entry: &Entry, limits: NodeLimits) {
         let raw_len: u64 = entry.strings().map(|s| s.len() as u64).sum();
-        match self.nodes.back_mut() {
-            Some(tail) if !tail.is_full(raw_len, limits) => tail.push(id, entry),
-            _ => self.nodes.push_back(Node::new(id, entry)),
+        let at = self.nodes.partition_point(|n| n.master <= id);
+        match at.checked_sub(1) {
+            Some(j) if !self.nodes[j].is_full(raw_len, limits) => self.nodes[j].push(id, entry),
+            // A full node keyed by this very ID holds only tombstones (its
+            // live entries would be >= the ID, which is above them all):
+            // like Redis's raxInsert on an existing key, the new node
+            // replaces it.
+            Some(j) if self.nodes[j].master == id => self.nodes[j] = Node::new(id, entry),
+            _ => self.nodes.insert(at, Node::new(id, entry)),
         }
     }
 
@@ -291,6 +304,42 @@ impl StreamValue {
     /// node boundaries (tombstones are not kept, so not their bytes).
     pub fn node_masters(&self) -> impl Iterator<Item = StreamId> + '_ {
         self.nodes.iter().map(|n| n.master)
+    }
+
+    /// Whether the invariants in the module comment hold (tests and
+    /// property checks; O(n)).
+    pub fn invariants_hold(&self) -> bool {
+        let ids: Vec<StreamId> = self.entries.keys().copied().collect();
+        if ids.last().is_some_and(|last| *last > self.last_id) {
+            return false;
+        }
+        if self.first_id != ids.first().copied().unwrap_or_default() {
+            return false;
+        }
+        let mut rest = &ids[..];
+        for (i, n) in self.nodes.iter().enumerate() {
+            // Masters ascend. A node's last ID may pass the next master:
+            // XSETID can lower `last_id` below a tombstone, as in Redis,
+            // and the next entries start a node before it ends.
+            let next = self.nodes.get(i + 1).map(|m| m.master);
+            if next.is_some_and(|m| m <= n.master) || n.master > n.last {
+                return false;
+            }
+            // The node's live entries are the next ones in the map, all in
+            // [master, last] and below the next master.
+            let live = usize::try_from(n.live).unwrap_or(usize::MAX);
+            if rest.len() < live {
+                return false;
+            }
+            let (mine, after) = rest.split_at(live);
+            let outside =
+                |id: &StreamId| *id < n.master || *id > n.last || next.is_some_and(|m| *id >= m);
+            if mine.iter().any(outside) {
+                return false;
+            }
+            rest = after;
+        }
+        rest.is_empty()
     }
 
     /// Number of listpack nodes (XINFO STREAM's radix-tree-keys).
@@ -406,14 +455,17 @@ impl StreamValue {
             if trim.approx {
                 break;
             }
-            // Part of this node: every earlier node is gone, so the
-            // entries to drop are the map's first ones.
+            // Part of this node: every earlier node is gone, so its live
+            // entries are the map's first ones; Redis goes no further than
+            // this node's listpack.
+            let next_master = self.nodes.get(1).map(|n| n.master);
             let mut here = 0u64;
             while let Some((&first, _)) = self.entries.first_key_value() {
-                let stop = match trim.strategy {
-                    TrimStrategy::MaxLen(max) => self.entries.len() as u64 <= max,
-                    TrimStrategy::MinId(min) => first >= min,
-                };
+                let stop = next_master.is_some_and(|m| first >= m)
+                    || match trim.strategy {
+                        TrimStrategy::MaxLen(max) => self.entries.len() as u64 <= max,
+                        TrimStrategy::MinId(min) => first >= min,
+                    };
                 if stop {
                     break;
                 }
@@ -595,6 +647,7 @@ mod tests {
         assert_eq!(s.trim(exact(TrimStrategy::MaxLen(0))), 1);
         assert_eq!((s.len(), s.node_count()), (0, 0));
         assert_eq!(s.first_id_with_tombstones(), StreamId::MAX);
+        assert!(s.invariants_hold());
     }
 
     #[test]
