@@ -192,6 +192,12 @@ pub struct Config {
     pub set_max_listpack_entries: u64,
     pub set_max_listpack_value: u64,
     pub zset_max_listpack_entries: u64,
+    /// Entries (deleted ones included) in one stream listpack node before
+    /// XADD starts a new one; 0 = no limit.
+    pub stream_node_max_entries: u64,
+    /// Bytes of one stream listpack node before XADD starts a new one;
+    /// 0 = the listpack cap (1 GiB).
+    pub stream_node_max_bytes: u64,
     pub zset_max_listpack_value: u64,
     pub list_max_listpack_size: i64,
     pub list_compress_depth: u64,
@@ -300,6 +306,8 @@ impl Default for Config {
             set_max_listpack_entries: 128,
             set_max_listpack_value: 64,
             zset_max_listpack_entries: 128,
+            stream_node_max_entries: 100,
+            stream_node_max_bytes: 4096,
             zset_max_listpack_value: 64,
             list_max_listpack_size: -2,
             list_compress_depth: 0,
@@ -749,6 +757,27 @@ static OPTIONS: &[OptionDef] = &[
         "zset-max-listpack-value",
         &["zset-max-ziplist-value"],
         zset_max_listpack_value,
+        u64,
+        0,
+        LLMAX,
+        true
+    ),
+    // Redis 7.0: a memory option bounded by LONG_MAX, and a long long.
+    OptionDef {
+        name: "stream-node-max-bytes",
+        aliases: &[],
+        mutable: true,
+        kind: Kind::Memory(
+            |c| c.stream_node_max_bytes,
+            |c, v| c.stream_node_max_bytes = v,
+            0,
+            i64::MAX as u64,
+        ),
+    },
+    int_opt!(
+        "stream-node-max-entries",
+        &[],
+        stream_node_max_entries,
         u64,
         0,
         LLMAX,

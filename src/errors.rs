@@ -88,6 +88,8 @@ pub enum CmdError {
     GeoExactlyOne(&'static str, String),
     /// CLUSTER, ASKING, READONLY, READWRITE on a standalone server.
     ClusterDisabled,
+    /// The stream commands' own errors (t_stream.c's texts).
+    Stream(StreamError),
     /// Anything with a one-off text; the string includes its code prefix
     /// (`ERR ...`, `NOPROTO ...`).
     Other(Cow<'static, str>),
@@ -175,7 +177,80 @@ impl CmdError {
                 format!("ERR exactly one of {choice} can be specified for {cmd}").into()
             }
             CmdError::ClusterDisabled => "ERR This instance has cluster support disabled".into(),
+            CmdError::Stream(e) => e.message().into(),
             CmdError::Other(s) => s.clone(),
+        }
+    }
+}
+
+/// The stream commands' errors, Redis 7.0's texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamError {
+    /// An ID argument that is not `ms[-seq]` (or `-`/`+`, `(id` where a
+    /// range allows them).
+    InvalidId,
+    /// XADD with an explicit 0-0.
+    AddZeroId,
+    /// XADD with an ID at or below the last generated one.
+    AddIdNotGreater,
+    /// XADD on a stream whose last ID is the largest possible one.
+    IdsExhausted,
+    /// XADD whose fields and values exceed a listpack's 1 GiB.
+    ElementsTooLarge,
+    MaxlenNegative,
+    LimitNegative,
+    MaxlenAndMinid,
+    LimitWithoutStrategy,
+    LimitWithoutApprox,
+    XtrimWithoutStrategy,
+    /// XRANGE's exclusive start at the largest ID.
+    InvalidStartInterval,
+    /// XRANGE's exclusive end at 0-0.
+    InvalidEndInterval,
+    SetIdBelowTop,
+    SetIdBelowGivenMaxDeleted,
+    SetIdEntriesAddedNegative,
+    SetIdEntriesAddedBelowLength,
+}
+
+impl StreamError {
+    pub fn message(self) -> &'static str {
+        match self {
+            StreamError::InvalidId => "ERR Invalid stream ID specified as stream command argument",
+            StreamError::AddZeroId => "ERR The ID specified in XADD must be greater than 0-0",
+            StreamError::AddIdNotGreater => {
+                "ERR The ID specified in XADD is equal or smaller than the target stream top item"
+            }
+            StreamError::IdsExhausted => {
+                "ERR The stream has exhausted the last possible ID, unable to add more items"
+            }
+            StreamError::ElementsTooLarge => "ERR Elements are too large to be stored",
+            StreamError::MaxlenNegative => "ERR The MAXLEN argument must be >= 0.",
+            StreamError::LimitNegative => "ERR The LIMIT argument must be >= 0.",
+            StreamError::MaxlenAndMinid => {
+                "ERR syntax error, MAXLEN and MINID options at the same time are not compatible"
+            }
+            StreamError::LimitWithoutStrategy => {
+                "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy"
+            }
+            StreamError::LimitWithoutApprox => {
+                "ERR syntax error, LIMIT cannot be used without the special ~ option"
+            }
+            StreamError::XtrimWithoutStrategy => {
+                "ERR syntax error, XTRIM must be called with a trimming strategy"
+            }
+            StreamError::InvalidStartInterval => "ERR invalid start ID for the interval",
+            StreamError::InvalidEndInterval => "ERR invalid end ID for the interval",
+            StreamError::SetIdBelowTop => {
+                "ERR The ID specified in XSETID is smaller than the target stream top item"
+            }
+            StreamError::SetIdBelowGivenMaxDeleted => {
+                "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id"
+            }
+            StreamError::SetIdEntriesAddedNegative => "ERR entries_added must be positive",
+            StreamError::SetIdEntriesAddedBelowLength => {
+                "ERR The entries_added specified in XSETID is smaller than the target stream length"
+            }
         }
     }
 }

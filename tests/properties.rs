@@ -256,6 +256,43 @@ fn restore_payload(payload: &[u8]) -> Option<Value> {
     rdb::decode_value(&Config::default(), t, body).ok()
 }
 
+/// Stream commands from a small vocabulary (explicit and partial IDs,
+/// trims of every kind, deletions, odd arguments), so that most of them
+/// succeed.
+fn stream_script() -> impl Strategy<Value = Vec<Vec<Vec<u8>>>> {
+    let id = prop_oneof![
+        (0u64..40, 0u64..4).prop_map(|(ms, seq)| format!("{ms}-{seq}")),
+        (0u64..40).prop_map(|ms| ms.to_string()),
+        (0u64..40).prop_map(|ms| format!("{ms}-*")),
+        Just("*".to_string()),
+        Just("18446744073709551615-18446744073709551615".to_string()),
+        Just("x".to_string()),
+    ];
+    let value = prop_oneof![
+        Just(String::new()),
+        (0i64..100000).prop_map(|n| n.to_string()),
+        (0usize..300).prop_map(|n| "v".repeat(n)),
+    ];
+    let command = (0u8..8, id.clone(), id, value, 0u64..20, any::<bool>()).prop_map(
+        |(kind, a, b, v, n, approx)| {
+            let sign = if approx { "~" } else { "=" };
+            let line = match kind {
+                0 | 1 => format!("XADD s {a} f {v}"),
+                2 => format!("XADD s MAXLEN {sign} {n} {a} f {v} g 1"),
+                3 => format!("XADD s MINID {sign} {b} {a} f{n} {v}"),
+                4 => format!("XDEL s {a} {b}"),
+                5 => format!("XTRIM s MAXLEN {sign} {n} LIMIT {}", n * 3),
+                6 => format!("XTRIM s MINID {sign} {b}"),
+                _ => format!("XSETID s {a}"),
+            };
+            line.split(' ')
+                .map(|w| w.as_bytes().to_vec())
+                .collect::<Vec<_>>()
+        },
+    );
+    proptest::collection::vec(command, 0..120)
+}
+
 proptest! {
     #![proptest_config(config())]
 
@@ -284,6 +321,31 @@ proptest! {
                 panic!("a loaded stream's payload was refused");
             };
             prop_assert_eq!(stream_parts(&w), stream_parts(&v));
+        }
+    }
+
+    /// Any sequence of stream writes, under small node limits, keeps the
+    /// stream's entries, counters and listpack-node model consistent, and
+    /// every reply well-formed.
+    #[test]
+    fn stream_writes_keep_the_node_model_consistent(
+        script in stream_script(),
+        max_entries in 0u64..6,
+        max_bytes in prop_oneof![Just(0u64), 40u64..400],
+    ) {
+        let mut off = Offline::new();
+        off.run(&[b"CONFIG", b"SET", b"stream-node-max-entries", max_entries.to_string().as_bytes()]);
+        off.run(&[b"CONFIG", b"SET", b"stream-node-max-bytes", max_bytes.to_string().as_bytes()]);
+        for argv in &script {
+            let args: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+            let reply = off.run(&args);
+            prop_assert!(replies_well_formed(&reply), "{:?}", String::from_utf8_lossy(&reply));
+            if let Some(obj) = off.srv.ks.dbs[0].dict.get(&b"s"[..]) {
+                match &obj.value {
+                    redislite::types::Value::Stream(s) => prop_assert!(s.invariants_hold()),
+                    _ => prop_assert!(false, "s is not a stream"),
+                }
+            }
         }
     }
 

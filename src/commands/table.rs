@@ -14,7 +14,7 @@
 
 use super::{
     acl, bitmaps, cluster, command, config, connection, databases, dump, geo, keys, lists, migrate,
-    module, observe, pubsub, scripting, server, sort, strings, tx, zsets, Argv,
+    module, observe, pubsub, scripting, server, sort, streams, strings, tx, zsets, Argv,
 };
 use crate::connection::Client;
 use crate::errors::CmdResult;
@@ -402,6 +402,18 @@ static OBJECT_SUBS: [SubCommand; 5] = [
 ];
 
 static DEBUG_SUBS: [SubCommand; 0] = [];
+
+/// XINFO's subcommands. GROUPS (3) and CONSUMERS (4), both READONLY,
+/// come with the consumer-group commands.
+static XINFO_SUBS: [SubCommand; 2] = [
+    sub(
+        "help",
+        2,
+        LOADING | STALE,
+        "Show helpful text about the different subcommands",
+    ),
+    sub("stream", -3, READONLY, "Get information about a stream"),
+];
 
 static MEMORY_SUBS: [SubCommand; 6] = [
     sub("doctor", 2, 0, "Outputs memory problems report"),
@@ -903,6 +915,16 @@ pub static COMMANDS: &[Command] = &[
     cmd("bzpopmin", zsets::bzpopmin, -3, WRITE | NOSCRIPT | FAST | BLOCKING, (1, -2, 1), "sorted-set", "5.0.0", "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available"),
     cmd("bzpopmax", zsets::bzpopmax, -3, WRITE | NOSCRIPT | FAST | BLOCKING, (1, -2, 1), "sorted-set", "5.0.0", "Remove and return the member with the highest score from one or more sorted sets, or block until one is available"),
     cmd("bzmpop", zsets::bzmpop, -5, WRITE | BLOCKING, NOKEYS, "sorted-set", "7.0.0", "Remove and return members with scores in a sorted set or block until one is available"),
+    // Streams (t_stream.c): streams.rs. XINFO's subcommand STREAM takes
+    // the key at 2, reported on the command as MEMORY and OBJECT do.
+    cmd("xadd", streams::xadd, -5, RW | FAST, KEY1, "stream", "5.0.0", "Appends a new entry to a stream"),
+    cmd("xlen", streams::xlen, 2, READONLY | FAST, KEY1, "stream", "5.0.0", "Return the number of entries in a stream"),
+    cmd("xrange", streams::xrange, -4, READONLY, KEY1, "stream", "5.0.0", "Return a range of elements in a stream, with IDs matching the specified IDs interval"),
+    cmd("xrevrange", streams::xrevrange, -4, READONLY, KEY1, "stream", "5.0.0", "Return a range of elements in a stream, with IDs matching the specified IDs interval, in reverse order (from greater to smaller IDs) compared to XRANGE"),
+    cmd("xdel", streams::xdel, -3, WRITE | FAST, KEY1, "stream", "5.0.0", "Removes the specified entries from the stream. Returns the number of items actually deleted, that may be different from the number of IDs passed in case certain IDs do not exist."),
+    cmd("xtrim", streams::xtrim, -4, WRITE, KEY1, "stream", "5.0.0", "Trims the stream to (approximately if '~' is passed) a certain size"),
+    cmd("xsetid", streams::xsetid, -3, RW | FAST, KEY1, "stream", "5.0.0", "An internal command for replicating stream values"),
+    with_subs(cmd("xinfo", streams::xinfo, -2, 0, (2, 2, 1), "stream", "5.0.0", "A container for stream introspection commands"), &XINFO_SUBS),
 ];
 
 /// Case-insensitive lookup without allocating, by the name clients call

@@ -129,9 +129,10 @@ pub fn may_block(c: &Client) -> bool {
 
 /// Can a newly created value of this type serve some blocking operation?
 /// (The keyspace checks this before signalling, so creating strings and
-/// hashes never touches the registry.)
+/// hashes never touches the registry.) Streams wake XREAD readers; a
+/// client waiting for another type keeps waiting ([`BlockOp::served_by`]).
 pub fn can_wake(value: &Value) -> bool {
-    matches!(value, Value::List(_) | Value::ZSet(_))
+    matches!(value, Value::List(_) | Value::ZSet(_) | Value::Stream(_))
 }
 
 /// The state of a blocked client (boxed in `Client::blocked`, so clients

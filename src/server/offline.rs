@@ -239,6 +239,18 @@ const GEN_WORDS: &[&str] = &[
     "",
     "-",
     "+",
+    // Streams: trim options, ID forms, XINFO and XSETID words.
+    "MINID",
+    "NOMKSTREAM",
+    "~",
+    "=",
+    "1-1",
+    "0-*",
+    "(1",
+    "STREAM",
+    "FULL",
+    "ENTRIESADDED",
+    "MAXDELETEDID",
 ];
 /// Numbers around the edges parsers care about.
 const GEN_NUMBERS: &[&str] = &[

@@ -10,7 +10,8 @@
 //! (intset: sorted), aggregates stay under the compact-encoding limits
 //! (listpack order is insertion or score order in both servers), and
 //! commands whose reply is random (SPOP, SRANDMEMBER, RANDOMKEY...) are
-//! not generated.
+//! not generated. Streams get explicit IDs only (`*` would read each
+//! server's clock).
 //!
 //! A second run of the same generator compares what each command does
 //! besides its reply: the keyspace events it publishes and which keys'
@@ -65,13 +66,20 @@ const BIT_VALUES: &[&str] = &[
     "-9223372036854775808",
     "x",
 ];
+/// Stream IDs: explicit only (`*` would use each server's clock), small
+/// enough to collide, with the `ms-*` form, the edges and bad ones.
+const STREAM_IDS: &[&str] = &[
+    "1", "1-1", "2", "2-5", "3-*", "5", "7-0", "0-1", "0", "x", "-1", "+",
+];
+const STREAM_COUNTS: &[&str] = &["0", "1", "2", "5", "-1", "x"];
+
 /// TTLs either delete at once or outlive the test by far: a key expiring
 /// mid-run would expire at slightly different instants in the two servers.
 const TTLS: &[&str] = &["-1", "0", "100000", "x"];
 
 /// One random command line (arguments as strings).
 fn command(rng: &mut u64) -> Vec<String> {
-    let templates: usize = 93;
+    let templates: usize = 102;
     let t = (common_rng(rng) as usize) % templates;
     let mut pick = |xs: &[&str]| xs[(common_rng(rng) as usize) % xs.len()].to_string();
     let k = pick(KEYS);
@@ -263,6 +271,60 @@ fn command(rng: &mut u64) -> Vec<String> {
             v("km"),
             pick(&["ASC", "DESC"]),
             v("WITHDIST"),
+        ],
+        93 | 94 => {
+            let mut cmd = vec![v("XADD"), k];
+            if t == 94 {
+                cmd.push(v("NOMKSTREAM"));
+            }
+            match pick(&["MAXLEN", "MINID", "", ""]).as_str() {
+                "MAXLEN" => cmd.extend([v("MAXLEN"), pick(&["~", "="]), pick(STREAM_COUNTS)]),
+                "MINID" => cmd.extend([v("MINID"), pick(&["~", "="]), pick(STREAM_IDS)]),
+                _ => {}
+            }
+            cmd.extend([pick(STREAM_IDS), pick(FIELDS), pick(VALUES)]);
+            if t == 94 {
+                cmd.extend([pick(FIELDS), pick(VALUES)]);
+            }
+            cmd
+        }
+        95 => vec![
+            pick(&["XRANGE", "XREVRANGE"]),
+            k,
+            pick(&["-", "+", "(1", "2", "(2-5", "x"]),
+            pick(&["+", "-", "5", "(7-0", "(0"]),
+            v("COUNT"),
+            pick(STREAM_COUNTS),
+        ],
+        96 => vec![v("XDEL"), k, pick(STREAM_IDS), pick(STREAM_IDS)],
+        97 => {
+            let mut cmd = vec![v("XTRIM"), k];
+            if pick(&["MAXLEN", "MINID"]) == "MAXLEN" {
+                cmd.extend([v("MAXLEN"), pick(&["~", "="]), pick(STREAM_COUNTS)]);
+            } else {
+                cmd.extend([v("MINID"), pick(&["~", "="]), pick(STREAM_IDS)]);
+            }
+            if pick(&["LIMIT", "", "", ""]) == "LIMIT" {
+                cmd.extend([v("LIMIT"), pick(STREAM_COUNTS)]);
+            }
+            cmd
+        }
+        98 => vec![v("XLEN"), k],
+        99 => vec![
+            v("XSETID"),
+            k,
+            pick(STREAM_IDS),
+            pick(&["ENTRIESADDED", "MAXDELETEDID"]),
+            pick(&["0", "3", "100", "1-1", "x"]),
+        ],
+        100 => vec![v("XINFO"), v("STREAM"), k],
+        101 => vec![
+            v("XINFO"),
+            v("STREAM"),
+            k,
+            v("FULL"),
+            v("COUNT"),
+            pick(STREAM_COUNTS),
         ],
         _ => vec![v("OBJECT"), v("ENCODING"), k],
     }

@@ -10,8 +10,10 @@
 //!   XCLAIM...), no `-`/`+`;
 //! - [`AddId`]: what XADD accepts: `*`, `<ms>-*`, or an explicit ID.
 //!
-//! Must never: accept a number with a sign, spaces or a fraction, or wrap an
-//! increment silently ([`StreamId::incr`] returns None past the largest ID).
+//! Must never: accept a number Redis refuses or refuse one it takes (its
+//! string2ull falls back to C's strtoull: `" 5"`, `"+5"`, `"007"` and
+//! `"-0"` are IDs, `"-5"` is not), or wrap an increment silently
+//! ([`StreamId::incr`] returns None past the largest ID).
 
 use std::fmt;
 
@@ -70,6 +72,7 @@ impl StreamId {
     /// An ID argument of a range command: `-`, `+`, `ms` (the sequence is
     /// `missing_seq`) or `ms-seq`. None if it is not one.
     pub fn parse(arg: &[u8], missing_seq: u64) -> Option<StreamId> {
+        let arg = id_text(arg)?;
         match arg {
             b"-" => return Some(StreamId::MIN),
             b"+" => return Some(StreamId::MAX),
@@ -80,7 +83,7 @@ impl StreamId {
 
     /// `ms` or `ms-seq` only (a bare `ms` means `ms-0`).
     pub fn parse_strict(arg: &[u8]) -> Option<StreamId> {
-        Self::parse_parts(arg, 0)
+        Self::parse_parts(id_text(arg)?, 0)
     }
 
     fn parse_parts(arg: &[u8], missing_seq: u64) -> Option<StreamId> {
@@ -120,23 +123,64 @@ impl StreamId {
 impl AddId {
     /// XADD's ID argument, None if it is malformed.
     pub fn parse(arg: &[u8]) -> Option<AddId> {
+        let arg = id_text(arg)?;
         if arg == b"*" {
             return Some(AddId::Auto);
         }
-        if let Some(ms) = arg.strip_suffix(b"-*") {
-            return parse_u64(ms).map(AddId::AutoSeq);
+        // `<ms>-*`: the part after the first dash is exactly `*`.
+        if let Some(dash) = arg.iter().position(|&b| b == b'-') {
+            if &arg[dash + 1..] == b"*" {
+                return parse_u64(&arg[..dash]).map(AddId::AutoSeq);
+            }
         }
         StreamId::parse_strict(arg).map(AddId::Explicit)
     }
 }
 
-/// A decimal u64 as Redis's string2ull accepts it for IDs: digits only, no
-/// sign, no spaces, no overflow.
+/// A decimal u64 as Redis's string2ull reads an ID part: a canonical
+/// 64-bit integer (string2ll) if it is one, negative ones refused; else
+/// whatever C's strtoull(s, 10) takes whole: leading white space, a `+`
+/// or `-` sign (a `-` negates modulo 2^64, as strtoull does), digits with
+/// leading zeros; nothing after the digits, no overflow.
 fn parse_u64(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > 20 || !s.iter().all(u8::is_ascii_digit) {
+    if let Some(v) = crate::resp::parser::parse_i64(s) {
+        return u64::try_from(v).ok();
+    }
+    let mut rest = s;
+    while let [b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r', tail @ ..] = rest {
+        rest = tail;
+    }
+    let negate = match rest.first() {
+        Some(b'-') => {
+            rest = &rest[1..];
+            true
+        }
+        Some(b'+') => {
+            rest = &rest[1..];
+            false
+        }
+        _ => false,
+    };
+    if rest.is_empty() || !rest.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    std::str::from_utf8(s).ok()?.parse().ok()
+    let mut v: u64 = 0;
+    for &d in rest {
+        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    Some(if negate { v.wrapping_neg() } else { v })
+}
+
+/// An ID argument as Redis's parser sees it: longer than 127 bytes is
+/// invalid, and C string functions stop at the first NUL byte.
+fn id_text(arg: &[u8]) -> Option<&[u8]> {
+    if arg.len() > 127 {
+        return None;
+    }
+    Some(match arg.iter().position(|&b| b == 0) {
+        Some(nul) => &arg[..nul],
+        None => arg,
+    })
 }
 
 impl fmt::Display for StreamId {
@@ -160,16 +204,27 @@ mod tests {
         assert_eq!(StreamId::parse(b"-", 9), Some(StreamId::MIN));
         assert_eq!(StreamId::parse(b"+", 9), Some(StreamId::MAX));
         assert_eq!(StreamId::parse_strict(b"+"), None);
+        // strtoull's leniency, as Redis's string2ull falls back to it.
+        assert_eq!(StreamId::parse(b" 5", 0), Some(StreamId::new(5, 0)));
+        assert_eq!(StreamId::parse(b"+5-+3", 0), Some(StreamId::new(5, 3)));
+        assert_eq!(StreamId::parse(b"007", 0), Some(StreamId::new(7, 0)));
+        assert_eq!(StreamId::parse(b"1--0", 0), Some(StreamId::new(1, 0)));
+        assert_eq!(
+            StreamId::parse(b"1- -1", 0),
+            Some(StreamId::new(1, u64::MAX))
+        );
+        assert_eq!(StreamId::parse(b"5\0junk", 0), Some(StreamId::new(5, 0)));
         for bad in [
             &b""[..],
             b"-5",
             b"5-",
             b"5-x",
-            b"+5",
-            b" 5",
+            b"1--5",
+            b"5 ",
             b"5.0",
             b"1-2-3",
             b"18446744073709551616",
+            b"(5",
         ] {
             assert_eq!(StreamId::parse(bad, 0), None, "{:?}", bad);
         }
@@ -180,6 +235,9 @@ mod tests {
             Some(AddId::Explicit(StreamId::new(7, 1)))
         );
         assert_eq!(AddId::parse(b"*-1"), None);
+        assert_eq!(AddId::parse(b"7-**"), None);
+        let long = vec![b'1'; 128];
+        assert_eq!(StreamId::parse(&long, 0), None);
     }
 
     #[test]
