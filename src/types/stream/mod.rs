@@ -21,7 +21,7 @@
 pub mod group;
 mod id;
 
-pub use group::{Consumer, ConsumerGroup, PendingEntry};
+pub use group::{Consumer, ConsumerGroup, Delivered, PendingEntry};
 pub use id::{AddId, StreamId};
 
 use super::CompactBytes;
