@@ -67,7 +67,10 @@ pub fn keyword_key_positions(name: &str, argv: &Argv) -> Vec<usize> {
 /// positions.
 fn has_movable_keys(name: &str) -> bool {
     crate::acl::keynum_spec(name).is_some()
-        || matches!(name, "sort" | "sort_ro" | "georadius" | "georadiusbymember")
+        || matches!(
+            name,
+            "sort" | "sort_ro" | "georadius" | "georadiusbymember" | "xread" | "xreadgroup"
+        )
 }
 
 fn write_sub_info(w: &mut ReplyWriter, parent: &Command, s: &SubCommand) {
@@ -189,10 +192,12 @@ fn numkeys_keys(cmd: &Command, args: &Argv) -> Option<Result<Vec<usize>, CmdErro
 /// COMMAND GETKEYS finds them; none if its numkeys is invalid. CLIENT
 /// TRACKING remembers the keys at these positions.
 pub(crate) fn tracked_key_positions(cmd: &Command, args: &Argv) -> Vec<usize> {
-    match numkeys_keys(cmd, args) {
+    let mut keys = match numkeys_keys(cmd, args) {
         Some(found) => found.unwrap_or_default(),
         None => command_keys(cmd, args.len()),
-    }
+    };
+    keys.extend(super::stream_groups::streams_key_positions(cmd.name, args));
+    keys
 }
 
 fn command_keys(cmd: &Command, argc: usize) -> Vec<usize> {
@@ -314,6 +319,9 @@ pub fn command(_srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
                 None => command_keys(cmd, argc),
             };
             keys.extend(keyword_key_positions(cmd.name, &args));
+            keys.extend(super::stream_groups::streams_key_positions(
+                cmd.name, &args,
+            ));
             if keys.is_empty() {
                 return Err(CmdError::msg("ERR The command has no key arguments"));
             }

@@ -34,6 +34,7 @@ pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod sort;
+pub mod stream_groups;
 pub mod strings;
 pub mod table;
 pub mod tx;

@@ -92,6 +92,21 @@ pub enum BlockOp {
     /// BZMPOP: pop up to `count` members, reply `[key, [[member, score],
     /// ...]]`.
     ZSetMPop { max: bool, count: usize },
+    /// XREAD / XREADGROUP ... BLOCK: read the entries after the waited ID
+    /// of the first key that gets some (commands/stream_groups.rs).
+    StreamRead(Box<crate::commands::stream_groups::StreamWait>),
+}
+
+/// Can a ready key serve a blocked client now? (See
+/// [`BlockOp::readiness`].)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    Serve,
+    /// Keep waiting (a value of another type, nothing new yet).
+    Wait,
+    /// Unblock the client with this error (Redis's wire text): a
+    /// blocked XREADGROUP whose stream or group went away.
+    Fail(&'static str),
 }
 
 impl BlockOp {
@@ -103,6 +118,21 @@ impl BlockOp {
                 matches!(value, Value::List(_))
             }
             BlockOp::ZSetPop { .. } | BlockOp::ZSetMPop { .. } => matches!(value, Value::ZSet(_)),
+            BlockOp::StreamRead(_) => matches!(value, Value::Stream(_)),
+        }
+    }
+
+    /// What a client waiting on `key` for this operation does now that
+    /// the key is ready and holds `value` (None: it is gone). Lists and
+    /// sorted sets are served by any value of their type; streams look
+    /// at their IDs and groups (`stream_groups::readiness`).
+    pub fn readiness(&self, key: &[u8], value: Option<&Value>) -> Readiness {
+        match (self, value) {
+            (BlockOp::StreamRead(wait), _) => {
+                crate::commands::stream_groups::readiness(wait, key, value)
+            }
+            (_, Some(v)) if self.served_by(v) => Readiness::Serve,
+            _ => Readiness::Wait,
         }
     }
 
@@ -115,7 +145,8 @@ impl BlockOp {
             | BlockOp::ListMPop { .. }
             | BlockOp::ListMove { .. }
             | BlockOp::ZSetPop { .. }
-            | BlockOp::ZSetMPop { .. } => w.null_array(),
+            | BlockOp::ZSetMPop { .. }
+            | BlockOp::StreamRead(_) => w.null_array(),
         }
     }
 }
@@ -131,7 +162,7 @@ pub fn may_block(c: &Client) -> bool {
 /// (The keyspace checks this before signalling, so creating strings and
 /// hashes never touches the registry.)
 pub fn can_wake(value: &Value) -> bool {
-    matches!(value, Value::List(_) | Value::ZSet(_))
+    matches!(value, Value::List(_) | Value::ZSet(_) | Value::Stream(_))
 }
 
 /// The state of a blocked client (boxed in `Client::blocked`, so clients
@@ -535,21 +566,32 @@ impl Server {
                 pos += 1;
                 continue;
             };
-            let served = match self.ks.lookup(db, key, Access::NoTouch) {
-                None => {
-                    // The key is gone (the last pop emptied it).
+            // A key gone (the last pop emptied it, or it was deleted)
+            // serves nobody, but a blocked XREADGROUP then fails.
+            let value = self
+                .ks
+                .lookup(db, key, Access::NoTouch)
+                .map(|obj| &obj.value);
+            let readiness = c
+                .blocked
+                .as_ref()
+                .map_or(Readiness::Wait, |st| st.op.readiness(key, value));
+            match readiness {
+                Readiness::Wait => {
                     self.clients[w.slot] = Some(c);
-                    return;
+                    pos += 1;
+                    continue;
                 }
-                Some(obj) => c
-                    .blocked
-                    .as_ref()
-                    .is_some_and(|st| st.op.served_by(&obj.value)),
-            };
-            if !served {
-                self.clients[w.slot] = Some(c);
-                pos += 1;
-                continue;
+                Readiness::Fail(msg) => {
+                    self.stats.count_error(msg);
+                    Self::deferred_reply(&mut c, |c| c.reply().error(msg));
+                    if let Some(mut st) = self.unblock(&mut c) {
+                        self.account_blocked_call(&c, st.call.take(), None, true);
+                    }
+                    self.finish_client_turn(w.slot, c);
+                    continue;
+                }
+                Readiness::Serve => {}
             }
             if let Some(mut st) = self.forget_blocked(&mut c) {
                 let start = Instant::now();
@@ -591,6 +633,9 @@ impl Server {
             }
             BlockOp::ZSetPop { .. } | BlockOp::ZSetMPop { .. } => {
                 crate::commands::zsets::serve_blocked(self, c, db, key, op)
+            }
+            BlockOp::StreamRead(wait) => {
+                crate::commands::stream_groups::serve_blocked(self, c, db, key, wait)
             }
         };
         let failed = result.is_err();
