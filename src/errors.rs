@@ -99,8 +99,8 @@ pub enum CmdError {
     /// XGROUP on a missing key without MKSTREAM.
     XGroupNoKey,
     /// XREAD / XREADGROUP: STREAMS followed by an odd number of arguments
-    /// (the command name as in the table, and `$` or `>`).
-    StreamsUnbalanced(&'static str, char),
+    /// (7.0.15 names XREAD and `$` for both commands).
+    StreamsUnbalanced,
     /// Anything with a one-off text; the string includes its code prefix
     /// (`ERR ...`, `NOPROTO ...`).
     Other(Cow<'static, str>),
@@ -199,10 +199,7 @@ impl CmdError {
             }
             CmdError::BusyGroup => "BUSYGROUP Consumer Group name already exists".into(),
             CmdError::XGroupNoKey => "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.".into(),
-            CmdError::StreamsUnbalanced(cmd, symbol) => format!(
-                "ERR Unbalanced '{cmd}' list of streams: for each stream key an ID or '{symbol}' must be specified."
-            )
-            .into(),
+            CmdError::StreamsUnbalanced => "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.".into(),
             CmdError::Other(s) => s.clone(),
         }
     }
@@ -250,7 +247,6 @@ pub const XREADGROUP_DOLLAR: &str = "ERR The $ ID is meaningless in the context 
 pub const XREAD_GT_ONLY: &str = "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.";
 pub const STREAM_TIMEOUT_NOT_INT: &str = "ERR timeout is not an integer or out of range";
 pub const STREAM_TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
-pub const STREAM_TIMEOUT_RANGE: &str = "ERR timeout is out of range";
 pub const ENTRIESREAD_RANGE: &str = "ERR value for ENTRIESREAD must be positive or -1";
 pub const INTERVAL_START: &str = "ERR invalid start ID for the interval";
 pub const INTERVAL_END: &str = "ERR invalid end ID for the interval";
@@ -260,6 +256,8 @@ pub const XCLAIM_TIME: &str = "ERR Invalid TIME option argument for XCLAIM";
 pub const XCLAIM_RETRYCOUNT: &str = "ERR Invalid RETRYCOUNT option argument for XCLAIM";
 pub const XAUTOCLAIM_MIN_IDLE: &str = "ERR Invalid min-idle-time argument for XAUTOCLAIM";
 pub const XAUTOCLAIM_COUNT: &str = "ERR COUNT must be > 0";
+pub const XAUTOCLAIM_COUNT_MEMORY: &str =
+    "ERR Insufficient memory, failed allocating transient memory, COUNT too high.";
 /// A blocked XREADGROUP whose key was deleted (or overwritten).
 pub const XREADGROUP_KEY_GONE: &str = "UNBLOCKED the stream key no longer exists";
 /// A blocked XREADGROUP whose group was destroyed.

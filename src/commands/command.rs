@@ -78,9 +78,14 @@ fn write_sub_info(w: &mut ReplyWriter, parent: &Command, s: &SubCommand) {
     w.bulk(format!("{}|{}", parent.name, s.name).as_bytes());
     w.int(s.arity as i64);
     write_flags(w, s.flags, false);
-    w.int(0);
-    w.int(0);
-    w.int(0);
+    let keys = if s.flags & super::table::SUB_KEYS != 0 {
+        (parent.first_key, parent.last_key, parent.key_step)
+    } else {
+        (0, 0, 0)
+    };
+    w.int(keys.0 as i64);
+    w.int(keys.1 as i64);
+    w.int(keys.2 as i64);
     let cats = acl_categories(&format!("{}|{}", parent.name, s.name));
     w.set(cats.len());
     for cat in cats {
@@ -96,9 +101,19 @@ fn write_info(w: &mut ReplyWriter, c: &Command) {
     w.bulk(c.name.as_bytes());
     w.int(c.arity as i64);
     write_flags(w, c.flags, has_movable_keys(c.name));
-    w.int(c.first_key as i64);
-    w.int(c.last_key as i64);
-    w.int(c.key_step as i64);
+    if c.subcommands
+        .iter()
+        .any(|s| s.flags & super::table::SUB_KEYS != 0)
+    {
+        // Shown on the subcommands instead (see SUB_KEYS).
+        w.int(0);
+        w.int(0);
+        w.int(0);
+    } else {
+        w.int(c.first_key as i64);
+        w.int(c.last_key as i64);
+        w.int(c.key_step as i64);
+    }
     let cats = acl_categories(c.name);
     w.set(cats.len());
     for cat in cats {
@@ -322,6 +337,10 @@ pub fn command(_srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             keys.extend(super::stream_groups::streams_key_positions(
                 cmd.name, &args,
             ));
+            if keys.is_empty() && matches!(cmd.name, "xread" | "xreadgroup") {
+                // A key spec that found no keys (no STREAMS).
+                return Err(CmdError::msg("ERR Invalid arguments specified for command"));
+            }
             if keys.is_empty() {
                 return Err(CmdError::msg("ERR The command has no key arguments"));
             }

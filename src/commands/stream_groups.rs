@@ -56,6 +56,11 @@ const BLOCKED_DEFAULT_COUNT: usize = 1000;
 /// XAUTOCLAIM looks at up to COUNT times this many PEL entries.
 const AUTOCLAIM_ATTEMPTS_FACTOR: u64 = 10;
 
+/// The largest XAUTOCLAIM COUNT accepted: Redis allocates 16 bytes per
+/// counted ID before it starts and fails beyond what malloc gives; 2^32
+/// IDs (64 GiB) stands for that limit.
+const AUTOCLAIM_COUNT_ALLOCATABLE: u64 = 1 << 32;
+
 const XGROUP_HELP: &[&str] = &[
     "XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "CREATE <key> <groupname> <id|$> [option]",
@@ -73,7 +78,7 @@ const XGROUP_HELP: &[&str] = &[
     "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
     "    Set the current group ID and entries_read counter.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ];
 
 const XINFO_HELP: &[&str] = &[
@@ -85,7 +90,7 @@ const XINFO_HELP: &[&str] = &[
     "STREAM <key> [FULL [COUNT <count>]",
     "    Show information about the stream.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ];
 
 // ---------------------------------------------------------------------------
@@ -323,11 +328,7 @@ fn parse_read_args<'a>(argv: &Argv<'a>, group_form: bool) -> Result<ReadArgs<'a>
             a.streams_at = i + 1;
             let rest = argv.len() - a.streams_at;
             if rest % 2 != 0 {
-                return Err(if group_form {
-                    CmdError::StreamsUnbalanced("xreadgroup", '>')
-                } else {
-                    CmdError::StreamsUnbalanced("xread", '$')
-                });
+                return Err(CmdError::StreamsUnbalanced);
             }
             a.streams = rest / 2;
             break;
@@ -356,16 +357,13 @@ fn parse_read_args<'a>(argv: &Argv<'a>, group_form: bool) -> Result<ReadArgs<'a>
     Ok(a)
 }
 
-/// BLOCK's milliseconds, as Redis's getTimeoutFromObjectOrReply in
-/// milliseconds: an integer, not negative, and not so large that the
-/// absolute deadline overflows. 0 waits forever (None).
+/// BLOCK's milliseconds, as Redis 7.0's getTimeoutFromObjectOrReply in
+/// milliseconds: an integer, not negative. 0 waits forever (None), and
+/// so does a wait too long for a deadline (`block_client`).
 fn parse_block_ms(arg: &[u8]) -> Result<Option<Duration>, CmdError> {
     let ms = crate::resp::parser::parse_i64(arg).ok_or(CmdError::msg(STREAM_TIMEOUT_NOT_INT))?;
     if ms < 0 {
         return Err(CmdError::msg(STREAM_TIMEOUT_NEGATIVE));
-    }
-    if ms > i64::MAX - unix_ms() {
-        return Err(CmdError::msg(STREAM_TIMEOUT_RANGE));
     }
     Ok((ms > 0).then(|| Duration::from_millis(ms as u64)))
 }
@@ -1172,6 +1170,13 @@ pub fn xautoclaim(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     if !has_group {
         return Err(CmdError::NoGroup(lossy(key), lossy(group)));
     }
+    // Redis allocates COUNT stream IDs up front for the deleted ones, and
+    // answers this when the allocator refuses; we allocate by what is
+    // found, and refuse the counts whose allocation could never succeed
+    // (over 64 GiB), to answer the same.
+    if count > AUTOCLAIM_COUNT_ALLOCATABLE {
+        return Err(CmdError::msg(XAUTOCLAIM_COUNT_MEMORY));
+    }
     let now = srv.ks.now_ms;
     let mut fx = Effects::new(srv);
     let Some(s) = lookup_stream(srv, db, key, Access::NoTouch)? else {
@@ -1273,7 +1278,7 @@ pub(crate) fn xinfo_groups(srv: &mut Server, c: &mut Client, argv: &Argv) -> Cmd
         }
         w.bulk(b"lag");
         match s.group_lag(g) {
-            Some(n) => w.int(n as i64),
+            Some(n) => w.int(n),
             None => w.null(),
         }
     }

@@ -44,6 +44,12 @@ pub const ALLOW_BUSY: u32 = 1 << 15;
 /// SPUBLISH, declared for cluster routing). COMMAND INFO shows the
 /// positions; ACL key rules and COMMAND GETKEYS skip them.
 pub const CHANNEL_KEYS: u32 = 1 << 16;
+/// Internal, never printed: on a subcommand, "my key is the container's
+/// key range". Redis 7.0 reports the key range (2 2 1) on such
+/// subcommands (XGROUP CREATE, XINFO GROUPS) and 0 0 0 on the container;
+/// the table keeps the range on the container, where the ACL and
+/// COMMAND GETKEYS look, and COMMAND INFO moves it where Redis shows it.
+pub const SUB_KEYS: u32 = 1 << 17;
 
 /// Flag names in COMMAND INFO order.
 pub const FLAG_NAMES: &[(u32, &str)] = &[
@@ -377,19 +383,19 @@ static OBJECT_SUBS: [SubCommand; 5] = [
 static DEBUG_SUBS: [SubCommand; 0] = [];
 
 static XGROUP_SUBS: [SubCommand; 6] = [
-    sub("create", -5, WRITE | DENYOOM, "Create a consumer group."),
-    sub("createconsumer", 5, WRITE | DENYOOM, "Create a consumer in a consumer group."),
-    sub("delconsumer", 5, WRITE, "Delete a consumer from a consumer group."),
-    sub("destroy", 4, WRITE, "Destroy a consumer group."),
+    sub("create", -5, WRITE | DENYOOM | SUB_KEYS, "Create a consumer group."),
+    sub("createconsumer", 5, WRITE | DENYOOM | SUB_KEYS, "Create a consumer in a consumer group."),
+    sub("delconsumer", 5, WRITE | SUB_KEYS, "Delete a consumer from a consumer group."),
+    sub("destroy", 4, WRITE | SUB_KEYS, "Destroy a consumer group."),
     sub("help", 2, LOADING | STALE, "Show helpful text about the different subcommands"),
-    sub("setid", -5, WRITE, "Set a consumer group to an arbitrary last delivered ID value."),
+    sub("setid", -5, WRITE | SUB_KEYS, "Set a consumer group to an arbitrary last delivered ID value."),
 ];
 
 static XINFO_SUBS: [SubCommand; 4] = [
-    sub("consumers", 4, READONLY, "List the consumers in a consumer group"),
-    sub("groups", 3, READONLY, "List the consumer groups of a stream"),
+    sub("consumers", 4, READONLY | SUB_KEYS, "List the consumers in a consumer group"),
+    sub("groups", 3, READONLY | SUB_KEYS, "List the consumer groups of a stream"),
     sub("help", 2, LOADING | STALE, "Show helpful text about the different subcommands"),
-    sub("stream", -3, READONLY, "Get information about a stream"),
+    sub("stream", -3, READONLY | SUB_KEYS, "Get information about a stream"),
 ];
 
 static MEMORY_SUBS: [SubCommand; 6] = [

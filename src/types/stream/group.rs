@@ -245,18 +245,20 @@ impl super::StreamValue {
     }
 
     /// XINFO GROUPS `lag`: entries not yet delivered to the group, None
-    /// (nil) when it cannot be known.
-    pub fn group_lag(&self, group: &ConsumerGroup) -> Option<u64> {
+    /// (nil) when it cannot be known. Negative when XGROUP SETID's
+    /// ENTRIESREAD claimed more than was ever added (Redis subtracts as
+    /// signed numbers and shows that).
+    pub fn group_lag(&self, group: &ConsumerGroup) -> Option<i64> {
         if self.entries_added == 0 {
             return Some(0);
         }
+        let lag = |read: u64| (self.entries_added as i64).wrapping_sub(read as i64);
         if let Some(read) = group.entries_read {
             if !self.range_has_tombstones(group.last_id, None) {
-                return Some(self.entries_added.saturating_sub(read));
+                return Some(lag(read));
             }
         }
-        self.estimate_entries_read(group.last_id)
-            .map(|read| self.entries_added.saturating_sub(read))
+        self.estimate_entries_read(group.last_id).map(lag)
     }
 
     /// The group read up to `id` with `>` (XREADGROUP): move its last ID
