@@ -413,7 +413,12 @@ fn read_command(srv: &mut Server, c: &mut Client, argv: &Argv, group_form: bool)
                 }
                 After::New
             }
-            _ => After::Id(parse_strict(id_arg)?),
+            // The largest ID is how Redis represents `>` internally, so
+            // XREADGROUP given it explicitly reads new entries too.
+            _ => match parse_strict(id_arg)? {
+                StreamId::MAX if group_form => After::New,
+                id => After::Id(id),
+            },
         };
         afters.push(after);
     }

@@ -24,6 +24,7 @@ mod differential_hyperloglog;
 mod differential_lists;
 mod differential_random;
 mod differential_sets;
+mod differential_stream_groups;
 mod differential_zsets;
 mod dump;
 mod eviction;
