@@ -55,6 +55,7 @@ mod server;
 mod sets;
 mod sharded_pubsub;
 mod sort;
+mod stream_groups;
 mod strings;
 mod tracking;
 mod twemproxy;
