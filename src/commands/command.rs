@@ -334,9 +334,7 @@ pub fn command(_srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
                 None => command_keys(cmd, argc),
             };
             keys.extend(keyword_key_positions(cmd.name, &args));
-            keys.extend(super::stream_groups::streams_key_positions(
-                cmd.name, &args,
-            ));
+            keys.extend(super::stream_groups::streams_key_positions(cmd.name, &args));
             if keys.is_empty() && matches!(cmd.name, "xread" | "xreadgroup") {
                 // A key spec that found no keys (no STREAMS).
                 return Err(CmdError::msg("ERR Invalid arguments specified for command"));

@@ -48,6 +48,9 @@ use crate::types::stream::{ConsumerGroup, Delivered, StreamId, StreamValue};
 use crate::types::{CompactBytes, Value};
 use std::time::Duration;
 
+#[cfg(test)]
+mod tests;
+
 /// A blocked XREAD with no COUNT reads at most this many entries when
 /// served (Redis's XREAD_BLOCKED_DEFAULT_COUNT): a low ID must not make
 /// the server answer with a whole stream.
@@ -330,7 +333,7 @@ fn parse_read_args<'a>(argv: &Argv<'a>, group_form: bool) -> Result<ReadArgs<'a>
         } else if argv.is(i, "streams") && more > 0 {
             a.streams_at = i + 1;
             let rest = argv.len() - a.streams_at;
-            if rest % 2 != 0 {
+            if !rest.is_multiple_of(2) {
                 return Err(CmdError::StreamsUnbalanced);
             }
             a.streams = rest / 2;
@@ -399,7 +402,10 @@ fn read_command(srv: &mut Server, c: &mut Client, argv: &Argv, group_form: bool)
         let id_arg = argv.get(k + a.streams);
         let stream = lookup_stream(srv, db, key, Access::Read)?;
         if let Some((group, _)) = a.group {
-            if !stream.as_ref().is_some_and(|s| s.groups.contains_key(group)) {
+            if !stream
+                .as_ref()
+                .is_some_and(|s| s.groups.contains_key(group))
+            {
                 return Err(CmdError::NoGroupRead(lossy(key), lossy(group)));
             }
         }
@@ -449,7 +455,16 @@ fn read_command(srv: &mut Server, c: &mut Client, argv: &Argv, group_form: bool)
                 parts += 1;
                 let mut w = ReplyWriter::new(&mut body, proto);
                 write_part_header(&mut w, proto, key);
-                read_history(s, key, group.as_ref(), id, a.count, now, &mut w, &mut effects);
+                read_history(
+                    s,
+                    key,
+                    group.as_ref(),
+                    id,
+                    a.count,
+                    now,
+                    &mut w,
+                    &mut effects,
+                );
                 effects.dirty += 1;
                 continue;
             }
@@ -461,7 +476,10 @@ fn read_command(srv: &mut Server, c: &mut Client, argv: &Argv, group_form: bool)
                 }
             }
             (After::New, Some(g)) => {
-                let last = s.groups.get(&g.group[..]).map_or(StreamId::MAX, |g| g.last_id);
+                let last = s
+                    .groups
+                    .get(&g.group[..])
+                    .map_or(StreamId::MAX, |g| g.last_id);
                 if s.last_entry().is_some_and(|(max, _)| *max > last) {
                     last
                 } else {
@@ -473,7 +491,16 @@ fn read_command(srv: &mut Server, c: &mut Client, argv: &Argv, group_form: bool)
         parts += 1;
         let mut w = ReplyWriter::new(&mut body, proto);
         write_part_header(&mut w, proto, key);
-        read_after(s, key, group.as_ref(), start, a.count, now, &mut w, &mut effects);
+        read_after(
+            s,
+            key,
+            group.as_ref(),
+            start,
+            a.count,
+            now,
+            &mut w,
+            &mut effects,
+        );
         if group.is_some() {
             effects.dirty += 1;
         }
@@ -594,6 +621,7 @@ fn read_after(
 /// XREADGROUP with an ID: the consumer's pending entries after `after`
 /// (an entry deleted since shows as `[id, nil]`); each one found counts
 /// as delivered again.
+#[allow(clippy::too_many_arguments)]
 fn read_history(
     s: &mut StreamValue,
     key: &[u8],
@@ -867,7 +895,10 @@ pub fn xgroup(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
 
 /// Redis's addReplySubcommandSyntaxError text.
 fn subcommand_syntax(argv: &Argv) -> String {
-    let sub: String = String::from_utf8_lossy(argv.get(1)).chars().take(128).collect();
+    let sub: String = String::from_utf8_lossy(argv.get(1))
+        .chars()
+        .take(128)
+        .collect();
     format!(
         "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {} HELP.",
         String::from_utf8_lossy(argv.get(0)).to_ascii_uppercase()
@@ -881,8 +912,8 @@ pub fn xack(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let db = c.db;
     let key = argv.get(1);
     let group = argv.get(2);
-    let has_group = lookup_stream(srv, db, key, Access::Read)?
-        .is_some_and(|s| s.groups.contains_key(group));
+    let has_group =
+        lookup_stream(srv, db, key, Access::Read)?.is_some_and(|s| s.groups.contains_key(group));
     if !has_group {
         c.reply().int(0);
         return Ok(());
@@ -893,7 +924,8 @@ pub fn xack(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         ids.push(parse_strict(argv.get(i))?);
     }
     let mut acked = 0;
-    if let Some(g) = lookup_stream(srv, db, key, Access::NoTouch)?.and_then(|s| s.groups.get_mut(group))
+    if let Some(g) =
+        lookup_stream(srv, db, key, Access::NoTouch)?.and_then(|s| s.groups.get_mut(group))
     {
         for id in &ids {
             if g.ack(id) {
@@ -954,7 +986,11 @@ pub fn xpending(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             (Some(first), Some(last)) => {
                 write_id(&mut w, *first);
                 write_id(&mut w, *last);
-                let owners: Vec<_> = g.consumers.iter().filter(|(_, c)| !c.pel.is_empty()).collect();
+                let owners: Vec<_> = g
+                    .consumers
+                    .iter()
+                    .filter(|(_, c)| !c.pel.is_empty())
+                    .collect();
                 w.array(owners.len());
                 for (name, cons) in owners {
                     w.array(2);
@@ -1015,8 +1051,8 @@ pub fn xclaim(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let key = argv.get(1);
     let group = argv.get(2);
     let consumer = argv.get(3);
-    let has_group = lookup_stream(srv, db, key, Access::Read)?
-        .is_some_and(|s| s.groups.contains_key(group));
+    let has_group =
+        lookup_stream(srv, db, key, Access::Read)?.is_some_and(|s| s.groups.contains_key(group));
     if !has_group {
         return Err(CmdError::NoGroup(lossy(key), lossy(group)));
     }
@@ -1046,8 +1082,7 @@ pub fn xclaim(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             delivery_time = Some(now.wrapping_sub(idle));
         } else if argv.is(i, "time") && more > 0 {
             i += 1;
-            delivery_time =
-                Some(parse_int(argv.get(i)).map_err(|_| CmdError::msg(XCLAIM_TIME))?);
+            delivery_time = Some(parse_int(argv.get(i)).map_err(|_| CmdError::msg(XCLAIM_TIME))?);
         } else if argv.is(i, "retrycount") && more > 0 {
             i += 1;
             let n = parse_int(argv.get(i)).map_err(|_| CmdError::msg(XCLAIM_RETRYCOUNT))?;
@@ -1173,8 +1208,8 @@ pub fn xautoclaim(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         }
         i += 1;
     }
-    let has_group = lookup_stream(srv, db, key, Access::Read)?
-        .is_some_and(|s| s.groups.contains_key(group));
+    let has_group =
+        lookup_stream(srv, db, key, Access::Read)?.is_some_and(|s| s.groups.contains_key(group));
     if !has_group {
         return Err(CmdError::NoGroup(lossy(key), lossy(group)));
     }

@@ -383,19 +383,64 @@ static OBJECT_SUBS: [SubCommand; 5] = [
 static DEBUG_SUBS: [SubCommand; 0] = [];
 
 static XGROUP_SUBS: [SubCommand; 6] = [
-    sub("create", -5, WRITE | DENYOOM | SUB_KEYS, "Create a consumer group."),
-    sub("createconsumer", 5, WRITE | DENYOOM | SUB_KEYS, "Create a consumer in a consumer group."),
-    sub("delconsumer", 5, WRITE | SUB_KEYS, "Delete a consumer from a consumer group."),
+    sub(
+        "create",
+        -5,
+        WRITE | DENYOOM | SUB_KEYS,
+        "Create a consumer group.",
+    ),
+    sub(
+        "createconsumer",
+        5,
+        WRITE | DENYOOM | SUB_KEYS,
+        "Create a consumer in a consumer group.",
+    ),
+    sub(
+        "delconsumer",
+        5,
+        WRITE | SUB_KEYS,
+        "Delete a consumer from a consumer group.",
+    ),
     sub("destroy", 4, WRITE | SUB_KEYS, "Destroy a consumer group."),
-    sub("help", 2, LOADING | STALE, "Show helpful text about the different subcommands"),
-    sub("setid", -5, WRITE | SUB_KEYS, "Set a consumer group to an arbitrary last delivered ID value."),
+    sub(
+        "help",
+        2,
+        LOADING | STALE,
+        "Show helpful text about the different subcommands",
+    ),
+    sub(
+        "setid",
+        -5,
+        WRITE | SUB_KEYS,
+        "Set a consumer group to an arbitrary last delivered ID value.",
+    ),
 ];
 
 static XINFO_SUBS: [SubCommand; 4] = [
-    sub("consumers", 4, READONLY | SUB_KEYS, "List the consumers in a consumer group"),
-    sub("groups", 3, READONLY | SUB_KEYS, "List the consumer groups of a stream"),
-    sub("help", 2, LOADING | STALE, "Show helpful text about the different subcommands"),
-    sub("stream", -3, READONLY | SUB_KEYS, "Get information about a stream"),
+    sub(
+        "consumers",
+        4,
+        READONLY | SUB_KEYS,
+        "List the consumers in a consumer group",
+    ),
+    sub(
+        "groups",
+        3,
+        READONLY | SUB_KEYS,
+        "List the consumer groups of a stream",
+    ),
+    sub(
+        "help",
+        2,
+        LOADING | STALE,
+        "Show helpful text about the different subcommands",
+    ),
+    sub(
+        "stream",
+        -3,
+        READONLY | SUB_KEYS,
+        "Get information about a stream",
+    ),
 ];
 
 static MEMORY_SUBS: [SubCommand; 6] = [

@@ -407,9 +407,7 @@ fn command_info_rows_match_redis() {
             .skip(1)
             .map(|row| {
                 let cats = row.find("+@").map_or(row.len(), |i| i);
-                let after_cats = row[cats..]
-                    .find("\r\n*")
-                    .map_or(row.len(), |i| cats + i);
+                let after_cats = row[cats..].find("\r\n*").map_or(row.len(), |i| cats + i);
                 row[..after_cats].to_string()
             })
             .collect();
@@ -484,7 +482,10 @@ fn blocked_xread_and_xreadgroup_are_served_as_redis_serves_them() {
         out.push(p.cmd(&["XADD", "s", "2-1", "b", "2"]));
         out.push(w.read_reply());
         // A missing key, then created; the first ready key answers alone.
-        send(&mut w, &["XREAD", "BLOCK", "0", "STREAMS", "nk", "s", "0", "$"]);
+        send(
+            &mut w,
+            &["XREAD", "BLOCK", "0", "STREAMS", "nk", "s", "0", "$"],
+        );
         wait_blocked(&mut ctl, 1);
         out.push(p.cmd(&["XADD", "nk", "5-1", "x", "y"]));
         out.push(w.read_reply());
@@ -492,7 +493,19 @@ fn blocked_xread_and_xreadgroup_are_served_as_redis_serves_them() {
         ctl.cmd(&["XGROUP", "CREATE", "s", "g", "$"]);
         send(
             &mut w,
-            &["XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "BLOCK", "0", "STREAMS", "s", ">"],
+            &[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "c",
+                "COUNT",
+                "1",
+                "BLOCK",
+                "0",
+                "STREAMS",
+                "s",
+                ">",
+            ],
         );
         wait_blocked(&mut ctl, 1);
         p.cmd(&["MULTI"]);
@@ -504,10 +517,30 @@ fn blocked_xread_and_xreadgroup_are_served_as_redis_serves_them() {
         out.push(ctl.cmd(&["XPENDING", "s", "g", "-", "+", "10"]));
         out.push(ctl.cmd(&["XINFO", "CONSUMERS", "s", "g"]));
         // NOACK with a new consumer.
-        out.push(w.cmd(&["XREADGROUP", "GROUP", "g", "c2", "NOACK", "STREAMS", "s", ">"]));
+        out.push(w.cmd(&[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "c2",
+            "NOACK",
+            "STREAMS",
+            "s",
+            ">",
+        ]));
         send(
             &mut w,
-            &["XREADGROUP", "GROUP", "g", "c3", "NOACK", "BLOCK", "0", "STREAMS", "s", ">"],
+            &[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "c3",
+                "NOACK",
+                "BLOCK",
+                "0",
+                "STREAMS",
+                "s",
+                ">",
+            ],
         );
         wait_blocked(&mut ctl, 1);
         out.push(ctl.cmd(&["XINFO", "CONSUMERS", "s", "g"]));
@@ -518,12 +551,32 @@ fn blocked_xread_and_xreadgroup_are_served_as_redis_serves_them() {
         // Timeouts answer a null array; the consumer of a timed-out
         // XREADGROUP was never created.
         out.push(w.cmd(&["XREAD", "BLOCK", "20", "STREAMS", "s", "$"]));
-        out.push(w.cmd(&["XREADGROUP", "GROUP", "g", "late", "BLOCK", "20", "STREAMS", "s", ">"]));
+        out.push(w.cmd(&[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "late",
+            "BLOCK",
+            "20",
+            "STREAMS",
+            "s",
+            ">",
+        ]));
         out.push(ctl.cmd(&["XINFO", "CONSUMERS", "s", "g"]));
         // Inside MULTI nothing blocks.
         w.cmd(&["MULTI"]);
         w.cmd(&["XREAD", "BLOCK", "0", "STREAMS", "s", "$"]);
-        w.cmd(&["XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"]);
+        w.cmd(&[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "c",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            "s",
+            ">",
+        ]);
         out.push(w.cmd(&["EXEC"]));
         // RESP3: the one-stream map.
         w.cmd(&["HELLO", "3"]);
@@ -532,7 +585,20 @@ fn blocked_xread_and_xreadgroup_are_served_as_redis_serves_them() {
         out.push(p.cmd(&["XADD", "s", "6-1", "f", "6"]));
         out.push(w.read_reply());
         ctl.cmd(&["XGROUP", "CREATE", "s", "fresh", "$"]);
-        send(&mut w, &["XREADGROUP", "GROUP", "fresh", "c", "BLOCK", "0", "STREAMS", "s", ">"]);
+        send(
+            &mut w,
+            &[
+                "XREADGROUP",
+                "GROUP",
+                "fresh",
+                "c",
+                "BLOCK",
+                "0",
+                "STREAMS",
+                "s",
+                ">",
+            ],
+        );
         wait_blocked(&mut ctl, 1);
         out.push(p.cmd(&["XADD", "s", "7-1", "g", "7"]));
         out.push(w.read_reply());
@@ -546,7 +612,20 @@ fn blocked_xreadgroup_fails_when_its_stream_or_group_goes() {
         let mut out = Vec::new();
         let (mut w, mut p, mut ctl) = (srv.conn(), srv.conn(), srv.conn());
         let block = |w: &mut Conn, ctl: &mut Conn| {
-            send(w, &["XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"]);
+            send(
+                w,
+                &[
+                    "XREADGROUP",
+                    "GROUP",
+                    "g",
+                    "c",
+                    "BLOCK",
+                    "0",
+                    "STREAMS",
+                    "s",
+                    ">",
+                ],
+            );
             wait_blocked(ctl, 1);
         };
         ctl.cmd(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
@@ -674,7 +753,9 @@ fn replica_stream(srv: &ServerProc, script: &[&[&str]], blocked: bool) -> String
         out.push_str(&rest[..i]);
         let after = &rest[i + 10..];
         let line_end = after.find("\r\n").map_or(0, |e| e + 2);
-        let value_end = after[line_end..].find("\r\n").map_or(0, |e| line_end + e + 2);
+        let value_end = after[line_end..]
+            .find("\r\n")
+            .map_or(0, |e| line_end + e + 2);
         out.push_str("TIME <t>\r\n");
         rest = &after[value_end..];
     }
@@ -690,19 +771,71 @@ const PROPAGATION_SCRIPT: &[&[&str]] = &[
     &["XGROUP", "CREATE", "s", "g2", "$", "ENTRIESREAD", "3"],
     &["XGROUP", "CREATECONSUMER", "s", "g", "c0"],
     &["XGROUP", "CREATECONSUMER", "s", "g", "c0"],
-    &["XREADGROUP", "GROUP", "g", "c1", "COUNT", "2", "STREAMS", "s", ">"],
-    &["XREADGROUP", "GROUP", "g", "c2", "NOACK", "STREAMS", "s", ">"],
+    &[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c1",
+        "COUNT",
+        "2",
+        "STREAMS",
+        "s",
+        ">",
+    ],
+    &[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c2",
+        "NOACK",
+        "STREAMS",
+        "s",
+        ">",
+    ],
     &["XREADGROUP", "GROUP", "g", "c1", "STREAMS", "s", "0"],
     &["XREADGROUP", "GROUP", "g", "c3", "STREAMS", "s", ">"],
-    &["XREADGROUP", "GROUP", "g", "c4", "NOACK", "STREAMS", "s", "0"],
+    &[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c4",
+        "NOACK",
+        "STREAMS",
+        "s",
+        "0",
+    ],
     &["XACK", "s", "g", "1-1"],
     &["XACK", "s", "g", "1-1"],
     &["XCLAIM", "s", "g", "c4", "0", "2-1"],
     &["XCLAIM", "s", "g", "c4", "0", "2", "JUSTID"],
     &["XAUTOCLAIM", "s", "g", "c5", "0", "0"],
-    &["XCLAIM", "s", "g", "c6", "0", "9-9", "FORCE", "RETRYCOUNT", "5", "IDLE", "100", "LASTID", "5-5"],
+    &[
+        "XCLAIM",
+        "s",
+        "g",
+        "c6",
+        "0",
+        "9-9",
+        "FORCE",
+        "RETRYCOUNT",
+        "5",
+        "IDLE",
+        "100",
+        "LASTID",
+        "5-5",
+    ],
     &["XCLAIM", "s", "g", "c6", "0", "9-9", "LASTID", "6-5"],
-    &["XCLAIM", "s", "g", "c7", "0", "3-1", "FORCE", "TIME", "1700000000000"],
+    &[
+        "XCLAIM",
+        "s",
+        "g",
+        "c7",
+        "0",
+        "3-1",
+        "FORCE",
+        "TIME",
+        "1700000000000",
+    ],
     &["XGROUP", "SETID", "s", "g", "1-1", "ENTRIESREAD", "1"],
     &["XGROUP", "DELCONSUMER", "s", "g", "c5"],
     &["XGROUP", "DELCONSUMER", "s", "g", "nope"],
@@ -719,7 +852,11 @@ const PROPAGATION_SCRIPT: &[&[&str]] = &[
 /// XGROUP as sent, MULTI/EXEC around several effects of one command.
 #[test]
 fn group_commands_propagate_as_redis_propagates_them() {
-    let ours = replica_stream(&ServerProc::start(&["--save", ""]), PROPAGATION_SCRIPT, false);
+    let ours = replica_stream(
+        &ServerProc::start(&["--save", ""]),
+        PROPAGATION_SCRIPT,
+        false,
+    );
     let theirs = replica_stream(&ServerProc::start_reference(&[]), PROPAGATION_SCRIPT, false);
     assert!(ours.contains("XCLAIM"), "{ours}");
     assert_eq!(ours, theirs);
@@ -731,7 +868,18 @@ fn served_xreadgroup_propagates_as_redis_propagates_it() {
     let script: &[&[&str]] = &[
         &["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"],
         &["XGROUP", "CREATE", "s", "h", "$"],
-        &["XREADGROUP", "GROUP", "g", "c", "NOACK", "BLOCK", "0", "STREAMS", "s", ">"],
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "c",
+            "NOACK",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            "s",
+            ">",
+        ],
         &["XADD", "s", "1-1", "a", "1"],
     ];
     let ours = replica_stream(&ServerProc::start(&["--save", ""]), script, true);
@@ -740,7 +888,17 @@ fn served_xreadgroup_propagates_as_redis_propagates_it() {
     assert_eq!(ours, theirs);
     let script: &[&[&str]] = &[
         &["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"],
-        &["XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"],
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "c",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            "s",
+            ">",
+        ],
         &["XADD", "s", "1-1", "a", "1"],
     ];
     let ours = replica_stream(&ServerProc::start(&["--save", ""]), script, true);
@@ -778,7 +936,10 @@ fn group_keyspace_events_match_redis() {
     };
     let ours = run(&ServerProc::start(&["--save", ""]));
     let theirs = run(&ServerProc::start_reference(&[]));
-    assert!(ours.iter().any(|e| e == "xgroup-createconsumer s"), "{ours:?}");
+    assert!(
+        ours.iter().any(|e| e == "xgroup-createconsumer s"),
+        "{ours:?}"
+    );
     assert_eq!(ours, theirs);
 }
 

@@ -34,9 +34,35 @@ fn blocked_group_readers_are_served_in_fifo_order() {
     let srv = ServerProc::start(&["--save", ""]);
     let (mut a, mut b, mut p, mut ctl) = (srv.conn(), srv.conn(), srv.conn(), srv.conn());
     ctl.cmd(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
-    send(&mut a, &["XREADGROUP", "GROUP", "g", "a", "BLOCK", "0", "STREAMS", "s", ">"]);
+    send(
+        &mut a,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "a",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            "s",
+            ">",
+        ],
+    );
     wait_blocked(&mut ctl, 1);
-    send(&mut b, &["XREADGROUP", "GROUP", "g", "b", "BLOCK", "0", "STREAMS", "s", ">"]);
+    send(
+        &mut b,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "b",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            "s",
+            ">",
+        ],
+    );
     wait_blocked(&mut ctl, 2);
     // Three entries in one transaction: the first waiter takes them all
     // (no COUNT: up to 1000), the second keeps waiting for newer ones.
@@ -56,7 +82,10 @@ fn blocked_group_readers_are_served_in_fifo_order() {
     assert!(pending.contains("$1\r\nb\r\n$1\r\n1\r\n"), "{pending}");
 
     // COUNT caps what a served XREAD reads.
-    send(&mut a, &["XREAD", "COUNT", "2", "BLOCK", "0", "STREAMS", "s", "$"]);
+    send(
+        &mut a,
+        &["XREAD", "COUNT", "2", "BLOCK", "0", "STREAMS", "s", "$"],
+    );
     wait_blocked(&mut ctl, 1);
     p.cmd(&["MULTI"]);
     for id in ["5-1", "6-1", "7-1"] {
@@ -78,12 +107,35 @@ fn blocked_stream_reads_time_out_and_can_be_unblocked() {
     );
     assert!(start.elapsed() >= Duration::from_millis(50));
     assert_eq!(
-        w.cmds(&["XREADGROUP", "GROUP", "g", "c", "BLOCK", "30", "STREAMS", "s", ">"]),
+        w.cmds(&[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "c",
+            "BLOCK",
+            "30",
+            "STREAMS",
+            "s",
+            ">"
+        ]),
         "*-1\r\n"
     );
     let id = w.cmds(&["CLIENT", "ID"]);
     let id = id.trim_start_matches(':').trim();
-    send(&mut w, &["XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"]);
+    send(
+        &mut w,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "c",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            "s",
+            ">",
+        ],
+    );
     wait_blocked(&mut ctl, 1);
     assert_eq!(ctl.cmds(&["CLIENT", "UNBLOCK", id]), ":1\r\n");
     assert_eq!(read(&mut w), "*-1\r\n");
@@ -146,9 +198,15 @@ fn group_state(c: &mut Conn, key: &str) -> Vec<String> {
         kept.push(*l);
     }
     out.push(kept.join("|"));
-    out.push(without_values(&c.cmds(&["XINFO", "GROUPS", key]), &["entries-read", "lag"]));
+    out.push(without_values(
+        &c.cmds(&["XINFO", "GROUPS", key]),
+        &["entries-read", "lag"],
+    ));
     for g in ["g", "h"] {
-        out.push(without_values(&c.cmds(&["XINFO", "CONSUMERS", key, g]), &["idle"]));
+        out.push(without_values(
+            &c.cmds(&["XINFO", "CONSUMERS", key, g]),
+            &["idle"],
+        ));
     }
     out
 }
@@ -167,19 +225,84 @@ fn group_workload(srv: &ServerProc) {
     c.cmd(&["XGROUP", "CREATE", "s", "h", "$"]);
     c.cmd(&["XGROUP", "CREATE", "s", "gone", "0"]);
     c.cmd(&["XGROUP", "CREATECONSUMER", "s", "g", "idle-one"]);
-    c.cmd(&["XREADGROUP", "GROUP", "g", "c1", "COUNT", "3", "STREAMS", "s", ">"]);
-    c.cmd(&["XREADGROUP", "GROUP", "g", "c2", "COUNT", "2", "STREAMS", "s", ">"]);
-    c.cmd(&["XREADGROUP", "GROUP", "g", "n", "NOACK", "COUNT", "1", "STREAMS", "s", ">"]);
+    c.cmd(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c1",
+        "COUNT",
+        "3",
+        "STREAMS",
+        "s",
+        ">",
+    ]);
+    c.cmd(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c2",
+        "COUNT",
+        "2",
+        "STREAMS",
+        "s",
+        ">",
+    ]);
+    c.cmd(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "n",
+        "NOACK",
+        "COUNT",
+        "1",
+        "STREAMS",
+        "s",
+        ">",
+    ]);
     c.cmd(&["XACK", "s", "g", "1-1", "4-1"]);
-    c.cmd(&["XCLAIM", "s", "g", "c3", "0", "2-1", "RETRYCOUNT", "9", "TIME", "1700000000000"]);
+    c.cmd(&[
+        "XCLAIM",
+        "s",
+        "g",
+        "c3",
+        "0",
+        "2-1",
+        "RETRYCOUNT",
+        "9",
+        "TIME",
+        "1700000000000",
+    ]);
     c.cmd(&["XCLAIM", "s", "g", "c3", "0", "7-1", "FORCE", "JUSTID"]);
     c.cmd(&["XAUTOCLAIM", "s", "g", "c4", "0", "0", "COUNT", "1"]);
     c.cmd(&["XCLAIM", "s", "g", "c4", "0", "99-0", "LASTID", "6-1"]);
     c.cmd(&["XGROUP", "DELCONSUMER", "s", "g", "c2"]);
     c.cmd(&["XGROUP", "DESTROY", "s", "gone"]);
     c.cmd(&["XGROUP", "SETID", "s", "h", "5-1", "ENTRIESREAD", "5"]);
-    c.cmd(&["XREADGROUP", "GROUP", "h", "x", "COUNT", "3", "STREAMS", "s", ">"]);
-    send(&mut w, &["XREADGROUP", "GROUP", "h", "hc", "BLOCK", "0", "STREAMS", "s", ">"]);
+    c.cmd(&[
+        "XREADGROUP",
+        "GROUP",
+        "h",
+        "x",
+        "COUNT",
+        "3",
+        "STREAMS",
+        "s",
+        ">",
+    ]);
+    send(
+        &mut w,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "h",
+            "hc",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            "s",
+            ">",
+        ],
+    );
     wait_blocked(&mut c, 1);
     c.cmd(&["XADD", "s", "9-1", "f", "9"]);
     assert_eq!(ids(&read(&mut w)), ["9-1"]);
@@ -197,7 +320,10 @@ fn group_state_replays_from_the_aof() {
     let log = std::fs::read(d.0.join("appendonlydir/appendonly.aof.1.incr.aof")).unwrap();
     let text = String::from_utf8_lossy(&log).to_ascii_uppercase();
     for never in ["XREADGROUP", "XAUTOCLAIM"] {
-        assert!(!text.contains(&format!("\r\n{never}\r\n")), "{never} logged");
+        assert!(
+            !text.contains(&format!("\r\n{never}\r\n")),
+            "{never} logged"
+        );
     }
     let s = ServerProc::start_in(&d.0, &AOF_ALWAYS);
     assert_eq!(group_state(&mut s.conn(), "s"), before);
@@ -259,17 +385,57 @@ fn huge_counts_read_what_exists() {
     let max = i64::MAX.to_string();
     let r = c.cmds(&["XREAD", "COUNT", &max, "STREAMS", "s", "0"]);
     assert_eq!(ids(&r).len(), 3);
-    let r = c.cmds(&["XREADGROUP", "GROUP", "g", "c", "COUNT", &max, "STREAMS", "s", ">"]);
+    let r = c.cmds(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c",
+        "COUNT",
+        &max,
+        "STREAMS",
+        "s",
+        ">",
+    ]);
     assert_eq!(ids(&r).len(), 3);
-    let r = c.cmds(&["XREADGROUP", "GROUP", "g", "c", "COUNT", &max, "STREAMS", "s", "0"]);
+    let r = c.cmds(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "c",
+        "COUNT",
+        &max,
+        "STREAMS",
+        "s",
+        "0",
+    ]);
     assert_eq!(ids(&r).len(), 3);
     let r = c.cmds(&["XPENDING", "s", "g", "-", "+", &max]);
     assert_eq!(ids(&r).len(), 3);
     // Past what redis-server's up-front allocation can get (x86-64): its
     // refusal; just below: a normal answer, with no such allocation.
-    let r = c.cmds(&["XAUTOCLAIM", "s", "g", "d", "0", "0", "COUNT", "2199023255553", "JUSTID"]);
+    let r = c.cmds(&[
+        "XAUTOCLAIM",
+        "s",
+        "g",
+        "d",
+        "0",
+        "0",
+        "COUNT",
+        "2199023255553",
+        "JUSTID",
+    ]);
     assert!(r.starts_with("-ERR Insufficient memory"), "{r}");
-    let r = c.cmds(&["XAUTOCLAIM", "s", "g", "d", "0", "0", "COUNT", "2199023255552", "JUSTID"]);
+    let r = c.cmds(&[
+        "XAUTOCLAIM",
+        "s",
+        "g",
+        "d",
+        "0",
+        "0",
+        "COUNT",
+        "2199023255552",
+        "JUSTID",
+    ]);
     assert_eq!(ids(&r), ["0-0", "1-0", "2-0", "3-0"]);
     let r = c.cmds(&["XINFO", "GROUPS", "s"]);
     assert!(r.contains("$7\r\npending\r\n:3\r\n"), "{r}");

@@ -369,6 +369,9 @@ mod tests {
         e.delete(&id(1));
         e.delete(&id(2));
         assert_eq!(e.estimate_entries_read(id(1)), Some(2));
-        assert_eq!(e.group_lag(&ConsumerGroup::new(StreamId::MIN, None)), Some(0));
+        assert_eq!(
+            e.group_lag(&ConsumerGroup::new(StreamId::MIN, None)),
+            Some(0)
+        );
     }
 }
