@@ -1,7 +1,7 @@
 //! Blocking commands: clients that wait for a key to get a value.
 //!
 //! Owns: everything BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN,
-//! BZPOPMAX and BZMPOP share:
+//! BZPOPMAX, BZMPOP and XREAD / XREADGROUP ... BLOCK share:
 //! - [`BlockState`], kept in a blocked client: the keys it waits on, its
 //!   database, its deadline and the [`BlockOp`] it will perform once served;
 //! - [`BlockedKeys`], kept in the keyspace (Redis keeps it in each `redisDb`
@@ -36,8 +36,16 @@
 //!
 //! Adding a blocking operation (as the sorted-set family did): add a
 //! variant to [`BlockOp`], say which value type serves it in
-//! [`BlockOp::served_by`], route it in [`Server::serve_blocked_client`] to
-//! the family's serve function, and block with [`Server::block_client`].
+//! [`BlockOp::served_by`] (or, when the value's content decides, as for
+//! streams, in [`BlockOp::readiness`]), route it in
+//! [`Server::serve_blocked_client`] to the family's serve function, and
+//! block with [`Server::block_client`].
+//!
+//! Streams add two things: a ready key may also *fail* a waiter
+//! ([`Readiness::Fail`]: a blocked XREADGROUP whose stream or group went
+//! away gets Redis's error), and a key is signalled when a stream leaves
+//! it (deleted, overwritten, flushed) and when XGROUP DESTROY or XADD
+//! changes one without creating it (`Keyspace::signal_ready`).
 //! Timeouts, CLIENT UNBLOCK, disconnects, FIFO order and INFO need nothing
 //! more.
 //!
