@@ -519,16 +519,21 @@ impl Keyspace {
     }
 
     /// Signal every key clients wait on in `db` that holds a value now
-    /// (after SWAPDB brought in another database's keys).
+    /// (after SWAPDB brought in another database's keys), and every one
+    /// that holds no stream now: a blocked XREADGROUP's stream may have
+    /// left with the swap, and Redis 7.0 then fails it (other waiters of
+    /// such a key just keep waiting).
     pub fn signal_blocked_keys_with_values(&mut self, db: usize) {
         if self.blocked.is_empty() {
             return;
         }
         for key in self.blocked.keys_in_db(db) {
-            let wake = self.dbs[db]
-                .dict
-                .get(&key[..])
-                .is_some_and(|obj| blocking::can_wake(&obj.value));
+            let wake = match self.dbs[db].dict.get(&key[..]) {
+                Some(obj) => {
+                    blocking::can_wake(&obj.value) || !matches!(obj.value, Value::Stream(_))
+                }
+                None => true,
+            };
             if wake {
                 self.blocked.signal(db, &key);
             }

@@ -638,6 +638,7 @@ fn blocked_xreadgroup_fails_when_its_stream_or_group_goes() {
             &["RENAME", "s", "s2"],
             &["FLUSHALL"],
             &["UNLINK", "s"],
+            &["SWAPDB", "0", "1"],
         ] {
             ctl.cmd(&["DEL", "s", "s2"]);
             ctl.cmd(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
@@ -645,8 +646,21 @@ fn blocked_xreadgroup_fails_when_its_stream_or_group_goes() {
             out.push(p.cmd(kill));
             out.push(w.read_reply());
         }
+        // A SWAPDB that brings the same group in: keeps waiting, then the
+        // other database's stream serves it.
+        ctl.cmd(&["FLUSHALL"]);
+        ctl.cmd(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
+        block(&mut w, &mut ctl);
+        p.cmd(&["SELECT", "1"]);
+        p.cmd(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
+        out.push(p.cmd(&["SWAPDB", "0", "1"]));
+        p.cmd(&["SELECT", "0"]);
+        out.push(p.cmd(&["PING"]));
+        wait_blocked(&mut ctl, 1);
+        out.push(p.cmd(&["XADD", "s", "1-1", "a", "1"]));
+        out.push(w.read_reply());
         // Another group destroyed, or XGROUP SETID: keeps waiting.
-        ctl.cmd(&["DEL", "s"]);
+        ctl.cmd(&["FLUSHALL"]);
         ctl.cmd(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
         ctl.cmd(&["XGROUP", "CREATE", "s", "other", "$"]);
         block(&mut w, &mut ctl);
