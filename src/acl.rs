@@ -651,6 +651,13 @@ impl Selector {
                     return Err(Denied::Key(i));
                 }
             }
+            // XREAD / XREADGROUP: the keys after STREAMS, read access
+            // (Redis's key spec for both is RO ACCESS).
+            for i in crate::commands::stream_groups::streams_key_positions(cmd.name, argv) {
+                if !self.key_ok(argv.get(i), NEED_READ) {
+                    return Err(Denied::Key(i));
+                }
+            }
         }
         if !self.all_channels {
             let (from, literal) = match cmd.name {

@@ -410,15 +410,20 @@ impl Keyspace {
     ///
     /// Only a created key wakes blocked clients, as in Redis 7.0 (setKey:
     /// dbAdd signals, dbOverwrite does not): a ZUNIONSTORE over an
-    /// existing key, even a zset waiters could pop, serves nobody.
+    /// existing key, even a zset waiters could pop, serves nobody. The
+    /// one exception is a stream overwritten: XREADGROUP waiters must
+    /// fail (Redis's signalDeletedKeyAsReady).
     pub fn set(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
         self.signal_modified(db, key);
         self.drop_deadline_for_store(db, key, keep_ttl);
-        let mut wake = false;
+        let wake;
         let clock = self.new_object_clock();
         let (now, lfu_params) = (self.now_ms, self.lfu);
         let d = &mut self.dbs[db];
         if let Some(obj) = d.dict.get_mut(key) {
+            // A stream replaced by another value: a blocked XREADGROUP on
+            // it must hear of it (see `signal_stream_gone`).
+            wake = matches!(obj.value, Value::Stream(_)) && !self.blocked.is_empty();
             obj.value = value;
             // Overwriting counts as an access; under LFU the key keeps its
             // counter (Redis carries it over to the new value).
@@ -491,17 +496,44 @@ impl Keyspace {
         }
     }
 
+    /// `key` got something a blocked client may take without being
+    /// created (XADD appending to an existing stream, XGROUP DESTROY):
+    /// queue it for serving if anyone waits on it (Redis's
+    /// signalKeyAsReady). Creating a key signals by itself.
+    #[inline]
+    pub fn signal_ready(&mut self, db: usize, key: &[u8]) {
+        if !self.blocked.is_empty() {
+            self.blocked.signal(db, key);
+        }
+    }
+
+    /// A stream left `key` (deleted, overwritten, flushed): signal the key
+    /// so a client blocked in XREADGROUP on it gets Redis 7.0's error
+    /// (its `signalDeletedKeyAsReady`). Other types wake nobody when they
+    /// go.
+    #[inline]
+    fn signal_stream_gone(&mut self, db: usize, key: &[u8], old: &Value) {
+        if matches!(old, Value::Stream(_)) && !self.blocked.is_empty() {
+            self.blocked.signal(db, key);
+        }
+    }
+
     /// Signal every key clients wait on in `db` that holds a value now
-    /// (after SWAPDB brought in another database's keys).
+    /// (after SWAPDB brought in another database's keys), and every one
+    /// that holds no stream now: a blocked XREADGROUP's stream may have
+    /// left with the swap, and Redis 7.0 then fails it (other waiters of
+    /// such a key just keep waiting).
     pub fn signal_blocked_keys_with_values(&mut self, db: usize) {
         if self.blocked.is_empty() {
             return;
         }
         for key in self.blocked.keys_in_db(db) {
-            let wake = self.dbs[db]
-                .dict
-                .get(&key[..])
-                .is_some_and(|obj| blocking::can_wake(&obj.value));
+            let wake = match self.dbs[db].dict.get(&key[..]) {
+                Some(obj) => {
+                    blocking::can_wake(&obj.value) || !matches!(obj.value, Value::Stream(_))
+                }
+                None => true,
+            };
             if wake {
                 self.blocked.signal(db, &key);
             }
@@ -513,6 +545,7 @@ impl Keyspace {
         let d = &mut self.dbs[db];
         let (_, obj) = d.dict.remove(key)?;
         self.signal_modified(db, key);
+        self.signal_stream_gone(db, key, &obj.value);
         let d = &mut self.dbs[db];
         if !d.expires.is_empty() {
             d.expires.remove(key);
@@ -577,6 +610,17 @@ impl Keyspace {
         if !self.watch.is_empty() {
             let dict = &self.dbs[db].dict;
             self.watch.touch_db(db, |k| dict.contains_key(k));
+        }
+        if !self.blocked.is_empty() {
+            for key in self.blocked.keys_in_db(db) {
+                let stream = self.dbs[db]
+                    .dict
+                    .get(&key[..])
+                    .is_some_and(|obj| matches!(obj.value, Value::Stream(_)));
+                if stream {
+                    self.blocked.signal(db, &key);
+                }
+            }
         }
         std::mem::take(&mut self.dbs[db])
     }

@@ -90,6 +90,22 @@ pub enum CmdError {
     ClusterDisabled,
     /// The stream commands' own errors (t_stream.c's texts).
     Stream(StreamError),
+    /// XREADGROUP: `NOGROUP No such key '<key>' or consumer group
+    /// '<group>' in XREADGROUP with GROUP option`.
+    NoGroupRead(String, String),
+    /// XCLAIM, XAUTOCLAIM, XPENDING: `NOGROUP No such key '<key>' or
+    /// consumer group '<group>'`.
+    NoGroup(String, String),
+    /// XGROUP, XINFO CONSUMERS: `NOGROUP No such consumer group '<group>'
+    /// for key name '<key>'` (group first).
+    NoGroupForKey(String, String),
+    /// XGROUP CREATE of a group that exists.
+    BusyGroup,
+    /// XGROUP on a missing key without MKSTREAM.
+    XGroupNoKey,
+    /// XREAD / XREADGROUP: STREAMS followed by an odd number of arguments
+    /// (7.0.15 names XREAD and `$` for both commands).
+    StreamsUnbalanced,
     /// Anything with a one-off text; the string includes its code prefix
     /// (`ERR ...`, `NOPROTO ...`).
     Other(Cow<'static, str>),
@@ -178,6 +194,19 @@ impl CmdError {
             }
             CmdError::ClusterDisabled => "ERR This instance has cluster support disabled".into(),
             CmdError::Stream(e) => e.message().into(),
+            CmdError::NoGroupRead(key, group) => format!(
+                "NOGROUP No such key '{key}' or consumer group '{group}' in XREADGROUP with GROUP option"
+            )
+            .into(),
+            CmdError::NoGroup(key, group) => {
+                format!("NOGROUP No such key '{key}' or consumer group '{group}'").into()
+            }
+            CmdError::NoGroupForKey(group, key) => {
+                format!("NOGROUP No such consumer group '{group}' for key name '{key}'").into()
+            }
+            CmdError::BusyGroup => "BUSYGROUP Consumer Group name already exists".into(),
+            CmdError::XGroupNoKey => "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.".into(),
+            CmdError::StreamsUnbalanced => "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.".into(),
             CmdError::Other(s) => s.clone(),
         }
     }
@@ -286,3 +315,30 @@ pub const CACHING_YES_NEEDS_OPTIN: &str =
     "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.";
 pub const CACHING_NO_NEEDS_OPTOUT: &str =
     "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.";
+
+// Consumer groups (commands/stream_groups.rs): one-off texts, Redis 7.0's.
+pub const XREAD_GROUP_ONLY: &str =
+    "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.";
+pub const XREAD_NOACK_ONLY: &str =
+    "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.";
+pub const XREADGROUP_MISSING_GROUP: &str = "ERR Missing GROUP option for XREADGROUP";
+pub const XREADGROUP_DOLLAR: &str = "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.";
+pub const XREAD_GT_ONLY: &str = "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.";
+pub const STREAM_TIMEOUT_NOT_INT: &str = "ERR timeout is not an integer or out of range";
+pub const STREAM_TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
+pub const ENTRIESREAD_RANGE: &str = "ERR value for ENTRIESREAD must be positive or -1";
+pub const INTERVAL_START: &str = "ERR invalid start ID for the interval";
+pub const INTERVAL_END: &str = "ERR invalid end ID for the interval";
+pub const XCLAIM_MIN_IDLE: &str = "ERR Invalid min-idle-time argument for XCLAIM";
+pub const XCLAIM_IDLE: &str = "ERR Invalid IDLE option argument for XCLAIM";
+pub const XCLAIM_TIME: &str = "ERR Invalid TIME option argument for XCLAIM";
+pub const XCLAIM_RETRYCOUNT: &str = "ERR Invalid RETRYCOUNT option argument for XCLAIM";
+pub const XAUTOCLAIM_MIN_IDLE: &str = "ERR Invalid min-idle-time argument for XAUTOCLAIM";
+pub const XAUTOCLAIM_COUNT: &str = "ERR COUNT must be > 0";
+pub const XAUTOCLAIM_COUNT_MEMORY: &str =
+    "ERR Insufficient memory, failed allocating transient memory, COUNT too high.";
+/// A blocked XREADGROUP whose key was deleted (or overwritten).
+pub const XREADGROUP_KEY_GONE: &str = "UNBLOCKED the stream key no longer exists";
+/// A blocked XREADGROUP whose group was destroyed.
+pub const XREADGROUP_GROUP_GONE: &str =
+    "NOGROUP the consumer group this client was blocked on no longer exists";

@@ -70,7 +70,13 @@ fn has_movable_keys(name: &str) -> bool {
     crate::acl::keynum_spec(name).is_some()
         || matches!(
             name,
-            "sort" | "sort_ro" | "georadius" | "georadiusbymember" | "migrate"
+            "sort"
+                | "sort_ro"
+                | "georadius"
+                | "georadiusbymember"
+                | "migrate"
+                | "xread"
+                | "xreadgroup"
         )
 }
 
@@ -85,9 +91,14 @@ fn write_sub_info(w: &mut ReplyWriter, parent: &Command, s: &SubCommand) {
     w.bulk(format!("{}|{}", parent.name, s.name).as_bytes());
     w.int(s.arity as i64);
     write_flags(w, s.flags, false);
-    w.int(0);
-    w.int(0);
-    w.int(0);
+    let keys = if s.flags & super::table::SUB_KEYS != 0 {
+        (parent.first_key, parent.last_key, parent.key_step)
+    } else {
+        (0, 0, 0)
+    };
+    w.int(keys.0 as i64);
+    w.int(keys.1 as i64);
+    w.int(keys.2 as i64);
     let cats = acl_categories(&format!("{}|{}", parent.name, s.name));
     w.set(cats.len());
     for cat in cats {
@@ -103,9 +114,19 @@ fn write_info(w: &mut ReplyWriter, c: &Command) {
     w.bulk(c.name.as_bytes());
     w.int(c.arity as i64);
     write_flags(w, c.flags, has_movable_keys(c.name));
-    w.int(c.first_key as i64);
-    w.int(c.last_key as i64);
-    w.int(c.key_step as i64);
+    if c.subcommands
+        .iter()
+        .any(|s| s.flags & super::table::SUB_KEYS != 0)
+    {
+        // Shown on the subcommands instead (see SUB_KEYS).
+        w.int(0);
+        w.int(0);
+        w.int(0);
+    } else {
+        w.int(c.first_key as i64);
+        w.int(c.last_key as i64);
+        w.int(c.key_step as i64);
+    }
     let cats = acl_categories(c.name);
     w.set(cats.len());
     for cat in cats {
@@ -199,10 +220,12 @@ fn numkeys_keys(cmd: &Command, args: &Argv) -> Option<Result<Vec<usize>, CmdErro
 /// COMMAND GETKEYS finds them; none if its numkeys is invalid. CLIENT
 /// TRACKING remembers the keys at these positions.
 pub(crate) fn tracked_key_positions(cmd: &Command, args: &Argv) -> Vec<usize> {
-    match numkeys_keys(cmd, args) {
+    let mut keys = match numkeys_keys(cmd, args) {
         Some(found) => found.unwrap_or_default(),
         None => command_keys(cmd, args.len()),
-    }
+    };
+    keys.extend(super::stream_groups::streams_key_positions(cmd.name, args));
+    keys
 }
 
 fn command_keys(cmd: &Command, argc: usize) -> Vec<usize> {
@@ -325,6 +348,11 @@ pub fn command(_srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
                 None => Vec::new(),
             };
             keys.extend(keyword_key_positions(cmd.name, &args));
+            keys.extend(super::stream_groups::streams_key_positions(cmd.name, &args));
+            if keys.is_empty() && matches!(cmd.name, "xread" | "xreadgroup") {
+                // A key spec that found no keys (no STREAMS).
+                return Err(CmdError::msg("ERR Invalid arguments specified for command"));
+            }
             if keys.is_empty() {
                 return Err(CmdError::msg("ERR The command has no key arguments"));
             }

@@ -779,8 +779,8 @@ pub fn serve_blocked(
             }
             reply_moved(c, moved);
         }
-        // Sorted-set operations are served by zsets.rs.
-        BlockOp::ZSetPop { .. } | BlockOp::ZSetMPop { .. } => {}
+        // Sorted-set and stream operations are served by their families.
+        BlockOp::ZSetPop { .. } | BlockOp::ZSetMPop { .. } | BlockOp::StreamRead(_) => {}
     }
     Ok(())
 }

@@ -325,9 +325,7 @@ pub fn xadd(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     }
     // Readers blocked on the key (XREAD BLOCK) have something new, also
     // when the key already existed.
-    if !srv.ks.blocked.is_empty() {
-        srv.ks.blocked.signal(db, key);
-    }
+    srv.ks.signal_ready(db, key);
     Ok(())
 }
 
@@ -530,14 +528,18 @@ const XINFO_HELP: &[&str] = &[
 ];
 
 /// XINFO's dispatch. The table checked the subcommand's name and arity.
-/// XINFO GROUPS and XINFO CONSUMERS (consumer groups, `stream_groups.rs`)
-/// are added here, and to the table's XINFO subcommands.
+/// XINFO GROUPS and XINFO CONSUMERS are the consumer groups' side
+/// (`stream_groups.rs`).
 pub fn xinfo(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     if argv.is(1, "help") {
         reply_help(c, XINFO_HELP);
         Ok(())
     } else if argv.is(1, "stream") {
         xinfo_stream(srv, c, argv)
+    } else if argv.is(1, "groups") {
+        super::stream_groups::xinfo_groups(srv, c, argv)
+    } else if argv.is(1, "consumers") {
+        super::stream_groups::xinfo_consumers(srv, c, argv)
     } else {
         Err(CmdError::UnknownSubcommand(
             String::from_utf8_lossy(&argv[1]).into_owned(),
@@ -660,7 +662,7 @@ fn reply_group_full(
         None => w.null(),
     }
     w.bulk(b"lag");
-    match group_lag(s, g) {
+    match s.group_lag(g) {
         Some(lag) => w.int(lag),
         None => w.null(),
     }
@@ -703,66 +705,6 @@ fn reply_group_full(
             w.int(deliveries as i64);
         }
     }
-}
-
-/// A group's lag (entries added after its last delivered one), None when
-/// Redis cannot tell (streamReplyWithCGLag): known from the group's read
-/// counter when no deletion falls after its last ID, else estimated from
-/// the stream's counters when the last ID is at an edge of the stream.
-pub(crate) fn group_lag(s: &StreamValue, g: &ConsumerGroup) -> Option<i64> {
-    let added = s.entries_added as i64;
-    if s.entries_added == 0 {
-        return Some(0);
-    }
-    if let Some(read) = g.entries_read {
-        if !range_has_tombstones(s, g.last_id, StreamId::MAX) {
-            return Some(added.wrapping_sub(read as i64));
-        }
-    }
-    estimate_distance_from_first_ever_entry(s, g.last_id)
-        .map(|read| added.wrapping_sub(read as i64))
-}
-
-/// Whether a deleted entry may lie in `[start, end]` (Redis's
-/// streamRangeHasTombstones: only the largest deleted ID is known).
-pub(crate) fn range_has_tombstones(s: &StreamValue, start: StreamId, end: StreamId) -> bool {
-    if s.is_empty() || s.max_deleted_id.is_zero() {
-        return false;
-    }
-    if s.first_id > s.max_deleted_id {
-        return false;
-    }
-    start <= s.max_deleted_id && s.max_deleted_id <= end
-}
-
-/// The number of entries ever added up to `id`, when the counters tell
-/// (Redis's streamEstimateDistanceFromFirstEverEntry).
-pub(crate) fn estimate_distance_from_first_ever_entry(
-    s: &StreamValue,
-    id: StreamId,
-) -> Option<u64> {
-    if s.entries_added == 0 {
-        return Some(0);
-    }
-    if s.is_empty() && id <= s.last_id {
-        return Some(s.entries_added);
-    }
-    if id == s.last_id {
-        return Some(s.entries_added);
-    }
-    if id > s.last_id {
-        return None;
-    }
-    if s.max_deleted_id.is_zero() || s.max_deleted_id < s.first_id {
-        let len = s.len() as u64;
-        if id < s.first_id {
-            return Some(s.entries_added.wrapping_sub(len));
-        }
-        if id == s.first_id {
-            return Some(s.entries_added.wrapping_sub(len).wrapping_add(1));
-        }
-    }
-    None
 }
 
 #[cfg(test)]
@@ -907,26 +849,26 @@ mod tests {
         let mut s = StreamValue::new();
         let g = ConsumerGroup::new(StreamId::MIN, Some(0));
         // A never-used stream: 0.
-        assert_eq!(group_lag(&s, &g), Some(0));
+        assert_eq!(s.group_lag(&g), Some(0));
         for ms in 1..=5 {
             s.append(StreamId::new(ms, 0), Entry::new(&["f", "v"]));
         }
         // No tombstones: added - read.
-        assert_eq!(group_lag(&s, &g), Some(5));
+        assert_eq!(s.group_lag(&g), Some(5));
         // A deletion after the group's position: unknown, unless the
         // position is the last ID (redis-server: XGROUP CREATE ... 0 /
         // 2 / 5 / 9 / 4 ENTRIESREAD on this stream give nil, nil, 0, nil,
         // 1).
         s.delete(&StreamId::new(3, 0));
-        assert_eq!(group_lag(&s, &g), None);
+        assert_eq!(s.group_lag(&g), None);
         let mid = ConsumerGroup::new(StreamId::new(2, 0), Some(2));
-        assert_eq!(group_lag(&s, &mid), None);
+        assert_eq!(s.group_lag(&mid), None);
         let last = ConsumerGroup::new(StreamId::new(5, 0), None);
-        assert_eq!(group_lag(&s, &last), Some(0));
+        assert_eq!(s.group_lag(&last), Some(0));
         let future = ConsumerGroup::new(StreamId::new(9, 0), None);
-        assert_eq!(group_lag(&s, &future), None);
+        assert_eq!(s.group_lag(&future), None);
         // The deletion is now before the group's position.
         let after = ConsumerGroup::new(StreamId::new(4, 0), Some(4));
-        assert_eq!(group_lag(&s, &after), Some(1));
+        assert_eq!(s.group_lag(&after), Some(1));
     }
 }

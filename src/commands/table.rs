@@ -47,6 +47,12 @@ pub const CHANNEL_KEYS: u32 = 1 << 16;
 /// Accepted on a cluster node that is importing the slot (RESTORE-ASKING);
 /// reported by COMMAND INFO only, there is no cluster mode here.
 pub const ASKING: u32 = 1 << 17;
+/// Internal, never printed: on a subcommand, "my key is the container's
+/// key range". Redis 7.0 reports the key range (2 2 1) on such
+/// subcommands (XGROUP CREATE, XINFO GROUPS) and 0 0 0 on the container;
+/// the table keeps the range on the container, where the ACL and
+/// COMMAND GETKEYS look, and COMMAND INFO moves it where Redis shows it.
+pub const SUB_KEYS: u32 = 1 << 18;
 
 /// Flag names in COMMAND INFO order.
 pub const FLAG_NAMES: &[(u32, &str)] = &[
@@ -403,16 +409,65 @@ static OBJECT_SUBS: [SubCommand; 5] = [
 
 static DEBUG_SUBS: [SubCommand; 0] = [];
 
-/// XINFO's subcommands. GROUPS (3) and CONSUMERS (4), both READONLY,
-/// come with the consumer-group commands.
-static XINFO_SUBS: [SubCommand; 2] = [
+static XGROUP_SUBS: [SubCommand; 6] = [
+    sub(
+        "create",
+        -5,
+        WRITE | DENYOOM | SUB_KEYS,
+        "Create a consumer group.",
+    ),
+    sub(
+        "createconsumer",
+        5,
+        WRITE | DENYOOM | SUB_KEYS,
+        "Create a consumer in a consumer group.",
+    ),
+    sub(
+        "delconsumer",
+        5,
+        WRITE | SUB_KEYS,
+        "Delete a consumer from a consumer group.",
+    ),
+    sub("destroy", 4, WRITE | SUB_KEYS, "Destroy a consumer group."),
     sub(
         "help",
         2,
         LOADING | STALE,
         "Show helpful text about the different subcommands",
     ),
-    sub("stream", -3, READONLY, "Get information about a stream"),
+    sub(
+        "setid",
+        -5,
+        WRITE | SUB_KEYS,
+        "Set a consumer group to an arbitrary last delivered ID value.",
+    ),
+];
+
+static XINFO_SUBS: [SubCommand; 4] = [
+    sub(
+        "consumers",
+        4,
+        READONLY | SUB_KEYS,
+        "List the consumers in a consumer group",
+    ),
+    sub(
+        "groups",
+        3,
+        READONLY | SUB_KEYS,
+        "List the consumer groups of a stream",
+    ),
+    sub(
+        "help",
+        2,
+        LOADING | STALE,
+        "Show helpful text about the different subcommands",
+    ),
+    sub(
+        "stream",
+        -3,
+        READONLY | SUB_KEYS,
+        "Get information about a stream",
+    ),
 ];
 
 static MEMORY_SUBS: [SubCommand; 6] = [
@@ -914,6 +969,18 @@ pub static COMMANDS: &[Command] = &[
     cmd("geosearchstore", geo::geosearchstore, -8, RW, KEYS12, "geo", "6.2.0", "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, and store the result in another key."),
     cmd("bzpopmin", zsets::bzpopmin, -3, WRITE | NOSCRIPT | FAST | BLOCKING, (1, -2, 1), "sorted-set", "5.0.0", "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available"),
     cmd("bzpopmax", zsets::bzpopmax, -3, WRITE | NOSCRIPT | FAST | BLOCKING, (1, -2, 1), "sorted-set", "5.0.0", "Remove and return the member with the highest score from one or more sorted sets, or block until one is available"),
+    // Streams, consumer-group side (t_stream.c): stream_groups.rs. XREAD
+    // and XREADGROUP find their keys after STREAMS (Redis's keyword key
+    // spec, "movablekeys"), so their legacy key range is 0 0 0; XGROUP
+    // carries its subcommands' key (2 2 1) for the ACL and GETKEYS, as
+    // OBJECT does (XINFO, below, too).
+    cmd("xread", super::stream_groups::xread, -4, READONLY | BLOCKING, NOKEYS, "stream", "5.0.0", "Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block."),
+    cmd("xreadgroup", super::stream_groups::xreadgroup, -7, WRITE | BLOCKING, NOKEYS, "stream", "5.0.0", "Return new entries from a stream using a consumer group, or access the history of the pending entries for a given consumer. Can block."),
+    with_subs(cmd("xgroup", super::stream_groups::xgroup, -2, 0, (2, 2, 1), "stream", "5.0.0", "A container for consumer groups commands"), &XGROUP_SUBS),
+    cmd("xack", super::stream_groups::xack, -4, WRITE | FAST, KEY1, "stream", "5.0.0", "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL."),
+    cmd("xpending", super::stream_groups::xpending, -3, READONLY, KEY1, "stream", "5.0.0", "Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged."),
+    cmd("xclaim", super::stream_groups::xclaim, -6, WRITE | FAST, KEY1, "stream", "5.0.0", "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer."),
+    cmd("xautoclaim", super::stream_groups::xautoclaim, -6, WRITE | FAST, KEY1, "stream", "6.2.0", "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer."),
     cmd("bzmpop", zsets::bzmpop, -5, WRITE | BLOCKING, NOKEYS, "sorted-set", "7.0.0", "Remove and return members with scores in a sorted set or block until one is available"),
     // Streams (t_stream.c): streams.rs. XINFO's subcommand STREAM takes
     // the key at 2, reported on the command as MEMORY and OBJECT do.

@@ -123,6 +123,17 @@ impl Server {
         self.prop.record(args);
     }
 
+    /// The running command is not propagated as itself, whatever it
+    /// changed: its effects, if any, are the commands it adds with
+    /// `propagate_replace` / `propagate_also` (Redis's
+    /// preventCommandPropagation; XREADGROUP, XCLAIM, XAUTOCLAIM).
+    #[inline]
+    pub fn propagate_prevent(&mut self) {
+        if self.prop.enabled {
+            self.prop.replaced = true;
+        }
+    }
+
     /// Propagate `args` after the running command's own effect (its argv,
     /// or its replacement).
     #[inline]

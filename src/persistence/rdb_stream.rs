@@ -21,10 +21,12 @@
 //!   seen time, (type 21) 8-byte LE active time, and its PEL as raw IDs).
 //!
 //! Owns: [`write_stream`] and [`read_stream`], nothing else. We write
-//! nodes of at most [`NODE_MAX_ENTRIES`] entries and about
-//! [`NODE_MAX_BYTES`] bytes (Redis's default stream-node-max-*), never a
-//! deleted entry, with the same-fields flag where an entry's fields are
-//! its node's first entry's.
+//! the nodes of the stream's node model (`types/stream/node.rs`: the
+//! boundaries Redis's stream-node-max-* would give), never a deleted
+//! entry, with the same-fields flag where an entry's fields are its
+//! node's first entry's. The loader rebuilds the model from the image's
+//! own nodes, tombstones included, so node boundaries survive a round
+//! trip through redis-server too.
 //!
 //! Must never: trust a count (every loop is bounded by the bytes left,
 //! every allocation by what was read), panic on any input, or build a
@@ -55,11 +57,11 @@ pub const TYPE_STREAM_LISTPACKS: u8 = 15;
 pub const TYPE_STREAM_LISTPACKS_2: u8 = 19;
 pub const TYPE_STREAM_LISTPACKS_3: u8 = 21;
 
-/// Entries per node we write (Redis's stream-node-max-entries default).
+/// Redis's stream-node-max-entries default: a stream built with the
+/// default limits has nodes of at most this many entries.
 pub const NODE_MAX_ENTRIES: usize = 100;
-/// A node is closed once its strings reach this many bytes (Redis's
-/// stream-node-max-bytes default); a single bigger entry gets a node of
-/// its own.
+/// Redis's stream-node-max-bytes default (a node's listpack stops growing
+/// past it; a single bigger entry gets a node of its own).
 pub const NODE_MAX_BYTES: usize = 4096;
 
 const FLAG_DELETED: i64 = 1;
@@ -70,43 +72,51 @@ const FLAG_SAME_FIELDS: i64 = 2;
 // ---------------------------------------------------------------------
 
 /// Decides where nodes end: fed the entries in order, says whether an
-/// entry starts a new node. Both passes of the writer use it, so the node
+/// entry starts a new node. Nodes follow the stream's node model (the
+/// listpack boundaries Redis would have, `StreamValue::node_masters`), so
+/// a stream loaded back, here or by redis-server, trims approximately
+/// and counts its radix-tree keys as before; a node whose entries are all
+/// deleted is not written. Both passes of the writer use it, so the node
 /// count written first is the count of nodes that follow.
-#[derive(Default)]
 struct NodeCut {
-    entries: usize,
-    bytes: usize,
+    masters: Vec<StreamId>,
+    /// Index in `masters` of the next boundary not yet reached.
+    next: usize,
+    started: bool,
 }
 
 impl NodeCut {
-    fn starts_node(&mut self, e: &Entry) -> bool {
-        let size: usize = e.strings().map(|s| s.len() + 2).sum::<usize>() + 4;
-        let new = self.entries == 0
-            || self.entries >= NODE_MAX_ENTRIES
-            || self.bytes + size >= NODE_MAX_BYTES;
-        if new {
-            self.entries = 0;
-            self.bytes = 0;
+    fn new(s: &StreamValue) -> NodeCut {
+        NodeCut {
+            masters: s.node_masters().collect(),
+            next: 0,
+            started: false,
         }
-        self.entries += 1;
-        self.bytes += size;
-        new
+    }
+
+    fn starts_node(&mut self, id: StreamId) -> bool {
+        let mut crossed = !self.started;
+        self.started = true;
+        while self.masters.get(self.next).is_some_and(|&m| m <= id) {
+            self.next += 1;
+            crossed = true;
+        }
+        crossed
     }
 }
 
 /// Write `s` as type 19 (the type byte is the caller's).
 ///
-/// Streams its output: one node (at most `NODE_MAX_ENTRIES` entry
-/// references and one listpack) is held at a time, so a saving child
-/// needs no copy of a large stream.
+/// Streams its output: one node (its entry references and one listpack)
+/// is held at a time, so a saving child needs no copy of a large stream.
 pub(super) fn write_stream<W: Write>(out: &mut W, s: &StreamValue) -> io::Result<()> {
-    let mut cut = NodeCut::default();
-    let nodes = s.iter().filter(|(_, e)| cut.starts_node(e)).count();
+    let mut cut = NodeCut::new(s);
+    let nodes = s.iter().filter(|(id, _)| cut.starts_node(**id)).count();
     put_len(out, nodes as u64)?;
-    let mut cut = NodeCut::default();
-    let mut node: Vec<(&StreamId, &Entry)> = Vec::with_capacity(NODE_MAX_ENTRIES);
+    let mut cut = NodeCut::new(s);
+    let mut node: Vec<(&StreamId, &Entry)> = Vec::new();
     for (id, e) in s.iter() {
-        if cut.starts_node(e) && !node.is_empty() {
+        if cut.starts_node(*id) && !node.is_empty() {
             write_node(out, &node)?;
             node.clear();
         }
@@ -247,7 +257,7 @@ pub(super) fn read_stream(r: &mut Reader, t: u8) -> io::Result<StreamValue> {
         let name = r.string()?;
         let last_id = read_id(r)?;
         let entries_read = if t == TYPE_STREAM_LISTPACKS {
-            estimate_entries_read(&s, last_id)
+            s.estimate_entries_read(last_id)
         } else {
             Some(r.len()?).filter(|&n| n != u64::MAX)
         };
@@ -344,6 +354,8 @@ fn read_node(
     s: &mut StreamValue,
 ) -> Result<(), &'static str> {
     let elems = listpack::parse(lp).ok_or("not a valid listpack")?;
+    // This listpack is a node of its own in the stream's node model.
+    s.load_node_boundary();
     let mut it = elems.iter();
     fn int(it: &mut std::slice::Iter<Elem>) -> Result<i64, &'static str> {
         it.next()
@@ -402,6 +414,8 @@ fn read_node(
         }
         if flags & FLAG_DELETED != 0 {
             deleted += 1;
+            // A tombstone still fills its node, as in Redis.
+            s.load_deleted_entry(id, &Entry::new(&strings));
         } else {
             live += 1;
             s.load_entry(id, Entry::new(&strings));
@@ -411,34 +425,6 @@ fn read_node(
         return Err("entry counts differ from the master entry");
     }
     Ok(())
-}
-
-/// A group's entries-read as Redis 7.0 estimates it for a group loaded
-/// from a type 15 value (`streamEstimateDistanceFromFirstEverEntry`):
-/// known only at the stream's edges when nothing was deleted.
-fn estimate_entries_read(s: &StreamValue, id: StreamId) -> Option<u64> {
-    let length = s.len() as u64;
-    if s.entries_added == 0 {
-        return Some(0);
-    }
-    if length == 0 && id <= s.last_id {
-        return Some(s.entries_added);
-    }
-    if id == s.last_id {
-        return Some(s.entries_added);
-    }
-    if id > s.last_id {
-        return None;
-    }
-    if s.max_deleted_id.is_zero() || s.max_deleted_id < s.first_id {
-        if id < s.first_id {
-            return Some(s.entries_added - length);
-        }
-        if id == s.first_id {
-            return Some(s.entries_added - length + 1);
-        }
-    }
-    None
 }
 
 /// Entries as a test sees them: (id, strings).

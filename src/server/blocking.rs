@@ -1,7 +1,7 @@
 //! Blocking commands: clients that wait for a key to get a value.
 //!
 //! Owns: everything BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN,
-//! BZPOPMAX and BZMPOP share:
+//! BZPOPMAX, BZMPOP and XREAD / XREADGROUP ... BLOCK share:
 //! - [`BlockState`], kept in a blocked client: the keys it waits on, its
 //!   database, its deadline and the [`BlockOp`] it will perform once served;
 //! - [`BlockedKeys`], kept in the keyspace (Redis keeps it in each `redisDb`
@@ -36,8 +36,16 @@
 //!
 //! Adding a blocking operation (as the sorted-set family did): add a
 //! variant to [`BlockOp`], say which value type serves it in
-//! [`BlockOp::served_by`], route it in [`Server::serve_blocked_client`] to
-//! the family's serve function, and block with [`Server::block_client`].
+//! [`BlockOp::served_by`] (or, when the value's content decides, as for
+//! streams, in [`BlockOp::readiness`]), route it in
+//! [`Server::serve_blocked_client`] to the family's serve function, and
+//! block with [`Server::block_client`].
+//!
+//! Streams add two things: a ready key may also *fail* a waiter
+//! ([`Readiness::Fail`]: a blocked XREADGROUP whose stream or group went
+//! away gets Redis's error), and a key is signalled when a stream leaves
+//! it (deleted, overwritten, flushed) and when XGROUP DESTROY or XADD
+//! changes one without creating it (`Keyspace::signal_ready`).
 //! Timeouts, CLIENT UNBLOCK, disconnects, FIFO order and INFO need nothing
 //! more.
 //!
@@ -92,6 +100,21 @@ pub enum BlockOp {
     /// BZMPOP: pop up to `count` members, reply `[key, [[member, score],
     /// ...]]`.
     ZSetMPop { max: bool, count: usize },
+    /// XREAD / XREADGROUP ... BLOCK: read the entries after the waited ID
+    /// of the first key that gets some (commands/stream_groups.rs).
+    StreamRead(Box<crate::commands::stream_groups::StreamWait>),
+}
+
+/// Can a ready key serve a blocked client now? (See
+/// [`BlockOp::readiness`].)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    Serve,
+    /// Keep waiting (a value of another type, nothing new yet).
+    Wait,
+    /// Unblock the client with this error (Redis's wire text): a
+    /// blocked XREADGROUP whose stream or group went away.
+    Fail(&'static str),
 }
 
 impl BlockOp {
@@ -103,6 +126,21 @@ impl BlockOp {
                 matches!(value, Value::List(_))
             }
             BlockOp::ZSetPop { .. } | BlockOp::ZSetMPop { .. } => matches!(value, Value::ZSet(_)),
+            BlockOp::StreamRead(_) => matches!(value, Value::Stream(_)),
+        }
+    }
+
+    /// What a client waiting on `key` for this operation does now that
+    /// the key is ready and holds `value` (None: it is gone). Lists and
+    /// sorted sets are served by any value of their type; streams look
+    /// at their IDs and groups (`stream_groups::readiness`).
+    pub fn readiness(&self, key: &[u8], value: Option<&Value>) -> Readiness {
+        match (self, value) {
+            (BlockOp::StreamRead(wait), _) => {
+                crate::commands::stream_groups::readiness(wait, key, value)
+            }
+            (_, Some(v)) if self.served_by(v) => Readiness::Serve,
+            _ => Readiness::Wait,
         }
     }
 
@@ -115,7 +153,8 @@ impl BlockOp {
             | BlockOp::ListMPop { .. }
             | BlockOp::ListMove { .. }
             | BlockOp::ZSetPop { .. }
-            | BlockOp::ZSetMPop { .. } => w.null_array(),
+            | BlockOp::ZSetMPop { .. }
+            | BlockOp::StreamRead(_) => w.null_array(),
         }
     }
 }
@@ -536,21 +575,32 @@ impl Server {
                 pos += 1;
                 continue;
             };
-            let served = match self.ks.lookup(db, key, Access::NoTouch) {
-                None => {
-                    // The key is gone (the last pop emptied it).
+            // A key gone (the last pop emptied it, or it was deleted)
+            // serves nobody, but a blocked XREADGROUP then fails.
+            let value = self
+                .ks
+                .lookup(db, key, Access::NoTouch)
+                .map(|obj| &obj.value);
+            let readiness = c
+                .blocked
+                .as_ref()
+                .map_or(Readiness::Wait, |st| st.op.readiness(key, value));
+            match readiness {
+                Readiness::Wait => {
                     self.clients[w.slot] = Some(c);
-                    return;
+                    pos += 1;
+                    continue;
                 }
-                Some(obj) => c
-                    .blocked
-                    .as_ref()
-                    .is_some_and(|st| st.op.served_by(&obj.value)),
-            };
-            if !served {
-                self.clients[w.slot] = Some(c);
-                pos += 1;
-                continue;
+                Readiness::Fail(msg) => {
+                    self.stats.count_error(msg);
+                    Self::deferred_reply(&mut c, |c| c.reply().error(msg));
+                    if let Some(mut st) = self.unblock(&mut c) {
+                        self.account_blocked_call(&c, st.call.take(), None, true);
+                    }
+                    self.finish_client_turn(w.slot, c);
+                    continue;
+                }
+                Readiness::Serve => {}
             }
             if let Some(mut st) = self.forget_blocked(&mut c) {
                 let start = Instant::now();
@@ -592,6 +642,9 @@ impl Server {
             }
             BlockOp::ZSetPop { .. } | BlockOp::ZSetMPop { .. } => {
                 crate::commands::zsets::serve_blocked(self, c, db, key, op)
+            }
+            BlockOp::StreamRead(wait) => {
+                crate::commands::stream_groups::serve_blocked(self, c, db, key, wait)
             }
         };
         let failed = result.is_err();

@@ -8,7 +8,7 @@
 
 use crate::common::ServerProc;
 
-fn split(line: &str) -> Vec<Vec<u8>> {
+pub(crate) fn split(line: &str) -> Vec<Vec<u8>> {
     // Minimal splitting with double quotes for arguments with spaces, and
     // \xHH / \r / \n escapes inside quotes. \xHH is one raw byte, so
     // arguments can be any binary string (not only UTF-8).

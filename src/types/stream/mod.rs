@@ -28,7 +28,7 @@ pub mod group;
 mod id;
 pub mod node;
 
-pub use group::{Consumer, ConsumerGroup, PendingEntry};
+pub use group::{Consumer, ConsumerGroup, Delivered, PendingEntry};
 pub use id::{AddId, StreamId};
 pub use node::NodeLimits;
 
