@@ -13,8 +13,8 @@
 //! every report (COMMAND INFO/LIST, commandstats) keep the table names.
 
 use super::{
-    acl, bitmaps, cluster, command, config, connection, databases, dump, geo, keys, lists, migrate,
-    module, observe, pubsub, scripting, server, sort, streams, strings, tx, zsets, Argv,
+    acl, bitmaps, cluster, command, config, connection, databases, dump, geo, keys, lists, lolwut,
+    migrate, module, observe, pubsub, scripting, server, sort, streams, strings, tx, zsets, Argv,
 };
 use crate::connection::Client;
 use crate::errors::CmdResult;
@@ -820,6 +820,7 @@ pub static COMMANDS: &[Command] = &[
     cmd("wait", crate::replication::master::wait, 3, NOSCRIPT, NOKEYS, "generic", "3.0.0", "Wait for the synchronous replication of all the write commands sent in the context of the current connection"),
     cmd("replicaof", crate::replication::replica::replicaof, 3, ADMIN | NOSCRIPT | STALE, NOKEYS, "server", "5.0.0", "Make the server a replica of another instance, or promote it as master."),
     cmd("slaveof", crate::replication::replica::replicaof, 3, ADMIN | NOSCRIPT | STALE, NOKEYS, "server", "1.0.0", "Make the server a replica of another instance, or promote it as master."),
+    cmd("lolwut", lolwut::lolwut, -1, READONLY | FAST, NOKEYS, "server", "5.0.0", "Display some computer art and the Redis version"),
     with_subs(cmd("module", module::module, -2, 0, NOKEYS, "server", "4.0.0", "A container for module commands"), &MODULE_SUBS),
     cmd("failover", crate::replication::failover::failover, -1, ADMIN | NOSCRIPT | STALE, NOKEYS, "server", "6.2.0", "Start a coordinated failover between this server and one of its replicas."),
     cmd("role", crate::replication::replica::role, 1, NOSCRIPT | LOADING | STALE | FAST, NOKEYS, "server", "2.8.12", "Return the role of the instance in the context of replication"),

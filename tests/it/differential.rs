@@ -1732,3 +1732,51 @@ fn module_commands_match_redis() {
     check_with(&["--enable-module-command", "yes"], script);
     check_with(&["--enable-module-command", "local"], script);
 }
+
+/// LOLWUT: the banner exactly; versions 5 and 6 draw random art in Redis
+/// too, so for them the frame is compared: the number of lines, the width
+/// of each art line in characters, and the caption.
+#[test]
+fn lolwut_matches_redis() {
+    check(
+        r#"
+        LOLWUT
+        LOLWUT VERSION 7
+        LOLWUT VERSION 1
+        LOLWUT VERSION -3
+        LOLWUT VERSION x
+        LOLWUT foo bar
+        LOLWUT VERSION 5 x
+        LOLWUT VERSION 6 10 y
+        ~HELLO 3
+        LOLWUT
+        "#,
+    );
+    let ours = ServerProc::start(&["--save", ""]);
+    let theirs = ServerProc::start_reference(&[]);
+    let frame = |s: &ServerProc, args: &[&str]| -> Vec<String> {
+        let reply = s.conn().cmd(args);
+        let text = String::from_utf8(reply).unwrap();
+        let body = text.split_once("\r\n").unwrap().1;
+        body.lines()
+            .map(|l| {
+                if l.contains("Redis ver.") || l.contains("Dedicated") || l.is_empty() {
+                    l.to_string()
+                } else {
+                    // Art: its width (Braille characters or coloured cells).
+                    let cells = l.matches("\u{1b}[0m").count();
+                    format!("art {}", if cells > 0 { cells } else { l.chars().count() })
+                }
+            })
+            .collect()
+    };
+    for args in [
+        &["LOLWUT", "VERSION", "5"][..],
+        &["LOLWUT", "VERSION", "5", "20", "3", "2"],
+        &["LOLWUT", "VERSION", "5", "0", "0", "0"],
+        &["LOLWUT", "VERSION", "5", "2000", "1", "1"],
+        &["LOLWUT", "VERSION", "6", "12", "4"],
+    ] {
+        assert_eq!(frame(&ours, args), frame(&theirs, args), "{args:?}");
+    }
+}
