@@ -221,9 +221,8 @@ pub(crate) fn sorted_names(reply: &[u8]) -> Vec<String> {
 /// COMMAND LIST names subcommands too (`config|get`), as Redis 7.0: every
 /// name we list is redis-server's but our additions (HOTKEYS; CLIENT
 /// NO-TOUCH, from 7.2), a command's subcommands are exactly redis-server's
-/// but where some are not implemented (CLIENT TRACKING and CACHING,
-/// COMMAND GETKEYSANDFLAGS, SCRIPT's, XINFO GROUPS and CONSUMERS until the
-/// consumer-group commands join), and the filters see them (PATTERN
+/// but for CLIENT (that addition) and where some are not implemented
+/// (COMMAND GETKEYSANDFLAGS, SCRIPT's), and the filters see them (PATTERN
 /// on the full name, ACLCAT by the subcommand's own categories).
 #[test]
 fn command_list_names_subcommands_as_redis() {
