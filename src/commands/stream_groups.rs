@@ -1218,6 +1218,9 @@ pub fn xautoclaim(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             fx.dirty += 1;
             g.ack(&id);
             deleted.push(id);
+            // A deleted entry counts against COUNT too (Redis 7.0: COUNT
+            // bounds the whole reply, deleted IDs included).
+            count -= 1;
             continue;
         };
         let Some(pe) = g.pel.get(&id) else {

@@ -1081,3 +1081,27 @@ fn deleted_entries_match_redis() {
         out
     });
 }
+
+/// XAUTOCLAIM's COUNT bounds the deleted IDs it reports as well as the
+/// entries it claims (Redis 7.0 counts both against COUNT): with the
+/// first pending entries deleted, COUNT 1 stops after the first one.
+#[test]
+fn xautoclaim_counts_deleted_entries_against_count_like_redis() {
+    check(
+        r#"
+        FLUSHALL
+        XADD s 1-1 a 1
+        XADD s 2-1 b 2
+        XADD s 3-1 c 3
+        XADD s 4-1 d 4
+        XGROUP CREATE s g 0
+        XREADGROUP GROUP g c STREAMS s >
+        XDEL s 1-1 2-1
+        XAUTOCLAIM s g c2 0 0 COUNT 1
+        XPENDING s g - + 10
+        XAUTOCLAIM s g c2 0 0 COUNT 2
+        XPENDING s g - + 10
+        XAUTOCLAIM s g c2 0 0 COUNT 2 JUSTID
+        "#,
+    );
+}
