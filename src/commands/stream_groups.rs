@@ -37,6 +37,7 @@
 
 use super::streams::{
     lookup_stream, parse_interval_id, parse_range_id, parse_strict_id, reply_entry, write_id,
+    write_read_counters,
 };
 use super::{parse_int, Argv};
 use crate::connection::Client;
@@ -1262,16 +1263,7 @@ pub(crate) fn xinfo_groups(srv: &mut Server, c: &mut Client, argv: &Argv) -> Cmd
         w.int(g.pel.len() as i64);
         w.bulk(b"last-delivered-id");
         write_id(&mut w, g.last_id);
-        w.bulk(b"entries-read");
-        match g.entries_read {
-            Some(n) => w.int(n as i64),
-            None => w.null(),
-        }
-        w.bulk(b"lag");
-        match s.group_lag(g) {
-            Some(n) => w.int(n),
-            None => w.null(),
-        }
+        write_read_counters(&mut w, s, g);
     }
     Ok(())
 }

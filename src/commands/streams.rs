@@ -648,6 +648,21 @@ fn reply_stream_info(w: &mut ReplyWriter, s: &StreamValue, full: bool, limit: us
     }
 }
 
+/// A group's `entries-read` and `lag` fields (nil where Redis 7.0 cannot
+/// know them), as XINFO GROUPS and XINFO STREAM FULL show them.
+pub(crate) fn write_read_counters(w: &mut ReplyWriter, s: &StreamValue, g: &ConsumerGroup) {
+    w.bulk(b"entries-read");
+    match g.entries_read {
+        Some(n) => w.int(n as i64),
+        None => w.null(),
+    }
+    w.bulk(b"lag");
+    match s.group_lag(g) {
+        Some(lag) => w.int(lag),
+        None => w.null(),
+    }
+}
+
 /// One group of XINFO STREAM FULL: its counters, lag, up to `limit`
 /// pending entries, and its consumers with up to `limit` of theirs.
 fn reply_group_full(
@@ -662,16 +677,7 @@ fn reply_group_full(
     w.bulk(name);
     w.bulk(b"last-delivered-id");
     write_id(w, g.last_id);
-    w.bulk(b"entries-read");
-    match g.entries_read {
-        Some(n) => w.int(n as i64),
-        None => w.null(),
-    }
-    w.bulk(b"lag");
-    match s.group_lag(g) {
-        Some(lag) => w.int(lag),
-        None => w.null(),
-    }
+    write_read_counters(w, s, g);
     w.bulk(b"pel-count");
     w.int(g.pel.len() as i64);
     w.bulk(b"pending");
