@@ -1105,3 +1105,37 @@ fn xautoclaim_counts_deleted_entries_against_count_like_redis() {
         "#,
     );
 }
+
+/// A consumer may be named "": XCLAIM ... FORCE by it creates a pending
+/// entry that it owns (XPENDING lists it, DELCONSUMER removes it), and
+/// the stream still serializes into a payload that loads back.
+#[test]
+fn forced_claim_by_the_empty_named_consumer_matches_redis() {
+    check(
+        r#"
+        FLUSHALL
+        XADD s 1-1 a 1
+        XADD s 2-1 b 2
+        XGROUP CREATE s g 0
+        XCLAIM s g "" 0 1-1 FORCE JUSTID
+        XCLAIM s g "" 0 2-1 FORCE
+        XPENDING s g
+        XINFO CONSUMERS s g
+        XGROUP DELCONSUMER s g ""
+        XPENDING s g
+        XCLAIM s g "" 0 1-1 FORCE JUSTID
+        XPENDING s g
+        "#,
+    );
+    on_both(|srv| {
+        let mut c = srv.conn();
+        c.cmd(&["XADD", "s", "1-1", "a", "1"]);
+        c.cmd(&["XGROUP", "CREATE", "s", "g", "0"]);
+        c.cmd(&["XCLAIM", "s", "g", "", "0", "1-1", "FORCE", "JUSTID"]);
+        let dump = c.cmd(&["DUMP", "s"]);
+        let at = dump.iter().position(|&b| b == b'\n').expect("bulk header") + 1;
+        let payload = &dump[at..dump.len() - 2];
+        c.send(&[b"RESTORE", b"copy", b"0", payload]);
+        vec![c.read_reply(), c.cmd(&["XPENDING", "copy", "g"])]
+    });
+}
