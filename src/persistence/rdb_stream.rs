@@ -347,8 +347,8 @@ fn read_group(
     Ok(g)
 }
 
-/// Decode one node's listpack into `s`; `last` is the ID of the entry
-/// before it (IDs must strictly increase across nodes too). The error says
+/// Decode one node's listpack into `s`; `last` is the ID of the live
+/// entry before it (live IDs must strictly increase across nodes too). The error says
 /// what is wrong (the caller adds the offset).
 fn read_node(
     lp: &[u8],
@@ -385,10 +385,15 @@ fn read_node(
         let ms = master.ms.wrapping_add(int(&mut it)? as u64);
         let seq = master.seq.wrapping_add(int(&mut it)? as u64);
         let id = StreamId::new(ms, seq);
-        if last.is_some_and(|l| id <= l) {
-            return Err("entry IDs do not increase");
+        // Live entries strictly increase. A deleted one may be out of
+        // order: after XSETID lowered the last ID below it, Redis appends
+        // smaller IDs after it in the same listpack.
+        if flags & FLAG_DELETED == 0 {
+            if last.is_some_and(|l| id <= l) {
+                return Err("entry IDs do not increase");
+            }
+            *last = Some(id);
         }
-        *last = Some(id);
         let mut strings: Vec<Vec<u8>> = Vec::new();
         let expected_count = if flags & FLAG_SAME_FIELDS != 0 {
             if it.len() < n_master {

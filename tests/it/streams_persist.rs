@@ -1118,7 +1118,36 @@ fn a_last_id_lowered_below_deleted_entries_crosses_both_ways() {
         ok(con, &["XDEL", "s", "6-0"]);
         ok(con, &["XSETID", "s", "5-0"]);
         ok(con, &["XGROUP", "CREATE", "s", "g", "0"]);
+        // And a key where an entry was added below the deleted one: Redis
+        // appends it after the tombstone, out of ID order.
+        ok(con, &["XADD", "t", "5-0", "a", "b"]);
+        ok(con, &["XADD", "t", "6-0", "a", "b"]);
+        ok(con, &["XDEL", "t", "6-0"]);
+        ok(con, &["XSETID", "t", "5-0"]);
+        ok(con, &["XADD", "t", "5-1", "c", "d"]);
+        ok(con, &["XADD", "t", "5-2", "a", "b"]);
+        ok(con, &["XDEL", "t", "5-2"]);
+        ok(con, &["XADD", "t", "5-3", "a", "b"]);
     }
+    let theirs_payload = dump(&mut src, "t");
+    assert_eq!(
+        restore(&mut mid, "t-from-redis", &theirs_payload),
+        Ok(Value::Okay)
+    );
+    assert_same(
+        &state(&mut src, "t"),
+        &state(&mut mid, "t-from-redis"),
+        "out of order, from redis-server",
+    );
+    for con in [&mut src, &mut mid] {
+        ok(con, &["XTRIM", "t", "MAXLEN", "1"]);
+    }
+    ok(&mut mid, &["XTRIM", "t-from-redis", "MAXLEN", "1"]);
+    assert_same(
+        &state(&mut src, "t"),
+        &state(&mut mid, "t-from-redis"),
+        "trimmed after loading",
+    );
     // redis-server's image (with its tombstone 6-0) into ours.
     let theirs_payload = dump(&mut src, "s");
     assert_eq!(

@@ -184,6 +184,11 @@ impl Node {
         self.sealed = true;
     }
 
+    /// Whether [`Node::seal`] closed the node.
+    pub fn is_sealed(&self) -> bool {
+        self.sealed
+    }
+
     /// Heap bytes of the summary (MEMORY USAGE).
     pub fn heap_size(&self) -> usize {
         std::mem::size_of::<Node>() + self.master_fields.heap_size()
