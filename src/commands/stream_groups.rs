@@ -35,7 +35,10 @@
 //! existing stream, so clients blocked in XREAD / XREADGROUP on that key
 //! are served.
 
-use super::streams::{parse_interval_id, parse_range_id, parse_strict_id};
+use super::streams::{
+    lookup_stream, parse_interval_id, parse_range_id, parse_strict_id, reply_entry, write_id,
+    write_read_counters,
+};
 use super::{parse_int, Argv};
 use crate::connection::Client;
 use crate::db::{unix_ms, Access};
@@ -97,30 +100,6 @@ fn lossy(b: &[u8]) -> String {
 
 fn id_text(id: StreamId) -> Vec<u8> {
     id.to_string().into_bytes()
-}
-
-fn write_id(w: &mut ReplyWriter, id: StreamId) {
-    w.bulk(id.to_string().as_bytes());
-}
-
-/// One entry as Redis replies it: `[id, [field, value, ...]]`.
-fn write_entry(w: &mut ReplyWriter, id: StreamId, entry: &crate::types::stream::Entry) {
-    w.array(2);
-    write_id(w, id);
-    w.array(entry.pair_count() * 2);
-    for s in entry.strings() {
-        w.bulk(s);
-    }
-}
-
-/// The stream at `key`: None if missing, WRONGTYPE if another type.
-fn lookup_stream<'a>(
-    srv: &'a mut Server,
-    db: usize,
-    key: &[u8],
-    access: Access,
-) -> Result<Option<&'a mut StreamValue>, CmdError> {
-    srv.ks.lookup_typed(db, key, access)
 }
 
 /// The commands a group command asks to propagate, built while the
@@ -555,7 +534,7 @@ fn read_after(
     w.array(n);
     let Some(gr) = group else {
         for (id, e) in s.range(start, StreamId::MAX).take(n) {
-            write_entry(w, *id, e);
+            reply_entry(w, *id, e);
         }
         return;
     };
@@ -578,7 +557,7 @@ fn read_after(
             let _: Delivered = g.deliver(id, &gr.consumer, now);
             fx.xclaim(key, &gr.group, &id_text(id), &g);
         }
-        write_entry(w, id, e);
+        reply_entry(w, id, e);
     }
     if moved && gr.noack {
         fx.setid(key, &gr.group, &g);
@@ -624,7 +603,7 @@ fn read_history(
     for id in ids {
         match s.get(&id) {
             Some(e) => {
-                write_entry(w, id, e);
+                reply_entry(w, id, e);
                 if let Some(pe) = g.pel.get_mut(&id) {
                     pe.delivery_time = now;
                     pe.delivery_count = pe.delivery_count.saturating_add(1);
@@ -1124,7 +1103,7 @@ pub fn xclaim(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         if justid {
             write_id(&mut w, id);
         } else {
-            write_entry(&mut w, id, entry);
+            reply_entry(&mut w, id, entry);
         }
         claimed += 1;
         fx.xclaim(key, group, id_arg, &g);
@@ -1218,6 +1197,9 @@ pub fn xautoclaim(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             fx.dirty += 1;
             g.ack(&id);
             deleted.push(id);
+            // A deleted entry counts against COUNT too (Redis 7.0: COUNT
+            // bounds the whole reply, deleted IDs included).
+            count -= 1;
             continue;
         };
         let Some(pe) = g.pel.get(&id) else {
@@ -1236,7 +1218,7 @@ pub fn xautoclaim(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         if justid {
             write_id(&mut w, id);
         } else {
-            write_entry(&mut w, id, entry);
+            reply_entry(&mut w, id, entry);
         }
         claimed += 1;
         count -= 1;
@@ -1281,16 +1263,7 @@ pub(crate) fn xinfo_groups(srv: &mut Server, c: &mut Client, argv: &Argv) -> Cmd
         w.int(g.pel.len() as i64);
         w.bulk(b"last-delivered-id");
         write_id(&mut w, g.last_id);
-        w.bulk(b"entries-read");
-        match g.entries_read {
-            Some(n) => w.int(n as i64),
-            None => w.null(),
-        }
-        w.bulk(b"lag");
-        match s.group_lag(g) {
-            Some(n) => w.int(n),
-            None => w.null(),
-        }
+        write_read_counters(&mut w, s, g);
     }
     Ok(())
 }

@@ -50,7 +50,7 @@ pub(crate) fn node_limits(srv: &Server) -> NodeLimits {
 }
 
 /// The stream at `key`, None if missing, WRONGTYPE for another type.
-fn lookup_stream<'a>(
+pub(crate) fn lookup_stream<'a>(
     srv: &'a mut Server,
     db: usize,
     key: &[u8],
@@ -246,12 +246,18 @@ fn propagate_rewritten(srv: &mut Server, argv: &Argv, replace: &[(usize, Vec<u8>
     srv.propagate_replace(&args);
 }
 
-fn reply_entry(w: &mut ReplyWriter, id: &StreamId, entry: &Entry) {
-    w.array(2);
+/// A stream ID as a bulk string (`ms-seq`).
+pub(crate) fn write_id(w: &mut ReplyWriter, id: StreamId) {
     w.bulk(id.to_string().as_bytes());
-    let strings = entry.strings();
-    w.array(entry.strings().count());
-    for s in strings {
+}
+
+/// One entry as Redis replies it: `[id, [field, value, ...]]` (every
+/// stream command that returns entries).
+pub(crate) fn reply_entry(w: &mut ReplyWriter, id: StreamId, entry: &Entry) {
+    w.array(2);
+    write_id(w, id);
+    w.array(entry.pair_count() * 2);
+    for s in entry.strings() {
         w.bulk(s);
     }
 }
@@ -389,7 +395,7 @@ fn range_generic(srv: &mut Server, c: &mut Client, argv: &Argv, rev: bool) -> Cm
     let mut w = c.reply();
     w.array(picked.len());
     for (id, e) in picked {
-        reply_entry(&mut w, id, e);
+        reply_entry(&mut w, *id, e);
     }
     Ok(())
 }
@@ -607,24 +613,24 @@ fn reply_stream_info(w: &mut ReplyWriter, s: &StreamValue, full: bool, limit: us
     w.bulk(b"radix-tree-nodes");
     w.int(s.rax_nodes() as i64);
     w.bulk(b"last-generated-id");
-    w.bulk(s.last_id.to_string().as_bytes());
+    write_id(w, s.last_id);
     w.bulk(b"max-deleted-entry-id");
-    w.bulk(s.max_deleted_id.to_string().as_bytes());
+    write_id(w, s.max_deleted_id);
     w.bulk(b"entries-added");
     w.int(s.entries_added as i64);
     w.bulk(b"recorded-first-entry-id");
-    w.bulk(s.first_id.to_string().as_bytes());
+    write_id(w, s.first_id);
     if !full {
         w.bulk(b"groups");
         w.int(s.groups.len() as i64);
         w.bulk(b"first-entry");
         match s.first_entry() {
-            Some((id, e)) => reply_entry(w, id, e),
+            Some((id, e)) => reply_entry(w, *id, e),
             None => w.null(),
         }
         w.bulk(b"last-entry");
         match s.last_entry() {
-            Some((id, e)) => reply_entry(w, id, e),
+            Some((id, e)) => reply_entry(w, *id, e),
             None => w.null(),
         }
         return;
@@ -633,12 +639,27 @@ fn reply_stream_info(w: &mut ReplyWriter, s: &StreamValue, full: bool, limit: us
     let shown = s.len().min(limit);
     w.array(shown);
     for (id, e) in s.iter().take(shown) {
-        reply_entry(w, id, e);
+        reply_entry(w, *id, e);
     }
     w.bulk(b"groups");
     w.array(s.groups.len());
     for (name, g) in &s.groups {
         reply_group_full(w, s, name, g, limit);
+    }
+}
+
+/// A group's `entries-read` and `lag` fields (nil where Redis 7.0 cannot
+/// know them), as XINFO GROUPS and XINFO STREAM FULL show them.
+pub(crate) fn write_read_counters(w: &mut ReplyWriter, s: &StreamValue, g: &ConsumerGroup) {
+    w.bulk(b"entries-read");
+    match g.entries_read {
+        Some(n) => w.int(n as i64),
+        None => w.null(),
+    }
+    w.bulk(b"lag");
+    match s.group_lag(g) {
+        Some(lag) => w.int(lag),
+        None => w.null(),
     }
 }
 
@@ -655,17 +676,8 @@ fn reply_group_full(
     w.bulk(b"name");
     w.bulk(name);
     w.bulk(b"last-delivered-id");
-    w.bulk(g.last_id.to_string().as_bytes());
-    w.bulk(b"entries-read");
-    match g.entries_read {
-        Some(n) => w.int(n as i64),
-        None => w.null(),
-    }
-    w.bulk(b"lag");
-    match s.group_lag(g) {
-        Some(lag) => w.int(lag),
-        None => w.null(),
-    }
+    write_id(w, g.last_id);
+    write_read_counters(w, s, g);
     w.bulk(b"pel-count");
     w.int(g.pel.len() as i64);
     w.bulk(b"pending");
@@ -673,7 +685,7 @@ fn reply_group_full(
     w.array(shown);
     for (id, p) in g.pel.iter().take(shown) {
         w.array(4);
-        w.bulk(id.to_string().as_bytes());
+        write_id(w, *id);
         w.bulk(&p.consumer);
         w.int(p.delivery_time);
         w.int(p.delivery_count as i64);
@@ -700,7 +712,7 @@ fn reply_group_full(
                 .get(id)
                 .map_or((0, 0), |p| (p.delivery_time, p.delivery_count));
             w.array(3);
-            w.bulk(id.to_string().as_bytes());
+            write_id(w, *id);
             w.int(time);
             w.int(deliveries as i64);
         }

@@ -56,13 +56,10 @@ impl Elem<'_> {
 /// `s` as an `i64` if it is exactly that number's decimal form (no sign
 /// but a leading `-`, no leading zeros, no spaces): the strings Redis
 /// stores in the integer encodings.
+/// ("+5", "007" and "-0" are not; the RESP parser's strict integer rule
+/// is exactly this one.)
 pub fn canonical_i64(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() > 20 {
-        return None;
-    }
-    let v: i64 = std::str::from_utf8(s).ok()?.parse().ok()?;
-    // "+5", "007" and "-0" parse but are not canonical.
-    (v.to_string().as_bytes() == s).then_some(v)
+    crate::resp::parser::parse_i64(s)
 }
 
 const HEADER_BYTES: usize = 6;
@@ -70,8 +67,9 @@ const EOF: u8 = 0xFF;
 /// The element-count field's "too many to count" value.
 const COUNT_UNKNOWN: u16 = u16::MAX;
 
-/// Bytes of the backlen that follows an element of `len` bytes.
-fn backlen_size(len: usize) -> usize {
+/// Bytes of the backlen that follows an element of `len` bytes (also
+/// what the stream node model sizes its listpacks with).
+pub fn backlen_size(len: usize) -> usize {
     match len {
         0..=127 => 1,
         128..=16382 => 2,

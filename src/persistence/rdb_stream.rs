@@ -245,8 +245,11 @@ pub(super) fn read_stream(r: &mut Reader, t: u8) -> io::Result<StreamValue> {
     if length != s.len() as u64 {
         return Err(bad(at, "stream length differs from its entries"));
     }
-    if last_entry.is_some_and(|l| l > s.last_id) || s.max_deleted_id > s.last_id {
-        return Err(bad(meta_at, "stream last ID below an entry or deletion"));
+    // Only live entries must be at or below the last ID: XSETID (Redis
+    // 7.0's too) may lower it below deleted entries still in a node and
+    // below the max deleted ID, and such a stream is saved as it is.
+    if s.last_entry().is_some_and(|(l, _)| *l > s.last_id) {
+        return Err(bad(meta_at, "stream last ID below an entry"));
     }
     if s.entries_added < length {
         return Err(bad(meta_at, "stream entries-added below its length"));
@@ -344,8 +347,8 @@ fn read_group(
     Ok(g)
 }
 
-/// Decode one node's listpack into `s`; `last` is the ID of the entry
-/// before it (IDs must strictly increase across nodes too). The error says
+/// Decode one node's listpack into `s`; `last` is the ID of the live
+/// entry before it (live IDs must strictly increase across nodes too). The error says
 /// what is wrong (the caller adds the offset).
 fn read_node(
     lp: &[u8],
@@ -382,10 +385,15 @@ fn read_node(
         let ms = master.ms.wrapping_add(int(&mut it)? as u64);
         let seq = master.seq.wrapping_add(int(&mut it)? as u64);
         let id = StreamId::new(ms, seq);
-        if last.is_some_and(|l| id <= l) {
-            return Err("entry IDs do not increase");
+        // Live entries strictly increase. A deleted one may be out of
+        // order: after XSETID lowered the last ID below it, Redis appends
+        // smaller IDs after it in the same listpack.
+        if flags & FLAG_DELETED == 0 {
+            if last.is_some_and(|l| id <= l) {
+                return Err("entry IDs do not increase");
+            }
+            *last = Some(id);
         }
-        *last = Some(id);
         let mut strings: Vec<Vec<u8>> = Vec::new();
         let expected_count = if flags & FLAG_SAME_FIELDS != 0 {
             if it.len() < n_master {
@@ -775,6 +783,19 @@ mod tests {
     }
 
     #[test]
+    fn a_last_id_lowered_below_deletions_loads() {
+        // XADD 5-0, XADD 6-0, XDEL 6-0, XSETID 5-0: the max deleted ID
+        // (and, in Redis's image, a tombstone) is above the last ID.
+        let mut s = StreamValue::new();
+        s.append(StreamId::new(5, 0), Entry::new(&["a", "b"]));
+        s.append(StreamId::new(6, 0), Entry::new(&["a", "b"]));
+        assert!(s.delete(&StreamId::new(6, 0)));
+        s.last_id = StreamId::new(5, 0);
+        let back = read(&write(&s), TYPE_STREAM_LISTPACKS_2).unwrap();
+        same(&s, &back);
+    }
+
+    #[test]
     fn inconsistent_streams_are_refused() {
         let base = sample();
         let refuse = |s: &StreamValue, why: &str| {
@@ -789,9 +810,6 @@ mod tests {
         let mut s = base.clone();
         s.entries_added = 3;
         refuse(&s, "entries added below length");
-        let mut s = base.clone();
-        s.max_deleted_id = StreamId::MAX;
-        refuse(&s, "max deleted above last");
         // A PEL entry nobody owns, and one owned by two consumers.
         let mut s = base.clone();
         let g = s.groups.get_mut(&CompactBytes::new(b"g1")).unwrap();

@@ -126,6 +126,12 @@ pub fn failover(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         c.reply().ok();
         return Ok(());
     }
+    // Redis's order: a failover under way is reported first (while in
+    // progress the server is already a replica, and a waiting one may
+    // have lost its replicas).
+    if srv.repl.failover.state != FailoverState::None {
+        return Err(CmdError::msg("ERR FAILOVER already in progress."));
+    }
     if srv.is_replica() {
         return Err(CmdError::msg(
             "ERR FAILOVER is not valid when server is a replica.",
@@ -133,9 +139,6 @@ pub fn failover(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     }
     if srv.repl.replicas.is_empty() {
         return Err(CmdError::msg("ERR FAILOVER requires connected replicas."));
-    }
-    if srv.repl.failover.state != FailoverState::None {
-        return Err(CmdError::msg("ERR FAILOVER already in progress."));
     }
     if r.force && (r.timeout_ms.is_none() || r.target.is_none()) {
         return Err(CmdError::msg(

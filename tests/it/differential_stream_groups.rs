@@ -1081,3 +1081,61 @@ fn deleted_entries_match_redis() {
         out
     });
 }
+
+/// XAUTOCLAIM's COUNT bounds the deleted IDs it reports as well as the
+/// entries it claims (Redis 7.0 counts both against COUNT): with the
+/// first pending entries deleted, COUNT 1 stops after the first one.
+#[test]
+fn xautoclaim_counts_deleted_entries_against_count_like_redis() {
+    check(
+        r#"
+        FLUSHALL
+        XADD s 1-1 a 1
+        XADD s 2-1 b 2
+        XADD s 3-1 c 3
+        XADD s 4-1 d 4
+        XGROUP CREATE s g 0
+        XREADGROUP GROUP g c STREAMS s >
+        XDEL s 1-1 2-1
+        XAUTOCLAIM s g c2 0 0 COUNT 1
+        XPENDING s g - + 10
+        XAUTOCLAIM s g c2 0 0 COUNT 2
+        XPENDING s g - + 10
+        XAUTOCLAIM s g c2 0 0 COUNT 2 JUSTID
+        "#,
+    );
+}
+
+/// A consumer may be named "": XCLAIM ... FORCE by it creates a pending
+/// entry that it owns (XPENDING lists it, DELCONSUMER removes it), and
+/// the stream still serializes into a payload that loads back.
+#[test]
+fn forced_claim_by_the_empty_named_consumer_matches_redis() {
+    check(
+        r#"
+        FLUSHALL
+        XADD s 1-1 a 1
+        XADD s 2-1 b 2
+        XGROUP CREATE s g 0
+        XCLAIM s g "" 0 1-1 FORCE JUSTID
+        XCLAIM s g "" 0 2-1 FORCE
+        XPENDING s g
+        XINFO CONSUMERS s g
+        XGROUP DELCONSUMER s g ""
+        XPENDING s g
+        XCLAIM s g "" 0 1-1 FORCE JUSTID
+        XPENDING s g
+        "#,
+    );
+    on_both(|srv| {
+        let mut c = srv.conn();
+        c.cmd(&["XADD", "s", "1-1", "a", "1"]);
+        c.cmd(&["XGROUP", "CREATE", "s", "g", "0"]);
+        c.cmd(&["XCLAIM", "s", "g", "", "0", "1-1", "FORCE", "JUSTID"]);
+        let dump = c.cmd(&["DUMP", "s"]);
+        let at = dump.iter().position(|&b| b == b'\n').expect("bulk header") + 1;
+        let payload = &dump[at..dump.len() - 2];
+        c.send(&[b"RESTORE", b"copy", b"0", payload]);
+        vec![c.read_reply(), c.cmd(&["XPENDING", "copy", "g"])]
+    });
+}

@@ -343,3 +343,39 @@ fn failover_errors_match_redis() {
         assert_eq!(o, t);
     }
 }
+
+/// A failover still waiting after its only replica went away: another
+/// FAILOVER is refused as already in progress, as Redis 7.0 checks that
+/// first (before "requires connected replicas" or "not valid when server
+/// is a replica"). The replica is a raw connection that never ACKs.
+fn second_failover_reply(reference: bool) -> String {
+    let m = start(reference, &[]);
+    let mut c = m.conn();
+    c.cmd(&["SET", "a", "1"]);
+    let mut r = m.conn();
+    r.cmd(&["REPLCONF", "listening-port", "9999"]);
+    r.send(&[b"PSYNC", b"?", b"-1"]);
+    assert!(wait_until(LIMIT, || info(
+        &m,
+        "replication",
+        "connected_slaves"
+    ) == "1"));
+    c.cmd(&["SET", "b", "1"]);
+    assert_eq!(c.cmd(&["FAILOVER"]), b"+OK\r\n");
+    drop(r);
+    assert!(wait_until(LIMIT, || info(
+        &m,
+        "replication",
+        "connected_slaves"
+    ) == "0"));
+    let reply = String::from_utf8_lossy(&c.cmd(&["FAILOVER"])).into_owned();
+    assert_eq!(c.cmd(&["FAILOVER", "ABORT"]), b"+OK\r\n");
+    reply
+}
+
+#[test]
+fn failover_in_progress_is_reported_first_like_redis() {
+    let theirs = second_failover_reply(true);
+    assert_eq!(theirs, "-ERR FAILOVER already in progress.\r\n");
+    assert_eq!(second_failover_reply(false), theirs);
+}

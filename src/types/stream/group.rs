@@ -155,14 +155,22 @@ impl ConsumerGroup {
         retry_count: Option<u64>,
         justid: bool,
     ) -> &PendingEntry {
-        let pe = self.pel.entry(id).or_insert_with(|| PendingEntry {
-            delivery_time,
-            delivery_count: 1,
-            consumer: CompactBytes::new(b""),
+        // A new record has no owner yet. (Its consumer field cannot say
+        // so: a consumer may be named "" and must still get the ID.)
+        let mut fresh = false;
+        let pe = self.pel.entry(id).or_insert_with(|| {
+            fresh = true;
+            PendingEntry {
+                delivery_time,
+                delivery_count: 1,
+                consumer: CompactBytes::new(consumer),
+            }
         });
-        if &pe.consumer[..] != consumer {
-            if let Some(old) = self.consumers.get_mut(&pe.consumer[..]) {
-                old.pel.remove(&id);
+        if fresh || &pe.consumer[..] != consumer {
+            if !fresh {
+                if let Some(old) = self.consumers.get_mut(&pe.consumer[..]) {
+                    old.pel.remove(&id);
+                }
             }
             pe.consumer = CompactBytes::new(consumer);
             if let Some(c) = self.consumers.get_mut(consumer) {
@@ -322,6 +330,19 @@ mod tests {
         assert_eq!(g.delete_consumer(b"b"), None);
         assert!(g.pel.is_empty());
         assert!(g.pel_consistent());
+    }
+
+    #[test]
+    fn a_forced_claim_by_the_consumer_named_empty_is_owned_by_it() {
+        // XCLAIM ... FORCE creates the pending record; the consumer's own
+        // PEL must get the ID whatever its name, "" included.
+        let mut g = ConsumerGroup::new(StreamId::MIN, Some(0));
+        g.create_consumer(b"", 1);
+        g.claim(id(1), b"", 10, None, true);
+        assert!(g.pel_consistent());
+        assert!(g.consumers[&b""[..]].pel.contains(&id(1)));
+        assert_eq!(g.delete_consumer(b""), Some(1));
+        assert!(g.pel.is_empty());
     }
 
     #[test]

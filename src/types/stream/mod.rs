@@ -256,17 +256,28 @@ impl StreamValue {
     /// to its last listpack out of order (and its range reads can miss
     /// it), while here it joins, or starts, the node its ID falls in, so
     /// the nodes keep partitioning the IDs.
-    fn place_in_node(&mut self, id: StreamId, entry: &Entry, limits: NodeLimits) {
+    /// Returns the index of the node that took the entry.
+    fn place_in_node(&mut self, id: StreamId, entry: &Entry, limits: NodeLimits) -> usize {
         let raw_len: u64 = entry.strings().map(|s| s.len() as u64).sum();
         let at = self.nodes.partition_point(|n| n.master <= id);
         match at.checked_sub(1) {
-            Some(j) if !self.nodes[j].is_full(raw_len, limits) => self.nodes[j].push(id, entry),
+            Some(j) if !self.nodes[j].is_full(raw_len, limits) => {
+                self.nodes[j].push(id, entry);
+                j
+            }
             // A full node keyed by this very ID holds only tombstones (its
             // live entries would be >= the ID, which is above them all):
             // like Redis's raxInsert on an existing key, the new node
-            // replaces it.
-            Some(j) if self.nodes[j].master == id => self.nodes[j] = Node::new(id, entry),
-            _ => self.nodes.insert(at, Node::new(id, entry)),
+            // replaces it. (The live count is checked so that a loaded
+            // image can never make it drop live entries.)
+            Some(j) if self.nodes[j].master == id && self.nodes[j].live == 0 => {
+                self.nodes[j] = Node::new(id, entry);
+                j
+            }
+            _ => {
+                self.nodes.insert(at, Node::new(id, entry));
+                at
+            }
         }
     }
 
@@ -282,14 +293,21 @@ impl StreamValue {
         self.entries.insert(id, entry);
     }
 
-    /// A deleted entry (tombstone) of a loaded listpack node, in ID order
-    /// with the live ones: it counts in its node (bytes, fullness) as in
-    /// Redis, but is not an entry of the stream.
+    /// A deleted entry (tombstone) of a loaded listpack node: it counts in
+    /// its node (bytes, fullness) as in Redis, but is not an entry of the
+    /// stream. Its ID need not follow the entries before it (after XSETID
+    /// lowered the last ID below it, Redis appends smaller IDs after it),
+    /// so it counts in the node being loaded; only a tombstone that starts
+    /// a listpack is placed by its ID.
     pub fn load_deleted_entry(&mut self, id: StreamId, entry: &Entry) {
-        self.place_in_node(id, entry, NodeLimits::default());
-        if let Some(tail) = self.nodes.back_mut() {
-            tail.mark_deleted(1);
-        }
+        let at = match self.nodes.back_mut() {
+            Some(tail) if !tail.is_sealed() => {
+                tail.push(id, entry);
+                self.nodes.len() - 1
+            }
+            _ => self.place_in_node(id, entry, NodeLimits::default()),
+        };
+        self.nodes[at].mark_deleted(1);
     }
 
     /// The next loaded entry starts a new node (a loader reproducing the

@@ -80,15 +80,10 @@ pub struct Node {
 const LISTPACK_OVERHEAD: u64 = 6 + 1;
 
 /// Bytes of a listpack element's back-length for an element whose
-/// encoding + data take `len` bytes.
+/// encoding + data take `len` bytes (the listpack codec's rule).
 fn backlen_bytes(len: u64) -> u64 {
-    match len {
-        0..=127 => 1,
-        128..=16382 => 2,
-        16383..=2097150 => 3,
-        2097151..=268435454 => 4,
-        _ => 5,
-    }
+    let len = usize::try_from(len).unwrap_or(usize::MAX);
+    crate::persistence::listpack::backlen_size(len) as u64
 }
 
 /// Bytes of an integer element (encoding + back-length).
@@ -187,6 +182,11 @@ impl Node {
     /// No entry will be appended to this node any more.
     pub fn seal(&mut self) {
         self.sealed = true;
+    }
+
+    /// Whether [`Node::seal`] closed the node.
+    pub fn is_sealed(&self) -> bool {
+        self.sealed
     }
 
     /// Heap bytes of the summary (MEMORY USAGE).
