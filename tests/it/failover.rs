@@ -6,7 +6,7 @@
 //! polls a condition.
 
 use crate::common::{wait_until, Conn, ServerProc};
-use crate::replication::{converges, info, link_up, run, LIMIT};
+use crate::replication::{converges, info, link_up, run, start_node, LIMIT};
 
 /// Stops a server process (SIGSTOP) until dropped or resumed, so its
 /// replication offset falls behind; resumes it on drop (even when the
@@ -28,19 +28,9 @@ impl Drop for Frozen {
     }
 }
 
-fn start(reference: bool, args: &[&str]) -> ServerProc {
-    let mut all = vec!["--save", "", "--repl-diskless-sync-delay", "0"];
-    all.extend_from_slice(args);
-    if reference {
-        ServerProc::start_reference(&all)
-    } else {
-        ServerProc::start(&all)
-    }
-}
-
 fn replica_of(m: &ServerProc, reference: bool) -> ServerProc {
     let port = m.port.to_string();
-    let r = start(reference, &["--replicaof", "127.0.0.1", &port]);
+    let r = start_node(reference, &["--replicaof", "127.0.0.1", &port]);
     link_up(&r);
     r
 }
@@ -80,7 +70,7 @@ fn roles_swapped(m: &ServerProc, r: &ServerProc) {
 }
 
 fn hands_over(master_is_reference: bool, replica_is_reference: bool) {
-    let m = start(master_is_reference, &[]);
+    let m = start_node(master_is_reference, &[]);
     let r = replica_of(&m, replica_is_reference);
     run(&m, &["SET", "before", "failover"]);
     synced(&m, &r);
@@ -116,7 +106,7 @@ fn failover_from_real_redis_to_a_redislite_replica() {
 
 #[test]
 fn failover_to_a_named_replica_leaves_the_other_following() {
-    let m = start(false, &[]);
+    let m = start_node(false, &[]);
     let r1 = replica_of(&m, false);
     let r2 = replica_of(&m, false);
     run(&m, &["SET", "k", "v"]);
@@ -145,7 +135,7 @@ fn failover_to_a_named_replica_leaves_the_other_following() {
 
 #[test]
 fn writes_wait_during_a_failover_and_then_get_readonly() {
-    let m = start(false, &[]);
+    let m = start_node(false, &[]);
     let r = replica_of(&m, false);
     let frozen = Frozen::new(&r);
     run(&m, &["SET", "lag", "1"]); // the replica cannot acknowledge this yet
@@ -176,7 +166,7 @@ fn writes_wait_during_a_failover_and_then_get_readonly() {
 
 #[test]
 fn failover_times_out_when_the_replica_never_catches_up() {
-    let m = start(false, &[]);
+    let m = start_node(false, &[]);
     let r = replica_of(&m, false);
     let frozen = Frozen::new(&r);
     run(&m, &["SET", "lag", "1"]);
@@ -196,7 +186,7 @@ fn forced_failover_hands_over_after_the_timeout_and_abort_rolls_back() {
     // FORCE: after the timeout the master follows the target even though
     // it has not acknowledged the last write; once the target answers,
     // the roles are swapped.
-    let m = start(false, &[]);
+    let m = start_node(false, &[]);
     let r = replica_of(&m, false);
     let frozen = Frozen::new(&r);
     run(&m, &["SET", "unacknowledged", "1"]);
@@ -227,7 +217,7 @@ fn forced_failover_hands_over_after_the_timeout_and_abort_rolls_back() {
     converges(&r, &m);
 
     // ABORT while handing over: back to a master, under a new history.
-    let m2 = start(false, &[]);
+    let m2 = start_node(false, &[]);
     let r2 = replica_of(&m2, false);
     let frozen = Frozen::new(&r2);
     let replid = info(&m2, "replication", "master_replid");
@@ -305,7 +295,7 @@ fn error_replies(reference: bool) -> Vec<String> {
         }
     };
     let mut out = Vec::new();
-    let m = start(reference, &[]);
+    let m = start_node(reference, &[]);
     run_all(&m, &mut out);
     let r = replica_of(&m, reference);
     synced(&m, &r);
@@ -349,7 +339,7 @@ fn failover_errors_match_redis() {
 /// first (before "requires connected replicas" or "not valid when server
 /// is a replica"). The replica is a raw connection that never ACKs.
 fn second_failover_reply(reference: bool) -> String {
-    let m = start(reference, &[]);
+    let m = start_node(reference, &[]);
     let mut c = m.conn();
     c.cmd(&["SET", "a", "1"]);
     let mut r = m.conn();

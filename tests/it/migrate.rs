@@ -4,17 +4,7 @@
 //! replica; GETKEYS for the KEYS form.
 
 use crate::common::{wait_until, Conn, ServerProc};
-use crate::replication::{dump, link_up, run, LIMIT};
-
-fn start(reference: bool, args: &[&str]) -> ServerProc {
-    let mut all = vec!["--save", "", "--repl-diskless-sync-delay", "0"];
-    all.extend_from_slice(args);
-    if reference {
-        ServerProc::start_reference(&all)
-    } else {
-        ServerProc::start(&all)
-    }
-}
+use crate::replication::{dump, link_up, run, start_node, LIMIT};
 
 /// Run `script` lines (`{T}` is the target's port) on `source`, logging
 /// each reply; then the source's keys (databases 0..4) and, when it needs
@@ -45,13 +35,13 @@ fn scenario(source: &ServerProc, target: &ServerProc, script: &[&str], open: boo
 
 fn same_as_redis(target_args: &[&str], script: &[&str]) {
     let ours = {
-        let s = start(false, &[]);
-        let t = start(true, target_args);
+        let s = start_node(false, &[]);
+        let t = start_node(true, target_args);
         scenario(&s, &t, script, target_args.is_empty())
     };
     let theirs = {
-        let s = start(true, &[]);
-        let t = start(true, target_args);
+        let s = start_node(true, &[]);
+        let t = start_node(true, target_args);
         scenario(&s, &t, script, target_args.is_empty())
     };
     for (o, t) in ours.iter().zip(&theirs) {
@@ -132,10 +122,10 @@ fn migrate_authenticates_to_the_target_as_redis_does() {
 fn migrate_to_redislite_and_the_deletion_reaches_replicas() {
     // RedisLite on both ends; the source's replica sees the DEL of the
     // moved keys (MIGRATE is propagated as DEL), none for COPY.
-    let source = start(false, &[]);
-    let target = start(false, &[]);
+    let source = start_node(false, &[]);
+    let target = start_node(false, &[]);
     let port = source.port.to_string();
-    let replica = start(false, &["--replicaof", "127.0.0.1", &port]);
+    let replica = start_node(false, &["--replicaof", "127.0.0.1", &port]);
     link_up(&replica);
     run(&source, &["SET", "moved", "1"]);
     run(&source, &["SET", "copied", "2"]);

@@ -188,6 +188,18 @@ pub fn link_up(r: &ServerProc) {
     );
 }
 
+/// A server for replication tests, RedisLite or (`reference`) Debian's
+/// redis-server: no snapshots, full syncs at once, plus `args`.
+pub fn start_node(reference: bool, args: &[&str]) -> ServerProc {
+    let mut all = vec!["--save", "", "--repl-diskless-sync-delay", "0"];
+    all.extend_from_slice(args);
+    if reference {
+        ServerProc::start_reference(&all)
+    } else {
+        ServerProc::start(&all)
+    }
+}
+
 pub fn replica_of(m: &ServerProc) -> ServerProc {
     let port = m.port.to_string();
     let r = ServerProc::start(&[
