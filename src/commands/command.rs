@@ -154,13 +154,33 @@ fn write_docs(w: &mut ReplyWriter, c: &Command) {
         w.map(c.subcommands.len());
         for s in c.subcommands {
             w.bulk(format!("{}|{}", c.name, s.name).as_bytes());
-            w.map(3);
-            w.bulk(b"summary");
-            w.bulk(s.summary.as_bytes());
-            w.bulk(b"since");
-            w.bulk(c.since.as_bytes());
-            w.bulk(b"group");
-            w.bulk(c.group.as_bytes());
+            write_sub_docs(w, c, s);
+        }
+    }
+}
+
+fn write_sub_docs(w: &mut ReplyWriter, parent: &Command, s: &SubCommand) {
+    w.map(3);
+    w.bulk(b"summary");
+    w.bulk(s.summary.as_bytes());
+    w.bulk(b"since");
+    w.bulk(parent.since.as_bytes());
+    w.bulk(b"group");
+    w.bulk(parent.group.as_bytes());
+}
+
+/// A command named as COMMAND INFO / DOCS take it: `name`, or a
+/// subcommand by its full name `container|sub` (any case), as Redis 7.0.
+fn lookup_full_name(name: &[u8]) -> Option<(&'static Command, Option<&'static SubCommand>)> {
+    match name.iter().position(|&b| b == b'|') {
+        None => lookup(name).map(|(_, cmd)| (cmd, None)),
+        Some(bar) => {
+            let (_, cmd) = lookup(&name[..bar])?;
+            let sub = cmd
+                .subcommands
+                .iter()
+                .find(|s| s.name.as_bytes().eq_ignore_ascii_case(&name[bar + 1..]))?;
+            Some((cmd, Some(sub)))
         }
     }
 }
@@ -267,8 +287,9 @@ pub fn command(_srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             } else {
                 w.array(argv.len() - 2);
                 for name in argv.iter().skip(2) {
-                    match lookup(name) {
-                        Some((_, cmd)) => write_info(&mut w, cmd),
+                    match lookup_full_name(name) {
+                        Some((cmd, None)) => write_info(&mut w, cmd),
+                        Some((cmd, Some(s))) => write_sub_info(&mut w, cmd, s),
                         None => w.null(),
                     }
                 }
@@ -283,15 +304,19 @@ pub fn command(_srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
                     write_docs(&mut w, cmd);
                 }
             } else {
-                let found: Vec<&Command> = argv
-                    .iter()
-                    .skip(2)
-                    .filter_map(|n| lookup(n).map(|(_, cmd)| cmd))
-                    .collect();
+                let found: Vec<_> = argv.iter().skip(2).filter_map(lookup_full_name).collect();
                 w.map(found.len());
-                for cmd in found {
-                    w.bulk(cmd.name.as_bytes());
-                    write_docs(&mut w, cmd);
+                for (cmd, s) in found {
+                    match s {
+                        None => {
+                            w.bulk(cmd.name.as_bytes());
+                            write_docs(&mut w, cmd);
+                        }
+                        Some(s) => {
+                            w.bulk(format!("{}|{}", cmd.name, s.name).as_bytes());
+                            write_sub_docs(&mut w, cmd, s);
+                        }
+                    }
                 }
             }
         }

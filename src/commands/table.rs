@@ -378,25 +378,25 @@ static OBJECT_SUBS: [SubCommand; 5] = [
     sub(
         "encoding",
         3,
-        READONLY,
+        READONLY | SUB_KEYS,
         "Inspect the internal encoding of a Redis object",
     ),
     sub(
         "freq",
         3,
-        READONLY,
+        READONLY | SUB_KEYS,
         "Get the logarithmic access frequency counter of a Redis object",
     ),
     sub(
         "idletime",
         3,
-        READONLY,
+        READONLY | SUB_KEYS,
         "Get the time since a Redis object was last accessed",
     ),
     sub(
         "refcount",
         3,
-        READONLY,
+        READONLY | SUB_KEYS,
         "Get the number of references to the value of the key",
     ),
     sub(
@@ -475,7 +475,12 @@ static MEMORY_SUBS: [SubCommand; 6] = [
     sub("malloc-stats", 2, 0, "Show allocator internal stats"),
     sub("purge", 2, 0, "Ask the allocator to release memory"),
     sub("stats", 2, 0, "Show memory usage details"),
-    sub("usage", -3, READONLY, "Estimate the memory usage of a key"),
+    sub(
+        "usage",
+        -3,
+        READONLY | SUB_KEYS,
+        "Estimate the memory usage of a key",
+    ),
     sub(
         "help",
         2,
