@@ -64,6 +64,11 @@ pub enum CmdError {
     WrongArity(String),
     /// `unknown subcommand '<sub>'. Try <CMD> HELP.`
     UnknownSubcommand(String, String),
+    /// `unknown subcommand or wrong number of arguments for '<sub>'. Try
+    /// <CMD> HELP.`: a known subcommand with arguments it does not take
+    /// (Redis's addReplySubcommandSyntaxError). Built by
+    /// [`CmdError::subcommand_syntax`].
+    SubcommandSyntax(String, String),
     /// SORT: an element or BY weight is not a number (without ALPHA).
     SortNotDouble,
     /// SORT's BY or GET pattern, for a user who may not read every key.
@@ -116,6 +121,16 @@ impl CmdError {
         CmdError::Other(s.into())
     }
 
+    /// [`CmdError::SubcommandSyntax`] for a request whose command is `cmd`
+    /// and subcommand `sub`, as sent: the subcommand cut at 128
+    /// characters, the command upper-cased, as Redis prints them.
+    pub fn subcommand_syntax(cmd: &[u8], sub: &[u8]) -> CmdError {
+        CmdError::SubcommandSyntax(
+            String::from_utf8_lossy(sub).chars().take(128).collect(),
+            String::from_utf8_lossy(cmd).to_ascii_uppercase(),
+        )
+    }
+
     /// The error line without the leading `-` and trailing CRLF.
     pub fn message(&self) -> Cow<'static, str> {
         match self {
@@ -165,6 +180,10 @@ impl CmdError {
             CmdError::UnknownSubcommand(sub, cmd) => {
                 format!("ERR unknown subcommand '{sub}'. Try {cmd} HELP.").into()
             }
+            CmdError::SubcommandSyntax(sub, cmd) => format!(
+                "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {cmd} HELP."
+            )
+            .into(),
             CmdError::SortNotDouble => {
                 "ERR One or more scores can't be converted into double".into()
             }
@@ -292,16 +311,6 @@ pub const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected
 /// expects one reply per command (SUBSCRIBE there is allowed).
 pub const SSUBSCRIBE_DENY_BLOCKING: &str =
     "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client";
-
-/// The PUBSUB CHANNELS / SHARDCHANNELS error for more than one pattern.
-pub fn pubsub_sub_arity(sub: &str) -> CmdError {
-    CmdError::Other(
-        format!(
-            "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try PUBSUB HELP."
-        )
-        .into(),
-    )
-}
 
 // CLIENT TRACKING / CLIENT CACHING refusals, Redis 7.0's texts.
 pub const TRACKING_REDIR_MISSING: &str = "ERR The client ID you want redirect to does not exist";

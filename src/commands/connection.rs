@@ -399,17 +399,7 @@ fn client_kill(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
 /// that client was blocked, else 0.
 fn client_unblock(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     if argv.len() > 4 {
-        return Err(CmdError::Other(
-            format!(
-                "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
-                String::from_utf8_lossy(argv.get(1))
-                    .chars()
-                    .take(128)
-                    .collect::<String>(),
-                String::from_utf8_lossy(argv.get(0)).to_ascii_uppercase()
-            )
-            .into(),
-        ));
+        return Err(CmdError::subcommand_syntax(argv.get(0), argv.get(1)));
     }
     let error = if argv.len() == 4 {
         if argv.is(3, "timeout") {

@@ -27,22 +27,6 @@ const SLOWLOG_HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
-/// Redis's text for a subcommand given the wrong number of arguments
-/// after the table's arity check passed (SLOWLOG GET 1 2).
-fn subcommand_syntax_error(argv: &Argv) -> CmdError {
-    CmdError::Other(
-        format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
-            String::from_utf8_lossy(&argv[1])
-                .chars()
-                .take(128)
-                .collect::<String>(),
-            String::from_utf8_lossy(&argv[0]).to_ascii_uppercase()
-        )
-        .into(),
-    )
-}
-
 pub fn slowlog(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     if argv.len() == 2 && argv.is(1, "help") {
         reply_help(c, SLOWLOG_HELP);
@@ -78,7 +62,7 @@ pub fn slowlog(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             w.bulk(&e.name);
         }
     } else {
-        return Err(subcommand_syntax_error(argv));
+        return Err(CmdError::subcommand_syntax(argv.get(0), argv.get(1)));
     }
     Ok(())
 }
@@ -157,7 +141,7 @@ pub fn latency(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         );
         c.reply().verbatim(report.as_bytes());
     } else {
-        return Err(subcommand_syntax_error(argv));
+        return Err(CmdError::subcommand_syntax(argv.get(0), argv.get(1)));
     }
     Ok(())
 }

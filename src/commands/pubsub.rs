@@ -21,7 +21,7 @@
 use super::keys::reply_help;
 use super::Argv;
 use crate::connection::Client;
-use crate::errors::{pubsub_sub_arity, CmdError, CmdResult, SSUBSCRIBE_DENY_BLOCKING};
+use crate::errors::{CmdError, CmdResult, SSUBSCRIBE_DENY_BLOCKING};
 use crate::pubsub::{enforce_output_limit, write_message, write_shard_message};
 use crate::server::Server;
 
@@ -326,7 +326,7 @@ pub fn pubsub(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     match sub.as_str() {
         "channels" => {
             if argv.len() > 3 {
-                return Err(pubsub_sub_arity("CHANNELS"));
+                return Err(CmdError::subcommand_syntax(argv.get(0), argv.get(1)));
             }
             let pattern = (argv.len() == 3).then(|| argv.get(2));
             let names: Vec<Vec<u8>> = srv
@@ -354,7 +354,7 @@ pub fn pubsub(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         }
         "shardchannels" => {
             if argv.len() > 3 {
-                return Err(pubsub_sub_arity("SHARDCHANNELS"));
+                return Err(CmdError::subcommand_syntax(argv.get(0), argv.get(1)));
             }
             let pattern = (argv.len() == 3).then(|| argv.get(2));
             let names: Vec<Vec<u8>> = srv

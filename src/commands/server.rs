@@ -147,19 +147,6 @@ const DEBUG_HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
-fn debug_syntax_error(argv: &Argv) -> CmdError {
-    CmdError::Other(
-        format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
-            String::from_utf8_lossy(&argv[1])
-                .chars()
-                .take(128)
-                .collect::<String>()
-        )
-        .into(),
-    )
-}
-
 pub fn debug(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     // A protected command (enable-debug-command), as in Redis 7.0.
     if !super::module::protected_allowed(&srv.config.enable_debug_command, c) {
@@ -199,7 +186,7 @@ pub fn debug(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             );
             c.reply().simple(&text);
         }
-        _ => return Err(debug_syntax_error(argv)),
+        _ => return Err(CmdError::subcommand_syntax(argv.get(0), argv.get(1))),
     }
     Ok(())
 }

@@ -724,7 +724,7 @@ pub fn xgroup(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         super::keys::reply_help(c, XGROUP_HELP);
         return Ok(());
     }
-    let syntax = || CmdError::msg(subcommand_syntax(argv));
+    let syntax = || CmdError::subcommand_syntax(argv.get(0), argv.get(1));
     if argv.len() < 4 {
         return Err(syntax());
     }
@@ -839,18 +839,6 @@ pub fn xgroup(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         _ => return Err(syntax()),
     }
     Ok(())
-}
-
-/// Redis's addReplySubcommandSyntaxError text.
-fn subcommand_syntax(argv: &Argv) -> String {
-    let sub: String = String::from_utf8_lossy(argv.get(1))
-        .chars()
-        .take(128)
-        .collect();
-    format!(
-        "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {} HELP.",
-        String::from_utf8_lossy(argv.get(0)).to_ascii_uppercase()
-    )
 }
 
 // ---------------------------------------------------------------------------

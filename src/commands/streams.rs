@@ -554,21 +554,6 @@ pub fn xinfo(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     }
 }
 
-/// Redis's text for XINFO STREAM with options it does not take.
-fn xinfo_syntax_error(argv: &Argv) -> CmdError {
-    CmdError::Other(
-        format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
-            String::from_utf8_lossy(&argv[1])
-                .chars()
-                .take(128)
-                .collect::<String>(),
-            String::from_utf8_lossy(&argv[0]).to_ascii_uppercase()
-        )
-        .into(),
-    )
-}
-
 /// XINFO STREAM <key> [FULL [COUNT <count>]].
 fn xinfo_stream(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     // Options are checked after the key: a missing key wins.
@@ -581,11 +566,11 @@ fn xinfo_stream(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let mut count: u64 = 10;
     if full {
         if (opts != 1 && opts != 3) || !argv.is(3, "full") {
-            return Err(xinfo_syntax_error(argv));
+            return Err(CmdError::subcommand_syntax(argv.get(0), argv.get(1)));
         }
         if opts == 3 {
             if !argv.is(4, "count") {
-                return Err(xinfo_syntax_error(argv));
+                return Err(CmdError::subcommand_syntax(argv.get(0), argv.get(1)));
             }
             let n = parse_int(&argv[5])?;
             count = if n < 0 { 10 } else { n as u64 };

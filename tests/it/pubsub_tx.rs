@@ -58,6 +58,7 @@ fn pubsub_single_replies_match_redis() {
         PUBSUB CHANNELS
         PUBSUB FOO
         PUBSUB CHANNELS a b
+        PubSub ChanNels a b
         PUBLISH ch
         UNSUBSCRIBE
         PUNSUBSCRIBE

@@ -21,6 +21,7 @@ fn sharded_pubsub_single_replies_match_redis() {
         PUBSUB SHARDCHANNELS
         PUBSUB SHARDCHANNELS a*
         PUBSUB SHARDCHANNELS a b
+        pubsub shardchannels a b
         PUBSUB SHARDNUMSUB
         PUBSUB SHARDNUMSUB a b
         PUBSUB NUMSUB a b
