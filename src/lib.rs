@@ -27,6 +27,7 @@ pub mod persistence;
 pub mod pubsub;
 pub mod replication;
 pub mod resp;
+pub mod scripting;
 pub mod server;
 pub mod tracking;
 pub mod types;
