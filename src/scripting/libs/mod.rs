@@ -25,7 +25,7 @@
 
 use std::ffi::c_int;
 
-use mlua::{ffi, Function, LightUserData, Lua, MultiValue, Table, Value};
+use mlua::{ffi, Function, LightUserData, Lua, LuaString, MultiValue, Table, Value};
 
 mod bit;
 mod cjson;
@@ -45,9 +45,10 @@ pub fn register(lua: &Lua, globals: &Table) -> mlua::Result<()> {
 #[derive(Debug)]
 pub(crate) enum Failure {
     /// `luaL_argerror(n, msg)`: "bad argument #n to 'f' (msg)".
-    Arg(usize, String),
+    Arg(usize, Vec<u8>),
     /// `luaL_error(msg)`: the message behind the caller's position.
-    Msg(String),
+    /// Bytes, not text: Lua messages may quote raw bytes of the input.
+    Msg(Vec<u8>),
     /// An error from mlua itself (out of memory, a failing metamethod):
     /// propagated unchanged.
     Lua(mlua::Error),
@@ -62,7 +63,7 @@ impl From<mlua::Error> for Failure {
 pub(crate) type LibResult<T> = Result<T, Failure>;
 
 /// Shorthand for a `luaL_error`-style failure.
-pub(crate) fn fail<T>(msg: impl Into<String>) -> LibResult<T> {
+pub(crate) fn fail<T>(msg: impl Into<Vec<u8>>) -> LibResult<T> {
     Err(Failure::Msg(msg.into()))
 }
 
@@ -71,14 +72,44 @@ pub(crate) fn fail<T>(msg: impl Into<String>) -> LibResult<T> {
 /// only light userdata they can reach is `cjson.null`, which is NULL.
 static FAIL_ANCHOR: u8 = 0;
 
+/// The address that marks "my results are in this table": (`SPREAD_MARK`,
+/// table, count). mlua pushes results onto the Rust function's own stack
+/// frame, which must also hold its arguments and bookkeeping; a result
+/// list near Lua's 8000-slot limit (struct.unpack, cmsgpack.unpack) only
+/// fits once the trampoline unpacks it onto its own, emptied frame.
+static SPREAD_ANCHOR: u8 = 0;
+
 fn fail_mark() -> Value {
     Value::LightUserData(LightUserData(
         std::ptr::addr_of!(FAIL_ANCHOR) as *mut std::ffi::c_void
     ))
 }
 
+fn spread_mark() -> Value {
+    Value::LightUserData(LightUserData(
+        std::ptr::addr_of!(SPREAD_ANCHOR) as *mut std::ffi::c_void
+    ))
+}
+
+/// Return `vals` as a function's results, however many (up to Lua's own
+/// limit, which the trampoline enforces with luaL_checkstack's message).
+pub(crate) fn spread(lua: &Lua, vals: Vec<Value>) -> LibResult<MultiValue> {
+    let n = vals.len();
+    let t = lua.create_table_with_capacity(n, 0)?;
+    for (i, v) in vals.into_iter().enumerate() {
+        t.raw_set(i + 1, v)?;
+    }
+    Ok(MultiValue::from_iter([
+        spread_mark(),
+        Value::Table(t),
+        Value::Integer(n as i64),
+    ]))
+}
+
 /// Calls upvalue 1 (the Rust function) with all arguments; if its first
-/// result is upvalue 2 (the failure mark), raises its second result.
+/// result is upvalue 2 (the failure mark), raises its second result; if it
+/// is upvalue 3 (the spread mark), returns the contents of the table that
+/// follows.
 ///
 /// No Rust value with a destructor is alive here, so the `longjmp` behind
 /// `lua_error` skips nothing that needed dropping (the same discipline mlua
@@ -92,6 +123,17 @@ unsafe extern "C-unwind" fn trampoline(state: *mut ffi::lua_State) -> c_int {
     if nres >= 2 && ffi::lua_rawequal(state, 1, ffi::lua_upvalueindex(2)) != 0 {
         ffi::lua_settop(state, 2);
         ffi::lua_error(state);
+    }
+    if nres >= 3 && ffi::lua_rawequal(state, 1, ffi::lua_upvalueindex(3)) != 0 {
+        let n = ffi::lua_tointeger(state, 3) as c_int;
+        ffi::lua_settop(state, 2);
+        ffi::lua_replace(state, 1);
+        // The plain 5.1 check (mlua's `luaL_checkstack` adds 20 spare slots).
+        ffi::luaL_checkstack_(state, n, c"too many results".as_ptr());
+        for i in 1..=n {
+            ffi::lua_rawgeti(state, 1, i as _);
+        }
+        return n;
     }
     nres
 }
@@ -116,11 +158,11 @@ where
             }
         }
     })?;
-    // SAFETY: the closure pushed is `trampoline` with its two upvalues,
+    // SAFETY: the closure pushed is `trampoline` with its three upvalues,
     // which exec_raw has just pushed; the stack then holds exactly it.
     let wrapped: Function = unsafe {
-        lua.exec_raw((core, fail_mark()), |state| {
-            ffi::lua_pushcclosure(state, trampoline, 2);
+        lua.exec_raw((core, fail_mark(), spread_mark()), |state| {
+            ffi::lua_pushcclosure(state, trampoline, 3);
         })
     }?;
     table.raw_set(name, wrapped)
@@ -143,20 +185,21 @@ fn render_failure(lua: &Lua, failure: Failure) -> Vec<u8> {
             let name = name.unwrap_or_else(|| "?".to_string());
             if what == Some("method") {
                 n = n.saturating_sub(1);
-                if n == 0 {
-                    format!("calling '{name}' on bad self ({msg})")
-                } else {
-                    format!("bad argument #{n} to '{name}' ({msg})")
-                }
-            } else {
-                format!("bad argument #{n} to '{name}' ({msg})")
             }
+            let mut text = if n == 0 {
+                format!("calling '{name}' on bad self (").into_bytes()
+            } else {
+                format!("bad argument #{n} to '{name}' (").into_bytes()
+            };
+            text.extend_from_slice(&msg);
+            text.push(b')');
+            text
         }
         Failure::Msg(msg) => msg,
-        Failure::Lua(e) => e.to_string(),
+        Failure::Lua(e) => e.to_string().into_bytes(),
     };
     let mut out = where_prefix(lua).into_bytes();
-    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(&text);
     out
 }
 
@@ -193,7 +236,7 @@ impl Args {
     fn type_error(&self, n: usize, expected: &str) -> Failure {
         Failure::Arg(
             n,
-            format!("{expected} expected, got {}", lua_typename(self.get(n))),
+            format!("{expected} expected, got {}", lua_typename(self.get(n))).into_bytes(),
         )
     }
 
@@ -227,7 +270,7 @@ impl Args {
 
     /// `luaL_checklstring`: strings, and numbers converted as Lua prints
     /// them ("%.14g").
-    pub(crate) fn string(&self, lua: &Lua, n: usize) -> LibResult<mlua::String> {
+    pub(crate) fn string(&self, lua: &Lua, n: usize) -> LibResult<LuaString> {
         match self.get(n) {
             Some(Value::String(s)) => Ok(s.clone()),
             Some(v @ (Value::Integer(_) | Value::Number(_))) => {
@@ -241,6 +284,7 @@ impl Args {
     }
 
     /// `luaL_checktype(n, LUA_TTABLE)`.
+    #[allow(dead_code)]
     pub(crate) fn table(&self, n: usize) -> LibResult<Table> {
         match self.get(n) {
             Some(Value::Table(t)) => Ok(t.clone()),
@@ -249,9 +293,10 @@ impl Args {
     }
 
     /// `luaL_checkany`.
+    #[allow(dead_code)]
     pub(crate) fn any(&self, n: usize) -> LibResult<&Value> {
         self.get(n)
-            .ok_or_else(|| Failure::Arg(n, "value expected".to_string()))
+            .ok_or_else(|| Failure::Arg(n, b"value expected".to_vec()))
     }
 }
 
@@ -273,19 +318,10 @@ pub(crate) fn lua_typename(v: Option<&Value>) -> &'static str {
 /// C's `(long long)x` on x86-64: truncation, with the hardware's "integer
 /// indefinite" value for NaN and out-of-range inputs.
 pub(crate) fn c_cast_i64(x: f64) -> i64 {
-    if x.is_nan() || x >= 9_223_372_036_854_775_808.0 || x < -9_223_372_036_854_775_808.0 {
+    if !(-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&x) {
         i64::MIN
     } else {
         x as i64
-    }
-}
-
-/// C's `(int)x` on x86-64 (same rule, 32 bits).
-pub(crate) fn c_cast_i32(x: f64) -> i32 {
-    if x.is_nan() || x >= 2_147_483_648.0 || x < -2_147_483_648.0 {
-        i32::MIN
-    } else {
-        x as i32
     }
 }
 
