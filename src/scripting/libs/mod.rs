@@ -91,19 +91,52 @@ fn spread_mark() -> Value {
     ))
 }
 
-/// Return `vals` as a function's results, however many (up to Lua's own
-/// limit, which the trampoline enforces with luaL_checkstack's message).
-pub(crate) fn spread(lua: &Lua, vals: Vec<Value>) -> LibResult<MultiValue> {
-    let n = vals.len();
-    let t = lua.create_table_with_capacity(n, 0)?;
-    for (i, v) in vals.into_iter().enumerate() {
-        t.raw_set(i + 1, v)?;
+/// A function's results, however many (up to Lua's own limit, which the
+/// trampoline enforces with luaL_checkstack's message). They are stored in
+/// a Lua table as they come, not held in Rust: each held value is a slot in
+/// mlua's reference space, which a few thousand strings would exhaust.
+pub(crate) struct Results {
+    t: Table,
+    n: i64,
+}
+
+impl Results {
+    pub(crate) fn new(lua: &Lua) -> LibResult<Self> {
+        Ok(Results {
+            t: lua.create_table()?,
+            n: 0,
+        })
     }
-    Ok(MultiValue::from_iter([
-        spread_mark(),
-        Value::Table(t),
-        Value::Integer(n as i64),
-    ]))
+
+    pub(crate) fn len(&self) -> usize {
+        self.n as usize
+    }
+
+    pub(crate) fn push(&mut self, v: Value) -> LibResult<()> {
+        self.n += 1;
+        self.t.raw_set(self.n, v)?;
+        Ok(())
+    }
+
+    pub(crate) fn last(&self) -> LibResult<Option<Value>> {
+        if self.n == 0 {
+            return Ok(None);
+        }
+        Ok(Some(self.t.raw_get(self.n)?))
+    }
+
+    pub(crate) fn pop(&mut self) -> LibResult<()> {
+        if self.n > 0 {
+            self.t.raw_set(self.n, Value::Nil)?;
+            self.n -= 1;
+        }
+        Ok(())
+    }
+
+    /// Hand the results to the trampoline, which unpacks them.
+    pub(crate) fn finish(self) -> MultiValue {
+        MultiValue::from_iter([spread_mark(), Value::Table(self.t), Value::Integer(self.n)])
+    }
 }
 
 /// Calls upvalue 1 (the Rust function) with all arguments; if its first

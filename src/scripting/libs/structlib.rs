@@ -19,7 +19,7 @@
 
 use mlua::{Lua, LuaString, MultiValue, Table, Value};
 
-use super::{add_function, c_cast_i64, fail, spread, Args, Failure, LibResult};
+use super::{add_function, c_cast_i64, fail, Args, Failure, LibResult, Results};
 
 /// Widest `i`/`I` integer, in bytes.
 const MAX_INT_SIZE: usize = 32;
@@ -336,7 +336,7 @@ fn unpack(lua: &Lua, args: &Args) -> LibResult<MultiValue> {
     let mut pos = first - 1;
     let mut fmt = Format::new(&fmt_b);
     let mut h = Header::default();
-    let mut out: Vec<Value> = Vec::new();
+    let mut out = Results::new(lua)?;
     while let Some(opt) = fmt.next_opt() {
         // Lua's limit on a C function's stack: arguments, results so far
         // and two spare slots, as luaL_checkstack(L, 2) counts them.
@@ -352,7 +352,7 @@ fn unpack(lua: &Lua, args: &Args) -> LibResult<MultiValue> {
             b'b' | b'B' | b'h' | b'H' | b'l' | b'L' | b'T' | b'i' | b'I' => {
                 let signed = opt.is_ascii_lowercase();
                 let v = get_integer(field(pos, end), h.big_endian, signed);
-                out.push(Value::Number(v));
+                out.push(Value::Number(v))?;
             }
             b'x' => {}
             b'f' => {
@@ -363,7 +363,7 @@ fn unpack(lua: &Lua, args: &Args) -> LibResult<MultiValue> {
                 } else {
                     f32::from_le_bytes(b)
                 };
-                out.push(Value::Number(f64::from(v)));
+                out.push(Value::Number(f64::from(v)))?;
             }
             b'd' => {
                 let mut b = [0u8; 8];
@@ -373,31 +373,31 @@ fn unpack(lua: &Lua, args: &Args) -> LibResult<MultiValue> {
                 } else {
                     f64::from_le_bytes(b)
                 };
-                out.push(Value::Number(v));
+                out.push(Value::Number(v))?;
             }
             b'c' => {
                 if size == 0 {
                     // `c0` takes its length from the value just unpacked
                     // (and replaces it).
-                    let prev = match out.last() {
-                        Some(v) => lua.coerce_number(v.clone())?,
+                    let prev = match out.last()? {
+                        Some(v) => lua.coerce_number(v)?,
                         None => None,
                     };
                     let Some(n) = prev else {
                         return fail("format 'c0' needs a previous size");
                     };
-                    out.pop();
+                    out.pop()?;
                     size = to_u64_like_c(n);
                 }
                 let end = fits(pos, size, len)?;
-                out.push(Value::String(lua.create_string(field(pos, end))?));
+                out.push(Value::String(lua.create_string(field(pos, end))?))?;
             }
             b's' => {
                 let rest = field(pos, len);
                 let Some(nul) = rest.iter().position(|&b| b == 0) else {
                     return fail("unfinished string in data");
                 };
-                out.push(Value::String(lua.create_string(&rest[..nul])?));
+                out.push(Value::String(lua.create_string(&rest[..nul])?))?;
                 size = nul as u64 + 1;
             }
             _ => control_option(opt, &mut fmt, &mut h)?,
@@ -405,8 +405,8 @@ fn unpack(lua: &Lua, args: &Args) -> LibResult<MultiValue> {
         pos = pos.wrapping_add(size);
     }
     // The next offset goes back through a signed lua_Integer.
-    out.push(Value::Number(pos.wrapping_add(1) as i64 as f64));
-    spread(lua, out)
+    out.push(Value::Number(pos.wrapping_add(1) as i64 as f64))?;
+    Ok(out.finish())
 }
 
 pub(super) fn open(lua: &Lua) -> mlua::Result<Table> {
@@ -792,6 +792,12 @@ mod tests {
             let call = format!("struct.unpack, string.rep('b', {n}), string.rep('a', 8000){extra}");
             assert_eq!(pcall_err(&l, &call), overflow, "{n}{extra}");
         }
+        // Thousands of strings (each a Lua value the Rust side must not
+        // hold at once).
+        assert_eq!(
+            eval_num(&l, &count(7997, "").replace("'b'", "'c1'")),
+            7998.0
+        );
         // Options that push nothing never hit the limit.
         assert_eq!(
             eval_num(
