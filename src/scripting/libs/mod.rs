@@ -49,6 +49,10 @@ pub(crate) enum Failure {
     /// `luaL_error(msg)`: the message behind the caller's position.
     /// Bytes, not text: Lua messages may quote raw bytes of the input.
     Msg(Vec<u8>),
+    /// A message raised as is, without the caller's position: what Lua's
+    /// own runtime errors inside a C function look like ("table index is
+    /// nil").
+    Raw(Vec<u8>),
     /// An error from mlua itself (out of memory, a failing metamethod):
     /// propagated unchanged.
     Lua(mlua::Error),
@@ -123,6 +127,11 @@ impl Results {
             return Ok(None);
         }
         Ok(Some(self.t.raw_get(self.n)?))
+    }
+
+    /// The i-th result (1-based).
+    pub(crate) fn get(&self, i: usize) -> LibResult<Value> {
+        Ok(self.t.raw_get(i)?)
     }
 
     pub(crate) fn pop(&mut self) -> LibResult<()> {
@@ -216,10 +225,11 @@ fn render_failure(lua: &Lua, failure: Failure) -> Vec<u8> {
                 })
                 .unwrap_or((None, None));
             let name = name.unwrap_or_else(|| "?".to_string());
-            if what == Some("method") {
+            let method = what == Some("method");
+            if method {
                 n = n.saturating_sub(1);
             }
-            let mut text = if n == 0 {
+            let mut text = if method && n == 0 {
                 format!("calling '{name}' on bad self (").into_bytes()
             } else {
                 format!("bad argument #{n} to '{name}' (").into_bytes()
@@ -229,6 +239,7 @@ fn render_failure(lua: &Lua, failure: Failure) -> Vec<u8> {
             text
         }
         Failure::Msg(msg) => msg,
+        Failure::Raw(msg) => return msg,
         Failure::Lua(e) => e.to_string().into_bytes(),
     };
     let mut out = where_prefix(lua).into_bytes();
@@ -314,22 +325,6 @@ impl Args {
             }
             _ => Err(self.type_error(n, "string")),
         }
-    }
-
-    /// `luaL_checktype(n, LUA_TTABLE)`.
-    #[allow(dead_code)]
-    pub(crate) fn table(&self, n: usize) -> LibResult<Table> {
-        match self.get(n) {
-            Some(Value::Table(t)) => Ok(t.clone()),
-            _ => Err(self.type_error(n, "table")),
-        }
-    }
-
-    /// `luaL_checkany`.
-    #[allow(dead_code)]
-    pub(crate) fn any(&self, n: usize) -> LibResult<&Value> {
-        self.get(n)
-            .ok_or_else(|| Failure::Arg(n, b"value expected".to_vec()))
     }
 }
 
