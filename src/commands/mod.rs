@@ -227,7 +227,7 @@ pub fn call(srv: &mut Server, c: &mut Client, argv: &Argv) {
 /// Redis's MISCONF refusal: while the AOF cannot be written, or the last
 /// background save failed with `stop-writes-on-bgsave-error yes`, commands
 /// that may change the dataset are refused; reads go on.
-fn disk_error(srv: &Server) -> Option<CmdError> {
+pub fn disk_error(srv: &Server) -> Option<CmdError> {
     if let Some(text) = srv.aof.as_ref().and_then(|aof| aof.write_error()) {
         return Some(CmdError::Other(
             format!("MISCONF Errors writing to the AOF file: {text}").into(),

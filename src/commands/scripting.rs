@@ -1,19 +1,246 @@
-//! SCRIPT, for a server without a scripting engine: only SCRIPT KILL.
+//! EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT (LOAD EXISTS FLUSH KILL
+//! DEBUG HELP).
 //!
-//! Owns: the answer Redis gives to SCRIPT KILL when no script is running.
-//! Redis Sentinel sends SCRIPT KILL to a master that answers -BUSY; tools
-//! probing a server send it too. RedisLite never runs scripts, so no
-//! script is ever in execution and the answer is always Redis's NOTBUSY.
+//! Owns: argument checks in Redis's order, the script cache's commands,
+//! and the checks a script with a shebang (`#!lua flags=...`) gets before
+//! it starts. Running the script is `scripting::run`.
 //!
-//! Must never: pretend to load or run a script (SCRIPT LOAD/EXISTS/FLUSH
-//! stay unknown subcommands, so a client learns scripting is absent).
+//! Must never: compile a script twice for the same body (the cache is by
+//! SHA-1, as EVALSHA needs), or propagate SCRIPT LOAD / EVAL themselves:
+//! Redis 7.0 replicates a script's effects, so replicas and the AOF never
+//! need the script.
 
 use super::Argv;
 use crate::connection::Client;
 use crate::errors::{CmdError, CmdResult};
+use crate::scripting::run::{run_script, ScriptCall};
+use crate::scripting::{parse_shebang, sha1_hex, Script, ScriptFlags};
 use crate::server::Server;
+use mlua::chunk::ChunkMode;
 
-/// SCRIPT KILL (the dispatcher rejects every other subcommand).
-pub fn script(_srv: &mut Server, _c: &mut Client, _argv: &Argv) -> CmdResult {
-    Err(CmdError::msg("NOTBUSY No scripts in execution right now."))
+/// Chunk name of EVAL scripts: errors read `user_script:3: ...`.
+const CHUNK_NAME: &str = "@user_script";
+
+pub fn eval(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    eval_generic(srv, c, argv, false, false)
+}
+
+pub fn evalsha(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    eval_generic(srv, c, argv, true, false)
+}
+
+pub fn eval_ro(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    eval_generic(srv, c, argv, false, true)
+}
+
+pub fn evalsha_ro(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    eval_generic(srv, c, argv, true, true)
+}
+
+/// The number of keys of `EVAL script numkeys key... arg...`.
+fn numkeys(argv: &Argv) -> Result<usize, CmdError> {
+    let n = crate::resp::parser::parse_i64(&argv[2]).ok_or(CmdError::NotInteger)?;
+    if n < 0 {
+        return Err(CmdError::msg("ERR Number of keys can't be negative"));
+    }
+    let n = n as u64;
+    if n > (argv.len() - 3) as u64 {
+        return Err(CmdError::msg(
+            "ERR Number of keys can't be greater than number of args",
+        ));
+    }
+    Ok(n as usize)
+}
+
+fn eval_generic(
+    srv: &mut Server,
+    c: &mut Client,
+    argv: &Argv,
+    by_sha: bool,
+    read_only_cmd: bool,
+) -> CmdResult {
+    let n = numkeys(argv)?;
+    let sha = if by_sha {
+        let sha = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
+        if !srv.scripting.scripts.contains_key(&sha) {
+            return Err(CmdError::msg("NOSCRIPT No matching script. Please use EVAL."));
+        }
+        sha
+    } else {
+        cache_script(srv, &argv[1])?
+    };
+    let Some(script) = srv.scripting.scripts.get(&sha) else {
+        return Err(CmdError::msg("NOSCRIPT No matching script. Please use EVAL."));
+    };
+    let func = script.func.clone();
+    let flags = script.flags;
+    if flags.shebang {
+        check_before_start(srv, c, flags)?;
+    }
+    let all = argv.iter().skip(3).collect::<Vec<_>>();
+    let (keys, args) = all.split_at(n);
+    run_script(
+        srv,
+        c,
+        ScriptCall {
+            sha: &sha,
+            func,
+            keys: keys.to_vec(),
+            args: args.to_vec(),
+            read_only: read_only_cmd || flags.no_writes,
+        },
+    )
+}
+
+/// What Redis 7.0 checks before a script with a shebang starts: a script
+/// that may write is refused where writes are (read-only replica, disk
+/// errors, too few replicas, out of memory unless `allow-oom`).
+fn check_before_start(srv: &mut Server, c: &Client, flags: ScriptFlags) -> CmdResult {
+    if flags.no_writes || c.is_master {
+        return Ok(());
+    }
+    if srv.config.replicaof.is_some() && srv.config.replica_read_only {
+        return Err(CmdError::msg(
+            "READONLY You can't write against a read only replica.",
+        ));
+    }
+    if let Some(e) = super::disk_error(srv) {
+        return Err(e);
+    }
+    if srv.config.min_replicas_to_write > 0 && !srv.enough_good_replicas() {
+        return Err(CmdError::msg("NOREPLICAS Not enough good replicas to write."));
+    }
+    if !flags.allow_oom
+        && srv.config.maxmemory > 0
+        && crate::memory::used_memory() as u64 > srv.config.maxmemory
+    {
+        return Err(CmdError::Oom);
+    }
+    Ok(())
+}
+
+/// Compile `body` into the cache unless it is there; its SHA-1.
+fn cache_script(srv: &mut Server, body: &[u8]) -> Result<String, CmdError> {
+    let sha = sha1_hex(body);
+    if srv.scripting.scripts.contains_key(&sha) {
+        return Ok(sha);
+    }
+    let flags = parse_shebang(body).map_err(|e| CmdError::Other(e.into()))?;
+    // The shebang line is not Lua: it is compiled as an empty line, so
+    // line numbers in errors stay those of the body.
+    let source: Vec<u8> = match flags {
+        Some(_) => {
+            let nl = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
+            body[nl..].to_vec()
+        }
+        None => body.to_vec(),
+    };
+    let lua = srv
+        .scripting
+        .lua()
+        .map_err(|e| CmdError::Other(format!("ERR {e}").into()))?;
+    let func = lua
+        .load(source)
+        .set_name(CHUNK_NAME)
+        .set_mode(ChunkMode::Text)
+        .into_function()
+        .map_err(|e| {
+            CmdError::Other(
+                format!(
+                    "ERR Error compiling script (new function): {}",
+                    crate::scripting::sandbox::syntax_message(&e)
+                )
+                .into(),
+            )
+        })?;
+    srv.scripting.cached_bytes += body.len();
+    srv.scripting.scripts.insert(
+        sha.clone(),
+        Script {
+            body: body.to_vec(),
+            func,
+            flags: flags.unwrap_or_default(),
+        },
+    );
+    Ok(sha)
+}
+
+const SCRIPT_HELP: &[&str] = &[
+    "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "DEBUG (YES|SYNC|NO)",
+    "    Set the debug mode for subsequent scripts executed.",
+    "EXISTS <sha1> [<sha1> ...]",
+    "    Return information about the existence of the scripts in the script cache.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Flush the Lua scripts cache. Very dangerous on replicas.",
+    "    When called without the optional mode argument, the behavior is determined by the",
+    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+    "    * ASYNC: Asynchronously flush the scripts cache.",
+    "    * SYNC: Synchronously flush the scripts cache.",
+    "KILL",
+    "    Kill the currently executing Lua script.",
+    "LOAD <script>",
+    "    Load a script into the scripts cache without executing it.",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// SCRIPT and its subcommands (the dispatcher checked name and arity).
+pub fn script(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    let sub = argv[1].to_ascii_lowercase();
+    match sub.as_slice() {
+        b"load" => {
+            let sha = cache_script(srv, &argv[2])?;
+            c.reply().bulk(sha.as_bytes());
+        }
+        b"exists" => {
+            c.reply().array(argv.len() - 2);
+            for i in 2..argv.len() {
+                let sha = String::from_utf8_lossy(&argv[i]).to_ascii_lowercase();
+                let found = srv.scripting.scripts.contains_key(&sha);
+                c.reply().int(found as i64);
+            }
+        }
+        b"flush" => {
+            let mode_ok = match argv.len() {
+                2 => true,
+                3 => argv[2].eq_ignore_ascii_case(b"sync") || argv[2].eq_ignore_ascii_case(b"async"),
+                _ => false,
+            };
+            if !mode_ok {
+                return Err(CmdError::msg(
+                    "ERR SCRIPT FLUSH only support SYNC|ASYNC option",
+                ));
+            }
+            srv.scripting.flush();
+            c.reply().ok();
+        }
+        b"kill" => {
+            // Scripts run to completion inside one command: none is ever
+            // running when another client's command is read.
+            return Err(CmdError::msg("NOTBUSY No scripts in execution right now."));
+        }
+        b"debug" => {
+            if c.multi.is_some() || c.in_exec {
+                return Err(CmdError::msg("ERR SCRIPT DEBUG must be called outside MULTI"));
+            }
+            if argv[2].eq_ignore_ascii_case(b"no") {
+                c.reply().ok();
+            } else if argv[2].eq_ignore_ascii_case(b"yes") || argv[2].eq_ignore_ascii_case(b"sync") {
+                return Err(CmdError::msg(
+                    "ERR RedisLite has no Lua debugger (SCRIPT DEBUG YES|SYNC are not supported)",
+                ));
+            } else {
+                return Err(CmdError::msg("ERR Use SCRIPT DEBUG YES/SYNC/NO"));
+            }
+        }
+        b"help" => {
+            c.reply().array(SCRIPT_HELP.len());
+            for line in SCRIPT_HELP {
+                c.reply().simple(line);
+            }
+        }
+        _ => return Err(CmdError::subcommand_syntax(&argv[0], &argv[1])),
+    }
+    Ok(())
 }

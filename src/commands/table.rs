@@ -683,12 +683,44 @@ static CLUSTER_SUBS: [SubCommand; 27] = [
     ),
 ];
 
-static SCRIPT_SUBS: [SubCommand; 1] = [sub(
-    "kill",
-    2,
-    NOSCRIPT | ALLOW_BUSY,
-    "Terminate the currently executing Lua script.",
-)];
+static SCRIPT_SUBS: [SubCommand; 6] = [
+    sub(
+        "debug",
+        3,
+        NOSCRIPT,
+        "Set the debug mode for executed scripts.",
+    ),
+    sub(
+        "exists",
+        -3,
+        NOSCRIPT,
+        "Check existence of scripts in the script cache.",
+    ),
+    sub(
+        "flush",
+        -2,
+        NOSCRIPT,
+        "Remove all the scripts from the script cache.",
+    ),
+    sub(
+        "help",
+        2,
+        LOADING | STALE,
+        "Show helpful text about the different subcommands",
+    ),
+    sub(
+        "kill",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        "Terminate the currently executing Lua script.",
+    ),
+    sub(
+        "load",
+        3,
+        NOSCRIPT | STALE,
+        "Load the specified Lua script into the script cache.",
+    ),
+];
 
 static PUBSUB_SUBS: [SubCommand; 6] = [
     sub(
@@ -853,6 +885,13 @@ pub static COMMANDS: &[Command] = &[
     with_subs(cmd("pubsub", pubsub::pubsub, -2, 0, NOKEYS, "pubsub", "2.8.0", "A container for Pub/Sub commands"), &PUBSUB_SUBS),
     // Scripting (eval.c): no engine, only SCRIPT KILL's answer.
     with_subs(cmd("script", scripting::script, -2, 0, NOKEYS, "scripting", "2.6.0", "A container for Lua scripts management commands"), &SCRIPT_SUBS),
+    // Scripts (eval.c). Their keys follow numkeys (acl_key_needs.rs);
+    // neither is a write command itself: the commands a script runs are
+    // checked one by one (scripting/run.rs).
+    cmd("eval", scripting::eval, -3, NOSCRIPT | STALE | SKIP_MONITOR, NOKEYS, "scripting", "2.6.0", "Execute a Lua script server side"),
+    cmd("evalsha", scripting::evalsha, -3, NOSCRIPT | STALE | SKIP_MONITOR, NOKEYS, "scripting", "2.6.0", "Execute a Lua script server side"),
+    cmd("eval_ro", scripting::eval_ro, -3, READONLY | NOSCRIPT | STALE | SKIP_MONITOR, NOKEYS, "scripting", "7.0.0", "Execute a read-only Lua script server side"),
+    cmd("evalsha_ro", scripting::evalsha_ro, -3, READONLY | NOSCRIPT | STALE | SKIP_MONITOR, NOKEYS, "scripting", "7.0.0", "Execute a read-only Lua script server side"),
     // Cluster (cluster.c): a standalone server's answer to all of them.
     with_subs(cmd("cluster", cluster::cluster_disabled, -2, 0, NOKEYS, "cluster", "3.0.0", "A container for cluster commands"), &CLUSTER_SUBS),
     cmd("asking", cluster::cluster_disabled, 1, FAST, NOKEYS, "cluster", "3.0.0", "Sent by cluster clients after an -ASK redirect"),

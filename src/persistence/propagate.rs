@@ -105,6 +105,18 @@ impl Propagator {
         self.unit_push_with(db, |out| encode_command(out, args));
     }
 
+    /// Where the unit stands now, to drop what follows with
+    /// [`Propagator::unit_truncate`] (a script's `redis.set_repl(REPL_NONE)`).
+    pub fn unit_mark(&self) -> (usize, usize) {
+        (self.unit_buf.len(), self.unit_cmds.len())
+    }
+
+    /// Drop the commands added to the unit since `mark`.
+    pub fn unit_truncate(&mut self, mark: (usize, usize)) {
+        self.unit_buf.truncate(mark.0);
+        self.unit_cmds.truncate(mark.1);
+    }
+
     /// True when the current unit has commands waiting, or its end.
     pub fn unit_pending(&self) -> bool {
         !self.unit_cmds.is_empty() || self.fed

@@ -97,8 +97,10 @@ pub fn fmt_double(v: f64, out: &mut [u8; DOUBLE_BUF]) -> &[u8] {
         return &out[..s.len()];
     }
     if v.is_nan() {
-        out[..3].copy_from_slice(b"nan");
-        return &out[..3];
+        // glibc prints the sign bit of a NaN too (a script's 0/0 is -nan).
+        let s: &[u8] = if v.is_sign_negative() { b"-nan" } else { b"nan" };
+        out[..s.len()].copy_from_slice(s);
+        return &out[..s.len()];
     }
     // "d.dddddddddddddddde<exp>", 17 significant digits.
     let mut sci = [0u8; DOUBLE_BUF];
@@ -326,6 +328,34 @@ impl<'a> ReplyWriter<'a> {
             Proto::Resp3 => {
                 self.header(b'=', text.len() as i64 + 4);
                 self.buf.extend_from_slice(b"txt:");
+                self.buf.extend_from_slice(text);
+                self.buf.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+
+    /// A big number given as its decimal text: `(text` in RESP3, a bulk
+    /// string in RESP2 (scripts returning `{big_number=...}`).
+    pub fn big_number(&mut self, text: &[u8]) {
+        match self.proto {
+            Proto::Resp2 => self.bulk(text),
+            Proto::Resp3 => {
+                self.buf.push(b'(');
+                self.buf.extend_from_slice(text);
+                self.buf.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+
+    /// Verbatim text with its own 3-byte format (`txt`, `mkd`): scripts
+    /// choose it. A bulk string of the text alone in RESP2.
+    pub fn verbatim_with_format(&mut self, format: &[u8], text: &[u8]) {
+        match self.proto {
+            Proto::Resp2 => self.bulk(text),
+            Proto::Resp3 => {
+                self.header(b'=', (text.len() + format.len() + 1) as i64);
+                self.buf.extend_from_slice(format);
+                self.buf.push(b':');
                 self.buf.extend_from_slice(text);
                 self.buf.extend_from_slice(b"\r\n");
             }

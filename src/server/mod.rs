@@ -60,6 +60,8 @@ pub struct Server {
     pub stats: Stats,
     /// MIGRATE's cached connections to target servers.
     pub migrate: crate::commands::migrate::MigrateSockets,
+    /// EVAL / EVALSHA: the Lua state and the script cache.
+    pub scripting: crate::scripting::Scripting,
     pub clients: Vec<Option<Box<Client>>>,
     pub free_tokens: Vec<usize>,
     pub connected_clients: usize,
@@ -260,6 +262,7 @@ impl Server {
             pubsub: crate::pubsub::PubSub::default(),
             stats: Stats::new(crate::commands::table::ids().total),
             migrate: Default::default(),
+            scripting: Default::default(),
             clients: Vec::new(),
             free_tokens: Vec::new(),
             connected_clients: 0,

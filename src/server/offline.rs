@@ -40,6 +40,12 @@ const REFUSED_COMMANDS: &[&str] = &[
     "monitor",
     "failover",
     "migrate",
+    // A script can loop forever, and the offline server has no event
+    // loop from which SCRIPT KILL could stop it.
+    "eval",
+    "evalsha",
+    "eval_ro",
+    "evalsha_ro",
 ];
 
 /// Options whose CONFIG SET touches the file system or the network.
