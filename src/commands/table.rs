@@ -841,7 +841,7 @@ pub static COMMANDS: &[Command] = &[
     // Connection
     cmd("ping", connection::ping, -1, FAST, NOKEYS, "connection", "1.0.0", "Ping the server"),
     cmd("echo", connection::echo, 2, FAST | LOADING | STALE, NOKEYS, "connection", "1.0.0", "Echo the given string"),
-    cmd("quit", connection::quit, -1, NO_AUTH | LOADING | STALE | FAST | ALLOW_BUSY, NOKEYS, "connection", "1.0.0", "Close the connection"),
+    cmd("quit", connection::quit, -1, NOSCRIPT | NO_AUTH | LOADING | STALE | FAST | ALLOW_BUSY, NOKEYS, "connection", "1.0.0", "Close the connection"),
     cmd("reset", connection::reset, 1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, NOKEYS, "connection", "6.2.0", "Reset the connection"),
     cmd("hello", connection::hello, -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, NOKEYS, "connection", "6.0.0", "Handshake with Redis"),
     cmd("auth", connection::auth, -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, NOKEYS, "connection", "1.0.0", "Authenticate to the server"),

@@ -109,7 +109,9 @@ fn random(g: &mut Rand48, args: &MultiValue) -> mlua::Result<f64> {
         1 => {
             let u = check_int(args, 0, "random")?;
             if u < 1 {
-                return Err(mlua::Error::runtime("bad argument #1 to 'random' (interval is empty)"));
+                return Err(mlua::Error::runtime(
+                    "bad argument #1 to 'random' (interval is empty)",
+                ));
             }
             Ok((r * u as f64).floor() + 1.0)
         }
@@ -117,7 +119,9 @@ fn random(g: &mut Rand48, args: &MultiValue) -> mlua::Result<f64> {
             let l = check_int(args, 0, "random")?;
             let u = check_int(args, 1, "random")?;
             if l > u {
-                return Err(mlua::Error::runtime("bad argument #2 to 'random' (interval is empty)"));
+                return Err(mlua::Error::runtime(
+                    "bad argument #2 to 'random' (interval is empty)",
+                ));
             }
             Ok((r * (u - l + 1) as f64).floor() + l as f64)
         }
@@ -176,7 +180,9 @@ fn see_through_views(lua: &Lua, g: &Table, proxies: Table) -> mlua::Result<()> {
     };
     let table_expected = |func: &str, v: Option<&Value>| {
         let got = v.map(lua_type_name).unwrap_or("no value");
-        mlua::Error::runtime(format!("bad argument #1 to '{func}' (table expected, got {got})"))
+        mlua::Error::runtime(format!(
+            "bad argument #1 to '{func}' (table expected, got {got})"
+        ))
     };
     let b = behind.clone();
     let n = raw_next.clone();
@@ -281,7 +287,10 @@ const LOAD_LIMIT: usize = 512 * 1024 * 1024;
 
 /// `load(func [, chunkname])`: the pieces `func` returns, then as
 /// `loadstring`.
-fn load(lua: &Lua, (reader, name): (mlua::Function, Option<LuaString>)) -> mlua::Result<MultiValue> {
+fn load(
+    lua: &Lua,
+    (reader, name): (mlua::Function, Option<LuaString>),
+) -> mlua::Result<MultiValue> {
     let mut text = Vec::new();
     loop {
         match reader.call::<Value>(())? {
@@ -303,13 +312,18 @@ fn load(lua: &Lua, (reader, name): (mlua::Function, Option<LuaString>)) -> mlua:
 
 /// An error a `redis.*` function raises with Redis's exact message: the
 /// message handler turns it into `{err = message}` (no `ERR ` added, no
-/// position in the text).
+/// position in the text). `counted`: the error is already in INFO
+/// errorstats (a command's error `redis.call` raises), so the table gets
+/// `ignore_error_stats_update = true`.
 #[derive(Debug)]
-pub struct RaisedReply(pub String);
+pub struct RaisedReply {
+    pub msg: String,
+    pub counted: bool,
+}
 
 impl std::fmt::Display for RaisedReply {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.msg)
     }
 }
 
@@ -317,14 +331,25 @@ impl std::error::Error for RaisedReply {}
 
 /// Raise `msg` from a Rust function as Redis raises its own errors.
 pub fn raise<T>(msg: &str) -> mlua::Result<T> {
-    Err(mlua::Error::external(RaisedReply(msg.to_string())))
+    Err(mlua::Error::external(RaisedReply {
+        msg: msg.to_string(),
+        counted: false,
+    }))
+}
+
+/// Raise a command's error, already counted in INFO errorstats.
+pub fn raise_counted<T>(msg: &str) -> mlua::Result<T> {
+    Err(mlua::Error::external(RaisedReply {
+        msg: msg.to_string(),
+        counted: true,
+    }))
 }
 
 /// The [`RaisedReply`] inside an error from a Rust function, if any.
-fn raised_reply(e: &mlua::Error) -> Option<&str> {
+fn raised_reply(e: &mlua::Error) -> Option<&RaisedReply> {
     match e {
         mlua::Error::CallbackError { cause, .. } => raised_reply(cause),
-        mlua::Error::ExternalError(inner) => inner.downcast_ref::<RaisedReply>().map(|r| r.0.as_str()),
+        mlua::Error::ExternalError(inner) => inner.downcast_ref::<RaisedReply>(),
         mlua::Error::WithContext { cause, .. } => raised_reply(cause),
         _ => None,
     }
@@ -335,7 +360,7 @@ fn raised_reply(e: &mlua::Error) -> Option<&str> {
 fn error_message(lua: &Lua, e: Value) -> mlua::Result<Value> {
     Ok(match e {
         Value::Error(e) => Value::String(lua.create_string(match raised_reply(&e) {
-            Some(m) => m.to_string(),
+            Some(r) => r.msg.clone(),
             None => error_text(&e),
         })?),
         other => other,
@@ -362,9 +387,17 @@ fn log(lua: &Lua, args: MultiValue) -> mlua::Result<()> {
     if args.len() < 2 {
         return raise("ERR redis.log() requires two arguments or more.");
     }
+    // `lua_isnumber`: numeric strings count.
     let level = match &args[0] {
         Value::Integer(n) => *n as f64,
         Value::Number(n) => *n,
+        Value::String(s) => match std::str::from_utf8(&s.as_bytes())
+            .ok()
+            .and_then(|t| t.trim().parse::<f64>().ok())
+        {
+            Some(n) => n,
+            None => return raise("ERR First argument must be a number (log level)."),
+        },
         _ => return raise("ERR First argument must be a number (log level)."),
     };
     if !(0.0..=3.0).contains(&level) {
@@ -411,10 +444,19 @@ fn error_handler(lua: &Lua, err: Value) -> mlua::Result<Table> {
             t
         }
         Value::Error(e) => match raised_reply(&e) {
-            Some(msg) => error_table(lua, msg)?,
+            Some(r) => {
+                let t = error_table(lua, &r.msg)?;
+                if r.counted {
+                    t.raw_set(super::convert::COUNTED_FIELD, true)?;
+                }
+                t
+            }
             // A plain error from a Rust function gets the position Lua's
             // luaL_error gives: the script line that called it.
-            None => error_table(lua, &format!("ERR {}{}", script_position(lua), error_text(&e)))?,
+            None => error_table(
+                lua,
+                &format!("ERR {}{}", script_position(lua), error_text(&e)),
+            )?,
         },
         Value::Nil => error_table(lua, "ERR nil")?,
         other => error_table(lua, &format!("ERR {}", other.to_string()?))?,
@@ -443,7 +485,11 @@ fn script_position(lua: &Lua) -> String {
     for level in 1..64 {
         let Some((what, short, line)) = lua.inspect_stack(level, |d| {
             let src = d.source();
-            (src.what, src.short_src.as_deref().unwrap_or("?").to_string(), d.current_line())
+            (
+                src.what,
+                src.short_src.as_deref().unwrap_or("?").to_string(),
+                d.current_line(),
+            )
         }) else {
             break;
         };
@@ -507,40 +553,81 @@ function redis.breakpoint() return false end
 function redis.debug() end
 -- An error reply: a leading '-' dropped, and 'ERR ' added to a message
 -- without an error code (no space in it).
-function redis.error_reply(e)
-  if type(e) ~= 'string' then return {err = 'ERR wrong number or type of arguments'} end
+function redis.error_reply(...)
+  local e = ...
+  if select('#', ...) ~= 1 or type(e) ~= 'string' then
+    return {err = 'ERR wrong number or type of arguments'}
+  end
   if e:sub(1, 1) == '-' then e = e:sub(2) end
   if not e:find(' ', 1, true) then e = 'ERR ' .. e end
   return {err = e}
 end
-function redis.status_reply(s)
-  if type(s) ~= 'string' then return {err = 'ERR wrong number or type of arguments'} end
+function redis.status_reply(...)
+  local s = ...
+  if select('#', ...) ~= 1 or type(s) ~= 'string' then
+    return {err = 'ERR wrong number or type of arguments'}
+  end
   return {ok = s}
 end
 
 -- Read-only views of the libraries: writes fail, reads go through.
 -- bridge.proxies maps each view to its table, so pairs, ipairs and next
--- (Rust, in sandbox.rs) walk the table behind a view.
+-- (Rust, in sandbox.rs) walk the table behind a view. `ro` holds every
+-- table a script may not change (the views and _G): Redis's patched Lua
+-- refuses writes to them in the VM itself, so rawset, setmetatable and
+-- table.insert, which write without metamethods, check it here and fail
+-- as Redis does, without a position in the message.
 local proxies = bridge.proxies
+local ro = {}
+local function refuse() error('Attempt to modify a readonly table', 2) end
 local function readonly(t)
   local view = setmetatable({}, {
     __index = t,
-    __newindex = function() error('Attempt to modify a readonly table', 2) end,
+    __newindex = refuse,
     __metatable = false,
   })
   proxies[view] = t
+  ro[view] = true
   return view
 end
 local G = _G
+local rawset, rawsetmetatable, rawinsert = rawset, setmetatable, table.insert
+G.rawset = function(t, ...)
+  if ro[t] then error('Attempt to modify a readonly table', 0) end
+  -- Not a tail call, so Lua's own argument errors name the function.
+  local r = rawset(t, ...)
+  return r
+end
+G.setmetatable = function(t, ...)
+  if ro[t] then error('Attempt to modify a readonly table', 0) end
+  local r = rawsetmetatable(t, ...)
+  return r
+end
+table.insert = function(t, ...)
+  if ro[t] then error('Attempt to modify a readonly table', 0) end
+  rawinsert(t, ...)
+end
 for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'bit', 'cjson', 'cmsgpack', 'struct'}) do
   if rawget(G, name) then G[name] = readonly(rawget(G, name)) end
 end
 G.redis = readonly(redis)
-setmetatable(G, {
+-- Strings find their methods through the string library's view, and the
+-- strings' metatable is shown read-only, so no script can change the
+-- methods of every string (`getmetatable('').__index.upper = f`).
+local smt = getmetatable('')
+if smt then
+  smt.__index = G.string
+  smt.__metatable = readonly(smt)
+end
+-- _G's metatable: the nonexistent-global and readonly-global errors;
+-- getmetatable(_G) shows it read-only, as Redis.
+local gmt = {
   __index = function(_, k)
     error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
   end,
-  __newindex = function() error('Attempt to modify a readonly table', 2) end,
-  __metatable = false,
-})
+  __newindex = refuse,
+}
+gmt.__metatable = readonly(gmt)
+rawsetmetatable(G, gmt)
+ro[G] = true
 "#;
