@@ -59,6 +59,12 @@ fn eval_generic(
     by_sha: bool,
     read_only_cmd: bool,
 ) -> CmdResult {
+    // EVAL* are SKIP_MONITOR so that MONITOR shows them here, before the
+    // commands their script runs (as Redis's evalCommand does), even when
+    // they fail.
+    if !srv.monitors.is_empty() {
+        crate::observe::monitor::feed(srv, c, argv);
+    }
     let n = numkeys(argv)?;
     let sha = if by_sha {
         let sha = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
@@ -79,6 +85,12 @@ fn eval_generic(
     let func = script.func.clone();
     let flags = script.flags;
     if flags.shebang {
+        // A script that declares it may write cannot run as EVAL_RO.
+        if read_only_cmd && !flags.no_writes {
+            return Err(CmdError::msg(
+                "ERR Can not execute a script with write flag using *_ro command.",
+            ));
+        }
         check_before_start(srv, c, flags)?;
     }
     let all = argv.iter().skip(3).collect::<Vec<_>>();
@@ -229,6 +241,13 @@ pub fn script(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             return Err(CmdError::msg("NOTBUSY No scripts in execution right now."));
         }
         b"debug" => {
+            // Redis checks for replies not yet sent first (inside EXEC
+            // there always are: the array's header).
+            if c.out_pos < c.out.len() {
+                return Err(CmdError::msg(
+                    "ERR SCRIPT DEBUG must be called outside a pipeline",
+                ));
+            }
             if c.multi.is_some() || c.in_exec {
                 return Err(CmdError::msg(
                     "ERR SCRIPT DEBUG must be called outside MULTI",

@@ -1272,6 +1272,9 @@ pub struct CommandIds {
     pub sub_base: Vec<usize>,
     /// Number of ids.
     pub total: usize,
+    /// Full name of each id (`client|info`), made once: CLIENT LIST's
+    /// `cmd=` field shows the last command by it, as Redis.
+    names: Vec<&'static str>,
 }
 
 impl CommandIds {
@@ -1299,6 +1302,11 @@ impl CommandIds {
         c.subcommands
             .get(id - self.sub_base[i])
             .map(|s| (c, Some(s)))
+    }
+
+    /// [`CommandIds::full_name`] without allocating (`""` for no id).
+    pub fn static_name(&self, id: usize) -> &'static str {
+        self.names.get(id).copied().unwrap_or("")
     }
 
     /// Redis's full name of an id: `get`, `config|get`.
@@ -1344,10 +1352,16 @@ pub fn ids() -> &'static CommandIds {
             sub_base.push(next);
             next += c.subcommands.len();
         }
-        CommandIds {
+        let mut ids = CommandIds {
             sub_base,
             total: next,
-        }
+            names: Vec::new(),
+        };
+        // Leaked once for the process: one short string per id.
+        ids.names = (0..next)
+            .map(|id| &*Box::leak(ids.full_name(id).into_boxed_str()))
+            .collect();
+        ids
     })
 }
 

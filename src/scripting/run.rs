@@ -472,7 +472,7 @@ fn check_command(ctx: &mut Ctx, r: &Resolved, argv: &Argv) -> Result<(), String>
 /// The ACL refusal as Redis words it for a script's command.
 fn script_acl_message(noperm: &str) -> &'static str {
     if noperm.contains("keys") {
-        "ERR The user executing the script can't access at least one of the keys mentioned in the command"
+        "ERR The user executing the script can't access at least one of the keys mentioned in the command arguments"
     } else if noperm.contains("channels") {
         "ERR The user executing the script can't publish to the channel mentioned in the command"
     } else {

@@ -78,6 +78,13 @@ pub fn new_state(rand: Rc<Cell<Rand48>>) -> mlua::Result<Lua> {
     )?;
     let proxies = lua.create_table()?;
     bridge.raw_set("proxies", &proxies)?;
+    let ro = lua.create_table()?;
+    bridge.raw_set("ro", &ro)?;
+    bridge.raw_set(
+        "raw_setmetatable",
+        g.raw_get::<mlua::Function>("setmetatable")?,
+    )?;
+    guard_raw_writes(&lua, &g, ro)?;
     bridge.raw_set("error_message", lua.create_function(error_message)?)?;
     // The `redis` table: the functions that need no server are here; the
     // others (`call`, `pcall`, `setresp`, `set_repl`, `acl_check_cmd`)
@@ -161,6 +168,89 @@ fn lua_type_name(v: &Value) -> &'static str {
         Value::Integer(_) => "number",
         other => other.type_name(),
     }
+}
+
+/// `rawset`, `setmetatable` and `table.insert` write without asking the
+/// table's metatable, so the read-only views cannot stop them: these
+/// versions refuse the tables in `ro` (the views and `_G`) with Redis's
+/// message, without a position (Redis's VM raises it inside the C
+/// function). They are Rust functions, as the originals are C ones, so a
+/// script's `return rawset(...)` keeps its frame and errors keep the
+/// script's line.
+fn guard_raw_writes(lua: &Lua, g: &Table, ro: Table) -> mlua::Result<()> {
+    const READONLY: &str = "ERR Attempt to modify a readonly table";
+    let is_ro = |ro: &Table, v: Option<&Value>| -> mlua::Result<bool> {
+        Ok(match v {
+            Some(v @ Value::Table(_)) => ro.raw_get::<Value>(v.clone())? != Value::Nil,
+            _ => false,
+        })
+    };
+    let table_arg = |args: &MultiValue, func: &str| -> mlua::Result<Table> {
+        match args.front() {
+            Some(Value::Table(t)) => Ok(t.clone()),
+            other => Err(mlua::Error::runtime(format!(
+                "bad argument #1 to '{func}' (table expected, got {})",
+                other.map(lua_type_name).unwrap_or("no value")
+            ))),
+        }
+    };
+    let r = ro.clone();
+    g.raw_set(
+        "rawset",
+        lua.create_function(move |_, args: MultiValue| {
+            let t = table_arg(&args, "rawset")?;
+            for i in [1, 2] {
+                if args.get(i).is_none() {
+                    return Err(mlua::Error::runtime(format!(
+                        "bad argument #{} to 'rawset' (value expected)",
+                        i + 1
+                    )));
+                }
+            }
+            if is_ro(&r, args.front())? {
+                return raise(READONLY);
+            }
+            match &args[1] {
+                Value::Nil => return Err(mlua::Error::runtime("table index is nil")),
+                Value::Number(n) if n.is_nan() => {
+                    return Err(mlua::Error::runtime("table index is NaN"))
+                }
+                _ => {}
+            }
+            t.raw_set(args[1].clone(), args[2].clone())?;
+            Ok(t)
+        })?,
+    )?;
+    let r = ro.clone();
+    let setmt: mlua::Function = g.raw_get("setmetatable")?;
+    g.raw_set(
+        "setmetatable",
+        lua.create_function(move |_, args: MultiValue| {
+            table_arg(&args, "setmetatable")?;
+            if !matches!(args.get(1), Some(Value::Nil | Value::Table(_))) {
+                return Err(mlua::Error::runtime(
+                    "bad argument #2 to 'setmetatable' (nil or table expected)",
+                ));
+            }
+            if is_ro(&r, args.front())? {
+                return raise(READONLY);
+            }
+            setmt.call::<Value>(args)
+        })?,
+    )?;
+    let table: Table = g.raw_get("table")?;
+    let insert: mlua::Function = table.raw_get("insert")?;
+    table.raw_set(
+        "insert",
+        lua.create_function(move |_, args: MultiValue| {
+            table_arg(&args, "insert")?;
+            if is_ro(&ro, args.front())? {
+                return raise(READONLY);
+            }
+            insert.call::<()>(args)
+        })?,
+    )?;
+    Ok(())
 }
 
 /// Replace `pairs`, `ipairs` and `next` with versions that walk the table
@@ -578,7 +668,7 @@ end
 -- table.insert, which write without metamethods, check it here and fail
 -- as Redis does, without a position in the message.
 local proxies = bridge.proxies
-local ro = {}
+local ro = bridge.ro
 local function refuse() error('Attempt to modify a readonly table', 2) end
 local function readonly(t)
   local view = setmetatable({}, {
@@ -591,22 +681,7 @@ local function readonly(t)
   return view
 end
 local G = _G
-local rawset, rawsetmetatable, rawinsert = rawset, setmetatable, table.insert
-G.rawset = function(t, ...)
-  if ro[t] then error('Attempt to modify a readonly table', 0) end
-  -- Not a tail call, so Lua's own argument errors name the function.
-  local r = rawset(t, ...)
-  return r
-end
-G.setmetatable = function(t, ...)
-  if ro[t] then error('Attempt to modify a readonly table', 0) end
-  local r = rawsetmetatable(t, ...)
-  return r
-end
-table.insert = function(t, ...)
-  if ro[t] then error('Attempt to modify a readonly table', 0) end
-  rawinsert(t, ...)
-end
+local rawsetmetatable = bridge.raw_setmetatable
 for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'bit', 'cjson', 'cmsgpack', 'struct'}) do
   if rawget(G, name) then G[name] = readonly(rawget(G, name)) end
 end

@@ -23,6 +23,7 @@ mod differential_hashes;
 mod differential_hyperloglog;
 mod differential_lists;
 mod differential_random;
+mod differential_scripting;
 mod differential_sets;
 mod differential_stream_groups;
 mod differential_streams;
