@@ -117,7 +117,7 @@ fn check_before_start(srv: &mut Server, c: &Client, flags: ScriptFlags) -> CmdRe
     }
     if srv.config.replicaof.is_some() && srv.config.replica_read_only {
         return Err(CmdError::msg(
-            "READONLY You can't write against a read only replica.",
+            "READONLY Can not run script with write flag on readonly replica",
         ));
     }
     if let Some(e) = super::disk_error(srv) {

@@ -53,6 +53,7 @@ mod replication_fork;
 mod replication_links;
 mod replication_restart;
 mod replication_sync;
+mod scripting;
 mod secrets;
 mod sentinel;
 mod server;
