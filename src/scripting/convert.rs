@@ -338,7 +338,7 @@ pub fn lua_to_reply(
     }
     match v {
         Value::String(s) => w.bulk(&s.as_bytes()),
-        Value::Integer(n) => w.int(*n as i64),
+        Value::Integer(n) => w.int(*n),
         Value::Number(n) => w.int(lua_number_to_i64(*n)),
         Value::Boolean(b) => match (resp3_script, b) {
             (true, b) => w.boolean(*b),
@@ -601,7 +601,7 @@ mod tests {
             .unwrap();
         let t = v.as_table().unwrap();
         assert_eq!(t.raw_get::<f64>(1).unwrap(), 1.0);
-        assert_eq!(t.raw_get::<bool>(2).unwrap(), false);
+        assert!(!t.raw_get::<bool>(2).unwrap());
         let ok: Table = t.raw_get(3).unwrap();
         assert_eq!(ok.raw_get::<String>("ok").unwrap(), "OK");
         assert_eq!(
