@@ -16,6 +16,13 @@
 //! script runs (keys do not expire between two of its commands), because
 //! `execute` does not move the keyspace clock.
 //!
+//! Errors are counted once in INFO errorstats, as Redis 7.0: a command's
+//! error (or a refusal by the checks above, which also counts as a
+//! rejected call of that command) is counted when it happens, and the
+//! `{err=...}` table the script gets is marked `ignore_error_stats_update`
+//! so the script's error reply does not count it again; any error reply a
+//! script returns (nested ones too) makes its EVAL a failed call.
+//!
 //! Must never: keep a reference to the server past the script, or let
 //! the script's own call be propagated (its commands are, wrapped in
 //! MULTI/EXEC by the propagator when there are several).

@@ -13,7 +13,8 @@
 //! fails as in Redis ("Attempt to modify a readonly table", "Script
 //! attempted to access nonexistent global variable"); the library tables
 //! are read-only views (a script cannot replace `redis.call` or
-//! `string.format` for everyone); `loadstring`/`load` compile text only,
+//! `string.format` for everyone, nor reach the real tables through
+//! `rawset`, `setmetatable`, `table.insert` or the strings' metatable); `loadstring`/`load` compile text only,
 //! never bytecode, which could break the VM's memory safety.
 //!
 //! The per-script half of the `redis` library (`call`, `pcall`,
