@@ -90,6 +90,9 @@ pub struct Client {
     /// True while EXEC runs this client's queued commands (blocking
     /// commands must not block then).
     pub in_exec: bool,
+    /// The fake client a Lua script's commands run as (Redis's
+    /// CLIENT_SCRIPT): XREAD refuses BLOCK, the ACL log says `lua`.
+    pub in_script: bool,
     /// Not read while its unsent output is too large (backpressure).
     pub read_paused: bool,
     /// Set when a pause ends: buffered commands must run before reading.
@@ -201,6 +204,7 @@ impl Client {
             watched: Vec::new(),
             watched_expired: Vec::new(),
             in_exec: false,
+            in_script: false,
             read_paused: false,
             resume_input: false,
             peer_closed: false,

@@ -57,7 +57,13 @@ fn username(c: &Client) -> String {
 
 /// Record a denial in ACL LOG (reason command/key/channel/auth).
 pub fn log_denial(srv: &mut Server, c: &Client, reason: &'static str, object: String, user: &[u8]) {
-    let context = if c.in_exec { "multi" } else { "toplevel" };
+    let context = if c.in_script {
+        "lua"
+    } else if c.in_exec {
+        "multi"
+    } else {
+        "toplevel"
+    };
     let entry = LogEntry {
         count: 1,
         reason,

@@ -433,7 +433,12 @@ pub fn execute(
     argv: &Argv,
     start_ns: u64,
 ) -> CmdResult {
-    c.last_cmd = cmd.name;
+    // CLIENT LIST `cmd=`: the subcommand's full name (`client|info`).
+    c.last_cmd = if cmd.subcommands.is_empty() {
+        cmd.name
+    } else {
+        table::ids().static_name(id)
+    };
     c.commands_processed += 1;
     let dirty_before = srv.ks.dirty;
     srv.prop.begin_command();

@@ -59,22 +59,38 @@ fn eval_generic(
     by_sha: bool,
     read_only_cmd: bool,
 ) -> CmdResult {
+    // EVAL* are SKIP_MONITOR so that MONITOR shows them here, before the
+    // commands their script runs (as Redis's evalCommand does), even when
+    // they fail.
+    if !srv.monitors.is_empty() {
+        crate::observe::monitor::feed(srv, c, argv);
+    }
     let n = numkeys(argv)?;
     let sha = if by_sha {
         let sha = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
         if !srv.scripting.scripts.contains_key(&sha) {
-            return Err(CmdError::msg("NOSCRIPT No matching script. Please use EVAL."));
+            return Err(CmdError::msg(
+                "NOSCRIPT No matching script. Please use EVAL.",
+            ));
         }
         sha
     } else {
         cache_script(srv, &argv[1])?
     };
     let Some(script) = srv.scripting.scripts.get(&sha) else {
-        return Err(CmdError::msg("NOSCRIPT No matching script. Please use EVAL."));
+        return Err(CmdError::msg(
+            "NOSCRIPT No matching script. Please use EVAL.",
+        ));
     };
     let func = script.func.clone();
     let flags = script.flags;
     if flags.shebang {
+        // A script that declares it may write cannot run as EVAL_RO.
+        if read_only_cmd && !flags.no_writes {
+            return Err(CmdError::msg(
+                "ERR Can not execute a script with write flag using *_ro command.",
+            ));
+        }
         check_before_start(srv, c, flags)?;
     }
     let all = argv.iter().skip(3).collect::<Vec<_>>();
@@ -101,14 +117,16 @@ fn check_before_start(srv: &mut Server, c: &Client, flags: ScriptFlags) -> CmdRe
     }
     if srv.config.replicaof.is_some() && srv.config.replica_read_only {
         return Err(CmdError::msg(
-            "READONLY You can't write against a read only replica.",
+            "READONLY Can not run script with write flag on readonly replica",
         ));
     }
     if let Some(e) = super::disk_error(srv) {
         return Err(e);
     }
     if srv.config.min_replicas_to_write > 0 && !srv.enough_good_replicas() {
-        return Err(CmdError::msg("NOREPLICAS Not enough good replicas to write."));
+        return Err(CmdError::msg(
+            "NOREPLICAS Not enough good replicas to write.",
+        ));
     }
     if !flags.allow_oom
         && srv.config.maxmemory > 0
@@ -204,7 +222,9 @@ pub fn script(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         b"flush" => {
             let mode_ok = match argv.len() {
                 2 => true,
-                3 => argv[2].eq_ignore_ascii_case(b"sync") || argv[2].eq_ignore_ascii_case(b"async"),
+                3 => {
+                    argv[2].eq_ignore_ascii_case(b"sync") || argv[2].eq_ignore_ascii_case(b"async")
+                }
                 _ => false,
             };
             if !mode_ok {
@@ -221,12 +241,22 @@ pub fn script(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             return Err(CmdError::msg("NOTBUSY No scripts in execution right now."));
         }
         b"debug" => {
+            // Redis checks for replies not yet sent first (inside EXEC
+            // there always are: the array's header).
+            if c.out_pos < c.out.len() {
+                return Err(CmdError::msg(
+                    "ERR SCRIPT DEBUG must be called outside a pipeline",
+                ));
+            }
             if c.multi.is_some() || c.in_exec {
-                return Err(CmdError::msg("ERR SCRIPT DEBUG must be called outside MULTI"));
+                return Err(CmdError::msg(
+                    "ERR SCRIPT DEBUG must be called outside MULTI",
+                ));
             }
             if argv[2].eq_ignore_ascii_case(b"no") {
                 c.reply().ok();
-            } else if argv[2].eq_ignore_ascii_case(b"yes") || argv[2].eq_ignore_ascii_case(b"sync") {
+            } else if argv[2].eq_ignore_ascii_case(b"yes") || argv[2].eq_ignore_ascii_case(b"sync")
+            {
                 return Err(CmdError::msg(
                     "ERR RedisLite has no Lua debugger (SCRIPT DEBUG YES|SYNC are not supported)",
                 ));

@@ -259,7 +259,11 @@ struct ReadArgs<'a> {
     noack: bool,
 }
 
-fn parse_read_args<'a>(argv: &Argv<'a>, group_form: bool) -> Result<ReadArgs<'a>, CmdError> {
+fn parse_read_args<'a>(
+    argv: &Argv<'a>,
+    group_form: bool,
+    from_script: bool,
+) -> Result<ReadArgs<'a>, CmdError> {
     let mut a = ReadArgs {
         block: None,
         count: 0,
@@ -272,6 +276,17 @@ fn parse_read_args<'a>(argv: &Argv<'a>, group_form: bool) -> Result<ReadArgs<'a>
     while i < argv.len() {
         let more = argv.len() - i - 1;
         if argv.is(i, "block") && more > 0 {
+            if from_script {
+                // Redis refuses BLOCK in scripts outright (no timeout to
+                // fall back on), naming the command as the script wrote it.
+                return Err(CmdError::Other(
+                    format!(
+                        "ERR {} command is not allowed with BLOCK option from scripts",
+                        String::from_utf8_lossy(argv.get(0))
+                    )
+                    .into(),
+                ));
+            }
             i += 1;
             a.block = Some(parse_block_ms(argv.get(i))?);
         } else if argv.is(i, "count") && more > 0 {
@@ -339,7 +354,7 @@ enum After {
 }
 
 fn read_command(srv: &mut Server, c: &mut Client, argv: &Argv, group_form: bool) -> CmdResult {
-    let a = parse_read_args(argv, group_form)?;
+    let a = parse_read_args(argv, group_form, c.in_script)?;
     let db = c.db;
     let keys = a.streams_at..a.streams_at + a.streams;
     // Resolve every key (type, group) and ID before reading anything, in

@@ -841,7 +841,7 @@ pub static COMMANDS: &[Command] = &[
     // Connection
     cmd("ping", connection::ping, -1, FAST, NOKEYS, "connection", "1.0.0", "Ping the server"),
     cmd("echo", connection::echo, 2, FAST | LOADING | STALE, NOKEYS, "connection", "1.0.0", "Echo the given string"),
-    cmd("quit", connection::quit, -1, NO_AUTH | LOADING | STALE | FAST | ALLOW_BUSY, NOKEYS, "connection", "1.0.0", "Close the connection"),
+    cmd("quit", connection::quit, -1, NOSCRIPT | NO_AUTH | LOADING | STALE | FAST | ALLOW_BUSY, NOKEYS, "connection", "1.0.0", "Close the connection"),
     cmd("reset", connection::reset, 1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, NOKEYS, "connection", "6.2.0", "Reset the connection"),
     cmd("hello", connection::hello, -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, NOKEYS, "connection", "6.0.0", "Handshake with Redis"),
     cmd("auth", connection::auth, -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, NOKEYS, "connection", "1.0.0", "Authenticate to the server"),
@@ -1272,6 +1272,9 @@ pub struct CommandIds {
     pub sub_base: Vec<usize>,
     /// Number of ids.
     pub total: usize,
+    /// Full name of each id (`client|info`), made once: CLIENT LIST's
+    /// `cmd=` field shows the last command by it, as Redis.
+    names: Vec<&'static str>,
 }
 
 impl CommandIds {
@@ -1299,6 +1302,11 @@ impl CommandIds {
         c.subcommands
             .get(id - self.sub_base[i])
             .map(|s| (c, Some(s)))
+    }
+
+    /// [`CommandIds::full_name`] without allocating (`""` for no id).
+    pub fn static_name(&self, id: usize) -> &'static str {
+        self.names.get(id).copied().unwrap_or("")
     }
 
     /// Redis's full name of an id: `get`, `config|get`.
@@ -1344,10 +1352,16 @@ pub fn ids() -> &'static CommandIds {
             sub_base.push(next);
             next += c.subcommands.len();
         }
-        CommandIds {
+        let mut ids = CommandIds {
             sub_base,
             total: next,
-        }
+            names: Vec::new(),
+        };
+        // Leaked once for the process: one short string per id.
+        ids.names = (0..next)
+            .map(|id| &*Box::leak(ids.full_name(id).into_boxed_str()))
+            .collect();
+        ids
     })
 }
 

@@ -90,7 +90,9 @@ pub fn format_line(
 pub fn feed(srv: &mut Server, c: &mut Client, argv: &Argv) {
     let unix_us = srv.clock.unix_us_at(Instant::now());
     let mut line = Vec::new();
-    format_line(&mut line, unix_us, c.db, &c.addr, argv, &c.redacted);
+    // A script's commands show as `[db lua]`, as Redis's.
+    let addr = if c.in_script { "lua" } else { c.addr.as_str() };
+    format_line(&mut line, unix_us, c.db, addr, argv, &c.redacted);
     let limits = srv.config.client_output_buffer_limit[0];
     let (hard, soft, soft_secs) = if limits.hard_bytes == 0 && limits.soft_bytes == 0 {
         (FALLBACK_HARD_LIMIT_BYTES, 0, 0)

@@ -19,8 +19,16 @@
 //! cast); boolean -> integer 1 / null (RESP2 scripts) or a boolean (RESP3
 //! scripts); a table with a string `err`, `ok`, `double`, `big_number`,
 //! `map`, `set` or `verbatim_string` field -> that type (checked in that
-//! order); any other table -> an array of its elements up to the first
-//! nil; nil and other types -> null.
+//! order; a verbatim format is cut or space-padded to three bytes); any
+//! other table -> an array of its elements up to the first nil; nil and
+//! other types -> null.
+//!
+//! Error statistics (Redis 7.0's rule: an error is counted once): an
+//! error reply a command gave a script becomes `{err=...,
+//! ignore_error_stats_update=true}`, because it was counted when the
+//! command failed; when the script hands such a table back, the reply is
+//! not counted again. [`ErrorTally`] collects which errors written to the
+//! caller still need counting.
 
 use crate::resp::reply::ReplyWriter;
 use mlua::{Lua, Table, Value};
@@ -37,13 +45,15 @@ const BAD_REPLY: &str = "ERR reply of a command called from script could not be 
 /// the command, which `redis.call` raises).
 pub fn reply_to_lua(lua: &Lua, buf: &[u8], resp3: bool) -> mlua::Result<Result<Value, String>> {
     if let Some(rest) = buf.strip_prefix(b"-") {
-        let end = rest
-            .iter()
-            .position(|&b| b == b'\r')
-            .unwrap_or(rest.len());
+        let end = rest.iter().position(|&b| b == b'\r').unwrap_or(rest.len());
         return Ok(Err(String::from_utf8_lossy(&rest[..end]).into_owned()));
     }
-    let mut r = Reader { buf, pos: 0, lua, resp3 };
+    let mut r = Reader {
+        buf,
+        pos: 0,
+        lua,
+        resp3,
+    };
     match r.value(0)? {
         Some(v) => Ok(Ok(v)),
         None => Ok(Err(BAD_REPLY.to_string())),
@@ -61,7 +71,11 @@ impl Reader<'_> {
     /// The text of the current line (after its type byte), moving past it.
     fn line(&mut self) -> Option<&[u8]> {
         let start = self.pos;
-        let rel = self.buf.get(start..)?.windows(2).position(|w| w == b"\r\n")?;
+        let rel = self
+            .buf
+            .get(start..)?
+            .windows(2)
+            .position(|w| w == b"\r\n")?;
         self.pos = start + rel + 2;
         self.buf.get(start..start + rel)
     }
@@ -116,7 +130,7 @@ impl Reader<'_> {
             b'-' => match self.line() {
                 Some(l) => {
                     let s = lua.create_string(l)?;
-                    single_field(lua, "err", Value::String(s))?
+                    Value::Table(counted_error(lua, s)?)
                 }
                 None => return Ok(None),
             },
@@ -250,6 +264,36 @@ fn parse_resp_double(s: &str) -> Option<f64> {
     }
 }
 
+/// Field of an error table that says the error was already counted in
+/// INFO errorstats (Redis's name: scripts can see it).
+pub const COUNTED_FIELD: &str = "ignore_error_stats_update";
+
+/// `{err = msg, ignore_error_stats_update = true}`: a command's error as
+/// a script receives it.
+pub fn counted_error(lua: &Lua, msg: mlua::LuaString) -> mlua::Result<Table> {
+    let t = lua.create_table_with_capacity(0, 2)?;
+    t.raw_set("err", msg)?;
+    t.raw_set(COUNTED_FIELD, true)?;
+    Ok(t)
+}
+
+/// Does this error table say it was counted already (any true value)?
+pub fn already_counted(t: &Table) -> bool {
+    !matches!(
+        t.raw_get::<Value>(COUNTED_FIELD),
+        Ok(Value::Nil | Value::Boolean(false)) | Err(_)
+    )
+}
+
+/// The error replies [`lua_to_reply`] wrote: whether there was any (the
+/// script's command then counts as failed, as in Redis) and the texts
+/// still to count in INFO errorstats.
+#[derive(Default, Debug)]
+pub struct ErrorTally {
+    pub any: bool,
+    pub to_count: Vec<String>,
+}
+
 /// `{name = v}`.
 fn single_field(lua: &Lua, name: &str, v: Value) -> mlua::Result<Value> {
     let t = lua.create_table_with_capacity(0, 1)?;
@@ -287,20 +331,21 @@ pub fn lua_to_reply(
     v: &Value,
     resp3_script: bool,
     depth: usize,
+    errors: &mut ErrorTally,
 ) -> Result<(), &'static str> {
     if depth > MAX_DEPTH {
         return Err("ERR reached lua stack limit");
     }
     match v {
         Value::String(s) => w.bulk(&s.as_bytes()),
-        Value::Integer(n) => w.int(*n as i64),
+        Value::Integer(n) => w.int(*n),
         Value::Number(n) => w.int(lua_number_to_i64(*n)),
         Value::Boolean(b) => match (resp3_script, b) {
             (true, b) => w.boolean(*b),
             (false, true) => w.int(1),
             (false, false) => w.null(),
         },
-        Value::Table(t) => table_to_reply(w, t, resp3_script, depth)?,
+        Value::Table(t) => table_to_reply(w, t, resp3_script, depth, errors)?,
         _ => w.null(),
     }
     Ok(())
@@ -311,10 +356,16 @@ fn table_to_reply(
     t: &Table,
     resp3_script: bool,
     depth: usize,
+    errors: &mut ErrorTally,
 ) -> Result<(), &'static str> {
     const LUA_ERR: &str = "ERR error reading the table a script returned";
     if let Some(e) = string_field(t, "err").map_err(|_| LUA_ERR)? {
-        w.error(&String::from_utf8_lossy(&e.as_bytes()));
+        let msg = String::from_utf8_lossy(&e.as_bytes()).into_owned();
+        w.error(&msg);
+        errors.any = true;
+        if !already_counted(t) {
+            errors.to_count.push(msg);
+        }
         return Ok(());
     }
     if let Some(s) = string_field(t, "ok").map_err(|_| LUA_ERR)? {
@@ -340,8 +391,8 @@ fn table_to_reply(
             .map_err(|_| LUA_ERR)?;
         w.map(pairs.len());
         for (k, v) in &pairs {
-            lua_to_reply(w, k, resp3_script, depth + 1)?;
-            lua_to_reply(w, v, resp3_script, depth + 1)?;
+            lua_to_reply(w, k, resp3_script, depth + 1, errors)?;
+            lua_to_reply(w, v, resp3_script, depth + 1, errors)?;
         }
         return Ok(());
     }
@@ -353,14 +404,22 @@ fn table_to_reply(
             .map_err(|_| LUA_ERR)?;
         w.set(keys.len());
         for k in &keys {
-            lua_to_reply(w, k, resp3_script, depth + 1)?;
+            lua_to_reply(w, k, resp3_script, depth + 1, errors)?;
         }
         return Ok(());
     }
     if let Ok(Value::Table(vt)) = t.raw_get::<Value>("verbatim_string") {
-        if let (Ok(Some(f)), Ok(Some(s))) = (string_field(&vt, "format"), string_field(&vt, "string"))
+        if let (Ok(Some(f)), Ok(Some(s))) =
+            (string_field(&vt, "format"), string_field(&vt, "string"))
         {
-            w.verbatim_with_format(&f.as_bytes(), &s.as_bytes());
+            // Redis writes exactly three format bytes: cut, or padded
+            // with spaces (a C string: a NUL ends it).
+            let mut format = [b' '; 3];
+            let f = f.as_bytes();
+            for (dst, src) in format.iter_mut().zip(f.iter().take_while(|&&b| b != 0)) {
+                *dst = *src;
+            }
+            w.verbatim_with_format(&format, &s.as_bytes());
             return Ok(());
         }
     }
@@ -374,7 +433,7 @@ fn table_to_reply(
     }
     w.array(items.len());
     for v in &items {
-        lua_to_reply(w, v, resp3_script, depth + 1)?;
+        lua_to_reply(w, v, resp3_script, depth + 1, errors)?;
     }
     Ok(())
 }
@@ -397,7 +456,14 @@ mod tests {
     fn to_reply(lua: &Lua, src: &str, resp3_script: bool, proto: Proto) -> Vec<u8> {
         let v: Value = lua.load(src).eval().unwrap();
         let mut out = Vec::new();
-        lua_to_reply(&mut ReplyWriter::new(&mut out, proto), &v, resp3_script, 0).unwrap();
+        lua_to_reply(
+            &mut ReplyWriter::new(&mut out, proto),
+            &v,
+            resp3_script,
+            0,
+            &mut ErrorTally::default(),
+        )
+        .unwrap();
         out
     }
 
@@ -406,23 +472,110 @@ mod tests {
         // Expected bytes read from redis-server 7.0.15.
         let lua = Lua::new();
         assert_eq!(
-            to_reply(&lua, "return {1.5, 'a', {ok='x'}, {err='y'}, true, false, nil, 7}", false, Proto::Resp2),
+            to_reply(
+                &lua,
+                "return {1.5, 'a', {ok='x'}, {err='y'}, true, false, nil, 7}",
+                false,
+                Proto::Resp2
+            ),
             b"*6\r\n:1\r\n$1\r\na\r\n+x\r\n-y\r\n:1\r\n$-1\r\n"
         );
-        assert_eq!(to_reply(&lua, "return 1e20", false, Proto::Resp2), b":-9223372036854775808\r\n");
-        assert_eq!(to_reply(&lua, "return -3.7", false, Proto::Resp2), b":-3\r\n");
-        assert_eq!(to_reply(&lua, "return {ok='a', err='b'}", false, Proto::Resp2), b"-b\r\n");
-        assert_eq!(to_reply(&lua, "return {ok=1}", false, Proto::Resp2), b"*0\r\n");
-        assert_eq!(to_reply(&lua, "return {true, false}", true, Proto::Resp3), b"*2\r\n#t\r\n#f\r\n");
-        assert_eq!(to_reply(&lua, "return {true, false}", true, Proto::Resp2), b"*2\r\n:1\r\n:0\r\n");
-        assert_eq!(to_reply(&lua, "return {double=1.5}", false, Proto::Resp2), b"$3\r\n1.5\r\n");
-        assert_eq!(to_reply(&lua, "return {map={a=1}}", false, Proto::Resp3), b"%1\r\n$1\r\na\r\n:1\r\n");
-        assert_eq!(to_reply(&lua, "return {set={a=true}}", false, Proto::Resp2), b"*1\r\n$1\r\na\r\n");
-        assert_eq!(to_reply(&lua, "return {big_number='123'}", false, Proto::Resp3), b"(123\r\n");
         assert_eq!(
-            to_reply(&lua, "return {verbatim_string={format='txt', string='hi'}}", false, Proto::Resp3),
+            to_reply(&lua, "return 1e20", false, Proto::Resp2),
+            b":-9223372036854775808\r\n"
+        );
+        assert_eq!(
+            to_reply(&lua, "return -3.7", false, Proto::Resp2),
+            b":-3\r\n"
+        );
+        assert_eq!(
+            to_reply(&lua, "return {ok='a', err='b'}", false, Proto::Resp2),
+            b"-b\r\n"
+        );
+        assert_eq!(
+            to_reply(&lua, "return {ok=1}", false, Proto::Resp2),
+            b"*0\r\n"
+        );
+        assert_eq!(
+            to_reply(&lua, "return {true, false}", true, Proto::Resp3),
+            b"*2\r\n#t\r\n#f\r\n"
+        );
+        assert_eq!(
+            to_reply(&lua, "return {true, false}", true, Proto::Resp2),
+            b"*2\r\n:1\r\n:0\r\n"
+        );
+        assert_eq!(
+            to_reply(&lua, "return {double=1.5}", false, Proto::Resp2),
+            b"$3\r\n1.5\r\n"
+        );
+        assert_eq!(
+            to_reply(&lua, "return {map={a=1}}", false, Proto::Resp3),
+            b"%1\r\n$1\r\na\r\n:1\r\n"
+        );
+        assert_eq!(
+            to_reply(&lua, "return {set={a=true}}", false, Proto::Resp2),
+            b"*1\r\n$1\r\na\r\n"
+        );
+        assert_eq!(
+            to_reply(&lua, "return {big_number='123'}", false, Proto::Resp3),
+            b"(123\r\n"
+        );
+        assert_eq!(
+            to_reply(
+                &lua,
+                "return {verbatim_string={format='txt', string='hi'}}",
+                false,
+                Proto::Resp3
+            ),
             b"=6\r\ntxt:hi\r\n"
         );
+        // The format is always three bytes.
+        assert_eq!(
+            to_reply(
+                &lua,
+                "return {verbatim_string={format='markdown', string='x'}}",
+                false,
+                Proto::Resp3
+            ),
+            b"=5\r\nmar:x\r\n"
+        );
+        assert_eq!(
+            to_reply(
+                &lua,
+                "return {verbatim_string={format='a', string='x'}}",
+                false,
+                Proto::Resp3
+            ),
+            b"=5\r\na  :x\r\n"
+        );
+    }
+
+    #[test]
+    fn error_replies_are_tallied_unless_already_counted() {
+        let lua = Lua::new();
+        let v: Value = lua
+            .load("return {{err='A x'}, {err='B y', ignore_error_stats_update=true}, 1}")
+            .eval()
+            .unwrap();
+        let mut out = Vec::new();
+        let mut tally = ErrorTally::default();
+        lua_to_reply(
+            &mut ReplyWriter::new(&mut out, Proto::Resp2),
+            &v,
+            false,
+            0,
+            &mut tally,
+        )
+        .unwrap();
+        assert_eq!(out, b"*3\r\n-A x\r\n-B y\r\n:1\r\n");
+        assert!(tally.any);
+        assert_eq!(tally.to_count, vec!["A x".to_string()]);
+        // A command's error reply read by a script is marked as counted.
+        let v = reply_to_lua(&lua, b"*1\r\n-ERR z\r\n", false)
+            .unwrap()
+            .unwrap();
+        let inner: Table = v.as_table().unwrap().raw_get(1).unwrap();
+        assert!(already_counted(&inner));
     }
 
     #[test]
@@ -430,23 +583,39 @@ mod tests {
         let lua = Lua::new();
         let v: Value = lua.load("local t = {} t[1] = t return t").eval().unwrap();
         let mut out = Vec::new();
-        assert!(lua_to_reply(&mut ReplyWriter::new(&mut out, Proto::Resp2), &v, false, 0).is_err());
+        assert!(lua_to_reply(
+            &mut ReplyWriter::new(&mut out, Proto::Resp2),
+            &v,
+            false,
+            0,
+            &mut ErrorTally::default()
+        )
+        .is_err());
     }
 
     #[test]
     fn replies_become_lua_values() {
         let lua = Lua::new();
-        let v = reply_to_lua(&lua, b"*3\r\n:1\r\n$-1\r\n+OK\r\n", false).unwrap().unwrap();
+        let v = reply_to_lua(&lua, b"*3\r\n:1\r\n$-1\r\n+OK\r\n", false)
+            .unwrap()
+            .unwrap();
         let t = v.as_table().unwrap();
         assert_eq!(t.raw_get::<f64>(1).unwrap(), 1.0);
-        assert_eq!(t.raw_get::<bool>(2).unwrap(), false);
+        assert!(!t.raw_get::<bool>(2).unwrap());
         let ok: Table = t.raw_get(3).unwrap();
         assert_eq!(ok.raw_get::<String>("ok").unwrap(), "OK");
-        assert_eq!(reply_to_lua(&lua, b"-ERR x\r\n", false).unwrap().unwrap_err(), "ERR x");
+        assert_eq!(
+            reply_to_lua(&lua, b"-ERR x\r\n", false)
+                .unwrap()
+                .unwrap_err(),
+            "ERR x"
+        );
         let v = reply_to_lua(&lua, b"_\r\n", true).unwrap().unwrap();
         assert!(v.is_nil());
         // A count the bytes claim is not trusted.
-        assert!(reply_to_lua(&lua, b"*1000000000\r\n", false).unwrap().is_err());
+        assert!(reply_to_lua(&lua, b"*1000000000\r\n", false)
+            .unwrap()
+            .is_err());
         assert!(reply_to_lua(&lua, b"$5\r\nab\r\n", false).unwrap().is_err());
     }
 }

@@ -16,12 +16,19 @@
 //! script runs (keys do not expire between two of its commands), because
 //! `execute` does not move the keyspace clock.
 //!
+//! Errors are counted once in INFO errorstats, as Redis 7.0: a command's
+//! error (or a refusal by the checks above, which also counts as a
+//! rejected call of that command) is counted when it happens, and the
+//! `{err=...}` table the script gets is marked `ignore_error_stats_update`
+//! so the script's error reply does not count it again; any error reply a
+//! script returns (nested ones too) makes its EVAL a failed call.
+//!
 //! Must never: keep a reference to the server past the script, or let
 //! the script's own call be propagated (its commands are, wrapped in
 //! MULTI/EXEC by the propagator when there are several).
 
 use super::convert;
-use super::sandbox::{error_table, error_text, raise, REDIS_KEY};
+use super::sandbox::{error_table, error_text, raise, raise_counted, REDIS_KEY};
 use crate::commands::{self, table, Argv};
 use crate::connection::Client;
 use crate::errors::{CmdError, CmdResult};
@@ -71,14 +78,24 @@ struct Ctx<'s> {
 /// Run `call` for client `c` and write its reply to `c`.
 pub fn run_script(srv: &mut Server, c: &mut Client, call: ScriptCall) -> CmdResult {
     let lua = srv.scripting.lua().map_err(engine_failure)?;
-    let bridge: Table = lua.named_registry_value(BRIDGE_KEY).map_err(engine_failure)?;
-    let redis: Table = lua.named_registry_value(REDIS_KEY).map_err(engine_failure)?;
+    let bridge: Table = lua
+        .named_registry_value(BRIDGE_KEY)
+        .map_err(engine_failure)?;
+    let redis: Table = lua
+        .named_registry_value(REDIS_KEY)
+        .map_err(engine_failure)?;
     let globals = lua.globals();
     globals
-        .raw_set("KEYS", string_array(&lua, &call.keys).map_err(engine_failure)?)
+        .raw_set(
+            "KEYS",
+            string_array(&lua, &call.keys).map_err(engine_failure)?,
+        )
         .map_err(engine_failure)?;
     globals
-        .raw_set("ARGV", string_array(&lua, &call.args).map_err(engine_failure)?)
+        .raw_set(
+            "ARGV",
+            string_array(&lua, &call.args).map_err(engine_failure)?,
+        )
         .map_err(engine_failure)?;
 
     let mut fake: Box<Client> = srv
@@ -91,6 +108,7 @@ pub fn run_script(srv: &mut Server, c: &mut Client, call: ScriptCall) -> CmdResu
     fake.authenticated = true;
     fake.proto = Proto::Resp2;
     fake.out.clear();
+    fake.in_script = true;
 
     let caller_is_master = c.is_master;
     let ctx = RefCell::new(Ctx {
@@ -109,14 +127,21 @@ pub fn run_script(srv: &mut Server, c: &mut Client, call: ScriptCall) -> CmdResu
             "call",
             scope.create_function(|lua, args: MultiValue| match exec(&mut ctx.borrow_mut(), lua, args)? {
                 Ok(v) => Ok(v),
-                Err(msg) => raise(&msg),
+                Err(CallError { msg, counted: true }) => raise_counted(&msg),
+                Err(CallError { msg, counted: false }) => raise(&msg),
             })?,
         )?;
         redis.raw_set(
             "pcall",
             scope.create_function(|lua, args: MultiValue| match exec(&mut ctx.borrow_mut(), lua, args)? {
                 Ok(v) => Ok(v),
-                Err(msg) => Ok(Value::Table(error_table(lua, &msg)?)),
+                Err(CallError { msg, counted }) => {
+                    let t = error_table(lua, &msg)?;
+                    if counted {
+                        t.raw_set(convert::COUNTED_FIELD, true)?;
+                    }
+                    Ok(Value::Table(t))
+                }
             })?,
         )?;
         redis.raw_set(
@@ -125,9 +150,10 @@ pub fn run_script(srv: &mut Server, c: &mut Client, call: ScriptCall) -> CmdResu
                 if args.len() != 1 {
                     return raise("ERR redis.setresp() requires one argument.");
                 }
-                match number_arg(&args[0]) {
-                    Some(v) if v == 2.0 || v == 3.0 => {
-                        ctx.borrow_mut().resp3 = v == 3.0;
+                // Redis reads the version as a C int: 2.5 is 2, a table 0.
+                match number_arg(&args[0]).map(convert::lua_number_to_i64) {
+                    Some(v @ (2 | 3)) => {
+                        ctx.borrow_mut().resp3 = v == 3;
                         Ok(())
                     }
                     _ => raise("ERR RESP version must be 2 or 3."),
@@ -137,11 +163,14 @@ pub fn run_script(srv: &mut Server, c: &mut Client, call: ScriptCall) -> CmdResu
         redis.raw_set(
             "set_repl",
             scope.create_function(|_, args: MultiValue| {
+                // "two arguments": Redis 7.0's text, although it wants one.
                 if args.len() != 1 {
-                    return raise("ERR redis.set_repl() requires one argument.");
+                    return raise("ERR redis.set_repl() requires two arguments.");
                 }
-                match number_arg(&args[0]) {
-                    Some(v) if (0.0..=3.0).contains(&v) && v.fract() == 0.0 => {
+                // Read as a C int, as Redis: 1.5 is REPL_AOF, and anything
+                // that is not a number is 0 (REPL_NONE).
+                match number_arg(&args[0]).map_or(0, convert::lua_number_to_i64) {
+                    v @ 0..=3 => {
                         ctx.borrow_mut().repl = v as u8;
                         Ok(())
                     }
@@ -151,7 +180,7 @@ pub fn run_script(srv: &mut Server, c: &mut Client, call: ScriptCall) -> CmdResu
         )?;
         redis.raw_set(
             "acl_check_cmd",
-            scope.create_function(|lua, args: MultiValue| acl_check(&mut ctx.borrow_mut(), lua, args))?,
+            scope.create_function(|_, args: MultiValue| acl_check(&mut ctx.borrow_mut(), args))?,
         )?;
         let runner: Function = bridge.raw_get("run")?;
         runner.call::<(bool, Value)>(call.func.clone())
@@ -169,13 +198,32 @@ pub fn run_script(srv: &mut Server, c: &mut Client, call: ScriptCall) -> CmdResu
     match outcome {
         Ok((true, v)) => {
             let mark = c.out.len();
-            if let Err(msg) = convert::lua_to_reply(&mut c.reply(), &v, resp3, 0) {
+            let mut errors = convert::ErrorTally::default();
+            if let Err(msg) = convert::lua_to_reply(&mut c.reply(), &v, resp3, 0, &mut errors) {
                 c.out.truncate(mark);
                 return Err(CmdError::msg(msg));
             }
+            // Error replies inside the result: counted unless a command
+            // gave them (counted then), and the script's command failed.
+            for msg in &errors.to_count {
+                srv.stats.count_error(msg);
+            }
+            srv.stats.fail_running |= errors.any;
             Ok(())
         }
-        Ok((false, Value::Table(t))) => Err(CmdError::Other(script_error_text(&t, call.sha).into())),
+        Ok((false, Value::Table(t))) => {
+            let msg = script_error_text(&t, call.sha);
+            if convert::already_counted(&t) {
+                // A command's error the script raised (`redis.call`):
+                // already in INFO errorstats. Written here so the
+                // dispatcher does not count it twice; the script's command
+                // still counts as failed.
+                c.reply().error(&msg);
+                srv.stats.fail_running = true;
+                return Ok(());
+            }
+            Err(CmdError::Other(msg.into()))
+        }
         Ok((false, other)) => Err(CmdError::Other(
             format!("ERR {} script: {}", value_text(&other), call.sha).into(),
         )),
@@ -216,8 +264,8 @@ fn string_array(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
     Ok(t)
 }
 
-/// A number as Lua's `tostring` writes it (`%.14g`): what a command
-/// receives for `redis.call('set', k, 3.5)`.
+/// A number as Lua's `tostring` writes it (`%.14g`): what `redis.sha1hex`
+/// and `redis.log` see for a number.
 pub fn lua_number_text(lua: &Lua, n: f64) -> Vec<u8> {
     match lua.coerce_string(Value::Number(n)) {
         Ok(Some(s)) => s.as_bytes().to_vec(),
@@ -227,7 +275,7 @@ pub fn lua_number_text(lua: &Lua, n: f64) -> Vec<u8> {
 
 /// Gather a call's arguments into `ctx.argbuf` / `ctx.ranges`; `Err` with
 /// Redis's message when one is not a string or a number.
-fn gather_args(ctx: &mut Ctx, lua: &Lua, args: &MultiValue) -> Result<(), &'static str> {
+fn gather_args(ctx: &mut Ctx, args: &MultiValue) -> Result<(), &'static str> {
     ctx.argbuf.clear();
     ctx.ranges.clear();
     for v in args.iter() {
@@ -235,7 +283,14 @@ fn gather_args(ctx: &mut Ctx, lua: &Lua, args: &MultiValue) -> Result<(), &'stat
         match v {
             Value::String(s) => ctx.argbuf.extend_from_slice(&s.as_bytes()),
             Value::Integer(n) => ctx.argbuf.extend_from_slice(n.to_string().as_bytes()),
-            Value::Number(n) => ctx.argbuf.extend_from_slice(&lua_number_text(lua, *n)),
+            // Redis formats a number argument with `%.17g`, not Lua's
+            // `%.14g`: `redis.call('set', k, 0.1)` stores
+            // 0.10000000000000001.
+            Value::Number(n) => {
+                let mut buf = [0u8; crate::resp::reply::DOUBLE_BUF];
+                ctx.argbuf
+                    .extend_from_slice(crate::resp::reply::fmt_double(*n, &mut buf));
+            }
             _ => return Err("ERR Lua redis lib command arguments must be strings or integers"),
         }
         ctx.ranges.push(start..ctx.argbuf.len());
@@ -243,16 +298,31 @@ fn gather_args(ctx: &mut Ctx, lua: &Lua, args: &MultiValue) -> Result<(), &'stat
     Ok(())
 }
 
+/// Why `redis.call` / `redis.pcall` failed.
+struct CallError {
+    msg: String,
+    /// Already counted in INFO errorstats: the command ran and failed,
+    /// or the checks before it refused it (Redis counts both at once and
+    /// marks the error table `ignore_error_stats_update`). Bad arguments
+    /// to `redis.call` itself are counted when the script's error reaches
+    /// the client.
+    counted: bool,
+}
+
 /// `redis.call` / `redis.pcall`: run one command; its reply, or the
-/// error message (`call` raises it, `pcall` returns it as `{err=...}`).
-fn exec(ctx: &mut Ctx, lua: &Lua, args: MultiValue) -> mlua::Result<Result<Value, String>> {
+/// error (`call` raises it, `pcall` returns it as `{err=...}`).
+fn exec(ctx: &mut Ctx, lua: &Lua, args: MultiValue) -> mlua::Result<Result<Value, CallError>> {
+    let not_counted = |msg: &str| {
+        Ok(Err(CallError {
+            msg: msg.to_string(),
+            counted: false,
+        }))
+    };
     if args.is_empty() {
-        return Ok(Err(
-            "ERR Please specify at least one argument for this redis lib call".into(),
-        ));
+        return not_counted("ERR Please specify at least one argument for this redis lib call");
     }
-    if let Err(msg) = gather_args(ctx, lua, &args) {
-        return Ok(Err(msg.into()));
+    if let Err(msg) = gather_args(ctx, &args) {
+        return not_counted(msg);
     }
     let argbuf = std::mem::take(&mut ctx.argbuf);
     let ranges = std::mem::take(&mut ctx.ranges);
@@ -260,9 +330,10 @@ fn exec(ctx: &mut Ctx, lua: &Lua, args: MultiValue) -> mlua::Result<Result<Value
     ctx.argbuf = argbuf;
     ctx.ranges = ranges;
     if let Err(msg) = result {
-        return Ok(Err(msg));
+        return Ok(Err(CallError { msg, counted: true }));
     }
-    convert::reply_to_lua(lua, &ctx.fake.out, ctx.resp3)
+    Ok(convert::reply_to_lua(lua, &ctx.fake.out, ctx.resp3)?
+        .map_err(|msg| CallError { msg, counted: true }))
 }
 
 /// A Lua number argument (numeric strings count, as `lua_tonumber`).
@@ -275,28 +346,43 @@ fn number_arg(v: &Value) -> Option<f64> {
     }
 }
 
-/// The command looked up with its subcommand: flags of both, or Redis's
-/// message for a script calling something that does not exist.
-fn resolve(argv: &Argv) -> Result<(usize, &'static commands::Command, u32), &'static str> {
-    const UNKNOWN: &str = "ERR Unknown Redis command called from script";
-    const ARITY: &str = "ERR Wrong number of args calling Redis command from script";
-    let (idx, cmd) = commands::lookup(&argv[0]).ok_or(UNKNOWN)?;
-    if !arity_ok(cmd.arity, argv.len()) {
-        return Err(ARITY);
-    }
+/// A command as a script names it: the table entry and its flags
+/// (a subcommand's added to its container's).
+struct Resolved {
+    idx: usize,
+    cmd: &'static commands::Command,
+    flags: u32,
+}
+
+/// Look a script's command up (with its subcommand), as Redis's
+/// lookupCommand: `Err(None)` when it does not exist.
+fn lookup(argv: &Argv) -> Result<Resolved, ()> {
+    let (idx, cmd) = commands::lookup(&argv[0]).ok_or(())?;
     let mut flags = cmd.flags;
     if !cmd.subcommands.is_empty() && argv.len() >= 2 {
         let sub = cmd
             .subcommands
             .iter()
             .find(|s| s.name.as_bytes().eq_ignore_ascii_case(&argv[1]))
-            .ok_or(UNKNOWN)?;
-        if !arity_ok(sub.arity, argv.len()) {
-            return Err(ARITY);
-        }
+            .ok_or(())?;
         flags |= sub.flags;
     }
-    Ok((idx, cmd, flags))
+    Ok(Resolved { idx, cmd, flags })
+}
+
+/// Does the (sub)command take this many arguments?
+fn arity_matches(r: &Resolved, argv: &Argv) -> bool {
+    if !arity_ok(r.cmd.arity, argv.len()) {
+        return false;
+    }
+    if r.cmd.subcommands.is_empty() || argv.len() < 2 {
+        return true;
+    }
+    r.cmd
+        .subcommands
+        .iter()
+        .find(|s| s.name.as_bytes().eq_ignore_ascii_case(&argv[1]))
+        .is_none_or(|s| arity_ok(s.arity, argv.len()))
 }
 
 fn arity_ok(arity: i32, argc: usize) -> bool {
@@ -311,13 +397,59 @@ fn arity_ok(arity: i32, argc: usize) -> bool {
 /// left in `ctx.fake.out`. `Err`: the error message (from a check, or the
 /// command's own error).
 fn run_command(ctx: &mut Ctx, argv: &Argv) -> Result<(), String> {
-    let (idx, cmd, flags) = resolve(argv).map_err(str::to_string)?;
+    let Ok(r) = lookup(argv) else {
+        let msg = "ERR Unknown Redis command called from script";
+        ctx.srv.stats.count_error(msg);
+        return Err(msg.into());
+    };
+    let (idx, cmd) = (r.idx, r.cmd);
+    let id = table::ids().of(idx, cmd, argv);
+    // A refusal is counted at once, as an error reply and as a rejected
+    // call of the command (Redis's scriptCall); the script's error later
+    // carries the mark that it was counted.
+    if let Err(msg) = check_command(ctx, &r, argv) {
+        let srv = &mut *ctx.srv;
+        srv.stats.count_error(&msg);
+        srv.stats.commands[id].rejected_calls += 1;
+        return Err(msg);
+    }
+    let srv = &mut *ctx.srv;
+    ctx.fake.out.clear();
+    ctx.fake.proto = if ctx.resp3 {
+        Proto::Resp3
+    } else {
+        Proto::Resp2
+    };
+    let mark = srv.prop.unit_mark();
+    let result = commands::execute(srv, &mut ctx.fake, id, cmd, argv, crate::server::mono_ns());
+    if ctx.repl == 0 {
+        // redis.set_repl(redis.REPL_NONE): this command stays local.
+        srv.prop.unit_truncate(mark);
+    }
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let msg = e.message();
+            srv.stats.count_error(&msg);
+            Err(msg.into_owned())
+        }
+    }
+}
+
+/// The checks Redis makes before a script's command runs, in its order:
+/// arity, NOSCRIPT, ACL, then for writes the read-only script, read-only
+/// replica, MISCONF and OOM (before the script's first write only).
+fn check_command(ctx: &mut Ctx, r: &Resolved, argv: &Argv) -> Result<(), String> {
+    if !arity_matches(r, argv) {
+        return Err("ERR Wrong number of args calling Redis command from script".into());
+    }
+    let flags = r.flags;
     if flags & table::NOSCRIPT != 0 {
         return Err("ERR This Redis command is not allowed from script".into());
     }
     let srv = &mut *ctx.srv;
     if srv.acl.restricted {
-        if let Err(e) = commands::acl::check_permission(srv, &ctx.fake, idx, cmd, argv) {
+        if let Err(e) = commands::acl::check_permission(srv, &ctx.fake, r.idx, r.cmd, argv) {
             return Err(script_acl_message(&e.message()).into());
         }
     }
@@ -341,29 +473,13 @@ fn run_command(ctx: &mut Ctx, argv: &Argv) -> Result<(), String> {
         }
         ctx.wrote = true;
     }
-    let id = table::ids().of(idx, cmd, argv);
-    ctx.fake.out.clear();
-    ctx.fake.proto = if ctx.resp3 { Proto::Resp3 } else { Proto::Resp2 };
-    let mark = srv.prop.unit_mark();
-    let result = commands::execute(srv, &mut ctx.fake, id, cmd, argv, crate::server::mono_ns());
-    if ctx.repl == 0 {
-        // redis.set_repl(redis.REPL_NONE): this command stays local.
-        srv.prop.unit_truncate(mark);
-    }
-    match result {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            let msg = e.message();
-            srv.stats.count_error(&msg);
-            Err(msg.into_owned())
-        }
-    }
+    Ok(())
 }
 
 /// The ACL refusal as Redis words it for a script's command.
 fn script_acl_message(noperm: &str) -> &'static str {
     if noperm.contains("keys") {
-        "ERR The user executing the script can't access at least one of the keys mentioned in the command"
+        "ERR The user executing the script can't access at least one of the keys mentioned in the command arguments"
     } else if noperm.contains("channels") {
         "ERR The user executing the script can't publish to the channel mentioned in the command"
     } else {
@@ -373,16 +489,17 @@ fn script_acl_message(noperm: &str) -> &'static str {
 
 /// `redis.acl_check_cmd(cmd, ...)`: may the calling user run this
 /// command with these arguments? Raises for a command that does not exist.
-fn acl_check(ctx: &mut Ctx, lua: &Lua, args: MultiValue) -> mlua::Result<bool> {
+fn acl_check(ctx: &mut Ctx, args: MultiValue) -> mlua::Result<bool> {
     const INVALID: &str = "ERR Invalid command passed to redis.acl_check_cmd()";
     if args.is_empty() {
         return raise("ERR Please specify at least one argument for this redis lib call");
     }
-    if let Err(msg) = gather_args(ctx, lua, &args) {
+    if let Err(msg) = gather_args(ctx, &args) {
         return raise(msg);
     }
     let argv = Argv::new(&ctx.argbuf, &ctx.ranges);
-    let Ok((idx, cmd, _)) = resolve(&argv) else {
+    // Only the command's existence is checked, not its arity (as Redis).
+    let Ok(Resolved { idx, cmd, .. }) = lookup(&argv) else {
         return raise(INVALID);
     };
     let allowed = match ctx.fake.user.as_ref() {

@@ -13,7 +13,8 @@
 //! fails as in Redis ("Attempt to modify a readonly table", "Script
 //! attempted to access nonexistent global variable"); the library tables
 //! are read-only views (a script cannot replace `redis.call` or
-//! `string.format` for everyone); `loadstring`/`load` compile text only,
+//! `string.format` for everyone, nor reach the real tables through
+//! `rawset`, `setmetatable`, `table.insert` or the strings' metatable); `loadstring`/`load` compile text only,
 //! never bytecode, which could break the VM's memory safety.
 //!
 //! The per-script half of the `redis` library (`call`, `pcall`,
@@ -78,6 +79,13 @@ pub fn new_state(rand: Rc<Cell<Rand48>>) -> mlua::Result<Lua> {
     )?;
     let proxies = lua.create_table()?;
     bridge.raw_set("proxies", &proxies)?;
+    let ro = lua.create_table()?;
+    bridge.raw_set("ro", &ro)?;
+    bridge.raw_set(
+        "raw_setmetatable",
+        g.raw_get::<mlua::Function>("setmetatable")?,
+    )?;
+    guard_raw_writes(&lua, &g, ro)?;
     bridge.raw_set("error_message", lua.create_function(error_message)?)?;
     // The `redis` table: the functions that need no server are here; the
     // others (`call`, `pcall`, `setresp`, `set_repl`, `acl_check_cmd`)
@@ -109,7 +117,9 @@ fn random(g: &mut Rand48, args: &MultiValue) -> mlua::Result<f64> {
         1 => {
             let u = check_int(args, 0, "random")?;
             if u < 1 {
-                return Err(mlua::Error::runtime("bad argument #1 to 'random' (interval is empty)"));
+                return Err(mlua::Error::runtime(
+                    "bad argument #1 to 'random' (interval is empty)",
+                ));
             }
             Ok((r * u as f64).floor() + 1.0)
         }
@@ -117,7 +127,9 @@ fn random(g: &mut Rand48, args: &MultiValue) -> mlua::Result<f64> {
             let l = check_int(args, 0, "random")?;
             let u = check_int(args, 1, "random")?;
             if l > u {
-                return Err(mlua::Error::runtime("bad argument #2 to 'random' (interval is empty)"));
+                return Err(mlua::Error::runtime(
+                    "bad argument #2 to 'random' (interval is empty)",
+                ));
             }
             Ok((r * (u - l + 1) as f64).floor() + l as f64)
         }
@@ -159,6 +171,89 @@ fn lua_type_name(v: &Value) -> &'static str {
     }
 }
 
+/// `rawset`, `setmetatable` and `table.insert` write without asking the
+/// table's metatable, so the read-only views cannot stop them: these
+/// versions refuse the tables in `ro` (the views and `_G`) with Redis's
+/// message, without a position (Redis's VM raises it inside the C
+/// function). They are Rust functions, as the originals are C ones, so a
+/// script's `return rawset(...)` keeps its frame and errors keep the
+/// script's line.
+fn guard_raw_writes(lua: &Lua, g: &Table, ro: Table) -> mlua::Result<()> {
+    const READONLY: &str = "ERR Attempt to modify a readonly table";
+    let is_ro = |ro: &Table, v: Option<&Value>| -> mlua::Result<bool> {
+        Ok(match v {
+            Some(v @ Value::Table(_)) => ro.raw_get::<Value>(v.clone())? != Value::Nil,
+            _ => false,
+        })
+    };
+    let table_arg = |args: &MultiValue, func: &str| -> mlua::Result<Table> {
+        match args.front() {
+            Some(Value::Table(t)) => Ok(t.clone()),
+            other => Err(mlua::Error::runtime(format!(
+                "bad argument #1 to '{func}' (table expected, got {})",
+                other.map(lua_type_name).unwrap_or("no value")
+            ))),
+        }
+    };
+    let r = ro.clone();
+    g.raw_set(
+        "rawset",
+        lua.create_function(move |_, args: MultiValue| {
+            let t = table_arg(&args, "rawset")?;
+            for i in [1, 2] {
+                if args.get(i).is_none() {
+                    return Err(mlua::Error::runtime(format!(
+                        "bad argument #{} to 'rawset' (value expected)",
+                        i + 1
+                    )));
+                }
+            }
+            if is_ro(&r, args.front())? {
+                return raise(READONLY);
+            }
+            match &args[1] {
+                Value::Nil => return Err(mlua::Error::runtime("table index is nil")),
+                Value::Number(n) if n.is_nan() => {
+                    return Err(mlua::Error::runtime("table index is NaN"))
+                }
+                _ => {}
+            }
+            t.raw_set(args[1].clone(), args[2].clone())?;
+            Ok(t)
+        })?,
+    )?;
+    let r = ro.clone();
+    let setmt: mlua::Function = g.raw_get("setmetatable")?;
+    g.raw_set(
+        "setmetatable",
+        lua.create_function(move |_, args: MultiValue| {
+            table_arg(&args, "setmetatable")?;
+            if !matches!(args.get(1), Some(Value::Nil | Value::Table(_))) {
+                return Err(mlua::Error::runtime(
+                    "bad argument #2 to 'setmetatable' (nil or table expected)",
+                ));
+            }
+            if is_ro(&r, args.front())? {
+                return raise(READONLY);
+            }
+            setmt.call::<Value>(args)
+        })?,
+    )?;
+    let table: Table = g.raw_get("table")?;
+    let insert: mlua::Function = table.raw_get("insert")?;
+    table.raw_set(
+        "insert",
+        lua.create_function(move |_, args: MultiValue| {
+            table_arg(&args, "insert")?;
+            if is_ro(&ro, args.front())? {
+                return raise(READONLY);
+            }
+            insert.call::<()>(args)
+        })?,
+    )?;
+    Ok(())
+}
+
 /// Replace `pairs`, `ipairs` and `next` with versions that walk the table
 /// behind a read-only view (`proxies`: view -> table), so `pairs(redis)`
 /// lists the library as in Redis.
@@ -176,7 +271,9 @@ fn see_through_views(lua: &Lua, g: &Table, proxies: Table) -> mlua::Result<()> {
     };
     let table_expected = |func: &str, v: Option<&Value>| {
         let got = v.map(lua_type_name).unwrap_or("no value");
-        mlua::Error::runtime(format!("bad argument #1 to '{func}' (table expected, got {got})"))
+        mlua::Error::runtime(format!(
+            "bad argument #1 to '{func}' (table expected, got {got})"
+        ))
     };
     let b = behind.clone();
     let n = raw_next.clone();
@@ -281,7 +378,10 @@ const LOAD_LIMIT: usize = 512 * 1024 * 1024;
 
 /// `load(func [, chunkname])`: the pieces `func` returns, then as
 /// `loadstring`.
-fn load(lua: &Lua, (reader, name): (mlua::Function, Option<LuaString>)) -> mlua::Result<MultiValue> {
+fn load(
+    lua: &Lua,
+    (reader, name): (mlua::Function, Option<LuaString>),
+) -> mlua::Result<MultiValue> {
     let mut text = Vec::new();
     loop {
         match reader.call::<Value>(())? {
@@ -303,13 +403,18 @@ fn load(lua: &Lua, (reader, name): (mlua::Function, Option<LuaString>)) -> mlua:
 
 /// An error a `redis.*` function raises with Redis's exact message: the
 /// message handler turns it into `{err = message}` (no `ERR ` added, no
-/// position in the text).
+/// position in the text). `counted`: the error is already in INFO
+/// errorstats (a command's error `redis.call` raises), so the table gets
+/// `ignore_error_stats_update = true`.
 #[derive(Debug)]
-pub struct RaisedReply(pub String);
+pub struct RaisedReply {
+    pub msg: String,
+    pub counted: bool,
+}
 
 impl std::fmt::Display for RaisedReply {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.msg)
     }
 }
 
@@ -317,14 +422,25 @@ impl std::error::Error for RaisedReply {}
 
 /// Raise `msg` from a Rust function as Redis raises its own errors.
 pub fn raise<T>(msg: &str) -> mlua::Result<T> {
-    Err(mlua::Error::external(RaisedReply(msg.to_string())))
+    Err(mlua::Error::external(RaisedReply {
+        msg: msg.to_string(),
+        counted: false,
+    }))
+}
+
+/// Raise a command's error, already counted in INFO errorstats.
+pub fn raise_counted<T>(msg: &str) -> mlua::Result<T> {
+    Err(mlua::Error::external(RaisedReply {
+        msg: msg.to_string(),
+        counted: true,
+    }))
 }
 
 /// The [`RaisedReply`] inside an error from a Rust function, if any.
-fn raised_reply(e: &mlua::Error) -> Option<&str> {
+fn raised_reply(e: &mlua::Error) -> Option<&RaisedReply> {
     match e {
         mlua::Error::CallbackError { cause, .. } => raised_reply(cause),
-        mlua::Error::ExternalError(inner) => inner.downcast_ref::<RaisedReply>().map(|r| r.0.as_str()),
+        mlua::Error::ExternalError(inner) => inner.downcast_ref::<RaisedReply>(),
         mlua::Error::WithContext { cause, .. } => raised_reply(cause),
         _ => None,
     }
@@ -335,7 +451,7 @@ fn raised_reply(e: &mlua::Error) -> Option<&str> {
 fn error_message(lua: &Lua, e: Value) -> mlua::Result<Value> {
     Ok(match e {
         Value::Error(e) => Value::String(lua.create_string(match raised_reply(&e) {
-            Some(m) => m.to_string(),
+            Some(r) => r.msg.clone(),
             None => error_text(&e),
         })?),
         other => other,
@@ -362,9 +478,17 @@ fn log(lua: &Lua, args: MultiValue) -> mlua::Result<()> {
     if args.len() < 2 {
         return raise("ERR redis.log() requires two arguments or more.");
     }
+    // `lua_isnumber`: numeric strings count.
     let level = match &args[0] {
         Value::Integer(n) => *n as f64,
         Value::Number(n) => *n,
+        Value::String(s) => match std::str::from_utf8(&s.as_bytes())
+            .ok()
+            .and_then(|t| t.trim().parse::<f64>().ok())
+        {
+            Some(n) => n,
+            None => return raise("ERR First argument must be a number (log level)."),
+        },
         _ => return raise("ERR First argument must be a number (log level)."),
     };
     if !(0.0..=3.0).contains(&level) {
@@ -411,10 +535,19 @@ fn error_handler(lua: &Lua, err: Value) -> mlua::Result<Table> {
             t
         }
         Value::Error(e) => match raised_reply(&e) {
-            Some(msg) => error_table(lua, msg)?,
+            Some(r) => {
+                let t = error_table(lua, &r.msg)?;
+                if r.counted {
+                    t.raw_set(super::convert::COUNTED_FIELD, true)?;
+                }
+                t
+            }
             // A plain error from a Rust function gets the position Lua's
             // luaL_error gives: the script line that called it.
-            None => error_table(lua, &format!("ERR {}{}", script_position(lua), error_text(&e)))?,
+            None => error_table(
+                lua,
+                &format!("ERR {}{}", script_position(lua), error_text(&e)),
+            )?,
         },
         Value::Nil => error_table(lua, "ERR nil")?,
         other => error_table(lua, &format!("ERR {}", other.to_string()?))?,
@@ -443,7 +576,11 @@ fn script_position(lua: &Lua) -> String {
     for level in 1..64 {
         let Some((what, short, line)) = lua.inspect_stack(level, |d| {
             let src = d.source();
-            (src.what, src.short_src.as_deref().unwrap_or("?").to_string(), d.current_line())
+            (
+                src.what,
+                src.short_src.as_deref().unwrap_or("?").to_string(),
+                d.current_line(),
+            )
         }) else {
             break;
         };
@@ -507,40 +644,66 @@ function redis.breakpoint() return false end
 function redis.debug() end
 -- An error reply: a leading '-' dropped, and 'ERR ' added to a message
 -- without an error code (no space in it).
-function redis.error_reply(e)
-  if type(e) ~= 'string' then return {err = 'ERR wrong number or type of arguments'} end
+function redis.error_reply(...)
+  local e = ...
+  if select('#', ...) ~= 1 or type(e) ~= 'string' then
+    return {err = 'ERR wrong number or type of arguments'}
+  end
   if e:sub(1, 1) == '-' then e = e:sub(2) end
   if not e:find(' ', 1, true) then e = 'ERR ' .. e end
   return {err = e}
 end
-function redis.status_reply(s)
-  if type(s) ~= 'string' then return {err = 'ERR wrong number or type of arguments'} end
+function redis.status_reply(...)
+  local s = ...
+  if select('#', ...) ~= 1 or type(s) ~= 'string' then
+    return {err = 'ERR wrong number or type of arguments'}
+  end
   return {ok = s}
 end
 
 -- Read-only views of the libraries: writes fail, reads go through.
 -- bridge.proxies maps each view to its table, so pairs, ipairs and next
--- (Rust, in sandbox.rs) walk the table behind a view.
+-- (Rust, in sandbox.rs) walk the table behind a view. `ro` holds every
+-- table a script may not change (the views and _G): Redis's patched Lua
+-- refuses writes to them in the VM itself, so rawset, setmetatable and
+-- table.insert, which write without metamethods, check it here and fail
+-- as Redis does, without a position in the message.
 local proxies = bridge.proxies
+local ro = bridge.ro
+local function refuse() error('Attempt to modify a readonly table', 2) end
 local function readonly(t)
   local view = setmetatable({}, {
     __index = t,
-    __newindex = function() error('Attempt to modify a readonly table', 2) end,
+    __newindex = refuse,
     __metatable = false,
   })
   proxies[view] = t
+  ro[view] = true
   return view
 end
 local G = _G
+local rawsetmetatable = bridge.raw_setmetatable
 for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'bit', 'cjson', 'cmsgpack', 'struct'}) do
   if rawget(G, name) then G[name] = readonly(rawget(G, name)) end
 end
 G.redis = readonly(redis)
-setmetatable(G, {
+-- Strings find their methods through the string library's view, and the
+-- strings' metatable is shown read-only, so no script can change the
+-- methods of every string (`getmetatable('').__index.upper = f`).
+local smt = getmetatable('')
+if smt then
+  smt.__index = G.string
+  smt.__metatable = readonly(smt)
+end
+-- _G's metatable: the nonexistent-global and readonly-global errors;
+-- getmetatable(_G) shows it read-only, as Redis.
+local gmt = {
   __index = function(_, k)
     error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
   end,
-  __newindex = function() error('Attempt to modify a readonly table', 2) end,
-  __metatable = false,
-})
+  __newindex = refuse,
+}
+gmt.__metatable = readonly(gmt)
+rawsetmetatable(G, gmt)
+ro[G] = true
 "#;
