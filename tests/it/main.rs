@@ -52,6 +52,7 @@ mod replication_fork;
 mod replication_links;
 mod replication_restart;
 mod replication_sync;
+mod scripting_busy;
 mod secrets;
 mod sentinel;
 mod server;
