@@ -288,3 +288,54 @@ fn replication_goes_on_after_a_busy_script() {
         Some("up")
     );
 }
+
+/// The same session against redis-server 7.0 and RedisLite, replies
+/// compared byte for byte: refusals, allow-busy commands, the
+/// transaction rules, SCRIPT KILL and the killed script's error.
+#[test]
+fn differential_busy_session() {
+    let session = |s: &ServerProc| -> Vec<String> {
+        let mut c = s.conn();
+        let mut out = vec![c.cmds(&["CONFIG", "SET", "busy-reply-threshold", "50"])];
+        let mut runner = start_script(s, FOREVER);
+        wait_busy(&mut c);
+        for cmd in [
+            &["PING"][..],
+            &["GET", "x"],
+            &["EVALSHA", "0000", "0"],
+            &["SCRIPT", "KILL", "x"],
+            &["SCRIPT", "LOAD", "return 1"],
+            &["SHUTDOWN"],
+            &["SHUTDOWN", "ABORT"],
+            &["AUTH", "x"],
+            &["MULTI"],
+            &["INCR", "x"],
+            &["WATCH", "x"],
+            &["EXEC"],
+            &["EXEC"],
+            &["DISCARD"],
+            &["UNWATCH"],
+            &["SCRIPT", "KILL"],
+        ] {
+            out.push(c.cmds(cmd));
+        }
+        out.push(String::from_utf8_lossy(&runner.read_reply()).into_owned());
+        out.push(c.cmds(&["SCRIPT", "KILL"]));
+        out.push(c.cmds(&["INFO", "errorstats"]));
+        out
+    };
+    let reference = ServerProc::start_reference(&[]);
+    let ours = ServerProc::start(&["--save", ""]);
+    let (want, got) = (session(&reference), session(&ours));
+    // Everything but the BUSY counts (they depend on wait_busy's polls).
+    let n = want.len();
+    assert_eq!(got[..n - 1], want[..n - 1]);
+    let kinds = |info: &str| -> Vec<String> {
+        info.lines()
+            .filter_map(|l| l.split(':').next())
+            .filter(|k| k.starts_with("errorstat_"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(kinds(&got[n - 1]), kinds(&want[n - 1]));
+}
