@@ -37,7 +37,10 @@ fn sha1_of(script: &str, c: &mut Conn) -> String {
 fn server() -> ServerProc {
     let s = ServerProc::start(&["--save", ""]);
     let mut c = s.conn();
-    assert_eq!(c.cmds(&["CONFIG", "SET", "busy-reply-threshold", "50"]), "+OK\r\n");
+    assert_eq!(
+        c.cmds(&["CONFIG", "SET", "busy-reply-threshold", "50"]),
+        "+OK\r\n"
+    );
     s
 }
 
@@ -83,7 +86,9 @@ fn busy_script_answers_busy_and_script_kill_stops_it() {
     assert_eq!(late.cmds(&["SCRIPT", "KILL"]), "+OK\r\n");
     assert_eq!(
         String::from_utf8_lossy(&runner.read_reply()),
-        format!("-ERR Script killed by user with SCRIPT KILL... script: {sha}, on @user_script:3.\r\n")
+        format!(
+            "-ERR Script killed by user with SCRIPT KILL... script: {sha}, on @user_script:3.\r\n"
+        )
     );
     // The server is itself again.
     assert_eq!(c.cmds(&["PING"]), "+PONG\r\n");
@@ -144,10 +149,15 @@ fn allow_busy_commands_run_while_a_script_is_busy() {
         c.cmds(&["AUTH", "x"]),
         "-ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?\r\n"
     );
-    assert!(c.cmds(&["HELLO", "2"]).starts_with("*14\r\n$6\r\nserver\r\n"));
+    assert!(c
+        .cmds(&["HELLO", "2"])
+        .starts_with("*14\r\n$6\r\nserver\r\n"));
     assert_eq!(c.cmds(&["WATCH", "k"]), "+OK\r\n");
     assert_eq!(c.cmds(&["UNWATCH"]), "+OK\r\n");
-    assert_eq!(c.cmds(&["SHUTDOWN", "ABORT"]), "-ERR No shutdown in progress.\r\n");
+    assert_eq!(
+        c.cmds(&["SHUTDOWN", "ABORT"]),
+        "-ERR No shutdown in progress.\r\n"
+    );
     // Checks that come before BUSY still apply.
     assert_eq!(
         c.cmds(&["NOSUCH"]),
@@ -167,7 +177,10 @@ fn allow_busy_commands_run_while_a_script_is_busy() {
     assert_eq!(c.cmds(&["SET", "k", "v"]), BUSY);
     assert_eq!(
         c.cmds(&["EXEC"]),
-        format!("-EXECABORT Transaction discarded because of: {}", &BUSY[1..])
+        format!(
+            "-EXECABORT Transaction discarded because of: {}",
+            &BUSY[1..]
+        )
     );
     assert_eq!(c.cmds(&["DISCARD"]), "-ERR DISCARD without MULTI\r\n");
     assert_eq!(c.cmds(&["RESET"]), "+RESET\r\n");
@@ -190,7 +203,9 @@ fn pcall_cannot_swallow_script_kill() {
     // it again.
     assert_eq!(
         String::from_utf8_lossy(&runner.read_reply()),
-        format!("-ERR Script killed by user with SCRIPT KILL... script: {sha}, on @user_script:4.\r\n")
+        format!(
+            "-ERR Script killed by user with SCRIPT KILL... script: {sha}, on @user_script:4.\r\n"
+        )
     );
     assert_eq!(c.cmds(&["PING"]), "+PONG\r\n");
 }
@@ -222,7 +237,10 @@ fn shutdown_nosave_while_a_script_is_busy_exits() {
     let mut s = ServerProc::start_in(&dir.0, &["--appendonly", "yes", "--save", ""]);
     let mut c = s.conn();
     assert_eq!(c.cmds(&["SET", "before", "1"]), "+OK\r\n");
-    assert_eq!(c.cmds(&["CONFIG", "SET", "busy-reply-threshold", "50"]), "+OK\r\n");
+    assert_eq!(
+        c.cmds(&["CONFIG", "SET", "busy-reply-threshold", "50"]),
+        "+OK\r\n"
+    );
     let script = "redis.call('set', 'inside', '1')\nwhile true do end";
     let mut runner = start_script(&s, script);
     wait_busy(&mut c);
@@ -231,7 +249,10 @@ fn shutdown_nosave_while_a_script_is_busy_exits() {
     assert_eq!(c.cmds(&["SHUTDOWN", "SAVE"]), BUSY);
     send(&mut c, &["SHUTDOWN", "NOSAVE"]);
     assert!(c.is_closed_within(LIMIT));
-    assert!(runner.is_closed_within(LIMIT), "the script's client gets no reply");
+    assert!(
+        runner.is_closed_within(LIMIT),
+        "the script's client gets no reply"
+    );
     assert_eq!(wait_exit(&mut s.child, LIMIT), Some(0));
     // The half-run script's write never reached the log.
     let s2 = ServerProc::start_in(&dir.0, &["--appendonly", "yes", "--save", ""]);
@@ -244,7 +265,10 @@ fn shutdown_nosave_while_a_script_is_busy_exits() {
 fn threshold_zero_lets_scripts_run_uninterrupted() {
     let s = ServerProc::start(&["--save", ""]);
     let mut c = s.conn();
-    assert_eq!(c.cmds(&["CONFIG", "SET", "busy-reply-threshold", "0"]), "+OK\r\n");
+    assert_eq!(
+        c.cmds(&["CONFIG", "SET", "busy-reply-threshold", "0"]),
+        "+OK\r\n"
+    );
     let started = Instant::now();
     let mut runner = start_script(&s, &spin_ms(300, false));
     // Give the script time to start; PING then waits for its end.
@@ -265,7 +289,10 @@ fn replication_goes_on_after_a_busy_script() {
         info_str(&mut rc, "replication", "master_link_status").as_deref() == Some("up")
     }));
     for c in [&mut mc, &mut rc] {
-        assert_eq!(c.cmds(&["CONFIG", "SET", "busy-reply-threshold", "50"]), "+OK\r\n");
+        assert_eq!(
+            c.cmds(&["CONFIG", "SET", "busy-reply-threshold", "50"]),
+            "+OK\r\n"
+        );
     }
     // The master runs a busy script that writes: the replica gets its
     // effect once it ends.
