@@ -251,6 +251,26 @@ fn reject(c: &mut Client, e: CmdError) -> CmdResult {
     Err(e)
 }
 
+/// The BUSY refusal. EXEC refused this way discards the transaction and
+/// says why, as Redis's execCommandAbort.
+#[cold]
+fn reject_busy(srv: &mut Server, c: &mut Client, cmd: &Command) -> CmdResult {
+    let busy = srv.scripting.busy_error();
+    if cmd.name == "exec" {
+        if c.multi.take().is_some() {
+            tx::unwatch_all(srv, c);
+        }
+        return Err(CmdError::Other(
+            format!(
+                "EXECABORT Transaction discarded because of: {}",
+                busy.message()
+            )
+            .into(),
+        ));
+    }
+    reject(c, busy)
+}
+
 /// Commands a RESP2 client may run while subscribed.
 fn allowed_while_subscribed(name: &str) -> bool {
     matches!(
@@ -353,7 +373,9 @@ fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv, start: u64) -> CmdRes
             ),
         );
     }
-    if srv.config.maxmemory > 0 && !c.is_master {
+    // No eviction while a busy script lets us serve others: its effects
+    // and the evictions' DELs must not interleave in the stream (Redis).
+    if srv.config.maxmemory > 0 && !c.is_master && !srv.scripting.is_busy() {
         // Make room before running anything; if that is impossible, refuse
         // commands that may grow memory (EXEC counts as such when it holds
         // one), as Redis does.
@@ -413,6 +435,12 @@ fn dispatch(srv: &mut Server, c: &mut Client, argv: &Argv, start: u64) -> CmdRes
         if !srv.ks.tracking.outbox.is_empty() {
             connection::deliver_invalidations(srv, Some(c));
         }
+    }
+    // A script past busy-reply-threshold is running (scripting/busy.rs):
+    // only `allow-busy` commands run. One branch otherwise.
+    if srv.scripting.is_busy() && effective_flags(cmd, argv) & table::ALLOW_BUSY == 0 {
+        srv.stats.commands[id].rejected_calls += 1;
+        return reject_busy(srv, c, cmd);
     }
     if c.multi.is_some() && !is_transaction_control(cmd.name) {
         tx::queue(c, argv);

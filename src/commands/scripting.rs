@@ -236,9 +236,10 @@ pub fn script(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             c.reply().ok();
         }
         b"kill" => {
-            // Scripts run to completion inside one command: none is ever
-            // running when another client's command is read.
-            return Err(CmdError::msg("NOTBUSY No scripts in execution right now."));
+            // Only reachable from another client while a script is busy
+            // (scripting/busy.rs); the script fails at its next hook call.
+            srv.scripting.kill_request(true)?;
+            c.reply().ok();
         }
         b"debug" => {
             // Redis checks for replies not yet sent first (inside EXEC

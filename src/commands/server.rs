@@ -257,5 +257,13 @@ pub fn shutdown(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         c.reply().ok();
         return Ok(());
     }
+    if srv.scripting.is_busy() {
+        // A busy script (scripting/busy.rs): only SHUTDOWN NOSAVE, and it
+        // does not wait for replicas (the loop is not running).
+        if flags & NOSAVE == 0 {
+            return Err(srv.scripting.busy_error());
+        }
+        flags |= NOW;
+    }
     srv.shutdown_command(c, flags)
 }

@@ -9,7 +9,8 @@
 //! Layout: `sandbox.rs` builds the state (what globals a script sees and
 //! what it may not touch), `run.rs` runs one script and is the bridge
 //! behind `redis.call`, `convert.rs` maps values between Lua and RESP,
-//! `rand48.rs` is `math.random`, `libs/` holds `bit`, `cjson`,
+//! `rand48.rs` is `math.random`, `busy.rs` watches long scripts (BUSY,
+//! SCRIPT KILL), `libs/` holds `bit`, `cjson`,
 //! `cmsgpack` and `struct`. The commands are in `commands/scripting.rs`.
 //!
 //! Must never: run a script's command without the checks a client's
@@ -17,6 +18,7 @@
 //! script's effects reach the AOF and replicas other than as the commands
 //! it ran (Redis 7.0 replicates effects, never the script).
 
+pub mod busy;
 pub mod convert;
 pub mod libs;
 pub mod rand48;
@@ -65,6 +67,8 @@ pub struct Scripting {
     /// Scripts run since start (one statistic INFO does not show; kept for
     /// tests of the cache).
     pub runs: u64,
+    /// The script running now, if any (busy.rs).
+    running: Option<busy::RunningScript>,
 }
 
 impl Scripting {

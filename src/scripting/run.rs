@@ -23,12 +23,17 @@
 //! so the script's error reply does not count it again; any error reply a
 //! script returns (nested ones too) makes its EVAL a failed call.
 //!
+//! A script that runs past `busy-reply-threshold` lets the event loop
+//! serve other clients from its Lua hook (`busy.rs`): the hook reaches
+//! the server through a scoped step function sharing the same context,
+//! which is never borrowed while Lua code runs.
+//!
 //! Must never: keep a reference to the server past the script, or let
 //! the script's own call be propagated (its commands are, wrapped in
 //! MULTI/EXEC by the propagator when there are several).
 
-use super::convert;
 use super::sandbox::{error_table, error_text, raise, raise_counted, REDIS_KEY};
+use super::{busy, convert};
 use crate::commands::{self, table, Argv};
 use crate::connection::Client;
 use crate::errors::{CmdError, CmdResult};
@@ -68,9 +73,6 @@ struct Ctx<'s> {
     /// follow from the propagated stream.
     repl: u8,
     read_only: bool,
-    /// A write command already ran (later writes skip the OOM check, so a
-    /// script is not cut in half, as Redis).
-    wrote: bool,
     argbuf: Vec<u8>,
     ranges: Vec<Range<usize>>,
 }
@@ -111,6 +113,11 @@ pub fn run_script(srv: &mut Server, c: &mut Client, call: ScriptCall) -> CmdResu
     fake.in_script = true;
 
     let caller_is_master = c.is_master;
+    // Long scripts (busy.rs): the descriptor SCRIPT KILL and the BUSY
+    // replies read, and the watchdog's threshold.
+    srv.scripting
+        .begin_run(busy::RunningScript::new(call.sha, true, c));
+    let busy_threshold_ms = srv.config.busy_reply_threshold;
     let ctx = RefCell::new(Ctx {
         srv,
         fake,
@@ -118,7 +125,6 @@ pub fn run_script(srv: &mut Server, c: &mut Client, call: ScriptCall) -> CmdResu
         resp3: false,
         repl: 3,
         read_only: call.read_only,
-        wrote: false,
         argbuf: Vec::new(),
         ranges: Vec::new(),
     });
@@ -182,13 +188,27 @@ pub fn run_script(srv: &mut Server, c: &mut Client, call: ScriptCall) -> CmdResu
             "acl_check_cmd",
             scope.create_function(|_, args: MultiValue| acl_check(&mut ctx.borrow_mut(), args))?,
         )?;
+        // The watchdog's way to the server while this script runs: it is
+        // not borrowed while Lua code runs, only inside redis.call.
+        lua.set_named_registry_value(
+            busy::STEP_KEY,
+            scope.create_function(|_, ()| {
+                Ok(match ctx.try_borrow_mut() {
+                    Ok(mut g) => busy::step(&mut *g.srv),
+                    Err(_) => busy::STEP_CONTINUE,
+                })
+            })?,
+        )?;
+        busy::arm(&lua, busy_threshold_ms)?;
         let runner: Function = bridge.raw_get("run")?;
         runner.call::<(bool, Value)>(call.func.clone())
     });
+    busy::disarm(&lua);
     let Ctx {
         srv, fake, resp3, ..
     } = ctx.into_inner();
     srv.scripting.fake = Some(fake);
+    srv.scripting.end_run();
     srv.scripting.runs += 1;
     if srv.scripting.runs % GC_PERIOD == 0 {
         let _ = lua.gc_step();
@@ -464,14 +484,16 @@ fn check_command(ctx: &mut Ctx, r: &Resolved, argv: &Argv) -> Result<(), String>
             return Err(e.message().into_owned());
         }
         if flags & table::DENYOOM != 0
-            && !ctx.wrote
+            && !srv.scripting.running_wrote()
             && srv.config.maxmemory > 0
             && !ctx.caller_is_master
             && crate::memory::used_memory() as u64 > srv.config.maxmemory
         {
             return Err(CmdError::Oom.message().into_owned());
         }
-        ctx.wrote = true;
+        // A write ran: later writes skip the OOM check, so a script is
+        // not cut in half, and SCRIPT KILL now refuses (as Redis).
+        srv.scripting.note_write();
     }
     Ok(())
 }

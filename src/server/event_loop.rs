@@ -181,7 +181,7 @@ impl Server {
         let mut next_cron = Instant::now();
         loop {
             let now = Instant::now();
-            let mut timeout = if !self.pending_reads.is_empty() {
+            let mut timeout = if !self.pending_reads.is_empty() || self.busy_loop.has_deferred() {
                 Duration::ZERO
             } else {
                 next_cron.saturating_duration_since(now)
@@ -212,35 +212,16 @@ impl Server {
                 self.unpause_clients();
             }
             for ev in events.iter() {
-                let token = ev.token();
-                if token == crate::replication::replica::MASTER_LINK_TOKEN {
-                    self.master_link_event();
-                    continue;
-                }
-                if token == crate::replication::snapshot_child::SNAPSHOT_PIPE_TOKEN {
-                    // The snapshot child wrote: before_sleep reads it.
-                    continue;
-                }
-                if token.0 >= super::http::CONN_TOKEN_BASE {
-                    self.metrics_ready(token.0 - super::http::CONN_TOKEN_BASE);
-                    continue;
-                }
-                if token.0 == super::http::LISTENER_TOKEN && self.metrics.listener.is_some() {
-                    self.accept_metrics();
-                    continue;
-                }
-                if token.0 < MAX_LISTENERS {
-                    self.accept_clients(token.0);
-                    continue;
-                }
-                let slot = token.0 - MAX_LISTENERS;
-                if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                    self.handle_readable(slot, ev.is_read_closed() || ev.is_error());
-                }
-                if ev.is_writable() {
-                    self.queue_write(slot);
-                }
+                let closed = ev.is_read_closed() || ev.is_error();
+                self.handle_event(
+                    ev.token(),
+                    ev.is_readable() || closed,
+                    closed,
+                    ev.is_writable(),
+                );
             }
+            // Events a busy script's loop steps left for now (busy_loop.rs).
+            self.replay_busy_deferred();
             // Clients that exhausted their read budget last turn.
             if !self.pending_reads.is_empty() {
                 let pending = std::mem::take(&mut self.pending_reads);
@@ -265,7 +246,45 @@ impl Server {
         }
     }
 
-    fn accept_clients(&mut self, listener_idx: usize) {
+    /// One readiness event. `closed`: the peer's FIN (or an error) came
+    /// with it.
+    pub(crate) fn handle_event(
+        &mut self,
+        token: Token,
+        readable: bool,
+        closed: bool,
+        writable: bool,
+    ) {
+        if token == crate::replication::replica::MASTER_LINK_TOKEN {
+            self.master_link_event();
+            return;
+        }
+        if token == crate::replication::snapshot_child::SNAPSHOT_PIPE_TOKEN {
+            // The snapshot child wrote: before_sleep reads it.
+            return;
+        }
+        if token.0 >= super::http::CONN_TOKEN_BASE {
+            self.metrics_ready(token.0 - super::http::CONN_TOKEN_BASE);
+            return;
+        }
+        if token.0 == super::http::LISTENER_TOKEN && self.metrics.listener.is_some() {
+            self.accept_metrics();
+            return;
+        }
+        if token.0 < MAX_LISTENERS {
+            self.accept_clients(token.0);
+            return;
+        }
+        let slot = token.0 - MAX_LISTENERS;
+        if readable {
+            self.handle_readable(slot, closed);
+        }
+        if writable {
+            self.queue_write(slot);
+        }
+    }
+
+    pub(crate) fn accept_clients(&mut self, listener_idx: usize) {
         for _ in 0..ACCEPTS_PER_EVENT_MAX {
             let Some(listener) = self.listeners.get(listener_idx) else {
                 return;
@@ -338,7 +357,7 @@ impl Server {
     /// `peer_closed`: the event already reported the peer's FIN (or an
     /// error), so no further edge will come; read until EOF instead of
     /// stopping at a short read.
-    fn handle_readable(&mut self, slot: usize, peer_closed: bool) {
+    pub(crate) fn handle_readable(&mut self, slot: usize, peer_closed: bool) {
         let Some(mut c) = self.clients.get_mut(slot).and_then(|c| c.take()) else {
             return;
         };
@@ -534,7 +553,9 @@ impl Server {
                     off += consumed;
                     // Serve clients blocked on keys this command created,
                     // before the next command runs (as Redis does).
-                    if self.ks.blocked.has_ready() {
+                    // (Not from a busy script's loop step: the script's
+                    // own commands signalled those keys, mid-script.)
+                    if self.ks.blocked.has_ready() && !self.scripting.is_busy() {
                         self.handle_ready_keys();
                         chained_ns = 0;
                     }
@@ -559,7 +580,7 @@ impl Server {
         off
     }
 
-    fn queue_write(&mut self, slot: usize) {
+    pub(crate) fn queue_write(&mut self, slot: usize) {
         if let Some(Some(c)) = self.clients.get_mut(slot) {
             if c.has_pending_output() && !c.pending_write {
                 c.pending_write = true;
@@ -599,9 +620,20 @@ impl Server {
                 self.queue_write(slot);
             }
         }
+        self.write_pending_clients(aof_ok);
+    }
+
+    /// Write the output of every client queued in `pending_writes` (those
+    /// whose replies wait for the AOF stay queued unless `aof_ok`). The
+    /// client running a script is outside the table: it stays queued.
+    pub(crate) fn write_pending_clients(&mut self, aof_ok: bool) {
+        let running_slot = self.scripting.running().map(|r| r.client_slot);
         let pending = std::mem::take(&mut self.pending_writes);
         for &slot in &pending {
             let Some(mut c) = self.clients.get_mut(slot).and_then(|c| c.take()) else {
+                if running_slot == Some(slot) {
+                    self.pending_writes.push(slot);
+                }
                 continue;
             };
             c.pending_write = false;

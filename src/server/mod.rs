@@ -16,6 +16,7 @@
 //! walks all clients must also account for the one being served.
 
 pub mod blocking;
+pub mod busy_loop;
 pub mod cron;
 pub mod event_loop;
 pub mod fuzz_entry;
@@ -62,6 +63,8 @@ pub struct Server {
     pub migrate: crate::commands::migrate::MigrateSockets,
     /// EVAL / EVALSHA: the Lua state and the script cache.
     pub scripting: crate::scripting::Scripting,
+    /// The loop's restricted step while a script is busy (busy_loop.rs).
+    pub busy_loop: busy_loop::BusyLoop,
     pub clients: Vec<Option<Box<Client>>>,
     pub free_tokens: Vec<usize>,
     pub connected_clients: usize,
@@ -263,6 +266,7 @@ impl Server {
             stats: Stats::new(crate::commands::table::ids().total),
             migrate: Default::default(),
             scripting: Default::default(),
+            busy_loop: Default::default(),
             clients: Vec::new(),
             free_tokens: Vec::new(),
             connected_clients: 0,

@@ -55,6 +55,7 @@ mod replication_links;
 mod replication_restart;
 mod replication_sync;
 mod scripting;
+mod scripting_busy;
 mod secrets;
 mod sentinel;
 mod server;
