@@ -2,7 +2,9 @@
 //! `busy-reply-threshold`), run from the script's Lua hook
 //! (scripting/busy.rs) with the script paused mid-instruction.
 //!
-//! Owns: one step, [`Server::serve_while_busy`]: a few non-blocking polls
+//! Owns: one step, [`Server::serve_while_busy`]: the events the main
+//! loop's current poll returned but had not handled yet, then a few
+//! non-blocking polls
 //! in which new clients are accepted, other clients' input is read and
 //! run through the normal dispatcher (which answers `-BUSY` to everything
 //! but the `allow-busy` commands: SCRIPT KILL, SHUTDOWN NOSAVE, AUTH,
@@ -133,6 +135,17 @@ impl Server {
             .take()
             .unwrap_or_else(|| Events::with_capacity(STEP_EVENTS));
         let started = Instant::now();
+        // The main loop's poll may have returned other clients' events with
+        // the one whose command started the script: epoll will not report
+        // those edges again, so they are served here (once; the main loop
+        // then finds its batch consumed).
+        let pos = self.loop_batch_pos.min(self.loop_batch.len());
+        let rest: Vec<_> = self.loop_batch.drain(pos..).collect();
+        for (token, readable, closed, writable) in rest {
+            if self.shutdown_requested.is_none() {
+                self.busy_event(token, readable, closed, writable);
+            }
+        }
         for _ in 0..ROUNDS_MAX {
             if let Err(e) = self.poll.poll(&mut events, Some(Duration::ZERO)) {
                 if e.kind() != io::ErrorKind::Interrupted {

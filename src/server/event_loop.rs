@@ -211,15 +211,26 @@ impl Server {
             {
                 self.unpause_clients();
             }
+            self.loop_batch.clear();
             for ev in events.iter() {
                 let closed = ev.is_read_closed() || ev.is_error();
-                self.handle_event(
+                self.loop_batch.push((
                     ev.token(),
                     ev.is_readable() || closed,
                     closed,
                     ev.is_writable(),
-                );
+                ));
             }
+            // By index: a busy script's step may take the events after the
+            // one being handled (busy_loop.rs), which ends this loop early.
+            self.loop_batch_pos = 0;
+            while let Some(&(token, readable, closed, writable)) =
+                self.loop_batch.get(self.loop_batch_pos)
+            {
+                self.loop_batch_pos += 1;
+                self.handle_event(token, readable, closed, writable);
+            }
+            self.loop_batch.clear();
             // Events a busy script's loop steps left for now (busy_loop.rs).
             self.replay_busy_deferred();
             // Clients that exhausted their read budget last turn.

@@ -65,6 +65,13 @@ pub struct Server {
     pub scripting: crate::scripting::Scripting,
     /// The loop's restricted step while a script is busy (busy_loop.rs).
     pub busy_loop: busy_loop::BusyLoop,
+    /// The current poll's events, handled in order from `loop_batch_pos`.
+    /// Kept here (not only in mio's buffer) so that a script that goes busy
+    /// while one of them is handled can serve the rest from its steps: the
+    /// readiness edges were already taken from epoll and would not come
+    /// again (busy_loop.rs).
+    pub(crate) loop_batch: Vec<(mio::Token, bool, bool, bool)>,
+    pub(crate) loop_batch_pos: usize,
     pub clients: Vec<Option<Box<Client>>>,
     pub free_tokens: Vec<usize>,
     pub connected_clients: usize,
@@ -267,6 +274,8 @@ impl Server {
             migrate: Default::default(),
             scripting: Default::default(),
             busy_loop: Default::default(),
+            loop_batch: Vec::new(),
+            loop_batch_pos: 0,
             clients: Vec::new(),
             free_tokens: Vec::new(),
             connected_clients: 0,

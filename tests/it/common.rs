@@ -221,6 +221,17 @@ pub fn wait_exit(child: &mut Child, limit: Duration) -> Option<i32> {
 
 impl Drop for ServerProc {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            // A failing test shows what the server said (and whether it
+            // was still alive) before its directory goes.
+            let status = self.child.try_wait();
+            let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(20).collect();
+            eprintln!("server {status:?}; last log lines:");
+            for line in tail.iter().rev() {
+                eprintln!("  {line}");
+            }
+        }
         if let Ok(None) = self.child.try_wait() {
             let _ = self.child.kill();
             let _ = self.child.wait();
