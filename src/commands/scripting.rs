@@ -95,7 +95,7 @@ fn eval_generic(
 /// What Redis 7.0 checks before a script with a shebang starts: a script
 /// that may write is refused where writes are (read-only replica, disk
 /// errors, too few replicas, out of memory unless `allow-oom`).
-fn check_before_start(srv: &mut Server, c: &Client, flags: ScriptFlags) -> CmdResult {
+pub(crate) fn check_before_start(srv: &mut Server, c: &Client, flags: ScriptFlags) -> CmdResult {
     if flags.no_writes || c.is_master {
         return Ok(());
     }

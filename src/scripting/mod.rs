@@ -18,6 +18,7 @@
 //! it ran (Redis 7.0 replicates effects, never the script).
 
 pub mod convert;
+pub mod functions;
 pub mod libs;
 pub mod rand48;
 pub mod run;
@@ -65,6 +66,9 @@ pub struct Scripting {
     /// Scripts run since start (one statistic INFO does not show; kept for
     /// tests of the cache).
     pub runs: u64,
+    /// Redis 7.0 functions (FUNCTION / FCALL): their libraries and their
+    /// own Lua state.
+    pub functions: functions::Functions,
 }
 
 impl Scripting {

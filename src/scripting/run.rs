@@ -68,18 +68,54 @@ struct Ctx<'s> {
     ranges: Vec<Range<usize>>,
 }
 
+/// Which engine runs a script, and how it receives its keys and
+/// arguments.
+pub enum Invoke {
+    /// EVAL / EVALSHA: EVAL's state, `KEYS` and `ARGV` globals.
+    Eval,
+    /// FCALL: the functions' state (`scripting/functions.rs`), keys and
+    /// arguments as the function's two parameters.
+    Function(Lua),
+}
+
 /// Run `call` for client `c` and write its reply to `c`.
 pub fn run_script(srv: &mut Server, c: &mut Client, call: ScriptCall) -> CmdResult {
-    let lua = srv.scripting.lua().map_err(engine_failure)?;
-    let bridge: Table = lua.named_registry_value(BRIDGE_KEY).map_err(engine_failure)?;
-    let redis: Table = lua.named_registry_value(REDIS_KEY).map_err(engine_failure)?;
-    let globals = lua.globals();
-    globals
-        .raw_set("KEYS", string_array(&lua, &call.keys).map_err(engine_failure)?)
+    run_in(srv, c, call, Invoke::Eval)
+}
+
+/// Run `call` with the engine `how` names (see [`Invoke`]).
+pub fn run_in(srv: &mut Server, c: &mut Client, call: ScriptCall, how: Invoke) -> CmdResult {
+    let lua = match &how {
+        Invoke::Eval => srv.scripting.lua().map_err(engine_failure)?,
+        Invoke::Function(lua) => lua.clone(),
+    };
+    let bridge: Table = lua
+        .named_registry_value(BRIDGE_KEY)
         .map_err(engine_failure)?;
-    globals
-        .raw_set("ARGV", string_array(&lua, &call.args).map_err(engine_failure)?)
+    let redis: Table = lua
+        .named_registry_value(REDIS_KEY)
         .map_err(engine_failure)?;
+    let keys = string_array(&lua, &call.keys).map_err(engine_failure)?;
+    let args = string_array(&lua, &call.args).map_err(engine_failure)?;
+    let (runner_name, run_args) = match how {
+        Invoke::Eval => {
+            let globals = lua.globals();
+            globals.raw_set("KEYS", keys).map_err(engine_failure)?;
+            globals.raw_set("ARGV", args).map_err(engine_failure)?;
+            (
+                "run",
+                MultiValue::from_iter([Value::Function(call.func.clone())]),
+            )
+        }
+        Invoke::Function(_) => (
+            super::functions::RUN_FUNCTION_KEY,
+            MultiValue::from_iter([
+                Value::Function(call.func.clone()),
+                Value::Table(keys),
+                Value::Table(args),
+            ]),
+        ),
+    };
 
     let mut fake: Box<Client> = srv
         .scripting
@@ -153,8 +189,8 @@ pub fn run_script(srv: &mut Server, c: &mut Client, call: ScriptCall) -> CmdResu
             "acl_check_cmd",
             scope.create_function(|lua, args: MultiValue| acl_check(&mut ctx.borrow_mut(), lua, args))?,
         )?;
-        let runner: Function = bridge.raw_get("run")?;
-        runner.call::<(bool, Value)>(call.func.clone())
+        let runner: Function = bridge.raw_get(runner_name)?;
+        runner.call::<(bool, Value)>(run_args)
     });
     let Ctx {
         srv, fake, resp3, ..
