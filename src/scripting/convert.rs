@@ -293,7 +293,7 @@ pub fn lua_to_reply(
     }
     match v {
         Value::String(s) => w.bulk(&s.as_bytes()),
-        Value::Integer(n) => w.int(*n as i64),
+        Value::Integer(n) => w.int(*n),
         Value::Number(n) => w.int(lua_number_to_i64(*n)),
         Value::Boolean(b) => match (resp3_script, b) {
             (true, b) => w.boolean(*b),
@@ -439,7 +439,7 @@ mod tests {
         let v = reply_to_lua(&lua, b"*3\r\n:1\r\n$-1\r\n+OK\r\n", false).unwrap().unwrap();
         let t = v.as_table().unwrap();
         assert_eq!(t.raw_get::<f64>(1).unwrap(), 1.0);
-        assert_eq!(t.raw_get::<bool>(2).unwrap(), false);
+        assert!(!t.raw_get::<bool>(2).unwrap());
         let ok: Table = t.raw_get(3).unwrap();
         assert_eq!(ok.raw_get::<String>("ok").unwrap(), "OK");
         assert_eq!(reply_to_lua(&lua, b"-ERR x\r\n", false).unwrap().unwrap_err(), "ERR x");

@@ -168,7 +168,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(f.shebang && f.no_writes && f.allow_oom && !f.allow_stale);
-        assert_eq!(parse_shebang(b"#!lua flags=\nx").unwrap().unwrap().no_writes, false);
+        assert!(!parse_shebang(b"#!lua flags=\nx").unwrap().unwrap().no_writes);
         assert_eq!(parse_shebang(b"#!lua").unwrap_err(), "ERR Invalid script shebang");
         assert_eq!(
             parse_shebang(b"#!luax\n").unwrap_err(),

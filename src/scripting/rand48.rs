@@ -42,6 +42,7 @@ impl Rand48 {
     }
 
     /// `lrand48()`: the next state's top 31 bits.
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> i64 {
         self.state = (self.state.wrapping_mul(MULTIPLIER).wrapping_add(INCREMENT)) & MASK;
         (self.state >> 17) as i64
