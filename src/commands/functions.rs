@@ -125,10 +125,46 @@ const FUNCTION_HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
+/// The checks the dispatcher makes on write commands, for the write
+/// subcommands (the dispatcher looks at the container's flags, and
+/// FUNCTION's are empty): read-only replica, disk errors, too few
+/// replicas, and for LOAD/RESTORE (`denyoom`) memory over `maxmemory`
+/// after the dispatcher's eviction.
+fn check_write(srv: &Server, c: &Client, denyoom: bool) -> CmdResult {
+    if c.is_master {
+        return Ok(());
+    }
+    if denyoom
+        && srv.config.maxmemory > 0
+        && crate::memory::used_memory() as u64 > srv.config.maxmemory
+    {
+        return Err(CmdError::Oom);
+    }
+    if srv.config.min_replicas_to_write > 0 && !srv.enough_good_replicas() {
+        return Err(CmdError::msg(
+            "NOREPLICAS Not enough good replicas to write.",
+        ));
+    }
+    if srv.config.replicaof.is_some() && srv.config.replica_read_only {
+        return Err(CmdError::msg(
+            "READONLY You can't write against a read only replica.",
+        ));
+    }
+    if let Some(e) = super::disk_error(srv) {
+        return Err(e);
+    }
+    Ok(())
+}
+
 /// FUNCTION and its subcommands (the dispatcher checked the subcommand
 /// and its arity).
 pub fn function(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let sub = argv[1].to_ascii_lowercase();
+    match sub.as_slice() {
+        b"load" | b"restore" => check_write(srv, c, true)?,
+        b"delete" | b"flush" => check_write(srv, c, false)?,
+        _ => {}
+    }
     match sub.as_slice() {
         b"load" => load(srv, c, argv),
         b"delete" => {

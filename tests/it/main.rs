@@ -18,6 +18,7 @@ mod config;
 mod differential;
 mod differential_bitmaps;
 mod differential_dump;
+mod differential_functions;
 mod differential_geo;
 mod differential_hashes;
 mod differential_hyperloglog;
