@@ -32,6 +32,7 @@ mod dump;
 mod eviction;
 mod expiry;
 mod failover;
+mod functions;
 mod fuzz_socket;
 mod geo;
 mod hashes;
