@@ -102,6 +102,9 @@ fn libraries_survive_save_bgsave_restart_and_debug_reload() {
     let mut c = s.conn();
     load_all(&mut c);
     assert_eq!(listing(&mut c), want);
+    for (field, n) in [("number_of_libraries", "3"), ("number_of_functions", "3")] {
+        assert_eq!(info_str(&mut c, "memory", field).as_deref(), Some(n));
+    }
     assert_eq!(c.cmds(&["SAVE"]), "+OK\r\n");
     drop(s);
     let s = ServerProc::start_in_on(&d.0, port, &args);
