@@ -49,17 +49,13 @@ fn fcall_generic(srv: &mut Server, c: &mut Client, argv: &Argv, read_only_cmd: b
             "ERR Can not execute a script with write flag using *_ro command.",
         ));
     }
-    if !flags.allow_stale
-        && srv.config.replicaof.is_some()
-        && !srv.config.replica_serve_stale_data
-        && !c.is_master
-        && !srv.repl.link.as_ref().is_some_and(|l| l.is_connected())
-    {
+    // Writes are refused first (READONLY before MASTERDOWN, as Redis).
+    super::scripting::check_before_start(srv, c, flags)?;
+    if !flags.allow_stale && !c.is_master && srv_is_stale(srv) {
         return Err(CmdError::msg(
             "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
         ));
     }
-    super::scripting::check_before_start(srv, c, flags)?;
     let rand = srv.scripting.rand.clone();
     let lua = srv
         .scripting
@@ -80,6 +76,13 @@ fn fcall_generic(srv: &mut Server, c: &mut Client, argv: &Argv, read_only_cmd: b
         },
         Invoke::Function(lua),
     )
+}
+
+/// A replica whose link is down and that may not serve stale data.
+pub(crate) fn srv_is_stale(srv: &Server) -> bool {
+    srv.config.replicaof.is_some()
+        && !srv.config.replica_serve_stale_data
+        && !srv.repl.link.as_ref().is_some_and(|l| l.is_connected())
 }
 
 const FUNCTION_HELP: &[&str] = &[

@@ -352,6 +352,14 @@ fn run_command(ctx: &mut Ctx, argv: &Argv) -> Result<(), String> {
         return Err("ERR This Redis command is not allowed from script".into());
     }
     let srv = &mut *ctx.srv;
+    // A replica serving no stale data runs only STALE commands while its
+    // link is down, from scripts too (the script itself may be allowed).
+    if flags & table::STALE == 0
+        && !ctx.caller_is_master
+        && crate::commands::functions::srv_is_stale(srv)
+    {
+        return Err("ERR Can not execute the command on a stale replica".into());
+    }
     if srv.acl.restricted {
         if let Err(e) = commands::acl::check_permission(srv, &ctx.fake, idx, cmd, argv) {
             return Err(script_acl_message(&e.message()).into());

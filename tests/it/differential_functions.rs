@@ -208,3 +208,29 @@ fn function_restore_errors_match_redis() {
         "##,
     );
 }
+
+#[test]
+fn fcall_flags_on_a_replica_match_redis() {
+    // A replica whose master is unreachable: `allow-stale` lets a function
+    // run on stale data, `no-writes` lets it run on a read-only replica.
+    check(
+        r##"
+        FUNCTION LOAD "#!lua name=lib\nredis.register_function{function_name='stale_ro', callback=function(keys) return redis.call('get', keys[1]) end, flags={'no-writes', 'allow-stale'}}\nredis.register_function{function_name='ro', callback=function(keys) return redis.call('get', keys[1]) end, flags={'no-writes'}}\nredis.register_function('rw', function(keys) return redis.call('set', keys[1], 'x') end)\nredis.register_function('rw_reads', function(keys) return redis.call('get', keys[1]) end)"
+        SET k v
+        REPLICAOF 127.0.0.1 1
+        FCALL_RO stale_ro 1 k
+        FCALL ro 1 k
+        FCALL rw 1 k
+        FCALL rw_reads 1 k
+        FUNCTION LOAD "#!lua name=x\nredis.register_function('x', function() return 1 end)"
+        FUNCTION DELETE lib
+        CONFIG SET replica-serve-stale-data no
+        FCALL_RO stale_ro 1 k
+        FCALL ro 1 k
+        FCALL rw 1 k
+        FUNCTION STATS
+        REPLICAOF NO ONE
+        FCALL rw 1 k
+        "##,
+    );
+}
