@@ -73,6 +73,7 @@ fn fcall_generic(srv: &mut Server, c: &mut Client, argv: &Argv, read_only_cmd: b
             keys: keys.to_vec(),
             args: args.to_vec(),
             read_only: read_only_cmd || flags.no_writes,
+            allow_oom: flags.allow_oom,
         },
         Invoke::Function(lua),
     )

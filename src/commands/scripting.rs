@@ -88,6 +88,7 @@ fn eval_generic(
             keys: keys.to_vec(),
             args: args.to_vec(),
             read_only: read_only_cmd || flags.no_writes,
+            allow_oom: flags.allow_oom,
         },
     )
 }

@@ -47,6 +47,8 @@ pub struct ScriptCall<'a> {
     pub args: Vec<&'a [u8]>,
     /// EVAL_RO / EVALSHA_RO, or a `no-writes` shebang flag.
     pub read_only: bool,
+    /// An `allow-oom` flag: the script's writes skip the OOM check.
+    pub allow_oom: bool,
 }
 
 /// The context the bridge functions share while a script runs.
@@ -61,6 +63,7 @@ struct Ctx<'s> {
     /// follow from the propagated stream.
     repl: u8,
     read_only: bool,
+    allow_oom: bool,
     /// A write command already ran (later writes skip the OOM check, so a
     /// script is not cut in half, as Redis).
     wrote: bool,
@@ -136,6 +139,7 @@ pub fn run_in(srv: &mut Server, c: &mut Client, call: ScriptCall, how: Invoke) -
         resp3: false,
         repl: 3,
         read_only: call.read_only,
+        allow_oom: call.allow_oom,
         wrote: false,
         argbuf: Vec::new(),
         ranges: Vec::new(),
@@ -377,6 +381,7 @@ fn run_command(ctx: &mut Ctx, argv: &Argv) -> Result<(), String> {
         }
         if flags & table::DENYOOM != 0
             && !ctx.wrote
+            && !ctx.allow_oom
             && srv.config.maxmemory > 0
             && !ctx.caller_is_master
             && crate::memory::used_memory() as u64 > srv.config.maxmemory
