@@ -22,6 +22,7 @@ pub mod config;
 pub mod connection;
 pub mod databases;
 pub mod dump;
+pub mod functions;
 pub mod geo;
 pub mod hashes;
 pub mod hyperloglog;

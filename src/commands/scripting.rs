@@ -104,6 +104,7 @@ fn eval_generic(
             keys: keys.to_vec(),
             args: args.to_vec(),
             read_only: read_only_cmd || flags.no_writes,
+            allow_oom: flags.allow_oom,
         },
     )
 }
@@ -111,7 +112,7 @@ fn eval_generic(
 /// What Redis 7.0 checks before a script with a shebang starts: a script
 /// that may write is refused where writes are (read-only replica, disk
 /// errors, too few replicas, out of memory unless `allow-oom`).
-fn check_before_start(srv: &mut Server, c: &Client, flags: ScriptFlags) -> CmdResult {
+pub(crate) fn check_before_start(srv: &mut Server, c: &Client, flags: ScriptFlags) -> CmdResult {
     if flags.no_writes || c.is_master {
         return Ok(());
     }

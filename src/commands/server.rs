@@ -219,6 +219,9 @@ fn debug_reload(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         // As a FLUSHALL (Redis's emptyData): tracking clients drop their
         // caches.
         srv.ks.tracking.flush();
+        // Function libraries are reloaded too (NOFLUSH keeps them, and a
+        // library in the file then collides unless MERGE, as in Redis).
+        srv.scripting.functions.flush();
     }
     let path = crate::persistence::rdb_path(&srv.config);
     let loaded = std::fs::read(&path)

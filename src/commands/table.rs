@@ -13,8 +13,9 @@
 //! every report (COMMAND INFO/LIST, commandstats) keep the table names.
 
 use super::{
-    acl, bitmaps, cluster, command, config, connection, databases, dump, geo, keys, lists, lolwut,
-    migrate, module, observe, pubsub, scripting, server, sort, streams, strings, tx, zsets, Argv,
+    acl, bitmaps, cluster, command, config, connection, databases, dump, functions, geo, keys,
+    lists, lolwut, migrate, module, observe, pubsub, scripting, server, sort, streams, strings, tx,
+    zsets, Argv,
 };
 use crate::connection::Client;
 use crate::errors::CmdResult;
@@ -722,6 +723,53 @@ static SCRIPT_SUBS: [SubCommand; 6] = [
     ),
 ];
 
+static FUNCTION_SUBS: [SubCommand; 9] = [
+    sub("delete", 3, WRITE | NOSCRIPT, "Delete a function by name"),
+    sub(
+        "dump",
+        2,
+        NOSCRIPT,
+        "Dump all functions into a serialized binary payload",
+    ),
+    sub("flush", -2, WRITE | NOSCRIPT, "Deleting all functions"),
+    sub(
+        "help",
+        2,
+        LOADING | STALE,
+        "Show helpful text about the different subcommands",
+    ),
+    sub(
+        "kill",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        "Kill the function currently in execution.",
+    ),
+    sub(
+        "list",
+        -2,
+        NOSCRIPT,
+        "List information about all the functions",
+    ),
+    sub(
+        "load",
+        -3,
+        WRITE | DENYOOM | NOSCRIPT,
+        "Create a function with the given arguments (name, code, description)",
+    ),
+    sub(
+        "restore",
+        -3,
+        WRITE | DENYOOM | NOSCRIPT,
+        "Restore all the functions on the given payload",
+    ),
+    sub(
+        "stats",
+        2,
+        NOSCRIPT | ALLOW_BUSY,
+        "Return information about the function currently running (name, description, duration)",
+    ),
+];
+
 static PUBSUB_SUBS: [SubCommand; 6] = [
     sub(
         "channels",
@@ -892,6 +940,10 @@ pub static COMMANDS: &[Command] = &[
     cmd("evalsha", scripting::evalsha, -3, NOSCRIPT | STALE | SKIP_MONITOR, NOKEYS, "scripting", "2.6.0", "Execute a Lua script server side"),
     cmd("eval_ro", scripting::eval_ro, -3, READONLY | NOSCRIPT | STALE | SKIP_MONITOR, NOKEYS, "scripting", "7.0.0", "Execute a read-only Lua script server side"),
     cmd("evalsha_ro", scripting::evalsha_ro, -3, READONLY | NOSCRIPT | STALE | SKIP_MONITOR, NOKEYS, "scripting", "7.0.0", "Execute a read-only Lua script server side"),
+    // Functions (functions.c): keys follow numkeys, as EVAL's.
+    with_subs(cmd("function", functions::function, -2, 0, NOKEYS, "scripting", "7.0.0", "A container for function commands"), &FUNCTION_SUBS),
+    cmd("fcall", functions::fcall, -3, NOSCRIPT | STALE | SKIP_MONITOR, NOKEYS, "scripting", "7.0.0", "Invoke a function"),
+    cmd("fcall_ro", functions::fcall_ro, -3, READONLY | NOSCRIPT | STALE | SKIP_MONITOR, NOKEYS, "scripting", "7.0.0", "Invoke a read-only function"),
     // Cluster (cluster.c): a standalone server's answer to all of them.
     with_subs(cmd("cluster", cluster::cluster_disabled, -2, 0, NOKEYS, "cluster", "3.0.0", "A container for cluster commands"), &CLUSTER_SUBS),
     cmd("asking", cluster::cluster_disabled, 1, FAST, NOKEYS, "cluster", "3.0.0", "Sent by cluster clients after an -ASK redirect"),

@@ -246,12 +246,23 @@ fn memory_section(srv: &Server, current: &Client, out: &mut String) -> bool {
     field!(out, "used_memory_lua_human", "31.00K");
     field!(out, "used_memory_scripts_eval", 0);
     field!(out, "number_of_cached_scripts", 0);
-    field!(out, "number_of_functions", 0);
-    field!(out, "number_of_libraries", 0);
-    field!(out, "used_memory_vm_functions", 32768);
+    let functions = &srv.scripting.functions;
+    field!(out, "number_of_functions", functions.function_count());
+    field!(out, "number_of_libraries", functions.library_count());
+    // Redis's function state exists from the start (32768 bytes empty);
+    // ours is built with the first library.
+    field!(
+        out,
+        "used_memory_vm_functions",
+        functions.lua_memory().max(32768)
+    );
     field!(out, "used_memory_vm_total", 64512);
     field!(out, "used_memory_vm_total_human", "63.00K");
-    field!(out, "used_memory_functions", 184);
+    field!(
+        out,
+        "used_memory_functions",
+        184 + functions.overhead_bytes()
+    );
     field!(out, "used_memory_scripts", 184);
     field!(out, "used_memory_scripts_human", "184B");
     field!(out, "maxmemory", maxmemory);

@@ -174,6 +174,12 @@ pub fn put_value(out: &mut Vec<u8>, v: &Value) {
     let _ = write_value(out, v);
 }
 
+/// [`put_str`] into memory (FUNCTION DUMP payloads).
+pub fn put_string(out: &mut Vec<u8>, s: &[u8]) {
+    // Writing to a Vec cannot fail.
+    let _ = put_str(out, s);
+}
+
 /// CRC-64 (Jones, Redis's) of `data`: the RDB trailer and the DUMP footer.
 pub fn crc64(data: &[u8]) -> u64 {
     CRC64.checksum(data)
@@ -263,6 +269,12 @@ fn put_snapshot_body<W: Write>(srv: &Server, out: &mut W) -> io::Result<()> {
     if let Some((id, offset)) = srv.replication_position() {
         put_aux(out, b"repl-id", id.to_string().as_bytes())?;
         put_aux(out, b"repl-offset", offset.to_string().as_bytes())?;
+    }
+    // Function libraries come before the databases, as Redis 7.0 writes
+    // them: loading them needs nothing else from the file.
+    for code in srv.scripting.functions.codes() {
+        out.write_all(&[OP_FUNCTION2])?;
+        put_str(out, code)?;
     }
     let now = srv.ks.now_ms;
     for (db, d) in srv.ks.dbs.iter().enumerate() {
@@ -545,6 +557,32 @@ pub fn verify_checksum(data: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// The library sources in a FUNCTION DUMP payload whose footer was
+/// verified: `[245][RDB string]` entries up to the footer. A string may
+/// run into the footer bytes, as Redis reads it; nothing is read past
+/// the payload.
+pub fn read_function_payload(payload: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let end = payload.len().saturating_sub(10);
+    let mut r = Reader {
+        data: payload,
+        pos: 0,
+    };
+    let mut codes = Vec::new();
+    while r.pos < end {
+        let op = r
+            .u8()
+            .map_err(|_| "ERR Failed loading library payload".to_string())?;
+        if op != OP_FUNCTION2 {
+            return Err(crate::scripting::functions::payload_opcode_error(op));
+        }
+        let code = r
+            .string()
+            .map_err(|_| "ERR Failed loading library payload".to_string())?;
+        codes.push(code);
+    }
+    Ok(codes)
+}
+
 /// Load `path` into the (empty) keyspace. Returns (keys loaded, keys
 /// skipped because already expired).
 pub fn load_file(srv: &mut Server, path: &Path) -> io::Result<(u64, u64)> {
@@ -644,11 +682,16 @@ pub fn load_bytes_into(srv: &mut Server, data: &[u8], merge: bool) -> io::Result
             OP_IDLE => {
                 r.len()?;
             }
-            OP_MODULE_AUX | OP_FUNCTION2 => {
-                return Err(bad(
-                    at,
-                    "modules and functions in RDB files are not supported",
-                ));
+            OP_FUNCTION2 => {
+                let code = r.string()?;
+                let rand = srv.scripting.rand.clone();
+                srv.scripting
+                    .functions
+                    .load_code(&rand, &code, merge)
+                    .map_err(|e| bad(at, &format!("failed loading a function library: {e}")))?;
+            }
+            OP_MODULE_AUX => {
+                return Err(bad(at, "modules in RDB files are not supported"));
             }
             t => {
                 let key = r.string()?;

@@ -631,6 +631,8 @@ impl Server {
         }
         // As Redis's emptyData: tracking clients drop their caches.
         self.ks.tracking.flush();
+        // The master's libraries replace ours, as in Redis 7.0.
+        self.scripting.functions.flush();
         // Loading is not a write of ours: nothing goes to the stream.
         let enabled = std::mem::replace(&mut self.prop.enabled, false);
         self.repl.loaded_stream_db = None;

@@ -20,6 +20,7 @@
 
 pub mod busy;
 pub mod convert;
+pub mod functions;
 pub mod libs;
 pub mod rand48;
 pub mod run;
@@ -69,6 +70,9 @@ pub struct Scripting {
     pub runs: u64,
     /// The script running now, if any (busy.rs).
     running: Option<busy::RunningScript>,
+    /// Redis 7.0 functions (FUNCTION / FCALL): their libraries and their
+    /// own Lua state.
+    pub functions: functions::Functions,
 }
 
 impl Scripting {

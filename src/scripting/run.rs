@@ -59,6 +59,8 @@ pub struct ScriptCall<'a> {
     pub args: Vec<&'a [u8]>,
     /// EVAL_RO / EVALSHA_RO, or a `no-writes` shebang flag.
     pub read_only: bool,
+    /// An `allow-oom` flag: the script's writes skip the OOM check.
+    pub allow_oom: bool,
 }
 
 /// The context the bridge functions share while a script runs.
@@ -73,32 +75,60 @@ struct Ctx<'s> {
     /// follow from the propagated stream.
     repl: u8,
     read_only: bool,
+    allow_oom: bool,
     argbuf: Vec<u8>,
     ranges: Vec<Range<usize>>,
 }
 
+/// Which engine runs a script, and how it receives its keys and
+/// arguments.
+pub enum Invoke {
+    /// EVAL / EVALSHA: EVAL's state, `KEYS` and `ARGV` globals.
+    Eval,
+    /// FCALL: the functions' state (`scripting/functions.rs`), keys and
+    /// arguments as the function's two parameters.
+    Function(Lua),
+}
+
 /// Run `call` for client `c` and write its reply to `c`.
 pub fn run_script(srv: &mut Server, c: &mut Client, call: ScriptCall) -> CmdResult {
-    let lua = srv.scripting.lua().map_err(engine_failure)?;
+    run_in(srv, c, call, Invoke::Eval)
+}
+
+/// Run `call` with the engine `how` names (see [`Invoke`]).
+pub fn run_in(srv: &mut Server, c: &mut Client, call: ScriptCall, how: Invoke) -> CmdResult {
+    let lua = match &how {
+        Invoke::Eval => srv.scripting.lua().map_err(engine_failure)?,
+        Invoke::Function(lua) => lua.clone(),
+    };
     let bridge: Table = lua
         .named_registry_value(BRIDGE_KEY)
         .map_err(engine_failure)?;
     let redis: Table = lua
         .named_registry_value(REDIS_KEY)
         .map_err(engine_failure)?;
-    let globals = lua.globals();
-    globals
-        .raw_set(
-            "KEYS",
-            string_array(&lua, &call.keys).map_err(engine_failure)?,
-        )
-        .map_err(engine_failure)?;
-    globals
-        .raw_set(
-            "ARGV",
-            string_array(&lua, &call.args).map_err(engine_failure)?,
-        )
-        .map_err(engine_failure)?;
+    let keys = string_array(&lua, &call.keys).map_err(engine_failure)?;
+    let args = string_array(&lua, &call.args).map_err(engine_failure)?;
+    let is_eval = matches!(how, Invoke::Eval);
+    let (runner_name, run_args) = match how {
+        Invoke::Eval => {
+            let globals = lua.globals();
+            globals.raw_set("KEYS", keys).map_err(engine_failure)?;
+            globals.raw_set("ARGV", args).map_err(engine_failure)?;
+            (
+                "run",
+                MultiValue::from_iter([Value::Function(call.func.clone())]),
+            )
+        }
+        Invoke::Function(_) => (
+            super::functions::RUN_FUNCTION_KEY,
+            MultiValue::from_iter([
+                Value::Function(call.func.clone()),
+                Value::Table(keys),
+                Value::Table(args),
+            ]),
+        ),
+    };
 
     let mut fake: Box<Client> = srv
         .scripting
@@ -116,7 +146,7 @@ pub fn run_script(srv: &mut Server, c: &mut Client, call: ScriptCall) -> CmdResu
     // Long scripts (busy.rs): the descriptor SCRIPT KILL and the BUSY
     // replies read, and the watchdog's threshold.
     srv.scripting
-        .begin_run(busy::RunningScript::new(call.sha, true, c));
+        .begin_run(busy::RunningScript::new(call.sha, is_eval, c));
     let busy_threshold_ms = srv.config.busy_reply_threshold;
     let ctx = RefCell::new(Ctx {
         srv,
@@ -125,6 +155,7 @@ pub fn run_script(srv: &mut Server, c: &mut Client, call: ScriptCall) -> CmdResu
         resp3: false,
         repl: 3,
         read_only: call.read_only,
+        allow_oom: call.allow_oom,
         argbuf: Vec::new(),
         ranges: Vec::new(),
     });
@@ -200,8 +231,8 @@ pub fn run_script(srv: &mut Server, c: &mut Client, call: ScriptCall) -> CmdResu
             })?,
         )?;
         busy::arm(&lua, busy_threshold_ms)?;
-        let runner: Function = bridge.raw_get("run")?;
-        runner.call::<(bool, Value)>(call.func.clone())
+        let runner: Function = bridge.raw_get(runner_name)?;
+        runner.call::<(bool, Value)>(run_args)
     });
     busy::disarm(&lua);
     let Ctx {
@@ -468,6 +499,14 @@ fn check_command(ctx: &mut Ctx, r: &Resolved, argv: &Argv) -> Result<(), String>
         return Err("ERR This Redis command is not allowed from script".into());
     }
     let srv = &mut *ctx.srv;
+    // A replica serving no stale data runs only STALE commands while its
+    // link is down, from scripts too (the script itself may be allowed).
+    if flags & table::STALE == 0
+        && !ctx.caller_is_master
+        && crate::commands::functions::srv_is_stale(srv)
+    {
+        return Err("ERR Can not execute the command on a stale replica".into());
+    }
     if srv.acl.restricted {
         if let Err(e) = commands::acl::check_permission(srv, &ctx.fake, r.idx, r.cmd, argv) {
             return Err(script_acl_message(&e.message()).into());
@@ -485,6 +524,7 @@ fn check_command(ctx: &mut Ctx, r: &Resolved, argv: &Argv) -> Result<(), String>
         }
         if flags & table::DENYOOM != 0
             && !srv.scripting.running_wrote()
+            && !ctx.allow_oom
             && srv.config.maxmemory > 0
             && !ctx.caller_is_master
             && crate::memory::used_memory() as u64 > srv.config.maxmemory
