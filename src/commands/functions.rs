@@ -50,7 +50,7 @@ fn fcall_generic(srv: &mut Server, c: &mut Client, argv: &Argv, read_only_cmd: b
         ));
     }
     // Writes are refused first (READONLY before MASTERDOWN, as Redis).
-    super::scripting::check_before_start(srv, c, flags)?;
+    super::scripting::check_before_start(srv, c, flags, true)?;
     if !flags.allow_stale && !c.is_master && srv_is_stale(srv) {
         return Err(CmdError::msg(
             "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",

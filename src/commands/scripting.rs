@@ -66,6 +66,10 @@ fn eval_generic(
         crate::observe::monitor::feed(srv, c, argv);
     }
     let n = numkeys(argv)?;
+    // Whether the script's flags were known before this command (cached
+    // by an earlier EVAL or SCRIPT LOAD): Redis then refuses a write
+    // script on a read-only replica as it refuses any write command.
+    let mut known_before = true;
     let sha = if by_sha {
         let sha = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
         if !srv.scripting.scripts.contains_key(&sha) {
@@ -75,7 +79,10 @@ fn eval_generic(
         }
         sha
     } else {
-        cache_script(srv, &argv[1])?
+        let before = srv.scripting.scripts.len();
+        let sha = cache_script(srv, &argv[1])?;
+        known_before = srv.scripting.scripts.len() == before;
+        sha
     };
     let Some(script) = srv.scripting.scripts.get(&sha) else {
         return Err(CmdError::msg(
@@ -91,7 +98,7 @@ fn eval_generic(
                 "ERR Can not execute a script with write flag using *_ro command.",
             ));
         }
-        check_before_start(srv, c, flags)?;
+        check_before_start(srv, c, flags, known_before)?;
     }
     let all = argv.iter().skip(3).collect::<Vec<_>>();
     let (keys, args) = all.split_at(n);
@@ -112,14 +119,24 @@ fn eval_generic(
 /// What Redis 7.0 checks before a script with a shebang starts: a script
 /// that may write is refused where writes are (read-only replica, disk
 /// errors, too few replicas, out of memory unless `allow-oom`).
-pub(crate) fn check_before_start(srv: &mut Server, c: &Client, flags: ScriptFlags) -> CmdResult {
+/// `known_before`: the flags were known before the command (a cached
+/// script, a function), so Redis's command-level check refuses it with
+/// the ordinary READONLY text; else its script-level text.
+pub(crate) fn check_before_start(
+    srv: &mut Server,
+    c: &Client,
+    flags: ScriptFlags,
+    known_before: bool,
+) -> CmdResult {
     if flags.no_writes || c.is_master {
         return Ok(());
     }
     if srv.config.replicaof.is_some() && srv.config.replica_read_only {
-        return Err(CmdError::msg(
-            "READONLY Can not run script with write flag on readonly replica",
-        ));
+        return Err(CmdError::msg(if known_before {
+            "READONLY You can't write against a read only replica."
+        } else {
+            "READONLY Can not run script with write flag on readonly replica"
+        }));
     }
     if let Some(e) = super::disk_error(srv) {
         return Err(e);
