@@ -22,8 +22,8 @@
 //!
 //! Must never: cost more than a counter and, every 100 000 instructions,
 //! one clock read while a script is below the threshold; touch the
-//! server from the hook except through the step function the runner
-//! lends it for the length of one script (`STEP_KEY`, a scoped function);
+//! server from the hook except through the context function the runner
+//! lends for the length of one script (run.rs, `op::STEP`);
 //! kill a script that already wrote (the dataset would keep half of it)
 //! or one sent by our master.
 //!
@@ -45,10 +45,6 @@ use std::time::{Duration, Instant};
 /// well under a millisecond of Lua, so a busy server answers other
 /// clients within about a millisecond.
 pub const HOOK_INSTRUCTIONS: u32 = 100_000;
-
-/// Registry name of the step function the runner lends the hook while a
-/// script runs (returns [`STEP_CONTINUE`] or [`STEP_KILL`]).
-pub const STEP_KEY: &str = "redislite.busy_step";
 
 /// Step results.
 pub const STEP_CONTINUE: u8 = 0;
@@ -197,10 +193,11 @@ pub fn arm(lua: &Lua, threshold_ms: u64) -> mlua::Result<()> {
                 }
                 timed_out.set(true);
             }
-            let Some(step) = lua.named_registry_value::<Option<Function>>(STEP_KEY)? else {
+            let bridge: mlua::Table = lua.named_registry_value(super::run::BRIDGE_KEY)?;
+            let Some(ctx_fn) = bridge.raw_get::<Option<Function>>(super::run::CTX_SLOT)? else {
                 return Ok(VmState::Continue);
             };
-            if step.call::<u8>(())? == STEP_KILL {
+            if ctx_fn.call::<u8>(super::run::op::STEP)? == STEP_KILL {
                 // From now on every line raises again: a pcall around the
                 // loop cannot keep the script alive.
                 lua.set_global_hook(HookTriggers::EVERY_LINE, |_, debug| killed(debug))?;
@@ -214,7 +211,6 @@ pub fn arm(lua: &Lua, threshold_ms: u64) -> mlua::Result<()> {
 /// Remove the watchdog after a run.
 pub fn disarm(lua: &Lua) {
     lua.remove_global_hook();
-    let _ = lua.unset_named_registry_value(STEP_KEY);
 }
 
 /// Raise the kill, unless Lua is in our prelude's code (the `pcall`

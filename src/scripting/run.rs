@@ -32,7 +32,7 @@
 //! the script's own call be propagated (its commands are, wrapped in
 //! MULTI/EXEC by the propagator when there are several).
 
-use super::sandbox::{error_table, error_text, raise, raise_counted, REDIS_KEY};
+use super::sandbox::{error_table, error_text, raise, raise_counted};
 use super::{busy, convert};
 use crate::commands::{self, table, Argv};
 use crate::connection::Client;
@@ -104,9 +104,6 @@ pub fn run_in(srv: &mut Server, c: &mut Client, call: ScriptCall, how: Invoke) -
     let bridge: Table = lua
         .named_registry_value(BRIDGE_KEY)
         .map_err(engine_failure)?;
-    let redis: Table = lua
-        .named_registry_value(REDIS_KEY)
-        .map_err(engine_failure)?;
     let keys = string_array(&lua, &call.keys).map_err(engine_failure)?;
     let args = string_array(&lua, &call.args).map_err(engine_failure)?;
     let is_eval = matches!(how, Invoke::Eval);
@@ -160,80 +157,20 @@ pub fn run_in(srv: &mut Server, c: &mut Client, call: ScriptCall, how: Invoke) -
         ranges: Vec::new(),
     });
     let outcome: mlua::Result<(bool, Value)> = lua.scope(|scope| {
-        redis.raw_set(
-            "call",
-            scope.create_function(|lua, args: MultiValue| match exec(&mut ctx.borrow_mut(), lua, args)? {
-                Ok(v) => Ok(v),
-                Err(CallError { msg, counted: true }) => raise_counted(&msg),
-                Err(CallError { msg, counted: false }) => raise(&msg),
-            })?,
-        )?;
-        redis.raw_set(
-            "pcall",
-            scope.create_function(|lua, args: MultiValue| match exec(&mut ctx.borrow_mut(), lua, args)? {
-                Ok(v) => Ok(v),
-                Err(CallError { msg, counted }) => {
-                    let t = error_table(lua, &msg)?;
-                    if counted {
-                        t.raw_set(convert::COUNTED_FIELD, true)?;
-                    }
-                    Ok(Value::Table(t))
-                }
-            })?,
-        )?;
-        redis.raw_set(
-            "setresp",
-            scope.create_function(|_, args: MultiValue| {
-                if args.len() != 1 {
-                    return raise("ERR redis.setresp() requires one argument.");
-                }
-                // Redis reads the version as a C int: 2.5 is 2, a table 0.
-                match number_arg(&args[0]).map(convert::lua_number_to_i64) {
-                    Some(v @ (2 | 3)) => {
-                        ctx.borrow_mut().resp3 = v == 3;
-                        Ok(())
-                    }
-                    _ => raise("ERR RESP version must be 2 or 3."),
-                }
-            })?,
-        )?;
-        redis.raw_set(
-            "set_repl",
-            scope.create_function(|_, args: MultiValue| {
-                // "two arguments": Redis 7.0's text, although it wants one.
-                if args.len() != 1 {
-                    return raise("ERR redis.set_repl() requires two arguments.");
-                }
-                // Read as a C int, as Redis: 1.5 is REPL_AOF, and anything
-                // that is not a number is 0 (REPL_NONE).
-                match number_arg(&args[0]).map_or(0, convert::lua_number_to_i64) {
-                    v @ 0..=3 => {
-                        ctx.borrow_mut().repl = v as u8;
-                        Ok(())
-                    }
-                    _ => raise("ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE."),
-                }
-            })?,
-        )?;
-        redis.raw_set(
-            "acl_check_cmd",
-            scope.create_function(|_, args: MultiValue| acl_check(&mut ctx.borrow_mut(), args))?,
-        )?;
-        // The watchdog's way to the server while this script runs: it is
-        // not borrowed while Lua code runs, only inside redis.call.
-        lua.set_named_registry_value(
-            busy::STEP_KEY,
-            scope.create_function(|_, ()| {
-                Ok(match ctx.try_borrow_mut() {
-                    Ok(mut g) => busy::step(&mut *g.srv),
-                    Err(_) => busy::STEP_CONTINUE,
-                })
-            })?,
-        )?;
+        // One function per run reaches the context: `redis.call` and the
+        // other server-side functions (created once, sandbox.rs) and the
+        // busy watchdog call it with an operation code. One scoped
+        // function instead of one per operation: creating and destroying
+        // them is most of what a short script costs beyond Lua itself.
+        let ctx_fn = scope.create_function(|lua, (op, args): (u8, MultiValue)| {
+            ctx_op(&ctx, lua, op, args)
+        })?;
+        bridge.raw_set(CTX_SLOT, ctx_fn)?;
         busy::arm(&lua, busy_threshold_ms)?;
         let runner: Function = bridge.raw_get(runner_name)?;
         runner.call::<(bool, Value)>(run_args)
     });
+    let _ = bridge.raw_set(CTX_SLOT, Value::Nil);
     busy::disarm(&lua);
     let Ctx {
         srv, fake, resp3, ..
@@ -279,6 +216,81 @@ pub fn run_in(srv: &mut Server, c: &mut Client, call: ScriptCall, how: Invoke) -
             format!("ERR {} script: {}", value_text(&other), call.sha).into(),
         )),
         Err(e) => Err(engine_failure(e)),
+    }
+}
+
+/// Where the bridge table holds the running script's context function.
+pub const CTX_SLOT: i64 = 1;
+
+/// The operations of the context function (`ctx_op`).
+pub mod op {
+    pub const CALL: u8 = 0;
+    pub const PCALL: u8 = 1;
+    pub const SETRESP: u8 = 2;
+    pub const SET_REPL: u8 = 3;
+    pub const ACL_CHECK: u8 = 4;
+    /// The busy watchdog's step (busy.rs): returns a step result.
+    pub const STEP: u8 = 5;
+}
+
+/// The server side of `redis.call`, `redis.pcall`, `redis.setresp`,
+/// `redis.set_repl`, `redis.acl_check_cmd` and the busy step, for the
+/// script running now.
+fn ctx_op(ctx: &RefCell<Ctx>, lua: &Lua, op: u8, args: MultiValue) -> mlua::Result<Value> {
+    match op {
+        op::CALL => match exec(&mut ctx.borrow_mut(), lua, args)? {
+            Ok(v) => Ok(v),
+            Err(CallError { msg, counted: true }) => raise_counted(&msg),
+            Err(CallError { msg, counted: false }) => raise(&msg),
+        },
+        op::PCALL => match exec(&mut ctx.borrow_mut(), lua, args)? {
+            Ok(v) => Ok(v),
+            Err(CallError { msg, counted }) => {
+                let t = error_table(lua, &msg)?;
+                if counted {
+                    t.raw_set(convert::COUNTED_FIELD, true)?;
+                }
+                Ok(Value::Table(t))
+            }
+        },
+        op::SETRESP => {
+            if args.len() != 1 {
+                return raise("ERR redis.setresp() requires one argument.");
+            }
+            // Redis reads the version as a C int: 2.5 is 2, a table 0.
+            match number_arg(&args[0]).map(convert::lua_number_to_i64) {
+                Some(v @ (2 | 3)) => {
+                    ctx.borrow_mut().resp3 = v == 3;
+                    Ok(Value::Nil)
+                }
+                _ => raise("ERR RESP version must be 2 or 3."),
+            }
+        }
+        op::SET_REPL => {
+            // "two arguments": Redis 7.0's text, although it wants one.
+            if args.len() != 1 {
+                return raise("ERR redis.set_repl() requires two arguments.");
+            }
+            // Read as a C int, as Redis: 1.5 is REPL_AOF, and anything
+            // that is not a number is 0 (REPL_NONE).
+            match number_arg(&args[0]).map_or(0, convert::lua_number_to_i64) {
+                v @ 0..=3 => {
+                    ctx.borrow_mut().repl = v as u8;
+                    Ok(Value::Nil)
+                }
+                _ => raise(
+                    "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+                ),
+            }
+        }
+        op::ACL_CHECK => acl_check(&mut ctx.borrow_mut(), args).map(Value::Boolean),
+        // The watchdog: the context is not borrowed while Lua code runs,
+        // only inside redis.call (when no hook fires).
+        op::STEP => Ok(Value::Integer(match ctx.try_borrow_mut() {
+            Ok(mut g) => busy::step(&mut *g.srv),
+            Err(_) => busy::STEP_CONTINUE,
+        } as i64)),
+        _ => Err(mlua::Error::runtime("unknown script context operation")),
     }
 }
 

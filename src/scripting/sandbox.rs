@@ -17,10 +17,10 @@
 //! `rawset`, `setmetatable`, `table.insert` or the strings' metatable); `loadstring`/`load` compile text only,
 //! never bytecode, which could break the VM's memory safety.
 //!
-//! The per-script half of the `redis` library (`call`, `pcall`,
-//! `setresp`, `set_repl`, `acl_check_cmd`) needs the server: the prelude
-//! below defines them as Lua functions that go through a hidden `bridge`
-//! table, whose entries `run.rs` installs for the length of one script.
+//! The server half of the `redis` library (`call`, `pcall`, `setresp`,
+//! `set_repl`, `acl_check_cmd`) is Rust functions created here that call
+//! the running script's context function, which `run.rs` puts in the
+//! hidden `bridge` table for the length of one script.
 
 use super::rand48::Rand48;
 use mlua::chunk::ChunkMode;
@@ -87,14 +87,35 @@ pub fn new_state(rand: Rc<Cell<Rand48>>) -> mlua::Result<Lua> {
     )?;
     guard_raw_writes(&lua, &g, ro)?;
     bridge.raw_set("error_message", lua.create_function(error_message)?)?;
-    // The `redis` table: the functions that need no server are here; the
-    // others (`call`, `pcall`, `setresp`, `set_repl`, `acl_check_cmd`)
-    // are put in for each script by run.rs. All are Rust functions, so a
+    // The `redis` table. All its functions are Rust functions, so a
     // script's `return redis.call(...)` is not a Lua tail call and error
     // positions keep the script's line.
     let redis = lua.create_table()?;
     redis.raw_set("sha1hex", lua.create_function(sha1hex)?)?;
     redis.raw_set("log", lua.create_function(log)?)?;
+    // The server side: each goes through the running script's context
+    // function (run.rs), so these are created once and a script's
+    // `return redis.call(...)` is a call of a C function, not a Lua tail
+    // call (error positions keep the script's line).
+    use super::run::{op, CTX_SLOT};
+    for (name, code) in [
+        ("call", op::CALL),
+        ("pcall", op::PCALL),
+        ("setresp", op::SETRESP),
+        ("set_repl", op::SET_REPL),
+        ("acl_check_cmd", op::ACL_CHECK),
+    ] {
+        let b = bridge.clone();
+        redis.raw_set(
+            name,
+            lua.create_function(move |_, args: MultiValue| {
+                match b.raw_get::<Option<mlua::Function>>(CTX_SLOT)? {
+                    Some(ctx_fn) => ctx_fn.call::<Value>((code, args)),
+                    None => Err(mlua::Error::runtime("no script is running")),
+                }
+            })?,
+        )?;
+    }
     lua.set_named_registry_value(REDIS_KEY, &redis)?;
     bridge.raw_set("redis", redis)?;
     bridge.raw_set("version", crate::commands::connection::REDIS_COMPAT_VERSION)?;
