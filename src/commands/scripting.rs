@@ -63,14 +63,18 @@ fn eval_generic(
     let sha = if by_sha {
         let sha = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
         if !srv.scripting.scripts.contains_key(&sha) {
-            return Err(CmdError::msg("NOSCRIPT No matching script. Please use EVAL."));
+            return Err(CmdError::msg(
+                "NOSCRIPT No matching script. Please use EVAL.",
+            ));
         }
         sha
     } else {
         cache_script(srv, &argv[1])?
     };
     let Some(script) = srv.scripting.scripts.get(&sha) else {
-        return Err(CmdError::msg("NOSCRIPT No matching script. Please use EVAL."));
+        return Err(CmdError::msg(
+            "NOSCRIPT No matching script. Please use EVAL.",
+        ));
     };
     let func = script.func.clone();
     let flags = script.flags;
@@ -108,7 +112,9 @@ fn check_before_start(srv: &mut Server, c: &Client, flags: ScriptFlags) -> CmdRe
         return Err(e);
     }
     if srv.config.min_replicas_to_write > 0 && !srv.enough_good_replicas() {
-        return Err(CmdError::msg("NOREPLICAS Not enough good replicas to write."));
+        return Err(CmdError::msg(
+            "NOREPLICAS Not enough good replicas to write.",
+        ));
     }
     if !flags.allow_oom
         && srv.config.maxmemory > 0
@@ -204,7 +210,9 @@ pub fn script(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         b"flush" => {
             let mode_ok = match argv.len() {
                 2 => true,
-                3 => argv[2].eq_ignore_ascii_case(b"sync") || argv[2].eq_ignore_ascii_case(b"async"),
+                3 => {
+                    argv[2].eq_ignore_ascii_case(b"sync") || argv[2].eq_ignore_ascii_case(b"async")
+                }
                 _ => false,
             };
             if !mode_ok {
@@ -222,11 +230,14 @@ pub fn script(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         }
         b"debug" => {
             if c.multi.is_some() || c.in_exec {
-                return Err(CmdError::msg("ERR SCRIPT DEBUG must be called outside MULTI"));
+                return Err(CmdError::msg(
+                    "ERR SCRIPT DEBUG must be called outside MULTI",
+                ));
             }
             if argv[2].eq_ignore_ascii_case(b"no") {
                 c.reply().ok();
-            } else if argv[2].eq_ignore_ascii_case(b"yes") || argv[2].eq_ignore_ascii_case(b"sync") {
+            } else if argv[2].eq_ignore_ascii_case(b"yes") || argv[2].eq_ignore_ascii_case(b"sync")
+            {
                 return Err(CmdError::msg(
                     "ERR RedisLite has no Lua debugger (SCRIPT DEBUG YES|SYNC are not supported)",
                 ));

@@ -98,7 +98,11 @@ pub fn fmt_double(v: f64, out: &mut [u8; DOUBLE_BUF]) -> &[u8] {
     }
     if v.is_nan() {
         // glibc prints the sign bit of a NaN too (a script's 0/0 is -nan).
-        let s: &[u8] = if v.is_sign_negative() { b"-nan" } else { b"nan" };
+        let s: &[u8] = if v.is_sign_negative() {
+            b"-nan"
+        } else {
+            b"nan"
+        };
         out[..s.len()].copy_from_slice(s);
         return &out[..s.len()];
     }

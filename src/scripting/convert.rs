@@ -37,13 +37,15 @@ const BAD_REPLY: &str = "ERR reply of a command called from script could not be 
 /// the command, which `redis.call` raises).
 pub fn reply_to_lua(lua: &Lua, buf: &[u8], resp3: bool) -> mlua::Result<Result<Value, String>> {
     if let Some(rest) = buf.strip_prefix(b"-") {
-        let end = rest
-            .iter()
-            .position(|&b| b == b'\r')
-            .unwrap_or(rest.len());
+        let end = rest.iter().position(|&b| b == b'\r').unwrap_or(rest.len());
         return Ok(Err(String::from_utf8_lossy(&rest[..end]).into_owned()));
     }
-    let mut r = Reader { buf, pos: 0, lua, resp3 };
+    let mut r = Reader {
+        buf,
+        pos: 0,
+        lua,
+        resp3,
+    };
     match r.value(0)? {
         Some(v) => Ok(Ok(v)),
         None => Ok(Err(BAD_REPLY.to_string())),
@@ -61,7 +63,11 @@ impl Reader<'_> {
     /// The text of the current line (after its type byte), moving past it.
     fn line(&mut self) -> Option<&[u8]> {
         let start = self.pos;
-        let rel = self.buf.get(start..)?.windows(2).position(|w| w == b"\r\n")?;
+        let rel = self
+            .buf
+            .get(start..)?
+            .windows(2)
+            .position(|w| w == b"\r\n")?;
         self.pos = start + rel + 2;
         self.buf.get(start..start + rel)
     }
@@ -358,7 +364,8 @@ fn table_to_reply(
         return Ok(());
     }
     if let Ok(Value::Table(vt)) = t.raw_get::<Value>("verbatim_string") {
-        if let (Ok(Some(f)), Ok(Some(s))) = (string_field(&vt, "format"), string_field(&vt, "string"))
+        if let (Ok(Some(f)), Ok(Some(s))) =
+            (string_field(&vt, "format"), string_field(&vt, "string"))
         {
             w.verbatim_with_format(&f.as_bytes(), &s.as_bytes());
             return Ok(());
@@ -406,21 +413,61 @@ mod tests {
         // Expected bytes read from redis-server 7.0.15.
         let lua = Lua::new();
         assert_eq!(
-            to_reply(&lua, "return {1.5, 'a', {ok='x'}, {err='y'}, true, false, nil, 7}", false, Proto::Resp2),
+            to_reply(
+                &lua,
+                "return {1.5, 'a', {ok='x'}, {err='y'}, true, false, nil, 7}",
+                false,
+                Proto::Resp2
+            ),
             b"*6\r\n:1\r\n$1\r\na\r\n+x\r\n-y\r\n:1\r\n$-1\r\n"
         );
-        assert_eq!(to_reply(&lua, "return 1e20", false, Proto::Resp2), b":-9223372036854775808\r\n");
-        assert_eq!(to_reply(&lua, "return -3.7", false, Proto::Resp2), b":-3\r\n");
-        assert_eq!(to_reply(&lua, "return {ok='a', err='b'}", false, Proto::Resp2), b"-b\r\n");
-        assert_eq!(to_reply(&lua, "return {ok=1}", false, Proto::Resp2), b"*0\r\n");
-        assert_eq!(to_reply(&lua, "return {true, false}", true, Proto::Resp3), b"*2\r\n#t\r\n#f\r\n");
-        assert_eq!(to_reply(&lua, "return {true, false}", true, Proto::Resp2), b"*2\r\n:1\r\n:0\r\n");
-        assert_eq!(to_reply(&lua, "return {double=1.5}", false, Proto::Resp2), b"$3\r\n1.5\r\n");
-        assert_eq!(to_reply(&lua, "return {map={a=1}}", false, Proto::Resp3), b"%1\r\n$1\r\na\r\n:1\r\n");
-        assert_eq!(to_reply(&lua, "return {set={a=true}}", false, Proto::Resp2), b"*1\r\n$1\r\na\r\n");
-        assert_eq!(to_reply(&lua, "return {big_number='123'}", false, Proto::Resp3), b"(123\r\n");
         assert_eq!(
-            to_reply(&lua, "return {verbatim_string={format='txt', string='hi'}}", false, Proto::Resp3),
+            to_reply(&lua, "return 1e20", false, Proto::Resp2),
+            b":-9223372036854775808\r\n"
+        );
+        assert_eq!(
+            to_reply(&lua, "return -3.7", false, Proto::Resp2),
+            b":-3\r\n"
+        );
+        assert_eq!(
+            to_reply(&lua, "return {ok='a', err='b'}", false, Proto::Resp2),
+            b"-b\r\n"
+        );
+        assert_eq!(
+            to_reply(&lua, "return {ok=1}", false, Proto::Resp2),
+            b"*0\r\n"
+        );
+        assert_eq!(
+            to_reply(&lua, "return {true, false}", true, Proto::Resp3),
+            b"*2\r\n#t\r\n#f\r\n"
+        );
+        assert_eq!(
+            to_reply(&lua, "return {true, false}", true, Proto::Resp2),
+            b"*2\r\n:1\r\n:0\r\n"
+        );
+        assert_eq!(
+            to_reply(&lua, "return {double=1.5}", false, Proto::Resp2),
+            b"$3\r\n1.5\r\n"
+        );
+        assert_eq!(
+            to_reply(&lua, "return {map={a=1}}", false, Proto::Resp3),
+            b"%1\r\n$1\r\na\r\n:1\r\n"
+        );
+        assert_eq!(
+            to_reply(&lua, "return {set={a=true}}", false, Proto::Resp2),
+            b"*1\r\n$1\r\na\r\n"
+        );
+        assert_eq!(
+            to_reply(&lua, "return {big_number='123'}", false, Proto::Resp3),
+            b"(123\r\n"
+        );
+        assert_eq!(
+            to_reply(
+                &lua,
+                "return {verbatim_string={format='txt', string='hi'}}",
+                false,
+                Proto::Resp3
+            ),
             b"=6\r\ntxt:hi\r\n"
         );
     }
@@ -436,17 +483,26 @@ mod tests {
     #[test]
     fn replies_become_lua_values() {
         let lua = Lua::new();
-        let v = reply_to_lua(&lua, b"*3\r\n:1\r\n$-1\r\n+OK\r\n", false).unwrap().unwrap();
+        let v = reply_to_lua(&lua, b"*3\r\n:1\r\n$-1\r\n+OK\r\n", false)
+            .unwrap()
+            .unwrap();
         let t = v.as_table().unwrap();
         assert_eq!(t.raw_get::<f64>(1).unwrap(), 1.0);
         assert_eq!(t.raw_get::<bool>(2).unwrap(), false);
         let ok: Table = t.raw_get(3).unwrap();
         assert_eq!(ok.raw_get::<String>("ok").unwrap(), "OK");
-        assert_eq!(reply_to_lua(&lua, b"-ERR x\r\n", false).unwrap().unwrap_err(), "ERR x");
+        assert_eq!(
+            reply_to_lua(&lua, b"-ERR x\r\n", false)
+                .unwrap()
+                .unwrap_err(),
+            "ERR x"
+        );
         let v = reply_to_lua(&lua, b"_\r\n", true).unwrap().unwrap();
         assert!(v.is_nil());
         // A count the bytes claim is not trusted.
-        assert!(reply_to_lua(&lua, b"*1000000000\r\n", false).unwrap().is_err());
+        assert!(reply_to_lua(&lua, b"*1000000000\r\n", false)
+            .unwrap()
+            .is_err());
         assert!(reply_to_lua(&lua, b"$5\r\nab\r\n", false).unwrap().is_err());
     }
 }

@@ -154,7 +154,10 @@ mod tests {
     #[test]
     fn sha1_of_empty_is_known() {
         assert_eq!(sha1_hex(b""), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
-        assert_eq!(sha1_hex(b"return 1"), "e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
+        assert_eq!(
+            sha1_hex(b"return 1"),
+            "e0e1f9fabfc9d4800c877a703b823ac0578ff8db"
+        );
     }
 
     #[test]
@@ -164,8 +167,17 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(f.shebang && f.no_writes && f.allow_oom && !f.allow_stale);
-        assert_eq!(parse_shebang(b"#!lua flags=\nx").unwrap().unwrap().no_writes, false);
-        assert_eq!(parse_shebang(b"#!lua").unwrap_err(), "ERR Invalid script shebang");
+        assert_eq!(
+            parse_shebang(b"#!lua flags=\nx")
+                .unwrap()
+                .unwrap()
+                .no_writes,
+            false
+        );
+        assert_eq!(
+            parse_shebang(b"#!lua").unwrap_err(),
+            "ERR Invalid script shebang"
+        );
         assert_eq!(
             parse_shebang(b"#!luax\n").unwrap_err(),
             "ERR Unexpected engine in script shebang: #!luax"

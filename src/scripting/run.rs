@@ -71,14 +71,24 @@ struct Ctx<'s> {
 /// Run `call` for client `c` and write its reply to `c`.
 pub fn run_script(srv: &mut Server, c: &mut Client, call: ScriptCall) -> CmdResult {
     let lua = srv.scripting.lua().map_err(engine_failure)?;
-    let bridge: Table = lua.named_registry_value(BRIDGE_KEY).map_err(engine_failure)?;
-    let redis: Table = lua.named_registry_value(REDIS_KEY).map_err(engine_failure)?;
+    let bridge: Table = lua
+        .named_registry_value(BRIDGE_KEY)
+        .map_err(engine_failure)?;
+    let redis: Table = lua
+        .named_registry_value(REDIS_KEY)
+        .map_err(engine_failure)?;
     let globals = lua.globals();
     globals
-        .raw_set("KEYS", string_array(&lua, &call.keys).map_err(engine_failure)?)
+        .raw_set(
+            "KEYS",
+            string_array(&lua, &call.keys).map_err(engine_failure)?,
+        )
         .map_err(engine_failure)?;
     globals
-        .raw_set("ARGV", string_array(&lua, &call.args).map_err(engine_failure)?)
+        .raw_set(
+            "ARGV",
+            string_array(&lua, &call.args).map_err(engine_failure)?,
+        )
         .map_err(engine_failure)?;
 
     let mut fake: Box<Client> = srv
@@ -175,7 +185,9 @@ pub fn run_script(srv: &mut Server, c: &mut Client, call: ScriptCall) -> CmdResu
             }
             Ok(())
         }
-        Ok((false, Value::Table(t))) => Err(CmdError::Other(script_error_text(&t, call.sha).into())),
+        Ok((false, Value::Table(t))) => {
+            Err(CmdError::Other(script_error_text(&t, call.sha).into()))
+        }
         Ok((false, other)) => Err(CmdError::Other(
             format!("ERR {} script: {}", value_text(&other), call.sha).into(),
         )),
@@ -343,7 +355,11 @@ fn run_command(ctx: &mut Ctx, argv: &Argv) -> Result<(), String> {
     }
     let id = table::ids().of(idx, cmd, argv);
     ctx.fake.out.clear();
-    ctx.fake.proto = if ctx.resp3 { Proto::Resp3 } else { Proto::Resp2 };
+    ctx.fake.proto = if ctx.resp3 {
+        Proto::Resp3
+    } else {
+        Proto::Resp2
+    };
     let mark = srv.prop.unit_mark();
     let result = commands::execute(srv, &mut ctx.fake, id, cmd, argv, crate::server::mono_ns());
     if ctx.repl == 0 {

@@ -109,7 +109,9 @@ fn random(g: &mut Rand48, args: &MultiValue) -> mlua::Result<f64> {
         1 => {
             let u = check_int(args, 0, "random")?;
             if u < 1 {
-                return Err(mlua::Error::runtime("bad argument #1 to 'random' (interval is empty)"));
+                return Err(mlua::Error::runtime(
+                    "bad argument #1 to 'random' (interval is empty)",
+                ));
             }
             Ok((r * u as f64).floor() + 1.0)
         }
@@ -117,7 +119,9 @@ fn random(g: &mut Rand48, args: &MultiValue) -> mlua::Result<f64> {
             let l = check_int(args, 0, "random")?;
             let u = check_int(args, 1, "random")?;
             if l > u {
-                return Err(mlua::Error::runtime("bad argument #2 to 'random' (interval is empty)"));
+                return Err(mlua::Error::runtime(
+                    "bad argument #2 to 'random' (interval is empty)",
+                ));
             }
             Ok((r * (u - l + 1) as f64).floor() + l as f64)
         }
@@ -176,7 +180,9 @@ fn see_through_views(lua: &Lua, g: &Table, proxies: Table) -> mlua::Result<()> {
     };
     let table_expected = |func: &str, v: Option<&Value>| {
         let got = v.map(lua_type_name).unwrap_or("no value");
-        mlua::Error::runtime(format!("bad argument #1 to '{func}' (table expected, got {got})"))
+        mlua::Error::runtime(format!(
+            "bad argument #1 to '{func}' (table expected, got {got})"
+        ))
     };
     let b = behind.clone();
     let n = raw_next.clone();
@@ -281,7 +287,10 @@ const LOAD_LIMIT: usize = 512 * 1024 * 1024;
 
 /// `load(func [, chunkname])`: the pieces `func` returns, then as
 /// `loadstring`.
-fn load(lua: &Lua, (reader, name): (mlua::Function, Option<LuaString>)) -> mlua::Result<MultiValue> {
+fn load(
+    lua: &Lua,
+    (reader, name): (mlua::Function, Option<LuaString>),
+) -> mlua::Result<MultiValue> {
     let mut text = Vec::new();
     loop {
         match reader.call::<Value>(())? {
@@ -324,7 +333,9 @@ pub fn raise<T>(msg: &str) -> mlua::Result<T> {
 fn raised_reply(e: &mlua::Error) -> Option<&str> {
     match e {
         mlua::Error::CallbackError { cause, .. } => raised_reply(cause),
-        mlua::Error::ExternalError(inner) => inner.downcast_ref::<RaisedReply>().map(|r| r.0.as_str()),
+        mlua::Error::ExternalError(inner) => {
+            inner.downcast_ref::<RaisedReply>().map(|r| r.0.as_str())
+        }
         mlua::Error::WithContext { cause, .. } => raised_reply(cause),
         _ => None,
     }
@@ -414,7 +425,10 @@ fn error_handler(lua: &Lua, err: Value) -> mlua::Result<Table> {
             Some(msg) => error_table(lua, msg)?,
             // A plain error from a Rust function gets the position Lua's
             // luaL_error gives: the script line that called it.
-            None => error_table(lua, &format!("ERR {}{}", script_position(lua), error_text(&e)))?,
+            None => error_table(
+                lua,
+                &format!("ERR {}{}", script_position(lua), error_text(&e)),
+            )?,
         },
         Value::Nil => error_table(lua, "ERR nil")?,
         other => error_table(lua, &format!("ERR {}", other.to_string()?))?,
@@ -443,7 +457,11 @@ fn script_position(lua: &Lua) -> String {
     for level in 1..64 {
         let Some((what, short, line)) = lua.inspect_stack(level, |d| {
             let src = d.source();
-            (src.what, src.short_src.as_deref().unwrap_or("?").to_string(), d.current_line())
+            (
+                src.what,
+                src.short_src.as_deref().unwrap_or("?").to_string(),
+                d.current_line(),
+            )
         }) else {
             break;
         };
