@@ -20,7 +20,8 @@ PORT=${PORT:-8251}
 ROUNDS=${ROUNDS:-3}
 TCK=$(getconf CLK_TCK)
 PIDS=()
-cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; }
+TMP=$(mktemp -d) # the servers' --dir: no dump.rdb from elsewhere is loaded
+cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
 trap cleanup EXIT
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -36,7 +37,7 @@ run() { # pid name requests args... ; prints us/request
 
 measure() { # label cmd...
   local label=$1; shift
-  taskset -c 1 "$@" --port "$PORT" --save "" --appendonly no --bind 127.0.0.1 >/dev/null 2>&1 &
+  taskset -c 1 "$@" --port "$PORT" --dir "$TMP" --save "" --appendonly no --bind 127.0.0.1 >/dev/null 2>&1 &
   local pid=$!; PIDS+=("$pid")
   for _ in $(seq 100); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
   echo "$label (load $(cut -d' ' -f1 /proc/loadavg))"

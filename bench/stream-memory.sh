@@ -36,7 +36,7 @@ used() { redis-cli -p "$PORT" info memory | awk -F: '/^used_memory:/ {print $2}'
 
 measure() { # name cmd... ; prints "name rss/entry used/entry"
   local name=$1; shift
-  "$@" --port "$PORT" --save "" --appendonly no --bind 127.0.0.1 >/dev/null 2>&1 &
+  "$@" --port "$PORT" --dir "$TMP" --save "" --appendonly no --bind 127.0.0.1 >/dev/null 2>&1 &
   local pid=$!; PIDS+=("$pid")
   for _ in $(seq 100); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
   local u0 r0; u0=$(used); r0=$(rss_kb "$pid")

@@ -388,11 +388,14 @@ fn range_generic(srv: &mut Server, c: &mut Client, argv: &Argv, rev: bool) -> Cm
     }
     let limit = count.map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
     let range = s.range(start, end);
-    let picked: Vec<(EntryId, EntryRef)> = if rev {
-        range.rev().take(limit).collect()
+    // Room for a typical COUNT up front (the iterator cannot tell its
+    // length, and growing a vector of views reallocates several times).
+    let mut picked: Vec<(EntryId, EntryRef)> = Vec::with_capacity(limit.min(64));
+    if rev {
+        picked.extend(range.rev().take(limit));
     } else {
-        range.take(limit).collect()
-    };
+        picked.extend(range.take(limit));
+    }
     let mut w = c.reply();
     w.array(picked.len());
     for (id, e) in picked {

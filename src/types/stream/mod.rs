@@ -225,7 +225,7 @@ impl StreamValue {
         I: Iterator<Item = &'s [u8]> + Clone,
     {
         let raw_len: u64 = strings.clone().map(|s| s.len() as u64).sum();
-        let at = self.nodes.partition_point(|n| n.master <= id);
+        let at = self.nodes_up_to(&id);
         match at.checked_sub(1) {
             Some(j) if !self.nodes[j].is_full(raw_len, limits) => j,
             // A full node keyed by this very ID holds only tombstones (its
@@ -363,9 +363,19 @@ impl StreamValue {
 
     /// Index of the node holding `id`, if any node could.
     fn node_of(&self, id: &StreamId) -> Option<usize> {
-        self.nodes
-            .partition_point(|n| n.master <= *id)
-            .checked_sub(1)
+        self.nodes_up_to(id).checked_sub(1)
+    }
+
+    /// Number of nodes whose master ID is <= `id`. Most IDs asked for are
+    /// at an end (XADD's, `-` and `+`, XREAD's new entries), answered
+    /// without the binary search's cache misses across a long stream's
+    /// node summaries.
+    fn nodes_up_to(&self, id: &StreamId) -> usize {
+        match (self.nodes.front(), self.nodes.back()) {
+            (Some(first), _) if *id < first.master => 0,
+            (_, Some(last)) if last.master <= *id => self.nodes.len(),
+            _ => self.nodes.partition_point(|n| n.master <= *id),
+        }
     }
 
     /// The live entry `id` (a scan of its node, as in Redis).
@@ -384,7 +394,8 @@ impl StreamValue {
                 nodes: &self.nodes,
                 start,
                 end,
-                front: (first, self.nodes[first].entries_start()),
+                // Past the first node's entries below `start` at once.
+                front: (first, self.nodes[first].seek(start)),
                 back: (last, self.nodes[last].data_len()),
                 done: false,
             },

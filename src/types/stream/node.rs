@@ -26,7 +26,8 @@
 //!
 //! Buffer layout (our own encoding, not a listpack: varints are cheaper
 //! to read and smaller for typical IDs; see `packed.rs` for the codecs):
-//! the master field names (a count, then packed strings), then per entry
+//! the master field names (packed strings; their count is in the node),
+//! then per entry
 //! - a flags byte: [`FLAG_DELETED`], [`FLAG_SAME_FIELDS`] (its field names
 //!   are the master's, stored once for the node);
 //! - the ID as deltas from the master ID: ms as a wrapping unsigned
@@ -52,7 +53,7 @@
 //! does).
 
 use super::packed::{
-    get_backlen, get_varint, put_backlen, put_str, put_varint, strs_span, unzigzag, varint_len,
+    get_backlen, put_backlen, put_str, put_varint, read_varint, skip_strs, unzigzag, varint_len,
     zigzag, EntryRef,
 };
 use super::{Entry, StreamId};
@@ -102,7 +103,7 @@ pub struct Node {
     body_bytes: u64,
     /// The master field names, then the entries (module comment).
     data: Vec<u8>,
-    /// Where the entries start in `data`.
+    /// Where the entries start in `data` (after the master field names).
     entries_at: usize,
     /// Number of master field names.
     master_fields: usize,
@@ -189,7 +190,6 @@ impl Node {
         // Master entry: num-fields, the field names, a 0 terminator.
         let body = int_bytes(n as i64) + fields.clone().map(str_bytes).sum::<u64>() + int_bytes(0);
         let mut data = Vec::with_capacity(capacity);
-        put_varint(&mut data, n as u64);
         for f in fields {
             put_str(&mut data, f);
         }
@@ -325,15 +325,14 @@ impl Node {
         self.entries_at
     }
 
-    /// The entry starting at `at`.
+    /// The entry starting at `at`. (Inlined: the range iterator calls it
+    /// per entry, and the returned view then costs no copy.)
+    #[inline(always)]
     pub(super) fn decode(&self, at: usize) -> Option<Decoded<'_>> {
-        let d = &self.data;
+        let d = self.data.as_slice();
         let flags = *d.get(at)?;
-        let mut p = at + 1;
-        let (dms, used) = get_varint(d.get(p..)?)?;
-        p += used;
-        let (dseq, used) = get_varint(d.get(p..)?)?;
-        p += used;
+        let (dms, p) = read_varint(d, at + 1)?;
+        let (dseq, p) = read_varint(d, p)?;
         let id = StreamId::new(
             self.master.ms.wrapping_add(dms),
             self.master.seq.wrapping_add(unzigzag(dseq) as u64),
@@ -342,20 +341,18 @@ impl Node {
         let (pairs, strings_at, count) = if shared {
             (self.master_fields, p, self.master_fields)
         } else {
-            let (n, used) = get_varint(d.get(p..)?)?;
+            let (n, p) = read_varint(d, p)?;
             let n = usize::try_from(n).ok()?;
-            (n, p + used, n.checked_mul(2)?)
+            (n, p, n.checked_mul(2)?)
         };
-        let span = strs_span(d.get(strings_at..)?, count)?;
-        let own = d.get(strings_at..strings_at + span)?;
-        let content = strings_at + span - at;
-        let end = strings_at + span + varint_len(content as u64);
+        let strings_end = skip_strs(d, strings_at, count)?;
+        let end = strings_end + varint_len((strings_end - at) as u64);
         if end > d.len() {
             return None;
         }
+        let own = &d[strings_at..strings_end];
         let entry = if shared {
-            let fields = d.get(varint_len(self.master_fields as u64)..self.entries_at)?;
-            EntryRef::shared(fields, own, pairs)
+            EntryRef::shared(self.master_field_bytes(), own, pairs)
         } else {
             EntryRef::inline(own, pairs)
         };
@@ -365,6 +362,11 @@ impl Node {
             entry,
             end,
         })
+    }
+
+    /// The master field names, as packed strings.
+    fn master_field_bytes(&self) -> &[u8] {
+        self.data.get(..self.entries_at).unwrap_or_default()
     }
 
     /// Where the entry that ends at `end` starts (None at the first).
@@ -382,28 +384,50 @@ impl Node {
     /// Offset of the live entry `id`, scanning the node (bounded by the
     /// node limits, as Redis's lookups scan a listpack).
     pub(super) fn find_live(&self, id: StreamId) -> Option<usize> {
+        let at = self.seek(id);
+        let e = self.decode(at)?;
+        (e.id == id).then_some(at)
+    }
+
+    /// Offset of the first live entry whose ID is >= `id`, or the end of
+    /// the buffer. Reads only each entry's flags and ID and skips its
+    /// strings (a range starting inside a node walks up to a node's worth
+    /// of entries).
+    pub(super) fn seek(&self, id: StreamId) -> usize {
+        let d = self.data.as_slice();
         let mut at = self.entries_at;
-        while at < self.data.len() {
-            let e = self.decode(at)?;
-            if !e.deleted {
-                if e.id == id {
-                    return Some(at);
-                }
-                if e.id > id {
-                    return None;
-                }
+        while let Some((here, end)) = self.skim(d, at) {
+            if here.0 && here.1 >= id {
+                return at;
             }
-            at = e.end;
+            at = end;
         }
-        None
+        d.len()
+    }
+
+    /// ((live, ID), end) of the entry at `at`, without building a view.
+    #[inline(always)]
+    fn skim(&self, d: &[u8], at: usize) -> Option<((bool, StreamId), usize)> {
+        let flags = *d.get(at)?;
+        let (dms, p) = read_varint(d, at + 1)?;
+        let (dseq, p) = read_varint(d, p)?;
+        let id = StreamId::new(
+            self.master.ms.wrapping_add(dms),
+            self.master.seq.wrapping_add(unzigzag(dseq) as u64),
+        );
+        let strings_end = if flags & FLAG_SAME_FIELDS != 0 {
+            skip_strs(d, p, self.master_fields)?
+        } else {
+            let (n, p) = read_varint(d, p)?;
+            skip_strs(d, p, usize::try_from(n).ok()?.checked_mul(2)?)?
+        };
+        let end = strings_end + varint_len((strings_end - at) as u64);
+        Some(((flags & FLAG_DELETED == 0, id), end))
     }
 
     /// Whether an entry with these strings has the master's field names.
     fn same_fields<'s>(&self, strings: impl Iterator<Item = &'s [u8]>) -> bool {
-        let mut master = self
-            .data
-            .get(varint_len(self.master_fields as u64)..self.entries_at)
-            .unwrap_or_default();
+        let mut master = self.master_field_bytes();
         let mut n = 0;
         for f in strings.step_by(2) {
             match super::packed::take_str(&mut master) {

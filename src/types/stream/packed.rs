@@ -38,13 +38,24 @@ pub(super) fn varint_len(n: u64) -> usize {
     bits.div_ceil(7)
 }
 
-/// The varint at the start of `buf`: (value, bytes used).
-pub(super) fn get_varint(buf: &[u8]) -> Option<(u64, usize)> {
+/// The varint at `at` in `buf`: (value, offset after it). One-byte
+/// varints (most lengths and ID deltas) take the short path.
+#[inline(always)]
+pub(super) fn read_varint(buf: &[u8], at: usize) -> Option<(u64, usize)> {
+    let b = *buf.get(at)?;
+    if b & 0x80 == 0 {
+        return Some((u64::from(b), at + 1));
+    }
+    read_varint_long(buf, at)
+}
+
+#[cold]
+fn read_varint_long(buf: &[u8], at: usize) -> Option<(u64, usize)> {
     let mut v = 0u64;
-    for (i, &b) in buf.iter().take(10).enumerate() {
+    for (i, &b) in buf.get(at..)?.iter().take(10).enumerate() {
         v |= u64::from(b & 0x7f) << (7 * i);
         if b & 0x80 == 0 {
-            return Some((v, i + 1));
+            return Some((v, at + i + 1));
         }
     }
     None
@@ -93,22 +104,24 @@ pub(super) fn put_str(out: &mut Vec<u8>, s: &[u8]) {
 }
 
 /// Split the first packed string off `rest`.
+#[inline]
 pub(super) fn take_str<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
-    let (len, used) = get_varint(rest)?;
-    let len = usize::try_from(len).ok()?;
-    let end = used.checked_add(len)?;
+    let (len, used) = read_varint(rest, 0)?;
+    let end = used.checked_add(usize::try_from(len).ok()?)?;
     let s = rest.get(used..end)?;
     *rest = rest.get(end..)?;
     Some(s)
 }
 
-/// Bytes spanned by the first `n` packed strings of `buf`.
-pub(super) fn strs_span(buf: &[u8], n: usize) -> Option<usize> {
-    let mut rest = buf;
+/// Offset just past the `n` packed strings that start at `at` in `buf`.
+#[inline(always)]
+pub(super) fn skip_strs(buf: &[u8], mut at: usize, n: usize) -> Option<usize> {
     for _ in 0..n {
-        take_str(&mut rest)?;
+        let (len, after) = read_varint(buf, at)?;
+        // A position past the end fails the next read or the final check.
+        at = after.checked_add(usize::try_from(len).ok()?)?;
     }
-    Some(buf.len() - rest.len())
+    (at <= buf.len()).then_some(at)
 }
 
 /// One entry's fields and values, owned and packed into one allocation
@@ -263,7 +276,7 @@ mod tests {
             let mut v = Vec::new();
             put_varint(&mut v, n);
             assert_eq!(v.len(), varint_len(n));
-            assert_eq!(get_varint(&v), Some((n, v.len())));
+            assert_eq!(read_varint(&v, 0), Some((n, v.len())));
             let mut b = vec![0xff];
             put_backlen(&mut b, n);
             assert_eq!(get_backlen(&b, b.len()), Some((n, b.len() - 1)), "{n}");
@@ -272,7 +285,7 @@ mod tests {
             assert_eq!(unzigzag(zigzag(d)), d);
         }
         assert_eq!(zigzag(-3), 5);
-        assert_eq!(get_varint(&[0x80]), None);
+        assert_eq!(read_varint(&[0x80], 0), None);
         assert_eq!(get_backlen(&[0x81], 1), None);
     }
 
