@@ -786,4 +786,87 @@ mod tests {
         assert_eq!(s.node_count(), 1, "default limits: 100 entries a node");
         assert_eq!(s.rax_nodes(), 2);
     }
+
+    #[test]
+    fn ranges_read_packed_nodes_both_ways() {
+        // Nodes of 4, values short and long (two-byte lengths and
+        // back-lengths), other field names than the master's, tombstones.
+        let limits = NodeLimits {
+            max_entries: 4,
+            max_bytes: 0,
+        };
+        let mut s = StreamValue::new();
+        let mut model: Vec<(StreamId, Vec<Vec<u8>>)> = Vec::new();
+        for i in 1..=30u64 {
+            let id = StreamId::new(i / 3, i % 3 + 7);
+            let value = vec![b'a' + (i % 26) as u8; if i % 5 == 0 { 300 } else { 3 }];
+            let field: &[u8] = if i % 4 == 0 { b"other" } else { b"f" };
+            let strings = vec![
+                field.to_vec(),
+                value,
+                b"g".to_vec(),
+                i.to_string().into_bytes(),
+            ];
+            s.append_with(id, Entry::new(&strings), limits);
+            model.push((id, strings));
+        }
+        for i in [2usize, 3, 4, 11, 17, 29] {
+            assert!(s.delete(&model[i].0));
+        }
+        model.retain(|(id, _)| s.get(id).is_some());
+        assert_eq!((s.len(), model.len()), (24, 24));
+        assert!(s.invariants_hold());
+        let got = |it: &mut dyn Iterator<Item = (EntryId, EntryRef<'_>)>| -> Vec<(StreamId, Vec<Vec<u8>>)> {
+            it.map(|(id, e)| (*id, e.strings().map(<[u8]>::to_vec).collect())).collect()
+        };
+        assert_eq!(got(&mut s.iter()), model);
+        let mut rev = model.clone();
+        rev.reverse();
+        assert_eq!(got(&mut s.iter().rev()), rev);
+        for (a, b) in [(0, 23), (3, 9), (5, 5), (7, 20), (12, 13)] {
+            let (start, end) = (model[a].0, model[b].0);
+            assert_eq!(got(&mut s.range(start, end)), model[a..=b].to_vec());
+            assert_eq!(got(&mut s.range(start, end).rev()).len(), b - a + 1);
+            // Bounds between entries: the next ID after `start`.
+            let after = start.incr().unwrap();
+            assert_eq!(got(&mut s.range(after, end)), model[a + 1..=b].to_vec());
+        }
+        // Both ends at once meet without a repeat or a gap.
+        let mut it = s.iter();
+        let mut seen = Vec::new();
+        loop {
+            match (it.next(), it.next_back()) {
+                (None, None) => break,
+                (f, b) => seen.extend(f.into_iter().chain(b).map(|(id, _)| *id)),
+            }
+        }
+        seen.sort();
+        assert_eq!(seen, model.iter().map(|(id, _)| *id).collect::<Vec<_>>());
+        let (first, last) = (s.first_entry().unwrap(), s.last_entry().unwrap());
+        assert_eq!((*first.0, *last.0), (model[0].0, model[23].0));
+        assert_eq!(last.1.to_entry(), Entry::new(&model[23].1));
+    }
+
+    #[test]
+    fn an_append_after_a_lowered_last_id_follows_the_nodes_tombstones() {
+        // XADD 5-0 6-0 7-0, XDEL 6-0 7-0, XSETID 5-0, XADD 5-1: the new
+        // entry goes after two tombstones with larger IDs in the buffer.
+        let mut s = small_nodes(0, 3);
+        for ms in 5..=7 {
+            s.append(StreamId::new(ms, 0), Entry::new(&["f", "v"]));
+        }
+        assert!(s.delete(&StreamId::new(6, 0)));
+        assert!(s.delete(&StreamId::new(7, 0)));
+        s.last_id = StreamId::new(5, 0);
+        s.append(StreamId::new(5, 1), Entry::new(&["f", "w"]));
+        assert!(s.invariants_hold());
+        assert_eq!(ids(&s), vec![5, 5]);
+        assert!(s.get(&StreamId::new(5, 1)).is_some());
+        let back: Vec<StreamId> = s.iter().rev().map(|(id, _)| *id).collect();
+        assert_eq!(back, vec![StreamId::new(5, 1), StreamId::new(5, 0)]);
+        assert_eq!(s.range(StreamId::new(5, 1), StreamId::MAX).count(), 1);
+        assert!(s.delete(&StreamId::new(5, 1)));
+        assert!(!s.delete(&StreamId::new(7, 0)));
+        assert_eq!(s.len(), 1);
+    }
 }
