@@ -5,7 +5,9 @@
 #   XADD s * f v             (N requests, into an empty stream)
 #   XRANGE s - + COUNT 10    (N/2)
 #   XREVRANGE s + - COUNT 10 (N/2)
-#   XRANGE s <mid> + COUNT 10 (N/2: a node found by binary search)
+#   XRANGE s <mid> + COUNT 10 (N/2: a node found by binary search, the
+#                              start its last entry: a node's scan)
+#   XADD t MAXLEN 1000 * f v  (N: an exact trim of one entry per call)
 # each measured on its own (callgrind_control -z before, -d after).
 # Instruction counts do not depend on the machine's load; cache misses
 # are not in them (bench/stream-cpu.sh shows those).
@@ -42,6 +44,7 @@ for bin in "$@"; do
   step "XREVRANGE s + - COUNT 10" "$((N / 2))" XREVRANGE s + - COUNT 10
   mid=$(redis-cli -p "$PORT" xrange s - + COUNT $((N / 2)) | tail -n 3 | head -1)
   step "XRANGE s <mid> + COUNT 10" "$((N / 2))" XRANGE s "$mid" + COUNT 10
+  step "XADD t MAXLEN 1000 * f v" "$N" XADD t MAXLEN 1000 '*' f v
   redis-cli -p "$PORT" shutdown nosave >/dev/null 2>&1 || true
   wait "$pid" 2>/dev/null || true
 done

@@ -306,8 +306,9 @@ impl StreamValue {
                 return false;
             }
             // The buffer decodes to its end; its live entries ascend, lie
-            // in [master, last] and below the next master, and number
-            // `live`; it stores no more tombstones than `deleted`.
+            // in [master, last] and below the next master, start at or
+            // after `live_start`, and number `live`; it stores no more
+            // tombstones than `deleted`.
             let (mut live, mut dead) = (0u64, 0u64);
             let mut at = n.entries_start();
             while at < n.data_len() {
@@ -319,10 +320,14 @@ impl StreamValue {
                 {
                     return false;
                 }
+                let here = at;
                 at = e.end;
                 if e.deleted {
                     dead += 1;
                     continue;
+                }
+                if here < n.live_start() {
+                    return false;
                 }
                 live += 1;
                 let outside = e.id < n.master || e.id > n.last || next.is_some_and(|m| e.id >= m);
@@ -482,7 +487,7 @@ impl StreamValue {
             // listpack.
             let mut here = 0u64;
             if let Some(front) = self.nodes.front_mut() {
-                let mut at = front.entries_start();
+                let mut at = front.live_start();
                 while let Some(e) = front.decode(at) {
                     let (id, deleted, end) = (e.id, e.deleted, e.end);
                     if !deleted {
@@ -499,6 +504,7 @@ impl StreamValue {
                     }
                     at = end;
                 }
+                front.tombstones_before(at);
             }
             removed += here;
             break;

@@ -47,8 +47,8 @@
 //! Invariants: `live + deleted` is the number of entries ever appended to
 //! the node; the buffer holds the `live` entries and the tombstones that
 //! XDEL or an exact trim left (a loaded image's tombstones are counted,
-//! in bytes and `deleted`, but not stored: nothing reads them); `master
-//! <= last`; a node with `live == 0` exists only after an exact trim
+//! in bytes and `deleted`, but not stored: nothing reads them); no live
+//! entry starts before `live_from`; `master <= last`; a node with `live == 0` exists only after an exact trim
 //! emptied it (XDEL removes a node with its last live entry, as Redis
 //! does).
 
@@ -105,6 +105,11 @@ pub struct Node {
     data: Vec<u8>,
     /// Where the entries start in `data` (after the master field names).
     entries_at: usize,
+    /// No live entry starts before this offset (>= `entries_at`): exact
+    /// trims leave a run of tombstones at a node's front, which reads of
+    /// the first entry, and the next trim, would otherwise walk each time
+    /// (XADD with an exact MAXLEN trims one entry per call).
+    live_from: usize,
     /// Number of master field names.
     master_fields: usize,
     /// Takes no more entries (a loaded image ended the node here).
@@ -200,6 +205,7 @@ impl Node {
             deleted: 0,
             body_bytes: body,
             entries_at: data.len(),
+            live_from: data.len(),
             data,
             master_fields: n,
             sealed: false,
@@ -325,6 +331,18 @@ impl Node {
         self.entries_at
     }
 
+    /// Offset from which live entries may start (the entries before it
+    /// are all tombstones).
+    pub(super) fn live_start(&self) -> usize {
+        self.live_from
+    }
+
+    /// Every entry before `at` (an entry boundary) is a tombstone.
+    pub(super) fn tombstones_before(&mut self, at: usize) {
+        debug_assert!(at >= self.live_from && at <= self.data.len());
+        self.live_from = at.min(self.data.len());
+    }
+
     /// The entry starting at `at`. (Inlined: the range iterator calls it
     /// per entry, and the returned view then costs no copy.)
     #[inline(always)]
@@ -395,7 +413,7 @@ impl Node {
     /// of entries).
     pub(super) fn seek(&self, id: StreamId) -> usize {
         let d = self.data.as_slice();
-        let mut at = self.entries_at;
+        let mut at = self.live_from;
         while let Some((here, end)) = self.skim(d, at) {
             if here.0 && here.1 >= id {
                 return at;
