@@ -109,7 +109,7 @@ impl NodeCut {
 
 /// Write `s` as type 19 (the type byte is the caller's).
 ///
-/// Streams its output: one node (its entry references and one listpack)
+/// Streams its output: one node (its entry views and one listpack)
 /// is held at a time, so a saving child needs no copy of a large stream.
 pub(super) fn write_stream<W: Write>(out: &mut W, s: &StreamValue) -> io::Result<()> {
     let mut cut = NodeCut::new(s);
