@@ -33,7 +33,8 @@ use crate::resp::reply::ReplyWriter;
 use crate::server::Server;
 use crate::types::stream::node::LISTPACK_MAX_BYTES;
 use crate::types::stream::{
-    AddId, ConsumerGroup, Entry, IdError, NodeLimits, StreamId, StreamValue, Trim, TrimStrategy,
+    AddId, ConsumerGroup, EntryId, EntryRef, IdError, NodeLimits, StreamId, StreamValue, Trim,
+    TrimStrategy,
 };
 use crate::types::Value;
 
@@ -253,7 +254,7 @@ pub(crate) fn write_id(w: &mut ReplyWriter, id: StreamId) {
 
 /// One entry as Redis replies it: `[id, [field, value, ...]]` (every
 /// stream command that returns entries).
-pub(crate) fn reply_entry(w: &mut ReplyWriter, id: StreamId, entry: &Entry) {
+pub(crate) fn reply_entry(w: &mut ReplyWriter, id: StreamId, entry: EntryRef<'_>) {
     w.array(2);
     write_id(w, id);
     w.array(entry.pair_count() * 2);
@@ -306,7 +307,7 @@ pub fn xadd(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         return Err(err(StreamError::ElementsTooLarge));
     }
     let strings: Vec<&[u8]> = argv.iter().skip(field_pos).collect();
-    s.append_with(id, Entry::new(&strings), limits);
+    s.append_strings(id, strings.iter().copied(), limits);
     let mut trimmed = 0;
     let mut rewrite: Vec<(usize, Vec<u8>)> = Vec::new();
     if let Some(trim) = args.trim {
@@ -387,11 +388,14 @@ fn range_generic(srv: &mut Server, c: &mut Client, argv: &Argv, rev: bool) -> Cm
     }
     let limit = count.map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
     let range = s.range(start, end);
-    let picked: Vec<(&StreamId, &Entry)> = if rev {
-        range.rev().take(limit).collect()
+    // Room for a typical COUNT up front (the iterator cannot tell its
+    // length, and growing a vector of views reallocates several times).
+    let mut picked: Vec<(EntryId, EntryRef)> = Vec::with_capacity(limit.min(64));
+    if rev {
+        picked.extend(range.rev().take(limit));
     } else {
-        range.take(limit).collect()
-    };
+        picked.extend(range.take(limit));
+    }
     let mut w = c.reply();
     w.array(picked.len());
     for (id, e) in picked {
@@ -496,8 +500,8 @@ pub fn xsetid(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     };
     // Redis 7.0 does not compare the ID with the current max deleted ID
     // (7.2 does): only with the last live entry.
-    if let Some((&top, _)) = s.last_entry() {
-        if id < top {
+    if let Some((top, _)) = s.last_entry() {
+        if id < *top {
             return Err(err(StreamError::SetIdBelowTop));
         }
         if entries_added.is_some_and(|n| (s.len() as u64) > n) {
@@ -708,7 +712,7 @@ fn reply_group_full(
 mod tests {
     use super::*;
     use crate::resp::reply::Proto;
-    use crate::types::stream::{Consumer, PendingEntry};
+    use crate::types::stream::{Consumer, Entry, PendingEntry};
     use crate::types::CompactBytes;
 
     /// redis-server 7.0.15's reply (`{T}`: the delivery and seen times).

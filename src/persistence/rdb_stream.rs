@@ -48,7 +48,9 @@
 
 use super::listpack::{self, Elem};
 use super::rdb::{bad, put_len, put_str, Reader};
-use crate::types::stream::{Consumer, ConsumerGroup, Entry, PendingEntry, StreamId};
+use crate::types::stream::{
+    Consumer, ConsumerGroup, Entry, EntryId, EntryRef, PendingEntry, StreamId,
+};
 use crate::types::{CompactBytes, StreamValue};
 use std::collections::BTreeSet;
 use std::io::{self, Write};
@@ -107,14 +109,14 @@ impl NodeCut {
 
 /// Write `s` as type 19 (the type byte is the caller's).
 ///
-/// Streams its output: one node (its entry references and one listpack)
+/// Streams its output: one node (its entry views and one listpack)
 /// is held at a time, so a saving child needs no copy of a large stream.
 pub(super) fn write_stream<W: Write>(out: &mut W, s: &StreamValue) -> io::Result<()> {
     let mut cut = NodeCut::new(s);
     let nodes = s.iter().filter(|(id, _)| cut.starts_node(**id)).count();
     put_len(out, nodes as u64)?;
     let mut cut = NodeCut::new(s);
-    let mut node: Vec<(&StreamId, &Entry)> = Vec::new();
+    let mut node: Vec<(EntryId, EntryRef)> = Vec::new();
     for (id, e) in s.iter() {
         if cut.starts_node(*id) && !node.is_empty() {
             write_node(out, &node)?;
@@ -160,8 +162,8 @@ fn put_id<W: Write>(out: &mut W, id: StreamId) -> io::Result<()> {
 }
 
 /// One node: its master ID (the first entry's) and its listpack.
-fn write_node<W: Write>(out: &mut W, node: &[(&StreamId, &Entry)]) -> io::Result<()> {
-    let (&master, first) = node[0];
+fn write_node<W: Write>(out: &mut W, node: &[(EntryId, EntryRef)]) -> io::Result<()> {
+    let (EntryId(master), first) = node[0];
     let master_fields: Vec<&[u8]> = first.pairs().map(|(f, _)| f).collect();
     let mut lp = listpack::Writer::new();
     lp.push_int(node.len() as i64);
@@ -171,7 +173,7 @@ fn write_node<W: Write>(out: &mut W, node: &[(&StreamId, &Entry)]) -> io::Result
         lp.push_str(f);
     }
     lp.push_int(0); // the master entry's terminator (its lp-count)
-    for &(id, e) in node {
+    for &(EntryId(id), e) in node {
         let same = e.pair_count() == master_fields.len()
             && e.pairs().zip(&master_fields).all(|((f, _), m)| f == *m);
         // Deltas wrap as Redis's int64 arithmetic does; the reader adds

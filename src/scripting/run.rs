@@ -162,9 +162,8 @@ pub fn run_in(srv: &mut Server, c: &mut Client, call: ScriptCall, how: Invoke) -
         // busy watchdog call it with an operation code. One scoped
         // function instead of one per operation: creating and destroying
         // them is most of what a short script costs beyond Lua itself.
-        let ctx_fn = scope.create_function(|lua, (op, args): (u8, MultiValue)| {
-            ctx_op(&ctx, lua, op, args)
-        })?;
+        let ctx_fn = scope
+            .create_function(|lua, (op, args): (u8, MultiValue)| ctx_op(&ctx, lua, op, args))?;
         bridge.raw_set(CTX_SLOT, ctx_fn)?;
         busy::arm(&lua, busy_threshold_ms)?;
         let runner: Function = bridge.raw_get(runner_name)?;
@@ -241,7 +240,10 @@ fn ctx_op(ctx: &RefCell<Ctx>, lua: &Lua, op: u8, args: MultiValue) -> mlua::Resu
         op::CALL => match exec(&mut ctx.borrow_mut(), lua, args)? {
             Ok(v) => Ok(v),
             Err(CallError { msg, counted: true }) => raise_counted(&msg),
-            Err(CallError { msg, counted: false }) => raise(&msg),
+            Err(CallError {
+                msg,
+                counted: false,
+            }) => raise(&msg),
         },
         op::PCALL => match exec(&mut ctx.borrow_mut(), lua, args)? {
             Ok(v) => Ok(v),

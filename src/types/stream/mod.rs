@@ -1,12 +1,15 @@
 //! The stream type: an append-only log of field-value entries keyed by
 //! [`StreamId`], with consumer groups.
 //!
-//! Owns: the entries (a `BTreeMap` from ID to one packed allocation of the
-//! entry's fields and values, see [`Entry`]), the stream's counters Redis
-//! 7.0 reports and persists (last generated ID, max deleted entry ID,
-//! entries added, recorded first entry ID), and its consumer groups
-//! ([`group::ConsumerGroup`], ordered by name as Redis's radix tree orders
-//! them).
+//! Owns: the entries, packed in listpack-like nodes (see [`node`]: one
+//! buffer per node, IDs as deltas from the node's master ID, field names
+//! equal to the master's stored once, deletions marked in place), the
+//! stream's counters Redis 7.0 reports and persists (last generated ID,
+//! max deleted entry ID, entries added, recorded first entry ID, the live
+//! length), and its consumer groups ([`group::ConsumerGroup`], ordered by
+//! name as Redis's radix tree orders them). Entries are read through
+//! borrowed views ([`EntryRef`], with their [`EntryId`]); [`Entry`] is the
+//! owned form a caller appends.
 //!
 //! Must never: hold an entry whose ID is above `last_id` (every insert goes
 //! through [`StreamValue::next_id`] or checks the same rule), or let
@@ -15,108 +18,41 @@
 //! sets them, as Redis 7.0 allows (down to the last live entry's ID and
 //! the live length).
 //!
-//! Invariants: `entries` is ordered by ID (the map does that); every ID in
-//! it is <= `last_id`; `first_id` is the first live entry's ID, or 0-0 when
-//! the stream is empty (`u64::MAX-u64::MAX` after loading an empty stream
-//! from a Redis 5/6 dump, as Redis 7.0 derives it; the next append sets
-//! it). `nodes` (see [`node`]) partitions the IDs into the listpack nodes
-//! Redis would have: ordered by master ID, node k holding the entries in
-//! `[master_k, master_k+1)`, its `live` count equal to the number of
-//! those entries in `entries`.
+//! Invariants: `nodes` is ordered by master ID and partitions the live
+//! entries as Redis's listpacks would: node k holds the live entries in
+//! `[master_k, master_k+1)`, in ascending order, `live` of them; so the
+//! live entries, read node by node, ascend. Every live ID is <=
+//! `last_id`; `length` is the number of live entries; `first_id` is the
+//! first live entry's ID, or 0-0 when the stream is empty
+//! (`u64::MAX-u64::MAX` after loading an empty stream from a Redis 5/6
+//! dump, as Redis 7.0 derives it; the next append sets it).
 
 pub mod group;
 mod id;
 pub mod node;
+mod packed;
 
 pub use group::{Consumer, ConsumerGroup, Delivered, PendingEntry};
 pub use id::{AddId, StreamId};
 pub use node::NodeLimits;
+pub use packed::{Entry, EntryRef, EntryStrings};
 
 use super::CompactBytes;
 use node::Node;
 use std::collections::{BTreeMap, VecDeque};
-use std::ops::Bound;
 
-/// One entry's fields and values, packed into one allocation: for each
-/// string its length as a LEB128 varint, then its bytes; strings alternate
-/// field, value. A two-field entry of short strings costs one small
-/// allocation instead of five.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry(Box<[u8]>);
+/// An entry's ID as the stream's readers hand it out. Node buffers store
+/// IDs as deltas, so there is no `StreamId` in memory to lend: this is the
+/// decoded value, and it derefs to a `StreamId` so that `*id` reads the
+/// same as it would on a reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EntryId(pub StreamId);
 
-impl Entry {
-    /// `strings` alternates field, value (an even count, at least 2).
-    pub fn new<S: AsRef<[u8]>>(strings: &[S]) -> Entry {
-        let total: usize = strings.iter().map(|s| s.as_ref().len() + 10).sum();
-        let mut out = Vec::with_capacity(total);
-        for s in strings {
-            let s = s.as_ref();
-            let mut n = s.len() as u64;
-            loop {
-                let byte = (n & 0x7f) as u8;
-                n >>= 7;
-                if n == 0 {
-                    out.push(byte);
-                    break;
-                }
-                out.push(byte | 0x80);
-            }
-            out.extend_from_slice(s);
-        }
-        Entry(out.into_boxed_slice())
-    }
+impl std::ops::Deref for EntryId {
+    type Target = StreamId;
 
-    /// The strings in order: field, value, field, value...
-    pub fn strings(&self) -> EntryStrings<'_> {
-        EntryStrings { rest: &self.0 }
-    }
-
-    /// (field, value) pairs.
-    pub fn pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        let mut it = self.strings();
-        std::iter::from_fn(move || Some((it.next()?, it.next()?)))
-    }
-
-    /// Number of field-value pairs.
-    pub fn pair_count(&self) -> usize {
-        self.strings().count() / 2
-    }
-
-    pub fn heap_size(&self) -> usize {
-        self.0.len()
-    }
-}
-
-/// Iterator over an [`Entry`]'s strings. The packing is ours, made by
-/// [`Entry::new`] only, so a malformed buffer cannot occur; the iterator
-/// still stops rather than panics on one.
-pub struct EntryStrings<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> Iterator for EntryStrings<'a> {
-    type Item = &'a [u8];
-
-    fn next(&mut self) -> Option<&'a [u8]> {
-        let mut len: u64 = 0;
-        let mut shift = 0;
-        let mut used = 0;
-        loop {
-            let byte = *self.rest.get(used)?;
-            used += 1;
-            len |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                break;
-            }
-            shift += 7;
-            if shift > 63 {
-                return None;
-            }
-        }
-        let len = usize::try_from(len).ok()?;
-        let s = self.rest.get(used..used.checked_add(len)?)?;
-        self.rest = &self.rest[used + len..];
-        Some(s)
+    fn deref(&self) -> &StreamId {
+        &self.0
     }
 }
 
@@ -138,7 +74,15 @@ pub enum IdError {
 /// A stream value.
 #[derive(Debug, Clone, Default)]
 pub struct StreamValue {
-    entries: BTreeMap<StreamId, Entry>,
+    /// The listpack-like nodes holding the entries, ordered by master ID
+    /// (a binary search finds an ID's node). A deque rather than a map:
+    /// appends and front trims are O(1) and a range walks nodes by index;
+    /// removing a node from the middle (XDEL of its last live entry)
+    /// shifts the node summaries after it, tens of bytes per hundred
+    /// entries.
+    nodes: VecDeque<Node>,
+    /// Live entries (XLEN).
+    length: usize,
     /// The last ID generated or set (XSETID, which may lower it to the
     /// last live entry's ID).
     pub last_id: StreamId,
@@ -150,9 +94,6 @@ pub struct StreamValue {
     /// recorded-first-entry-id).
     pub first_id: StreamId,
     pub groups: BTreeMap<CompactBytes, ConsumerGroup>,
-    /// Redis's listpack nodes, summarised (approximate trimming and
-    /// XINFO's radix-tree counts depend on them).
-    nodes: VecDeque<Node>,
 }
 
 /// How to trim (XTRIM, XADD's MAXLEN/MINID).
@@ -175,6 +116,10 @@ pub struct Trim {
     pub limit: u64,
 }
 
+/// Largest buffer a new node reserves up front from its predecessor's
+/// size: past it the buffer grows as a `Vec` does.
+const NODE_CAPACITY_GUESS_MAX: usize = 64 * 1024;
+
 impl StreamValue {
     pub fn new() -> StreamValue {
         StreamValue::default()
@@ -182,11 +127,11 @@ impl StreamValue {
 
     /// Number of live entries (XLEN).
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.length
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.length == 0
     }
 
     pub fn encoding_name(&self) -> &'static str {
@@ -239,43 +184,70 @@ impl StreamValue {
     /// Append an entry, starting a new node where Redis would under
     /// `limits`.
     pub fn append_with(&mut self, id: StreamId, entry: Entry, limits: NodeLimits) {
+        self.append_strings(id, entry.strings(), limits);
+    }
+
+    /// [`StreamValue::append_with`] from the entry's strings (field,
+    /// value, ...), e.g. XADD's arguments, with no [`Entry`] built first.
+    pub fn append_strings<'s, I>(&mut self, id: StreamId, strings: I, limits: NodeLimits)
+    where
+        I: Iterator<Item = &'s [u8]> + Clone,
+    {
         debug_assert!(id > self.last_id || (self.last_id.is_zero() && !id.is_zero()));
-        if self.entries.is_empty() {
-            self.first_id = id;
-        }
-        self.place_in_node(id, &entry, limits);
-        self.entries.insert(id, entry);
+        self.insert_live(id, strings, limits);
         self.last_id = id;
         self.entries_added += 1;
     }
 
-    /// Put entry `id` in the node whose range holds it: normally the last
+    /// Store a live entry in the node its ID belongs to.
+    fn insert_live<'s, I>(&mut self, id: StreamId, strings: I, limits: NodeLimits)
+    where
+        I: Iterator<Item = &'s [u8]> + Clone,
+    {
+        if self.length == 0 {
+            self.first_id = id;
+        }
+        let at = self.node_for(id, strings.clone(), limits);
+        self.nodes[at].push_strings(id, strings);
+        self.length += 1;
+    }
+
+    /// The index of the node that takes entry `id`: normally the last
     /// node, or a new last node when that one is full (Redis's rule). Only
     /// after XSETID lowered an emptied stream's last ID below a node's
     /// master can an ID fall before the last node; Redis then appends it
     /// to its last listpack out of order (and its range reads can miss
     /// it), while here it joins, or starts, the node its ID falls in, so
-    /// the nodes keep partitioning the IDs.
-    /// Returns the index of the node that took the entry.
-    fn place_in_node(&mut self, id: StreamId, entry: &Entry, limits: NodeLimits) -> usize {
-        let raw_len: u64 = entry.strings().map(|s| s.len() as u64).sum();
-        let at = self.nodes.partition_point(|n| n.master <= id);
+    /// the nodes keep partitioning the IDs. A new node has no entry yet:
+    /// the caller pushes one at once.
+    fn node_for<'s, I>(&mut self, id: StreamId, strings: I, limits: NodeLimits) -> usize
+    where
+        I: Iterator<Item = &'s [u8]> + Clone,
+    {
+        let raw_len: u64 = strings.clone().map(|s| s.len() as u64).sum();
+        let at = self.nodes_up_to(&id);
         match at.checked_sub(1) {
-            Some(j) if !self.nodes[j].is_full(raw_len, limits) => {
-                self.nodes[j].push(id, entry);
-                j
-            }
+            Some(j) if !self.nodes[j].is_full(raw_len, limits) => j,
             // A full node keyed by this very ID holds only tombstones (its
             // live entries would be >= the ID, which is above them all):
             // like Redis's raxInsert on an existing key, the new node
             // replaces it. (The live count is checked so that a loaded
             // image can never make it drop live entries.)
             Some(j) if self.nodes[j].master == id && self.nodes[j].live == 0 => {
-                self.nodes[j] = Node::new(id, entry);
+                self.nodes[j] = Node::start(id, strings, 0);
                 j
             }
             _ => {
-                self.nodes.insert(at, Node::new(id, entry));
+                let mut capacity = 0;
+                if at == self.nodes.len() {
+                    if let Some(tail) = self.nodes.back_mut() {
+                        // The old tail is done growing; the new one will
+                        // likely be about as large.
+                        tail.shrink();
+                        capacity = tail.data_len().min(NODE_CAPACITY_GUESS_MAX);
+                    }
+                }
+                self.nodes.insert(at, Node::start(id, strings, capacity));
                 at
             }
         }
@@ -286,11 +258,7 @@ impl StreamValue {
     /// Redis's default limits; call [`StreamValue::load_node_boundary`]
     /// to reproduce a loaded image's own node boundaries instead.
     pub fn load_entry(&mut self, id: StreamId, entry: Entry) {
-        if self.entries.is_empty() {
-            self.first_id = id;
-        }
-        self.place_in_node(id, &entry, NodeLimits::default());
-        self.entries.insert(id, entry);
+        self.insert_live(id, entry.strings(), NodeLimits::default());
     }
 
     /// A deleted entry (tombstone) of a loaded listpack node: it counts in
@@ -300,14 +268,11 @@ impl StreamValue {
     /// so it counts in the node being loaded; only a tombstone that starts
     /// a listpack is placed by its ID.
     pub fn load_deleted_entry(&mut self, id: StreamId, entry: &Entry) {
-        let at = match self.nodes.back_mut() {
-            Some(tail) if !tail.is_sealed() => {
-                tail.push(id, entry);
-                self.nodes.len() - 1
-            }
-            _ => self.place_in_node(id, entry, NodeLimits::default()),
+        let at = match self.nodes.back() {
+            Some(tail) if !tail.is_sealed() => self.nodes.len() - 1,
+            _ => self.node_for(id, entry.strings(), NodeLimits::default()),
         };
-        self.nodes[at].mark_deleted(1);
+        self.nodes[at].push_tombstone(id, entry);
     }
 
     /// The next loaded entry starts a new node (a loader reproducing the
@@ -316,6 +281,7 @@ impl StreamValue {
         if let Some(tail) = self.nodes.back_mut() {
             // A node whose byte count is at the cap takes no more entries.
             tail.seal();
+            tail.shrink();
         }
     }
 
@@ -329,14 +295,8 @@ impl StreamValue {
     /// Whether the invariants in the module comment hold (tests and
     /// property checks; O(n)).
     pub fn invariants_hold(&self) -> bool {
-        let ids: Vec<StreamId> = self.entries.keys().copied().collect();
-        if ids.last().is_some_and(|last| *last > self.last_id) {
-            return false;
-        }
-        if self.first_id != ids.first().copied().unwrap_or_default() {
-            return false;
-        }
-        let mut rest = &ids[..];
+        let mut prev: Option<StreamId> = None;
+        let mut length = 0usize;
         for (i, n) in self.nodes.iter().enumerate() {
             // Masters ascend. A node's last ID may pass the next master:
             // XSETID can lower `last_id` below a tombstone, as in Redis,
@@ -345,21 +305,46 @@ impl StreamValue {
             if next.is_some_and(|m| m <= n.master) || n.master > n.last {
                 return false;
             }
-            // The node's live entries are the next ones in the map, all in
-            // [master, last] and below the next master.
-            let live = usize::try_from(n.live).unwrap_or(usize::MAX);
-            if rest.len() < live {
+            // The buffer decodes to its end; its live entries ascend, lie
+            // in [master, last] and below the next master, start at or
+            // after `live_start`, and number `live`; it stores no more
+            // tombstones than `deleted`.
+            let (mut live, mut dead) = (0u64, 0u64);
+            let mut at = n.entries_start();
+            while at < n.data_len() {
+                let Some(e) = n.decode(at) else {
+                    return false;
+                };
+                if e.entry.strings().count() != 2 * e.entry.pair_count()
+                    || e.entry.pair_count() == 0
+                {
+                    return false;
+                }
+                let here = at;
+                at = e.end;
+                if e.deleted {
+                    dead += 1;
+                    continue;
+                }
+                if here < n.live_start() {
+                    return false;
+                }
+                live += 1;
+                let outside = e.id < n.master || e.id > n.last || next.is_some_and(|m| e.id >= m);
+                if outside || prev.is_some_and(|p| e.id <= p) {
+                    return false;
+                }
+                prev = Some(e.id);
+            }
+            if at != n.data_len() || live != n.live || dead > n.deleted {
                 return false;
             }
-            let (mine, after) = rest.split_at(live);
-            let outside =
-                |id: &StreamId| *id < n.master || *id > n.last || next.is_some_and(|m| *id >= m);
-            if mine.iter().any(outside) {
-                return false;
-            }
-            rest = after;
+            length += usize::try_from(live).unwrap_or(usize::MAX);
         }
-        rest.is_empty()
+        let first = self.first_entry().map(|(id, _)| *id);
+        length == self.length
+            && prev.is_none_or(|last| last <= self.last_id)
+            && self.first_id == first.unwrap_or_default()
     }
 
     /// Number of listpack nodes (XINFO STREAM's radix-tree-keys).
@@ -383,62 +368,86 @@ impl StreamValue {
 
     /// Index of the node holding `id`, if any node could.
     fn node_of(&self, id: &StreamId) -> Option<usize> {
-        self.nodes
-            .partition_point(|n| n.master <= *id)
-            .checked_sub(1)
+        self.nodes_up_to(id).checked_sub(1)
     }
 
-    pub fn get(&self, id: &StreamId) -> Option<&Entry> {
-        self.entries.get(id)
+    /// Number of nodes whose master ID is <= `id`. Most IDs asked for are
+    /// at an end (XADD's, `-` and `+`, XREAD's new entries), answered
+    /// without the binary search's cache misses across a long stream's
+    /// node summaries.
+    fn nodes_up_to(&self, id: &StreamId) -> usize {
+        match (self.nodes.front(), self.nodes.back()) {
+            (Some(first), _) if *id < first.master => 0,
+            (_, Some(last)) if last.master <= *id => self.nodes.len(),
+            _ => self.nodes.partition_point(|n| n.master <= *id),
+        }
+    }
+
+    /// The live entry `id` (a scan of its node, as in Redis).
+    pub fn get(&self, id: &StreamId) -> Option<EntryRef<'_>> {
+        let node = &self.nodes[self.node_of(id)?];
+        let at = node.find_live(*id)?;
+        node.decode(at).map(|e| e.entry)
     }
 
     /// Entries with `start <= id <= end`, in order.
-    pub fn range(
-        &self,
-        start: StreamId,
-        end: StreamId,
-    ) -> impl DoubleEndedIterator<Item = (&StreamId, &Entry)> {
-        let (lo, hi) = if start <= end {
-            (Bound::Included(start), Bound::Included(end))
-        } else {
-            // An empty range: BTreeMap::range panics on start > end, and on
-            // equal bounds both excluded.
-            (Bound::Included(start), Bound::Excluded(start))
-        };
-        self.entries.range((lo, hi))
+    pub fn range(&self, start: StreamId, end: StreamId) -> Entries<'_> {
+        let last = self.node_of(&end);
+        let first = self.node_of(&start).unwrap_or(0);
+        match last {
+            Some(last) if start <= end => Entries {
+                nodes: &self.nodes,
+                start,
+                end,
+                // Past the first node's entries below `start` at once.
+                front: (first, self.nodes[first].seek(start)),
+                back: (last, self.nodes[last].data_len()),
+                done: false,
+            },
+            _ => Entries {
+                nodes: &self.nodes,
+                start,
+                end,
+                front: (0, 0),
+                back: (0, 0),
+                done: true,
+            },
+        }
     }
 
     /// All entries in order.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&StreamId, &Entry)> {
-        self.entries.iter()
+    pub fn iter(&self) -> Entries<'_> {
+        self.range(StreamId::MIN, StreamId::MAX)
     }
 
-    pub fn first_entry(&self) -> Option<(&StreamId, &Entry)> {
-        self.entries.iter().next()
+    pub fn first_entry(&self) -> Option<(EntryId, EntryRef<'_>)> {
+        self.iter().next()
     }
 
-    pub fn last_entry(&self) -> Option<(&StreamId, &Entry)> {
-        self.entries.iter().next_back()
+    pub fn last_entry(&self) -> Option<(EntryId, EntryRef<'_>)> {
+        self.iter().next_back()
     }
 
-    /// Delete one entry (XDEL); true if it existed. Its node keeps a
-    /// tombstone, or goes with its last live entry.
+    /// Delete one entry (XDEL); true if it existed. It stays in its node
+    /// as a tombstone, or the node goes with its last live entry.
     pub fn delete(&mut self, id: &StreamId) -> bool {
-        if self.entries.remove(id).is_none() {
+        let Some(i) = self.node_of(id) else {
             return false;
+        };
+        let Some(at) = self.nodes[i].find_live(*id) else {
+            return false;
+        };
+        if self.nodes[i].live <= 1 {
+            self.nodes.remove(i);
+        } else {
+            self.nodes[i].delete_at(at);
         }
-        if let Some(i) = self.node_of(id) {
-            if self.nodes[i].live <= 1 {
-                self.nodes.remove(i);
-            } else {
-                self.nodes[i].mark_deleted(1);
-            }
-        }
+        self.length -= 1;
         if *id > self.max_deleted_id {
             self.max_deleted_id = *id;
         }
         if *id == self.first_id {
-            self.first_id = self.entries.keys().next().copied().unwrap_or_default();
+            self.first_id = self.first_entry().map(|(id, _)| *id).unwrap_or_default();
         }
         true
     }
@@ -451,7 +460,7 @@ impl StreamValue {
     pub fn trim(&mut self, trim: Trim) -> u64 {
         let mut removed = 0u64;
         while let Some(node) = self.nodes.front() {
-            let len = self.entries.len() as u64;
+            let len = self.length as u64;
             if let TrimStrategy::MaxLen(max) = trim.strategy {
                 if len <= max {
                     break;
@@ -465,67 +474,146 @@ impl StreamValue {
                 TrimStrategy::MinId(min) => node.last < min,
             };
             if whole {
-                for _ in 0..node.live {
-                    self.entries.pop_first();
-                }
                 removed += node.live;
+                self.length -= usize::try_from(node.live).unwrap_or(usize::MAX);
                 self.nodes.pop_front();
                 continue;
             }
             if trim.approx {
                 break;
             }
-            // Part of this node: every earlier node is gone, so its live
-            // entries are the map's first ones; Redis goes no further than
-            // this node's listpack.
-            let next_master = self.nodes.get(1).map(|n| n.master);
+            // Part of this node: its leading live entries become
+            // tombstones; Redis goes no further than this node's
+            // listpack.
             let mut here = 0u64;
-            while let Some((&first, _)) = self.entries.first_key_value() {
-                let stop = next_master.is_some_and(|m| first >= m)
-                    || match trim.strategy {
-                        TrimStrategy::MaxLen(max) => self.entries.len() as u64 <= max,
-                        TrimStrategy::MinId(min) => first >= min,
-                    };
-                if stop {
-                    break;
-                }
-                self.entries.pop_first();
-                here += 1;
-            }
             if let Some(front) = self.nodes.front_mut() {
-                front.mark_deleted(here);
+                let mut at = front.live_start();
+                while let Some(e) = front.decode(at) {
+                    let (id, deleted, end) = (e.id, e.deleted, e.end);
+                    if !deleted {
+                        let stop = match trim.strategy {
+                            TrimStrategy::MaxLen(max) => self.length as u64 <= max,
+                            TrimStrategy::MinId(min) => id >= min,
+                        };
+                        if stop {
+                            break;
+                        }
+                        front.delete_at(at);
+                        self.length -= 1;
+                        here += 1;
+                    }
+                    at = end;
+                }
+                front.tombstones_before(at);
             }
             removed += here;
             break;
         }
-        self.first_id = self.entries.keys().next().copied().unwrap_or_default();
+        self.first_id = self.first_entry().map(|(id, _)| *id).unwrap_or_default();
         removed
     }
 
-    /// Heap bytes owned (MEMORY USAGE): entries with a per-entry share of
-    /// the map's nodes, plus the groups.
+    /// Heap bytes owned (MEMORY USAGE): the nodes (summaries and
+    /// buffers) and the groups.
     pub fn heap_size(&self) -> usize {
-        const PER_ENTRY_NODE: usize =
-            std::mem::size_of::<StreamId>() + std::mem::size_of::<Entry>() + 8;
-        let entries: usize = self
-            .entries
-            .values()
-            .map(|e| e.heap_size() + PER_ENTRY_NODE)
-            .sum();
         let groups: usize = self
             .groups
             .iter()
             .map(|(name, g)| name.heap_size() + g.heap_size())
             .sum();
         let nodes: usize = self.nodes.iter().map(Node::heap_size).sum();
-        entries + groups + nodes
+        nodes + groups
     }
 
     /// Allocations freeing this value releases (decides lazy freeing).
     pub fn free_effort(&self) -> usize {
-        1 + self.entries.len()
-            + self.nodes.len()
-            + self.groups.values().map(|g| g.free_effort()).sum::<usize>()
+        1 + self.nodes.len() + self.groups.values().map(|g| g.free_effort()).sum::<usize>()
+    }
+}
+
+/// A range of live entries, read from the nodes in either direction
+/// (XRANGE, XREVRANGE, XREAD...). `front` is the offset of the next entry
+/// to look at from the front (node index, offset in its buffer); `back`
+/// the end of the next one from the back. They only ever sit on entry
+/// boundaries, so the range is used up when `front` reaches `back`.
+/// Tombstones are skipped; entries outside `[start, end]` too, which only
+/// occur in the first and last node (live entries ascend).
+#[derive(Debug, Clone)]
+pub struct Entries<'a> {
+    nodes: &'a VecDeque<Node>,
+    start: StreamId,
+    end: StreamId,
+    front: (usize, usize),
+    back: (usize, usize),
+    done: bool,
+}
+
+impl Entries<'_> {
+    fn crossed(&self) -> bool {
+        self.front.0 > self.back.0 || (self.front.0 == self.back.0 && self.front.1 >= self.back.1)
+    }
+}
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = (EntryId, EntryRef<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done && !self.crossed() {
+            let (i, at) = self.front;
+            let Some(node) = self.nodes.get(i) else {
+                break;
+            };
+            if at >= node.data_len() {
+                let next = self.nodes.get(i + 1).map_or(0, Node::entries_start);
+                self.front = (i + 1, next);
+                continue;
+            }
+            let Some(e) = node.decode(at) else {
+                break;
+            };
+            self.front.1 = e.end;
+            if e.deleted || e.id < self.start {
+                continue;
+            }
+            if e.id > self.end {
+                break;
+            }
+            return Some((EntryId(e.id), e.entry));
+        }
+        self.done = true;
+        None
+    }
+}
+
+impl DoubleEndedIterator for Entries<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        while !self.done && !self.crossed() {
+            let (j, end) = self.back;
+            let Some(node) = self.nodes.get(j) else {
+                break;
+            };
+            let Some(at) = node.start_before(end) else {
+                // The node's first entry was read: on to the one before.
+                let Some(prev) = j.checked_sub(1).and_then(|p| self.nodes.get(p)) else {
+                    break;
+                };
+                self.back = (j - 1, prev.data_len());
+                continue;
+            };
+            let Some(e) = node.decode(at) else {
+                break;
+            };
+            self.back.1 = at;
+            if e.deleted || e.id > self.end {
+                continue;
+            }
+            if e.id < self.start {
+                break;
+            }
+            return Some((EntryId(e.id), e.entry));
+        }
+        self.done = true;
+        None
     }
 }
 
@@ -703,5 +791,88 @@ mod tests {
         s.append(StreamId::new(7, 0), Entry::new(&["f", "v"]));
         assert_eq!(s.node_count(), 1, "default limits: 100 entries a node");
         assert_eq!(s.rax_nodes(), 2);
+    }
+
+    #[test]
+    fn ranges_read_packed_nodes_both_ways() {
+        // Nodes of 4, values short and long (two-byte lengths and
+        // back-lengths), other field names than the master's, tombstones.
+        let limits = NodeLimits {
+            max_entries: 4,
+            max_bytes: 0,
+        };
+        let mut s = StreamValue::new();
+        let mut model: Vec<(StreamId, Vec<Vec<u8>>)> = Vec::new();
+        for i in 1..=30u64 {
+            let id = StreamId::new(i / 3, i % 3 + 7);
+            let value = vec![b'a' + (i % 26) as u8; if i % 5 == 0 { 300 } else { 3 }];
+            let field: &[u8] = if i % 4 == 0 { b"other" } else { b"f" };
+            let strings = vec![
+                field.to_vec(),
+                value,
+                b"g".to_vec(),
+                i.to_string().into_bytes(),
+            ];
+            s.append_with(id, Entry::new(&strings), limits);
+            model.push((id, strings));
+        }
+        for i in [2usize, 3, 4, 11, 17, 29] {
+            assert!(s.delete(&model[i].0));
+        }
+        model.retain(|(id, _)| s.get(id).is_some());
+        assert_eq!((s.len(), model.len()), (24, 24));
+        assert!(s.invariants_hold());
+        let got = |it: &mut dyn Iterator<Item = (EntryId, EntryRef<'_>)>| -> Vec<(StreamId, Vec<Vec<u8>>)> {
+            it.map(|(id, e)| (*id, e.strings().map(<[u8]>::to_vec).collect())).collect()
+        };
+        assert_eq!(got(&mut s.iter()), model);
+        let mut rev = model.clone();
+        rev.reverse();
+        assert_eq!(got(&mut s.iter().rev()), rev);
+        for (a, b) in [(0, 23), (3, 9), (5, 5), (7, 20), (12, 13)] {
+            let (start, end) = (model[a].0, model[b].0);
+            assert_eq!(got(&mut s.range(start, end)), model[a..=b].to_vec());
+            assert_eq!(got(&mut s.range(start, end).rev()).len(), b - a + 1);
+            // Bounds between entries: the next ID after `start`.
+            let after = start.incr().unwrap();
+            assert_eq!(got(&mut s.range(after, end)), model[a + 1..=b].to_vec());
+        }
+        // Both ends at once meet without a repeat or a gap.
+        let mut it = s.iter();
+        let mut seen = Vec::new();
+        loop {
+            match (it.next(), it.next_back()) {
+                (None, None) => break,
+                (f, b) => seen.extend(f.into_iter().chain(b).map(|(id, _)| *id)),
+            }
+        }
+        seen.sort();
+        assert_eq!(seen, model.iter().map(|(id, _)| *id).collect::<Vec<_>>());
+        let (first, last) = (s.first_entry().unwrap(), s.last_entry().unwrap());
+        assert_eq!((*first.0, *last.0), (model[0].0, model[23].0));
+        assert_eq!(last.1.to_entry(), Entry::new(&model[23].1));
+    }
+
+    #[test]
+    fn an_append_after_a_lowered_last_id_follows_the_nodes_tombstones() {
+        // XADD 5-0 6-0 7-0, XDEL 6-0 7-0, XSETID 5-0, XADD 5-1: the new
+        // entry goes after two tombstones with larger IDs in the buffer.
+        let mut s = small_nodes(0, 3);
+        for ms in 5..=7 {
+            s.append(StreamId::new(ms, 0), Entry::new(&["f", "v"]));
+        }
+        assert!(s.delete(&StreamId::new(6, 0)));
+        assert!(s.delete(&StreamId::new(7, 0)));
+        s.last_id = StreamId::new(5, 0);
+        s.append(StreamId::new(5, 1), Entry::new(&["f", "w"]));
+        assert!(s.invariants_hold());
+        assert_eq!(ids(&s), vec![5, 5]);
+        assert!(s.get(&StreamId::new(5, 1)).is_some());
+        let back: Vec<StreamId> = s.iter().rev().map(|(id, _)| *id).collect();
+        assert_eq!(back, vec![StreamId::new(5, 1), StreamId::new(5, 0)]);
+        assert_eq!(s.range(StreamId::new(5, 1), StreamId::MAX).count(), 1);
+        assert!(s.delete(&StreamId::new(5, 1)));
+        assert!(!s.delete(&StreamId::new(7, 0)));
+        assert_eq!(s.len(), 1);
     }
 }

@@ -1,39 +1,71 @@
-//! Where Redis 7.0 would cut a stream into listpack nodes, and how many
-//! bytes each node's listpack would take.
+//! A stream's listpack-like nodes: each holds a run of entries packed in
+//! one buffer, cut where Redis 7.0 would cut its listpacks, with the byte
+//! count Redis's listpack would have.
 //!
-//! Owns: [`Node`] (one node's summary: its master ID, last ID, live and
-//! deleted entry counts, the master entry's field names, and the exact
-//! listpack byte count), [`NodeLimits`] (`stream-node-max-entries` /
-//! `stream-node-max-bytes`), and the listpack size arithmetic.
+//! Owns: [`Node`] (its master ID, last ID, live and deleted entry counts,
+//! the modelled listpack byte count, and the buffer with the master
+//! entry's field names and the entries), the entry layout in that buffer,
+//! [`NodeLimits`] (`stream-node-max-entries` / `stream-node-max-bytes`),
+//! and the listpack size arithmetic.
 //!
-//! Why it exists: Redis stores a stream as a radix tree of listpacks, and
+//! Why nodes: Redis stores a stream as a radix tree of listpacks, and
 //! that layout is observable. Approximate trimming (`MAXLEN ~`, `MINID ~`)
 //! only drops whole nodes, XINFO STREAM reports the node count as
 //! `radix-tree-keys`, and the propagated effect of an approximate trim is
-//! the length or first ID that the node cut left. We keep the entries in a
-//! `BTreeMap` (simpler, and no delta-decoding on reads) and only model the
-//! nodes: where a new one starts (Redis's streamAppendItem rule: the tail
-//! listpack's bytes plus the new entry's raw field and value lengths reach
+//! the length or first ID that the node cut left. So a new node starts
+//! where Redis's streamAppendItem starts one (the tail listpack's bytes
+//! plus the new entry's raw field and value lengths reach
 //! `stream-node-max-bytes`, or its entries, deleted ones included, reach
-//! `stream-node-max-entries`), what deleting an entry does to a node (the
-//! entry becomes a tombstone; the node goes when its last live entry
-//! does), and the byte count, computed the way listpack.c sizes each
-//! element (integers in 1-9 bytes, strings with a 1/2/5-byte header, a
-//! 1-5 byte back-length), since that is what the byte rule compares.
+//! `stream-node-max-entries`), deleting an entry leaves a tombstone (the
+//! node goes when its last live entry does), and the byte count is
+//! computed the way listpack.c sizes each element (integers in 1-9 bytes,
+//! strings with a 1/2/5-byte header, a 1-5 byte back-length), since that
+//! is what the byte rule compares. The same nodes hold the entries, so an
+//! entry costs a few bytes (Redis's own trick) instead of a map entry and
+//! an allocation of its own.
 //!
-//! Must never: allocate per entry (a node is a fixed-size summary plus its
-//! master field names), or size anything by a client's claim.
+//! Buffer layout (our own encoding, not a listpack: varints are cheaper
+//! to read and smaller for typical IDs; see `packed.rs` for the codecs):
+//! the master field names (packed strings; their count is in the node),
+//! then per entry
+//! - a flags byte: [`FLAG_DELETED`], [`FLAG_SAME_FIELDS`] (its field names
+//!   are the master's, stored once for the node);
+//! - the ID as deltas from the master ID: ms as a wrapping unsigned
+//!   varint, seq as a zigzag varint (a later millisecond's seq 0 is below
+//!   the master's seq);
+//! - with the same fields, the values as packed strings; else the pair
+//!   count, then field, value, ... as packed strings;
+//! - a back-length: the bytes from the flags to here, read right to left
+//!   (walking a node backwards for XREVRANGE).
+//!
+//! Must never: size anything by a client's claim, or keep an entry out of
+//! order: live entries in a buffer ascend (an append's ID is above every
+//! live one); tombstones may not (XSETID can lower the last ID below a
+//! deleted entry, and the next append follows it in the buffer), so a
+//! lookup skips tombstones before comparing IDs.
 //!
 //! Invariants: `live + deleted` is the number of entries ever appended to
-//! the node; `master <= last`; a node with `live == 0` exists only after an
-//! exact trim emptied it (XDEL removes a node with its last live entry, as
-//! Redis does).
+//! the node; the buffer holds the `live` entries and the tombstones that
+//! XDEL or an exact trim left (a loaded image's tombstones are counted,
+//! in bytes and `deleted`, but not stored: nothing reads them); no live
+//! entry starts before `live_from`; `master <= last`; a node with `live == 0` exists only after an exact trim
+//! emptied it (XDEL removes a node with its last live entry, as Redis
+//! does).
 
+use super::packed::{
+    get_backlen, put_backlen, put_str, put_varint, read_varint, skip_strs, unzigzag, varint_len,
+    zigzag, EntryRef,
+};
 use super::{Entry, StreamId};
 
 /// Redis's hard cap on one listpack (STREAM_LISTPACK_MAX_SIZE): also the
 /// node byte limit when `stream-node-max-bytes` is 0 or larger.
 pub const LISTPACK_MAX_BYTES: u64 = 1 << 30;
+
+/// An entry's flags byte: deleted (a tombstone).
+pub const FLAG_DELETED: u8 = 1;
+/// An entry's flags byte: its field names are the node master's.
+pub const FLAG_SAME_FIELDS: u8 = 2;
 
 /// The two configuration limits that decide where a node ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +86,7 @@ impl Default for NodeLimits {
     }
 }
 
-/// One listpack node of the stream, summarised.
+/// One listpack-like node of the stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Node {
     /// The radix-tree key: the ID of the first entry appended to the node.
@@ -66,14 +98,32 @@ pub struct Node {
     pub live: u64,
     /// Entries marked deleted (the master entry's `deleted`).
     pub deleted: u64,
-    /// The master entry's field names, packed as an [`Entry`] packs its
-    /// strings.
-    master_fields: Entry,
-    /// Listpack bytes except the header, the end byte and the two counters
-    /// (which change size as they change value).
+    /// Modelled listpack bytes except the header, the end byte and the two
+    /// counters (which change size as they change value).
     body_bytes: u64,
+    /// The master field names, then the entries (module comment).
+    data: Vec<u8>,
+    /// Where the entries start in `data` (after the master field names).
+    entries_at: usize,
+    /// No live entry starts before this offset (>= `entries_at`): exact
+    /// trims leave a run of tombstones at a node's front, which reads of
+    /// the first entry, and the next trim, would otherwise walk each time
+    /// (XADD with an exact MAXLEN trims one entry per call).
+    live_from: usize,
+    /// Number of master field names.
+    master_fields: usize,
     /// Takes no more entries (a loaded image ended the node here).
     sealed: bool,
+}
+
+/// One entry decoded from a node's buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Decoded<'a> {
+    pub id: StreamId,
+    pub deleted: bool,
+    pub entry: EntryRef<'a>,
+    /// Offset just past the entry (where the next one starts).
+    pub end: usize,
 }
 
 /// Header (total bytes u32 + element count u16) and end byte.
@@ -125,21 +175,39 @@ fn delta_bytes(a: u64, b: u64) -> u64 {
 }
 
 impl Node {
-    /// A node started by the entry `id` with `strings` (field, value...).
+    /// A node started by the entry `id` with `entry`'s fields and values.
     pub fn new(id: StreamId, entry: &Entry) -> Node {
-        let fields: Vec<&[u8]> = entry.strings().step_by(2).collect();
-        let n = fields.len() as i64;
+        let mut n = Node::start(id, entry.strings(), 0);
+        n.push(id, entry);
+        n
+    }
+
+    /// A node keyed by `id` whose master fields are those of `strings`
+    /// (field, value, ...), with no entry yet; its buffer starts with
+    /// room for `capacity` bytes (a guess from the previous node, so a
+    /// steady stream's nodes do not regrow their buffers).
+    pub(super) fn start<'s, I>(id: StreamId, strings: I, capacity: usize) -> Node
+    where
+        I: Iterator<Item = &'s [u8]> + Clone,
+    {
+        let fields = strings.step_by(2);
+        let n = fields.clone().count();
         // Master entry: num-fields, the field names, a 0 terminator.
-        let mut body =
-            int_bytes(n) + fields.iter().map(|f| str_bytes(f)).sum::<u64>() + int_bytes(0);
-        body += Self::entry_bytes(id, id, entry, true);
+        let body = int_bytes(n as i64) + fields.clone().map(str_bytes).sum::<u64>() + int_bytes(0);
+        let mut data = Vec::with_capacity(capacity);
+        for f in fields {
+            put_str(&mut data, f);
+        }
         Node {
             master: id,
             last: id,
-            live: 1,
+            live: 0,
             deleted: 0,
-            master_fields: Entry::new(&fields),
             body_bytes: body,
+            entries_at: data.len(),
+            live_from: data.len(),
+            data,
+            master_fields: n,
             sealed: false,
         }
     }
@@ -171,11 +239,47 @@ impl Node {
         limits.max_entries != 0 && self.total() >= limits.max_entries
     }
 
-    /// Append the entry `id` (above `last`).
+    /// Append the live entry `id` (above every live entry of the node).
     pub fn push(&mut self, id: StreamId, entry: &Entry) {
-        let same = self.same_fields(entry);
-        self.body_bytes += Self::entry_bytes(self.master, id, entry, same);
+        self.push_strings(id, entry.strings());
+    }
+
+    /// [`Node::push`] from the entry's strings (field, value, ...).
+    pub(super) fn push_strings<'s, I>(&mut self, id: StreamId, strings: I)
+    where
+        I: Iterator<Item = &'s [u8]> + Clone,
+    {
+        let same = self.same_fields(strings.clone());
+        self.body_bytes += Self::entry_bytes(self.master, id, strings.clone(), same);
+        let start = self.data.len();
+        self.data.push(if same { FLAG_SAME_FIELDS } else { 0 });
+        put_varint(&mut self.data, id.ms.wrapping_sub(self.master.ms));
+        put_varint(
+            &mut self.data,
+            zigzag(id.seq.wrapping_sub(self.master.seq) as i64),
+        );
+        if same {
+            for v in strings.skip(1).step_by(2) {
+                put_str(&mut self.data, v);
+            }
+        } else {
+            put_varint(&mut self.data, (strings.clone().count() / 2) as u64);
+            for s in strings {
+                put_str(&mut self.data, s);
+            }
+        }
+        let len = self.data.len() - start;
+        put_backlen(&mut self.data, len as u64);
         self.live += 1;
+        self.last = id;
+    }
+
+    /// Count a loaded image's deleted entry: its bytes fill the node as in
+    /// Redis, but it is not stored (nothing reads a tombstone's content).
+    pub(super) fn push_tombstone(&mut self, id: StreamId, entry: &Entry) {
+        let same = self.same_fields(entry.strings());
+        self.body_bytes += Self::entry_bytes(self.master, id, entry.strings(), same);
+        self.deleted += 1;
         self.last = id;
     }
 
@@ -189,37 +293,182 @@ impl Node {
         self.sealed
     }
 
-    /// Heap bytes of the summary (MEMORY USAGE).
-    pub fn heap_size(&self) -> usize {
-        std::mem::size_of::<Node>() + self.master_fields.heap_size()
+    /// Give back the buffer's unused room (the node stopped growing).
+    pub(super) fn shrink(&mut self) {
+        self.data.shrink_to_fit();
     }
 
-    /// `n` live entries of this node became tombstones.
+    /// Bytes the buffer holds.
+    pub(super) fn data_len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Heap bytes (MEMORY USAGE): the summary and the buffer.
+    pub fn heap_size(&self) -> usize {
+        std::mem::size_of::<Node>() + self.data.capacity()
+    }
+
+    /// `n` live entries of this node became tombstones (the counts only;
+    /// [`Node::delete_at`] also marks the entry).
     pub fn mark_deleted(&mut self, n: u64) {
         debug_assert!(n <= self.live);
         self.live -= n;
         self.deleted += n;
     }
 
-    fn same_fields(&self, entry: &Entry) -> bool {
-        let mut master = self.master_fields.strings();
-        for f in entry.strings().step_by(2) {
-            match master.next() {
-                Some(m) if m == f => {}
+    /// Mark the live entry at `at` (an offset [`Node::find_live`] or
+    /// [`Node::decode`] gave) deleted, in place as Redis does.
+    pub(super) fn delete_at(&mut self, at: usize) {
+        if let Some(flags) = self.data.get_mut(at) {
+            debug_assert!(*flags & FLAG_DELETED == 0);
+            *flags |= FLAG_DELETED;
+            self.mark_deleted(1);
+        }
+    }
+
+    /// Offset of the first entry in the buffer.
+    pub(super) fn entries_start(&self) -> usize {
+        self.entries_at
+    }
+
+    /// Offset from which live entries may start (the entries before it
+    /// are all tombstones).
+    pub(super) fn live_start(&self) -> usize {
+        self.live_from
+    }
+
+    /// Every entry before `at` (an entry boundary) is a tombstone.
+    pub(super) fn tombstones_before(&mut self, at: usize) {
+        debug_assert!(at >= self.live_from && at <= self.data.len());
+        self.live_from = at.min(self.data.len());
+    }
+
+    /// The entry starting at `at`. (Inlined: the range iterator calls it
+    /// per entry, and the returned view then costs no copy.)
+    #[inline(always)]
+    pub(super) fn decode(&self, at: usize) -> Option<Decoded<'_>> {
+        let d = self.data.as_slice();
+        let flags = *d.get(at)?;
+        let (dms, p) = read_varint(d, at + 1)?;
+        let (dseq, p) = read_varint(d, p)?;
+        let id = StreamId::new(
+            self.master.ms.wrapping_add(dms),
+            self.master.seq.wrapping_add(unzigzag(dseq) as u64),
+        );
+        let shared = flags & FLAG_SAME_FIELDS != 0;
+        let (pairs, strings_at, count) = if shared {
+            (self.master_fields, p, self.master_fields)
+        } else {
+            let (n, p) = read_varint(d, p)?;
+            let n = usize::try_from(n).ok()?;
+            (n, p, n.checked_mul(2)?)
+        };
+        let strings_end = skip_strs(d, strings_at, count)?;
+        let end = strings_end + varint_len((strings_end - at) as u64);
+        if end > d.len() {
+            return None;
+        }
+        let own = &d[strings_at..strings_end];
+        let entry = if shared {
+            EntryRef::shared(self.master_field_bytes(), own, pairs)
+        } else {
+            EntryRef::inline(own, pairs)
+        };
+        Some(Decoded {
+            id,
+            deleted: flags & FLAG_DELETED != 0,
+            entry,
+            end,
+        })
+    }
+
+    /// The master field names, as packed strings.
+    fn master_field_bytes(&self) -> &[u8] {
+        self.data.get(..self.entries_at).unwrap_or_default()
+    }
+
+    /// Where the entry that ends at `end` starts (None at the first).
+    pub(super) fn start_before(&self, end: usize) -> Option<usize> {
+        if end <= self.entries_at {
+            return None;
+        }
+        let (len, used) = get_backlen(&self.data, end)?;
+        let start = end
+            .checked_sub(used)?
+            .checked_sub(usize::try_from(len).ok()?)?;
+        (start >= self.entries_at).then_some(start)
+    }
+
+    /// Offset of the live entry `id`, scanning the node (bounded by the
+    /// node limits, as Redis's lookups scan a listpack).
+    pub(super) fn find_live(&self, id: StreamId) -> Option<usize> {
+        let at = self.seek(id);
+        let e = self.decode(at)?;
+        (e.id == id).then_some(at)
+    }
+
+    /// Offset of the first live entry whose ID is >= `id`, or the end of
+    /// the buffer. Reads only each entry's flags and ID and skips its
+    /// strings (a range starting inside a node walks up to a node's worth
+    /// of entries).
+    pub(super) fn seek(&self, id: StreamId) -> usize {
+        let d = self.data.as_slice();
+        let mut at = self.live_from;
+        while let Some((here, end)) = self.skim(d, at) {
+            if here.0 && here.1 >= id {
+                return at;
+            }
+            at = end;
+        }
+        d.len()
+    }
+
+    /// ((live, ID), end) of the entry at `at`, without building a view.
+    #[inline(always)]
+    fn skim(&self, d: &[u8], at: usize) -> Option<((bool, StreamId), usize)> {
+        let flags = *d.get(at)?;
+        let (dms, p) = read_varint(d, at + 1)?;
+        let (dseq, p) = read_varint(d, p)?;
+        let id = StreamId::new(
+            self.master.ms.wrapping_add(dms),
+            self.master.seq.wrapping_add(unzigzag(dseq) as u64),
+        );
+        let strings_end = if flags & FLAG_SAME_FIELDS != 0 {
+            skip_strs(d, p, self.master_fields)?
+        } else {
+            let (n, p) = read_varint(d, p)?;
+            skip_strs(d, p, usize::try_from(n).ok()?.checked_mul(2)?)?
+        };
+        let end = strings_end + varint_len((strings_end - at) as u64);
+        Some(((flags & FLAG_DELETED == 0, id), end))
+    }
+
+    /// Whether an entry with these strings has the master's field names.
+    fn same_fields<'s>(&self, strings: impl Iterator<Item = &'s [u8]>) -> bool {
+        let mut master = self.master_field_bytes();
+        let mut n = 0;
+        for f in strings.step_by(2) {
+            match super::packed::take_str(&mut master) {
+                Some(m) if m == f => n += 1,
                 _ => return false,
             }
         }
-        master.next().is_none()
+        n == self.master_fields
     }
 
     /// Bytes of one entry: flags, the ID deltas from the master, the field
     /// count and names unless they are the master's, the values, and the
     /// lp-count that lets a reader walk back.
-    fn entry_bytes(master: StreamId, id: StreamId, entry: &Entry, same: bool) -> u64 {
+    fn entry_bytes<'s>(
+        master: StreamId,
+        id: StreamId,
+        strings: impl Iterator<Item = &'s [u8]>,
+        same: bool,
+    ) -> u64 {
         let mut bytes =
             FLAGS_BYTES + delta_bytes(id.ms, master.ms) + delta_bytes(id.seq, master.seq);
         let mut n = 0u64;
-        for (i, s) in entry.strings().enumerate() {
+        for (i, s) in strings.enumerate() {
             if i % 2 == 0 {
                 n += 1;
             }
