@@ -70,24 +70,27 @@ fn eval_generic(
     // by an earlier EVAL or SCRIPT LOAD): Redis then refuses a write
     // script on a read-only replica as it refuses any write command.
     let mut known_before = true;
-    let sha = if by_sha {
-        let sha = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
-        if !srv.scripting.scripts.contains_key(&sha) {
-            return Err(CmdError::msg(
-                "NOSCRIPT No matching script. Please use EVAL.",
-            ));
+    const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
+    // EVALSHA's name, lower-cased on the stack: no allocation per call.
+    let mut sha_buf = [0u8; 40];
+    let sha_owned: String;
+    let sha: &str = if by_sha {
+        let given = &argv[1];
+        if given.len() != sha_buf.len() {
+            return Err(CmdError::msg(NOSCRIPT));
         }
-        sha
+        for (d, b) in sha_buf.iter_mut().zip(given.iter()) {
+            *d = b.to_ascii_lowercase();
+        }
+        std::str::from_utf8(&sha_buf).map_err(|_| CmdError::msg(NOSCRIPT))?
     } else {
         let before = srv.scripting.scripts.len();
-        let sha = cache_script(srv, &argv[1])?;
+        sha_owned = cache_script(srv, &argv[1])?;
         known_before = srv.scripting.scripts.len() == before;
-        sha
+        &sha_owned
     };
-    let Some(script) = srv.scripting.scripts.get(&sha) else {
-        return Err(CmdError::msg(
-            "NOSCRIPT No matching script. Please use EVAL.",
-        ));
+    let Some(script) = srv.scripting.scripts.get(sha) else {
+        return Err(CmdError::msg(NOSCRIPT));
     };
     let func = script.func.clone();
     let flags = script.flags;
@@ -100,16 +103,16 @@ fn eval_generic(
         }
         check_before_start(srv, c, flags, known_before)?;
     }
-    let all = argv.iter().skip(3).collect::<Vec<_>>();
-    let (keys, args) = all.split_at(n);
+    let mut keys = argv.iter().skip(3).collect::<Vec<_>>();
+    let args = keys.split_off(n);
     run_script(
         srv,
         c,
         ScriptCall {
-            sha: &sha,
+            sha,
             func,
-            keys: keys.to_vec(),
-            args: args.to_vec(),
+            keys,
+            args,
             read_only: read_only_cmd || flags.no_writes,
             allow_oom: flags.allow_oom,
         },

@@ -85,14 +85,29 @@ pub struct RunningScript {
 
 impl RunningScript {
     pub fn new(name: &str, is_eval: bool, client: &Client) -> RunningScript {
+        RunningScript::reusing(name, is_eval, client, Instant::now(), String::new())
+    }
+
+    /// As `new`, writing the name into `buf` (the previous run's, so a
+    /// script run allocates nothing for it) and taking the start time the
+    /// caller already read.
+    pub fn reusing(
+        name: &str,
+        is_eval: bool,
+        client: &Client,
+        start: Instant,
+        mut buf: String,
+    ) -> RunningScript {
+        buf.clear();
+        buf.push_str(name);
         RunningScript {
-            name: name.to_string(),
+            name: buf,
             is_eval,
             wrote: false,
             client_id: client.id,
             client_slot: client.token,
             from_master: client.is_master,
-            start: Instant::now(),
+            start,
             timed_out: false,
             kill_requested: false,
         }
@@ -175,11 +190,10 @@ impl Scripting {
 
 /// Install the watchdog for one script run. `threshold_ms` 0: none (the
 /// script cannot be interrupted). The runner removes it with [`disarm`].
-pub fn arm(lua: &Lua, threshold_ms: u64) -> mlua::Result<()> {
+pub fn arm(lua: &Lua, threshold_ms: u64, start: Instant) -> mlua::Result<()> {
     if threshold_ms == 0 {
         return Ok(());
     }
-    let start = Instant::now();
     let threshold = Duration::from_millis(threshold_ms);
     let timed_out = Cell::new(false);
     // A global hook: coroutines the script creates inherit it (Lua 5.1

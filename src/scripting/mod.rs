@@ -68,6 +68,8 @@ pub struct Scripting {
     /// Scripts run since start (one statistic INFO does not show; kept for
     /// tests of the cache).
     pub runs: u64,
+    /// The last run's name buffer, reused by the next (busy.rs).
+    pub spare_name: String,
     /// The script running now, if any (busy.rs).
     running: Option<busy::RunningScript>,
     /// Redis 7.0 functions (FUNCTION / FCALL): their libraries and their

@@ -142,8 +142,11 @@ pub fn run_in(srv: &mut Server, c: &mut Client, call: ScriptCall, how: Invoke) -
     let caller_is_master = c.is_master;
     // Long scripts (busy.rs): the descriptor SCRIPT KILL and the BUSY
     // replies read, and the watchdog's threshold.
-    srv.scripting
-        .begin_run(busy::RunningScript::new(call.sha, is_eval, c));
+    let start = std::time::Instant::now();
+    let name_buf = std::mem::take(&mut srv.scripting.spare_name);
+    srv.scripting.begin_run(busy::RunningScript::reusing(
+        call.sha, is_eval, c, start, name_buf,
+    ));
     let busy_threshold_ms = srv.config.busy_reply_threshold;
     let ctx = RefCell::new(Ctx {
         srv,
@@ -165,7 +168,7 @@ pub fn run_in(srv: &mut Server, c: &mut Client, call: ScriptCall, how: Invoke) -
         let ctx_fn = scope
             .create_function(|lua, (op, args): (u8, MultiValue)| ctx_op(&ctx, lua, op, args))?;
         bridge.raw_set(CTX_SLOT, ctx_fn)?;
-        busy::arm(&lua, busy_threshold_ms)?;
+        busy::arm(&lua, busy_threshold_ms, start)?;
         let runner: Function = bridge.raw_get(runner_name)?;
         runner.call::<(bool, Value)>(run_args)
     });
@@ -175,7 +178,9 @@ pub fn run_in(srv: &mut Server, c: &mut Client, call: ScriptCall, how: Invoke) -
         srv, fake, resp3, ..
     } = ctx.into_inner();
     srv.scripting.fake = Some(fake);
-    srv.scripting.end_run();
+    if let Some(done) = srv.scripting.end_run() {
+        srv.scripting.spare_name = done.name;
+    }
     srv.scripting.runs += 1;
     if srv.scripting.runs % GC_PERIOD == 0 {
         let _ = lua.gc_step();
