@@ -501,92 +501,14 @@ fn valid_name(name: &[u8]) -> bool {
     !name.is_empty() && name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-/// Split a line into arguments as redis.conf lines are split: blanks
-/// separate, "double quotes" take `\n \r \t \b \a \\ \" \xHH` escapes,
-/// 'single quotes' take `\'`; a closing quote must end the argument.
-/// `None` for unbalanced quotes.
+/// Split a line into arguments as Redis splits inline commands and
+/// redis.conf lines (the parser's rules: quotes, escapes); `None` for
+/// unbalanced quotes.
 fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
-    let blank = |b: u8| matches!(b, b' ' | b'\n' | b'\r' | b'\t' | 0x0b | 0x0c);
-    let mut out = Vec::new();
-    let mut i = 0;
-    loop {
-        while i < line.len() && blank(line[i]) {
-            i += 1;
-        }
-        if i == line.len() {
-            return Some(out);
-        }
-        let mut cur = Vec::new();
-        // 0: unquoted, 1: in "...", 2: in '...'.
-        let mut quote = 0u8;
-        loop {
-            let Some(&c) = line.get(i) else {
-                if quote != 0 {
-                    return None;
-                }
-                break;
-            };
-            match quote {
-                1 => {
-                    if c == b'\\' && line.get(i + 1) == Some(&b'x') {
-                        let hex = |b: Option<&u8>| b.and_then(|b| (*b as char).to_digit(16));
-                        if let (Some(h), Some(l)) = (hex(line.get(i + 2)), hex(line.get(i + 3))) {
-                            cur.push((h * 16 + l) as u8);
-                            i += 4;
-                            continue;
-                        }
-                    }
-                    if c == b'\\' && i + 1 < line.len() {
-                        cur.push(match line[i + 1] {
-                            b'n' => b'\n',
-                            b'r' => b'\r',
-                            b't' => b'\t',
-                            b'b' => 8,
-                            b'a' => 7,
-                            other => other,
-                        });
-                        i += 2;
-                        continue;
-                    }
-                    if c == b'"' {
-                        if line.get(i + 1).is_some_and(|&b| !blank(b)) {
-                            return None;
-                        }
-                        i += 1;
-                        break;
-                    }
-                    cur.push(c);
-                }
-                2 => {
-                    if c == b'\\' && line.get(i + 1) == Some(&b'\'') {
-                        cur.push(b'\'');
-                        i += 2;
-                        continue;
-                    }
-                    if c == b'\'' {
-                        if line.get(i + 1).is_some_and(|&b| !blank(b)) {
-                            return None;
-                        }
-                        i += 1;
-                        break;
-                    }
-                    cur.push(c);
-                }
-                _ => {
-                    if blank(c) {
-                        break;
-                    }
-                    match c {
-                        b'"' => quote = 1,
-                        b'\'' => quote = 2,
-                        _ => cur.push(c),
-                    }
-                }
-            }
-            i += 1;
-        }
-        out.push(cur);
-    }
+    let mut bytes = Vec::new();
+    let mut ranges = Vec::new();
+    crate::resp::parser::split_args(line, &mut bytes, &mut ranges).ok()?;
+    Some(ranges.into_iter().map(|r| bytes[r].to_vec()).collect())
 }
 
 /// Our Lua for the function engine: the load-time API, the switchable
