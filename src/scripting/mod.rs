@@ -1,5 +1,5 @@
-//! Lua scripting (EVAL, EVALSHA, SCRIPT): the interpreter, its script
-//! cache and the bridge from scripts to commands.
+//! Lua scripting (EVAL, EVALSHA, SCRIPT, FUNCTION, FCALL): the
+//! interpreter, its script cache and the bridge from scripts to commands.
 //!
 //! Owns: one Lua 5.1 state for the server's life (built on the first
 //! script, so a server that never runs one pays nothing), the scripts
@@ -10,8 +10,10 @@
 //! what it may not touch), `run.rs` runs one script and is the bridge
 //! behind `redis.call`, `convert.rs` maps values between Lua and RESP,
 //! `rand48.rs` is `math.random`, `busy.rs` watches long scripts (BUSY,
-//! SCRIPT KILL), `libs/` holds `bit`, `cjson`,
-//! `cmsgpack` and `struct`. The commands are in `commands/scripting.rs`.
+//! SCRIPT KILL), `functions.rs` holds Redis 7.0's function libraries in a
+//! Lua state of their own, `libs/` holds `bit`, `cjson`, `cmsgpack` and
+//! `struct`. The commands are in `commands/scripting.rs` and
+//! `commands/functions.rs`.
 //!
 //! Must never: run a script's command without the checks a client's
 //! command gets (ACL, read-only scripts, NOSCRIPT commands), or let a
