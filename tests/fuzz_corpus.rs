@@ -321,7 +321,14 @@ macro_rules! corpus_tests {
     };
 }
 
-corpus_tests!(resp_parser, commands, aof_loader, rdb_loader, repl_stream);
+corpus_tests!(
+    resp_parser,
+    commands,
+    aof_loader,
+    rdb_loader,
+    repl_stream,
+    script_libs
+);
 
 /// Every cargo-fuzz binary has an entry function and a test here: a new
 /// target cannot silently miss CI.

@@ -34,6 +34,7 @@ pub const TARGETS: &[(&str, Entry)] = &[
     ("aof_loader", aof_loader),
     ("rdb_loader", rdb_loader),
     ("repl_stream", repl_stream),
+    ("script_libs", script_libs),
 ];
 
 /// proto-max-bulk-len for the parser target: small enough that a claim
@@ -235,4 +236,59 @@ pub fn repl_stream(input: &[u8]) {
     let mut off = Offline::new();
     let _ = off.feed_master_link(&[&data[..cut], &data[cut..]]);
     assert_eq!(off.run(&[b"PING"]), b"+PONG\r\n");
+}
+
+/// What scripts decode from untrusted bytes (a client's ARGV): the first
+/// byte picks `cjson.decode`, `cmsgpack.unpack`, or `struct.unpack` (the
+/// format up to the first NUL, then the data); what decodes is encoded
+/// again (`cmsgpack.pack`, `cjson.encode`). Errors are expected; a panic,
+/// a hang or an allocation by a claimed length is a bug. The state is the
+/// real sandbox, built once per thread.
+pub fn script_libs(input: &[u8]) {
+    use mlua::{Function, Lua, MultiValue, Table, Value};
+    thread_local! {
+        static LUA: Option<Lua> = crate::scripting::sandbox::new_state(Default::default()).ok();
+    }
+    let [pick, data @ ..] = input else {
+        return;
+    };
+    LUA.with(|lua| {
+        let Some(lua) = lua else {
+            panic!("the script sandbox could not be built");
+        };
+        let lib = |name: &str, func: &str| -> Option<Function> {
+            let t: Table = lua.globals().get(name).ok()?;
+            t.get(func).ok()
+        };
+        let bytes = |b: &[u8]| lua.create_string(b).map(Value::String);
+        let decoded: mlua::Result<MultiValue> = match pick % 3 {
+            0 => match (lib("cjson", "decode"), bytes(data)) {
+                (Some(f), Ok(s)) => f.call(s),
+                _ => return,
+            },
+            1 => match (lib("cmsgpack", "unpack"), bytes(data)) {
+                (Some(f), Ok(s)) => f.call(s),
+                _ => return,
+            },
+            _ => {
+                let nul = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+                let rest = data.get(nul + 1..).unwrap_or(&[]);
+                match (lib("struct", "unpack"), bytes(&data[..nul]), bytes(rest)) {
+                    (Some(f), Ok(fmt), Ok(d)) => f.call((fmt, d)),
+                    _ => return,
+                }
+            }
+        };
+        if let Ok(values) = decoded {
+            if let Some(pack) = lib("cmsgpack", "pack") {
+                let _ = pack.call::<Value>(values.clone());
+            }
+            if let (Some(encode), Some(first)) = (lib("cjson", "encode"), values.into_iter().next())
+            {
+                let _ = encode.call::<Value>(first);
+            }
+        }
+        // Keep the state small between inputs.
+        let _ = lua.gc_collect();
+    });
 }
