@@ -43,7 +43,7 @@ bench-redis-benchmark: build
 # length" and "hangs" findings, not just panics. CI runs the same target
 # bodies on stable instead: tests/fuzz_corpus.rs (seeds plus seeded
 # mutations, FUZZ_CORPUS_ITERS) and tests/properties.rs, in `make test`.
-FUZZ_TARGETS := resp_parser commands aof_loader rdb_loader repl_stream
+FUZZ_TARGETS := resp_parser commands aof_loader rdb_loader repl_stream script_libs
 FUZZ_SECONDS ?= 30
 fuzz:
 	cd fuzz && $(CARGO) +nightly fuzz build -O
