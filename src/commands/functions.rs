@@ -74,6 +74,7 @@ fn fcall_generic(srv: &mut Server, c: &mut Client, argv: &Argv, read_only_cmd: b
             args: args.to_vec(),
             read_only: read_only_cmd || flags.no_writes,
             allow_oom: flags.allow_oom,
+            argv,
         },
         Invoke::Function(lua),
     )
@@ -205,14 +206,34 @@ pub fn function(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         }
         b"restore" => restore(srv, c, argv),
         b"stats" => {
+            // While an EVAL script is busy Redis refuses; while a function
+            // is, it describes it.
+            if let Some(r) = srv.scripting.running() {
+                if r.is_eval {
+                    return Err(srv.scripting.busy_error());
+                }
+            }
             let f = &srv.scripting.functions;
             let (libs, funcs) = (f.library_count() as i64, f.function_count() as i64);
+            let running = srv
+                .scripting
+                .running()
+                .map(|r| (r.name.clone(), r.command_resp.clone(), r.start.elapsed()));
             let mut r = c.reply();
             r.map(2);
             r.bulk(b"running_script");
-            // Functions run to completion inside one command: none is
-            // ever running when another client's command is read.
-            r.null();
+            match running {
+                None => r.null(),
+                Some((name, command, took)) => {
+                    r.map(3);
+                    r.bulk(b"name");
+                    r.bulk(name.as_bytes());
+                    r.bulk(b"command");
+                    r.raw(&command);
+                    r.bulk(b"duration_ms");
+                    r.int(took.as_millis() as i64);
+                }
+            }
             r.bulk(b"engines");
             r.map(1);
             r.bulk(ENGINE_NAME.as_bytes());
@@ -223,7 +244,13 @@ pub fn function(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             r.int(funcs);
             Ok(())
         }
-        b"kill" => Err(CmdError::msg("NOTBUSY No scripts in execution right now.")),
+        b"kill" => {
+            // Only reachable from another client while a function is busy
+            // (scripting/busy.rs); it fails at its next hook call.
+            srv.scripting.kill_request(false)?;
+            c.reply().ok();
+            Ok(())
+        }
         b"help" => {
             c.reply().array(FUNCTION_HELP.len());
             for line in FUNCTION_HELP {

@@ -115,6 +115,7 @@ fn eval_generic(
             args,
             read_only: read_only_cmd || flags.no_writes,
             allow_oom: flags.allow_oom,
+            argv,
         },
     )
 }

@@ -366,6 +366,12 @@ impl<'a> ReplyWriter<'a> {
         }
     }
 
+    /// Bytes already encoded as one complete RESP value (an array of bulk
+    /// strings reads the same in RESP2 and RESP3).
+    pub fn raw(&mut self, resp: &[u8]) {
+        self.buf.extend_from_slice(resp);
+    }
+
     pub fn bulks<I, B>(&mut self, items: I)
     where
         I: ExactSizeIterator<Item = B>,

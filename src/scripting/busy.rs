@@ -81,6 +81,10 @@ pub struct RunningScript {
     pub timed_out: bool,
     /// SCRIPT KILL / FUNCTION KILL was accepted.
     pub kill_requested: bool,
+    /// A running function's command as a RESP array of bulk strings
+    /// (FUNCTION STATS `command`); empty for EVAL scripts, which Redis
+    /// never shows.
+    pub command_resp: Vec<u8>,
 }
 
 impl RunningScript {
@@ -110,7 +114,13 @@ impl RunningScript {
             start,
             timed_out: false,
             kill_requested: false,
+            command_resp: Vec::new(),
         }
+    }
+
+    /// Keep the running command for FUNCTION STATS.
+    pub fn set_command(&mut self, argv: &crate::commands::Argv) {
+        crate::persistence::propagate::encode_command(&mut self.command_resp, argv.iter());
     }
 
     fn busy_text(&self) -> &'static str {

@@ -61,6 +61,8 @@ pub struct ScriptCall<'a> {
     pub read_only: bool,
     /// An `allow-oom` flag: the script's writes skip the OOM check.
     pub allow_oom: bool,
+    /// The command as sent (FUNCTION STATS shows a running function's).
+    pub argv: &'a Argv<'a>,
 }
 
 /// The context the bridge functions share while a script runs.
@@ -144,9 +146,11 @@ pub fn run_in(srv: &mut Server, c: &mut Client, call: ScriptCall, how: Invoke) -
     // replies read, and the watchdog's threshold.
     let start = std::time::Instant::now();
     let name_buf = std::mem::take(&mut srv.scripting.spare_name);
-    srv.scripting.begin_run(busy::RunningScript::reusing(
-        call.sha, is_eval, c, start, name_buf,
-    ));
+    let mut running = busy::RunningScript::reusing(call.sha, is_eval, c, start, name_buf);
+    if !is_eval {
+        running.set_command(call.argv);
+    }
+    srv.scripting.begin_run(running);
     let busy_threshold_ms = srv.config.busy_reply_threshold;
     let ctx = RefCell::new(Ctx {
         srv,

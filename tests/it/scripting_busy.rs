@@ -366,3 +366,48 @@ fn differential_busy_session() {
     };
     assert_eq!(kinds(&got[n - 1]), kinds(&want[n - 1]));
 }
+
+const BUSY_FUNCTION: &str =
+    "-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\r\n";
+
+/// A busy function: FUNCTION STATS describes it (name, command, time),
+/// SCRIPT KILL is refused with the function's BUSY text, FUNCTION KILL
+/// stops it with Redis's text naming the function; while an EVAL script
+/// is busy, FUNCTION STATS answers BUSY and FUNCTION KILL does not apply.
+/// Texts and shapes as redis-server 7.0.15's.
+#[test]
+fn function_kill_and_stats_while_a_function_is_busy() {
+    let s = server();
+    let mut c = s.conn();
+    let lib = "#!lua name=spin\nredis.register_function('spin', function(keys, args)\n  local i = 0 while true do i = i + 1 end\nend)";
+    assert_eq!(c.cmds(&["FUNCTION", "LOAD", lib]), "$4\r\nspin\r\n");
+    let mut runner = s.conn();
+    send(&mut runner, &["FCALL", "spin", "1", "k", "a"]);
+    assert!(
+        wait_until(LIMIT, || c.cmds(&["PING"]) == BUSY_FUNCTION),
+        "the function never became busy"
+    );
+    let stats = c.cmds(&["FUNCTION", "STATS"]);
+    assert!(
+        stats.starts_with("*4\r\n$14\r\nrunning_script\r\n*6\r\n$4\r\nname\r\n$4\r\nspin\r\n$7\r\ncommand\r\n*5\r\n$5\r\nFCALL\r\n$4\r\nspin\r\n$1\r\n1\r\n$1\r\nk\r\n$1\r\na\r\n$11\r\nduration_ms\r\n:"),
+        "{stats}"
+    );
+    assert!(stats.ends_with("$7\r\nengines\r\n*2\r\n$3\r\nLUA\r\n*4\r\n$15\r\nlibraries_count\r\n:1\r\n$15\r\nfunctions_count\r\n:1\r\n"), "{stats}");
+    assert_eq!(c.cmds(&["SCRIPT", "KILL"]), BUSY_FUNCTION);
+    assert_eq!(c.cmds(&["FUNCTION", "KILL"]), "+OK\r\n");
+    assert_eq!(
+        String::from_utf8_lossy(&runner.read_reply()),
+        "-ERR Script killed by user with SCRIPT KILL... script: spin, on @user_function:3.\r\n"
+    );
+    assert_eq!(c.cmds(&["PING"]), "+PONG\r\n");
+    // Now an EVAL script is the busy one.
+    let mut runner = start_script(&s, FOREVER);
+    wait_busy(&mut c);
+    assert_eq!(c.cmds(&["FUNCTION", "STATS"]), BUSY);
+    assert_eq!(c.cmds(&["FUNCTION", "KILL"]), BUSY);
+    assert_eq!(c.cmds(&["SCRIPT", "KILL"]), "+OK\r\n");
+    assert!(String::from_utf8_lossy(&runner.read_reply()).starts_with("-ERR Script killed"));
+    assert!(c
+        .cmds(&["FUNCTION", "STATS"])
+        .starts_with("*4\r\n$14\r\nrunning_script\r\n$-1\r\n"));
+}
