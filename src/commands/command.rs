@@ -232,6 +232,9 @@ fn numkeys_keys(cmd: &Command, args: &Argv) -> Option<Result<Vec<usize>, CmdErro
             .into_iter()
             .chain((0..n).map(|k| first + k * step))
             .collect()),
+        // EVAL and FCALL may name no key: any count that names none (0,
+        // negative, not a number, past the arguments) gives no keys.
+        None if cmd.flags & super::table::NO_MANDATORY_KEYS != 0 => Ok(Vec::new()),
         None => Err(CmdError::msg("ERR Invalid arguments specified for command")),
     })
 }
@@ -378,7 +381,7 @@ pub fn command(_srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
                 // A key spec that found no keys (no STREAMS).
                 return Err(CmdError::msg("ERR Invalid arguments specified for command"));
             }
-            if keys.is_empty() {
+            if keys.is_empty() && cmd.flags & super::table::NO_MANDATORY_KEYS == 0 {
                 return Err(CmdError::msg("ERR The command has no key arguments"));
             }
             let mut w = c.reply();

@@ -54,6 +54,9 @@ pub const ASKING: u32 = 1 << 17;
 /// the table keeps the range on the container, where the ACL and
 /// COMMAND GETKEYS look, and COMMAND INFO moves it where Redis shows it.
 pub const SUB_KEYS: u32 = 1 << 18;
+/// The command may be called without any key (EVAL and FCALL with
+/// numkeys 0): Redis 7.0's `no_mandatory_keys`, for cluster clients.
+pub const NO_MANDATORY_KEYS: u32 = 1 << 19;
 
 /// Flag names in COMMAND INFO order.
 pub const FLAG_NAMES: &[(u32, &str)] = &[
@@ -72,6 +75,7 @@ pub const FLAG_NAMES: &[(u32, &str)] = &[
     (FAST, "fast"),
     (NO_AUTH, "no_auth"),
     (MAY_REPLICATE, "may_replicate"),
+    (NO_MANDATORY_KEYS, "no_mandatory_keys"),
     (NO_MULTI, "no_multi"),
     (ALLOW_BUSY, "allow_busy"),
 ];
@@ -936,14 +940,14 @@ pub static COMMANDS: &[Command] = &[
     // Scripts (eval.c). Their keys follow numkeys (acl_key_needs.rs);
     // neither is a write command itself: the commands a script runs are
     // checked one by one (scripting/run.rs).
-    cmd("eval", scripting::eval, -3, NOSCRIPT | STALE | SKIP_MONITOR, NOKEYS, "scripting", "2.6.0", "Execute a Lua script server side"),
-    cmd("evalsha", scripting::evalsha, -3, NOSCRIPT | STALE | SKIP_MONITOR, NOKEYS, "scripting", "2.6.0", "Execute a Lua script server side"),
-    cmd("eval_ro", scripting::eval_ro, -3, READONLY | NOSCRIPT | STALE | SKIP_MONITOR, NOKEYS, "scripting", "7.0.0", "Execute a read-only Lua script server side"),
-    cmd("evalsha_ro", scripting::evalsha_ro, -3, READONLY | NOSCRIPT | STALE | SKIP_MONITOR, NOKEYS, "scripting", "7.0.0", "Execute a read-only Lua script server side"),
+    cmd("eval", scripting::eval, -3, NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS, NOKEYS, "scripting", "2.6.0", "Execute a Lua script server side"),
+    cmd("evalsha", scripting::evalsha, -3, NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS, NOKEYS, "scripting", "2.6.0", "Execute a Lua script server side"),
+    cmd("eval_ro", scripting::eval_ro, -3, READONLY | NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS, NOKEYS, "scripting", "7.0.0", "Execute a read-only Lua script server side"),
+    cmd("evalsha_ro", scripting::evalsha_ro, -3, READONLY | NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS, NOKEYS, "scripting", "7.0.0", "Execute a read-only Lua script server side"),
     // Functions (functions.c): keys follow numkeys, as EVAL's.
     with_subs(cmd("function", functions::function, -2, 0, NOKEYS, "scripting", "7.0.0", "A container for function commands"), &FUNCTION_SUBS),
-    cmd("fcall", functions::fcall, -3, NOSCRIPT | STALE | SKIP_MONITOR, NOKEYS, "scripting", "7.0.0", "Invoke a function"),
-    cmd("fcall_ro", functions::fcall_ro, -3, READONLY | NOSCRIPT | STALE | SKIP_MONITOR, NOKEYS, "scripting", "7.0.0", "Invoke a read-only function"),
+    cmd("fcall", functions::fcall, -3, NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS, NOKEYS, "scripting", "7.0.0", "Invoke a function"),
+    cmd("fcall_ro", functions::fcall_ro, -3, READONLY | NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS, NOKEYS, "scripting", "7.0.0", "Invoke a read-only function"),
     // Cluster (cluster.c): a standalone server's answer to all of them.
     with_subs(cmd("cluster", cluster::cluster_disabled, -2, 0, NOKEYS, "cluster", "3.0.0", "A container for cluster commands"), &CLUSTER_SUBS),
     cmd("asking", cluster::cluster_disabled, 1, FAST, NOKEYS, "cluster", "3.0.0", "Sent by cluster clients after an -ASK redirect"),

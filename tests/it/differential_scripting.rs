@@ -1061,3 +1061,23 @@ fn pick_fields(reply: &[u8], fields: &str) -> Vec<u8> {
     }
     out.join(" ").into_bytes()
 }
+
+/// EVAL and FCALL may name no key (`no_mandatory_keys`): COMMAND GETKEYS
+/// gives an empty list for any count that names none, where a command
+/// whose keys are mandatory answers an error.
+#[test]
+fn getkeys_of_scripts_without_keys_matches_redis() {
+    check(
+        r#"
+        COMMAND GETKEYS eval "return 1" 0
+        COMMAND GETKEYS fcall_ro f 0
+        COMMAND GETKEYS eval "return 1" -1
+        COMMAND GETKEYS eval "return 1" 2 a
+        COMMAND GETKEYS eval "return 1" x
+        COMMAND GETKEYS eval "return 1" 1 a b
+        COMMAND GETKEYS evalsha_ro abc 2 a b c
+        COMMAND GETKEYS zunion 0 a
+        COMMAND GETKEYS get
+        "#,
+    );
+}
