@@ -530,9 +530,11 @@ fn log(lua: &Lua, args: MultiValue) -> mlua::Result<()> {
         }
         line.push_str(&piece);
     }
+    // As the server's own `loglevel` maps (main.rs): debug and verbose
+    // are `debug`, notice `info`, warning `warn`.
     match level as i64 {
-        0 => log::debug!("{line}"),
-        1 | 2 => log::info!("{line}"),
+        0 | 1 => log::debug!("{line}"),
+        2 => log::info!("{line}"),
         _ => log::warn!("{line}"),
     }
     Ok(())
