@@ -103,24 +103,27 @@ pub fn run_in(srv: &mut Server, c: &mut Client, call: ScriptCall, how: Invoke) -
         Invoke::Eval => srv.scripting.lua().map_err(engine_failure)?,
         Invoke::Function(lua) => lua.clone(),
     };
-    let bridge: Table = lua
-        .named_registry_value(BRIDGE_KEY)
-        .map_err(engine_failure)?;
+    let h = handles(&lua).map_err(engine_failure)?;
     let keys = string_array(&lua, &call.keys).map_err(engine_failure)?;
     let args = string_array(&lua, &call.args).map_err(engine_failure)?;
     let is_eval = matches!(how, Invoke::Eval);
-    let (runner_name, run_args) = match how {
+    let (runner, run_args) = match how {
         Invoke::Eval => {
-            let globals = lua.globals();
-            globals.raw_set("KEYS", keys).map_err(engine_failure)?;
-            globals.raw_set("ARGV", args).map_err(engine_failure)?;
+            h.globals
+                .raw_set(&h.keys_name, keys)
+                .map_err(engine_failure)?;
+            h.globals
+                .raw_set(&h.argv_name, args)
+                .map_err(engine_failure)?;
             (
-                "run",
+                h.run_eval.clone(),
                 MultiValue::from_iter([Value::Function(call.func.clone())]),
             )
         }
         Invoke::Function(_) => (
-            super::functions::RUN_FUNCTION_KEY,
+            h.bridge
+                .raw_get::<Function>(super::functions::RUN_FUNCTION_KEY)
+                .map_err(engine_failure)?,
             MultiValue::from_iter([
                 Value::Function(call.func.clone()),
                 Value::Table(keys),
@@ -128,6 +131,7 @@ pub fn run_in(srv: &mut Server, c: &mut Client, call: ScriptCall, how: Invoke) -
             ]),
         ),
     };
+    let bridge = &h.bridge;
 
     let mut fake: Box<Client> = srv
         .scripting
@@ -173,7 +177,6 @@ pub fn run_in(srv: &mut Server, c: &mut Client, call: ScriptCall, how: Invoke) -
             .create_function(|lua, (op, args): (u8, MultiValue)| ctx_op(&ctx, lua, op, args))?;
         bridge.raw_set(CTX_SLOT, ctx_fn)?;
         busy::arm(&lua, busy_threshold_ms, start)?;
-        let runner: Function = bridge.raw_get(runner_name)?;
         runner.call::<(bool, Value)>(run_args)
     });
     let _ = bridge.raw_set(CTX_SLOT, Value::Nil);
@@ -225,6 +228,34 @@ pub fn run_in(srv: &mut Server, c: &mut Client, call: ScriptCall, how: Invoke) -
         )),
         Err(e) => Err(engine_failure(e)),
     }
+}
+
+/// Handles a run needs, resolved once per Lua state (kept in its app
+/// data): looking them up by name on every run (registry and global-table
+/// keys are interned strings) was a good part of a short script's cost.
+struct Handles {
+    bridge: Table,
+    globals: Table,
+    keys_name: mlua::LuaString,
+    argv_name: mlua::LuaString,
+    /// EVAL's runner (`bridge.run`: the script under the message handler).
+    run_eval: Function,
+}
+
+fn handles(lua: &Lua) -> mlua::Result<std::rc::Rc<Handles>> {
+    if let Some(h) = lua.app_data_ref::<std::rc::Rc<Handles>>() {
+        return Ok(h.clone());
+    }
+    let bridge: Table = lua.named_registry_value(BRIDGE_KEY)?;
+    let h = std::rc::Rc::new(Handles {
+        globals: lua.globals(),
+        keys_name: lua.create_string("KEYS")?,
+        argv_name: lua.create_string("ARGV")?,
+        run_eval: bridge.raw_get("run")?,
+        bridge,
+    });
+    lua.set_app_data(h.clone());
+    Ok(h)
 }
 
 /// Where the bridge table holds the running script's context function.
