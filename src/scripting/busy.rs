@@ -37,7 +37,7 @@ use crate::connection::Client;
 use crate::errors::{CmdError, CmdResult};
 use crate::server::Server;
 use mlua::debug::Debug;
-use mlua::{Function, HookTriggers, Lua, VmState};
+use mlua::{HookTriggers, Lua, Value, VmState};
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
@@ -217,11 +217,8 @@ pub fn arm(lua: &Lua, threshold_ms: u64, start: Instant) -> mlua::Result<()> {
                 }
                 timed_out.set(true);
             }
-            let bridge: mlua::Table = lua.named_registry_value(super::run::BRIDGE_KEY)?;
-            let Some(ctx_fn) = bridge.raw_get::<Option<Function>>(super::run::CTX_SLOT)? else {
-                return Ok(VmState::Continue);
-            };
-            if ctx_fn.call::<u8>(super::run::op::STEP)? == STEP_KILL {
+            let step = super::run::ctx_entry(lua, super::run::op::STEP, mlua::MultiValue::new());
+            if matches!(step, Ok(Value::Integer(k)) if k == STEP_KILL as i64) {
                 // From now on every line raises again: a pcall around the
                 // loop cannot keep the script alive.
                 lua.set_global_hook(HookTriggers::EVERY_LINE, |_, debug| killed(debug))?;

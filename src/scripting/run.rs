@@ -3,9 +3,12 @@
 //! Owns: the per-script context (the server, the fake client the script's
 //! commands run as, the script's protocol and replication flags) for the
 //! length of one script, lent to the functions `redis.call`, `redis.pcall`,
-//! `redis.setresp`, `redis.set_repl` and `redis.acl_check_cmd` through a
-//! Lua scope: they cease to exist when the script ends, so nothing in the
-//! state can reach the server afterwards.
+//! `redis.setresp`, `redis.set_repl` and `redis.acl_check_cmd` (created
+//! once per state) through [`RUNNING_CTX`], which points at it exactly
+//! while the script runs: called at any other time they fail, so nothing
+//! in the state can reach the server afterwards. (A Lua scope would give
+//! the same guarantee without `unsafe`, but creating and destroying its
+//! callback was a fifth of a short script's cost.)
 //!
 //! A script's command gets the checks Redis makes on commands called from
 //! scripts (unknown command, arity, NOSCRIPT, ACL of the calling user,
@@ -25,8 +28,8 @@
 //!
 //! A script that runs past `busy-reply-threshold` lets the event loop
 //! serve other clients from its Lua hook (`busy.rs`): the hook reaches
-//! the server through a scoped step function sharing the same context,
-//! which is never borrowed while Lua code runs.
+//! the server through the same context, which is never borrowed while Lua
+//! code runs.
 //!
 //! Must never: keep a reference to the server past the script, or let
 //! the script's own call be propagated (its commands are, wrapped in
@@ -40,7 +43,7 @@ use crate::errors::{CmdError, CmdResult};
 use crate::resp::reply::Proto;
 use crate::server::Server;
 use mlua::{Function, Lua, MultiValue, Table, Value};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ops::Range;
 
 /// Registry name of the bridge table the prelude's functions call.
@@ -131,8 +134,6 @@ pub fn run_in(srv: &mut Server, c: &mut Client, call: ScriptCall, how: Invoke) -
             ]),
         ),
     };
-    let bridge = &h.bridge;
-
     let mut fake: Box<Client> = srv
         .scripting
         .fake
@@ -167,19 +168,11 @@ pub fn run_in(srv: &mut Server, c: &mut Client, call: ScriptCall, how: Invoke) -
         argbuf: Vec::new(),
         ranges: Vec::new(),
     });
-    let outcome: mlua::Result<(bool, Value)> = lua.scope(|scope| {
-        // One function per run reaches the context: `redis.call` and the
-        // other server-side functions (created once, sandbox.rs) and the
-        // busy watchdog call it with an operation code. One scoped
-        // function instead of one per operation: creating and destroying
-        // them is most of what a short script costs beyond Lua itself.
-        let ctx_fn = scope
-            .create_function(|lua, (op, args): (u8, MultiValue)| ctx_op(&ctx, lua, op, args))?;
-        bridge.raw_set(CTX_SLOT, ctx_fn)?;
-        busy::arm(&lua, busy_threshold_ms, start)?;
-        runner.call::<(bool, Value)>(run_args)
-    });
-    let _ = bridge.raw_set(CTX_SLOT, Value::Nil);
+    let outcome: mlua::Result<(bool, Value)> = {
+        // `ctx` stays where it is until the guard has cleared the pointer.
+        let _lent = CtxGuard::lend(&ctx);
+        busy::arm(&lua, busy_threshold_ms, start).and_then(|()| runner.call(run_args))
+    };
     busy::disarm(&lua);
     let Ctx {
         srv, fake, resp3, ..
@@ -258,8 +251,51 @@ fn handles(lua: &Lua) -> mlua::Result<std::rc::Rc<Handles>> {
     Ok(h)
 }
 
-/// Where the bridge table holds the running script's context function.
-pub const CTX_SLOT: i64 = 1;
+thread_local! {
+    /// The running script's context (`run_in`'s `RefCell<Ctx>`, type
+    /// erased), null when no script runs. Set and cleared only by
+    /// [`CtxGuard`].
+    static RUNNING_CTX: Cell<*const ()> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Points [`RUNNING_CTX`] at a context for as long as it lives, and puts
+/// the previous value back when dropped (however the run ends).
+struct CtxGuard {
+    previous: *const (),
+}
+
+impl CtxGuard {
+    fn lend(ctx: &RefCell<Ctx>) -> CtxGuard {
+        let p = ctx as *const RefCell<Ctx> as *const ();
+        CtxGuard {
+            previous: RUNNING_CTX.with(|c| c.replace(p)),
+        }
+    }
+}
+
+impl Drop for CtxGuard {
+    fn drop(&mut self) {
+        RUNNING_CTX.with(|c| c.set(self.previous));
+    }
+}
+
+/// The server side of `redis.call` and the other server-side `redis.*`
+/// functions, and of the busy watchdog: operation `op` on the running
+/// script's context. Fails when no script runs.
+pub fn ctx_entry(lua: &Lua, op: u8, args: MultiValue) -> mlua::Result<Value> {
+    let p = RUNNING_CTX.with(|c| c.get());
+    if p.is_null() {
+        return Err(mlua::Error::runtime("no script is running"));
+    }
+    // SAFETY: a non-null pointer was set by `CtxGuard::lend` from a live
+    // `&RefCell<Ctx>` in `run_in`, which keeps that `RefCell` in place and
+    // drops the guard (clearing the pointer) before moving or dropping it.
+    // The server is single-threaded and the pointer is thread-local, so it
+    // is only read during that run, from Lua called by `run_in`. Shared
+    // access only: mutation goes through the `RefCell`'s checked borrows.
+    let ctx = unsafe { &*(p as *const RefCell<Ctx>) };
+    ctx_op(ctx, lua, op, args)
+}
 
 /// The operations of the context function (`ctx_op`).
 pub mod op {

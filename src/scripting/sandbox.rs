@@ -93,11 +93,11 @@ pub fn new_state(rand: Rc<Cell<Rand48>>) -> mlua::Result<Lua> {
     let redis = lua.create_table()?;
     redis.raw_set("sha1hex", lua.create_function(sha1hex)?)?;
     redis.raw_set("log", lua.create_function(log)?)?;
-    // The server side: each goes through the running script's context
-    // function (run.rs), so these are created once and a script's
-    // `return redis.call(...)` is a call of a C function, not a Lua tail
-    // call (error positions keep the script's line).
-    use super::run::{op, CTX_SLOT};
+    // The server side: each is the running script's context (run.rs,
+    // `ctx_entry`) with an operation code, so these are created once, and
+    // a script's `return redis.call(...)` is a call of a C function, not a
+    // Lua tail call (error positions keep the script's line).
+    use super::run::{ctx_entry, op};
     for (name, code) in [
         ("call", op::CALL),
         ("pcall", op::PCALL),
@@ -105,15 +105,9 @@ pub fn new_state(rand: Rc<Cell<Rand48>>) -> mlua::Result<Lua> {
         ("set_repl", op::SET_REPL),
         ("acl_check_cmd", op::ACL_CHECK),
     ] {
-        let b = bridge.clone();
         redis.raw_set(
             name,
-            lua.create_function(move |_, args: MultiValue| {
-                match b.raw_get::<Option<mlua::Function>>(CTX_SLOT)? {
-                    Some(ctx_fn) => ctx_fn.call::<Value>((code, args)),
-                    None => Err(mlua::Error::runtime("no script is running")),
-                }
-            })?,
+            lua.create_function(move |lua, args: MultiValue| ctx_entry(lua, code, args))?,
         )?;
     }
     lua.set_named_registry_value(REDIS_KEY, &redis)?;
