@@ -241,30 +241,40 @@ fn memory_section(srv: &Server, current: &Client, out: &mut String) -> bool {
     field!(out, "allocator_resident", rss);
     field!(out, "total_system_memory", total);
     field!(out, "total_system_memory_human", memory::bytes_human(total));
-    field!(out, "used_memory_lua", 31744);
-    field!(out, "used_memory_vm_eval", 31744);
-    field!(out, "used_memory_lua_human", "31.00K");
-    field!(out, "used_memory_scripts_eval", 0);
-    field!(out, "number_of_cached_scripts", 0);
-    let functions = &srv.scripting.functions;
+    // Redis's Lua states exist from the start (32768 bytes each, empty);
+    // ours are built with the first script / library.
+    let scripting = &srv.scripting;
+    let vm_eval = scripting.lua_memory().max(32768);
+    field!(out, "used_memory_lua", vm_eval);
+    field!(out, "used_memory_vm_eval", vm_eval);
+    field!(
+        out,
+        "used_memory_lua_human",
+        memory::bytes_human(vm_eval as u64)
+    );
+    field!(out, "used_memory_scripts_eval", scripting.cached_bytes);
+    field!(out, "number_of_cached_scripts", scripting.scripts.len());
+    let functions = &scripting.functions;
     field!(out, "number_of_functions", functions.function_count());
     field!(out, "number_of_libraries", functions.library_count());
-    // Redis's function state exists from the start (32768 bytes empty);
-    // ours is built with the first library.
+    let vm_functions = functions.lua_memory().max(32768);
+    field!(out, "used_memory_vm_functions", vm_functions);
+    let vm_total = (vm_eval + vm_functions) as u64;
+    field!(out, "used_memory_vm_total", vm_total);
     field!(
         out,
-        "used_memory_vm_functions",
-        functions.lua_memory().max(32768)
+        "used_memory_vm_total_human",
+        memory::bytes_human(vm_total)
     );
-    field!(out, "used_memory_vm_total", 64512);
-    field!(out, "used_memory_vm_total_human", "63.00K");
+    let functions_bytes = 184 + functions.overhead_bytes();
+    field!(out, "used_memory_functions", functions_bytes);
+    let scripts_bytes = (scripting.cached_bytes + functions_bytes) as u64;
+    field!(out, "used_memory_scripts", scripts_bytes);
     field!(
         out,
-        "used_memory_functions",
-        184 + functions.overhead_bytes()
+        "used_memory_scripts_human",
+        memory::bytes_human(scripts_bytes)
     );
-    field!(out, "used_memory_scripts", 184);
-    field!(out, "used_memory_scripts_human", "184B");
     field!(out, "maxmemory", maxmemory);
     field!(out, "maxmemory_human", memory::bytes_human(maxmemory));
     field!(

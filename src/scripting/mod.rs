@@ -67,8 +67,8 @@ pub struct Scripting {
     pub cached_bytes: usize,
     /// The client a script's commands run as (built once, reused).
     pub fake: Option<Box<Client>>,
-    /// Scripts run since start (one statistic INFO does not show; kept for
-    /// tests of the cache).
+    /// Scripts run since start: every `run::GC_PERIOD`th gets a Lua GC
+    /// step, as in Redis.
     pub runs: u64,
     /// The last run's name buffer, reused by the next (busy.rs).
     pub spare_name: String,
@@ -90,9 +90,8 @@ impl Scripting {
         Ok(l)
     }
 
-    /// Memory the Lua state uses (INFO `used_memory_lua`): what an empty
-    /// state takes in Redis until the first script, as Redis reports it
-    /// from its own state created at start.
+    /// Memory the Lua state uses (INFO `used_memory_lua`); 0 before the
+    /// first script builds it.
     pub fn lua_memory(&self) -> usize {
         match &self.lua {
             Some(l) => l.used_memory(),

@@ -287,3 +287,37 @@ fn error_values_that_crash_redis_are_errors_here() {
     }
     assert_eq!(c.cmds(&["PING"]), "+PONG\r\n");
 }
+
+/// INFO memory counts the script cache and the Lua state: scripts cached
+/// by SCRIPT LOAD and EVAL, their bytes, and a state that grows past an
+/// idle one; SCRIPT FLUSH empties the cache.
+#[test]
+fn info_memory_counts_cached_scripts() {
+    use crate::common::info_str;
+    let s = ServerProc::start(&["--save", ""]);
+    let mut c = s.conn();
+    let field = |c: &mut crate::common::Conn, f: &str| -> u64 {
+        info_str(c, "memory", f)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("INFO memory {f}"))
+    };
+    assert_eq!(field(&mut c, "number_of_cached_scripts"), 0);
+    assert_eq!(field(&mut c, "used_memory_scripts_eval"), 0);
+    assert!(c.cmds(&["SCRIPT", "LOAD", "return 1"]).starts_with("$40"));
+    assert_eq!(
+        c.cmds(&["EVAL", "return 'abcdefghij'", "0"]),
+        "$10\r\nabcdefghij\r\n"
+    );
+    // The same body again adds nothing.
+    assert_eq!(c.cmds(&["EVAL", "return 1", "0"]), ":1\r\n");
+    assert_eq!(field(&mut c, "number_of_cached_scripts"), 2);
+    assert_eq!(field(&mut c, "used_memory_scripts_eval"), 8 + 19);
+    assert!(field(&mut c, "used_memory_lua") > 32768);
+    assert_eq!(
+        field(&mut c, "used_memory_vm_total"),
+        field(&mut c, "used_memory_vm_eval") + field(&mut c, "used_memory_vm_functions")
+    );
+    assert_eq!(c.cmds(&["SCRIPT", "FLUSH"]), "+OK\r\n");
+    assert_eq!(field(&mut c, "number_of_cached_scripts"), 0);
+    assert_eq!(field(&mut c, "used_memory_scripts_eval"), 0);
+}
