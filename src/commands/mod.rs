@@ -152,7 +152,7 @@ fn unknown_command_message(argv: &Argv) -> String {
 }
 
 /// Check arity: positive = exact, negative = at least |arity|.
-fn arity_ok(arity: i32, argc: usize) -> bool {
+pub(crate) fn arity_ok(arity: i32, argc: usize) -> bool {
     if arity >= 0 {
         argc == arity as usize
     } else {

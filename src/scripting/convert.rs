@@ -81,8 +81,7 @@ impl Reader<'_> {
     }
 
     fn int_line(&mut self) -> Option<i64> {
-        let l = self.line()?;
-        std::str::from_utf8(l).ok()?.parse().ok()
+        crate::resp::parser::parse_i64(self.line()?)
     }
 
     /// A bulk payload of `len` bytes and its CRLF.

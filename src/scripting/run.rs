@@ -487,51 +487,43 @@ fn number_arg(v: &Value) -> Option<f64> {
     }
 }
 
-/// A command as a script names it: the table entry and its flags
-/// (a subcommand's added to its container's).
+/// A command as a script names it: the table entry, its subcommand if it
+/// has one, and the flags of both.
 struct Resolved {
     idx: usize,
     cmd: &'static commands::Command,
+    sub: Option<&'static commands::table::SubCommand>,
     flags: u32,
 }
 
 /// Look a script's command up (with its subcommand), as Redis's
-/// lookupCommand: `Err(None)` when it does not exist.
+/// lookupCommand: `Err` when it does not exist.
 fn lookup(argv: &Argv) -> Result<Resolved, ()> {
     let (idx, cmd) = commands::lookup(&argv[0]).ok_or(())?;
     let mut flags = cmd.flags;
+    let mut sub = None;
     if !cmd.subcommands.is_empty() && argv.len() >= 2 {
-        let sub = cmd
+        let s = cmd
             .subcommands
             .iter()
             .find(|s| s.name.as_bytes().eq_ignore_ascii_case(&argv[1]))
             .ok_or(())?;
-        flags |= sub.flags;
+        flags |= s.flags;
+        sub = Some(s);
     }
-    Ok(Resolved { idx, cmd, flags })
+    Ok(Resolved {
+        idx,
+        cmd,
+        sub,
+        flags,
+    })
 }
 
 /// Does the (sub)command take this many arguments?
 fn arity_matches(r: &Resolved, argv: &Argv) -> bool {
-    if !arity_ok(r.cmd.arity, argv.len()) {
-        return false;
-    }
-    if r.cmd.subcommands.is_empty() || argv.len() < 2 {
-        return true;
-    }
-    r.cmd
-        .subcommands
-        .iter()
-        .find(|s| s.name.as_bytes().eq_ignore_ascii_case(&argv[1]))
-        .is_none_or(|s| arity_ok(s.arity, argv.len()))
-}
-
-fn arity_ok(arity: i32, argc: usize) -> bool {
-    if arity >= 0 {
-        argc == arity as usize
-    } else {
-        argc >= arity.unsigned_abs() as usize
-    }
+    commands::arity_ok(r.cmd.arity, argv.len())
+        && r.sub
+            .is_none_or(|s| commands::arity_ok(s.arity, argv.len()))
 }
 
 /// Check and run one command as the script's fake client; its reply is
