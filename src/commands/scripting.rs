@@ -69,7 +69,7 @@ fn eval_generic(
     // Whether the script's flags were known before this command (cached
     // by an earlier EVAL or SCRIPT LOAD): Redis then refuses a write
     // script on a read-only replica as it refuses any write command.
-    let mut known_before = true;
+    let known_before: bool;
     const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
     // EVALSHA's name, lower-cased on the stack: no allocation per call.
     let mut sha_buf = [0u8; 40];
@@ -82,11 +82,10 @@ fn eval_generic(
         for (d, b) in sha_buf.iter_mut().zip(given.iter()) {
             *d = b.to_ascii_lowercase();
         }
+        known_before = true;
         std::str::from_utf8(&sha_buf).map_err(|_| CmdError::msg(NOSCRIPT))?
     } else {
-        let before = srv.scripting.scripts.len();
-        sha_owned = cache_script(srv, &argv[1])?;
-        known_before = srv.scripting.scripts.len() == before;
+        (sha_owned, known_before) = cache_script(srv, &argv[1])?;
         &sha_owned
     };
     let Some(script) = srv.scripting.scripts.get(sha) else {
@@ -159,21 +158,19 @@ pub(crate) fn check_before_start(
     Ok(())
 }
 
-/// Compile `body` into the cache unless it is there; its SHA-1.
-fn cache_script(srv: &mut Server, body: &[u8]) -> Result<String, CmdError> {
+/// Compile `body` into the cache unless it is there; its SHA-1, and
+/// whether it was there already.
+fn cache_script(srv: &mut Server, body: &[u8]) -> Result<(String, bool), CmdError> {
     let sha = sha1_hex(body);
     if srv.scripting.scripts.contains_key(&sha) {
-        return Ok(sha);
+        return Ok((sha, true));
     }
     let flags = parse_shebang(body).map_err(|e| CmdError::Other(e.into()))?;
     // The shebang line is not Lua: it is compiled as an empty line, so
     // line numbers in errors stay those of the body.
-    let source: Vec<u8> = match flags {
-        Some(_) => {
-            let nl = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
-            body[nl..].to_vec()
-        }
-        None => body.to_vec(),
+    let source = match flags {
+        Some(_) => &body[body.iter().position(|&b| b == b'\n').unwrap_or(body.len())..],
+        None => body,
     };
     let lua = srv
         .scripting
@@ -197,12 +194,11 @@ fn cache_script(srv: &mut Server, body: &[u8]) -> Result<String, CmdError> {
     srv.scripting.scripts.insert(
         sha.clone(),
         Script {
-            body: body.to_vec(),
             func,
             flags: flags.unwrap_or_default(),
         },
     );
-    Ok(sha)
+    Ok((sha, false))
 }
 
 const SCRIPT_HELP: &[&str] = &[
@@ -230,7 +226,7 @@ pub fn script(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let sub = argv[1].to_ascii_lowercase();
     match sub.as_slice() {
         b"load" => {
-            let sha = cache_script(srv, &argv[2])?;
+            let (sha, _) = cache_script(srv, &argv[2])?;
             c.reply().bulk(sha.as_bytes());
         }
         b"exists" => {

@@ -34,10 +34,9 @@ use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-/// A script in the cache: its source (SCRIPT LOAD / EVAL) and compiled
-/// function.
+/// A script in the cache: its compiled function and declared flags (the
+/// source is not kept: only its length counts, in `cached_bytes`).
 pub struct Script {
-    pub body: Vec<u8>,
     pub func: Function,
     pub flags: ScriptFlags,
 }
