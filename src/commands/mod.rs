@@ -482,14 +482,7 @@ pub fn execute(
     if c.tracking.is_some() {
         remember_read_keys(srv, c, cmd, argv);
     }
-    // EXEC's own dirty delta belongs to the commands it ran, which were
-    // propagated one by one; EXEC adds nothing of its own.
-    let own_dirty = if srv.ks.dirty != dirty_before && cmd.name == "exec" {
-        srv.ks.dirty
-    } else {
-        dirty_before
-    };
-    srv.propagate_command(c.db, argv, own_dirty);
+    srv.propagate_command(c.db, argv, dirty_before);
     let end_ns = crate::server::mono_ns();
     srv.cmd_end_ns = end_ns;
     let usec = end_ns.saturating_sub(start_ns) / 1000;

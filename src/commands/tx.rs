@@ -124,5 +124,8 @@ pub fn exec(srv: &mut Server, c: &mut Client, _argv: &Argv) -> CmdResult {
         }
     }
     c.in_exec = false;
+    // EXEC's dirty delta belongs to the commands it ran, which were
+    // propagated one by one; EXEC itself is not (as EVAL, run.rs).
+    srv.propagate_prevent();
     Ok(())
 }
