@@ -249,6 +249,11 @@ fn killed(debug: &Debug) -> mlua::Result<VmState> {
 /// slow script; each serves other clients for a bounded time. Returns
 /// [`STEP_KILL`] when the script must stop.
 pub fn step(srv: &mut Server) -> u8 {
+    if srv.scripting.offline {
+        // The offline harness has no event loop to serve, and a script
+        // that loops forever must not hang it (Scripting::set_offline).
+        return STEP_KILL;
+    }
     let Some(r) = srv.scripting.running.as_mut() else {
         return STEP_CONTINUE;
     };

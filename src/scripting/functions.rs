@@ -122,6 +122,9 @@ pub struct Functions {
     libraries: BTreeMap<String, Library>,
     /// Lower-cased function name -> library name.
     index: HashMap<String, String>,
+    /// The state's allocation cap (`Scripting::set_offline`; none in a
+    /// real server).
+    pub memory_limit: Option<usize>,
 }
 
 impl Functions {
@@ -133,7 +136,7 @@ impl Functions {
 
     fn state(&mut self, rand: &Rc<Cell<Rand48>>) -> mlua::Result<&FnState> {
         if self.state.is_none() {
-            self.state = Some(build_state(rand.clone())?);
+            self.state = Some(build_state(rand.clone(), self.memory_limit)?);
         }
         match &self.state {
             Some(s) => Ok(s),
@@ -559,8 +562,8 @@ return env, set_loading, run_load, run_function
 "#;
 
 /// Build the function engine's state (see the module comment).
-fn build_state(rand: Rc<Cell<Rand48>>) -> mlua::Result<FnState> {
-    let lua = sandbox::new_state(rand)?;
+fn build_state(rand: Rc<Cell<Rand48>>, memory_limit: Option<usize>) -> mlua::Result<FnState> {
+    let lua = sandbox::new_state(rand, memory_limit)?;
     let g = lua.globals();
     let handler: Function = g.raw_get("__redis__err__handler")?;
     g.raw_set("__redis__err__handler", Value::Nil)?;

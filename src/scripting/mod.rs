@@ -76,7 +76,13 @@ pub struct Scripting {
     /// Redis 7.0 functions (FUNCTION / FCALL): their libraries and their
     /// own Lua state.
     pub functions: functions::Functions,
+    /// Set by the offline harness (server/offline.rs): see [`Scripting::set_offline`].
+    pub offline: bool,
 }
+
+/// Memory one Lua state may take under the offline harness: a script
+/// like `string.rep('x', 2^30)` must fail there, not exhaust the fuzzer.
+pub const OFFLINE_LUA_MEMORY: usize = 64 << 20;
 
 impl Scripting {
     /// The Lua state, built on first use.
@@ -84,7 +90,8 @@ impl Scripting {
         if let Some(l) = &self.lua {
             return Ok(l.clone());
         }
-        let l = sandbox::new_state(self.rand.clone())?;
+        let limit = self.offline.then_some(OFFLINE_LUA_MEMORY);
+        let l = sandbox::new_state(self.rand.clone(), limit)?;
         self.lua = Some(l.clone());
         Ok(l)
     }
@@ -96,6 +103,17 @@ impl Scripting {
             Some(l) => l.used_memory(),
             None => 0,
         }
+    }
+
+    /// For the offline harness, which has no event loop to serve a busy
+    /// script from and feeds hostile scripts at full speed: a script past
+    /// `busy-reply-threshold` is killed at its next watchdog call whether
+    /// or not it wrote (busy.rs), its commands are refused where the
+    /// harness refuses a client's (run.rs), and each Lua state may take at
+    /// most [`OFFLINE_LUA_MEMORY`]. A real server never sets this.
+    pub fn set_offline(&mut self) {
+        self.offline = true;
+        self.functions.memory_limit = Some(OFFLINE_LUA_MEMORY);
     }
 
     /// SCRIPT FLUSH: forget every script and start a new state (so

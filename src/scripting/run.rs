@@ -581,6 +581,12 @@ fn check_command(ctx: &mut Ctx, r: &Resolved, argv: &Argv) -> Result<(), String>
         return Err("ERR This Redis command is not allowed from script".into());
     }
     let srv = &mut *ctx.srv;
+    if srv.scripting.offline {
+        let words: Vec<&[u8]> = argv.iter().collect();
+        if crate::server::offline::Offline::refuses(&words) {
+            return Err("ERR refused by the offline harness".into());
+        }
+    }
     // A replica serving no stale data runs only STALE commands while its
     // link is down, from scripts too (the script itself may be allowed).
     if flags & table::STALE == 0

@@ -42,12 +42,17 @@ const REMOVED_GLOBALS: &[&str] = &[
 ];
 
 /// Build the sandboxed state. `rand` is the `math.random` sequence, kept
-/// by the caller so it survives SCRIPT FLUSH as in Redis.
-pub fn new_state(rand: Rc<Cell<Rand48>>) -> mlua::Result<Lua> {
+/// by the caller so it survives SCRIPT FLUSH as in Redis. `memory_limit`
+/// caps the state's allocations (only the offline harness sets one:
+/// Redis puts no limit on a script's memory).
+pub fn new_state(rand: Rc<Cell<Rand48>>, memory_limit: Option<usize>) -> mlua::Result<Lua> {
     let lua = Lua::new_with(
         StdLib::TABLE | StdLib::STRING | StdLib::MATH,
         LuaOptions::new(),
     )?;
+    if let Some(limit) = memory_limit {
+        lua.set_memory_limit(limit)?;
+    }
     let g = lua.globals();
     for name in REMOVED_GLOBALS {
         g.raw_set(*name, Value::Nil)?;

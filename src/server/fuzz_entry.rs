@@ -247,7 +247,11 @@ pub fn repl_stream(input: &[u8]) {
 pub fn script_libs(input: &[u8]) {
     use mlua::{Function, Lua, MultiValue, Table, Value};
     thread_local! {
-        static LUA: Option<Lua> = crate::scripting::sandbox::new_state(Default::default()).ok();
+        static LUA: Option<Lua> = crate::scripting::sandbox::new_state(
+            Default::default(),
+            Some(crate::scripting::OFFLINE_LUA_MEMORY),
+        )
+        .ok();
     }
     let [pick, data @ ..] = input else {
         return;

@@ -11,7 +11,10 @@
 //! Must never: touch the file system, the network or other processes.
 //! Commands that would (SAVE, BGSAVE's fork, SHUTDOWN, REPLICAOF, CONFIG
 //! SET dir / appendonly ...) are refused with an error reply instead of
-//! run: the harness exists to feed hostile input at full speed.
+//! run, from a client and from a script's `redis.call` alike: the harness
+//! exists to feed hostile input at full speed. Scripts run in offline mode
+//! (`Scripting::set_offline`): killed once past a 10 ms threshold, Lua
+//! memory capped.
 //!
 //! Invariants: every command goes through the real dispatcher
 //! (`commands::call`), exactly as a connection's would, so what is fuzzed
@@ -40,12 +43,6 @@ const REFUSED_COMMANDS: &[&str] = &[
     "monitor",
     "failover",
     "migrate",
-    // A script can loop forever, and the offline server has no event
-    // loop from which SCRIPT KILL could stop it.
-    "eval",
-    "evalsha",
-    "eval_ro",
-    "evalsha_ro",
 ];
 
 /// Options whose CONFIG SET touches the file system or the network.
@@ -65,7 +62,15 @@ const REFUSED_OPTIONS: &[&str] = &[
     "unixsocket",
     "metrics-port",
     "metrics-bind",
+    // The script watchdog's threshold: 0 would let a looping script
+    // hang the harness (Scripting::set_offline).
+    "busy-reply-threshold",
+    "lua-time-limit",
 ];
+
+/// `busy-reply-threshold` under the harness: a looping script is killed
+/// after this long instead of Redis's 5 s.
+const OFFLINE_BUSY_MS: u64 = 10;
 
 /// The reply to a refused command (never produced by the real server).
 pub const REFUSED_REPLY: &[u8] = b"-ERR refused by the offline harness\r\n";
@@ -88,7 +93,12 @@ impl Offline {
         // An epoll instance is a file descriptor, not a socket; nothing is
         // ever registered with it here.
         let poll = mio::Poll::new().expect("epoll_create");
-        let srv = Server::new(Config::default(), poll, Vec::new());
+        let config = Config {
+            busy_reply_threshold: OFFLINE_BUSY_MS,
+            ..Config::default()
+        };
+        let mut srv = Server::new(config, poll, Vec::new());
+        srv.scripting.set_offline();
         Offline {
             srv,
             client: Client::new_fake(1),
@@ -282,6 +292,65 @@ const GEN_WORDS: &[&str] = &[
     "GROUPS",
     "CONSUMERS",
 ];
+/// Scripts for EVAL, EVAL_RO and SCRIPT LOAD (EVALSHA gets their SHA-1s).
+/// Most run the rest of the generated command line (ARGV: another
+/// generated command) through `redis.call` or `redis.pcall`, so every
+/// command family's replies pass through the Lua conversions, in RESP2
+/// and RESP3; the others reach the libraries, the reply conventions, the
+/// sandbox and the watchdog. Loops are bounded, so the same scripts are
+/// safe against the real server (tests/it/fuzz_socket.rs), yet run long
+/// enough for the offline harness to kill them (`OFFLINE_BUSY_MS`).
+const GEN_SCRIPTS: &[&str] = &[
+    "return redis.call(unpack(ARGV))",
+    "return redis.pcall(unpack(ARGV))",
+    "return {redis.pcall(unpack(ARGV))}",
+    "redis.setresp(3) return redis.call(unpack(ARGV))",
+    "redis.setresp(3) return redis.pcall(unpack(ARGV))",
+    "redis.setresp(3) return cjson.encode(redis.pcall(unpack(ARGV)))",
+    "return cjson.encode(redis.pcall(unpack(ARGV)))",
+    "return cmsgpack.pack(redis.pcall(unpack(ARGV)))",
+    "return cmsgpack.unpack(cmsgpack.pack(redis.pcall(unpack(ARGV))))",
+    "return redis.call(ARGV[1], KEYS[1], unpack(ARGV, 2))",
+    "redis.set_repl(redis.REPL_NONE) return redis.call(unpack(ARGV))",
+    "redis.set_repl(tonumber(ARGV[1]) or 9) return redis.pcall(unpack(ARGV, 2))",
+    "#!lua flags=no-writes\nreturn redis.call(unpack(ARGV))",
+    "#!lua flags=allow-oom,allow-stale,no-cluster\nreturn redis.pcall(unpack(ARGV))",
+    "#!lua\nreturn redis.pcall(unpack(ARGV))",
+    "return pcall(redis.call, unpack(ARGV))",
+    "return redis.acl_check_cmd(unpack(ARGV))",
+    "return cjson.decode(ARGV[1])",
+    "return cmsgpack.unpack(ARGV[1])",
+    "return {struct.unpack(ARGV[1], ARGV[2] or '')}",
+    "return struct.pack(ARGV[1], tonumber(ARGV[2]) or 0, ARGV[3])",
+    "return bit.tohex(tonumber(ARGV[1]) or 0, tonumber(ARGV[2]) or 8)",
+    "return redis.error_reply(ARGV[1])",
+    "return redis.status_reply(ARGV[1])",
+    "return {err = ARGV[1]}",
+    "return {ok = ARGV[1]}",
+    "redis.setresp(3) return {double = tonumber(ARGV[1])}",
+    "redis.setresp(3) return {map = {a = 1, b = {2, 'x'}}, set = {c = true}}",
+    "return {1, 'two', {3.5, false, true}, nil, 5}",
+    "return tonumber(ARGV[1])",
+    "return redis.sha1hex(ARGV[1])",
+    "return math.random(tonumber(ARGV[1]) or 10)",
+    "return loadstring(ARGV[1] or '')",
+    "error(ARGV[1])",
+    "x = 1",
+    "return #string.rep('x', 2^26 + 1)",
+    "local n = 0 for i = 1, 3e6 do n = n + 1 end return n",
+    "for i = 1, 2e4 do redis.call('incr', KEYS[1] or 'k0') end return 1",
+];
+
+/// Libraries for FUNCTION LOAD; FCALL calls their functions by name.
+const GEN_LIBRARIES: &[&str] = &[
+    "#!lua name=lib\nredis.register_function('f', function(keys, args) return redis.call(unpack(args)) end)",
+    "#!lua name=lib\nredis.register_function{function_name='f', callback=function(keys, args) return redis.pcall(unpack(args)) end, flags={'no-writes'}}",
+    "#!lua name=lib2\nredis.register_function('g', function(keys, args) redis.setresp(3) return cjson.encode(redis.pcall(unpack(args))) end)\nredis.register_function('h', function(keys, args) local n = 0 for i = 1, 3e6 do n = n + 1 end return n end)",
+    "#!lua name=lib3\nlocal x = 0",
+    "#!lua name=lib\nredis.call('set', 'k0', 'v')",
+];
+const GEN_FUNCTIONS: &[&str] = &["f", "g", "h", "F", "nope"];
+
 /// Numbers around the edges parsers care about.
 const GEN_NUMBERS: &[&str] = &[
     "0",
@@ -356,41 +425,93 @@ pub fn commands_from_bytes(data: &[u8]) -> Vec<Vec<Vec<u8>>> {
     let mut d = Draw { data, pos: 0 };
     let mut out = Vec::new();
     while !d.done() && out.len() < GEN_COMMANDS_MAX {
-        let mut argv: Vec<Vec<u8>> = Vec::new();
-        if d.byte() < 248 {
-            let cmd = d.pick(commands::COMMANDS);
-            // PFSELFTEST reads no input and costs seconds under coverage
-            // instrumentation (its checks have a unit test): a fuzzer that
-            // draws it spends its time there, so it draws PFCOUNT instead.
-            let name = match cmd.name {
-                "pfselftest" => "pfcount",
-                other => other,
-            };
-            argv.push(name.as_bytes().to_vec());
-            if !cmd.subcommands.is_empty() && d.byte() < 224 {
-                let sub = d.pick(cmd.subcommands);
-                let word = sub.name.rsplit('|').next().unwrap_or(sub.name);
-                argv.push(word.as_bytes().to_vec());
-            }
-        } else {
-            let n = usize::from(d.byte() % 12);
-            argv.push(d.bytes(n));
-        }
-        let argc = usize::from(d.byte()) % (GEN_ARGS_MAX + 1);
-        for _ in 0..argc {
-            let arg = match d.byte() % 8 {
-                0..=2 => d.pick(GEN_KEYS).to_vec(),
-                3 | 4 => d.pick(GEN_NUMBERS).as_bytes().to_vec(),
-                5 | 6 => d.pick(GEN_WORDS).as_bytes().to_vec(),
-                _ => {
-                    let n = usize::from(d.byte() % 24);
-                    d.bytes(n)
-                }
-            };
-            argv.push(arg);
-        }
-        out.push(argv);
+        let argv = gen_command(&mut d);
+        out.push(script_call(&mut d, argv));
     }
+    out
+}
+
+/// One command: a name from the table (or raw bytes), then arguments.
+fn gen_command(d: &mut Draw) -> Vec<Vec<u8>> {
+    let mut argv: Vec<Vec<u8>> = Vec::new();
+    if d.byte() < 248 {
+        let cmd = d.pick(commands::COMMANDS);
+        // PFSELFTEST reads no input and costs seconds under coverage
+        // instrumentation (its checks have a unit test): a fuzzer that
+        // draws it spends its time there, so it draws PFCOUNT instead.
+        let name = match cmd.name {
+            "pfselftest" => "pfcount",
+            other => other,
+        };
+        argv.push(name.as_bytes().to_vec());
+        if !cmd.subcommands.is_empty() && d.byte() < 224 {
+            let sub = d.pick(cmd.subcommands);
+            let word = sub.name.rsplit('|').next().unwrap_or(sub.name);
+            argv.push(word.as_bytes().to_vec());
+        }
+    } else {
+        let n = usize::from(d.byte() % 12);
+        argv.push(d.bytes(n));
+    }
+    let argc = usize::from(d.byte()) % (GEN_ARGS_MAX + 1);
+    for _ in 0..argc {
+        let arg = match d.byte() % 8 {
+            0..=2 => d.pick(GEN_KEYS).to_vec(),
+            3 | 4 => d.pick(GEN_NUMBERS).as_bytes().to_vec(),
+            5 | 6 => d.pick(GEN_WORDS).as_bytes().to_vec(),
+            _ => {
+                let n = usize::from(d.byte() % 24);
+                d.bytes(n)
+            }
+        };
+        argv.push(arg);
+    }
+    argv
+}
+
+/// Give a script-carrying command a script that runs: EVAL, EVAL_RO and
+/// SCRIPT LOAD get one of `GEN_SCRIPTS`, EVALSHA(_RO) its SHA-1, FCALL(_RO)
+/// a function of `GEN_LIBRARIES`, FUNCTION LOAD a library; the scripts'
+/// ARGV is a second generated command. Other commands pass unchanged.
+fn script_call(d: &mut Draw, argv: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    let word = |i: usize| argv.get(i).map(|a| a.to_ascii_lowercase());
+    let name = word(0).unwrap_or_default();
+    let lead: Vec<Vec<u8>> = match name.as_slice() {
+        b"eval" | b"eval_ro" => vec![name.clone(), d.pick(GEN_SCRIPTS).as_bytes().to_vec()],
+        b"evalsha" | b"evalsha_ro" => {
+            let sha = crate::scripting::sha1_hex(d.pick(GEN_SCRIPTS).as_bytes());
+            vec![name.clone(), sha.into_bytes()]
+        }
+        b"fcall" | b"fcall_ro" => vec![name.clone(), d.pick(GEN_FUNCTIONS).as_bytes().to_vec()],
+        b"script" if word(1).as_deref() == Some(b"load") => {
+            return vec![
+                argv[0].clone(),
+                argv[1].clone(),
+                d.pick(GEN_SCRIPTS).as_bytes().to_vec(),
+            ];
+        }
+        b"function" if word(1).as_deref() == Some(b"load") => {
+            let mut out = vec![argv[0].clone(), argv[1].clone()];
+            if d.byte() < 64 {
+                out.push(b"REPLACE".to_vec());
+            }
+            out.push(d.pick(GEN_LIBRARIES).as_bytes().to_vec());
+            return out;
+        }
+        _ => return argv,
+    };
+    // A byte in eight keeps the generated (probably wrong) arguments, for
+    // the commands' own argument errors.
+    if d.byte() < 32 {
+        return argv;
+    }
+    let numkeys = usize::from(d.byte() % 3);
+    let mut out = lead;
+    out.push(numkeys.to_string().into_bytes());
+    for _ in 0..numkeys {
+        out.push(d.pick(GEN_KEYS).to_vec());
+    }
+    out.extend(gen_command(d));
     out
 }
 
@@ -538,4 +659,102 @@ pub fn parse_requests(pieces: &[&[u8]], max_bulk: u64) -> ParsedRequests {
         }
     }
     (commands, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(off: &mut Offline, argv: &[&str]) -> String {
+        let args: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
+        String::from_utf8_lossy(&off.run(&args)).into_owned()
+    }
+
+    #[test]
+    fn scripts_run_and_reach_commands() {
+        let mut off = Offline::new();
+        let r = run(&mut off, &["EVAL", GEN_SCRIPTS[0], "0", "SET", "k0", "v"]);
+        assert_eq!(r, "+OK\r\n");
+        assert_eq!(run(&mut off, &["GET", "k0"]), "$1\r\nv\r\n");
+    }
+
+    #[test]
+    fn a_looping_script_is_killed_even_after_writes() {
+        let mut off = Offline::new();
+        let body = "local n = 0 while true do redis.call('incr', 'k0') n = n + 1 end";
+        let r = run(&mut off, &["EVAL", body, "0"]);
+        assert!(r.starts_with("-ERR Script killed by user"), "{r}");
+        // The next script is not killed at once: the kill was for one run.
+        assert_eq!(run(&mut off, &["EVAL", "return 7", "0"]), ":7\r\n");
+        let lib = "#!lua name=l\nredis.register_function('spin', function() while true do end end)";
+        assert_eq!(run(&mut off, &["FUNCTION", "LOAD", lib]), "$1\r\nl\r\n");
+        let r = run(&mut off, &["FCALL", "spin", "0"]);
+        assert!(r.starts_with("-ERR Script killed by user"), "{r}");
+    }
+
+    #[test]
+    fn lua_memory_is_capped() {
+        let mut off = Offline::new();
+        let r = run(&mut off, &["EVAL", "return string.rep('x', 2^27)", "0"]);
+        assert!(r.starts_with("-"), "{}", &r[..r.len().min(80)]);
+        assert_eq!(run(&mut off, &["EVAL", "return 1", "0"]), ":1\r\n");
+    }
+
+    #[test]
+    fn scripts_cannot_reach_refused_commands() {
+        let mut off = Offline::new();
+        for argv in [
+            &["MIGRATE", "127.0.0.1", "1", "k0", "0", "10"][..],
+            &["CONFIG", "SET", "dir", "/"],
+        ] {
+            let mut full = vec!["EVAL", "return redis.pcall(unpack(ARGV))", "0"];
+            full.extend_from_slice(argv);
+            let r = run(&mut off, &full);
+            assert!(
+                r.starts_with("-ERR refused by the offline harness")
+                    || r.starts_with("-ERR This Redis command is not allowed from script"),
+                "{argv:?}: {r}"
+            );
+        }
+        let r = run(
+            &mut off,
+            &[
+                "EVAL",
+                "return redis.pcall(unpack(ARGV))",
+                "0",
+                "MIGRATE",
+                "127.0.0.1",
+                "1",
+                "k0",
+                "0",
+                "10",
+            ],
+        );
+        assert!(r.starts_with("-ERR refused by the offline harness"), "{r}");
+        let r = run(&mut off, &["CONFIG", "SET", "busy-reply-threshold", "0"]);
+        assert_eq!(r.as_bytes(), REFUSED_REPLY);
+    }
+
+    #[test]
+    fn script_calls_decode_with_a_runnable_script() {
+        // EVAL drawn from the table, then the script, keys, inner command.
+        let eval = commands::COMMANDS
+            .iter()
+            .position(|c| c.name == "eval")
+            .unwrap();
+        let data = [
+            0u8,
+            (eval >> 8) as u8,
+            eval as u8,
+            0, // no arguments generated
+            0,
+            0,   // GEN_SCRIPTS[0]
+            200, // the script form, not the generated arguments
+            0,   // numkeys 0
+        ];
+        let argvs = commands_from_bytes(&data);
+        assert_eq!(argvs[0][0], b"eval");
+        assert_eq!(argvs[0][1], GEN_SCRIPTS[0].as_bytes());
+        assert_eq!(argvs[0][2], b"0");
+    }
 }
