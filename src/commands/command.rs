@@ -2,6 +2,7 @@
 //! GETKEYS). redis-cli calls COMMAND DOCS at startup for its hints, and
 //! client libraries use COMMAND INFO to find keys for routing.
 
+use super::command_meta;
 use super::keys::reply_help;
 use super::table::{enabled, Command, SubCommand, FLAG_NAMES};
 use super::{lookup, Argv, COMMANDS};
@@ -99,21 +100,29 @@ fn write_sub_info(w: &mut ReplyWriter, parent: &Command, s: &SubCommand) {
     w.int(keys.0 as i64);
     w.int(keys.1 as i64);
     w.int(keys.2 as i64);
-    let cats = acl_categories(&format!("{}|{}", parent.name, s.name));
+    let full = format!("{}|{}", parent.name, s.name);
+    let cats = acl_categories(&full);
     w.set(cats.len());
     for cat in cats {
         w.simple(cat);
     }
+    let meta = command_meta::lookup(&full);
+    command_meta::write_tips(w, meta);
+    command_meta::write_key_specs(w, meta);
     w.set(0);
-    w.array(0);
-    w.array(0);
 }
 
 fn write_info(w: &mut ReplyWriter, c: &Command) {
     w.array(10);
     w.bulk(c.name.as_bytes());
     w.int(c.arity as i64);
-    write_flags(w, c.flags, has_movable_keys(c.name));
+    if c.subcommands.is_empty() || c.arity == -1 {
+        write_flags(w, c.flags, has_movable_keys(c.name));
+    } else {
+        // A container that cannot run bare has no flags in Redis: each of
+        // its subcommands has its own.
+        write_flags(w, 0, false);
+    }
     if c.subcommands
         .iter()
         .any(|s| s.flags & super::table::SUB_KEYS != 0)
@@ -132,23 +141,42 @@ fn write_info(w: &mut ReplyWriter, c: &Command) {
     for cat in cats {
         w.simple(cat);
     }
-    w.set(0);
-    w.array(0);
-    w.array(c.subcommands.len());
+    let meta = command_meta::lookup(c.name);
+    command_meta::write_tips(w, meta);
+    command_meta::write_key_specs(w, meta);
+    // Redis's own shapes: an empty set when there are none, else an array.
+    if c.subcommands.is_empty() {
+        w.set(0);
+    } else {
+        w.array(c.subcommands.len());
+    }
     for s in c.subcommands {
         write_sub_info(w, c, s);
     }
 }
 
+/// A command's COMMAND DOCS map: Redis's published one (command_meta.rs)
+/// where the reference has the command, else summary, since and group
+/// from the table; then its subcommands, from the table.
 fn write_docs(w: &mut ReplyWriter, c: &Command) {
     let has_subs = !c.subcommands.is_empty();
-    w.map(if has_subs { 4 } else { 3 });
-    w.bulk(b"summary");
-    w.bulk(c.summary.as_bytes());
-    w.bulk(b"since");
-    w.bulk(c.since.as_bytes());
-    w.bulk(b"group");
-    w.bulk(c.group.as_bytes());
+    let published =
+        command_meta::lookup(c.name).and_then(|m| Some((m, command_meta::docs_len(m)?)));
+    match published {
+        Some((meta, n)) => {
+            w.map(n + usize::from(has_subs));
+            command_meta::write_docs_entries(w, meta);
+        }
+        None => {
+            w.map(if has_subs { 4 } else { 3 });
+            w.bulk(b"summary");
+            w.bulk(c.summary.as_bytes());
+            w.bulk(b"since");
+            w.bulk(c.since.as_bytes());
+            w.bulk(b"group");
+            w.bulk(c.group.as_bytes());
+        }
+    }
     if has_subs {
         w.bulk(b"subcommands");
         w.map(c.subcommands.len());
@@ -160,6 +188,14 @@ fn write_docs(w: &mut ReplyWriter, c: &Command) {
 }
 
 fn write_sub_docs(w: &mut ReplyWriter, parent: &Command, s: &SubCommand) {
+    let full = format!("{}|{}", parent.name, s.name);
+    if let Some(meta) = command_meta::lookup(&full) {
+        if let Some(n) = command_meta::docs_len(meta) {
+            w.map(n);
+            command_meta::write_docs_entries(w, meta);
+            return;
+        }
+    }
     w.map(3);
     w.bulk(b"summary");
     w.bulk(s.summary.as_bytes());
@@ -268,6 +304,89 @@ fn command_keys(cmd: &Command, argc: usize) -> Vec<usize> {
         .collect()
 }
 
+/// COMMAND GETKEYS: the key positions of the command line that starts at
+/// `argv[2]`, counted from it (its name is 0), in Redis's order; Redis's
+/// errors for a line without keys or with a bad count.
+fn key_positions(argv: &Argv) -> Result<Vec<usize>, CmdError> {
+    let Some((_, cmd)) = lookup(&argv[2]) else {
+        return Err(CmdError::msg("ERR Invalid command specified"));
+    };
+    let argc = argv.len() - 2;
+    let arity_ok = if cmd.arity >= 0 {
+        argc == cmd.arity as usize
+    } else {
+        argc >= cmd.arity.unsigned_abs() as usize
+    };
+    if !arity_ok {
+        return Err(CmdError::msg(
+            "ERR Invalid number of arguments specified for command",
+        ));
+    }
+    let args = argv.tail(2);
+    let mut keys = match numkeys_keys(cmd, &args) {
+        Some(found) => found?,
+        None if positional_keys_apply(cmd.name, &args) => command_keys(cmd, argc),
+        None => Vec::new(),
+    };
+    keys.extend(keyword_key_positions(cmd.name, &args));
+    keys.extend(super::stream_groups::streams_key_positions(cmd.name, &args));
+    if keys.is_empty() && matches!(cmd.name, "xread" | "xreadgroup") {
+        // A key spec that found no keys (no STREAMS).
+        return Err(CmdError::msg("ERR Invalid arguments specified for command"));
+    }
+    if keys.is_empty() && cmd.flags & super::table::NO_MANDATORY_KEYS == 0 {
+        return Err(CmdError::msg("ERR The command has no key arguments"));
+    }
+    Ok(keys)
+}
+
+/// The access flags COMMAND GETKEYSANDFLAGS shows for the key at `pos`
+/// of `words` (the command line, its name first): those of the first key
+/// spec that finds that argument, else those of the command's last spec
+/// (SORT's STORE key, which no spec can locate). SET and BITFIELD decide
+/// by their arguments, as Redis's own key functions for them do. The
+/// spec-only flags `incomplete` and `variable_flags` are not shown.
+fn key_flags(words: &[&[u8]], pos: usize) -> Vec<&'static str> {
+    let name = String::from_utf8_lossy(words[0]).to_ascii_lowercase();
+    let has_word = |from: usize, any: &[&str]| {
+        words
+            .iter()
+            .skip(from)
+            .any(|a| any.iter().any(|w| a.eq_ignore_ascii_case(w.as_bytes())))
+    };
+    match name.as_str() {
+        "set" if has_word(3, &["get"]) => return vec!["RW", "access", "update"],
+        "set" => return vec!["OW", "update"],
+        "bitfield" if has_word(2, &["set", "incrby"]) => return vec!["RW", "access", "update"],
+        "bitfield" => return vec!["RO", "access"],
+        _ => {}
+    }
+    let container = lookup(words[0]).is_some_and(|(_, c)| !c.subcommands.is_empty());
+    let full = match words.get(1) {
+        Some(sub) if container => format!(
+            "{name}|{}",
+            String::from_utf8_lossy(sub).to_ascii_lowercase()
+        ),
+        _ => name,
+    };
+    let Some(meta) = command_meta::lookup(&full) else {
+        return Vec::new();
+    };
+    let spec = meta
+        .key_specs
+        .iter()
+        .find(|s| command_meta::spec_positions(s, words).is_some_and(|p| p.contains(&pos)))
+        .or(meta.key_specs.last());
+    spec.map(|s| {
+        s.flags
+            .iter()
+            .copied()
+            .filter(|f| !matches!(*f, "incomplete" | "variable_flags"))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
 pub fn command(_srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     if argv.len() == 1 {
         let mut w = c.reply();
@@ -355,39 +474,27 @@ pub fn command(_srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             c.reply().bulks(names.iter());
         }
         "getkeys" => {
-            let Some((_, cmd)) = lookup(&argv[2]) else {
-                return Err(CmdError::msg("ERR Invalid command specified"));
-            };
-            let argc = argv.len() - 2;
-            let arity_ok = if cmd.arity >= 0 {
-                argc == cmd.arity as usize
-            } else {
-                argc >= cmd.arity.unsigned_abs() as usize
-            };
-            if !arity_ok {
-                return Err(CmdError::msg(
-                    "ERR Invalid number of arguments specified for command",
-                ));
-            }
-            let args = argv.tail(2);
-            let mut keys = match numkeys_keys(cmd, &args) {
-                Some(found) => found?,
-                None if positional_keys_apply(cmd.name, &args) => command_keys(cmd, argc),
-                None => Vec::new(),
-            };
-            keys.extend(keyword_key_positions(cmd.name, &args));
-            keys.extend(super::stream_groups::streams_key_positions(cmd.name, &args));
-            if keys.is_empty() && matches!(cmd.name, "xread" | "xreadgroup") {
-                // A key spec that found no keys (no STREAMS).
-                return Err(CmdError::msg("ERR Invalid arguments specified for command"));
-            }
-            if keys.is_empty() && cmd.flags & super::table::NO_MANDATORY_KEYS == 0 {
-                return Err(CmdError::msg("ERR The command has no key arguments"));
-            }
+            let keys = key_positions(argv)?;
             let mut w = c.reply();
             w.array(keys.len());
             for i in keys {
                 w.bulk(argv.get(i + 2));
+            }
+        }
+        "getkeysandflags" => {
+            let keys = key_positions(argv)?;
+            let args = argv.tail(2);
+            let words: Vec<&[u8]> = args.iter().collect();
+            let mut w = c.reply();
+            w.array(keys.len());
+            for i in keys {
+                w.array(2);
+                w.bulk(args.get(i));
+                let flags = key_flags(&words, i);
+                w.set(flags.len());
+                for f in flags {
+                    w.simple(f);
+                }
             }
         }
         "help" => reply_help(c, COMMAND_HELP),

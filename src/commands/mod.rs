@@ -18,6 +18,8 @@ pub mod acl;
 pub mod bitmaps;
 pub mod cluster;
 pub mod command;
+pub mod command_meta;
+mod command_meta_data;
 pub mod config;
 pub mod connection;
 pub mod databases;

@@ -57,6 +57,10 @@ pub const SUB_KEYS: u32 = 1 << 18;
 /// The command may be called without any key (EVAL and FCALL with
 /// numkeys 0): Redis 7.0's `no_mandatory_keys`, for cluster clients.
 pub const NO_MANDATORY_KEYS: u32 = 1 << 19;
+/// Reported only: Redis refuses these while it loads a full sync in the
+/// background (`repl-diskless-load swapdb`); RedisLite loads a sync
+/// before it serves anything, so nothing checks it.
+pub const NO_ASYNC_LOADING: u32 = 1 << 20;
 
 /// Flag names in COMMAND INFO order.
 pub const FLAG_NAMES: &[(u32, &str)] = &[
@@ -76,6 +80,7 @@ pub const FLAG_NAMES: &[(u32, &str)] = &[
     (NO_AUTH, "no_auth"),
     (MAY_REPLICATE, "may_replicate"),
     (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+    (NO_ASYNC_LOADING, "no_async_loading"),
     (NO_MULTI, "no_multi"),
     (ALLOW_BUSY, "allow_busy"),
 ];
@@ -369,14 +374,24 @@ static MODULE_SUBS: [SubCommand; 5] = [
         ADMIN | NOSCRIPT,
         "List all modules loaded by the server",
     ),
-    sub("load", -3, ADMIN | NOSCRIPT, "Load a module"),
+    sub(
+        "load",
+        -3,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
+        "Load a module",
+    ),
     sub(
         "loadex",
         -3,
-        ADMIN | NOSCRIPT,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
         "Load a module with extended parameters",
     ),
-    sub("unload", 3, ADMIN | NOSCRIPT, "Unload a module"),
+    sub(
+        "unload",
+        3,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
+        "Unload a module",
+    ),
 ];
 
 static OBJECT_SUBS: [SubCommand; 5] = [
@@ -494,7 +509,7 @@ static MEMORY_SUBS: [SubCommand; 6] = [
     ),
 ];
 
-static COMMAND_SUBS: [SubCommand; 6] = [
+static COMMAND_SUBS: [SubCommand; 7] = [
     sub(
         "count",
         2,
@@ -526,6 +541,12 @@ static COMMAND_SUBS: [SubCommand; 6] = [
         "Extract keys given a full Redis command",
     ),
     sub(
+        "getkeysandflags",
+        -4,
+        LOADING | STALE,
+        "Extract keys and access flags given a full Redis command",
+    ),
+    sub(
         "help",
         2,
         LOADING | STALE,
@@ -537,19 +558,19 @@ static CLUSTER_SUBS: [SubCommand; 27] = [
     sub(
         "addslots",
         -3,
-        ADMIN | STALE,
+        ADMIN | STALE | NO_ASYNC_LOADING,
         "Assign new hash slots to receiving node",
     ),
     sub(
         "addslotsrange",
         -4,
-        ADMIN | STALE,
+        ADMIN | STALE | NO_ASYNC_LOADING,
         "Assign new hash slots to receiving node",
     ),
     sub(
         "bumpepoch",
         2,
-        ADMIN | STALE,
+        ADMIN | STALE | NO_ASYNC_LOADING,
         "Advance the cluster config epoch",
     ),
     sub(
@@ -567,31 +588,31 @@ static CLUSTER_SUBS: [SubCommand; 27] = [
     sub(
         "delslots",
         -3,
-        ADMIN | STALE,
+        ADMIN | STALE | NO_ASYNC_LOADING,
         "Set hash slots as unbound in receiving node",
     ),
     sub(
         "delslotsrange",
         -4,
-        ADMIN | STALE,
+        ADMIN | STALE | NO_ASYNC_LOADING,
         "Set hash slots as unbound in receiving node",
     ),
     sub(
         "failover",
         -2,
-        ADMIN | STALE,
+        ADMIN | STALE | NO_ASYNC_LOADING,
         "Forces a replica to perform a manual failover of its master.",
     ),
     sub(
         "flushslots",
         2,
-        ADMIN | STALE,
+        ADMIN | STALE | NO_ASYNC_LOADING,
         "Delete a node's own slots information",
     ),
     sub(
         "forget",
         3,
-        ADMIN | STALE,
+        ADMIN | STALE | NO_ASYNC_LOADING,
         "Remove a node from the nodes table",
     ),
     sub(
@@ -627,7 +648,7 @@ static CLUSTER_SUBS: [SubCommand; 27] = [
     sub(
         "meet",
         -4,
-        ADMIN | STALE,
+        ADMIN | STALE | NO_ASYNC_LOADING,
         "Force a node cluster to handshake with another node",
     ),
     sub("myid", 2, STALE, "Return the node id"),
@@ -641,7 +662,7 @@ static CLUSTER_SUBS: [SubCommand; 27] = [
     sub(
         "replicate",
         3,
-        ADMIN | STALE,
+        ADMIN | STALE | NO_ASYNC_LOADING,
         "Reconfigure a node as a replica of the specified master node",
     ),
     sub(
@@ -653,19 +674,19 @@ static CLUSTER_SUBS: [SubCommand; 27] = [
     sub(
         "saveconfig",
         2,
-        ADMIN | STALE,
+        ADMIN | STALE | NO_ASYNC_LOADING,
         "Forces the node to save cluster state on disk",
     ),
     sub(
         "set-config-epoch",
         3,
-        ADMIN | STALE,
+        ADMIN | STALE | NO_ASYNC_LOADING,
         "Set the configuration epoch in a new node",
     ),
     sub(
         "setslot",
         -4,
-        ADMIN | STALE,
+        ADMIN | STALE | NO_ASYNC_LOADING,
         "Bind a hash slot to a specific node",
     ),
     sub(
@@ -903,21 +924,21 @@ pub static COMMANDS: &[Command] = &[
     with_subs(cmd("command", command::command, -1, LOADING | STALE, NOKEYS, "server", "2.8.13", "Get array of Redis command details"), &COMMAND_SUBS),
     with_subs(cmd("config", config::config, -2, NOSCRIPT | LOADING | STALE, NOKEYS, "server", "2.0.0", "A container for server configuration commands"), &CONFIG_SUBS),
     // Replication
-    cmd("psync", crate::replication::master::psync, -3, ADMIN | NOSCRIPT | NO_MULTI, NOKEYS, "server", "2.8.0", "Internal command used for replication"),
-    cmd("sync", crate::replication::master::sync, 1, ADMIN | NOSCRIPT | NO_MULTI, NOKEYS, "server", "1.0.0", "Internal command used for replication"),
+    cmd("psync", crate::replication::master::psync, -3, ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI, NOKEYS, "server", "2.8.0", "Internal command used for replication"),
+    cmd("sync", crate::replication::master::sync, 1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI, NOKEYS, "server", "1.0.0", "Internal command used for replication"),
     cmd("replconf", crate::replication::master::replconf, -1, ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, NOKEYS, "server", "3.0.0", "An internal command for configuring the replication stream"),
     cmd("wait", crate::replication::master::wait, 3, NOSCRIPT, NOKEYS, "generic", "3.0.0", "Wait for the synchronous replication of all the write commands sent in the context of the current connection"),
-    cmd("replicaof", crate::replication::replica::replicaof, 3, ADMIN | NOSCRIPT | STALE, NOKEYS, "server", "5.0.0", "Make the server a replica of another instance, or promote it as master."),
-    cmd("slaveof", crate::replication::replica::replicaof, 3, ADMIN | NOSCRIPT | STALE, NOKEYS, "server", "1.0.0", "Make the server a replica of another instance, or promote it as master."),
+    cmd("replicaof", crate::replication::replica::replicaof, 3, ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING, NOKEYS, "server", "5.0.0", "Make the server a replica of another instance, or promote it as master."),
+    cmd("slaveof", crate::replication::replica::replicaof, 3, ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING, NOKEYS, "server", "1.0.0", "Make the server a replica of another instance, or promote it as master."),
     cmd("lolwut", lolwut::lolwut, -1, READONLY | FAST, NOKEYS, "server", "5.0.0", "Display some computer art and the Redis version"),
     with_subs(cmd("module", module::module, -2, 0, NOKEYS, "server", "4.0.0", "A container for module commands"), &MODULE_SUBS),
     cmd("failover", crate::replication::failover::failover, -1, ADMIN | NOSCRIPT | STALE, NOKEYS, "server", "6.2.0", "Start a coordinated failover between this server and one of its replicas."),
     cmd("role", crate::replication::replica::role, 1, NOSCRIPT | LOADING | STALE | FAST, NOKEYS, "server", "2.8.12", "Return the role of the instance in the context of replication"),
     cmd("info", server::info, -1, LOADING | STALE, NOKEYS, "server", "1.0.0", "Get information and statistics about the server"),
     cmd("time", server::time, 1, LOADING | STALE | FAST, NOKEYS, "server", "2.6.0", "Return the current server time"),
-    cmd("save", server::save, 1, ADMIN | NOSCRIPT | NO_MULTI, NOKEYS, "server", "1.0.0", "Synchronously save the dataset to disk"),
-    cmd("bgrewriteaof", server::bgrewriteaof, 1, ADMIN | NOSCRIPT, NOKEYS, "server", "1.0.0", "Asynchronously rewrite the append-only file to disk"),
-    cmd("bgsave", server::bgsave, -1, ADMIN | NOSCRIPT, NOKEYS, "server", "1.0.0", "Asynchronously save the dataset to disk"),
+    cmd("save", server::save, 1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI, NOKEYS, "server", "1.0.0", "Synchronously save the dataset to disk"),
+    cmd("bgrewriteaof", server::bgrewriteaof, 1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING, NOKEYS, "server", "1.0.0", "Asynchronously rewrite the append-only file to disk"),
+    cmd("bgsave", server::bgsave, -1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING, NOKEYS, "server", "1.0.0", "Asynchronously save the dataset to disk"),
     cmd("lastsave", server::lastsave, 1, LOADING | STALE | FAST, NOKEYS, "server", "1.0.0", "Get the UNIX time stamp of the last successful save to disk"),
     with_subs(cmd("debug", server::debug, -2, ADMIN | NOSCRIPT | LOADING | STALE, NOKEYS, "server", "1.0.0", "A container for debugging commands"), &DEBUG_SUBS),
     with_subs(cmd("slowlog", observe::slowlog, -2, 0, NOKEYS, "server", "2.2.12", "A container for slow log commands"), &SLOWLOG_SUBS),
@@ -930,7 +951,7 @@ pub static COMMANDS: &[Command] = &[
     cmd("psubscribe", pubsub::psubscribe, -2, PUBSUB | NOSCRIPT | LOADING | STALE, NOKEYS, "pubsub", "2.0.0", "Listen for messages published to channels matching the given patterns"),
     cmd("unsubscribe", pubsub::unsubscribe, -1, PUBSUB | NOSCRIPT | LOADING | STALE, NOKEYS, "pubsub", "2.0.0", "Stop listening for messages posted to the given channels"),
     cmd("punsubscribe", pubsub::punsubscribe, -1, PUBSUB | NOSCRIPT | LOADING | STALE, NOKEYS, "pubsub", "2.0.0", "Stop listening for messages posted to channels matching the given patterns"),
-    cmd("publish", pubsub::publish, 3, PUBSUB | LOADING | STALE | FAST | MAY_REPLICATE, NOKEYS, "pubsub", "2.0.0", "Post a message to a channel"),
+    cmd("publish", pubsub::publish, 3, PUBSUB | LOADING | STALE | FAST, NOKEYS, "pubsub", "2.0.0", "Post a message to a channel"),
     cmd("ssubscribe", pubsub::ssubscribe, -2, PUBSUB | NOSCRIPT | LOADING | STALE | CHANNEL_KEYS, ALLKEYS, "pubsub", "7.0.0", "Listen for messages published to the given shard channels"),
     cmd("sunsubscribe", pubsub::sunsubscribe, -1, PUBSUB | NOSCRIPT | LOADING | STALE | CHANNEL_KEYS, ALLKEYS, "pubsub", "7.0.0", "Stop listening for messages posted to the given shard channels"),
     cmd("spublish", pubsub::spublish, 3, PUBSUB | LOADING | STALE | FAST | CHANNEL_KEYS, KEY1, "pubsub", "7.0.0", "Post a message to a shard channel"),

@@ -368,8 +368,7 @@ impl Server {
         if !write_only {
             return true;
         }
-        use crate::commands::table::{MAY_REPLICATE, WRITE};
-        if cmd.flags & (WRITE | MAY_REPLICATE) != 0 {
+        if pausable_write(cmd) {
             return true;
         }
         cmd.name == "exec"
@@ -377,7 +376,7 @@ impl Server {
                 m.commands.iter().any(|args| {
                     args.first()
                         .and_then(|n| crate::commands::lookup(n))
-                        .is_some_and(|(_, q)| q.flags & (WRITE | MAY_REPLICATE) != 0)
+                        .is_some_and(|(_, q)| pausable_write(q))
                 })
             })
     }
@@ -470,6 +469,14 @@ pub fn make_run_id() -> String {
 #[allow(non_upper_case_globals)]
 static state_marker: u8 = 0;
 
+/// A command CLIENT PAUSE WRITE holds back: writes and `may_replicate`
+/// commands, and PUBLISH, which Redis 7.0 holds too (its message reaches
+/// replicas) though its table entry does not say `may_replicate`.
+fn pausable_write(cmd: &crate::commands::table::Command) -> bool {
+    use crate::commands::table::{MAY_REPLICATE, WRITE};
+    cmd.flags & (WRITE | MAY_REPLICATE) != 0 || cmd.name == "publish"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -509,3 +516,4 @@ mod tests {
         assert!(now - then >= 5, "{then} {now}");
     }
 }
+

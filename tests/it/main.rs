@@ -17,6 +17,7 @@ mod client_pause;
 mod config;
 mod differential;
 mod differential_bitmaps;
+mod differential_command_meta;
 mod differential_dump;
 mod differential_functions;
 mod differential_geo;
