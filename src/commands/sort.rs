@@ -267,8 +267,9 @@ fn sort_generic(srv: &mut Server, c: &mut Client, argv: &Argv, readonly: bool) -
     let mut o = parse_options(argv, readonly, may_read_all)?;
     let db = c.db;
     // A set sorted "by nothing" is sorted by bytes when the result is
-    // stored, so the stored list does not depend on the set's layout.
-    let forced = o.dontsort && o.store.is_some();
+    // stored or goes to a script, so neither the stored list nor what a
+    // script acts on (and replicates) depends on the set's layout.
+    let forced = o.dontsort && (o.store.is_some() || c.in_script);
     let (elems, is_set) = load_elements(srv, db, &argv[1], !o.dontsort || forced)?;
     if is_set && forced {
         o.dontsort = false;

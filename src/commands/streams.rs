@@ -216,9 +216,10 @@ fn default_approx_limit(max_entries: u64) -> u64 {
 }
 
 /// Does this client's command get applied as sent (the master's stream,
-/// the AOF loader's client), Redis's mustObeyClient?
+/// the AOF loader's client), Redis's mustObeyClient? A script's client
+/// has no socket either, but its commands are checked as a client's.
 fn must_obey(c: &Client) -> bool {
-    c.is_master || c.stream.is_none()
+    c.is_master || (c.stream.is_none() && !c.in_script)
 }
 
 /// The propagated threshold after an approximate trim: the length for

@@ -13,6 +13,11 @@
 //! not generated. Streams get explicit IDs only (`*` would read each
 //! server's clock).
 //!
+//! The same commands also run inside scripts (`EVAL "return
+//! redis.pcall(unpack(ARGV))" 0 <command>`, with `redis.setresp(3)` on
+//! RESP3 seeds), so every family's replies cross the Lua conversions and
+//! the script-caller rules (SORT BY nosort sorts, XTRIM checks LIMIT).
+//!
 //! A second run of the same generator compares what each command does
 //! besides its reply: the keyspace events it publishes and which keys'
 //! WATCH it invalidates (one watcher per key), command by command.
@@ -331,6 +336,26 @@ fn command(rng: &mut u64) -> Vec<String> {
 }
 
 fn run(seed: u64, n: usize) {
+    run_wrapped(seed, n, None);
+}
+
+/// The script that runs each generated command in `run_scripted`: its
+/// reply crosses the Lua conversions both ways (RESP3 types too, with
+/// `redis.setresp(3)`), and errors come back through `redis.pcall`.
+const SCRIPT_RESP2: &str = "return redis.pcall(unpack(ARGV))";
+const SCRIPT_RESP3: &str = "redis.setresp(3) return redis.pcall(unpack(ARGV))";
+
+/// The same random commands, each sent as `EVAL <script> 0 <command...>`.
+fn run_scripted(seed: u64, n: usize) {
+    let script = if seed % 2 == 1 {
+        SCRIPT_RESP3
+    } else {
+        SCRIPT_RESP2
+    };
+    run_wrapped(seed, n, Some(script));
+}
+
+fn run_wrapped(seed: u64, n: usize, script: Option<&str>) {
     let ours = ServerProc::start(&["--save", ""]);
     let theirs = ServerProc::start_reference(&[]);
     let (mut a, mut b) = (ours.conn(), theirs.conn());
@@ -342,7 +367,13 @@ fn run(seed: u64, n: usize) {
     }
     let mut rng = seed | 1;
     for i in 0..n {
-        let cmd = command(&mut rng);
+        let mut cmd = command(&mut rng);
+        if let Some(body) = script {
+            cmd.splice(
+                0..0,
+                ["EVAL".to_string(), body.to_string(), "0".to_string()],
+            );
+        }
         if std::env::var_os("REDISLITE_TEST_DIFF_TRACE").is_some() {
             eprintln!("#{i} {cmd:?}");
         }
@@ -370,6 +401,26 @@ fn random_mixed_commands_match_redis_fixed_seed() {
         None => {
             run(0x5eed_cafe, 3000);
             run(0x5eed_cafe + 1, 3000);
+        }
+    }
+}
+
+#[test]
+fn random_commands_run_by_scripts_match_redis() {
+    match std::env::var("REDISLITE_TEST_DIFF_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        Some(seed) => run_scripted(seed, 3000),
+        None => {
+            run_scripted(0x5eed_cafe, 3000);
+            run_scripted(0x5eed_cafe + 1, 3000);
+            let fresh = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1);
+            eprintln!("differential_random scripted fresh seed: {fresh}");
+            run_scripted(fresh, 3000);
         }
     }
 }
