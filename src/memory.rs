@@ -9,7 +9,10 @@
 //!
 //! Invariant: `used_memory()` equals the sum of the sizes requested by live
 //! allocations (the allocator's own per-chunk overhead is not included; RSS
-//! and mem_fragmentation_ratio show it).
+//! and mem_fragmentation_ratio show it), minus what the Lua states hold
+//! (`set_lua_memory`): Redis's Lua allocates outside its allocator, so its
+//! `used_memory`, and `maxmemory` with it, leave scripts' memory out (INFO
+//! reports it as `used_memory_vm_total`).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,6 +21,8 @@ pub struct CountingAlloc;
 
 static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// Bytes the scripting engines' Lua states hold, last noted.
+static LUA: AtomicUsize = AtomicUsize::new(0);
 
 // SAFETY: every method forwards to the system allocator with the same
 // arguments and only adds bookkeeping on the side.
@@ -56,9 +61,17 @@ unsafe impl GlobalAlloc for CountingAlloc {
     }
 }
 
-/// Bytes currently allocated.
+/// Bytes currently allocated, the Lua states' left out.
 pub fn used_memory() -> usize {
-    ALLOCATED.load(Ordering::Relaxed)
+    ALLOCATED
+        .load(Ordering::Relaxed)
+        .saturating_sub(LUA.load(Ordering::Relaxed))
+}
+
+/// Note what the Lua states hold now (`Scripting::note_memory`, after
+/// every script run and scripting command, and from cron).
+pub fn set_lua_memory(bytes: usize) {
+    LUA.store(bytes, Ordering::Relaxed);
 }
 
 /// Highest `used_memory` seen by `update_peak` (called from cron and INFO).

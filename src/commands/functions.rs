@@ -162,8 +162,15 @@ fn check_write(srv: &Server, c: &Client, denyoom: bool) -> CmdResult {
 }
 
 /// FUNCTION and its subcommands (the dispatcher checked the subcommand
-/// and its arity).
+/// and its arity), then the Lua states' memory noted for `used_memory`
+/// (LOAD, RESTORE, DELETE and FLUSH change the function engine's state).
 pub fn function(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    let r = function_inner(srv, c, argv);
+    srv.scripting.note_memory();
+    r
+}
+
+fn function_inner(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let sub = argv[1].to_ascii_lowercase();
     match sub.as_slice() {
         b"load" | b"restore" => check_write(srv, c, true)?,

@@ -221,8 +221,16 @@ const SCRIPT_HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
-/// SCRIPT and its subcommands (the dispatcher checked name and arity).
+/// SCRIPT and its subcommands (the dispatcher checked name and arity),
+/// then the Lua states' memory noted for `used_memory` (LOAD grows the
+/// state, FLUSH drops it).
 pub fn script(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    let r = script_inner(srv, c, argv);
+    srv.scripting.note_memory();
+    r
+}
+
+fn script_inner(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let sub = argv[1].to_ascii_lowercase();
     match sub.as_slice() {
         b"load" => {

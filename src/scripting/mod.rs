@@ -105,6 +105,12 @@ impl Scripting {
         }
     }
 
+    /// Tell the allocator's count what the Lua states hold now, so that
+    /// `used_memory` leaves it out as Redis's does (memory.rs).
+    pub fn note_memory(&self) {
+        crate::memory::set_lua_memory(self.lua_memory() + self.functions.lua_memory());
+    }
+
     /// For the offline harness, which has no event loop to serve a busy
     /// script from and feeds hostile scripts at full speed: a script past
     /// `busy-reply-threshold` is killed at its next watchdog call whether

@@ -185,6 +185,7 @@ pub fn run_in(srv: &mut Server, c: &mut Client, call: ScriptCall, how: Invoke) -
     if srv.scripting.runs % GC_PERIOD == 0 {
         let _ = lua.gc_step();
     }
+    srv.scripting.note_memory();
     // The script itself is not propagated: its commands were.
     srv.propagate_prevent();
     match outcome {

@@ -34,6 +34,8 @@ impl Server {
                 crate::commands::pubsub::flush_notifications(self, None);
             }
         }
+        // Loaders (RDB, full sync) build function libraries too.
+        self.scripting.note_memory();
         self.clients_cron(hz);
         self.ks.hotkeys.decay_if_due(self.ks.now_ms);
         self.persistence_cron();

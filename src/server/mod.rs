@@ -516,4 +516,3 @@ mod tests {
         assert!(now - then >= 5, "{then} {now}");
     }
 }
-

@@ -394,3 +394,28 @@ fn libraries_survive_aof_replay_and_rewrite() {
     assert_eq!(listing(&mut c), want);
     calls_work(&mut c);
 }
+
+/// Memory a library's Lua state holds is reported as
+/// `used_memory_vm_functions`, outside `used_memory` (and so outside
+/// `maxmemory`), as redis-server does: its Lua allocates outside its
+/// allocator's count.
+#[test]
+fn lua_memory_stays_out_of_used_memory_like_redis() {
+    let big = "#!lua name=big\nlocal t = {} for i = 1, 400000 do t[i] = 'v' .. i end\nredis.register_function('n', function() return #t end)";
+    for srv in [ServerProc::start(&[]), ServerProc::start_reference(&[])] {
+        let mut c = srv.conn();
+        let field = |c: &mut Conn, name: &str| -> i64 {
+            info_str(c, "memory", name)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{name}"))
+        };
+        let used0 = field(&mut c, "used_memory");
+        let vm0 = field(&mut c, "used_memory_vm_functions");
+        assert_eq!(c.cmds(&["FUNCTION", "LOAD", big]), "$3\r\nbig\r\n");
+        assert_eq!(c.cmds(&["FCALL", "n", "0"]), ":400000\r\n");
+        let grown_vm = field(&mut c, "used_memory_vm_functions") - vm0;
+        let grown_used = field(&mut c, "used_memory") - used0;
+        assert!(grown_vm > 10 << 20, "vm_functions grew {grown_vm}");
+        assert!(grown_used < 2 << 20, "used_memory grew {grown_used}");
+    }
+}
