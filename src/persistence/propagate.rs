@@ -21,6 +21,13 @@
 //! A unit with more than one command is wrapped in MULTI ... EXEC, as Redis
 //! 7.0 does, so a replayer applies it atomically or not at all.
 //!
+//! Targets: a command goes to the AOF and to replicas ([`target::ALL`])
+//! unless a script narrowed it with `redis.set_repl` (REPL_AOF,
+//! REPL_REPLICA: [`Propagator::unit_retarget`]). MULTI/EXEC go wherever
+//! one of the unit's commands goes, as in Redis. A SELECT in front of a narrowed command goes to both too: the
+//! stream keeps one database position, and an extra SELECT only moves the
+//! other consumer to where its next command would move it anyway.
+//!
 //! Must never: cost anything when nobody consumes the stream (`enabled`
 //! false: handlers' calls return at once and nothing is encoded), or emit
 //! a non-deterministic command (relative times, random choices): a replay
@@ -36,6 +43,14 @@ use crate::resp::reply::push_header;
 use crate::server::Server;
 use std::ops::Range;
 
+/// Who receives a propagated command (the values of Lua's REPL_AOF,
+/// REPL_REPLICA and REPL_ALL).
+pub mod target {
+    pub const AOF: u8 = 1;
+    pub const REPLICAS: u8 = 2;
+    pub const ALL: u8 = AOF | REPLICAS;
+}
+
 /// Propagation state, one per server.
 #[derive(Default)]
 pub struct Propagator {
@@ -47,9 +62,10 @@ pub struct Propagator {
     /// RESP bytes in `cmd_buf`, one range per command.
     cmd_buf: Vec<u8>,
     cmd_ranges: Vec<Range<usize>>,
-    /// The execution unit being collected: RESP bytes and (db, range).
+    /// The execution unit being collected: RESP bytes and (db, range,
+    /// target) per command.
     unit_buf: Vec<u8>,
-    unit_cmds: Vec<(usize, Range<usize>)>,
+    unit_cmds: Vec<(usize, Range<usize>, u8)>,
     /// Database the stream is positioned on; None until the first SELECT
     /// (a new log file starts unpositioned).
     pub stream_db: Option<usize>,
@@ -98,7 +114,8 @@ impl Propagator {
     fn unit_push_with(&mut self, db: usize, write: impl FnOnce(&mut Vec<u8>)) {
         let start = self.unit_buf.len();
         write(&mut self.unit_buf);
-        self.unit_cmds.push((db, start..self.unit_buf.len()));
+        self.unit_cmds
+            .push((db, start..self.unit_buf.len(), target::ALL));
     }
 
     fn unit_push<'a>(&mut self, db: usize, args: impl ExactSizeIterator<Item = &'a [u8]>) {
@@ -115,6 +132,14 @@ impl Propagator {
     pub fn unit_truncate(&mut self, mark: (usize, usize)) {
         self.unit_buf.truncate(mark.0);
         self.unit_cmds.truncate(mark.1);
+    }
+
+    /// Send the commands added to the unit since `mark` to `to` only (a
+    /// [`target`] set; a script's `redis.set_repl`).
+    pub fn unit_retarget(&mut self, mark: (usize, usize), to: u8) {
+        for cmd in self.unit_cmds.iter_mut().skip(mark.1) {
+            cmd.2 = to;
+        }
     }
 
     /// True when the current unit has commands waiting, or its end.
@@ -205,7 +230,7 @@ impl Server {
             let start = p.unit_buf.len();
             p.unit_buf.extend_from_slice(&p.cmd_buf[r]);
             let end = p.unit_buf.len();
-            p.unit_cmds.push((db, start..end));
+            p.unit_cmds.push((db, start..end, target::ALL));
         }
         p.begin_command();
     }
@@ -271,7 +296,7 @@ impl Server {
             [] => return,
             // The common unit, one command in the stream's database: the
             // unit buffer is exactly that command.
-            [(db, _)] if self.prop.stream_db == Some(*db) => {
+            [(db, _, target::ALL)] if self.prop.stream_db == Some(*db) => {
                 let buf = std::mem::take(&mut self.prop.unit_buf);
                 self.feed_stream(&buf);
                 self.end_unit_with(buf);
@@ -282,14 +307,16 @@ impl Server {
         let unit_buf = std::mem::take(&mut self.prop.unit_buf);
         let unit_cmds = std::mem::take(&mut self.prop.unit_cmds);
         let wrap = unit_cmds.len() > 1;
+        // The wrapper goes wherever one of its commands goes.
+        let wrap_to = unit_cmds.iter().fold(0, |to, c| to | c.2);
         if wrap {
-            self.emit(unit_cmds[0].0, MULTI_RESP);
+            self.emit(unit_cmds[0].0, MULTI_RESP, wrap_to);
         }
-        for (db, r) in &unit_cmds {
-            self.emit(*db, &unit_buf[r.clone()]);
+        for (db, r, to) in &unit_cmds {
+            self.emit(*db, &unit_buf[r.clone()], *to);
         }
         if wrap {
-            self.emit(unit_cmds[0].0, EXEC_RESP);
+            self.emit(unit_cmds[0].0, EXEC_RESP, wrap_to);
         }
         self.prop.unit_cmds = unit_cmds;
         self.end_unit_with(unit_buf);
@@ -306,9 +333,9 @@ impl Server {
         self.prop.unit_cmds.clear();
     }
 
-    /// One command into the stream, preceded by SELECT if the stream is on
-    /// another database. Every consumer of the stream is fed here.
-    fn emit(&mut self, db: usize, resp: &[u8]) {
+    /// One command into the stream (to `to`), preceded by SELECT (to both)
+    /// if the stream is on another database.
+    fn emit(&mut self, db: usize, resp: &[u8], to: u8) {
         if self.prop.stream_db != Some(db) {
             let mut itoa = std::mem::take(&mut self.prop.itoa);
             itoa.clear();
@@ -319,18 +346,32 @@ impl Server {
             self.prop.stream_db = Some(db);
             self.feed_stream(&select);
         }
-        self.feed_stream(resp);
+        match to {
+            target::ALL => self.feed_stream(resp),
+            target::AOF => self.feed_aof(resp),
+            _ => self.feed_replicas(resp),
+        }
     }
 
     /// The consumers of the propagated stream.
     #[inline]
     pub fn feed_stream(&mut self, resp: &[u8]) {
+        self.feed_aof(resp);
+        // Replicas and the backlog get the same bytes, so AOF and
+        // replicas can never disagree about what happened.
+        self.feed_replicas(resp);
+    }
+
+    #[inline]
+    fn feed_aof(&mut self, resp: &[u8]) {
         if let Some(aof) = self.aof.as_mut() {
             aof.append_command(resp);
         }
-        // Replicas and the backlog get the same bytes, so AOF and
-        // replicas can never disagree about what happened. (No backlog:
-        // no replica ever attached; one branch, inline.)
+    }
+
+    /// (No backlog: no replica ever attached; one branch, inline.)
+    #[inline]
+    fn feed_replicas(&mut self, resp: &[u8]) {
         if self.repl.backlog.is_some() {
             self.feed_replication(resp);
         }

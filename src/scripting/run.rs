@@ -40,6 +40,7 @@ use super::{busy, convert};
 use crate::commands::{self, table, Argv};
 use crate::connection::Client;
 use crate::errors::{CmdError, CmdResult};
+use crate::persistence::propagate::target;
 use crate::resp::reply::Proto;
 use crate::server::Server;
 use mlua::{Function, Lua, MultiValue, Table, Value};
@@ -76,8 +77,9 @@ struct Ctx<'s> {
     /// read-only replica).
     caller_is_master: bool,
     resp3: bool,
-    /// `redis.set_repl` flags: REPL_NONE (0) drops the commands that
-    /// follow from the propagated stream.
+    /// `redis.set_repl` flags for the commands that follow: REPL_NONE
+    /// (0) keeps them out of the propagated stream, REPL_AOF / REPL_REPLICA
+    /// send them to one consumer (`propagate::target`).
     repl: u8,
     read_only: bool,
     allow_oom: bool,
@@ -556,9 +558,11 @@ fn run_command(ctx: &mut Ctx, argv: &Argv) -> Result<(), String> {
     };
     let mark = srv.prop.unit_mark();
     let result = commands::execute(srv, &mut ctx.fake, id, cmd, argv, crate::server::mono_ns());
-    if ctx.repl == 0 {
+    match ctx.repl {
         // redis.set_repl(redis.REPL_NONE): this command stays local.
-        srv.prop.unit_truncate(mark);
+        0 => srv.prop.unit_truncate(mark),
+        target::ALL => {}
+        to => srv.prop.unit_retarget(mark, to),
     }
     match result {
         Ok(()) => Ok(()),

@@ -4,9 +4,8 @@
 //! restart from the AOF restores a script's data; and the inputs that
 //! crash redis-server 7.0.15, on ours alone.
 //!
-//! Not covered: `redis.set_repl(redis.REPL_AOF)` / `REPL_REPLICA`, which
-//! RedisLite treats as REPL_ALL (its AOF and replicas share one stream):
-//! a known difference.
+//! `redis.set_repl(REPL_AOF / REPL_REPLICA)` writes reach only the AOF
+//! (`aofonly*` keys) or only replicas (`replonly*`).
 //!
 //! Every wait polls a condition with a bound; nothing sleeps as a means of
 //! synchronisation.
@@ -41,6 +40,11 @@ EXEC
 EVAL "#!lua flags=no-writes\nreturn redis.call('get','a')" 0
 SCRIPT LOAD "return redis.call('set','loaded','1')"
 EVALSHA e6ca7d07eb0592d96e7622e96bd8ec8be4192552 0
+EVAL "redis.set_repl(redis.REPL_AOF); redis.call('set','aofonly','1'); redis.set_repl(redis.REPL_REPLICA); redis.call('set','replonly','1'); redis.set_repl(redis.REPL_ALL); return redis.call('set','both','1')" 0
+EVAL "redis.set_repl(redis.REPL_REPLICA); return redis.call('set','replonly2','1')" 0
+EVAL "redis.set_repl(redis.REPL_AOF); return redis.call('set','aofonly2','1')" 0
+EVAL "redis.set_repl(redis.REPL_SLAVE); redis.call('set','replonly3','1'); return redis.call('incr','replonly3')" 0
+EVAL "redis.set_repl(redis.REPL_AOF); redis.call('set','aofonly3','1'); redis.set_repl(redis.REPL_NONE); return redis.call('set','local3','1')" 0
 SET last 1
 "##;
 
@@ -133,8 +137,12 @@ fn script_effects_in_the_aof_match_redis() {
     // servers changed the same way).
     let text = show(&a);
     assert!(
-        !text.contains("local"),
-        "REPL_NONE writes were logged: {text}"
+        !text.contains("local") && !text.contains("replonly"),
+        "REPL_NONE or REPL_REPLICA writes were logged: {text}"
+    );
+    assert!(
+        text.contains("aofonly2") && text.contains("aofonly3") && text.contains("both"),
+        "REPL_AOF writes were not logged: {text}"
     );
     assert!(
         text.contains("MULTI") && text.contains("SELECT $1 2"),
@@ -177,9 +185,9 @@ fn script_effects_in_the_aof_match_redis() {
         keys.sort();
         after.push(keys);
     }
-    // The REPL_NONE keys lived only in memory.
+    // The REPL_NONE and REPL_REPLICA keys never reached the log.
     for keys in &mut snapshot {
-        keys.retain(|k| !k.starts_with("local"));
+        keys.retain(|k| !k.starts_with("local") && !k.starts_with("replonly"));
     }
     assert_eq!(after, snapshot);
     c.cmd(&["SELECT", "0"]);
@@ -204,14 +212,24 @@ fn script_effects_reach_a_replica() {
         wait_until(LIMIT, || rc.cmd(&["EXISTS", "last"]) == b":1\r\n"),
         "the replica never got the last write"
     );
-    assert_eq!(rc.cmds(&["EXISTS", "local", "local2"]), ":0\r\n");
+    assert_eq!(rc.cmds(&["EXISTS", "local", "local2", "local3"]), ":0\r\n");
     assert_eq!(
-        rc.cmds(&["EXISTS", "c", "m1", "m2", "m3", "e", "loaded"]),
-        ":6\r\n"
+        rc.cmds(&["EXISTS", "aofonly", "aofonly2", "aofonly3"]),
+        ":0\r\n"
     );
-    // Drop what the master kept to itself: then both hold the same.
+    assert_eq!(
+        rc.cmds(&["EXISTS", "c", "m1", "m2", "m3", "e", "loaded", "both"]),
+        ":7\r\n"
+    );
+    assert_eq!(
+        rc.cmds(&["MGET", "replonly", "replonly2", "replonly3"]),
+        "*3\r\n$1\r\n1\r\n$1\r\n1\r\n$1\r\n2\r\n"
+    );
+    // Drop what the master kept from it: then both hold the same.
     let mut mc = m.conn();
-    mc.cmd(&["DEL", "local", "local2"]);
+    mc.cmd(&[
+        "DEL", "local", "local2", "local3", "aofonly", "aofonly2", "aofonly3",
+    ]);
     converges(&m, &r);
 }
 
@@ -227,9 +245,19 @@ fn redislite_replica_applies_redis_script_effects() {
         wait_until(LIMIT, || rc.cmd(&["EXISTS", "last"]) == b":1\r\n"),
         "the replica never got the last write"
     );
-    assert_eq!(rc.cmds(&["EXISTS", "local", "local2"]), ":0\r\n");
+    assert_eq!(rc.cmds(&["EXISTS", "local", "local2", "local3"]), ":0\r\n");
+    assert_eq!(
+        rc.cmds(&["EXISTS", "aofonly", "aofonly2", "aofonly3"]),
+        ":0\r\n"
+    );
+    assert_eq!(
+        rc.cmds(&["EXISTS", "replonly", "replonly2", "replonly3", "both"]),
+        ":4\r\n"
+    );
     let mut mc = m.conn();
-    mc.cmd(&["DEL", "local", "local2"]);
+    mc.cmd(&[
+        "DEL", "local", "local2", "local3", "aofonly", "aofonly2", "aofonly3",
+    ]);
     converges(&m, &r);
 }
 
