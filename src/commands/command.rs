@@ -1,5 +1,5 @@
 //! COMMAND: introspection of the command table (COUNT, INFO, DOCS, LIST,
-//! GETKEYS). redis-cli calls COMMAND DOCS at startup for its hints, and
+//! GETKEYS, GETKEYSANDFLAGS; the published metadata is command_meta.rs's). redis-cli calls COMMAND DOCS at startup for its hints, and
 //! client libraries use COMMAND INFO to find keys for routing.
 
 use super::command_meta;
@@ -312,12 +312,7 @@ fn key_positions(argv: &Argv) -> Result<Vec<usize>, CmdError> {
         return Err(CmdError::msg("ERR Invalid command specified"));
     };
     let argc = argv.len() - 2;
-    let arity_ok = if cmd.arity >= 0 {
-        argc == cmd.arity as usize
-    } else {
-        argc >= cmd.arity.unsigned_abs() as usize
-    };
-    if !arity_ok {
+    if !super::arity_ok(cmd.arity, argc) {
         return Err(CmdError::msg(
             "ERR Invalid number of arguments specified for command",
         ));
