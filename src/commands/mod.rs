@@ -23,6 +23,7 @@ mod command_meta_data;
 pub mod config;
 pub mod connection;
 pub mod databases;
+pub mod debug;
 pub mod dump;
 pub mod functions;
 pub mod geo;

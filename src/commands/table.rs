@@ -13,9 +13,9 @@
 //! every report (COMMAND INFO/LIST, commandstats) keep the table names.
 
 use super::{
-    acl, bitmaps, cluster, command, config, connection, databases, dump, functions, geo, keys,
-    lists, lolwut, migrate, module, observe, pubsub, scripting, server, sort, streams, strings, tx,
-    zsets, Argv,
+    acl, bitmaps, cluster, command, config, connection, databases, debug, dump, functions, geo,
+    keys, lists, lolwut, migrate, module, observe, pubsub, scripting, server, sort, streams,
+    strings, tx, zsets, Argv,
 };
 use crate::connection::Client;
 use crate::errors::CmdResult;
@@ -940,7 +940,7 @@ pub static COMMANDS: &[Command] = &[
     cmd("bgrewriteaof", server::bgrewriteaof, 1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING, NOKEYS, "server", "1.0.0", "Asynchronously rewrite the append-only file to disk"),
     cmd("bgsave", server::bgsave, -1, ADMIN | NOSCRIPT | NO_ASYNC_LOADING, NOKEYS, "server", "1.0.0", "Asynchronously save the dataset to disk"),
     cmd("lastsave", server::lastsave, 1, LOADING | STALE | FAST, NOKEYS, "server", "1.0.0", "Get the UNIX time stamp of the last successful save to disk"),
-    with_subs(cmd("debug", server::debug, -2, ADMIN | NOSCRIPT | LOADING | STALE, NOKEYS, "server", "1.0.0", "A container for debugging commands"), &DEBUG_SUBS),
+    with_subs(cmd("debug", debug::debug, -2, ADMIN | NOSCRIPT | LOADING | STALE, NOKEYS, "server", "1.0.0", "A container for debugging commands"), &DEBUG_SUBS),
     with_subs(cmd("slowlog", observe::slowlog, -2, 0, NOKEYS, "server", "2.2.12", "A container for slow log commands"), &SLOWLOG_SUBS),
     with_subs(cmd("latency", observe::latency, -2, 0, NOKEYS, "server", "2.8.13", "A container for latency diagnostics commands"), &LATENCY_SUBS),
     cmd("hotkeys", observe::hotkeys, -1, ADMIN | NOSCRIPT | LOADING | STALE, NOKEYS, "server", "7.0.0", "Show the most accessed keys (RedisLite)"),

@@ -15,6 +15,7 @@ mod blocking;
 mod cli;
 mod client_pause;
 mod config;
+mod debug_command;
 mod differential;
 mod differential_bitmaps;
 mod differential_command_meta;
