@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub type UserRef = Rc<RefCell<User>>;
 
@@ -229,9 +230,19 @@ pub fn merge_selector_args<'a>(
     }
 }
 
+/// `acl-pubsub-default allchannels`: new users and selectors start with
+/// every channel (see [`set_pubsub_default`]).
+static PUBSUB_DEFAULT_ALL: AtomicBool = AtomicBool::new(false);
+
+/// Mirror `acl-pubsub-default` (the server calls this whenever the
+/// configuration changes); users that exist keep their channels.
+pub fn set_pubsub_default(all_channels: bool) {
+    PUBSUB_DEFAULT_ALL.store(all_channels, Ordering::Relaxed);
+}
+
 impl Selector {
-    /// An empty selector: no commands, keys or channels (7.0's
-    /// acl-pubsub-default is resetchannels).
+    /// An empty selector: no commands or keys, and the channels of
+    /// `acl-pubsub-default` (none with 7.0's default, resetchannels).
     fn new() -> Selector {
         Selector {
             allowed: vec![0; ids().total.div_ceil(64)],
@@ -240,7 +251,7 @@ impl Selector {
             first_args: Vec::new(),
             all_keys: false,
             keys: Vec::new(),
-            all_channels: false,
+            all_channels: PUBSUB_DEFAULT_ALL.load(Ordering::Relaxed),
             channels: Vec::new(),
         }
     }

@@ -209,6 +209,15 @@ pub struct Config {
     pub busy_reply_threshold: u64,
     /// DEBUG availability: "no" (Redis's default), "yes" or "local".
     pub enable_debug_command: String,
+    /// `enable-protected-configs`: whether CONFIG SET may change `dir`
+    /// and `dbfilename` (no, yes, local).
+    pub enable_protected_configs: String,
+    /// `acl-pubsub-default allchannels`: new ACL users may use every
+    /// channel (7.0's default, resetchannels, gives them none).
+    pub acl_pubsub_allchannels: bool,
+    /// Values of the options accepted only so that a Redis 7.0 redis.conf
+    /// loads (see `INERT`), by name; an option never set has its default.
+    pub inert: std::collections::BTreeMap<&'static str, String>,
     /// `enable-module-command`: no, yes or local (MODULE LOAD/LOADEX/UNLOAD).
     pub enable_module_command: String,
     /// Where the configuration came from, for the startup banner.
@@ -334,6 +343,9 @@ impl Default for Config {
             unixsocket: String::new(),
             busy_reply_threshold: 5000,
             enable_debug_command: "no".into(),
+            enable_protected_configs: "no".into(),
+            acl_pubsub_allchannels: false,
+            inert: std::collections::BTreeMap::new(),
             enable_module_command: "no".into(),
             source: "embedded defaults".into(),
             config_file: None,
@@ -356,6 +368,28 @@ enum Kind {
         fn(&Config) -> String,
         fn(&mut Config, &[String]) -> Result<(), String>,
     ),
+    /// Accepted and shown, no effect here (see `INERT`): the default, and
+    /// how a value is checked.
+    Inert(&'static str, InertKind),
+}
+
+/// How an inert option's value is checked: Redis's type for it.
+#[derive(Clone, Copy)]
+enum InertKind {
+    Bool,
+    Int(i64, i64),
+    Memory(u64, u64),
+    Enum(&'static [&'static str]),
+    Str,
+    /// Only `no`: the feature `yes` turns on does not exist here, and
+    /// running without it would silently break the user's setup.
+    BoolNo(&'static str),
+    /// Only 0, for the same reason.
+    IntZero(&'static str),
+    /// A memory size or a percentage (`maxmemory-clients`).
+    MemoryOrPercent,
+    /// Three integers in -2000..=2000 (`oom-score-adj-values`).
+    OomValues,
 }
 
 struct OptionDef {
@@ -403,6 +437,17 @@ macro_rules! str_opt {
             aliases: &[],
             mutable: $mutable,
             kind: Kind::Str(|c| c.$field.clone(), |c, v| c.$field = v),
+        }
+    };
+}
+
+macro_rules! inert {
+    ($name:expr, $aliases:expr, $default:expr, $kind:expr, $mutable:expr) => {
+        OptionDef {
+            name: $name,
+            aliases: $aliases,
+            mutable: $mutable,
+            kind: Kind::Inert($default, $kind),
         }
     };
 }
@@ -658,7 +703,15 @@ static OPTIONS: &[OptionDef] = &[
         I32MAX,
         true
     ),
-    str_opt!("replica-announce-ip", replica_announce_ip, true),
+    OptionDef {
+        name: "replica-announce-ip",
+        aliases: &["slave-announce-ip"],
+        mutable: true,
+        kind: Kind::Str(
+            |c| c.replica_announce_ip.clone(),
+            |c, v| c.replica_announce_ip = v,
+        ),
+    },
     bool_opt!("replica-announced", &[], replica_announced, true),
     int_opt!(
         "replica-announce-port",
@@ -872,6 +925,349 @@ static OPTIONS: &[OptionDef] = &[
         LLMAX,
         true
     ),
+    OptionDef {
+        name: "enable-protected-configs",
+        aliases: &[],
+        mutable: false,
+        kind: Kind::Special(get_protected_configs, set_protected_configs),
+    },
+    OptionDef {
+        name: "acl-pubsub-default",
+        aliases: &[],
+        mutable: true,
+        kind: Kind::Special(get_pubsub_default, set_pubsub_default),
+    },
+    // Inert: accepted, checked as Redis checks them and shown by CONFIG
+    // GET, so that a Redis 7.0 redis.conf (Debian's included) loads
+    // unchanged. They tune what RedisLite does not have or does its own
+    // way: jemalloc and defragmentation, I/O threads, process title,
+    // syslog, CPU affinity, OOM score, RDB preambles in the AOF, lazy
+    // flushing on replicas, TLS and cluster mode. The two that would turn
+    // a missing feature on (cluster-enabled yes, a tls-port) are refused.
+    // As Redis built without its own jemalloc (Debian's) answers.
+    inert!(
+        "activedefrag",
+        &[],
+        "no",
+        InertKind::BoolNo("Active defragmentation cannot be enabled: it requires a Redis server compiled with a modified Jemalloc like the one shipped by default with the Redis source distribution"),
+        true
+    ),
+    inert!(
+        "active-defrag-cycle-max",
+        &[],
+        "25",
+        InertKind::Int(1, 99),
+        true
+    ),
+    inert!(
+        "active-defrag-cycle-min",
+        &[],
+        "1",
+        InertKind::Int(1, 99),
+        true
+    ),
+    inert!(
+        "active-defrag-ignore-bytes",
+        &[],
+        "104857600",
+        InertKind::Memory(1, LLMAX as u64),
+        true
+    ),
+    inert!(
+        "active-defrag-max-scan-fields",
+        &[],
+        "1000",
+        InertKind::Int(1, LLMAX),
+        true
+    ),
+    inert!(
+        "active-defrag-threshold-lower",
+        &[],
+        "10",
+        InertKind::Int(0, 1000),
+        true
+    ),
+    inert!(
+        "active-defrag-threshold-upper",
+        &[],
+        "100",
+        InertKind::Int(0, 1000),
+        true
+    ),
+    inert!("always-show-logo", &[], "no", InertKind::Bool, false),
+    inert!("aof-disable-auto-gc", &[], "no", InertKind::Bool, true),
+    inert!(
+        "aof-rewrite-incremental-fsync",
+        &[],
+        "yes",
+        InertKind::Bool,
+        true
+    ),
+    inert!("aof-timestamp-enabled", &[], "no", InertKind::Bool, true),
+    inert!("aof-use-rdb-preamble", &[], "yes", InertKind::Bool, true),
+    inert!("aof_rewrite_cpulist", &[], "", InertKind::Str, false),
+    inert!("bgsave_cpulist", &[], "", InertKind::Str, false),
+    inert!("bio_cpulist", &[], "", InertKind::Str, false),
+    inert!("server_cpulist", &[], "", InertKind::Str, false),
+    inert!("bind-source-addr", &[], "", InertKind::Str, true),
+    inert!(
+        "cluster-enabled",
+        &[],
+        "no",
+        InertKind::BoolNo("RedisLite has no cluster mode"),
+        false
+    ),
+    inert!(
+        "cluster-allow-pubsubshard-when-down",
+        &[],
+        "yes",
+        InertKind::Bool,
+        true
+    ),
+    inert!(
+        "cluster-allow-reads-when-down",
+        &[],
+        "no",
+        InertKind::Bool,
+        true
+    ),
+    inert!(
+        "cluster-allow-replica-migration",
+        &[],
+        "yes",
+        InertKind::Bool,
+        true
+    ),
+    inert!(
+        "cluster-announce-bus-port",
+        &[],
+        "0",
+        InertKind::Int(0, 65535),
+        true
+    ),
+    inert!("cluster-announce-hostname", &[], "", InertKind::Str, true),
+    inert!("cluster-announce-ip", &[], "", InertKind::Str, true),
+    inert!(
+        "cluster-announce-port",
+        &[],
+        "0",
+        InertKind::Int(0, 65535),
+        true
+    ),
+    inert!(
+        "cluster-announce-tls-port",
+        &[],
+        "0",
+        InertKind::Int(0, 65535),
+        true
+    ),
+    inert!(
+        "cluster-config-file",
+        &[],
+        "nodes.conf",
+        InertKind::Str,
+        false
+    ),
+    inert!(
+        "cluster-link-sendbuf-limit",
+        &[],
+        "0",
+        InertKind::Memory(0, LLMAX as u64),
+        true
+    ),
+    inert!(
+        "cluster-migration-barrier",
+        &[],
+        "1",
+        InertKind::Int(0, I32MAX),
+        true
+    ),
+    inert!(
+        "cluster-node-timeout",
+        &[],
+        "15000",
+        InertKind::Int(0, LLMAX),
+        true
+    ),
+    inert!("cluster-port", &[], "0", InertKind::Int(0, 65535), false),
+    inert!(
+        "cluster-preferred-endpoint-type",
+        &[],
+        "ip",
+        InertKind::Enum(&["ip", "hostname", "unknown-endpoint"]),
+        true
+    ),
+    inert!(
+        "cluster-replica-no-failover",
+        &["cluster-slave-no-failover"],
+        "no",
+        InertKind::Bool,
+        true
+    ),
+    inert!(
+        "cluster-replica-validity-factor",
+        &["cluster-slave-validity-factor"],
+        "10",
+        InertKind::Int(0, I32MAX),
+        true
+    ),
+    inert!(
+        "cluster-require-full-coverage",
+        &[],
+        "yes",
+        InertKind::Bool,
+        true
+    ),
+    inert!("crash-log-enabled", &[], "yes", InertKind::Bool, true),
+    inert!("crash-memcheck-enabled", &[], "yes", InertKind::Bool, true),
+    inert!("disable-thp", &[], "yes", InertKind::Bool, false),
+    inert!("ignore-warnings", &[], "", InertKind::Str, true),
+    inert!("io-threads", &[], "1", InertKind::Int(1, 128), false),
+    inert!("io-threads-do-reads", &[], "no", InertKind::Bool, false),
+    inert!("jemalloc-bg-thread", &[], "yes", InertKind::Bool, true),
+    inert!(
+        "maxmemory-clients",
+        &[],
+        "0",
+        InertKind::MemoryOrPercent,
+        true
+    ),
+    inert!(
+        "oom-score-adj",
+        &[],
+        "no",
+        InertKind::Enum(&["no", "yes", "relative", "absolute"]),
+        true
+    ),
+    inert!(
+        "oom-score-adj-values",
+        &[],
+        "0 200 800",
+        InertKind::OomValues,
+        true
+    ),
+    inert!(
+        "proc-title-template",
+        &[],
+        "{title} {listen-addr} {server-mode}",
+        InertKind::Str,
+        true
+    ),
+    inert!(
+        "propagation-error-behavior",
+        &[],
+        "ignore",
+        InertKind::Enum(&["ignore", "panic", "panic-on-replicas"]),
+        true
+    ),
+    inert!("rdb-del-sync-files", &[], "no", InertKind::Bool, true),
+    inert!(
+        "rdb-save-incremental-fsync",
+        &[],
+        "yes",
+        InertKind::Bool,
+        true
+    ),
+    inert!("repl-disable-tcp-nodelay", &[], "no", InertKind::Bool, true),
+    inert!(
+        "repl-diskless-load",
+        &[],
+        "disabled",
+        InertKind::Enum(&["disabled", "on-empty-db", "swapdb"]),
+        true
+    ),
+    inert!(
+        "replica-ignore-disk-write-errors",
+        &[],
+        "no",
+        InertKind::Bool,
+        true
+    ),
+    inert!(
+        "replica-ignore-maxmemory",
+        &["slave-ignore-maxmemory"],
+        "yes",
+        InertKind::Bool,
+        true
+    ),
+    inert!(
+        "replica-lazy-flush",
+        &["slave-lazy-flush"],
+        "no",
+        InertKind::Bool,
+        true
+    ),
+    inert!(
+        "sanitize-dump-payload",
+        &[],
+        "no",
+        InertKind::Enum(&["no", "yes", "clients"]),
+        true
+    ),
+    inert!("set-proc-title", &[], "yes", InertKind::Bool, false),
+    inert!("socket-mark-id", &[], "0", InertKind::Int(0, U32MAX), false),
+    inert!("syslog-enabled", &[], "no", InertKind::Bool, false),
+    inert!(
+        "syslog-facility",
+        &[],
+        "local0",
+        InertKind::Enum(&[
+            "user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"
+        ]),
+        false
+    ),
+    inert!("syslog-ident", &[], "redis", InertKind::Str, false),
+    inert!(
+        "tls-port",
+        &[],
+        "0",
+        InertKind::IntZero("RedisLite has no TLS"),
+        true
+    ),
+    inert!(
+        "tls-auth-clients",
+        &[],
+        "yes",
+        InertKind::Enum(&["no", "yes", "optional"]),
+        true
+    ),
+    inert!("tls-ca-cert-dir", &[], "", InertKind::Str, true),
+    inert!("tls-ca-cert-file", &[], "", InertKind::Str, true),
+    inert!("tls-cert-file", &[], "", InertKind::Str, true),
+    inert!("tls-ciphers", &[], "", InertKind::Str, true),
+    inert!("tls-ciphersuites", &[], "", InertKind::Str, true),
+    inert!("tls-client-cert-file", &[], "", InertKind::Str, true),
+    inert!("tls-client-key-file", &[], "", InertKind::Str, true),
+    inert!("tls-client-key-file-pass", &[], "", InertKind::Str, true),
+    inert!("tls-cluster", &[], "no", InertKind::Bool, true),
+    inert!("tls-dh-params-file", &[], "", InertKind::Str, true),
+    inert!("tls-key-file", &[], "", InertKind::Str, true),
+    inert!("tls-key-file-pass", &[], "", InertKind::Str, true),
+    inert!(
+        "tls-prefer-server-ciphers",
+        &[],
+        "no",
+        InertKind::Bool,
+        true
+    ),
+    inert!("tls-protocols", &[], "", InertKind::Str, true),
+    inert!("tls-replication", &[], "no", InertKind::Bool, true),
+    inert!(
+        "tls-session-cache-size",
+        &[],
+        "20480",
+        InertKind::Int(0, I32MAX),
+        true
+    ),
+    inert!(
+        "tls-session-cache-timeout",
+        &[],
+        "300",
+        InertKind::Int(0, I32MAX),
+        true
+    ),
+    inert!("tls-session-caching", &[], "yes", InertKind::Bool, true),
+    inert!("unixsocketperm", &[], "0", InertKind::Str, false),
 ];
 
 /// Options Redis 7.0 marks PROTECTED_CONFIG: with its default
@@ -992,6 +1388,25 @@ fn protected_cmd_mode(args: &[String]) -> Result<String, String> {
         return Err(enum_error(PROTECTED_CMD_MODES));
     }
     Ok(v)
+}
+fn get_protected_configs(c: &Config) -> String {
+    c.enable_protected_configs.clone()
+}
+fn set_protected_configs(c: &mut Config, args: &[String]) -> Result<(), String> {
+    c.enable_protected_configs = protected_cmd_mode(args)?;
+    Ok(())
+}
+const PUBSUB_DEFAULTS: &[&str] = &["allchannels", "resetchannels"];
+fn get_pubsub_default(c: &Config) -> String {
+    PUBSUB_DEFAULTS[usize::from(!c.acl_pubsub_allchannels)].into()
+}
+fn set_pubsub_default(c: &mut Config, args: &[String]) -> Result<(), String> {
+    match one_arg(args)?.to_ascii_lowercase().as_str() {
+        "allchannels" => c.acl_pubsub_allchannels = true,
+        "resetchannels" => c.acl_pubsub_allchannels = false,
+        _ => return Err(enum_error(PUBSUB_DEFAULTS)),
+    }
+    Ok(())
 }
 fn get_debug_cmd(c: &Config) -> String {
     c.enable_debug_command.clone()
@@ -1209,6 +1624,11 @@ impl OptionDef {
             Kind::Memory(g, _, _, _) => g(c).to_string(),
             Kind::Str(g, _) => g(c),
             Kind::Special(g, _) => g(c),
+            Kind::Inert(default, _) => c
+                .inert
+                .get(self.name)
+                .cloned()
+                .unwrap_or_else(|| (*default).to_string()),
         }
     }
 
@@ -1216,45 +1636,119 @@ impl OptionDef {
     fn set(&self, c: &mut Config, args: &[String]) -> Result<(), String> {
         match &self.kind {
             Kind::Special(_, s) => s(c, args),
-            Kind::Bool(_, s) => match one_arg(args)?.to_ascii_lowercase().as_str() {
-                "yes" => {
-                    s(c, true);
-                    Ok(())
-                }
-                "no" => {
-                    s(c, false);
-                    Ok(())
-                }
-                _ => Err("argument must be 'yes' or 'no'".into()),
-            },
+            Kind::Bool(_, s) => {
+                s(c, bool_arg(args)?);
+                Ok(())
+            }
             Kind::Int(_, s, min, max) => {
-                // Redis's string2ll: no '+', no leading zeros, no spaces.
-                let v = crate::resp::parser::parse_i64(one_arg(args)?.as_bytes())
-                    .ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?;
-                if v < *min || v > *max {
-                    return Err(format!(
-                        "argument must be between {min} and {max} inclusive"
-                    ));
-                }
-                s(c, v);
+                s(c, int_arg(args, *min, *max)?);
                 Ok(())
             }
             Kind::Memory(_, s, min, max) => {
-                let v = parse_memory(one_arg(args)?).ok_or("argument must be a memory value")?;
-                if v < *min || v > *max {
-                    return Err(format!(
-                        "argument must be between {min} and {max} inclusive"
-                    ));
-                }
-                s(c, v);
+                s(c, memory_arg(args, *min, *max)?);
                 Ok(())
             }
             Kind::Str(_, s) => {
                 s(c, one_arg(args)?.to_string());
                 Ok(())
             }
+            Kind::Inert(_, kind) => {
+                let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
+                let value = match *kind {
+                    InertKind::Bool => yes_no(bool_arg(args)?),
+                    InertKind::Int(min, max) => int_arg(args, min, max)?.to_string(),
+                    InertKind::Memory(min, max) => memory_arg(args, min, max)?.to_string(),
+                    InertKind::Enum(names) => {
+                        let v = one_arg(args)?.to_ascii_lowercase();
+                        if !names.contains(&v.as_str()) {
+                            return Err(enum_error(names));
+                        }
+                        v
+                    }
+                    InertKind::Str => one_arg(args)?.to_string(),
+                    InertKind::BoolNo(why) => {
+                        if bool_arg(args)? {
+                            return Err(why.into());
+                        }
+                        yes_no(false)
+                    }
+                    InertKind::IntZero(why) => {
+                        if int_arg(args, 0, 65535)? != 0 {
+                            return Err(why.into());
+                        }
+                        "0".into()
+                    }
+                    InertKind::MemoryOrPercent => {
+                        let v = one_arg(args)?;
+                        let percent = v
+                            .strip_suffix('%')
+                            .and_then(|n| crate::resp::parser::parse_i64(n.as_bytes()))
+                            .filter(|n| *n >= 0);
+                        match (percent, parse_memory(v)) {
+                            (Some(n), _) => format!("{n}%"),
+                            (None, Some(bytes)) => bytes.to_string(),
+                            _ => return Err("argument must be a memory or percent value".into()),
+                        }
+                    }
+                    InertKind::OomValues => {
+                        // Three words, whether a file line split them or
+                        // CONFIG SET passed them as one value.
+                        let words: Vec<&str> =
+                            args.iter().flat_map(|a| a.split_whitespace()).collect();
+                        if words.len() != 3 {
+                            return Err("wrong number of arguments".into());
+                        }
+                        let ok = words.iter().all(|w| {
+                            crate::resp::parser::parse_i64(w.as_bytes())
+                                .is_some_and(|n| (-2000..=2000).contains(&n))
+                        });
+                        if !ok {
+                            return Err(
+                                "Invalid oom-score-adj-values, elements must be between -2000 and 2000."
+                                    .into(),
+                            );
+                        }
+                        words.join(" ")
+                    }
+                };
+                c.inert.insert(self.name, value);
+                Ok(())
+            }
         }
     }
+}
+
+/// `yes` or `no`, any case.
+fn bool_arg(args: &[String]) -> Result<bool, String> {
+    match one_arg(args)?.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err("argument must be 'yes' or 'no'".into()),
+    }
+}
+
+/// An integer within inclusive bounds.
+fn int_arg(args: &[String], min: i64, max: i64) -> Result<i64, String> {
+    // Redis's string2ll: no '+', no leading zeros, no spaces.
+    let v = crate::resp::parser::parse_i64(one_arg(args)?.as_bytes())
+        .ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?;
+    if v < min || v > max {
+        return Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
+    }
+    Ok(v)
+}
+
+/// A memory size (units allowed) within inclusive bounds.
+fn memory_arg(args: &[String], min: u64, max: u64) -> Result<u64, String> {
+    let v = parse_memory(one_arg(args)?).ok_or("argument must be a memory value")?;
+    if v < min || v > max {
+        return Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
+    }
+    Ok(v)
 }
 
 /// A fatal configuration error, already formatted for stderr.
@@ -1543,6 +2037,16 @@ impl Config {
     /// CONFIG SET name value [name value ...]: all or nothing. The error is
     /// the full Redis error line (with the ERR prefix).
     pub fn set_many(&mut self, pairs: &[(String, String)]) -> Result<(), String> {
+        self.set_many_as(pairs, false)
+    }
+
+    /// `set_many` for a client that `enable-protected-configs` lets change
+    /// the protected options (`protected_ok`).
+    pub fn set_many_as(
+        &mut self,
+        pairs: &[(String, String)],
+        protected_ok: bool,
+    ) -> Result<(), String> {
         let mut next = self.clone();
         let mut done: Vec<&'static str> = Vec::new();
         for (name, value) in pairs {
@@ -1557,7 +2061,7 @@ impl Config {
             if !opt.mutable {
                 return Err(fail("can't set immutable config"));
             }
-            if PROTECTED.contains(&opt.name) {
+            if PROTECTED.contains(&opt.name) && !protected_ok {
                 return Err(fail("can't set protected config"));
             }
             if done.contains(&opt.name) {

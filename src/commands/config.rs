@@ -85,8 +85,9 @@ fn config_set(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             )
         })
         .collect();
+    let protected_ok = super::module::protected_allowed(&srv.config.enable_protected_configs, c);
     srv.config
-        .set_many(&pairs)
+        .set_many_as(&pairs, protected_ok)
         .map_err(|e| CmdError::Other(e.into()))?;
     apply_runtime_config(srv, c);
     crate::persistence::apply_config(srv).map_err(|e| CmdError::Other(e.into()))?;

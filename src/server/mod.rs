@@ -335,6 +335,7 @@ impl Server {
             self.acl.set_requirepass(self.config.requirepass.as_deref());
             self.acl_requirepass_applied = Some(self.config.requirepass.clone());
         }
+        crate::acl::set_pubsub_default(self.config.acl_pubsub_allchannels);
         self.ks.notifier.flags =
             crate::notify::parse_flags(&self.config.notify_keyspace_events).unwrap_or(0);
         self.ks.lfu = self

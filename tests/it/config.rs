@@ -146,3 +146,118 @@ fn readme_documents_every_option() {
         "options missing from README: {missing:?}"
     );
 }
+
+/// Debian's own /etc/redis/redis.conf (installed with redis-server) starts
+/// RedisLite unchanged: every directive in it is known. Only what would
+/// make the test server daemonize or write outside its directory is
+/// overridden on the command line.
+#[test]
+fn debian_redis_conf_loads_unchanged() {
+    let original = std::fs::read_to_string("/etc/redis/redis.conf").expect(
+        "/etc/redis/redis.conf: install Debian's redis-server (apt-get install redis-server)",
+    );
+    let path = temp_conf("debian", &original);
+    let dir = path.parent().unwrap().to_str().unwrap().to_string();
+    let pid = format!("{dir}/redis.pid");
+    let s = ServerProc::start(&[
+        path.to_str().unwrap(),
+        "--daemonize",
+        "no",
+        "--supervised",
+        "no",
+        "--pidfile",
+        &pid,
+        "--dir",
+        &dir,
+        "--logfile",
+        "",
+    ]);
+    let mut c = s.conn();
+    assert_eq!(c.cmds(&["PING"]), "+PONG\r\n");
+    // A directive from the file that RedisLite only accepts is shown.
+    assert_eq!(config_get(&s, "always-show-logo"), "no");
+    assert_eq!(config_get(&s, "oom-score-adj-values"), "0 200 800");
+}
+
+/// CONFIG GET * of a fresh server names every option redis-server 7.0 has
+/// (plus RedisLite's metrics-port), with the same default values, except
+/// the address, directory and port it was started with.
+#[test]
+fn config_get_star_matches_redis_defaults() {
+    let ours = ServerProc::start(&[]);
+    let theirs = ServerProc::start_reference(&[]);
+    let all = |s: &ServerProc| -> std::collections::BTreeMap<String, String> {
+        let mut r = s.client();
+        let v: Vec<String> = redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("*")
+            .query(&mut r)
+            .unwrap();
+        v.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect()
+    };
+    let (mut a, b) = (all(&ours), all(&theirs));
+    assert!(a.remove("metrics-port").is_some());
+    let names =
+        |m: &std::collections::BTreeMap<String, String>| m.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(names(&a), names(&b));
+    let differ: Vec<&String> = a
+        .keys()
+        .filter(|k| a[*k] != b[*k])
+        .filter(|k| !["bind", "dir", "port", "save", "appendonly"].contains(&k.as_str()))
+        .collect();
+    assert!(differ.is_empty(), "defaults differ: {differ:?}");
+}
+
+/// The accepted-only options check their values as Redis does, and the
+/// two that would turn on a missing feature are refused.
+#[test]
+fn inert_options_are_checked_like_redis() {
+    crate::differential::check(
+        r#"
+        CONFIG SET activedefrag maybe
+        CONFIG SET activedefrag yes
+        CONFIG GET activedefrag
+        CONFIG SET active-defrag-cycle-max 100
+        CONFIG SET active-defrag-ignore-bytes 2mb
+        CONFIG GET active-defrag-ignore-bytes
+        CONFIG SET repl-diskless-load swapdb
+        CONFIG SET repl-diskless-load other
+        CONFIG SET oom-score-adj-values "1 2"
+        CONFIG SET oom-score-adj-values "1 2 9999"
+        CONFIG SET oom-score-adj-values "-5 100 2000"
+        CONFIG GET oom-score-adj-values
+        CONFIG SET maxmemory-clients 10%
+        CONFIG GET maxmemory-clients
+        CONFIG SET maxmemory-clients 1mb
+        CONFIG GET maxmemory-clients
+        CONFIG SET maxmemory-clients abc
+        CONFIG SET io-threads 4
+        CONFIG SET unixsocketperm 700
+        CONFIG SET slave-lazy-flush yes
+        CONFIG GET replica-lazy-flush
+        CONFIG SET acl-pubsub-default allchannels
+        ACL SETUSER newbie on
+        ACL GETUSER newbie
+        CONFIG SET acl-pubsub-default bogus
+        CONFIG SET enable-protected-configs yes
+        CONFIG GET enable-protected-configs
+        CONFIG SET tls-session-cache-size -1
+        CONFIG GET tls-session-cache-size
+        "#,
+    );
+    let s = ServerProc::start(&[]);
+    let mut c = s.conn();
+    assert!(c
+        .cmds(&["CONFIG", "SET", "tls-port", "6380"])
+        .contains("RedisLite has no TLS"));
+    let out = Command::new(SERVER_BIN)
+        .args(["--port", "0", "--cluster-enabled", "yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("RedisLite has no cluster mode"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
