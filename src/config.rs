@@ -206,6 +206,8 @@ pub struct Config {
     pub notify_keyspace_events: String,
     pub client_output_buffer_limit: [OutputLimit; 3],
     pub unixsocket: String,
+    /// Mode bits of the Unix socket file (0: left as the umask makes it).
+    pub unixsocketperm: u32,
     pub busy_reply_threshold: u64,
     /// DEBUG availability: "no" (Redis's default), "yes" or "local".
     pub enable_debug_command: String,
@@ -341,6 +343,7 @@ impl Default for Config {
                 },
             ],
             unixsocket: String::new(),
+            unixsocketperm: 0,
             busy_reply_threshold: 5000,
             enable_debug_command: "no".into(),
             enable_protected_configs: "no".into(),
@@ -878,6 +881,12 @@ static OPTIONS: &[OptionDef] = &[
     },
     str_opt!("unixsocket", unixsocket, false),
     OptionDef {
+        name: "unixsocketperm",
+        aliases: &[],
+        mutable: false,
+        kind: Kind::Special(get_unixsocketperm, set_unixsocketperm),
+    },
+    OptionDef {
         name: "supervised",
         aliases: &[],
         mutable: false,
@@ -1267,7 +1276,6 @@ static OPTIONS: &[OptionDef] = &[
         true
     ),
     inert!("tls-session-caching", &[], "yes", InertKind::Bool, true),
-    inert!("unixsocketperm", &[], "0", InertKind::Str, false),
 ];
 
 /// Options Redis 7.0 marks PROTECTED_CONFIG: with its default
@@ -1388,6 +1396,16 @@ fn protected_cmd_mode(args: &[String]) -> Result<String, String> {
         return Err(enum_error(PROTECTED_CMD_MODES));
     }
     Ok(v)
+}
+fn get_unixsocketperm(c: &Config) -> String {
+    format!("{:o}", c.unixsocketperm)
+}
+fn set_unixsocketperm(c: &mut Config, args: &[String]) -> Result<(), String> {
+    c.unixsocketperm = u32::from_str_radix(one_arg(args)?, 8)
+        .ok()
+        .filter(|m| *m <= 0o7777)
+        .ok_or("argument couldn't be parsed as an octal number")?;
+    Ok(())
 }
 fn get_protected_configs(c: &Config) -> String {
     c.enable_protected_configs.clone()

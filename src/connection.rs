@@ -18,7 +18,7 @@
 use crate::resp::parser::Parser;
 use crate::resp::reply::{Proto, ReplyWriter};
 use crate::server::blocking::BlockState;
-use mio::net::TcpStream;
+use mio::net::{TcpStream, UnixStream};
 use std::collections::BTreeSet;
 use std::os::fd::AsRawFd;
 
@@ -33,11 +33,81 @@ pub enum ReplyMode {
     Skipping,
 }
 
+/// A client's socket: TCP, or the `unixsocket` listener's Unix stream.
+/// Reads, writes and event registration are the same for both.
+pub enum ClientStream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl std::io::Read for ClientStream {
+    #[inline]
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            ClientStream::Tcp(s) => s.read(buf),
+            ClientStream::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl std::io::Write for ClientStream {
+    #[inline]
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            ClientStream::Tcp(s) => s.write(buf),
+            ClientStream::Unix(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl AsRawFd for ClientStream {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        match self {
+            ClientStream::Tcp(s) => s.as_raw_fd(),
+            ClientStream::Unix(s) => s.as_raw_fd(),
+        }
+    }
+}
+
+impl mio::event::Source for ClientStream {
+    fn register(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interests: mio::Interest,
+    ) -> std::io::Result<()> {
+        match self {
+            ClientStream::Tcp(s) => s.register(registry, token, interests),
+            ClientStream::Unix(s) => s.register(registry, token, interests),
+        }
+    }
+    fn reregister(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interests: mio::Interest,
+    ) -> std::io::Result<()> {
+        match self {
+            ClientStream::Tcp(s) => s.reregister(registry, token, interests),
+            ClientStream::Unix(s) => s.reregister(registry, token, interests),
+        }
+    }
+    fn deregister(&mut self, registry: &mio::Registry) -> std::io::Result<()> {
+        match self {
+            ClientStream::Tcp(s) => s.deregister(registry),
+            ClientStream::Unix(s) => s.deregister(registry),
+        }
+    }
+}
+
 pub struct Client {
     pub id: u64,
     pub token: usize,
     /// None only for the AOF loader's fake client, which has no peer.
-    pub stream: Option<TcpStream>,
+    pub stream: Option<ClientStream>,
     /// "ip:port" of the peer and of our end, formatted once at accept.
     pub addr: String,
     pub laddr: String,
@@ -133,20 +203,18 @@ pub struct MultiState {
 }
 
 impl Client {
+    /// A client on a socket; `addr` and `laddr` are its peer's and our
+    /// end's "ip:port" (`path:0` for the Unix socket, as Redis shows them).
     pub fn new(
         id: u64,
         token: usize,
-        stream: TcpStream,
-        addr: String,
+        stream: ClientStream,
+        (addr, laddr): (String, String),
         max_bulk_len: u64,
         now_ms: i64,
         authenticated: bool,
     ) -> Client {
         let fd = stream.as_raw_fd();
-        let laddr = stream
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
         Client {
             token,
             stream: Some(stream),
@@ -280,6 +348,7 @@ impl Client {
             (self.tracking.as_ref().is_some_and(|t| t.bcast), 'B'),
             (self.close_after_reply, 'c'),
             (self.close_asap, 'A'),
+            (matches!(self.stream, Some(ClientStream::Unix(_))), 'U'),
             (self.no_evict, 'e'),
             (self.no_touch, 'T'),
         ] {

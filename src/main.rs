@@ -58,6 +58,13 @@ fn main() {
             std::process::exit(1);
         }
     };
+    let unix_listener = match event_loop::bind_unix_listener(&config) {
+        Ok(l) => l,
+        Err(e) => {
+            log::error!("{e}");
+            std::process::exit(1);
+        }
+    };
     let poll = match mio::Poll::new() {
         Ok(p) => p,
         Err(e) => {
@@ -68,6 +75,7 @@ fn main() {
     let port = config.port;
     let source = config.source.clone();
     let mut server = Server::new(config, poll, listeners);
+    server.unix_listener = unix_listener;
     let notify_socket = std::env::var("NOTIFY_SOCKET").ok();
     server.supervisor = redislite::server::supervise::Notifier::from_mode(
         &server.config.supervised,
@@ -118,6 +126,9 @@ fn main() {
         source
     );
     log::info!("Ready to accept connections tcp");
+    if server.unix_listener.is_some() {
+        log::info!("Ready to accept connections unix");
+    }
     server.notify_supervisor("STATUS=Ready to accept connections\n");
     server.notify_supervisor("READY=1\n");
     match server.run() {

@@ -192,6 +192,10 @@ impl Server {
             // before_sleep reads the pipe whenever it runs.
             return;
         }
+        if token.0 == super::event_loop::UNIX_LISTENER_TOKEN {
+            self.accept_unix_clients();
+            return;
+        }
         if token.0 < MAX_LISTENERS && token.0 < self.listeners.len() {
             self.accept_clients(token.0);
             return;

@@ -21,10 +21,10 @@ use super::{Server, ShutdownReason, MAX_LISTENERS};
 use crate::commands;
 use crate::commands::Argv;
 use crate::config::Config;
-use crate::connection::Client;
+use crate::connection::{Client, ClientStream};
 use crate::db::unix_ms;
 use crate::resp::parser::Parsed;
-use mio::net::TcpListener;
+use mio::net::{TcpListener, UnixListener};
 use mio::{Events, Interest, Token};
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
@@ -74,9 +74,9 @@ pub fn bind_listeners(config: &Config) -> Result<Vec<TcpListener>, String> {
     if config.port == 0 {
         return Ok(listeners);
     }
-    // The last three listener tokens belong to the metrics endpoint, the
-    // master link and the full-sync snapshot pipe.
-    for spec in config.bind.iter().take(MAX_LISTENERS - 3) {
+    // The last four listener tokens belong to the metrics endpoint, the
+    // master link, the full-sync snapshot pipe and the Unix socket.
+    for spec in config.bind.iter().take(MAX_LISTENERS - 4) {
         let Some((addr, optional)) = bind_addr(spec, config.port) else {
             return Err(format!("Invalid bind address '{spec}'"));
         };
@@ -99,6 +99,28 @@ pub fn bind_listeners(config: &Config) -> Result<Vec<TcpListener>, String> {
         return Err("Failed listening on any configured address".into());
     }
     Ok(listeners)
+}
+
+/// Token of the `unixsocket` listener.
+pub const UNIX_LISTENER_TOKEN: usize = MAX_LISTENERS - 4;
+
+/// Listen on `unixsocket` if one is configured: a stale file of that name
+/// is removed first and the new one gets `unixsocketperm`, as Redis does.
+pub fn bind_unix_listener(config: &Config) -> Result<Option<UnixListener>, String> {
+    if config.unixsocket.is_empty() {
+        return Ok(None);
+    }
+    let path = std::path::Path::new(&config.unixsocket);
+    let _ = std::fs::remove_file(path);
+    let listener =
+        UnixListener::bind(path).map_err(|e| format!("Failed opening Unix socket: {e}"))?;
+    if config.unixsocketperm != 0 {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::Permissions::from_mode(config.unixsocketperm);
+        std::fs::set_permissions(path, mode)
+            .map_err(|e| format!("Failed opening Unix socket: {e}"))?;
+    }
+    Ok(Some(listener))
 }
 
 /// Apply `tcp-backlog` (the standard library listens with its own fixed
@@ -174,6 +196,11 @@ impl Server {
                 Token(super::LISTENER_TOKEN_BASE + i),
                 Interest::READABLE,
             )?;
+        }
+        if let Some(l) = self.unix_listener.as_mut() {
+            self.poll
+                .registry()
+                .register(l, Token(UNIX_LISTENER_TOKEN), Interest::READABLE)?;
         }
         self.metrics.listener = super::http::bind(&self.config).map_err(io::Error::other)?;
         self.register_metrics_listener()?;
@@ -282,6 +309,10 @@ impl Server {
             self.accept_metrics();
             return;
         }
+        if token.0 == UNIX_LISTENER_TOKEN {
+            self.accept_unix_clients();
+            return;
+        }
         if token.0 < MAX_LISTENERS {
             self.accept_clients(token.0);
             return;
@@ -321,47 +352,77 @@ impl Server {
                 let _ = stream.write(crate::errors::PROTECTED_MODE_DENIED);
                 continue;
             }
-            if self.connected_clients as u64 >= self.config.maxclients {
-                self.stats.rejected_connections += 1;
-                // Best effort, as Redis: the socket is fresh, so the short
-                // error fits in its send buffer.
-                let _ = stream.write(b"-ERR max number of clients reached\r\n");
-                continue;
-            }
             let _ = stream.set_nodelay(true);
-            let fd = stream.as_raw_fd();
-            set_keepalive(fd, self.config.tcp_keepalive);
-            let slot = self.free_tokens.pop().unwrap_or_else(|| {
-                self.clients.push(None);
-                self.clients.len() - 1
-            });
-            if let Err(e) = self.poll.registry().register(
-                &mut stream,
-                Token(MAX_LISTENERS + slot),
-                Interest::READABLE | Interest::WRITABLE,
-            ) {
-                log::warn!("Registering client {peer}: {e}");
-                self.free_tokens.push(slot);
-                continue;
-            }
-            let id = self.next_client_id;
-            self.next_client_id += 1;
-            let authenticated = self.acl.default_autoauth();
-            let client = Client::new(
-                id,
-                slot,
-                stream,
-                peer.to_string(),
-                self.config.proto_max_bulk_len,
-                self.ks.now_ms,
-                authenticated,
-            );
-            let mut client = client;
-            client.user = Some(self.acl.default_user());
-            self.clients[slot] = Some(Box::new(client));
-            self.connected_clients += 1;
-            log::debug!("Accepted {peer} as client id={id}");
+            set_keepalive(stream.as_raw_fd(), self.config.tcp_keepalive);
+            let laddr = stream
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            self.add_client(ClientStream::Tcp(stream), peer.to_string(), laddr);
         }
+    }
+
+    /// Accept on the `unixsocket` listener: local clients, so protected
+    /// mode does not apply; Redis names both ends `path:0`.
+    pub(crate) fn accept_unix_clients(&mut self) {
+        for _ in 0..ACCEPTS_PER_EVENT_MAX {
+            let Some(listener) = self.unix_listener.as_ref() else {
+                return;
+            };
+            let stream = match listener.accept() {
+                Ok((stream, _)) => stream,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    log::warn!("Accepting client connection: {e}");
+                    return;
+                }
+            };
+            self.stats.total_connections_received += 1;
+            let name = format!("{}:0", self.config.unixsocket);
+            self.add_client(ClientStream::Unix(stream), name.clone(), name);
+        }
+    }
+
+    /// Take an accepted connection into the client table, unless
+    /// `maxclients` is reached.
+    fn add_client(&mut self, mut stream: ClientStream, peer: String, laddr: String) {
+        if self.connected_clients as u64 >= self.config.maxclients {
+            self.stats.rejected_connections += 1;
+            // Best effort, as Redis: the socket is fresh, so the short
+            // error fits in its send buffer.
+            let _ = stream.write(b"-ERR max number of clients reached\r\n");
+            return;
+        }
+        let slot = self.free_tokens.pop().unwrap_or_else(|| {
+            self.clients.push(None);
+            self.clients.len() - 1
+        });
+        if let Err(e) = self.poll.registry().register(
+            &mut stream,
+            Token(MAX_LISTENERS + slot),
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            log::warn!("Registering client {peer}: {e}");
+            self.free_tokens.push(slot);
+            return;
+        }
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        let authenticated = self.acl.default_autoauth();
+        let mut client = Client::new(
+            id,
+            slot,
+            stream,
+            (peer, laddr),
+            self.config.proto_max_bulk_len,
+            self.ks.now_ms,
+            authenticated,
+        );
+        client.user = Some(self.acl.default_user());
+        log::debug!("Accepted {} as client id={id}", client.addr);
+        self.clients[slot] = Some(Box::new(client));
+        self.connected_clients += 1;
     }
 
     /// Read what the client sent and run every complete command in it.

@@ -77,6 +77,8 @@ pub struct Server {
     pub connected_clients: usize,
     pub next_client_id: u64,
     pub listeners: Vec<TcpListener>,
+    /// The `unixsocket` listener (bound by main, like `listeners`).
+    pub unix_listener: Option<mio::net::UnixListener>,
     pub poll: Poll,
     pub start_instant: Instant,
     pub start_unix_ms: i64,
@@ -281,6 +283,7 @@ impl Server {
             connected_clients: 0,
             next_client_id: 1,
             listeners,
+            unix_listener: None,
             poll,
             start_instant: Instant::now(),
             start_unix_ms: now,

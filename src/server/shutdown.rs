@@ -246,6 +246,10 @@ impl Server {
         }
         self.notify_supervisor("STOPPING=1\n");
         self.listeners.clear();
+        if self.unix_listener.take().is_some() {
+            log::info!("Removing the unix socket file.");
+            let _ = std::fs::remove_file(&self.config.unixsocket);
+        }
         self.shutdown.pending = None;
         self.shutdown.waiting.clear();
         // Flush what we can to clients: a best-effort single pass.

@@ -72,6 +72,7 @@ mod streams_persist;
 mod strings;
 mod tracking;
 mod twemproxy;
+mod unix_socket;
 mod zsets;
 
 /// A small deterministic generator for tests (xorshift64*).
