@@ -167,15 +167,7 @@ fn write_docs(w: &mut ReplyWriter, c: &Command) {
             w.map(n + usize::from(has_subs));
             command_meta::write_docs_entries(w, meta);
         }
-        None => {
-            w.map(if has_subs { 4 } else { 3 });
-            w.bulk(b"summary");
-            w.bulk(c.summary.as_bytes());
-            w.bulk(b"since");
-            w.bulk(c.since.as_bytes());
-            w.bulk(b"group");
-            w.bulk(c.group.as_bytes());
-        }
+        None => write_table_docs(w, usize::from(has_subs), c.summary, c.since, c.group),
     }
     if has_subs {
         w.bulk(b"subcommands");
@@ -196,13 +188,18 @@ fn write_sub_docs(w: &mut ReplyWriter, parent: &Command, s: &SubCommand) {
             return;
         }
     }
-    w.map(3);
-    w.bulk(b"summary");
-    w.bulk(s.summary.as_bytes());
-    w.bulk(b"since");
-    w.bulk(parent.since.as_bytes());
-    w.bulk(b"group");
-    w.bulk(parent.group.as_bytes());
+    write_table_docs(w, 0, s.summary, parent.since, parent.group);
+}
+
+/// The docs of a command the reference server does not publish (HOTKEYS):
+/// summary, since and group from the table, in a map with room for
+/// `more` entries after them.
+fn write_table_docs(w: &mut ReplyWriter, more: usize, summary: &str, since: &str, group: &str) {
+    w.map(3 + more);
+    for (k, v) in [("summary", summary), ("since", since), ("group", group)] {
+        w.bulk(k.as_bytes());
+        w.bulk(v.as_bytes());
+    }
 }
 
 /// A command named as COMMAND INFO / DOCS take it: `name`, or a
