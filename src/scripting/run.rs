@@ -109,30 +109,25 @@ pub fn run_in(srv: &mut Server, c: &mut Client, call: ScriptCall, how: Invoke) -
         Invoke::Function(lua) => lua.clone(),
     };
     let h = handles(&lua).map_err(engine_failure)?;
-    let keys = string_array(&lua, &call.keys).map_err(engine_failure)?;
-    let args = string_array(&lua, &call.args).map_err(engine_failure)?;
     let is_eval = matches!(how, Invoke::Eval);
     let (runner, run_args) = match how {
         Invoke::Eval => {
-            h.globals
-                .raw_set(&h.keys_name, keys)
-                .map_err(engine_failure)?;
-            h.globals
-                .raw_set(&h.argv_name, args)
-                .map_err(engine_failure)?;
+            set_eval_arrays(&lua, &h, &call.keys, &call.args).map_err(engine_failure)?;
             (
                 h.run_eval.clone(),
                 MultiValue::from_iter([Value::Function(call.func.clone())]),
             )
         }
+        // A function gets fresh tables: a library can keep what it is
+        // given in an upvalue, so a reused table would change under it.
         Invoke::Function(_) => (
             h.bridge
                 .raw_get::<Function>(super::functions::RUN_FUNCTION_KEY)
                 .map_err(engine_failure)?,
             MultiValue::from_iter([
                 Value::Function(call.func.clone()),
-                Value::Table(keys),
-                Value::Table(args),
+                Value::Table(string_array(&lua, &call.keys).map_err(engine_failure)?),
+                Value::Table(string_array(&lua, &call.args).map_err(engine_failure)?),
             ]),
         ),
     };
@@ -236,6 +231,9 @@ struct Handles {
     argv_name: mlua::LuaString,
     /// EVAL's runner (`bridge.run`: the script under the message handler).
     run_eval: Function,
+    /// EVAL's KEYS and ARGV tables, reused run after run, and the runs
+    /// since they were made (see [`set_eval_arrays`]).
+    eval_arrays: RefCell<([Option<Table>; 2], u32)>,
 }
 
 fn handles(lua: &Lua) -> mlua::Result<std::rc::Rc<Handles>> {
@@ -249,6 +247,7 @@ fn handles(lua: &Lua) -> mlua::Result<std::rc::Rc<Handles>> {
         argv_name: lua.create_string("ARGV")?,
         run_eval: bridge.raw_get("run")?,
         bridge,
+        eval_arrays: RefCell::new(([None, None], 0)),
     });
     lua.set_app_data(h.clone());
     Ok(h)
@@ -397,6 +396,46 @@ fn script_error_text(t: &Table, sha: &str) -> String {
 
 fn value_text(v: &Value) -> String {
     v.to_string().unwrap_or_else(|_| "error".to_string())
+}
+
+/// Runs between two new KEYS/ARGV tables (see [`set_eval_arrays`]).
+const REUSE_RUNS: u32 = 64;
+/// A reused table found longer than this is replaced at once.
+const REUSE_MAX_LEN: usize = 256;
+
+/// EVAL's KEYS and ARGV globals for this run. The two tables are refilled
+/// rather than made anew as Redis does: a script can keep no reference
+/// past its run (globals are read-only, and an EVAL script has no upvalues
+/// that outlive it), so only their contents can show, and what the last
+/// script put there (fields, a metatable) is cleared first. That spares
+/// two table allocations, two global stores and the GC work they drive on
+/// most runs. Every [`REUSE_RUNS`] runs (or when one was grown long) they
+/// are replaced, so a script that stuffed one with fields costs the runs
+/// after it a bounded amount of clearing and memory.
+fn set_eval_arrays(lua: &Lua, h: &Handles, keys: &[&[u8]], args: &[&[u8]]) -> mlua::Result<()> {
+    let mut reuse = h.eval_arrays.borrow_mut();
+    let (tables, runs) = &mut *reuse;
+    *runs = (*runs + 1) % REUSE_RUNS;
+    for (i, items) in [keys, args].into_iter().enumerate() {
+        match &tables[i] {
+            Some(t) if *runs != 0 && t.raw_len() <= REUSE_MAX_LEN => {
+                t.clear()?;
+                if t.metatable().is_some() {
+                    t.set_metatable(None)?;
+                }
+                for (n, item) in items.iter().enumerate() {
+                    t.raw_set(n + 1, lua.create_string(item)?)?;
+                }
+            }
+            _ => {
+                let t = string_array(lua, items)?;
+                let name = if i == 0 { &h.keys_name } else { &h.argv_name };
+                h.globals.raw_set(name, &t)?;
+                tables[i] = Some(t);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A Lua array of strings (KEYS, ARGV).

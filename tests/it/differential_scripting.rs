@@ -1081,3 +1081,26 @@ fn getkeys_of_scripts_without_keys_matches_redis() {
         "#,
     );
 }
+
+/// KEYS and ARGV are new for every script as far as a script can tell
+/// (RedisLite refills two tables where Redis makes new ones): what one
+/// script adds to them, a metatable included, is gone for the next, and a
+/// script that filled them with many entries leaves nothing behind.
+#[test]
+fn keys_and_argv_start_clean_for_every_script() {
+    check(
+        r##"
+        EVAL "KEYS.extra = 1; KEYS[5] = 'x'; ARGV[3] = 'y'; setmetatable(KEYS, {__index = function() return 'meta' end}); return #KEYS" 2 a b 1
+        EVAL "return {#KEYS, #ARGV, tostring(KEYS.extra), tostring(KEYS[5]), tostring(ARGV[3]), tostring(getmetatable(KEYS)), KEYS[1], ARGV[1]}" 1 k v
+        EVAL "for i = 1, 1000 do KEYS[i] = i; ARGV['f' .. i] = i end; return #KEYS" 0
+        EVAL "local n = 0; for _ in pairs(KEYS) do n = n + 1 end; for _ in pairs(ARGV) do n = n + 1 end; return {n, #KEYS, #ARGV}" 1 only
+        EVAL "return {#KEYS, #ARGV}" 0
+        EVAL "rawset(KEYS, 'r', 1); return next(KEYS)" 0
+        EVAL "return tostring(next(KEYS))" 0
+        EVAL "rawset(_G, 'KEYS', {'evil'}) return 1" 0
+        EVAL "return KEYS[1]" 1 good
+        EVAL "setmetatable(_G, nil) ARGV = {'evil'} return 1" 0
+        EVAL "return ARGV[1]" 0 good
+        "##,
+    );
+}
