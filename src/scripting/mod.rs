@@ -134,13 +134,19 @@ impl Scripting {
 /// Lower-case hex SHA-1 of `data` (script names, `redis.sha1hex`).
 pub fn sha1_hex(data: &[u8]) -> String {
     use sha1::{Digest, Sha1};
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha1::digest(data);
-    let mut s = String::with_capacity(40);
-    for b in digest {
-        s.push(char::from(b"0123456789abcdef"[(b >> 4) as usize]));
-        s.push(char::from(b"0123456789abcdef"[(b & 15) as usize]));
+    // Bytes first, one String at the end: pushing char by char cost more
+    // than a quarter of the SHA-1 itself.
+    let mut out = [0u8; 40];
+    for (pair, b) in out.chunks_exact_mut(2).zip(digest) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 15)];
     }
-    s
+    // Hex digits are ASCII: the check cannot fail.
+    std::str::from_utf8(&out)
+        .map(str::to_owned)
+        .unwrap_or_default()
 }
 
 /// Parse a script's shebang line, if it has one: `Ok(None)` for a script
