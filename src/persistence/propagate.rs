@@ -24,9 +24,10 @@
 //! Targets: a command goes to the AOF and to replicas ([`target::ALL`])
 //! unless a script narrowed it with `redis.set_repl` (REPL_AOF,
 //! REPL_REPLICA: [`Propagator::unit_retarget`]). MULTI/EXEC go wherever
-//! one of the unit's commands goes, as in Redis. A SELECT in front of a narrowed command goes to both too: the
-//! stream keeps one database position, and an extra SELECT only moves the
-//! other consumer to where its next command would move it anyway.
+//! one of the unit's commands goes, as in Redis. A SELECT in front of a
+//! narrowed command goes to both: the stream keeps one database
+//! position, and an extra SELECT only moves the other consumer to where
+//! its next command would move it anyway.
 //!
 //! Must never: cost anything when nobody consumes the stream (`enabled`
 //! false: handlers' calls return at once and nothing is encoded), or emit
