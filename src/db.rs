@@ -15,7 +15,11 @@
 //! - All deadlines are compared against `now_ms`, a per-command snapshot of
 //!   the clock set by the dispatcher, so one command sees one instant (as
 //!   Redis does, a MGET of two keys cannot see the first alive and the
-//!   second expired because the clock moved between them).
+//!   second expired because the clock moved between them). While a script
+//!   runs, expiry is judged at the script's start instead (`frozen_ms`, as
+//!   Redis 7.0), so no key expires between two of its commands, while
+//!   `now_ms` still follows the clock for the TTLs they report and the
+//!   deadlines they set.
 //! - On a replica, expired keys are reported missing but not deleted: the
 //!   master's DEL removes them, so both sides keep the same keyspace.
 
@@ -94,6 +98,9 @@ pub struct Keyspace {
     pub dbs: Vec<Db>,
     /// Clock snapshot for the command being executed (see invariants).
     pub now_ms: i64,
+    /// Set for the length of a script: the instant expiry is judged at
+    /// (see the module comment).
+    pub frozen_ms: Option<i64>,
     pub stats: KeyspaceStats,
     /// True on a replica: expired keys are hidden, not deleted.
     pub is_replica: bool,
@@ -173,6 +180,7 @@ impl Keyspace {
         Keyspace {
             dbs: (0..databases.max(1)).map(|_| Db::default()).collect(),
             now_ms: unix_ms(),
+            frozen_ms: None,
             stats: KeyspaceStats::default(),
             is_replica: false,
             applying_master_stream: false,
@@ -249,7 +257,14 @@ impl Keyspace {
         if d.expires.is_empty() {
             return false;
         }
-        matches!(d.expires.get(key), Some(&when) if when <= self.now_ms)
+        matches!(d.expires.get(key), Some(&when) if when <= self.expiry_now())
+    }
+
+    /// The instant deadlines are judged at: `now_ms`, or a running
+    /// script's start.
+    #[inline]
+    pub fn expiry_now(&self) -> i64 {
+        self.frozen_ms.unwrap_or(self.now_ms)
     }
 
     /// True when a command given a deadline already past deletes the key
@@ -457,7 +472,7 @@ impl Keyspace {
         } else {
             expires.remove(key).map(|(_, when)| when)
         };
-        if deadline.is_some_and(|when| when <= self.now_ms) && self.deletes_expired_keys() {
+        if deadline.is_some_and(|when| when <= self.expiry_now()) && self.deletes_expired_keys() {
             self.delete_expired(db, key);
         }
     }
@@ -659,11 +674,11 @@ impl Keyspace {
         let mut expired_batch: Vec<CompactBytes> = Vec::new();
         'dbs: for db in 0..self.dbs.len() {
             loop {
+                let now = self.expiry_now();
                 let d = &mut self.dbs[db];
                 if d.expires.is_empty() {
                     break;
                 }
-                let now = self.now_ms;
                 let mut sampled = 0usize;
                 let mut ttl_sum = 0i64;
                 let mut ttl_n = 0i64;

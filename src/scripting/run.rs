@@ -147,6 +147,8 @@ pub fn run_in(srv: &mut Server, c: &mut Client, call: ScriptCall, how: Invoke) -
     // Long scripts (busy.rs): the descriptor SCRIPT KILL and the BUSY
     // replies read, and the watchdog's threshold.
     let start = std::time::Instant::now();
+    // Expiry is judged at this instant until the script ends (db.rs).
+    srv.ks.frozen_ms = Some(srv.ks.now_ms);
     let name_buf = std::mem::take(&mut srv.scripting.spare_name);
     let mut running = busy::RunningScript::reusing(call.sha, is_eval, c, start, name_buf);
     if !is_eval {
@@ -175,6 +177,7 @@ pub fn run_in(srv: &mut Server, c: &mut Client, call: ScriptCall, how: Invoke) -
         srv, fake, resp3, ..
     } = ctx.into_inner();
     srv.scripting.fake = Some(fake);
+    srv.ks.frozen_ms = None;
     if let Some(done) = srv.scripting.end_run() {
         srv.scripting.spare_name = done.name;
     }
@@ -596,7 +599,11 @@ fn run_command(ctx: &mut Ctx, argv: &Argv) -> Result<(), String> {
         Proto::Resp2
     };
     let mark = srv.prop.unit_mark();
-    let result = commands::execute(srv, &mut ctx.fake, id, cmd, argv, crate::server::mono_ns());
+    // The clock moves on for the TTLs and deadlines this command sees,
+    // while expiry stays judged at the script's start (`ks.frozen_ms`).
+    let at_ns = crate::server::mono_ns();
+    srv.ks.now_ms = srv.clock.unix_ms_at_ns(at_ns);
+    let result = commands::execute(srv, &mut ctx.fake, id, cmd, argv, at_ns);
     match ctx.repl {
         // redis.set_repl(redis.REPL_NONE): this command stays local.
         0 => srv.prop.unit_truncate(mark),

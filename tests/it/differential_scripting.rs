@@ -1104,3 +1104,18 @@ fn keys_and_argv_start_clean_for_every_script() {
         "##,
     );
 }
+
+/// Time inside a script that runs 80 ms, as Redis 7.0 keeps it: expiry is
+/// judged at the script's start (a key set with PX 30 is still there),
+/// while TTLs are reported and new deadlines set by the moving clock
+/// (PTTL/TTL of that key answer 0; SET PX 1000 at the end expires 1000 ms
+/// after the end, not after the start).
+#[test]
+fn script_time_matches_redis() {
+    check(
+        r##"
+        EVAL "redis.call('set','tk','v','px',30) local t0=redis.call('time') while true do local t=redis.call('time') if (t[1]-t0[1])*1000000+(t[2]-t0[2]) > 80000 then break end end redis.call('set','k2','v','px',1000) local e=redis.call('pexpiretime','k2') local t=redis.call('time') local d=e-(t[1]*1000+math.floor(t[2]/1000)) return {redis.call('get','tk'), redis.call('pttl','tk'), redis.call('ttl','tk'), redis.call('exists','tk'), (d > 990 and d <= 1000) and 1 or 0}" 0
+        GET tk
+        "##,
+    );
+}
