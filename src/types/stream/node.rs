@@ -343,11 +343,10 @@ impl Node {
         self.live_from = at.min(self.data.len());
     }
 
-    /// The entry starting at `at`. (Inlined: the range iterator calls it
-    /// per entry, and the returned view then costs no copy.)
+    /// The flags byte, the ID (stored as deltas from the master entry) and
+    /// the position after them, of the entry starting at `at`.
     #[inline(always)]
-    pub(super) fn decode(&self, at: usize) -> Option<Decoded<'_>> {
-        let d = self.data.as_slice();
+    fn header(&self, d: &[u8], at: usize) -> Option<(u8, StreamId, usize)> {
         let flags = *d.get(at)?;
         let (dms, p) = read_varint(d, at + 1)?;
         let (dseq, p) = read_varint(d, p)?;
@@ -355,6 +354,15 @@ impl Node {
             self.master.ms.wrapping_add(dms),
             self.master.seq.wrapping_add(unzigzag(dseq) as u64),
         );
+        Some((flags, id, p))
+    }
+
+    /// The entry starting at `at`. (Inlined: the range iterator calls it
+    /// per entry, and the returned view then costs no copy.)
+    #[inline(always)]
+    pub(super) fn decode(&self, at: usize) -> Option<Decoded<'_>> {
+        let d = self.data.as_slice();
+        let (flags, id, p) = self.header(d, at)?;
         let shared = flags & FLAG_SAME_FIELDS != 0;
         let (pairs, strings_at, count) = if shared {
             (self.master_fields, p, self.master_fields)
@@ -426,13 +434,7 @@ impl Node {
     /// ((live, ID), end) of the entry at `at`, without building a view.
     #[inline(always)]
     fn skim(&self, d: &[u8], at: usize) -> Option<((bool, StreamId), usize)> {
-        let flags = *d.get(at)?;
-        let (dms, p) = read_varint(d, at + 1)?;
-        let (dseq, p) = read_varint(d, p)?;
-        let id = StreamId::new(
-            self.master.ms.wrapping_add(dms),
-            self.master.seq.wrapping_add(unzigzag(dseq) as u64),
-        );
+        let (flags, id, p) = self.header(d, at)?;
         let strings_end = if flags & FLAG_SAME_FIELDS != 0 {
             skip_strs(d, p, self.master_fields)?
         } else {
