@@ -64,6 +64,25 @@ impl MaxmemoryPolicy {
     }
 }
 
+/// `maxmemory-clients`: a size, or a share of `maxmemory`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientMemLimit {
+    Bytes(u64),
+    /// 1..=100 (0% is stored as `Bytes(0)`, as Redis shows it: "0").
+    Percent(u64),
+}
+
+impl ClientMemLimit {
+    /// The limit in bytes now; 0 means no client eviction (also a
+    /// percentage of an unlimited `maxmemory`).
+    pub fn bytes(self, maxmemory: u64) -> u64 {
+        match self {
+            ClientMemLimit::Bytes(b) => b,
+            ClientMemLimit::Percent(p) => maxmemory.saturating_mul(p) / 100,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FsyncPolicy {
     Always,
@@ -111,6 +130,7 @@ pub struct Config {
     pub client_query_buffer_limit: u64,
     pub maxmemory: u64,
     pub maxmemory_policy: MaxmemoryPolicy,
+    pub maxmemory_clients: ClientMemLimit,
     pub maxmemory_samples: u64,
     pub maxmemory_eviction_tenacity: u64,
     pub lfu_log_factor: u64,
@@ -251,6 +271,7 @@ impl Default for Config {
             client_query_buffer_limit: 1024 * MB,
             maxmemory: 0,
             maxmemory_policy: MaxmemoryPolicy::NoEviction,
+            maxmemory_clients: ClientMemLimit::Bytes(0),
             maxmemory_samples: 5,
             maxmemory_eviction_tenacity: 10,
             lfu_log_factor: 10,
@@ -389,8 +410,6 @@ enum InertKind {
     BoolNo(&'static str),
     /// Only 0, for the same reason.
     IntZero(&'static str),
-    /// A memory size or a percentage (`maxmemory-clients`).
-    MemoryOrPercent,
     /// Three integers in -2000..=2000 (`oom-score-adj-values`).
     OomValues,
 }
@@ -512,6 +531,12 @@ static OPTIONS: &[OptionDef] = &[
         true
     ),
     mem_opt!("maxmemory", &[], maxmemory, true),
+    OptionDef {
+        name: "maxmemory-clients",
+        aliases: &[],
+        mutable: true,
+        kind: Kind::Special(get_client_mem_limit, set_client_mem_limit),
+    },
     OptionDef {
         name: "maxmemory-policy",
         aliases: &[],
@@ -1135,13 +1160,6 @@ static OPTIONS: &[OptionDef] = &[
     inert!("io-threads-do-reads", &[], "no", InertKind::Bool, false),
     inert!("jemalloc-bg-thread", &[], "yes", InertKind::Bool, true),
     inert!(
-        "maxmemory-clients",
-        &[],
-        "0",
-        InertKind::MemoryOrPercent,
-        true
-    ),
-    inert!(
         "oom-score-adj",
         &[],
         "no",
@@ -1335,6 +1353,29 @@ fn set_policy(c: &mut Config, args: &[String]) -> Result<(), String> {
         .find(|(_, n)| *n == v)
         .map(|(p, _)| *p)
         .ok_or_else(|| enum_error(&POLICY_NAMES.iter().map(|(_, n)| *n).collect::<Vec<_>>()))?;
+    Ok(())
+}
+fn get_client_mem_limit(c: &Config) -> String {
+    match c.maxmemory_clients {
+        ClientMemLimit::Bytes(b) => b.to_string(),
+        ClientMemLimit::Percent(p) => format!("{p}%"),
+    }
+}
+fn set_client_mem_limit(c: &mut Config, args: &[String]) -> Result<(), String> {
+    let v = one_arg(args)?;
+    let percent = v
+        .strip_suffix('%')
+        .and_then(|n| crate::resp::parser::parse_i64(n.as_bytes()))
+        .filter(|n| *n >= 0);
+    c.maxmemory_clients = match (percent, parse_memory(v)) {
+        (Some(n), _) if n > 100 => {
+            return Err("percentage argument must be less or equal to 100".into())
+        }
+        (Some(0), _) => ClientMemLimit::Bytes(0),
+        (Some(n), _) => ClientMemLimit::Percent(n as u64),
+        (None, Some(bytes)) => ClientMemLimit::Bytes(bytes),
+        _ => return Err("argument must be a memory or percent value".into()),
+    };
     Ok(())
 }
 fn get_fsync(c: &Config) -> String {
@@ -1695,18 +1736,6 @@ impl OptionDef {
                             return Err(why.into());
                         }
                         "0".into()
-                    }
-                    InertKind::MemoryOrPercent => {
-                        let v = one_arg(args)?;
-                        let percent = v
-                            .strip_suffix('%')
-                            .and_then(|n| crate::resp::parser::parse_i64(n.as_bytes()))
-                            .filter(|n| *n >= 0);
-                        match (percent, parse_memory(v)) {
-                            (Some(n), _) => format!("{n}%"),
-                            (None, Some(bytes)) => bytes.to_string(),
-                            _ => return Err("argument must be a memory or percent value".into()),
-                        }
                     }
                     InertKind::OomValues => {
                         // Three words, whether a file line split them or

@@ -191,6 +191,9 @@ pub struct Client {
     pub wait_blocked: bool,
     /// CLIENT TRACKING mode while tracking is on (boxed: rare).
     pub tracking: Option<Box<crate::tracking::ClientTracking>>,
+    /// This client's share of the loop's client-memory total while
+    /// client eviction is on (server/client_eviction.rs), 0 otherwise.
+    pub mem_counted: usize,
 }
 
 /// Commands queued between MULTI and EXEC. Arguments are copied out of
@@ -200,6 +203,9 @@ pub struct Client {
 pub struct MultiState {
     pub commands: Vec<Vec<Vec<u8>>>,
     pub failed: bool,
+    /// Bytes the queued commands hold (CLIENT LIST `multi-mem`), kept as
+    /// they are queued so reading it is O(1).
+    pub bytes: usize,
 }
 
 impl Client {
@@ -284,6 +290,7 @@ impl Client {
             is_master: false,
             wait_blocked: false,
             tracking: None,
+            mem_counted: 0,
         }
     }
 
@@ -324,6 +331,30 @@ impl Client {
     /// Bytes of output not yet written (CLIENT LIST `omem`, limits).
     pub fn pending_output_bytes(&self) -> usize {
         self.out.len() - self.out_pos
+    }
+
+    /// Memory this client holds (CLIENT LIST `tot-mem`, INFO
+    /// mem_clients_normal, client eviction): the structure itself, its
+    /// query and reply buffers, its queued transaction, and the entries
+    /// of its subscriptions and watched keys. O(1): channel and key names
+    /// are not walked (Redis counts only its entries' overhead too).
+    pub fn memory_usage(&self) -> usize {
+        /// A subscription or a watched key: its Vec header and its share
+        /// of the tree or list that holds it, not its name.
+        const ENTRY_BYTES: usize = 48;
+        let entries = self.sub_channels.len()
+            + self.sub_patterns.len()
+            + self.sub_shard_channels.len()
+            + self.watched.len();
+        std::mem::size_of::<Client>()
+            + self.query.capacity()
+            + self.out.capacity()
+            + self.multi.as_ref().map_or(0, |m| m.bytes)
+            + entries * ENTRY_BYTES
+            + self
+                .blocked
+                .as_ref()
+                .map_or(0, |_| std::mem::size_of::<BlockState>())
     }
 
     /// CLIENT LIST / CLIENT INFO line for this client, Redis's field order.
@@ -370,7 +401,7 @@ impl Client {
                 .unwrap_or_default()
         };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -386,10 +417,13 @@ impl Client {
             self.multi.as_ref().map_or(-1, |m| m.commands.len() as i64),
             self.query.len(),
             self.query.capacity() - self.query.len(),
-            self.query.capacity(),
-            self.query.len(),
+            self.multi.as_ref().map_or(0, |m| m.bytes),
+            // The reply buffer: its size now, which is also its peak, as
+            // it shrinks only once written out.
+            self.out.capacity(),
+            self.out.capacity(),
             self.pending_output_bytes(),
-            self.query.capacity() + self.out.capacity(),
+            self.memory_usage(),
             self.last_cmd,
             self.user
                 .as_ref()

@@ -27,7 +27,13 @@ pub fn multi(_srv: &mut Server, c: &mut Client, _argv: &Argv) -> CmdResult {
 /// Queue a command of an open transaction (called by the dispatcher).
 pub fn queue(c: &mut Client, argv: &Argv) {
     if let Some(m) = c.multi.as_mut() {
-        m.commands.push(argv.iter().map(|a| a.to_vec()).collect());
+        let cmd: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
+        m.bytes += std::mem::size_of::<Vec<Vec<u8>>>()
+            + cmd
+                .iter()
+                .map(|a| a.len() + std::mem::size_of::<Vec<u8>>())
+                .sum::<usize>();
+        m.commands.push(cmd);
     }
     c.reply().simple("QUEUED");
 }

@@ -190,8 +190,7 @@ fn clients_section(srv: &Server, current: &Client, out: &mut String) -> bool {
 
 /// Bytes held by client buffers (counted in used_memory already).
 pub fn client_buffers_bytes(srv: &Server, current: &Client) -> usize {
-    let one = |c: &Client| c.query.capacity() + c.out.capacity() + std::mem::size_of::<Client>();
-    srv.clients_iter().map(one).sum::<usize>() + one(current)
+    srv.clients_iter().map(Client::memory_usage).sum::<usize>() + current.memory_usage()
 }
 
 fn memory_section(srv: &Server, current: &Client, out: &mut String) -> bool {
@@ -454,7 +453,7 @@ fn stats_section(srv: &Server, out: &mut String) -> bool {
     );
     field!(out, "expire_cycle_cpu_milliseconds", k.expire_cycle_cpu_ms);
     field!(out, "evicted_keys", k.evicted_keys);
-    field!(out, "evicted_clients", 0);
+    field!(out, "evicted_clients", srv.stats.evicted_clients);
     field!(out, "total_eviction_exceeded_time", 0);
     field!(out, "current_eviction_exceeded_time", 0);
     field!(out, "keyspace_hits", k.hits);

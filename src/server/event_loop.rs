@@ -564,7 +564,11 @@ impl Server {
             c.pending_write = true;
             self.pending_writes.push(slot);
         }
+        self.note_client_memory(&mut c);
         self.clients[slot] = Some(c);
+        if self.client_mem.tracking {
+            self.evict_clients_if_needed();
+        }
     }
 
     /// Parse and execute complete commands in `buf`; returns bytes used.
@@ -693,6 +697,8 @@ impl Server {
             }
         }
         self.write_pending_clients(aof_ok);
+        // After the writes: what is left unsent is what clients hold.
+        self.evict_clients_if_needed();
     }
 
     /// Write the output of every client queued in `pending_writes` (those
@@ -726,6 +732,7 @@ impl Server {
                     c.resume_input = true;
                     self.pending_reads.push(slot);
                 }
+                self.note_client_memory(&mut c);
                 self.clients[slot] = Some(c);
             }
         }
@@ -805,6 +812,7 @@ impl Server {
 
     pub fn free_client(&mut self, mut c: Box<Client>) {
         let slot = c.token;
+        self.forget_client_memory(&mut c);
         crate::commands::pubsub::unsubscribe_all(self, &mut c);
         crate::commands::tx::unwatch_all(self, &mut c);
         crate::commands::connection::disable_tracking(self, &mut c);

@@ -17,6 +17,7 @@
 
 pub mod blocking;
 pub mod busy_loop;
+pub mod client_eviction;
 pub mod cron;
 pub mod event_loop;
 pub mod fuzz_entry;
@@ -75,6 +76,8 @@ pub struct Server {
     pub clients: Vec<Option<Box<Client>>>,
     pub free_tokens: Vec<usize>,
     pub connected_clients: usize,
+    /// Client memory for client eviction (client_eviction.rs).
+    pub client_mem: client_eviction::ClientMemory,
     pub next_client_id: u64,
     pub listeners: Vec<TcpListener>,
     /// The `unixsocket` listener (bound by main, like `listeners`).
@@ -281,6 +284,7 @@ impl Server {
             clients: Vec::new(),
             free_tokens: Vec::new(),
             connected_clients: 0,
+            client_mem: Default::default(),
             next_client_id: 1,
             listeners,
             unix_listener: None,

@@ -58,6 +58,8 @@ pub struct Stats {
     pub total_writes_processed: u64,
     pub client_query_buffer_limit_disconnections: u64,
     pub client_output_buffer_limit_disconnections: u64,
+    /// Clients closed by client eviction (maxmemory-clients).
+    pub evicted_clients: u64,
     /// Indexed like the command table.
     pub commands: Vec<CommandStats>,
     /// The running command counts as failed although it replies no error:

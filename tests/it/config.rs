@@ -231,6 +231,11 @@ fn inert_options_are_checked_like_redis() {
         CONFIG SET maxmemory-clients 1mb
         CONFIG GET maxmemory-clients
         CONFIG SET maxmemory-clients abc
+        CONFIG SET maxmemory-clients 150%
+        CONFIG SET maxmemory-clients 100%
+        CONFIG GET maxmemory-clients
+        CONFIG SET maxmemory-clients 0%
+        CONFIG GET maxmemory-clients
         CONFIG SET io-threads 4
         CONFIG SET unixsocketperm 700
         CONFIG SET slave-lazy-flush yes

@@ -13,6 +13,7 @@ mod benchmark_tool;
 mod bitmaps;
 mod blocking;
 mod cli;
+mod client_eviction;
 mod client_pause;
 mod config;
 mod debug_command;
