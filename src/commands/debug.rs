@@ -1,7 +1,8 @@
 //! DEBUG: the subcommands a Redis user or a client library's test suite
 //! reaches for (Redis's debug.c): OBJECT, RELOAD, SLEEP,
 //! SET-ACTIVE-EXPIRE, POPULATE (bulk test data), PROTOCOL (one reply of
-//! each RESP3 type, for client tests), ERROR, LOG, CHANGE-REPL-ID.
+//! each RESP3 type, for client tests), ERROR, LOG, CHANGE-REPL-ID, and
+//! DIGEST / DIGEST-VALUE (signatures computed in digest.rs).
 //!
 //! Must never: run unless `enable-debug-command` allows it (a protected
 //! command, as in Redis 7.0); propagate what it creates (POPULATE's keys
@@ -10,6 +11,7 @@
 //! the loop on purpose: SLEEP simulates a slow command, and RELOAD and a
 //! large POPULATE take as long as they take, as in Redis.
 
+use super::digest;
 use super::keys::reply_help;
 use super::Argv;
 use crate::connection::Client;
@@ -25,6 +27,10 @@ const DEBUG_HELP: &[&str] = &[
     "CHANGE-REPL-ID",
     "    Change the replication IDs of the instance.",
     "    Dangerous: should be used only for testing the replication subsystem.",
+    "DIGEST",
+    "    Output a hex signature representing the current DB content.",
+    "DIGEST-VALUE <key> [<key> ...]",
+    "    Output a hex signature of the values of all the specified keys.",
     "ERROR <string>",
     "    Return a Redis protocol error with <string> as message. Useful for clients",
     "    unit tests to simulate Redis errors.",
@@ -103,6 +109,23 @@ pub fn debug(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             );
             c.reply().simple(&text);
         }
+        ("digest", 2) => {
+            let d = dataset_digest(srv);
+            c.reply().simple(&digest::hex(&d));
+        }
+        ("digest-value", _) => {
+            c.reply().array(argv.len() - 2);
+            for i in 2..argv.len() {
+                let key = &argv[i];
+                // Straight from the table: logically expired keys count,
+                // and nothing is touched (as Redis).
+                let db = &srv.ks.dbs[c.db];
+                let d = db.dict.get(key).map_or(digest::ZERO, |o| {
+                    digest::value_digest(&o.value, db.expires.get(key).is_some())
+                });
+                c.reply().simple(&digest::hex(&d));
+            }
+        }
         ("populate", 3..=5) => populate(srv, c, argv)?,
         ("protocol", 3) => protocol(c, &argv.lower(2))?,
         ("error", 3) => c.reply().error(&String::from_utf8_lossy(&argv[2])),
@@ -162,6 +185,26 @@ fn populate(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     }
     c.reply().ok();
     Ok(())
+}
+
+/// DEBUG DIGEST: every database in order, each the XOR of its keys'
+/// digests (so the table's walk order does not matter); all zeros when
+/// the dataset is empty.
+fn dataset_digest(srv: &Server) -> digest::Digest20 {
+    let mut acc = digest::ZERO;
+    for (n, db) in srv.ks.dbs.iter().enumerate() {
+        if db.dict.is_empty() {
+            continue;
+        }
+        let mut keys = digest::ZERO;
+        for (key, obj) in db.dict.iter() {
+            let key = key.as_bytes();
+            let value = digest::value_digest(&obj.value, db.expires.get(key).is_some());
+            digest::xor(&mut keys, &digest::key_digest(key, &value));
+        }
+        acc = digest::mix_database(&acc, n, &keys);
+    }
+    acc
 }
 
 /// DEBUG PROTOCOL type: Redis's test value of each reply type, which a

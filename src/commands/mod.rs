@@ -24,6 +24,7 @@ pub mod config;
 pub mod connection;
 pub mod databases;
 pub mod debug;
+pub mod digest;
 pub mod dump;
 pub mod functions;
 pub mod geo;

@@ -112,3 +112,177 @@ fn populate_is_not_a_change_and_change_repl_id_changes_it() {
     assert!(new.as_ref().is_some_and(|n| n.len() == 40), "{new:?}");
     assert_ne!(old, new);
 }
+
+/// A status reply of 40 hex digits (alone, or DIGEST-VALUE's array of
+/// one), as text.
+fn digest_of(c: &mut crate::common::Conn, args: &[&str]) -> String {
+    let r = c.cmds(args);
+    let one = r.strip_prefix("*1\r\n").unwrap_or(&r);
+    let hex = one.strip_prefix('+').and_then(|r| r.strip_suffix("\r\n"));
+    match hex {
+        Some(h) if h.len() == 40 && h.bytes().all(|b| b.is_ascii_hexdigit()) => h.to_string(),
+        _ => panic!("{args:?}: not a digest: {r:?}"),
+    }
+}
+
+/// What DIGEST and DIGEST-VALUE promise, checked on both servers (their
+/// digests differ, the rules do not): zeros for nothing, a change for any
+/// change of data, none for the order elements were added in, and a TTL
+/// counts by its presence, not its value.
+#[test]
+fn digest_rules_hold_on_redis_and_redislite() {
+    const ZEROS: &str = "0000000000000000000000000000000000000000";
+    for srv in [
+        ServerProc::start(DEBUG_ON),
+        ServerProc::start_reference(DEBUG_ON),
+    ] {
+        let mut c = srv.conn();
+        assert_eq!(digest_of(&mut c, &["DEBUG", "DIGEST"]), ZEROS);
+        assert_eq!(
+            c.cmds(&["DEBUG", "DIGEST-VALUE", "missing", "gone"]),
+            format!("*2\r\n+{ZEROS}\r\n+{ZEROS}\r\n")
+        );
+        assert_eq!(c.cmds(&["DEBUG", "DIGEST-VALUE"]), "*0\r\n");
+        c.cmd(&["SET", "s", "12345"]);
+        c.cmd(&["RPUSH", "l", "a", "b", "c"]);
+        c.cmd(&["SADD", "set", "1", "2", "3"]);
+        c.cmd(&["HSET", "h", "f1", "v1", "f2", "v2"]);
+        c.cmd(&["ZADD", "z", "1", "a", "2.5", "b"]);
+        c.cmd(&["XADD", "x", "1-1", "f", "v"]);
+        c.cmd(&["SELECT", "3"]);
+        c.cmd(&["SET", "other", "db"]);
+        c.cmd(&["SELECT", "0"]);
+        let full = digest_of(&mut c, &["DEBUG", "DIGEST"]);
+        assert_ne!(full, ZEROS);
+        let values: Vec<String> = ["s", "l", "set", "h", "z", "x"]
+            .iter()
+            .map(|k| digest_of(&mut c, &["DEBUG", "DIGEST-VALUE", k]))
+            .collect();
+        let mut distinct = values.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 6, "{values:?}");
+        // Any change shows; undoing it restores the digest.
+        for (change, undo) in [
+            (&["SADD", "set", "4"][..], &["SREM", "set", "4"][..]),
+            (&["RPUSH", "l", "d"], &["RPOP", "l"]),
+            (&["HSET", "h", "f1", "other"], &["HSET", "h", "f1", "v1"]),
+            (&["ZINCRBY", "z", "1", "a"], &["ZINCRBY", "z", "-1", "a"]),
+            (&["SET", "new", "1"], &["DEL", "new"]),
+        ] {
+            c.cmd(change);
+            assert_ne!(digest_of(&mut c, &["DEBUG", "DIGEST"]), full, "{change:?}");
+            c.cmd(undo);
+            assert_eq!(digest_of(&mut c, &["DEBUG", "DIGEST"]), full, "{undo:?}");
+        }
+        // The same members added in another order digest the same.
+        c.cmd(&["DEL", "set", "h"]);
+        c.cmd(&["SADD", "set", "3", "1", "2"]);
+        c.cmd(&["HSET", "h", "f2", "v2", "f1", "v1"]);
+        assert_eq!(digest_of(&mut c, &["DEBUG", "DIGEST"]), full);
+        // A TTL counts by its presence.
+        c.cmd(&["EXPIRE", "s", "100"]);
+        let with_ttl = digest_of(&mut c, &["DEBUG", "DIGEST"]);
+        let value_with_ttl = digest_of(&mut c, &["DEBUG", "DIGEST-VALUE", "s"]);
+        assert_ne!(with_ttl, full);
+        assert_ne!(value_with_ttl, values[0]);
+        c.cmd(&["EXPIRE", "s", "5000"]);
+        assert_eq!(digest_of(&mut c, &["DEBUG", "DIGEST"]), with_ttl);
+        c.cmd(&["PERSIST", "s"]);
+        assert_eq!(digest_of(&mut c, &["DEBUG", "DIGEST"]), full);
+        // The database a key is in counts.
+        c.cmd(&["SELECT", "3"]);
+        assert_eq!(c.cmds(&["MOVE", "other", "0"]), ":1\r\n");
+        c.cmd(&["SELECT", "0"]);
+        assert_ne!(digest_of(&mut c, &["DEBUG", "DIGEST"]), full);
+    }
+}
+
+/// The digest is of the data, not of its encoding: it survives DEBUG
+/// RELOAD and a restart from the log (compact encodings rebuilt), a set
+/// that went through a table digests as the same set kept as an intset,
+/// and a replica's dataset digests as its master's.
+#[test]
+fn digest_survives_reload_restart_and_replication() {
+    let dir = crate::common::TempDir::new("digest");
+    let mut args = DEBUG_ON.to_vec();
+    args.extend(["--appendonly", "yes"]);
+    let mut s = ServerProc::start_in(&dir.0, &args);
+    let mut c = s.conn();
+    c.cmd(&["SADD", "ints", "1", "2", "3"]);
+    c.cmd(&["SADD", "was_table", "1", "2", "3", "x"]);
+    c.cmd(&["SREM", "was_table", "x"]);
+    assert_eq!(
+        digest_of(&mut c, &["DEBUG", "DIGEST-VALUE", "ints"]),
+        digest_of(&mut c, &["DEBUG", "DIGEST-VALUE", "was_table"])
+    );
+    for i in 0..300 {
+        let n = i.to_string();
+        c.cmd(&["HSET", "bighash", &n, &n]);
+        c.cmd(&["ZADD", "bigz", &n, &n]);
+        c.cmd(&["RPUSH", "list", &n]);
+    }
+    c.cmd(&["HSET", "smallhash", "a", "1"]);
+    c.cmd(&["SET", "ttl", "v", "EX", "1000"]);
+    for i in 1..=5 {
+        c.cmd(&["XADD", "st", &format!("{i}-0"), "f", &i.to_string()]);
+    }
+    c.cmd(&["XGROUP", "CREATE", "st", "g", "0"]);
+    c.cmd(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "alice",
+        "COUNT",
+        "2",
+        "STREAMS",
+        "st",
+        ">",
+    ]);
+    let before = digest_of(&mut c, &["DEBUG", "DIGEST"]);
+    let keys = [
+        "ints",
+        "was_table",
+        "bighash",
+        "bigz",
+        "list",
+        "smallhash",
+        "ttl",
+        "st",
+    ];
+    let mut values_before = Vec::new();
+    for k in keys {
+        values_before.push(digest_of(&mut c, &["DEBUG", "DIGEST-VALUE", k]));
+    }
+    assert_eq!(c.cmds(&["DEBUG", "RELOAD"]), "+OK\r\n");
+    assert_eq!(
+        digest_of(&mut c, &["DEBUG", "DIGEST"]),
+        before,
+        "after DEBUG RELOAD"
+    );
+
+    let port = s.port.to_string();
+    let replica = ServerProc::start(&[DEBUG_ON, &["--replicaof", "127.0.0.1", &port]].concat());
+    let mut r = replica.conn();
+    let synced = crate::common::wait_until(std::time::Duration::from_secs(10), || {
+        r.cmds(&["DEBUG", "DIGEST"]) == format!("+{before}\r\n")
+    });
+    assert!(synced, "the replica's digest never matched its master's");
+
+    drop(c);
+    let _ = s.terminate();
+    let s = ServerProc::start_in(&dir.0, &args);
+    let mut c = s.conn();
+    for (k, v) in keys.iter().zip(&values_before) {
+        assert_eq!(
+            &digest_of(&mut c, &["DEBUG", "DIGEST-VALUE", k]),
+            v,
+            "{k} after a restart"
+        );
+    }
+    assert_eq!(
+        digest_of(&mut c, &["DEBUG", "DIGEST"]),
+        before,
+        "after a restart"
+    );
+}
