@@ -116,11 +116,12 @@ pub struct Client {
     pub parser: Parser,
     pub out: Vec<u8>,
     pub out_pos: usize,
+    /// `out` grew past what the loop keeps between turns (counted once in
+    /// INFO reply_buffer_expands until it is released).
+    pub reply_buf_big: bool,
     pub db: usize,
     pub proto: Proto,
     pub name: Option<Vec<u8>>,
-    pub lib_name: Option<Vec<u8>>,
-    pub lib_ver: Option<Vec<u8>>,
     pub authenticated: bool,
     /// The ACL user this client is authenticated as (None: the AOF
     /// loader's fake client, which is never checked).
@@ -250,11 +251,10 @@ impl Client {
             parser: Parser::new(u64::MAX),
             out: Vec::new(),
             out_pos: 0,
+            reply_buf_big: false,
             db: 0,
             proto: Proto::Resp2,
             name: None,
-            lib_name: None,
-            lib_ver: None,
             authenticated: true,
             user: None,
             pause_blocked: false,
@@ -395,13 +395,8 @@ impl Client {
             .as_deref()
             .map(|n| String::from_utf8_lossy(n).into_owned())
             .unwrap_or_default();
-        let lib = |v: &Option<Vec<u8>>| {
-            v.as_deref()
-                .map(|n| String::from_utf8_lossy(n).into_owned())
-                .unwrap_or_default()
-        };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem={} rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -433,8 +428,6 @@ impl Client {
                 Proto::Resp2 => 2,
                 Proto::Resp3 => 3,
             },
-            lib(&self.lib_name),
-            lib(&self.lib_ver),
         )
     }
 }

@@ -489,6 +489,8 @@ fn stats_section(srv: &Server, out: &mut String) -> bool {
     field!(out, "total_writes_processed", s.total_writes_processed);
     field!(out, "io_threaded_reads_processed", 0);
     field!(out, "io_threaded_writes_processed", 0);
+    field!(out, "reply_buffer_shrinks", s.reply_buffer_shrinks);
+    field!(out, "reply_buffer_expands", s.reply_buffer_expands);
     field!(
         out,
         "client_query_buffer_limit_disconnections",

@@ -780,6 +780,12 @@ impl Server {
             c.close_asap = true;
             return false;
         };
+        if !c.reply_buf_big && c.out.capacity() > OUT_BUF_KEEP_BYTES {
+            // INFO reply_buffer_expands: this reply buffer grew past what
+            // is kept between turns.
+            c.reply_buf_big = true;
+            self.stats.reply_buffer_expands += 1;
+        }
         while c.out_pos < c.out.len() {
             match stream.write(&c.out[c.out_pos..]) {
                 Ok(0) => {
@@ -806,6 +812,8 @@ impl Server {
         c.out_pos = 0;
         if c.out.capacity() > OUT_BUF_KEEP_BYTES {
             c.out = Vec::new();
+            c.reply_buf_big = false;
+            self.stats.reply_buffer_shrinks += 1;
         }
         true
     }

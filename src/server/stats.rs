@@ -60,6 +60,10 @@ pub struct Stats {
     pub client_output_buffer_limit_disconnections: u64,
     /// Clients closed by client eviction (maxmemory-clients).
     pub evicted_clients: u64,
+    /// Reply buffers that grew past the size kept between turns, and
+    /// big ones released once written (INFO reply_buffer_*).
+    pub reply_buffer_expands: u64,
+    pub reply_buffer_shrinks: u64,
     /// Indexed like the command table.
     pub commands: Vec<CommandStats>,
     /// The running command counts as failed although it replies no error:

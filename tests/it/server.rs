@@ -296,3 +296,49 @@ fn cluster_commands_answer_as_a_standalone_redis() {
         "#,
     );
 }
+
+/// CLIENT LIST and CLIENT INFO print the same fields in the same order as
+/// redis-server 7.0 (no 7.2 lib-name / lib-ver): tools parse these lines.
+#[test]
+fn client_list_fields_are_redis_7_0s() {
+    let names = |s: &ServerProc, args: &[&str]| -> Vec<String> {
+        let mut c = s.conn();
+        let line = c.cmds(args);
+        let line = line.lines().nth(1).unwrap_or_default().to_string();
+        line.split(' ')
+            .map(|kv| kv.split('=').next().unwrap_or_default().to_string())
+            .collect()
+    };
+    let ours = ServerProc::start(&[]);
+    let theirs = ServerProc::start_reference(&[]);
+    for args in [&["CLIENT", "LIST"][..], &["CLIENT", "INFO"]] {
+        let got = names(&ours, args);
+        assert!(got.len() > 20, "{got:?}");
+        assert_eq!(got, names(&theirs, args), "{args:?}");
+    }
+}
+
+/// INFO reply_buffer_expands / reply_buffer_shrinks (Redis 7.0 fields): a
+/// reply larger than the buffer a client keeps between turns grows it
+/// (one expand), and once written the big buffer is released (one
+/// shrink); small replies count neither.
+#[test]
+fn reply_buffer_expands_and_shrinks_are_counted() {
+    use crate::common::info_u64;
+    let s = ServerProc::start(&[]);
+    let mut c = s.conn();
+    let counts = |c: &mut crate::common::Conn| {
+        (
+            info_u64(c, "stats", "reply_buffer_expands"),
+            info_u64(c, "stats", "reply_buffer_shrinks"),
+        )
+    };
+    assert_eq!(c.cmds(&["SET", "big", &"v".repeat(1 << 20)]), "+OK\r\n");
+    let before = counts(&mut c);
+    for _ in 0..10 {
+        c.cmd(&["GET", "missing"]);
+    }
+    assert_eq!(counts(&mut c), before, "small replies");
+    assert_eq!(c.cmd(&["GET", "big"]).len(), (1 << 20) + 12);
+    assert_eq!(counts(&mut c), (before.0 + 1, before.1 + 1));
+}
