@@ -318,7 +318,7 @@ const PUBSUB_HELP: &[&str] = &[
     "SHARDNUMSUB [<shardchannel> ...]",
     "    Return the number of subscribers for the specified shard level channel(s)",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ];
 
 pub fn pubsub(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {

@@ -288,8 +288,10 @@ fn memory_section(srv: &Server, current: &Client, out: &mut String) -> bool {
     };
     field!(out, "allocator_frag_ratio", "1.00");
     field!(out, "allocator_frag_bytes", 0);
-    field!(out, "allocator_rss_ratio", "1.00");
-    field!(out, "allocator_rss_bytes", 0);
+    // No active/resident split with the system allocator: the whole gap
+    // to RSS is the allocator's (MEMORY STATS says the same).
+    field!(out, "allocator_rss_ratio", format!("{frag:.2}"));
+    field!(out, "allocator_rss_bytes", rss as i64 - used as i64);
     field!(out, "rss_overhead_ratio", "1.00");
     field!(out, "rss_overhead_bytes", 0);
     field!(out, "mem_fragmentation_ratio", format!("{frag:.2}"));

@@ -258,3 +258,60 @@ fn every_policy_keeps_memory_bounded() {
         );
     }
 }
+
+/// MEMORY STATS names the same fields, nested the same way and in the
+/// same order, as redis-server 7.0 (monitoring tools read it by name),
+/// in RESP2 and RESP3; MEMORY HELP and PUBSUB HELP read as 7.0's.
+#[test]
+fn memory_stats_fields_and_help_match_redis() {
+    /// The field names of a RESP2 flat map (or RESP3 map), nested ones as
+    /// `outer/inner`.
+    fn names(v: &redis::Value, prefix: &str, out: &mut Vec<String>) {
+        let pairs: Vec<(&redis::Value, &redis::Value)> = match v {
+            redis::Value::Array(items) => items
+                .chunks(2)
+                .filter_map(|p| Some((p.first()?, p.get(1)?)))
+                .collect(),
+            redis::Value::Map(items) => items.iter().map(|(k, v)| (k, v)).collect(),
+            _ => return,
+        };
+        for (k, v) in pairs {
+            let name = match k {
+                redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+                redis::Value::SimpleString(s) => s.clone(),
+                other => format!("{other:?}"),
+            };
+            out.push(format!("{prefix}{name}"));
+            names(v, &format!("{prefix}{name}/"), out);
+        }
+    }
+    let fields = |s: &ServerProc, resp3: bool| -> Vec<String> {
+        let mut c = s.conn();
+        c.cmd(&["SET", "k", "v"]);
+        c.cmd(&["EXPIRE", "k", "100"]);
+        let url = format!(
+            "redis://127.0.0.1:{}/{}",
+            s.port,
+            if resp3 { "?protocol=resp3" } else { "" }
+        );
+        let client = redis::Client::open(url).unwrap();
+        let mut con = client.get_connection().unwrap();
+        let v: redis::Value = redis::cmd("MEMORY").arg("STATS").query(&mut con).unwrap();
+        let mut out = Vec::new();
+        names(&v, "", &mut out);
+        out
+    };
+    let ours = ServerProc::start(&[]);
+    let theirs = ServerProc::start_reference(&[]);
+    for resp3 in [false, true] {
+        let got = fields(&ours, resp3);
+        assert!(
+            got.contains(&"db.0/overhead.hashtable.expires".to_string()),
+            "{got:?}"
+        );
+        assert_eq!(got, fields(&theirs, resp3), "resp3: {resp3}");
+    }
+    for help in [["MEMORY", "HELP"], ["PUBSUB", "HELP"]] {
+        assert_eq!(ours.conn().cmd(&help), theirs.conn().cmd(&help), "{help:?}");
+    }
+}
