@@ -39,10 +39,21 @@ const REFUSED_COMMANDS: &[&str] = &[
     "slaveof",
     "sync",
     "psync",
-    "debug",
     "monitor",
     "failover",
     "migrate",
+];
+
+/// DEBUG subcommands the harness runs: the ones that only read the
+/// dataset or answer a canned reply (SLEEP, RELOAD, POPULATE and the rest
+/// stall, touch files or allocate by an argument).
+const ALLOWED_DEBUG: &[&str] = &[
+    "digest",
+    "digest-value",
+    "object",
+    "protocol",
+    "error",
+    "help",
 ];
 
 /// Options whose CONFIG SET touches the file system or the network.
@@ -95,6 +106,8 @@ impl Offline {
         let poll = mio::Poll::new().expect("epoll_create");
         let config = Config {
             busy_reply_threshold: OFFLINE_BUSY_MS,
+            // For the DEBUG subcommands in `ALLOWED_DEBUG`.
+            enable_debug_command: "yes".into(),
             ..Config::default()
         };
         let mut srv = Server::new(config, poll, Vec::new());
@@ -116,6 +129,10 @@ impl Offline {
             return false;
         };
         let is = |a: &[u8], w: &str| a.eq_ignore_ascii_case(w.as_bytes());
+        if is(name, "debug") {
+            let sub = argv.get(1).copied().unwrap_or_default();
+            return !ALLOWED_DEBUG.iter().any(|w| is(sub, w));
+        }
         if REFUSED_COMMANDS.iter().any(|w| is(name, w)) {
             return true;
         }
@@ -235,6 +252,8 @@ const GEN_WORDS: &[&str] = &[
     "ASC",
     "DESC",
     "nosort",
+    "digest",
+    "digest-value",
     "#",
     "k*",
     "k*->f",
