@@ -1,8 +1,9 @@
 //! DEBUG: the subcommands a Redis user or a client library's test suite
 //! reaches for (Redis's debug.c): OBJECT, RELOAD, SLEEP,
 //! SET-ACTIVE-EXPIRE, POPULATE (bulk test data), PROTOCOL (one reply of
-//! each RESP3 type, for client tests), ERROR, LOG, CHANGE-REPL-ID, and
-//! DIGEST / DIGEST-VALUE (signatures computed in digest.rs).
+//! each RESP3 type, for client tests), ERROR, LOG, CHANGE-REPL-ID,
+//! LOADAOF (persistence::reload_aof), and DIGEST / DIGEST-VALUE
+//! (signatures computed in digest.rs).
 //!
 //! Must never: run unless `enable-debug-command` allows it (a protected
 //! command, as in Redis 7.0); propagate what it creates (POPULATE's keys
@@ -34,6 +35,8 @@ const DEBUG_HELP: &[&str] = &[
     "ERROR <string>",
     "    Return a Redis protocol error with <string> as message. Useful for clients",
     "    unit tests to simulate Redis errors.",
+    "LOADAOF",
+    "    Flush the AOF buffers on disk and reload the AOF in memory.",
     "LOG <message>",
     "    Write <message> to the server log.",
     "OBJECT <key>",
@@ -90,6 +93,24 @@ pub fn debug(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             c.reply().ok();
         }
         ("reload", _) => debug_reload(srv, c, argv)?,
+        ("loadaof", 2) => match crate::persistence::reload_aof(srv) {
+            Ok(()) => {
+                log::info!("Append Only File loaded by DEBUG LOADAOF");
+                c.reply().ok();
+            }
+            Err(crate::persistence::ReloadError::NotEnabled) => {
+                return Err(CmdError::msg("ERR AOF is not enabled"));
+            }
+            Err(crate::persistence::ReloadError::Flush(e)) => {
+                return Err(CmdError::msg(format!("ERR Error flushing the AOF: {e}")));
+            }
+            Err(crate::persistence::ReloadError::Load(e)) => {
+                // The dataset is gone and no log is open: serving on would
+                // acknowledge writes nothing records. Redis exits too.
+                log::error!("DEBUG LOADAOF: {e}. Exiting.");
+                std::process::exit(1);
+            }
+        },
         ("set-active-expire", 3) => {
             srv.active_expire_enabled = argv.get(2) != b"0";
             c.reply().ok();

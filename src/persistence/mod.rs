@@ -105,6 +105,44 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
     Ok(())
 }
 
+/// DEBUG LOADAOF: write and fsync the log, empty the dataset, and load
+/// the append-only directory again as at startup (which reopens the log
+/// where it ends). Nothing is propagated: replicas keep what they have,
+/// as with Redis. Errors before the dataset is emptied leave everything
+/// as it was; a load that fails after it is fatal to the caller (Redis
+/// exits then too: the log on disk is intact, a restart recovers it).
+pub fn reload_aof(srv: &mut Server) -> Result<(), ReloadError> {
+    let Some(aof) = srv.aof.as_mut() else {
+        return Err(ReloadError::NotEnabled);
+    };
+    aof.flush_and_sync()
+        .map_err(|e| ReloadError::Flush(e.to_string()))?;
+    rewrite::kill_child(srv);
+    // Closing the log stops its fsync thread; loading opens it again.
+    srv.aof = None;
+    for db in 0..srv.ks.dbs.len() {
+        crate::lazyfree::free_db(srv.ks.flush_db(db));
+    }
+    srv.ks.tracking.flush();
+    // The base holds the function libraries and the log their FUNCTION
+    // LOADs: they come back with the data.
+    srv.scripting.functions.flush();
+    load_aof_dir(srv).map_err(ReloadError::Load)?;
+    srv.ks.dirty = 0;
+    Ok(())
+}
+
+/// Why DEBUG LOADAOF did not reload.
+#[derive(Debug)]
+pub enum ReloadError {
+    /// `appendonly no`: there is no log of ours to load.
+    NotEnabled,
+    /// Writing the log before the reload failed (nothing was touched).
+    Flush(String),
+    /// The dataset was emptied and the log could not be loaded.
+    Load(String),
+}
+
 /// Load the append-only directory: find (or adopt) the manifest, load the
 /// base, replay the incremental files in order, then append to the last
 /// one (creating it if the manifest names none). Files the manifest does

@@ -286,3 +286,40 @@ fn digest_survives_reload_restart_and_replication() {
         "after a restart"
     );
 }
+
+/// DEBUG LOADAOF empties the dataset and replays the log: what was logged
+/// comes back (same digest), what never was (DEBUG POPULATE's keys, not
+/// propagated) is gone, and the log goes on recording after it. Without
+/// an AOF it is refused (Redis 7.0 exits there).
+#[test]
+fn debug_loadaof_replays_the_log() {
+    let dir = crate::common::TempDir::new("loadaof");
+    let mut args = DEBUG_ON.to_vec();
+    args.extend(["--appendonly", "yes"]);
+    let mut s = ServerProc::start_in(&dir.0, &args);
+    let mut c = s.conn();
+    c.cmd(&["SET", "a", "1"]);
+    c.cmd(&["HSET", "h", "f", "v"]);
+    c.cmd(&["SET", "ttl", "v", "EX", "1000"]);
+    let logged = digest_of(&mut c, &["DEBUG", "DIGEST"]);
+    assert_eq!(c.cmds(&["DEBUG", "POPULATE", "10"]), "+OK\r\n");
+    assert_eq!(c.cmds(&["DBSIZE"]), ":13\r\n");
+    assert_eq!(c.cmds(&["DEBUG", "LOADAOF"]), "+OK\r\n");
+    assert_eq!(c.cmds(&["DBSIZE"]), ":3\r\n");
+    assert_eq!(digest_of(&mut c, &["DEBUG", "DIGEST"]), logged);
+    assert_eq!(c.cmds(&["SET", "after", "2"]), "+OK\r\n");
+    drop(c);
+    let _ = s.terminate();
+    let s = ServerProc::start_in(&dir.0, &args);
+    let mut c = s.conn();
+    assert_eq!(
+        c.cmds(&["MGET", "a", "after"]),
+        "*2\r\n$1\r\n1\r\n$1\r\n2\r\n"
+    );
+
+    let off = ServerProc::start(DEBUG_ON);
+    assert_eq!(
+        off.conn().cmds(&["DEBUG", "LOADAOF"]),
+        "-ERR AOF is not enabled\r\n"
+    );
+}
