@@ -212,13 +212,45 @@ impl<W: Write> Write for Crc64Writer<W> {
 /// On an error (ENOSPC, a closed pipe...) it returns at once and nothing
 /// more reaches `out`: bytes still buffered are dropped, not flushed.
 /// `out` is not fsynced here (a pipe cannot be; files are by the caller).
+/// Which parts of the dataset a snapshot holds: a full sync or a file
+/// has everything; a replica may ask for less (REPLCONF rdb-filter-only:
+/// `redis-cli --functions-rdb` wants the function libraries only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotParts {
+    pub keys: bool,
+    pub functions: bool,
+}
+
+impl SnapshotParts {
+    pub const ALL: SnapshotParts = SnapshotParts {
+        keys: true,
+        functions: true,
+    };
+}
+
+impl Default for SnapshotParts {
+    fn default() -> Self {
+        SnapshotParts::ALL
+    }
+}
+
 pub fn write_snapshot<W: Write>(srv: &Server, out: &mut W) -> io::Result<()> {
+    write_snapshot_parts(srv, out, SnapshotParts::ALL)
+}
+
+/// [`write_snapshot`] of only the `parts` asked for (the header and its
+/// fields are always there).
+pub fn write_snapshot_parts<W: Write>(
+    srv: &Server,
+    out: &mut W,
+    parts: SnapshotParts,
+) -> io::Result<()> {
     let hashing = Crc64Writer {
         inner: out,
         digest: CRC64.digest(),
     };
     let mut buf = io::BufWriter::with_capacity(WRITE_BUFFER_BYTES, hashing);
-    let body = put_snapshot_body(srv, &mut buf).and_then(|()| buf.flush());
+    let body = put_snapshot_body(srv, &mut buf, parts).and_then(|()| buf.flush());
     // `into_parts`, not drop or `into_inner`: those would try once more
     // to write what a failed write left in the buffer.
     let (hashing, _unwritten) = buf.into_parts();
@@ -229,7 +261,7 @@ pub fn write_snapshot<W: Write>(srv: &Server, out: &mut W) -> io::Result<()> {
 }
 
 /// Everything up to and including the EOF opcode (the checksummed part).
-fn put_snapshot_body<W: Write>(srv: &Server, out: &mut W) -> io::Result<()> {
+fn put_snapshot_body<W: Write>(srv: &Server, out: &mut W, parts: SnapshotParts) -> io::Result<()> {
     out.write_all(format!("REDIS{RDB_VERSION:04}").as_bytes())?;
     let aux: [(&str, String); 5] = [
         (
@@ -272,13 +304,14 @@ fn put_snapshot_body<W: Write>(srv: &Server, out: &mut W) -> io::Result<()> {
     }
     // Function libraries come before the databases, as Redis 7.0 writes
     // them: loading them needs nothing else from the file.
-    for code in srv.scripting.functions.codes() {
+    let codes = srv.scripting.functions.codes();
+    for code in codes.filter(|_| parts.functions) {
         out.write_all(&[OP_FUNCTION2])?;
         put_str(out, code)?;
     }
     let now = srv.ks.now_ms;
     for (db, d) in srv.ks.dbs.iter().enumerate() {
-        if d.dict.is_empty() {
+        if d.dict.is_empty() || !parts.keys {
             continue;
         }
         out.write_all(&[OP_SELECTDB])?;

@@ -25,6 +25,7 @@ use super::{ReplicaPeer, Waiter, MAX_REPLICAS};
 use crate::commands::{parse_int, Argv};
 use crate::connection::Client;
 use crate::errors::{CmdError, CmdResult};
+use crate::persistence::rdb::SnapshotParts;
 use crate::server::Server;
 
 impl Server {
@@ -328,6 +329,32 @@ fn peer(srv: &Server, c: &mut Client) {
     }
 }
 
+/// REPLCONF rdb-filter-only's value: the parts of the snapshot to
+/// include, space-separated (quotes allowed); "" means none (an RDB with
+/// only its header), `functions` the function libraries without keys,
+/// Redis 7.0's only filter. Its error texts.
+fn parse_rdb_filter(v: &[u8]) -> Result<SnapshotParts, CmdError> {
+    let text = String::from_utf8_lossy(v);
+    if text.matches('"').count() % 2 == 1 || text.matches('\'').count() % 2 == 1 {
+        return Err(CmdError::msg("ERR Missing rdb-filter-only values"));
+    }
+    let mut parts = SnapshotParts {
+        keys: false,
+        functions: false,
+    };
+    for word in text.split_whitespace() {
+        let word = word.trim_matches(|c| c == '"' || c == '\'');
+        if word.eq_ignore_ascii_case("functions") {
+            parts.functions = true;
+        } else if !word.is_empty() {
+            return Err(CmdError::msg(format!(
+                "ERR Unsupported rdb-filter-only option: {word}"
+            )));
+        }
+    }
+    Ok(parts)
+}
+
 /// REPLCONF listening-port <port> | ip-address <ip> | capa <c> ... |
 /// ACK <offset> | GETACK *.
 pub fn replconf(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
@@ -386,6 +413,12 @@ pub fn replconf(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             }
         } else if argv.is(j, "getack") {
             // Only meaningful from a master.
+        } else if argv.is(j, "rdb-filter-only") {
+            let parts = parse_rdb_filter(v)?;
+            peer(srv, c);
+            if let Some(r) = c.repl.as_mut() {
+                r.snapshot_parts = parts;
+            }
         } else {
             return Err(CmdError::Other(
                 format!(
@@ -625,10 +658,13 @@ impl Server {
             return;
         }
         self.repl.snapshot_wait_since_ms = None;
-        if self.replicas_waiting_snapshot() == 0 {
+        // Replicas share a snapshot when they asked for the same parts
+        // (REPLCONF rdb-filter-only): this one is for the first waiting
+        // replica's parts; the others wait for the next.
+        let Some(parts) = self.waiting_snapshot_parts() else {
             return; // they all left meanwhile
-        }
-        let child = match super::snapshot_child::spawn(self) {
+        };
+        let child = match super::snapshot_child::spawn(self, parts) {
             Ok(c) => c,
             Err(e) => {
                 log::warn!(
@@ -652,7 +688,11 @@ impl Server {
             let Some(Some(c)) = self.clients.get_mut(slot) else {
                 continue;
             };
-            if !c.repl.as_ref().is_some_and(|r| r.wait_snapshot) {
+            if !c
+                .repl
+                .as_ref()
+                .is_some_and(|r| r.wait_snapshot && r.snapshot_parts == parts)
+            {
                 continue;
             }
             // Keepalive newlines not yet written go first, then the
@@ -689,6 +729,21 @@ impl Server {
         // The replicas load a dataset with no database selected on the
         // stream.
         self.prop.stream_db = None;
+        // Replicas that asked for other parts get the next snapshot.
+        if self.replicas_waiting_snapshot() > 0 {
+            self.repl.snapshot_wait_since_ms = Some(now);
+        }
+    }
+
+    /// The parts the first replica waiting for a snapshot asked for.
+    fn waiting_snapshot_parts(&self) -> Option<SnapshotParts> {
+        self.repl
+            .replicas
+            .iter()
+            .filter_map(|&s| self.clients.get(s).and_then(|c| c.as_deref()))
+            .filter_map(|c| c.repl.as_deref())
+            .find(|r| r.wait_snapshot)
+            .map(|r| r.snapshot_parts)
     }
 
     /// Every loop turn while a snapshot child runs: copy its output; when

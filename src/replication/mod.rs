@@ -47,6 +47,8 @@ pub struct ReplicaPeer {
     /// first ACK (as Redis): a replica reading up to the marker could not
     /// tell stream bytes that follow it in the same read from the payload.
     pub hold_stream: bool,
+    /// What its full-sync snapshot holds (REPLCONF rdb-filter-only).
+    pub snapshot_parts: crate::persistence::rdb::SnapshotParts,
 }
 
 /// A client blocked in WAIT.

@@ -19,6 +19,7 @@
 //! get their live stream buffered from that same instant); the payload
 //! buffer only ever holds what our own child encoded from our own dataset.
 
+use crate::persistence::rdb::SnapshotParts;
 use crate::server::Server;
 use mio::unix::SourceFd;
 use mio::{Interest, Token};
@@ -55,9 +56,10 @@ pub enum Outcome {
     Failed(String),
 }
 
-/// Fork the snapshot child. The parent gets the child, with the pipe's
-/// read end registered (readable wakes the loop).
-pub fn spawn(srv: &mut Server) -> io::Result<SnapshotChild> {
+/// Fork the snapshot child, encoding `parts` of the dataset. The parent
+/// gets the child, with the pipe's read end registered (readable wakes
+/// the loop).
+pub fn spawn(srv: &mut Server, parts: SnapshotParts) -> io::Result<SnapshotChild> {
     let mut fds = [0 as libc::c_int; 2];
     // SAFETY: pipe2 fills `fds` with two new descriptors on success.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -78,7 +80,7 @@ pub fn spawn(srv: &mut Server) -> io::Result<SnapshotChild> {
         crate::persistence::fault::snapshot_child_delay();
         let mut out = std::fs::File::from(wr);
         // Streamed: the child holds a write buffer, never the image.
-        let ok = crate::persistence::rdb::write_snapshot(srv, &mut out).is_ok();
+        let ok = crate::persistence::rdb::write_snapshot_parts(srv, &mut out, parts).is_ok();
         // SAFETY: terminate the child at once, as Redis's child does.
         unsafe { libc::_exit(if ok { 0 } else { 1 }) };
     }

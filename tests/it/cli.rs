@@ -66,3 +66,51 @@ fn redis_cli_scan_iterates_everything() {
     keys.dedup();
     assert_eq!(keys.len(), 500);
 }
+
+/// `redis-cli --rdb` and `--functions-rdb` (REPLCONF rdb-filter-only
+/// functions, then SYNC): the whole dataset, or only the function
+/// libraries. Each file loads into redis-server 7.0 with what it should
+/// hold.
+#[test]
+fn redis_cli_rdb_and_functions_rdb() {
+    let s = ServerProc::start(&["--repl-diskless-sync-delay", "0"]);
+    let lib = "#!lua name=clilib\nredis.register_function('f', function() return 1 end)";
+    assert_eq!(cli(s.port, &["FUNCTION", "LOAD", lib]), "clilib\n");
+    assert_eq!(cli(s.port, &["SET", "k", "v"]), "OK\n");
+    assert_eq!(cli(s.port, &["HSET", "h", "f", "v"]), "1\n");
+    let dir = crate::common::TempDir::new("clirdb");
+    for (flag, file, dbsize) in [
+        ("--rdb", "all.rdb", "2"),
+        ("--functions-rdb", "functions.rdb", "0"),
+    ] {
+        let path = dir.0.join(file);
+        cli(s.port, &[flag, path.to_str().unwrap()]);
+        let r =
+            ServerProc::start_reference(&["--dir", dir.0.to_str().unwrap(), "--dbfilename", file]);
+        assert_eq!(cli(r.port, &["DBSIZE"]), format!("{dbsize}\n"), "{flag}");
+        let libs = cli(r.port, &["FUNCTION", "LIST"]);
+        assert!(libs.contains("clilib"), "{flag}: {libs}");
+    }
+}
+
+/// REPLCONF rdb-filter-only's answers, as redis-server 7.0's.
+#[test]
+fn replconf_rdb_filter_only_matches_redis() {
+    let ours = ServerProc::start(&[]);
+    let theirs = ServerProc::start_reference(&[]);
+    for value in [
+        "functions",
+        "",
+        "foo",
+        "functions foo",
+        "\"unbalanced",
+        "FUNCTIONS",
+    ] {
+        let args = ["REPLCONF", "rdb-filter-only", value];
+        assert_eq!(
+            ours.conn().cmds(&args),
+            theirs.conn().cmds(&args),
+            "{value:?}"
+        );
+    }
+}
