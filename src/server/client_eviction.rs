@@ -14,8 +14,9 @@
 //!
 //! Must never: evict a replica, our master's link, or a client with
 //! CLIENT NO-EVICT on (a no-evict client's memory still counts toward the
-//! total, as in Redis); walk the clients per request: only per eviction,
-//! and once when a limit is first set. Until then (the default is 0)
+//! total, as in Redis); walk the clients per request: only when over the
+//! limit (one sorted pass however many are evicted), and once when a
+//! limit is first set. Until then (the default is 0)
 //! nothing is tracked: the hot path pays one branch.
 //!
 //! Invariant: while `tracking`, `total` is the sum of `mem_counted` over
@@ -81,25 +82,30 @@ impl Server {
             self.client_mem.warned = false;
             return;
         }
-        while self.client_mem.total >= limit {
-            let largest = self
-                .clients
-                .iter()
-                .enumerate()
-                .filter_map(|(slot, c)| c.as_deref().map(|c| (slot, c)))
-                .filter(|(_, c)| !c.no_evict && c.mem_counted > 0)
-                .max_by_key(|(_, c)| c.mem_counted)
-                .map(|(slot, c)| (slot, c.info_line(self.ks.now_ms)));
-            let Some((slot, info)) = largest else {
-                if !self.client_mem.warned {
-                    log::warn!("Over client maxmemory after evicting all evictable clients");
-                    self.client_mem.warned = true;
-                }
+        // Largest first: one sorted pass, so evicting many clients at
+        // once costs O(n log n), not a scan per eviction.
+        let mut candidates: Vec<(usize, usize)> = self
+            .clients
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, c)| c.as_deref().map(|c| (slot, c)))
+            .filter(|(_, c)| !c.no_evict && c.mem_counted > 0)
+            .map(|(slot, c)| (c.mem_counted, slot))
+            .collect();
+        candidates.sort_unstable_by(|a, b| b.cmp(a));
+        for (_, slot) in candidates {
+            if self.client_mem.total < limit {
                 return;
-            };
-            log::info!("Evicting client: {info}");
+            }
+            if let Some(c) = self.clients[slot].as_deref() {
+                log::info!("Evicting client: {}", c.info_line(self.ks.now_ms));
+            }
             self.stats.evicted_clients += 1;
             self.close_client_in_table(slot);
+        }
+        if self.client_mem.total >= limit && !self.client_mem.warned {
+            log::warn!("Over client maxmemory after evicting all evictable clients");
+            self.client_mem.warned = true;
         }
     }
 
