@@ -11,8 +11,10 @@ use super::Server;
 use crate::db::unix_ms;
 use std::time::{Duration, Instant};
 
-/// Share of each cron period active expiry may use (Redis: 25%).
+/// Share of each cron period active expiry may use (Redis: 25%), and
+/// what each step of active-expire-effort above 1 adds to it.
 const EXPIRE_CYCLE_BUDGET_PERCENT: u64 = 25;
+const EXPIRE_CYCLE_BUDGET_PERCENT_PER_EFFORT: u64 = 2;
 
 impl Server {
     pub fn cron(&mut self) {
@@ -22,9 +24,12 @@ impl Server {
         // A CLIENT PAUSE freezes the dataset: no active expiry (Redis).
         if self.active_expire_enabled && !self.ks.is_replica && !self.paused_now() {
             let period_us = 1_000_000 / hz;
-            let budget = Duration::from_micros(period_us * EXPIRE_CYCLE_BUDGET_PERCENT / 100);
+            let effort = self.config.active_expire_effort.clamp(1, 10);
+            let percent =
+                EXPIRE_CYCLE_BUDGET_PERCENT + EXPIRE_CYCLE_BUDGET_PERCENT_PER_EFFORT * (effort - 1);
+            let budget = Duration::from_micros(period_us * percent / 100);
             let started = Instant::now();
-            self.ks.active_expire_cycle(budget);
+            self.ks.active_expire_cycle(budget, effort);
             // Each key active expiry deleted is its own unit: a DEL.
             if !self.ks.expired_log.is_empty() {
                 self.propagate_active_expiry();

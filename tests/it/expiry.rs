@@ -127,3 +127,45 @@ fn storing_over_an_expired_key_creates_it() {
     assert_eq!(ours[3], ":-1\r\n", "KEEPTTL kept a dead deadline");
     assert_eq!(ours[7], "expired_keys:2");
 }
+
+/// active-expire-effort: with 5% of the volatile keys expired, effort 1
+/// stops after one batch per database each cycle (5% is under its 10%
+/// tolerance) while effort 10 (1% tolerance) keeps going. Two servers
+/// with the same keys run side by side: by the time effort 10 has
+/// reclaimed nearly all the expired keys, effort 1 has reclaimed far
+/// fewer.
+#[test]
+fn active_expire_effort_reclaims_faster() {
+    fn fill(s: &ServerProc) -> Conn {
+        let mut c = s.conn();
+        let mut batch = Vec::new();
+        for i in 0..40_000 {
+            let ttl = if i % 20 == 0 { "300" } else { "3600000" };
+            batch.extend(crate::common::encode(&[
+                b"SET",
+                format!("k{i}").as_bytes(),
+                b"v",
+                b"PX",
+                ttl.as_bytes(),
+            ]));
+        }
+        c.send_raw(&batch);
+        for _ in 0..40_000 {
+            c.read_reply();
+        }
+        c
+    }
+    let expired = |c: &mut Conn| crate::common::info_u64(c, "stats", "expired_keys");
+    let low = ServerProc::start(&["--active-expire-effort", "1"]);
+    let high = ServerProc::start(&["--active-expire-effort", "10"]);
+    let mut l = fill(&low);
+    let mut h = fill(&high);
+    // 2000 keys expire 300 ms after they were set.
+    assert!(
+        wait_until(Duration::from_secs(20), || expired(&mut h) >= 1900),
+        "effort 10 reclaimed only {} of 2000",
+        expired(&mut h)
+    );
+    let at_low = expired(&mut l);
+    assert!(at_low < 1000, "effort 1 reclaimed {at_low} as fast");
+}
