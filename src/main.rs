@@ -45,7 +45,19 @@ fn main() {
             std::process::exit(1);
         }
     };
+    let mut config = config;
     init_logging(&config);
+    if config.daemonize {
+        // Before the listeners, as Redis: the parent returns at once and
+        // only the log tells what happens next.
+        if let Err(e) = redislite::server::daemonize::daemonize() {
+            log::error!("Can't daemonize: {e}");
+            std::process::exit(1);
+        }
+        if config.pidfile.is_empty() {
+            config.pidfile = redislite::server::daemonize::DEFAULT_PIDFILE.into();
+        }
+    }
     // Before anything looks a command up (the ACL file below does).
     if let Err(e) = redislite::commands::table::install_renames(&config.renames) {
         eprintln!("{e}");
@@ -141,7 +153,10 @@ fn main() {
 }
 
 /// RUST_LOG wins when set; otherwise the config's `loglevel` maps to a
-/// filter (debug/verbose -> debug, notice -> info, warning -> warn).
+/// filter (debug/verbose -> debug, notice -> info, warning -> warn). The
+/// log goes to `logfile` (appended to, created if missing) or, when it
+/// is "", to standard error. A log file that cannot be opened stops the
+/// start, with Redis's message.
 fn init_logging(config: &config::Config) {
     let default = match config.loglevel.as_str() {
         "debug" => "debug",
@@ -151,7 +166,35 @@ fn init_logging(config: &config::Config) {
         _ => "info",
     };
     let env = env_logger::Env::default().default_filter_or(default);
-    env_logger::Builder::from_env(env)
-        .format_timestamp_millis()
-        .init();
+    let mut builder = env_logger::Builder::from_env(env);
+    // Redis's line format (observe/log_format.rs).
+    builder.format(move |buf, record| {
+        use redislite::observe::log_format::{level_mark, timestamp};
+        use std::io::Write;
+        writeln!(
+            buf,
+            "{}:M {} {} {}",
+            // After `daemonize` the pid is the child's: read it per line.
+            std::process::id(),
+            timestamp(redislite::db::unix_ms()),
+            level_mark(record.level()),
+            record.args()
+        )
+    });
+    if !config.logfile.is_empty() {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&config.logfile);
+        match file {
+            Ok(f) => {
+                builder.target(env_logger::Target::Pipe(Box::new(f)));
+            }
+            Err(e) => {
+                eprintln!("Can't open the log file: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    builder.init();
 }

@@ -6,6 +6,7 @@ pub mod hotkeys;
 pub mod info;
 pub mod latency;
 pub mod latencystats;
+pub mod log_format;
 pub mod metrics;
 pub mod monitor;
 pub mod slowlog;

@@ -19,6 +19,7 @@ pub mod blocking;
 pub mod busy_loop;
 pub mod client_eviction;
 pub mod cron;
+pub mod daemonize;
 pub mod event_loop;
 pub mod fuzz_entry;
 pub mod http;
