@@ -646,3 +646,110 @@ fn sigterm_keeps_serving_when_the_final_save_fails_unless_on_sigterm_force() {
     );
     assert_eq!(s.terminate(), Some(0));
 }
+
+/// A daemonized server's pid, killed (SIGKILL) on drop unless it already
+/// exited: a failing assertion must not leave it running. It is ours: we
+/// started it, and its pidfile told us the pid.
+struct Daemon(i32);
+
+impl Daemon {
+    /// Gone: no such process, or a zombie nobody reaped yet (in a
+    /// container the reaper may be slow or missing).
+    fn exited(&self) -> bool {
+        match std::fs::read_to_string(format!("/proc/{}/stat", self.0)) {
+            Err(_) => true,
+            Ok(stat) => stat
+                .rsplit(')')
+                .next()
+                .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if !self.exited() {
+            // SAFETY: a signal to a process we started.
+            unsafe { libc::kill(self.0, libc::SIGKILL) };
+        }
+    }
+}
+
+/// `daemonize yes` with `logfile` and `pidfile`, as Debian's stock
+/// redis.conf sets them: the command returns at once with status 0 and
+/// prints nothing, the server runs on in a session of its own with its
+/// pid in the pidfile, logs there in Redis's line format, and removes the
+/// pidfile when it is shut down.
+#[test]
+fn daemonize_logfile_and_pidfile_as_redis() {
+    let d = TempDir::new("daemonize");
+    let port = free_port();
+    let pidfile = d.0.join("redis.pid");
+    let logfile = d.0.join("redis.log");
+    let out = Command::new(crate::common::SERVER_BIN)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--daemonize",
+            "yes",
+        ])
+        .args(["--pidfile", pidfile.to_str().unwrap()])
+        .args(["--logfile", logfile.to_str().unwrap()])
+        .args(["--dir", d.0.to_str().unwrap()])
+        .output()
+        .expect("start the server");
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
+    let pid = || -> Option<i32> { std::fs::read_to_string(&pidfile).ok()?.trim().parse().ok() };
+    assert!(
+        wait_until(Duration::from_secs(10), || pid().is_some()),
+        "no pidfile"
+    );
+    let daemon = Daemon(pid().unwrap());
+    // SAFETY: getsid reads a process attribute.
+    assert_eq!(
+        unsafe { libc::getsid(daemon.0) },
+        daemon.0,
+        "not a session leader"
+    );
+    let log = || std::fs::read_to_string(&logfile).unwrap_or_default();
+    assert!(
+        wait_until(Duration::from_secs(10), || log()
+            .contains("Ready to accept connections")),
+        "log: {}",
+        log()
+    );
+    // `<pid>:M 27 Nov 2026 21:58:00.123 * Ready to accept connections tcp`
+    let line = log()
+        .lines()
+        .find(|l| l.contains("Ready to accept"))
+        .unwrap_or_default()
+        .to_string();
+    let words: Vec<&str> = line.split(' ').collect();
+    assert_eq!(words[0], format!("{}:M", daemon.0), "{line}");
+    assert_eq!(words[5], "*", "{line}");
+    let mut c = Conn::connect(port);
+    assert_eq!(c.cmds(&["PING"]), "+PONG\r\n");
+    c.send(&[b"SHUTDOWN", b"NOSAVE"]);
+    assert!(
+        wait_until(Duration::from_secs(10), || daemon.exited()),
+        "still running after SHUTDOWN"
+    );
+    assert!(!pidfile.exists(), "pidfile left behind");
+    assert!(log().contains("ready to exit"), "{}", log());
+}
+
+/// A log file that cannot be opened stops the start with Redis's message.
+#[test]
+fn unopenable_logfile_exits_1() {
+    let out = Command::new(crate::common::SERVER_BIN)
+        .args(["--port", &free_port().to_string()])
+        .args(["--logfile", "/nonexistent-dir-for-redislite/x.log"])
+        .output()
+        .expect("start the server");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("Can't open the log file: "), "{err}");
+}
