@@ -116,6 +116,12 @@ pub struct Keyspace {
     /// Set while an LFU maxmemory policy is selected: objects' clock field
     /// then holds an LFU counter instead of an access time (as Redis).
     pub lfu: Option<LfuParams>,
+    /// lazyfree-lazy-expire / lazyfree-lazy-server-del (mirrored from the
+    /// config): big values removed by expiry, or by the server itself
+    /// (an overwrite, RENAME's target, a key a command emptied), are
+    /// freed on the lazy-free thread.
+    pub lazy_expire: bool,
+    pub lazy_server_del: bool,
     /// The running command's client asked for CLIENT NO-TOUCH: its reads
     /// count as hits/misses but leave the access clock alone. Set by the
     /// dispatcher per command, so no command family has to special-case it.
@@ -188,6 +194,8 @@ impl Keyspace {
             dirty: 0,
             rng: seed,
             lfu: None,
+            lazy_expire: false,
+            lazy_server_del: false,
             client_no_touch: false,
             watch: WatchRegistry::default(),
             tracking: crate::tracking::Tracking::default(),
@@ -301,8 +309,11 @@ impl Keyspace {
     fn delete_expired(&mut self, db: usize, key: &[u8]) {
         // No client wrote the key (CLIENT TRACKING BCAST NOLOOP).
         self.tracking.deleting_unwritten = true;
-        self.delete(db, key);
+        let removed = self.remove(db, key);
         self.tracking.deleting_unwritten = false;
+        if let Some(obj) = removed.filter(|_| self.lazy_expire) {
+            crate::lazyfree::free_object(obj);
+        }
         self.expired_log.push((db, CompactBytes::new(key)));
         self.stats.expired_keys += 1;
         self.notifier.notify(notify::EXPIRED, "expired", db, key);
@@ -439,7 +450,10 @@ impl Keyspace {
             // A stream replaced by another value: a blocked XREADGROUP on
             // it must hear of it (see `signal_stream_gone`).
             wake = matches!(obj.value, Value::Stream(_)) && !self.blocked.is_empty();
-            obj.value = value;
+            let old = std::mem::replace(&mut obj.value, value);
+            if self.lazy_server_del {
+                crate::lazyfree::free_object(RObj::new(old, 0));
+            }
             // Overwriting counts as an access; under LFU the key keeps its
             // counter (Redis carries it over to the new value).
             obj.lru = match lfu_params {
@@ -568,8 +582,18 @@ impl Keyspace {
         Some(obj)
     }
 
+    /// Remove `key` as the server does (not DEL: see `commands::keys`),
+    /// freeing a big value in the background under lazyfree-lazy-server-del.
     pub fn delete(&mut self, db: usize, key: &[u8]) -> bool {
-        self.remove(db, key).is_some()
+        match self.remove(db, key) {
+            Some(obj) => {
+                if self.lazy_server_del {
+                    crate::lazyfree::free_object(obj);
+                }
+                true
+            }
+            None => false,
+        }
     }
 
     /// Set an absolute deadline on an existing key.

@@ -15,32 +15,29 @@ use crate::notify::GENERIC;
 use crate::server::Server;
 use crate::types::{CompactBytes, RObj};
 
+/// DEL: big values are freed in the background only under
+/// lazyfree-lazy-user-del (then it is UNLINK, as in Redis).
 pub fn del(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
-    let mut n = 0;
-    for key in argv.iter().skip(1) {
-        if srv.ks.expire_if_needed(c.db, key) {
-            continue;
-        }
-        if srv.ks.delete(c.db, key) {
-            srv.ks.notify(GENERIC, "del", c.db, key);
-            n += 1;
-        }
-    }
-    srv.ks.dirty += n as u64;
-    c.reply().int(n);
-    Ok(())
+    let lazy = srv.config.lazyfree_lazy_user_del;
+    delete_keys(srv, c, argv, lazy)
 }
 
 /// UNLINK: like DEL, but large values are freed on the lazy-free thread so
 /// deleting a huge key does not stall the loop.
 pub fn unlink(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    delete_keys(srv, c, argv, true)
+}
+
+fn delete_keys(srv: &mut Server, c: &mut Client, argv: &Argv, lazy: bool) -> CmdResult {
     let mut n = 0;
     for key in argv.iter().skip(1) {
         if srv.ks.expire_if_needed(c.db, key) {
             continue;
         }
         if let Some(obj) = srv.ks.remove(c.db, key) {
-            crate::lazyfree::free_object(obj);
+            if lazy {
+                crate::lazyfree::free_object(obj);
+            }
             srv.ks.notify(GENERIC, "del", c.db, key);
             n += 1;
         }
@@ -77,9 +74,7 @@ fn rename_key(srv: &mut Server, db: usize, src: &[u8], dst: &[u8]) {
     let Some(obj) = srv.ks.remove(db, src) else {
         return;
     };
-    if let Some(old) = srv.ks.remove(db, dst) {
-        crate::lazyfree::free_object(old);
-    }
+    srv.ks.delete(db, dst);
     srv.ks.add_object(db, dst, obj);
     if let Some(when) = ttl {
         srv.ks.set_expire(db, dst, when);

@@ -346,6 +346,8 @@ impl Server {
         crate::acl::set_pubsub_default(self.config.acl_pubsub_allchannels);
         self.ks.notifier.flags =
             crate::notify::parse_flags(&self.config.notify_keyspace_events).unwrap_or(0);
+        self.ks.lazy_expire = self.config.lazyfree_lazy_expire;
+        self.ks.lazy_server_del = self.config.lazyfree_lazy_server_del;
         self.ks.lfu = self
             .config
             .maxmemory_policy

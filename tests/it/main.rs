@@ -42,6 +42,7 @@ mod fuzz_socket;
 mod geo;
 mod hashes;
 mod keys;
+mod lazyfree;
 mod lifecycle;
 mod limits;
 mod lists;
