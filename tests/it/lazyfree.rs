@@ -22,7 +22,7 @@ fn session(s: &ServerProc) -> Vec<u64> {
     let mut counts = Vec::new();
     // A background free completes on its own thread: wait until the
     // count settles (the step before it is the expected floor).
-    let mut settle = |c: &mut Conn, at_least: u64| -> u64 {
+    let settle = |c: &mut Conn, at_least: u64| -> u64 {
         wait_until(Duration::from_secs(5), || {
             info_u64(c, "memory", "lazyfreed_objects") >= at_least
         });
