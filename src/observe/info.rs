@@ -124,7 +124,7 @@ fn server_section(srv: &Server, out: &mut String) -> bool {
     field!(out, "server_time_usec", now_us);
     field!(out, "uptime_in_seconds", uptime);
     field!(out, "uptime_in_days", uptime / 86400);
-    field!(out, "hz", srv.config.hz);
+    field!(out, "hz", srv.effective_hz());
     field!(out, "configured_hz", srv.config.hz);
     field!(out, "lru_clock", crate::db::info_lru_clock(srv.ks.now_ms));
     field!(out, "executable", srv.executable_path);

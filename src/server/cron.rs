@@ -16,11 +16,32 @@ use std::time::{Duration, Instant};
 const EXPIRE_CYCLE_BUDGET_PERCENT: u64 = 25;
 const EXPIRE_CYCLE_BUDGET_PERCENT_PER_EFFORT: u64 = 2;
 
+/// dynamic-hz: the cron frequency doubles while more than this many
+/// clients would be visited per tick (Redis's MAX_CLIENTS_PER_CLOCK_TICK).
+const DYNAMIC_HZ_CLIENTS_PER_TICK: u32 = 200;
+/// The most `hz` may reach, configured or dynamic.
+const HZ_MAX: u32 = 500;
+
 impl Server {
+    /// The cron frequency now (INFO `hz`): the configured `hz`, doubled
+    /// (up to 500) while there are more than 200 clients per tick, when
+    /// dynamic-hz is on (as Redis), so the client sweep and expiry keep
+    /// up with many connections.
+    pub fn effective_hz(&self) -> u32 {
+        let mut hz = self.config.hz.clamp(1, HZ_MAX);
+        if self.config.dynamic_hz {
+            let clients = u32::try_from(self.connected_clients).unwrap_or(u32::MAX);
+            while clients / hz > DYNAMIC_HZ_CLIENTS_PER_TICK && hz < HZ_MAX {
+                hz = (hz * 2).min(HZ_MAX);
+            }
+        }
+        hz
+    }
+
     pub fn cron(&mut self) {
         self.clock = super::WallClock::new();
         self.ks.now_ms = unix_ms();
-        let hz = self.config.hz.clamp(1, 500) as u64;
+        let hz = u64::from(self.effective_hz());
         // A CLIENT PAUSE freezes the dataset: no active expiry (Redis).
         if self.active_expire_enabled && !self.ks.is_replica && !self.paused_now() {
             let period_us = 1_000_000 / hz;

@@ -269,7 +269,7 @@ impl Server {
             }
             if Instant::now() >= next_cron {
                 self.cron();
-                let period_ms = 1000 / self.config.hz.clamp(1, 500) as u64;
+                let period_ms = 1000 / u64::from(self.effective_hz());
                 next_cron = Instant::now() + Duration::from_millis(period_ms);
             }
             self.before_sleep();

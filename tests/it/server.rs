@@ -342,3 +342,36 @@ fn reply_buffer_expands_and_shrinks_are_counted() {
     assert_eq!(c.cmd(&["GET", "big"]).len(), (1 << 20) + 12);
     assert_eq!(counts(&mut c), (before.0 + 1, before.1 + 1));
 }
+
+/// dynamic-hz (on by default): with `hz 1` and 250 clients (more than
+/// 200 per tick), INFO hz doubles to 2 while configured_hz stays 1, on
+/// both servers (Redis recomputes it at its next tick); with dynamic-hz
+/// off it stays 1.
+#[test]
+fn dynamic_hz_follows_the_client_count_as_redis() {
+    use crate::common::{info_str, Conn};
+    let ours = ServerProc::start(&["--hz", "1"]);
+    let theirs = ServerProc::start_reference(&["--hz", "1"]);
+    for srv in [&ours, &theirs] {
+        let mut idle: Vec<Conn> = (0..250).map(|_| srv.conn()).collect();
+        for c in idle.iter_mut() {
+            assert_eq!(c.cmds(&["PING"]), "+PONG\r\n");
+        }
+        let mut c = srv.conn();
+        assert!(
+            wait_until(Duration::from_secs(5), || {
+                info_str(&mut c, "server", "hz").as_deref() == Some("2")
+            }),
+            "hz: {:?}",
+            info_str(&mut c, "server", "hz")
+        );
+        assert_eq!(
+            info_str(&mut c, "server", "configured_hz").as_deref(),
+            Some("1")
+        );
+        if std::ptr::eq(srv, &ours) {
+            assert_eq!(c.cmds(&["CONFIG", "SET", "dynamic-hz", "no"]), "+OK\r\n");
+            assert_eq!(info_str(&mut c, "server", "hz").as_deref(), Some("1"));
+        }
+    }
+}
