@@ -212,9 +212,12 @@ pub fn smove(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         .ks
         .lookup(c.db, src, Access::Write)
         .map(|o| matches!(o.value, Value::Set(_)));
+    // The destination counts as modified (WATCH, tracking) only if the
+    // member is added to it, as Redis signals it: not through a Write
+    // lookup, which would signal it whenever the source changed.
     let dst_kind = srv
         .ks
-        .lookup(c.db, dst, Access::Write)
+        .lookup(c.db, dst, Access::Touch)
         .map(|o| matches!(o.value, Value::Set(_)));
     if src_kind.is_none() {
         c.reply().int(0);
@@ -244,7 +247,13 @@ pub fn smove(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     }
     srv.ks.dirty += 1;
     let added = match lookup_set(srv, c, dst, Access::NoTouch)? {
-        Some(dst_set) => dst_set.add(member, max),
+        Some(dst_set) => {
+            let added = dst_set.add(member, max);
+            if added {
+                srv.ks.signal_modified(c.db, dst);
+            }
+            added
+        }
         None => {
             let mut set = SetValue::for_first_member(member);
             set.add(member, max);

@@ -574,3 +574,28 @@ fn set_commands_in_transactions_and_odd_members_match_redis() {
         "#,
     );
 }
+
+/// SMOVE of a member the destination already has changes only the
+/// source: a WATCH on the destination survives it, on both servers (a
+/// fresh-seed random run found RedisLite invalidating it). A WATCH on the
+/// source does not.
+#[test]
+fn smove_to_a_destination_holding_the_member_leaves_its_watch_alone() {
+    use crate::common::ServerProc;
+    for srv in [ServerProc::start(&[]), ServerProc::start_reference(&[])] {
+        let mut c = srv.conn();
+        let mut watcher = srv.conn();
+        let run = |watcher: &mut crate::common::Conn, c: &mut crate::common::Conn, key: &str| {
+            c.cmd(&["DEL", "src", "dst"]);
+            c.cmd(&["SADD", "src", "m", "other"]);
+            c.cmd(&["SADD", "dst", "m"]);
+            assert_eq!(watcher.cmds(&["WATCH", key]), "+OK\r\n");
+            assert_eq!(watcher.cmds(&["MULTI"]), "+OK\r\n");
+            assert_eq!(watcher.cmds(&["PING"]), "+QUEUED\r\n");
+            assert_eq!(c.cmds(&["SMOVE", "src", "dst", "m"]), ":1\r\n");
+            watcher.cmds(&["EXEC"])
+        };
+        assert_eq!(run(&mut watcher, &mut c, "dst"), "*1\r\n+PONG\r\n");
+        assert_eq!(run(&mut watcher, &mut c, "src"), "*-1\r\n");
+    }
+}
