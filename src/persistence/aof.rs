@@ -755,6 +755,10 @@ pub struct Aof {
     /// Page-cache trimming after `always` fsyncs (the `everysec` thread
     /// keeps its own).
     trim: CacheTrim,
+    /// no-appendfsync-on-rewrite while a child process runs: records are
+    /// written but not fsynced (set by the loop before each flush). The
+    /// first fsync after it covers them.
+    pub fsync_paused: bool,
 }
 
 impl Aof {
@@ -796,6 +800,7 @@ impl Aof {
             unsynced: false,
             writeback_asked: size,
             trim: CacheTrim::from(size),
+            fsync_paused: false,
         };
         aof.set_policy(policy)?;
         Ok(aof)
@@ -952,6 +957,11 @@ impl Aof {
         // A vDSO clock read, not a syscall; only when records were written.
         self.last_write_ok_unix_ms = crate::db::unix_ms();
         match self.policy {
+            FsyncPolicy::Always if self.fsync_paused => {
+                // Acknowledged before it is durable, as Redis does under
+                // no-appendfsync-on-rewrite; fsynced once the child is gone.
+                self.unsynced = true;
+            }
             FsyncPolicy::Always => {
                 let fsync_start = Instant::now();
                 if let Err(e) = fdatasync(&self.file) {
@@ -963,6 +973,7 @@ impl Aof {
                     std::process::exit(1);
                 }
                 self.last_fsync = Instant::now();
+                self.unsynced = false;
                 self.last_fsync_ms = Some(fsync_start.elapsed().as_millis() as u64);
                 self.trim.after_sync(&self.file, self.size);
             }
@@ -982,13 +993,25 @@ impl Aof {
     }
 
     /// `everysec`: ask the thread for an fsync once a second if anything
-    /// was written since the last one. Called after every write and, with
-    /// nothing to write, on every pass of the event loop (a few branches).
+    /// was written since the last one; `always`: the fsync owed for what
+    /// was written while fsyncs were paused. Nothing while they still are.
+    /// Called after every write and, with nothing to write, on every pass
+    /// of the event loop (a few branches).
     #[inline]
     pub fn request_fsync_if_due(&mut self) {
         // After a failed fsync, retry even with nothing new written: the
         // refused writes never will be.
+        if self.policy == FsyncPolicy::Always && self.unsynced && !self.fsync_paused {
+            // Writes made while fsyncs were paused (see `fsync_paused`).
+            self.unsynced = false;
+            if let Err(e) = fdatasync(&self.file) {
+                log::error!("Can't persist AOF for fsync error when the AOF fsync policy is 'always': {e}. Exiting...");
+                std::process::exit(1);
+            }
+            return;
+        }
         if self.policy != FsyncPolicy::Everysec
+            || self.fsync_paused
             || (!self.unsynced && self.background_fsync_errno().is_none())
         {
             return;

@@ -543,9 +543,11 @@ impl Server {
     /// Write buffered AOF records (fsync per policy) before any reply goes
     /// out. Returns false if records remain unwritten (postponed or failed).
     pub fn flush_aof(&mut self) -> bool {
+        let pause = self.config.no_appendfsync_on_rewrite && self.has_child();
         let Some(aof) = self.aof.as_mut() else {
             return true;
         };
+        aof.fsync_paused = pause;
         if !aof.has_pending() {
             // Writes followed by silence still get their fsync within a
             // second or so (`everysec`), as in Redis.

@@ -859,3 +859,65 @@ fn a_deadline_extended_later_in_the_log_survives_a_restart() {
     assert_eq!(c.cmds(&["GET", "kept"]), "$2\r\nab\r\n");
     assert_eq!(c.cmds(&["TTL", "kept"]), ":-1\r\n");
 }
+
+/// no-appendfsync-on-rewrite: while a child process runs (here a
+/// full-sync snapshot child held for 4 s by a test hook), the log is
+/// written but not fsynced; the fsync owed is done once the child is
+/// gone. Seen through fsyncs that fail (REDISLITE_TEST_FSYNC_FAILURES):
+/// with the option, writes stay accepted while the child runs and are
+/// refused (MISCONF) after it; without it, they are refused while it
+/// still runs.
+#[test]
+fn no_appendfsync_on_rewrite_skips_fsyncs_while_a_child_runs() {
+    let refused = "-MISCONF Errors writing to the AOF file: Input/output error\r\n";
+    for option in ["yes", "no"] {
+        let d = TempDir::new("nofsync");
+        let mut args = aof_args("everysec");
+        args.extend(["--no-appendfsync-on-rewrite", option]);
+        args.extend(["--repl-diskless-sync-delay", "0"]);
+        let master = ServerProc::start_in_env(
+            &d.0,
+            &args,
+            &[
+                ("REDISLITE_TEST_FSYNC_FAILURES", "1000"),
+                ("REDISLITE_TEST_SNAPSHOT_CHILD_DELAY_MS", "4000"),
+            ],
+        );
+        let mut c = master.conn();
+        let port = master.port.to_string();
+        let _replica = ServerProc::start(&["--replicaof", "127.0.0.1", &port]);
+        let child = |c: &mut Conn| {
+            crate::common::info_str(c, "persistence", "rdb_bgsave_in_progress").as_deref()
+                == Some("1")
+        };
+        assert!(
+            wait_until(Duration::from_secs(5), || child(&mut c)),
+            "no child"
+        );
+        // Past the once-a-second fsync, which fails when it runs.
+        let until = std::time::Instant::now() + Duration::from_millis(2500);
+        let mut refused_while_child = false;
+        while std::time::Instant::now() < until {
+            if c.cmds(&["SET", "k", "v"]) == refused {
+                refused_while_child = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(child(&mut c), "{option}: the child ended too early to tell");
+        if option == "yes" {
+            assert!(!refused_while_child, "an fsync ran while the child did");
+            assert!(wait_until(Duration::from_secs(10), || !child(&mut c)));
+            assert!(
+                wait_until(Duration::from_secs(5), || c.cmds(&["SET", "k", "v"])
+                    == refused),
+                "the fsync owed after the child never ran"
+            );
+        } else {
+            assert!(
+                refused_while_child,
+                "fsyncs were skipped without the option"
+            );
+        }
+    }
+}
