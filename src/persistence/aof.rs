@@ -964,18 +964,8 @@ impl Aof {
             }
             FsyncPolicy::Always => {
                 let fsync_start = Instant::now();
-                if let Err(e) = fdatasync(&self.file) {
-                    // As Redis: after a failed fsync the kernel may have
-                    // dropped the dirty pages, so a retry proves nothing.
-                    // Exiting is the only way not to acknowledge writes
-                    // that may be lost.
-                    log::error!("Can't persist AOF for fsync error when the AOF fsync policy is 'always': {e}. Exiting...");
-                    std::process::exit(1);
-                }
-                self.last_fsync = Instant::now();
-                self.unsynced = false;
+                self.fsync_always();
                 self.last_fsync_ms = Some(fsync_start.elapsed().as_millis() as u64);
-                self.trim.after_sync(&self.file, self.size);
             }
             FsyncPolicy::Everysec => {
                 self.unsynced = true;
@@ -1003,11 +993,7 @@ impl Aof {
         // refused writes never will be.
         if self.policy == FsyncPolicy::Always && self.unsynced && !self.fsync_paused {
             // Writes made while fsyncs were paused (see `fsync_paused`).
-            self.unsynced = false;
-            if let Err(e) = fdatasync(&self.file) {
-                log::error!("Can't persist AOF for fsync error when the AOF fsync policy is 'always': {e}. Exiting...");
-                std::process::exit(1);
-            }
+            self.fsync_always();
             return;
         }
         if self.policy != FsyncPolicy::Everysec
@@ -1024,6 +1010,20 @@ impl Aof {
             self.last_fsync = Instant::now();
             self.unsynced = false;
         }
+    }
+
+    /// `always`: fsync what was written, or exit. As Redis: after a failed
+    /// fsync the kernel may have dropped the dirty pages, so a retry
+    /// proves nothing; exiting is the only way not to acknowledge writes
+    /// that may be lost.
+    fn fsync_always(&mut self) {
+        if let Err(e) = fdatasync(&self.file) {
+            log::error!("Can't persist AOF for fsync error when the AOF fsync policy is 'always': {e}. Exiting...");
+            std::process::exit(1);
+        }
+        self.last_fsync = Instant::now();
+        self.unsynced = false;
+        self.trim.after_sync(&self.file, self.size);
     }
 
     /// Write the whole buffer or nothing: a partial write is truncated away

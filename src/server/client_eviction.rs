@@ -60,13 +60,18 @@ impl Server {
             return;
         }
         let now = if counted(c) { c.memory_usage() } else { 0 };
-        self.client_mem.total = self.client_mem.total - c.mem_counted + now;
+        // Saturating: a broken invariant must cost accuracy, not a wrap to
+        // a huge total that would evict everyone.
+        self.client_mem.total = self.client_mem.total.saturating_sub(c.mem_counted) + now;
         c.mem_counted = now;
     }
 
     /// A client is being freed: its share leaves the total.
     pub(crate) fn forget_client_memory(&mut self, c: &mut Client) {
-        self.client_mem.total -= std::mem::take(&mut c.mem_counted);
+        self.client_mem.total = self
+            .client_mem
+            .total
+            .saturating_sub(std::mem::take(&mut c.mem_counted));
     }
 
     /// Disconnect the largest evictable clients while the total is at or
