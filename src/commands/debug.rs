@@ -131,7 +131,7 @@ pub fn debug(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             c.reply().simple(&text);
         }
         ("digest", 2) => {
-            let d = dataset_digest(srv);
+            let d = digest::dataset_digest(&srv.ks.dbs);
             c.reply().simple(&digest::hex(&d));
         }
         ("digest-value", _) => {
@@ -206,26 +206,6 @@ fn populate(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     }
     c.reply().ok();
     Ok(())
-}
-
-/// DEBUG DIGEST: every database in order, each the XOR of its keys'
-/// digests (so the table's walk order does not matter); all zeros when
-/// the dataset is empty.
-fn dataset_digest(srv: &Server) -> digest::Digest20 {
-    let mut acc = digest::ZERO;
-    for (n, db) in srv.ks.dbs.iter().enumerate() {
-        if db.dict.is_empty() {
-            continue;
-        }
-        let mut keys = digest::ZERO;
-        for (key, obj) in db.dict.iter() {
-            let key = key.as_bytes();
-            let value = digest::value_digest(&obj.value, db.expires.get(key).is_some());
-            digest::xor(&mut keys, &digest::key_digest(key, &value));
-        }
-        acc = digest::mix_database(&acc, n, &keys);
-    }
-    acc
 }
 
 /// DEBUG PROTOCOL type: Redis's test value of each reply type, which a

@@ -21,6 +21,7 @@
 //! expired keys too, as Redis does); allocate in proportion to a value
 //! beyond the hasher's state.
 
+use crate::db::Db;
 use crate::types::stream::StreamValue;
 use crate::types::Value;
 use sha1::{Digest, Sha1};
@@ -137,25 +138,29 @@ fn stream_digest(h: &mut Sha1, s: &StreamValue) {
     }
 }
 
-/// The signature of one key: its name and its value's digest.
-pub fn key_digest(key: &[u8], value: &Digest20) -> Digest20 {
-    sha1_of(&[key, value])
-}
-
-/// Fold one non-empty database (the XOR of its keys' digests) into the
-/// running dataset digest, in database order.
-pub fn mix_database(acc: &Digest20, db: usize, keys: &Digest20) -> Digest20 {
-    sha1_of(&[acc, &(db as u64).to_le_bytes(), keys])
+/// DEBUG DIGEST: every non-empty database in order, each the XOR of its
+/// keys' digests (name and value), so the table's walk order does not
+/// matter; all zeros when the dataset is empty.
+pub fn dataset_digest(dbs: &[Db]) -> Digest20 {
+    let mut acc = ZERO;
+    for (n, db) in dbs.iter().enumerate() {
+        if db.dict.is_empty() {
+            continue;
+        }
+        let mut keys = ZERO;
+        for (key, obj) in db.dict.iter() {
+            let key = key.as_bytes();
+            let value = value_digest(&obj.value, db.expires.get(key).is_some());
+            xor_into(&mut keys, &sha1_of(&[key, &value]));
+        }
+        acc = sha1_of(&[&acc, &(n as u64).to_le_bytes(), &keys]);
+    }
+    acc
 }
 
 /// Lower-case hex, as DEBUG DIGEST prints it.
 pub fn hex(d: &Digest20) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// XOR accumulation of key digests (a database's contribution).
-pub fn xor(acc: &mut Digest20, d: &Digest20) {
-    xor_into(acc, d);
 }
 
 #[cfg(test)]

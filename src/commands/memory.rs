@@ -104,9 +104,7 @@ fn stats(srv: &mut Server, c: &mut Client) {
     // no active/resident split to report: active is what is allocated,
     // and the whole gap to RSS shows as the allocator's (INFO memory says
     // the same).
-    let mut w = c.reply();
-    w.map(27 + dbs.len());
-    for (name, v) in [
+    let head = [
         (&b"peak.allocated"[..], peak),
         (b"total.allocated", used),
         (b"startup.allocated", startup),
@@ -117,7 +115,22 @@ fn stats(srv: &mut Server, c: &mut Client) {
         (b"aof.buffer", 0),
         (b"lua.caches", lua_caches),
         (b"functions.caches", functions_caches),
-    ] {
+    ];
+    let allocator = [
+        (&b"allocator.allocated"[..], used),
+        (b"allocator.active", used),
+        (b"allocator.resident", rss),
+    ];
+    let ratios = [
+        (&b"allocator-fragmentation"[..], 1.0, 0),
+        (b"allocator-rss", ratio(rss, used), rss - used),
+        (b"rss-overhead", 1.0, 0),
+    ];
+    // The six key and dataset fields and the two fragmentation fields
+    // are written one by one below.
+    let mut w = c.reply();
+    w.map(head.len() + dbs.len() + 6 + allocator.len() + 2 * ratios.len() + 2);
+    for (name, v) in head {
         w.bulk(name);
         w.int(v);
     }
@@ -147,19 +160,11 @@ fn stats(srv: &mut Server, c: &mut Client) {
     w.double(pct(dataset, (used - startup).max(1)));
     w.bulk(b"peak.percentage");
     w.double(pct(used, peak));
-    for (name, v) in [
-        (&b"allocator.allocated"[..], used),
-        (b"allocator.active", used),
-        (b"allocator.resident", rss),
-    ] {
+    for (name, v) in allocator {
         w.bulk(name);
         w.int(v);
     }
-    for (name, r, bytes) in [
-        (&b"allocator-fragmentation"[..], 1.0, 0),
-        (b"allocator-rss", ratio(rss, used), rss - used),
-        (b"rss-overhead", 1.0, 0),
-    ] {
+    for (name, r, bytes) in ratios {
         w.bulk(&[name, b".ratio"].concat());
         w.double(r);
         w.bulk(&[name, b".bytes"].concat());

@@ -304,10 +304,11 @@ fn put_snapshot_body<W: Write>(srv: &Server, out: &mut W, parts: SnapshotParts) 
     }
     // Function libraries come before the databases, as Redis 7.0 writes
     // them: loading them needs nothing else from the file.
-    let codes = srv.scripting.functions.codes();
-    for code in codes.filter(|_| parts.functions) {
-        out.write_all(&[OP_FUNCTION2])?;
-        put_str(out, code)?;
+    if parts.functions {
+        for code in srv.scripting.functions.codes() {
+            out.write_all(&[OP_FUNCTION2])?;
+            put_str(out, code)?;
+        }
     }
     let now = srv.ks.now_ms;
     for (db, d) in srv.ks.dbs.iter().enumerate() {

@@ -8,6 +8,8 @@ use crate::common::{info_str, ServerProc};
 use crate::differential::check_with;
 
 const DEBUG_ON: &[&str] = &["--enable-debug-command", "yes"];
+/// DEBUG on and an append-only log (restarted in the same directory).
+const DEBUG_WITH_AOF: &[&str] = &["--enable-debug-command", "yes", "--appendonly", "yes"];
 
 #[test]
 fn debug_populate_and_protocol_match_redis() {
@@ -205,9 +207,7 @@ fn digest_rules_hold_on_redis_and_redislite() {
 #[test]
 fn digest_survives_reload_restart_and_replication() {
     let dir = crate::common::TempDir::new("digest");
-    let mut args = DEBUG_ON.to_vec();
-    args.extend(["--appendonly", "yes"]);
-    let mut s = ServerProc::start_in(&dir.0, &args);
+    let mut s = ServerProc::start_in(&dir.0, DEBUG_WITH_AOF);
     let mut c = s.conn();
     c.cmd(&["SADD", "ints", "1", "2", "3"]);
     c.cmd(&["SADD", "was_table", "1", "2", "3", "x"]);
@@ -271,7 +271,7 @@ fn digest_survives_reload_restart_and_replication() {
 
     drop(c);
     let _ = s.terminate();
-    let s = ServerProc::start_in(&dir.0, &args);
+    let s = ServerProc::start_in(&dir.0, DEBUG_WITH_AOF);
     let mut c = s.conn();
     for (k, v) in keys.iter().zip(&values_before) {
         assert_eq!(
@@ -294,9 +294,7 @@ fn digest_survives_reload_restart_and_replication() {
 #[test]
 fn debug_loadaof_replays_the_log() {
     let dir = crate::common::TempDir::new("loadaof");
-    let mut args = DEBUG_ON.to_vec();
-    args.extend(["--appendonly", "yes"]);
-    let mut s = ServerProc::start_in(&dir.0, &args);
+    let mut s = ServerProc::start_in(&dir.0, DEBUG_WITH_AOF);
     let mut c = s.conn();
     c.cmd(&["SET", "a", "1"]);
     c.cmd(&["HSET", "h", "f", "v"]);
@@ -310,7 +308,7 @@ fn debug_loadaof_replays_the_log() {
     assert_eq!(c.cmds(&["SET", "after", "2"]), "+OK\r\n");
     drop(c);
     let _ = s.terminate();
-    let s = ServerProc::start_in(&dir.0, &args);
+    let s = ServerProc::start_in(&dir.0, DEBUG_WITH_AOF);
     let mut c = s.conn();
     assert_eq!(
         c.cmds(&["MGET", "a", "after"]),
