@@ -13,6 +13,13 @@
  *       keepsize  fallocate(KEEP_SIZE) 64 MiB ahead, write(2) appends
  *       direct    O_DIRECT pwrite(2) of aligned chunks into a
  *                 fallocated file (synchronous with the device)
+ *       dontcache pwritev2(RWF_DONTCACHE) appends (Linux 6.14+: the kernel
+ *                 starts the writeback at once and drops the pages when
+ *                 it completes; no writeback or drop calls of our own)
+ *
+ * CHUNK_BYTES that is not a multiple of 4096 (e.g. 48500) makes every
+ * write start inside a page the last one left partial, as the server's
+ * writes do; page-multiple chunks are cheaper (larger page-cache folios).
  *
  * The buffered modes do what the server's everysec thread does as the
  * log grows: start the writeback of every 4 MiB (sync_file_range
@@ -28,7 +35,12 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#ifndef RWF_DONTCACHE
+#define RWF_DONTCACHE 0x00000080
+#endif
 
 static double cpu_seconds(void) {
     struct rusage r;
@@ -51,7 +63,8 @@ int main(int argc, char **argv) {
     const char *path = argv[1], *mode = argv[2];
     size_t chunk = strtoul(argv[3], NULL, 10);
     size_t total = strtoul(argv[4], NULL, 10) << 20;
-    int append = !strcmp(mode, "append") || !strcmp(mode, "keepsize");
+    int dontcache = !strcmp(mode, "dontcache");
+    int append = !strcmp(mode, "append") || !strcmp(mode, "keepsize") || dontcache;
     int direct = !strcmp(mode, "direct");
     if (!append && !direct && strcmp(mode, "truncate") && strcmp(mode, "fallocate")) {
         fprintf(stderr, "unknown mode %s\n", mode);
@@ -98,7 +111,10 @@ int main(int argc, char **argv) {
             }
             reserved += ahead;
         }
-        ssize_t n = append ? write(fd, buf, chunk) : pwrite(fd, buf, chunk, off);
+        struct iovec iov = {buf, chunk};
+        ssize_t n = dontcache ? pwritev2(fd, &iov, 1, -1, RWF_DONTCACHE)
+                    : append  ? write(fd, buf, chunk)
+                              : pwrite(fd, buf, chunk, off);
         if (n != (ssize_t)chunk) {
             perror("write");
             return 1;
@@ -107,6 +123,11 @@ int main(int argc, char **argv) {
         writes++;
         if (direct)
             continue;
+        if (dontcache) {
+            if (off % (100 << 20) < chunk)
+                fdatasync(fd);
+            continue;
+        }
         if (off - writeback_from >= (4 << 20)) {
             sync_file_range(fd, writeback_from, off - writeback_from, SYNC_FILE_RANGE_WRITE);
             writeback_from = off;
