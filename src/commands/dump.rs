@@ -24,11 +24,12 @@ use crate::server::Server;
 
 /// DUMP key: the payload, or a null reply when the key does not exist.
 pub fn dump(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
+    let compression = rdb::Compression::from_config(srv.config.rdbcompression);
     let Some(obj) = srv.ks.lookup(c.db, &argv[1], Access::Read) else {
         c.reply().null();
         return Ok(());
     };
-    let payload = dump::create(&obj.value);
+    let payload = dump::create(&obj.value, compression);
     c.reply().bulk(&payload);
     Ok(())
 }

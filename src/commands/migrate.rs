@@ -28,8 +28,8 @@ use crate::connection::Client;
 use crate::db::Access;
 use crate::errors::{CmdError, CmdResult};
 use crate::notify::GENERIC;
-use crate::persistence::dump;
 use crate::persistence::propagate::encode_command;
+use crate::persistence::{dump, rdb};
 use crate::server::Server;
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -278,6 +278,7 @@ fn attempt(
         encode_command(&mut out, [&b"SELECT"[..], n.as_bytes()].into_iter());
     }
     let mut sent: Vec<&[u8]> = Vec::new();
+    let compression = rdb::Compression::from_config(srv.config.rdbcompression);
     for &key in present {
         let now = crate::db::unix_ms();
         let ttl = match srv.ks.get_expire(db, key) {
@@ -288,7 +289,7 @@ fn attempt(
         let Some(obj) = srv.ks.lookup(db, key, Access::NoTouch) else {
             continue;
         };
-        let payload = dump::create(&obj.value);
+        let payload = dump::create(&obj.value, compression);
         let ttl = ttl.to_string();
         let mut args: Vec<&[u8]> = vec![b"RESTORE", key, ttl.as_bytes(), &payload];
         if req.replace {

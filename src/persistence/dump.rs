@@ -18,10 +18,11 @@ use crate::types::Value;
 /// Bytes after the object: RDB version (2) and CRC-64 (8).
 const FOOTER_BYTES: usize = 10;
 
-/// The DUMP payload of `v`.
-pub fn create(v: &Value) -> Vec<u8> {
+/// The DUMP payload of `v` (strings compressed as `c` says, as Redis's
+/// DUMP follows `rdbcompression`).
+pub fn create(v: &Value, c: rdb::Compression) -> Vec<u8> {
     let mut out = vec![rdb::value_type(v)];
-    rdb::put_value(&mut out, v);
+    rdb::put_value(&mut out, v, c);
     // RDB_VERSION fits in 16 bits (10 in Redis 7.0).
     out.extend_from_slice(&(rdb::RDB_VERSION as u16).to_le_bytes());
     let crc = rdb::crc64(&out);

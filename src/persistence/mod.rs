@@ -19,6 +19,7 @@ pub mod aof;
 pub mod dump;
 pub mod fault;
 pub mod listpack;
+pub mod lzf_compress;
 pub mod manifest;
 pub mod propagate;
 pub mod rdb;

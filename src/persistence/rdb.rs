@@ -3,7 +3,8 @@
 //! Owns: the encoder (version 10, as Redis 7.0 writes, with plain value
 //! encodings: string, hash as type 4 "field value" pairs, list as type 1
 //! elements, which every Redis since 2.x loads; streams in Redis 7.0's
-//! type 19, whose codec is `rdb_stream.rs`), the decoder (plain
+//! type 19, whose codec is `rdb_stream.rs`; every string in Redis's
+//! integer or LZF form where one applies, `put_str`), the decoder (plain
 //! encodings plus the compact ones real Redis writes: listpack and ziplist
 //! hashes, quicklist lists of listpack or ziplist nodes, ziplist lists,
 //! int-encoded and LZF-compressed strings), SAVE and the forked BGSAVE.
@@ -30,6 +31,7 @@
 //! page the parent writes to (at worst doubling memory under a write-heavy
 //! load). Sorted sets are added here as they land.
 
+use super::lzf_compress::Compressor;
 use super::rdb_stream;
 use crate::server::Server;
 use crate::types::hash::HashLimits;
@@ -107,7 +109,91 @@ pub(super) fn put_len<W: Write>(out: &mut W, len: u64) -> io::Result<()> {
     out.write_all(&b[..n])
 }
 
-pub(super) fn put_str<W: Write>(out: &mut W, s: &[u8]) -> io::Result<()> {
+/// Whether the encoder LZF-compresses strings (`rdbcompression`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    Lzf,
+    Off,
+}
+
+impl Compression {
+    pub fn from_config(rdbcompression: bool) -> Compression {
+        if rdbcompression {
+            Compression::Lzf
+        } else {
+            Compression::Off
+        }
+    }
+}
+
+/// Strings longer than this are offered to LZF (Redis's threshold).
+const COMPRESS_MIN_LEN: usize = 20;
+/// LZF must save at least this many bytes for the compressed form to be
+/// written (Redis's rule: its length fields cost about as much).
+const COMPRESS_MIN_SAVING: usize = 4;
+/// String encodings after the 0b11 length prefix (Redis's RDB_ENC_*).
+const ENC_INT8: u8 = 0;
+const ENC_INT16: u8 = 1;
+const ENC_INT32: u8 = 2;
+const ENC_LZF: u8 = 3;
+
+thread_local! {
+    /// The LZF compressor (its 64 KiB hash table) and an output buffer,
+    /// made once per thread that saves, not once per string or DUMP.
+    static LZF: std::cell::RefCell<(Compressor, Vec<u8>)> =
+        std::cell::RefCell::new((Compressor::new(), Vec::new()));
+}
+
+/// Write a string as Redis's RDB writer does: a decimal integer that
+/// fits 32 bits in integer form (what the loader gets back is the same
+/// bytes, since only a number's canonical form qualifies), a string of
+/// more than 20 bytes LZF-compressed if `c` allows and that saves at
+/// least 4 bytes, anything else as length and bytes.
+pub(super) fn put_str<W: Write>(out: &mut W, s: &[u8], c: Compression) -> io::Result<()> {
+    if s.len() <= 11 {
+        if let Some(v) = crate::persistence::listpack::canonical_i64(s) {
+            let mut b = [0u8; 5];
+            let n = if let Ok(v) = i8::try_from(v) {
+                b[0] = 0xC0 | ENC_INT8;
+                b[1] = v as u8;
+                2
+            } else if let Ok(v) = i16::try_from(v) {
+                b[0] = 0xC0 | ENC_INT16;
+                b[1..3].copy_from_slice(&v.to_le_bytes());
+                3
+            } else if let Ok(v) = i32::try_from(v) {
+                b[0] = 0xC0 | ENC_INT32;
+                b[1..5].copy_from_slice(&v.to_le_bytes());
+                5
+            } else {
+                0
+            };
+            if n > 0 {
+                return out.write_all(&b[..n]);
+            }
+        }
+    }
+    if c == Compression::Lzf && s.len() > COMPRESS_MIN_LEN {
+        let written = LZF.with(|cell| -> io::Result<bool> {
+            let mut guard = cell.borrow_mut();
+            let (lzf, packed) = &mut *guard;
+            packed.clear();
+            if !lzf.compress(s, packed, s.len() - COMPRESS_MIN_SAVING) {
+                return Ok(false);
+            }
+            out.write_all(&[0xC0 | ENC_LZF])?;
+            put_len(out, packed.len() as u64)?;
+            put_len(out, s.len() as u64)?;
+            out.write_all(packed)?;
+            if packed.capacity() > 1 << 20 {
+                *packed = Vec::new();
+            }
+            Ok(true)
+        })?;
+        if written {
+            return Ok(());
+        }
+    }
     put_len(out, s.len() as u64)?;
     out.write_all(s)
 }
@@ -128,28 +214,28 @@ pub fn value_type(v: &Value) -> u8 {
 
 /// Write the body of `v` (everything after its type byte and key) in the
 /// plain encoding `value_type` names. Shared by snapshots and DUMP.
-pub fn write_value<W: Write>(out: &mut W, v: &Value) -> io::Result<()> {
+pub fn write_value<W: Write>(out: &mut W, v: &Value, c: Compression) -> io::Result<()> {
     match v {
-        Value::Str(s) => s.with_bytes(|b| put_str(out, b)),
+        Value::Str(s) => s.with_bytes(|b| put_str(out, b, c)),
         Value::Hash(h) => {
             put_len(out, h.len() as u64)?;
             for (f, v) in h.iter() {
-                put_str(out, f)?;
-                put_str(out, v)?;
+                put_str(out, f, c)?;
+                put_str(out, v, c)?;
             }
             Ok(())
         }
         Value::List(list) => {
             put_len(out, list.len() as u64)?;
             for v in list.iter() {
-                put_str(out, v)?;
+                put_str(out, v, c)?;
             }
             Ok(())
         }
         Value::Set(set) => {
             put_len(out, set.len() as u64)?;
             for m in set.iter() {
-                m.with_bytes(|b| put_str(out, b))?;
+                m.with_bytes(|b| put_str(out, b, c))?;
             }
             Ok(())
         }
@@ -158,26 +244,26 @@ pub fn write_value<W: Write>(out: &mut W, v: &Value) -> io::Result<()> {
             // always inserts at the head.
             put_len(out, z.len() as u64)?;
             for (m, score) in z.iter_at(z.len().saturating_sub(1), true) {
-                put_str(out, m)?;
+                put_str(out, m, c)?;
                 out.write_all(&score.to_le_bytes())?;
             }
             Ok(())
         }
-        Value::Stream(s) => rdb_stream::write_stream(out, s),
+        Value::Stream(s) => rdb_stream::write_stream(out, s, c),
     }
 }
 
 /// [`write_value`] into memory (DUMP payloads).
-pub fn put_value(out: &mut Vec<u8>, v: &Value) {
+pub fn put_value(out: &mut Vec<u8>, v: &Value, c: Compression) {
     // `io::Write for Vec<u8>` never returns an error (it grows, or the
     // allocator aborts), so there is no error to pass on.
-    let _ = write_value(out, v);
+    let _ = write_value(out, v, c);
 }
 
 /// [`put_str`] into memory (FUNCTION DUMP payloads).
-pub fn put_string(out: &mut Vec<u8>, s: &[u8]) {
+pub fn put_string(out: &mut Vec<u8>, s: &[u8], c: Compression) {
     // Writing to a Vec cannot fail.
-    let _ = put_str(out, s);
+    let _ = put_str(out, s, c);
 }
 
 /// CRC-64 (Jones, Redis's) of `data`: the RDB trailer and the DUMP footer.
@@ -187,16 +273,20 @@ pub fn crc64(data: &[u8]) -> u64 {
 
 /// Passes bytes through to `inner` and keeps the CRC-64 of exactly the
 /// bytes `inner` accepted: the RDB trailer, computed as the image streams
-/// out instead of over a finished image.
+/// out instead of over a finished image. Without a digest
+/// (`rdbchecksum no`) the trailer is zero, which loaders read as "not
+/// checksummed", and the saving skips the checksum's cost.
 struct Crc64Writer<W> {
     inner: W,
-    digest: crc::Digest<'static, u64>,
+    digest: Option<crc::Digest<'static, u64>>,
 }
 
 impl<W: Write> Write for Crc64Writer<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.digest.update(&buf[..n]);
+        if let Some(d) = self.digest.as_mut() {
+            d.update(&buf[..n]);
+        }
         Ok(n)
     }
 
@@ -247,7 +337,7 @@ pub fn write_snapshot_parts<W: Write>(
 ) -> io::Result<()> {
     let hashing = Crc64Writer {
         inner: out,
-        digest: CRC64.digest(),
+        digest: srv.config.rdbchecksum.then(|| CRC64.digest()),
     };
     let mut buf = io::BufWriter::with_capacity(WRITE_BUFFER_BYTES, hashing);
     let body = put_snapshot_body(srv, &mut buf, parts).and_then(|()| buf.flush());
@@ -255,13 +345,14 @@ pub fn write_snapshot_parts<W: Write>(
     // to write what a failed write left in the buffer.
     let (hashing, _unwritten) = buf.into_parts();
     body?;
-    let crc = hashing.digest.finalize();
+    let crc = hashing.digest.map_or(0, |d| d.finalize());
     hashing.inner.write_all(&crc.to_le_bytes())?;
     hashing.inner.flush()
 }
 
 /// Everything up to and including the EOF opcode (the checksummed part).
 fn put_snapshot_body<W: Write>(srv: &Server, out: &mut W, parts: SnapshotParts) -> io::Result<()> {
+    let c = Compression::from_config(srv.config.rdbcompression);
     out.write_all(format!("REDIS{RDB_VERSION:04}").as_bytes())?;
     let aux: [(&str, String); 5] = [
         (
@@ -274,7 +365,7 @@ fn put_snapshot_body<W: Write>(srv: &Server, out: &mut W, parts: SnapshotParts) 
         ("aof-base", "0".into()),
     ];
     for (k, v) in aux {
-        put_aux(out, k.as_bytes(), v.as_bytes())?;
+        put_aux(out, k.as_bytes(), v.as_bytes(), c)?;
     }
     // A replica serving a sub-replica passes its master's stream on
     // verbatim, which may be positioned on any database: say which. The
@@ -293,21 +384,21 @@ fn put_snapshot_body<W: Write>(srv: &Server, out: &mut W, parts: SnapshotParts) 
             .or_else(|| srv.repl.cached_master.as_ref().map(|c| c.db))
     };
     if let Some(db) = stream_db {
-        put_aux(out, b"repl-stream-db", db.to_string().as_bytes())?;
+        put_aux(out, b"repl-stream-db", db.to_string().as_bytes(), c)?;
     }
     // Our place in a replication history (as Redis 7.0 writes it): a
     // replica restarted from this file asks its master to continue from
     // here (see `restore_replication_position`).
     if let Some((id, offset)) = srv.replication_position() {
-        put_aux(out, b"repl-id", id.to_string().as_bytes())?;
-        put_aux(out, b"repl-offset", offset.to_string().as_bytes())?;
+        put_aux(out, b"repl-id", id.to_string().as_bytes(), c)?;
+        put_aux(out, b"repl-offset", offset.to_string().as_bytes(), c)?;
     }
     // Function libraries come before the databases, as Redis 7.0 writes
     // them: loading them needs nothing else from the file.
     if parts.functions {
         for code in srv.scripting.functions.codes() {
             out.write_all(&[OP_FUNCTION2])?;
-            put_str(out, code)?;
+            put_str(out, code, c)?;
         }
     }
     let now = srv.ks.now_ms;
@@ -330,17 +421,17 @@ fn put_snapshot_body<W: Write>(srv: &Server, out: &mut W, parts: SnapshotParts) 
                 out.write_all(&w.to_le_bytes())?;
             }
             out.write_all(&[value_type(&obj.value)])?;
-            put_str(out, key.as_bytes())?;
-            write_value(out, &obj.value)?;
+            put_str(out, key.as_bytes(), c)?;
+            write_value(out, &obj.value, c)?;
         }
     }
     out.write_all(&[OP_EOF])
 }
 
-fn put_aux<W: Write>(out: &mut W, key: &[u8], value: &[u8]) -> io::Result<()> {
+fn put_aux<W: Write>(out: &mut W, key: &[u8], value: &[u8], c: Compression) -> io::Result<()> {
     out.write_all(&[OP_AUX])?;
-    put_str(out, key)?;
-    put_str(out, value)
+    put_str(out, key, c)?;
+    put_str(out, value, c)
 }
 
 /// The whole snapshot in memory (tests and tools; the server streams it
@@ -537,18 +628,18 @@ impl<'a> Reader<'a> {
                 }
                 Ok(self.take(n as usize)?.to_vec())
             }
-            Len::Encoded(0) => Ok((self.u8()? as i8).to_string().into_bytes()),
-            Len::Encoded(1) => {
+            Len::Encoded(ENC_INT8) => Ok((self.u8()? as i8).to_string().into_bytes()),
+            Len::Encoded(ENC_INT16) => {
                 let s = self.take(2)?;
                 Ok(i16::from_le_bytes([s[0], s[1]]).to_string().into_bytes())
             }
-            Len::Encoded(2) => {
+            Len::Encoded(ENC_INT32) => {
                 let s = self.take(4)?;
                 Ok(i32::from_le_bytes([s[0], s[1], s[2], s[3]])
                     .to_string()
                     .into_bytes())
             }
-            Len::Encoded(3) => {
+            Len::Encoded(ENC_LZF) => {
                 let clen = self.len()?;
                 let ulen = self.len()?;
                 // LZF expands at most ~100x: a bigger claim is damage.
@@ -661,8 +752,13 @@ pub fn load_bytes_into(srv: &mut Server, data: &[u8], merge: bool) -> io::Result
                     let mut a = [0u8; 8];
                     a.copy_from_slice(s);
                     let stored = u64::from_le_bytes(a);
-                    // A zero checksum means "rdbchecksum no".
-                    if stored != 0 && stored != CRC64.checksum(&data[..at + 1]) {
+                    // A zero checksum means the writer had `rdbchecksum
+                    // no`; with `rdbchecksum no` here nothing is checked
+                    // (both as in Redis).
+                    if srv.config.rdbchecksum
+                        && stored != 0
+                        && stored != CRC64.checksum(&data[..at + 1])
+                    {
                         return Err(bad(at, "RDB CRC-64 checksum mismatch"));
                     }
                 }
@@ -1168,9 +1264,12 @@ mod tests {
     /// raw strings; listpack and hashtable hashes; single- and multi-node
     /// lists with a plain node; intset and hashtable sets; listpack and
     /// skiplist sorted sets), a TTL, three databases, many small keys:
-    /// an image several write buffers long.
+    /// an image several write buffers long. Saved uncompressed
+    /// (`rdbcompression no`), so the big value stays bigger than the
+    /// write buffer.
     fn every_encoding() -> Offline {
         let mut off = Offline::new();
+        off.srv.config.rdbcompression = false;
         let big = "b".repeat(BIG_STRING);
         for args in [
             &["SET", "int", "-12345"][..],
@@ -1297,6 +1396,7 @@ mod tests {
         );
         assert!(encode(&off.srv).unwrap() == rec.data);
         let mut back = Offline::new();
+        back.srv.config.rdbcompression = false;
         back.load_rdb(&rec.data).unwrap();
         for db in 0..back.srv.ks.dbs.len() {
             let (a, b) = (&off.srv.ks.dbs[db], &back.srv.ks.dbs[db]);
@@ -1368,7 +1468,9 @@ mod tests {
         // One key per database and types whose order is not seeded
         // randomly, so the image is the same on every run; its length and
         // CRC were taken from the encoder that built the image in one Vec
-        // before writing it (commit 07bf490).
+        // before writing it (commit 07bf490), and taken again when strings
+        // got Redis's integer and LZF forms (`rdbcompression` on, as by
+        // default).
         let mut off = Offline::new();
         let keys: [&[&str]; 8] = [
             &["SET", "int", "-12345"],
@@ -1397,8 +1499,65 @@ mod tests {
         off.srv.ks.now_ms = 1_800_000_000_000;
         let img = encode(&off.srv).unwrap();
         let trailer = crc64(&img[..img.len() - 8]);
-        assert_eq!((img.len(), trailer), (136_747, 0x049a_bf87_ff3e_ad0e));
+        assert_eq!((img.len(), trailer), (37_873, 0x000d_d2e5_f8dc_cfcf));
         assert_eq!(img[img.len() - 8..], trailer.to_le_bytes());
+    }
+
+    #[test]
+    fn strings_are_written_in_redis_integer_and_lzf_forms() {
+        let cases: [(&[u8], &[u8]); 9] = [
+            (b"100", &[0xC0, 100]),
+            (b"-12345", &[0xC1, 0xC7, 0xCF]),
+            (b"70000", &[0xC2, 0x70, 0x11, 0x01, 0x00]),
+            // Not a number's canonical form, or too big for 32 bits:
+            // plain, so what loads back is the same bytes.
+            (b"007", b"\x03007"),
+            (b"-0", b"\x02-0"),
+            (b"+5", b"\x02+5"),
+            (b"12345678901", b"\x0b12345678901"),
+            // 20 bytes: under the threshold, however compressible.
+            (&[b'a'; 20], b"\x14aaaaaaaaaaaaaaaaaaaa"),
+            // 21 bytes that LZF cannot shrink by 4.
+            (b"abcdefghijklmnopqrstu", b"\x15abcdefghijklmnopqrstu"),
+        ];
+        for (s, want) in cases {
+            let mut out = Vec::new();
+            put_str(&mut out, s, Compression::Lzf).unwrap();
+            assert_eq!(out, want, "{}", String::from_utf8_lossy(s));
+            let mut r = Reader { data: &out, pos: 0 };
+            assert_eq!(r.string().unwrap(), s);
+        }
+        let long = "abc".repeat(30);
+        let mut packed = Vec::new();
+        put_str(&mut packed, long.as_bytes(), Compression::Lzf).unwrap();
+        assert_eq!(packed[0], 0xC0 | ENC_LZF);
+        assert!(packed.len() < 20, "{} bytes", packed.len());
+        let mut r = Reader {
+            data: &packed,
+            pos: 0,
+        };
+        assert_eq!(r.string().unwrap(), long.as_bytes());
+        let mut plain = Vec::new();
+        put_str(&mut plain, long.as_bytes(), Compression::Off).unwrap();
+        assert_eq!(plain.len(), 2 + long.len());
+    }
+
+    #[test]
+    fn a_compressed_image_loads_back_to_the_same_dataset() {
+        let mut off = every_encoding();
+        let plain = encode(&off.srv).unwrap();
+        off.srv.config.rdbcompression = true;
+        let packed = encode(&off.srv).unwrap();
+        assert!(
+            packed.len() * 2 < plain.len(),
+            "{} vs {} bytes",
+            packed.len(),
+            plain.len()
+        );
+        let mut back = Offline::new();
+        back.load_rdb(&packed).unwrap();
+        let digest = crate::commands::digest::dataset_digest;
+        assert_eq!(digest(&back.srv.ks.dbs), digest(&off.srv.ks.dbs));
     }
 
     #[test]

@@ -47,7 +47,7 @@
 //! gives), and each group's entries-read estimated from its last ID.
 
 use super::listpack::{self, Elem};
-use super::rdb::{bad, put_len, put_str, Reader};
+use super::rdb::{bad, put_len, put_str, Compression, Reader};
 use crate::types::stream::{
     Consumer, ConsumerGroup, Entry, EntryId, EntryRef, PendingEntry, StreamId,
 };
@@ -111,7 +111,11 @@ impl NodeCut {
 ///
 /// Streams its output: one node (its entry views and one listpack)
 /// is held at a time, so a saving child needs no copy of a large stream.
-pub(super) fn write_stream<W: Write>(out: &mut W, s: &StreamValue) -> io::Result<()> {
+pub(super) fn write_stream<W: Write>(
+    out: &mut W,
+    s: &StreamValue,
+    c: Compression,
+) -> io::Result<()> {
     let mut cut = NodeCut::new(s);
     let nodes = s.iter().filter(|(id, _)| cut.starts_node(**id)).count();
     put_len(out, nodes as u64)?;
@@ -119,13 +123,13 @@ pub(super) fn write_stream<W: Write>(out: &mut W, s: &StreamValue) -> io::Result
     let mut node: Vec<(EntryId, EntryRef)> = Vec::new();
     for (id, e) in s.iter() {
         if cut.starts_node(*id) && !node.is_empty() {
-            write_node(out, &node)?;
+            write_node(out, &node, c)?;
             node.clear();
         }
         node.push((id, e));
     }
     if !node.is_empty() {
-        write_node(out, &node)?;
+        write_node(out, &node, c)?;
     }
     put_len(out, s.len() as u64)?;
     put_id(out, s.last_id)?;
@@ -134,7 +138,7 @@ pub(super) fn write_stream<W: Write>(out: &mut W, s: &StreamValue) -> io::Result
     put_len(out, s.entries_added)?;
     put_len(out, s.groups.len() as u64)?;
     for (name, g) in &s.groups {
-        put_str(out, name.as_bytes())?;
+        put_str(out, name.as_bytes(), c)?;
         put_id(out, g.last_id)?;
         put_len(out, g.entries_read.unwrap_or(u64::MAX))?;
         put_len(out, g.pel.len() as u64)?;
@@ -144,11 +148,11 @@ pub(super) fn write_stream<W: Write>(out: &mut W, s: &StreamValue) -> io::Result
             put_len(out, p.delivery_count)?;
         }
         put_len(out, g.consumers.len() as u64)?;
-        for (name, c) in &g.consumers {
-            put_str(out, name.as_bytes())?;
-            out.write_all(&c.seen_time.to_le_bytes())?;
-            put_len(out, c.pel.len() as u64)?;
-            for id in &c.pel {
+        for (name, consumer) in &g.consumers {
+            put_str(out, name.as_bytes(), c)?;
+            out.write_all(&consumer.seen_time.to_le_bytes())?;
+            put_len(out, consumer.pel.len() as u64)?;
+            for id in &consumer.pel {
                 out.write_all(&id.to_be_bytes())?;
             }
         }
@@ -162,7 +166,11 @@ fn put_id<W: Write>(out: &mut W, id: StreamId) -> io::Result<()> {
 }
 
 /// One node: its master ID (the first entry's) and its listpack.
-fn write_node<W: Write>(out: &mut W, node: &[(EntryId, EntryRef)]) -> io::Result<()> {
+fn write_node<W: Write>(
+    out: &mut W,
+    node: &[(EntryId, EntryRef)],
+    c: Compression,
+) -> io::Result<()> {
     let (EntryId(master), first) = node[0];
     let master_fields: Vec<&[u8]> = first.pairs().map(|(f, _)| f).collect();
     let mut lp = listpack::Writer::new();
@@ -200,8 +208,8 @@ fn write_node<W: Write>(out: &mut W, node: &[(EntryId, EntryRef)]) -> io::Result
     let lp = lp
         .finish()
         .ok_or_else(|| io::Error::other("stream entry too large for a listpack (4 GiB)"))?;
-    put_str(out, &master.to_be_bytes())?;
-    put_str(out, &lp)
+    put_str(out, &master.to_be_bytes(), c)?;
+    put_str(out, &lp, c)
 }
 
 // ---------------------------------------------------------------------
@@ -461,7 +469,7 @@ mod tests {
 
     fn write(s: &StreamValue) -> Vec<u8> {
         let mut out = Vec::new();
-        write_stream(&mut out, s).unwrap();
+        write_stream(&mut out, s, Compression::Off).unwrap();
         out
     }
 
@@ -614,11 +622,11 @@ mod tests {
             }
         }
         let lp = lp.finish().unwrap();
-        put_str(&mut body, &lp).unwrap();
+        put_str(&mut body, &lp, Compression::Off).unwrap();
         for n in [2u64, 7, 1, 5, 1, 6, 1, 3, 1] {
             put_len(&mut body, n).unwrap();
         }
-        put_str(&mut body, b"g").unwrap();
+        put_str(&mut body, b"g", Compression::Off).unwrap();
         for n in [5u64, 1, 1, 1] {
             put_len(&mut body, n).unwrap();
         }
@@ -626,7 +634,7 @@ mod tests {
         body.extend_from_slice(&42i64.to_le_bytes());
         put_len(&mut body, 1).unwrap();
         put_len(&mut body, 1).unwrap();
-        put_str(&mut body, b"c").unwrap();
+        put_str(&mut body, b"c", Compression::Off).unwrap();
         body.extend_from_slice(&43i64.to_le_bytes());
         put_len(&mut body, 1).unwrap();
         body.extend_from_slice(&StreamId::new(5, 1).to_be_bytes());
@@ -686,7 +694,7 @@ mod tests {
         put_len(&mut out, s.groups.len() as u64).unwrap();
         r.len().unwrap();
         for _ in 0..s.groups.len() {
-            put_str(&mut out, &r.string().unwrap()).unwrap();
+            put_str(&mut out, &r.string().unwrap(), Compression::Off).unwrap();
             put_id(&mut out, read_id(&mut r).unwrap()).unwrap();
             r.len().unwrap(); // entries read: not in type 15
             let rest_start = r.pos;

@@ -317,11 +317,11 @@ impl Functions {
 
     /// FUNCTION DUMP: every library as `[245][code as an RDB string]`,
     /// then the RDB version and the CRC-64, as DUMP's payloads.
-    pub fn dump(&self) -> Vec<u8> {
+    pub fn dump(&self, c: crate::persistence::rdb::Compression) -> Vec<u8> {
         let mut out = Vec::new();
         for code in self.codes() {
             out.push(OPCODE_FUNCTION2);
-            crate::persistence::rdb::put_string(&mut out, code);
+            crate::persistence::rdb::put_string(&mut out, code, c);
         }
         out.extend_from_slice(&(crate::persistence::rdb::RDB_VERSION as u16).to_le_bytes());
         let crc = crate::persistence::rdb::crc64(&out);
@@ -895,7 +895,7 @@ mod tests {
             false,
         )
         .unwrap();
-        let payload = f.dump();
+        let payload = f.dump(crate::persistence::rdb::Compression::Lzf);
         assert_eq!(
             f.restore(&r, &payload, RestorePolicy::Append).unwrap_err(),
             "ERR Library a already exists"

@@ -556,7 +556,11 @@ fn files_starting(dir: &std::path::Path, prefix: &str) -> Vec<String> {
 fn snapshots_that_do_not_fit_fail_cleanly_and_keep_the_previous_dump() {
     let d = TempDir::new("enospc-rdb");
     let mount = TmpfsMount::new(&d.0, "1m");
-    let s = ServerProc::start_in(&d.0, &["--save", "", "--appendonly", "no"]);
+    // rdbcompression no: the values below must take their size on disk.
+    let s = ServerProc::start_in(
+        &d.0,
+        &["--save", "", "--appendonly", "no", "--rdbcompression", "no"],
+    );
     let mut c = s.conn();
     c.cmd(&["SET", "small", "1"]);
     assert_eq!(c.cmds(&["SAVE"]), "+OK\r\n");
