@@ -34,6 +34,11 @@ const HASH_BITS: u32 = 14;
 const MAX_LITERAL: usize = 32;
 /// Farthest back a copy reaches: 13 bits of offset, plus one.
 const MAX_DISTANCE: usize = 1 << 13;
+/// After `1 << SKIP_SHIFT` literals in a row, probing steps over
+/// positions, one more per `1 << SKIP_SHIFT` (LZ4's acceleration), by at
+/// most `SKIP_MAX` extra: within an 8 KiB window a repeat is still found.
+const SKIP_SHIFT: u32 = 6;
+const SKIP_MAX: usize = 15;
 /// Shortest and longest copy.
 const MIN_MATCH: usize = 3;
 const MAX_MATCH: usize = 264;
@@ -84,78 +89,123 @@ impl Compressor {
     fn compress_from_base(&mut self, input: &[u8], out: &mut Vec<u8>, max_out: usize) -> bool {
         let start = out.len();
         let limit = start.saturating_add(max_out);
-        // Offset in `out` of the open literal run's control byte.
-        let mut run: Option<usize> = None;
+        let n = input.len();
+        // Literals are gathered (from `lit` to `pos`) and written as runs
+        // when a copy or the end comes: one bulk copy per 32 bytes instead
+        // of a control-byte update per byte.
+        let mut lit = 0;
         let mut pos = 0;
-        while pos < input.len() {
-            match self.find_match(input, pos) {
-                Some((distance, len)) => {
-                    let offset = distance - 1;
-                    let code = len - 2;
-                    if code < 7 {
-                        out.push(((code as u8) << 5) | (offset >> 8) as u8);
-                    } else {
-                        out.push((7 << 5) | (offset >> 8) as u8);
-                        out.push((code - 7) as u8);
-                    }
-                    out.push(offset as u8);
-                    run = None;
-                    // The last two positions inside the copy are worth
-                    // remembering for later matches into this stretch
-                    // (enough to keep runs and repeats compressing well).
-                    let end = pos + len;
-                    for p in end.saturating_sub(2).max(pos + 1)..end {
-                        if p + MIN_MATCH <= input.len() {
-                            self.table[hash(input, p)] = self.base + p as u32;
-                        }
-                    }
-                    pos = end;
+        while pos + MIN_MATCH <= n {
+            let Some((distance, len)) = self.find_match(input, pos) else {
+                // The longer the literals run, the less likely a match:
+                // probe every 2nd, 3rd... position (at most every 16th),
+                // so input that does not compress costs a fraction of a
+                // probe per byte. A match resets the step.
+                pos += 1 + ((pos - lit) >> SKIP_SHIFT).min(SKIP_MAX);
+                // What the literals alone will take: fail as soon as
+                // incompressible input cannot fit any more.
+                let pending = pos.min(n) - lit;
+                if out.len() + pending + pending.div_ceil(MAX_LITERAL) > limit {
+                    out.truncate(start);
+                    return false;
                 }
-                None => {
-                    match run {
-                        Some(ctrl) if usize::from(out[ctrl]) + 1 < MAX_LITERAL => out[ctrl] += 1,
-                        _ => {
-                            run = Some(out.len());
-                            out.push(0);
-                        }
-                    }
-                    out.push(input[pos]);
-                    pos += 1;
-                }
+                continue;
+            };
+            put_literals(out, &input[lit..pos]);
+            let offset = distance - 1;
+            let code = len - 2;
+            if code < 7 {
+                out.push(((code as u8) << 5) | (offset >> 8) as u8);
+            } else {
+                out.push((7 << 5) | (offset >> 8) as u8);
+                out.push((code - 7) as u8);
             }
+            out.push(offset as u8);
             if out.len() > limit {
                 out.truncate(start);
                 return false;
             }
+            // The last two positions inside the copy are worth
+            // remembering for later matches into this stretch (enough to
+            // keep runs and repeats compressing well).
+            let end = pos + len;
+            for p in end.saturating_sub(2).max(pos + 1)..end {
+                if p + MIN_MATCH <= n {
+                    self.table[hash(input, p)] = self.base + p as u32;
+                }
+            }
+            pos = end;
+            lit = pos;
+        }
+        put_literals(out, &input[lit..]);
+        if out.len() > limit {
+            out.truncate(start);
+            return false;
         }
         true
     }
 
     /// Looks up (and then records) position `pos`: the distance back to a
-    /// usable copy and its length, if there is one.
+    /// usable copy and its length, if there is one. The caller checked
+    /// that three bytes remain.
+    #[inline]
     fn find_match(&mut self, input: &[u8], pos: usize) -> Option<(usize, usize)> {
-        if pos + MIN_MATCH > input.len() {
-            return None;
-        }
         let slot = &mut self.table[hash(input, pos)];
         let seen = *slot;
         // `compress` checked that `base + len` fits.
         *slot = self.base + pos as u32;
-        if seen < self.base {
-            return None; // empty, or left by an earlier input
-        }
-        let cand = (seen - self.base) as usize;
-        if cand >= pos || pos - cand > MAX_DISTANCE {
+        // An entry below `base` (empty, or left by an earlier input) wraps
+        // to a position past the end of this input, so `in_reach` is
+        // false for it: `compress` made sure `base + len` fits in a u32.
+        let cand = seen.wrapping_sub(self.base) as usize;
+        // One branch for "usable and the same three bytes": on input that
+        // does not compress, whether an entry is within reach is a coin
+        // toss the branch predictor loses, while "no match" is not. So
+        // the reach is computed without branching and the comparison reads
+        // a position that is always valid.
+        let in_reach = (cand < pos) & (pos.wrapping_sub(cand) <= MAX_DISTANCE);
+        let probe = std::hint::select_unpredictable(in_reach, cand, pos);
+        let same = (input[probe] == input[pos])
+            & (input[probe + 1] == input[pos + 1])
+            & (input[probe + 2] == input[pos + 2]);
+        if !(in_reach & same) {
             return None;
         }
         let max = (input.len() - pos).min(MAX_MATCH);
-        let len = input[cand..]
-            .iter()
-            .zip(&input[pos..pos + max])
-            .take_while(|(a, b)| a == b)
-            .count();
-        (len >= MIN_MATCH).then_some((pos - cand, len))
+        Some((
+            pos - cand,
+            common_prefix(&input[cand..], &input[pos..pos + max]),
+        ))
     }
+}
+
+/// Append `lits` as literal runs of at most 32 bytes.
+fn put_literals(out: &mut Vec<u8>, lits: &[u8]) {
+    for run in lits.chunks(MAX_LITERAL) {
+        out.push((run.len() - 1) as u8);
+        out.extend_from_slice(run);
+    }
+}
+
+/// How many leading bytes `a` and `b` share (at most `b.len()`; `a` is
+/// at least as long where it matters: it starts earlier in the same
+/// input). Eight bytes at a time.
+#[inline]
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let mut n = 0;
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let x = u64::from_le_bytes([x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]]);
+        let y = u64::from_le_bytes([y[0], y[1], y[2], y[3], y[4], y[5], y[6], y[7]]);
+        if x != y {
+            return n + ((x ^ y).trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    n + a[n..]
+        .iter()
+        .zip(&b[n..])
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 /// Hash of the three bytes at `pos` (the caller checked they exist).
@@ -228,5 +278,56 @@ mod tests {
             roundtrip(&mut Compressor::new(), input)
         );
         assert_eq!(c.base, 1 + input.len() as u32);
+    }
+}
+
+/// Not a test: the compressor's speed on 16 MiB of noise and 23 MB of
+/// JSON-like text (`cargo test --profile profiling --lib -- lzf_speed
+/// --ignored --nocapture`; figures in BENCHMARKS.md "RDB string forms").
+#[cfg(test)]
+mod speed {
+    #[test]
+    #[ignore]
+    fn lzf_speed() {
+        let mut x: u64 = 88172645463325252;
+        let rand: Vec<u8> = (0..16 << 20)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let mut c = super::Compressor::new();
+        let mut out = Vec::with_capacity(rand.len() * 2);
+        for _ in 0..3 {
+            out.clear();
+            let t = std::time::Instant::now();
+            let ok = c.compress(&rand, &mut out, rand.len() - 4);
+            eprintln!(
+                "rand: {ok} {:.2} ns/byte",
+                t.elapsed().as_nanos() as f64 / rand.len() as f64
+            );
+        }
+        let text: Vec<u8> = (0..400_000)
+            .flat_map(|i| {
+                format!(
+                    "{{\"user\": {i}, \"name\": \"someone-{}\", \"tags\": [\"a\",\"b\"]}} ",
+                    i % 977
+                )
+                .into_bytes()
+            })
+            .collect();
+        for _ in 0..3 {
+            out.clear();
+            let t = std::time::Instant::now();
+            let ok = c.compress(&text, &mut out, text.len() - 4);
+            eprintln!(
+                "text: {ok} {:.2} ns/byte, {} -> {}",
+                t.elapsed().as_nanos() as f64 / text.len() as f64,
+                text.len(),
+                out.len()
+            );
+        }
     }
 }

@@ -43,7 +43,11 @@ use std::path::Path;
 
 pub const RDB_VERSION: u32 = 10;
 /// A static (not a const) so a running digest can borrow it for 'static.
-static CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_REDIS);
+/// Sixteen lookup tables (32 KiB, slice-by-16) instead of the crate's
+/// default one: SAVE of a 48 MiB incompressible string went from 280 to
+/// ~95 ms (BENCHMARKS.md "RDB string forms").
+static CRC64: crc::Crc<u64, crc::Table<16>> =
+    crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_REDIS);
 
 const TYPE_STRING: u8 = 0;
 const TYPE_LIST: u8 = 1;
@@ -278,7 +282,7 @@ pub fn crc64(data: &[u8]) -> u64 {
 /// checksummed", and the saving skips the checksum's cost.
 struct Crc64Writer<W> {
     inner: W,
-    digest: Option<crc::Digest<'static, u64>>,
+    digest: Option<crc::Digest<'static, u64, crc::Table<16>>>,
 }
 
 impl<W: Write> Write for Crc64Writer<W> {
