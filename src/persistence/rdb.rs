@@ -182,17 +182,21 @@ pub(super) fn put_str<W: Write>(out: &mut W, s: &[u8], c: Compression) -> io::Re
             let mut guard = cell.borrow_mut();
             let (lzf, packed) = &mut *guard;
             packed.clear();
-            if !lzf.compress(s, packed, s.len() - COMPRESS_MIN_SAVING) {
-                return Ok(false);
-            }
-            out.write_all(&[0xC0 | ENC_LZF])?;
-            put_len(out, packed.len() as u64)?;
-            put_len(out, s.len() as u64)?;
-            out.write_all(packed)?;
+            let fits = lzf.compress(s, packed, s.len() - COMPRESS_MIN_SAVING);
+            let result = if fits {
+                out.write_all(&[0xC0 | ENC_LZF])
+                    .and_then(|()| put_len(out, packed.len() as u64))
+                    .and_then(|()| put_len(out, s.len() as u64))
+                    .and_then(|()| out.write_all(packed))
+            } else {
+                Ok(())
+            };
+            // One huge string must not leave its buffer behind for the
+            // thread's lifetime.
             if packed.capacity() > 1 << 20 {
                 *packed = Vec::new();
             }
-            Ok(true)
+            result.map(|()| fits)
         })?;
         if written {
             return Ok(());
