@@ -252,7 +252,7 @@ fn stream_parts(s: &StreamValue) -> String {
 
 /// Decode a DUMP payload the way RESTORE does.
 fn restore_payload(payload: &[u8]) -> Option<Value> {
-    let (t, body) = dump::verify(payload)?;
+    let (t, body) = dump::verify(payload, true)?;
     rdb::decode_value(&Config::default(), t, body).ok()
 }
 

@@ -1,6 +1,6 @@
 //! DEBUG: the subcommands a Redis user or a client library's test suite
 //! reaches for (Redis's debug.c): OBJECT, RELOAD, SLEEP,
-//! SET-ACTIVE-EXPIRE, POPULATE (bulk test data), PROTOCOL (one reply of
+//! SET-ACTIVE-EXPIRE, SET-SKIP-CHECKSUM-VALIDATION, POPULATE (bulk test data), PROTOCOL (one reply of
 //! each RESP3 type, for client tests), ERROR, LOG, CHANGE-REPL-ID,
 //! LOADAOF (persistence::reload_aof), and DIGEST / DIGEST-VALUE
 //! (signatures computed in digest.rs).
@@ -18,6 +18,7 @@ use super::Argv;
 use crate::connection::Client;
 use crate::db::{idle_seconds, unix_ms, Access};
 use crate::errors::{CmdError, CmdResult};
+use crate::persistence::rdb::{serialized_len, Compression};
 use crate::resp::reply::Proto;
 use crate::server::Server;
 use crate::types::string::{parse_f64, StrValue};
@@ -67,11 +68,27 @@ const DEBUG_HELP: &[&str] = &[
     "    Setting it to 0 disables expiring keys in background when they are not",
     "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
     "    default.",
+    "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+    "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
     "SLEEP <seconds>",
     "    Stop the server for <seconds>. Decimals allowed.",
     "HELP",
     "    Prints this help.",
 ];
+
+/// A switch as Redis's DEBUG reads one, C's `atoi(arg) != 0`: leading
+/// spaces, a sign, then the digits up to the first other byte ("1x" is
+/// on, "x1" and "-0" are off).
+fn atoi_nonzero(arg: &[u8]) -> bool {
+    let rest = arg.trim_ascii_start();
+    let rest = rest
+        .strip_prefix(b"-")
+        .or_else(|| rest.strip_prefix(b"+"))
+        .unwrap_or(rest);
+    rest.iter()
+        .take_while(|b| b.is_ascii_digit())
+        .any(|&b| b != b'0')
+}
 
 pub fn debug(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     // A protected command (enable-debug-command), as in Redis 7.0.
@@ -112,11 +129,16 @@ pub fn debug(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             }
         },
         ("set-active-expire", 3) => {
-            srv.active_expire_enabled = argv.get(2) != b"0";
+            srv.active_expire_enabled = atoi_nonzero(argv.get(2));
+            c.reply().ok();
+        }
+        ("set-skip-checksum-validation", 3) => {
+            srv.skip_checksum_validation = atoi_nonzero(argv.get(2));
             c.reply().ok();
         }
         ("object", 3) => {
             let clock = srv.ks.lru_clock();
+            let compression = Compression::from_config(srv.config.rdbcompression);
             let Some(obj) = srv.ks.lookup(c.db, &argv[2], Access::NoTouch) else {
                 return Err(CmdError::NoSuchKey);
             };
@@ -124,7 +146,7 @@ pub fn debug(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
                 "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
                 obj as *const _,
                 obj.encoding_name(),
-                obj.heap_size().max(1),
+                serialized_len(&obj.value, compression),
                 obj.lru,
                 idle_seconds(obj.lru, clock)
             );

@@ -74,7 +74,7 @@ pub fn restore(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     if ttl < 0 {
         return Err(CmdError::msg("ERR Invalid TTL value, must be >= 0"));
     }
-    let (t, body) = dump::verify(&argv[3])
+    let (t, body) = dump::verify(&argv[3], !srv.skip_checksum_validation)
         .ok_or_else(|| CmdError::msg("ERR DUMP payload version or checksum are wrong"))?;
     let value = rdb::decode_value(&srv.config, t, body).map_err(|e| {
         log::debug!("RESTORE: bad payload: {e}");

@@ -390,9 +390,10 @@ fn restore(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         _ => return Err(CmdError::subcommand_syntax(&argv[0], &argv[1])),
     };
     let rand = srv.scripting.rand.clone();
+    let check_crc = !srv.skip_checksum_validation;
     srv.scripting
         .functions
-        .restore(&rand, &argv[2], policy)
+        .restore(&rand, &argv[2], policy, check_crc)
         .map_err(|e| CmdError::Other(e.into()))?;
     srv.ks.dirty += 1;
     c.reply().ok();

@@ -31,9 +31,10 @@ pub fn create(v: &Value, c: rdb::Compression) -> Vec<u8> {
 }
 
 /// Check the footer. Returns (type byte, the bytes after it) of a payload whose
-/// version we can read and whose checksum matches; None otherwise
+/// version we can read and whose checksum matches (or is not checked:
+/// `check_crc` false, DEBUG SET-SKIP-CHECKSUM-VALIDATION); None otherwise
 /// (RESTORE's "DUMP payload version or checksum are wrong").
-pub fn verify(payload: &[u8]) -> Option<(u8, &[u8])> {
+pub fn verify(payload: &[u8], check_crc: bool) -> Option<(u8, &[u8])> {
     if payload.len() < FOOTER_BYTES {
         return None;
     }
@@ -44,7 +45,7 @@ pub fn verify(payload: &[u8]) -> Option<(u8, &[u8])> {
     }
     let mut crc = [0u8; 8];
     crc.copy_from_slice(&footer[2..]);
-    if u64::from_le_bytes(crc) != rdb::crc64(&payload[..payload.len() - 8]) {
+    if check_crc && u64::from_le_bytes(crc) != rdb::crc64(&payload[..payload.len() - 8]) {
         return None;
     }
     // The object is read from the whole payload, footer included, as

@@ -336,9 +336,10 @@ impl Functions {
         rand: &Rc<Cell<Rand48>>,
         payload: &[u8],
         policy: RestorePolicy,
+        check_crc: bool,
     ) -> Result<(), String> {
         const WRONG: &str = "ERR DUMP payload version or checksum are wrong";
-        if crate::persistence::dump::verify(payload).is_none() {
+        if crate::persistence::dump::verify(payload, check_crc).is_none() {
             return Err(WRONG.into());
         }
         let codes = crate::persistence::rdb::read_function_payload(payload)?;
@@ -897,17 +898,20 @@ mod tests {
         .unwrap();
         let payload = f.dump(crate::persistence::rdb::Compression::Lzf);
         assert_eq!(
-            f.restore(&r, &payload, RestorePolicy::Append).unwrap_err(),
+            f.restore(&r, &payload, RestorePolicy::Append, true)
+                .unwrap_err(),
             "ERR Library a already exists"
         );
-        f.restore(&r, &payload, RestorePolicy::Replace).unwrap();
+        f.restore(&r, &payload, RestorePolicy::Replace, true)
+            .unwrap();
         let mut g = Functions::default();
-        g.restore(&r, &payload, RestorePolicy::Append).unwrap();
+        g.restore(&r, &payload, RestorePolicy::Append, true)
+            .unwrap();
         assert_eq!(g.library_count(), 2);
         let mut bad = payload.clone();
         bad[3] ^= 1;
         assert_eq!(
-            g.restore(&r, &bad, RestorePolicy::Flush).unwrap_err(),
+            g.restore(&r, &bad, RestorePolicy::Flush, true).unwrap_err(),
             "ERR DUMP payload version or checksum are wrong"
         );
         assert_eq!(g.library_count(), 2);

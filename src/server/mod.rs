@@ -101,6 +101,9 @@ pub struct Server {
     pub supervisor: Option<supervise::Notifier>,
     /// Active expiry switch (DEBUG SET-ACTIVE-EXPIRE).
     pub active_expire_enabled: bool,
+    /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RDB loads, RESTORE and
+    /// FUNCTION RESTORE accept any checksum (Redis's test switch).
+    pub skip_checksum_validation: bool,
     /// Clients whose output must be written before the loop sleeps.
     pub pending_writes: Vec<usize>,
     /// Clients that still had unread input when their read budget ran out.
@@ -299,6 +302,7 @@ impl Server {
             shutdown: Default::default(),
             supervisor: None,
             active_expire_enabled: true,
+            skip_checksum_validation: false,
             pending_writes: Vec::new(),
             pending_reads: Vec::new(),
             read_buf: vec![0u8; event_loop::READ_CHUNK_BYTES],

@@ -1,11 +1,13 @@
 //! DEBUG's user-facing subcommands against redis-server 7.0 (both started
 //! with `enable-debug-command yes`): POPULATE's keys and values and its
 //! argument errors, PROTOCOL's value of every reply type in RESP2 and
-//! RESP3, ERROR, LOG, CHANGE-REPL-ID; and what POPULATE must not do
-//! (count as a change, overwrite a key).
+//! RESP3, ERROR, LOG, CHANGE-REPL-ID, SET-SKIP-CHECKSUM-VALIDATION,
+//! OBJECT's serializedlength; and what POPULATE must not do (count as a
+//! change, overwrite a key).
 
 use crate::common::{info_str, ServerProc};
 use crate::differential::check_with;
+use crate::differential_dump::payload_arg;
 
 const DEBUG_ON: &[&str] = &["--enable-debug-command", "yes"];
 /// DEBUG on and an append-only log (restarted in the same directory).
@@ -319,5 +321,95 @@ fn debug_loadaof_replays_the_log() {
     assert_eq!(
         off.conn().cmds(&["DEBUG", "LOADAOF"]),
         "-ERR AOF is not enabled\r\n"
+    );
+}
+
+/// `payload_arg`'s payload with its CRC-64 damaged (the last byte).
+fn bad_crc(arg: &str) -> String {
+    let cut = arg.len() - "\\xNN\"".len();
+    format!(
+        "{}\\x{}\"",
+        &arg[..cut],
+        if &arg[cut + 2..cut + 4] == "00" {
+            "01"
+        } else {
+            "00"
+        }
+    )
+}
+
+#[test]
+fn skip_checksum_validation_lets_restores_through_as_in_redis() {
+    let hello = bad_crc(&payload_arg(b"\x00\x05hello", 10));
+    let code = "#!lua name=skiplib\nredis.register_function('f', function() return 1 end)";
+    let mut lib = vec![0xf5, 0x40, code.len() as u8];
+    lib.extend_from_slice(code.as_bytes());
+    // FUNCTION RESTORE's payload is the opcode and string, no type byte:
+    // `payload_arg` only frames what it is given.
+    let lib = bad_crc(&payload_arg(&lib, 10));
+    check_with(
+        DEBUG_ON,
+        &format!(
+            r#"
+        RESTORE k1 0 {hello}
+        FUNCTION RESTORE {lib}
+        DEBUG SET-SKIP-CHECKSUM-VALIDATION 1
+        RESTORE k1 0 {hello}
+        GET k1
+        FUNCTION RESTORE {lib}
+        FCALL f 0
+        DEBUG SET-SKIP-CHECKSUM-VALIDATION x1
+        RESTORE k2 0 {hello}
+        DEBUG SET-SKIP-CHECKSUM-VALIDATION " 2x"
+        RESTORE k2 0 {hello}
+        DEBUG SET-SKIP-CHECKSUM-VALIDATION -0
+        RESTORE k3 0 {hello}
+        DEBUG SET-SKIP-CHECKSUM-VALIDATION
+        DEBUG SET-SKIP-CHECKSUM-VALIDATION 0
+        FUNCTION RESTORE {lib} REPLACE
+        MGET k1 k2 k3
+        "#
+        ),
+    );
+}
+
+/// DEBUG OBJECT's serializedlength is the value's size in RDB form: the
+/// same as redis-server's for strings our LZF does not touch (integers,
+/// short and incompressible strings).
+#[test]
+fn debug_object_serializedlength_matches_redis_for_strings() {
+    let values = [
+        "hello",
+        "12345",
+        "-7",
+        "70000",
+        "12345678901",
+        "007",
+        "abcdefghijklmnopqrstuvwxyz0123",
+    ];
+    let mut lengths = Vec::new();
+    for reference in [false, true] {
+        let s = if reference {
+            ServerProc::start_reference(DEBUG_ON)
+        } else {
+            ServerProc::start(DEBUG_ON)
+        };
+        let mut c = s.conn();
+        let mut got = Vec::new();
+        for v in values {
+            c.cmd(&["SET", "k", v]);
+            let reply = c.cmds(&["DEBUG", "OBJECT", "k"]);
+            let n = reply
+                .split_whitespace()
+                .find_map(|f| f.strip_prefix("serializedlength:"))
+                .unwrap_or_else(|| panic!("{reply}"))
+                .to_string();
+            got.push(n);
+        }
+        lengths.push(got);
+    }
+    assert_eq!(
+        lengths[0], lengths[1],
+        "ours, then redis-server's, for {values:?}"
     );
 }
