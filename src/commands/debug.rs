@@ -1,7 +1,8 @@
 //! DEBUG: the subcommands a Redis user or a client library's test suite
 //! reaches for (Redis's debug.c): OBJECT, RELOAD, SLEEP,
-//! SET-ACTIVE-EXPIRE, SET-SKIP-CHECKSUM-VALIDATION, POPULATE (bulk test data), PROTOCOL (one reply of
-//! each RESP3 type, for client tests), ERROR, LOG, CHANGE-REPL-ID,
+//! SET-ACTIVE-EXPIRE, SET-SKIP-CHECKSUM-VALIDATION, POPULATE (bulk test
+//! data), PROTOCOL (one reply of each RESP3 type, for client tests),
+//! ERROR, LOG, CHANGE-REPL-ID,
 //! LOADAOF (persistence::reload_aof), and DIGEST / DIGEST-VALUE
 //! (signatures computed in digest.rs).
 //!
@@ -138,7 +139,7 @@ pub fn debug(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         }
         ("object", 3) => {
             let clock = srv.ks.lru_clock();
-            let compression = Compression::from_config(srv.config.rdbcompression);
+            let compression = Compression::from_config(&srv.config);
             let Some(obj) = srv.ks.lookup(c.db, &argv[2], Access::NoTouch) else {
                 return Err(CmdError::NoSuchKey);
             };

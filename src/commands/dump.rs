@@ -24,7 +24,7 @@ use crate::server::Server;
 
 /// DUMP key: the payload, or a null reply when the key does not exist.
 pub fn dump(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
-    let compression = rdb::Compression::from_config(srv.config.rdbcompression);
+    let compression = rdb::Compression::from_config(&srv.config);
     let Some(obj) = srv.ks.lookup(c.db, &argv[1], Access::Read) else {
         c.reply().null();
         return Ok(());

@@ -207,8 +207,7 @@ fn function_inner(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         }
         b"list" => list(srv, c, argv),
         b"dump" => {
-            let compression =
-                crate::persistence::rdb::Compression::from_config(srv.config.rdbcompression);
+            let compression = crate::persistence::rdb::Compression::from_config(&srv.config);
             let payload = srv.scripting.functions.dump(compression);
             c.reply().bulk(&payload);
             Ok(())

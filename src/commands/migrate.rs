@@ -278,7 +278,7 @@ fn attempt(
         encode_command(&mut out, [&b"SELECT"[..], n.as_bytes()].into_iter());
     }
     let mut sent: Vec<&[u8]> = Vec::new();
-    let compression = rdb::Compression::from_config(srv.config.rdbcompression);
+    let compression = rdb::Compression::from_config(&srv.config);
     for &key in present {
         let now = crate::db::unix_ms();
         let ttl = match srv.ks.get_expire(db, key) {

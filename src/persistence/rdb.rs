@@ -121,8 +121,8 @@ pub enum Compression {
 }
 
 impl Compression {
-    pub fn from_config(rdbcompression: bool) -> Compression {
-        if rdbcompression {
+    pub fn from_config(config: &crate::config::Config) -> Compression {
+        if config.rdbcompression {
             Compression::Lzf
         } else {
             Compression::Off
@@ -379,7 +379,7 @@ pub fn write_snapshot_parts<W: Write>(
 
 /// Everything up to and including the EOF opcode (the checksummed part).
 fn put_snapshot_body<W: Write>(srv: &Server, out: &mut W, parts: SnapshotParts) -> io::Result<()> {
-    let c = Compression::from_config(srv.config.rdbcompression);
+    let c = Compression::from_config(&srv.config);
     out.write_all(format!("REDIS{RDB_VERSION:04}").as_bytes())?;
     let aux: [(&str, String); 5] = [
         (
