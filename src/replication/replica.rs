@@ -441,9 +441,15 @@ impl Server {
                         return Err(format!("Error reply to PING from master: '{line}'"));
                     }
                     let mut steps = std::collections::VecDeque::new();
+                    // AUTH [masteruser] masterauth: without a password
+                    // there is no AUTH, whatever the user (as Redis).
                     if !self.config.masterauth.is_empty() {
-                        let pass = self.config.masterauth.clone().into_bytes();
-                        steps.push_back((Step::Auth, vec![b"AUTH".to_vec(), pass]));
+                        let mut auth = vec![b"AUTH".to_vec()];
+                        if !self.config.masteruser.is_empty() {
+                            auth.push(self.config.masteruser.clone().into_bytes());
+                        }
+                        auth.push(self.config.masterauth.clone().into_bytes());
+                        steps.push_back((Step::Auth, auth));
                     }
                     let port = if self.config.replica_announce_port > 0 {
                         self.config.replica_announce_port.to_string()

@@ -518,3 +518,55 @@ fn converges_then_resyncs_partially(m: &ServerProc, r: &ServerProc) {
     assert!(wait_until(LIMIT, || info(m, "stats", "sync_partial_ok") == "1"));
     assert_eq!(info(m, "stats", "sync_full"), "1");
 }
+
+/// A replica with `masteruser` authenticates as that ACL user (AUTH user
+/// pass), the only user the master lets replicate; with `masterauth`
+/// alone it is the default user, which may not. Our master with our and
+/// redis-server's replicas, and our replica of redis-server.
+#[test]
+fn masteruser_authenticates_the_replica_as_that_acl_user() {
+    for (master_is_redis, replica_is_redis) in [(false, false), (false, true), (true, false)] {
+        let m = start_node(master_is_redis, &[]);
+        for acl in [
+            &[
+                "ACL",
+                "SETUSER",
+                "repl",
+                "on",
+                ">replpw",
+                "+psync",
+                "+replconf",
+                "+ping",
+            ][..],
+            &["ACL", "SETUSER", "default", "-psync", "-sync"],
+        ] {
+            assert_eq!(run(&m, acl), redis::Value::Okay);
+        }
+        fill(&m);
+        let port = m.port.to_string();
+        let base = ["--replicaof", "127.0.0.1", &port, "--masterauth", "replpw"];
+        let with_user = [&base[..], &["--masteruser", "repl"]].concat();
+        let r = start_node(replica_is_redis, &with_user);
+        link_up(&r);
+        converges(&m, &r);
+        let clients: String = redis::cmd("CLIENT")
+            .arg("LIST")
+            .arg("TYPE")
+            .arg("replica")
+            .query(&mut m.client())
+            .unwrap();
+        assert!(clients.contains("user=repl"), "{clients}");
+        drop(r);
+        // Without the user: AUTH with the password alone is refused (the
+        // default user has none), which the master counts as an error
+        // reply, and the link stays down.
+        let errors_before = info(&m, "errorstats", "errorstat_ERR");
+        let r = start_node(replica_is_redis, &base);
+        assert!(
+            wait_until(LIMIT, || info(&m, "errorstats", "errorstat_ERR")
+                != errors_before),
+            "the master never refused the replica's AUTH"
+        );
+        assert_ne!(info(&r, "replication", "master_link_status"), "up");
+    }
+}
