@@ -143,7 +143,7 @@ pub fn debug(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             let Some(obj) = srv.ks.lookup(c.db, &argv[2], Access::NoTouch) else {
                 return Err(CmdError::NoSuchKey);
             };
-            let text = format!(
+            let mut text = format!(
                 "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
                 obj as *const _,
                 obj.encoding_name(),
@@ -151,6 +151,18 @@ pub fn debug(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
                 obj.lru,
                 idle_seconds(obj.lru, clock)
             );
+            // Redis adds its quicklist's shape. Our nodes are never
+            // compressed (list-compress-depth is stored only), and their
+            // byte sizes are our node encoding's, not listpacks'.
+            if let Value::List(l) = &obj.value {
+                let nodes = l.node_count();
+                text.push_str(&format!(
+                    " ql_nodes:{nodes} ql_avg_node:{:.2} ql_listpack_max:{} ql_compressed:0 ql_uncompressed_size:{}",
+                    l.len() as f64 / nodes.max(1) as f64,
+                    srv.config.list_max_listpack_size,
+                    l.packed_bytes()
+                ));
+            }
             c.reply().simple(&text);
         }
         ("digest", 2) => {

@@ -458,6 +458,19 @@ impl ListValue {
         std::mem::size_of::<ListValue>() + array + bytes
     }
 
+    /// Nodes holding the elements (DEBUG OBJECT's `ql_nodes`).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Bytes of packed entries in all nodes, without spare capacity
+    /// (DEBUG OBJECT's `ql_uncompressed_size`).
+    pub fn packed_bytes(&self) -> usize {
+        (0..self.nodes.len())
+            .map(|i| self.nodes.get(i).buf.len())
+            .sum()
+    }
+
     /// Allocations freeing the value releases (lazy-free decision): one
     /// per node, as Redis counts a quicklist.
     pub fn free_effort(&self) -> usize {

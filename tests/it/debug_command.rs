@@ -413,3 +413,31 @@ fn debug_object_serializedlength_matches_redis_for_strings() {
         "ours, then redis-server's, for {values:?}"
     );
 }
+
+/// DEBUG OBJECT on a list ends with the quicklist's shape, as in Redis
+/// 7.0: the node count, average node, fill and compression flag match
+/// redis-server's for a list of one node; the byte size is our node
+/// encoding's (not compared).
+#[test]
+fn debug_object_shows_the_quicklist_shape_as_redis() {
+    let mut shapes = Vec::new();
+    for reference in [false, true] {
+        let s = if reference {
+            ServerProc::start_reference(DEBUG_ON)
+        } else {
+            ServerProc::start(DEBUG_ON)
+        };
+        let mut c = s.conn();
+        c.cmd(&["RPUSH", "l", "a", "b", "c"]);
+        let reply = c.cmds(&["DEBUG", "OBJECT", "l"]);
+        let fields: Vec<String> = reply
+            .split_whitespace()
+            .filter(|f| f.starts_with("ql_") && !f.starts_with("ql_uncompressed_size:"))
+            .map(str::to_string)
+            .collect();
+        assert!(reply.contains("ql_uncompressed_size:"), "{reply}");
+        shapes.push(fields);
+    }
+    assert_eq!(shapes[0].len(), 4, "{:?}", shapes[0]);
+    assert_eq!(shapes[0], shapes[1], "ours, then redis-server's");
+}
