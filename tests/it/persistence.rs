@@ -830,11 +830,7 @@ fn rdbcompression_shrinks_snapshots_and_dumps_as_in_redis() {
                 "--rdbcompression",
                 compress,
             ];
-            let s = if reference {
-                ServerProc::start_reference_in(&d.0, &args)
-            } else {
-                ServerProc::start_in(&d.0, &args)
-            };
+            let s = start_either(reference, &d.0, &args);
             let mut c = s.conn();
             fill_compressible(&mut c);
             c.cmd(&["SET", "aaa", &"a".repeat(100)]);
