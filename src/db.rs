@@ -91,6 +91,10 @@ pub struct KeyspaceStats {
 /// usual pipeline depths to overlap their misses, few enough that the
 /// first key's lines are still in the cache when its request runs.
 pub const PREFETCH_BATCH: usize = 16;
+/// Most of a cron tick the active rehash takes (Redis's 1 ms).
+const ACTIVE_REHASH_BUDGET: Duration = Duration::from_millis(1);
+/// Rehash steps between two looks at the clock.
+const ACTIVE_REHASH_BATCH: usize = 100;
 
 pub struct Keyspace {
     /// Hot-key tracker, fed by every lookup that touches a key.
@@ -763,11 +767,33 @@ impl Keyspace {
             let perc = expired_total as f64 / sampled_total as f64;
             self.stats.expired_stale_perc = perc * 0.05 + self.stats.expired_stale_perc * 0.95;
         }
-        // Keep rehashing moving on idle databases too: a table that is only
-        // read would otherwise stay in the two-table state forever.
+    }
+
+    /// Hash-table upkeep for the cron (Redis's databasesCron): start the
+    /// shrinks removals left pending, then, with `activerehashing`
+    /// (`active`), give the first database with a rehash in progress up
+    /// to 1 ms of rehash steps, its main table first, then its expires.
+    /// Without it a table that stops receiving writes keeps both of its
+    /// arrays until accesses finish the move (one step per access).
+    pub fn rehash_cron(&mut self, active: bool) {
         for d in self.dbs.iter_mut() {
-            d.dict.rehash_steps(100);
-            d.expires.rehash_steps(100);
+            d.dict.maybe_shrink();
+            d.expires.maybe_shrink();
+        }
+        if !active {
+            return;
+        }
+        let start = Instant::now();
+        let within_budget = || start.elapsed() < ACTIVE_REHASH_BUDGET;
+        for d in self.dbs.iter_mut() {
+            if d.dict.is_rehashing() {
+                while d.dict.rehash_steps(ACTIVE_REHASH_BATCH) && within_budget() {}
+                return;
+            }
+            if d.expires.is_rehashing() {
+                while d.expires.rehash_steps(ACTIVE_REHASH_BATCH) && within_budget() {}
+                return;
+            }
         }
     }
 }

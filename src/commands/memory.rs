@@ -91,9 +91,9 @@ fn stats(srv: &mut Server, c: &mut Client) {
         .enumerate()
         .filter(|(_, d)| !d.dict.is_empty())
         .map(|(i, d)| {
-            let (main, _) = d.dict.buckets();
-            let (exp, _) = d.expires.buckets();
-            (i, (main * 8) as i64, (exp * 8) as i64)
+            // Both bucket arrays while a rehash runs (Redis's dictSlots).
+            let slots = |(table, old): (usize, usize)| ((table + old) * 8) as i64;
+            (i, slots(d.dict.buckets()), slots(d.expires.buckets()))
         })
         .collect();
     let backlog = srv.repl.backlog.as_ref().map_or(0, |b| b.size()) as i64;

@@ -60,6 +60,12 @@ impl Server {
                 crate::commands::pubsub::flush_notifications(self, None);
             }
         }
+        // Not while a forked child saves: moving entries would copy the
+        // pages it still reads (Redis's rule too). Replicas and paused
+        // servers rehash: the dataset does not change.
+        if !self.has_child() {
+            self.ks.rehash_cron(self.config.activerehashing);
+        }
         // Loaders (RDB, full sync) build function libraries too.
         self.scripting.note_memory();
         self.clients_cron(hz);

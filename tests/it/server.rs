@@ -375,3 +375,67 @@ fn dynamic_hz_follows_the_client_count_as_redis() {
         }
     }
 }
+
+/// `overhead.hashtable.main` of db 0 in MEMORY STATS: the bucket arrays
+/// of the keyspace table, both of them while a rehash runs.
+fn main_table_overhead(c: &mut crate::common::Conn) -> i64 {
+    let stats = String::from_utf8_lossy(&c.cmd(&["MEMORY", "STATS"])).into_owned();
+    let at = stats
+        .find("overhead.hashtable.main\r\n:")
+        .unwrap_or_else(|| panic!("{stats}"));
+    let rest = &stats[at + "overhead.hashtable.main\r\n:".len()..];
+    rest[..rest.find('\r').unwrap()].parse().unwrap()
+}
+
+/// A burst of inserts that ends just after the keyspace table started
+/// to grow leaves it half-moved. `activerehashing no`: the idle table
+/// keeps both arrays while the cron runs (seen by a key active expiry
+/// removed well after the burst); `yes`: the cron finishes the move and
+/// the old array's bytes go. On both servers.
+#[test]
+fn activerehashing_finishes_an_idle_tables_rehash_as_in_redis() {
+    for reference in [false, true] {
+        let who = if reference {
+            "redis-server"
+        } else {
+            "redislite"
+        };
+        let args = ["--save", "", "--activerehashing", "no"];
+        let s = if reference {
+            ServerProc::start_reference(&args)
+        } else {
+            ServerProc::start(&args)
+        };
+        let mut c = s.conn();
+        // 65 537 keys: the 65 537th insert finds the 65 536-bucket table
+        // full and starts its growth (both servers' load factor 1).
+        let script = "for i = 1, 65537 do redis.call('set', 'k' .. i, 'v') end";
+        assert_eq!(c.cmds(&["EVAL", script, "0"]), "$-1\r\n", "{who}");
+        let during = main_table_overhead(&mut c);
+        c.cmd(&["SET", "probe", "v", "PX", "300"]);
+        assert!(
+            wait_until(Duration::from_secs(10), || {
+                let info = String::from_utf8_lossy(&c.cmd(&["INFO", "stats"])).into_owned();
+                info.contains("expired_keys:1\r\n")
+            }),
+            "{who}: active expiry never removed the probe"
+        );
+        // The old array (65 536 buckets of 8 bytes) is still there.
+        assert!(
+            main_table_overhead(&mut c) > during - 65_536 * 8 / 2,
+            "{who}: the rehash finished without activerehashing"
+        );
+        // 20 s at hz 10 is 200 ticks: 200 ms of rehash budget where a few
+        // ms do, and 20 000 steps for a cron that ignored the setting's
+        // budget and moved 100 buckets per tick (the old one).
+        assert_eq!(
+            c.cmds(&["CONFIG", "SET", "activerehashing", "yes"]),
+            "+OK\r\n"
+        );
+        assert!(
+            wait_until(Duration::from_secs(20), || main_table_overhead(&mut c)
+                <= during - 65_536 * 8 * 3 / 4),
+            "{who}: activerehashing never finished the rehash ({during} before)"
+        );
+    }
+}
