@@ -135,7 +135,9 @@ const COMPRESS_MIN_LEN: usize = 20;
 /// LZF must save at least this many bytes for the compressed form to be
 /// written (Redis's rule: its length fields cost about as much).
 const COMPRESS_MIN_SAVING: usize = 4;
-/// String encodings after the 0b11 length prefix (Redis's RDB_ENC_*).
+/// The length prefix that announces an encoded string (top bits 0b11),
+/// and the encodings after it (Redis's RDB_ENC_*).
+const ENCODED: u8 = 0xC0;
 const ENC_INT8: u8 = 0;
 const ENC_INT16: u8 = 1;
 const ENC_INT32: u8 = 2;
@@ -148,62 +150,68 @@ thread_local! {
         std::cell::RefCell::new((Compressor::new(), Vec::new()));
 }
 
-/// Write a string as Redis's RDB writer does: a decimal integer that
-/// fits 32 bits in integer form (what the loader gets back is the same
-/// bytes, since only a number's canonical form qualifies), a string of
-/// more than 20 bytes LZF-compressed if `c` allows and that saves at
-/// least 4 bytes, anything else as length and bytes.
+/// Write a string as Redis's RDB writer does: in integer form if it is
+/// one (`int_form`), LZF-compressed if it is longer than 20 bytes, `c`
+/// allows and that saves at least 4 bytes, else as length and bytes.
 pub(super) fn put_str<W: Write>(out: &mut W, s: &[u8], c: Compression) -> io::Result<()> {
-    if s.len() <= 11 {
-        if let Some(v) = crate::persistence::listpack::canonical_i64(s) {
-            let mut b = [0u8; 5];
-            let n = if let Ok(v) = i8::try_from(v) {
-                b[0] = 0xC0 | ENC_INT8;
-                b[1] = v as u8;
-                2
-            } else if let Ok(v) = i16::try_from(v) {
-                b[0] = 0xC0 | ENC_INT16;
-                b[1..3].copy_from_slice(&v.to_le_bytes());
-                3
-            } else if let Ok(v) = i32::try_from(v) {
-                b[0] = 0xC0 | ENC_INT32;
-                b[1..5].copy_from_slice(&v.to_le_bytes());
-                5
-            } else {
-                0
-            };
-            if n > 0 {
-                return out.write_all(&b[..n]);
-            }
-        }
+    if let Some((b, n)) = int_form(s) {
+        return out.write_all(&b[..n]);
     }
-    if c == Compression::Lzf && s.len() > COMPRESS_MIN_LEN {
-        let written = LZF.with(|cell| -> io::Result<bool> {
-            let mut guard = cell.borrow_mut();
-            let (lzf, packed) = &mut *guard;
-            packed.clear();
-            let fits = lzf.compress(s, packed, s.len() - COMPRESS_MIN_SAVING);
-            let result = if fits {
-                out.write_all(&[0xC0 | ENC_LZF])
-                    .and_then(|()| put_len(out, packed.len() as u64))
-                    .and_then(|()| put_len(out, s.len() as u64))
-                    .and_then(|()| out.write_all(packed))
-            } else {
-                Ok(())
-            };
-            // One huge string must not leave its buffer behind for the
-            // thread's lifetime.
-            if packed.capacity() > 1 << 20 {
-                *packed = Vec::new();
-            }
-            result.map(|()| fits)
-        })?;
-        if written {
-            return Ok(());
-        }
+    if c == Compression::Lzf && s.len() > COMPRESS_MIN_LEN && put_lzf(out, s)? {
+        return Ok(());
     }
     put_len(out, s.len() as u64)?;
     out.write_all(s)
+}
+
+/// `s` in integer form (prefix and little-endian value, and its length)
+/// if it is a number's canonical decimal form that fits 32 bits: what
+/// the loader gets back is then the same bytes.
+fn int_form(s: &[u8]) -> Option<([u8; 5], usize)> {
+    if s.len() > 11 {
+        return None;
+    }
+    let v = crate::persistence::listpack::canonical_i64(s)?;
+    let mut b = [0u8; 5];
+    let n = if let Ok(v) = i8::try_from(v) {
+        b[0] = ENCODED | ENC_INT8;
+        b[1] = v as u8;
+        2
+    } else if let Ok(v) = i16::try_from(v) {
+        b[0] = ENCODED | ENC_INT16;
+        b[1..3].copy_from_slice(&v.to_le_bytes());
+        3
+    } else {
+        b[0] = ENCODED | ENC_INT32;
+        b[1..5].copy_from_slice(&i32::try_from(v).ok()?.to_le_bytes());
+        5
+    };
+    Some((b, n))
+}
+
+/// Write `s` LZF-compressed if that takes at most `len - 4` bytes.
+/// Returns whether it was written.
+fn put_lzf<W: Write>(out: &mut W, s: &[u8]) -> io::Result<bool> {
+    LZF.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let (lzf, packed) = &mut *guard;
+        packed.clear();
+        let fits = lzf.compress(s, packed, s.len() - COMPRESS_MIN_SAVING);
+        let written = if fits {
+            out.write_all(&[ENCODED | ENC_LZF])
+                .and_then(|()| put_len(out, packed.len() as u64))
+                .and_then(|()| put_len(out, s.len() as u64))
+                .and_then(|()| out.write_all(packed))
+        } else {
+            Ok(())
+        };
+        // One huge string must not leave its buffer behind for the
+        // thread's lifetime.
+        if packed.capacity() > 1 << 20 {
+            *packed = Vec::new();
+        }
+        written.map(|()| fits)
+    })
 }
 
 /// The RDB type byte a value is written with (plain encodings; a stream's
@@ -322,13 +330,6 @@ impl<W: Write> Write for Crc64Writer<W> {
     }
 }
 
-/// Serialise the whole dataset into `out` as it goes, through a buffer of
-/// `WRITE_BUFFER_BYTES`: memory stays O(buffer), not O(dataset). Keys
-/// already past their deadline are skipped (as Redis does when saving).
-///
-/// On an error (ENOSPC, a closed pipe...) it returns at once and nothing
-/// more reaches `out`: bytes still buffered are dropped, not flushed.
-/// `out` is not fsynced here (a pipe cannot be; files are by the caller).
 /// Which parts of the dataset a snapshot holds: a full sync or a file
 /// has everything; a replica may ask for less (REPLCONF rdb-filter-only:
 /// `redis-cli --functions-rdb` wants the function libraries only).
@@ -351,6 +352,13 @@ impl Default for SnapshotParts {
     }
 }
 
+/// Serialise the whole dataset into `out` as it goes, through a buffer of
+/// `WRITE_BUFFER_BYTES`: memory stays O(buffer), not O(dataset). Keys
+/// already past their deadline are skipped (as Redis does when saving).
+///
+/// On an error (ENOSPC, a closed pipe...) it returns at once and nothing
+/// more reaches `out`: bytes still buffered are dropped, not flushed.
+/// `out` is not fsynced here (a pipe cannot be; files are by the caller).
 pub fn write_snapshot<W: Write>(srv: &Server, out: &mut W) -> io::Result<()> {
     write_snapshot_parts(srv, out, SnapshotParts::ALL)
 }
@@ -1558,7 +1566,7 @@ mod tests {
         let long = "abc".repeat(30);
         let mut packed = Vec::new();
         put_str(&mut packed, long.as_bytes(), Compression::Lzf).unwrap();
-        assert_eq!(packed[0], 0xC0 | ENC_LZF);
+        assert_eq!(packed[0], ENCODED | ENC_LZF);
         assert!(packed.len() < 20, "{} bytes", packed.len());
         let mut r = Reader {
             data: &packed,
