@@ -286,6 +286,23 @@ mod tests {
 /// --ignored --nocapture`; figures in BENCHMARKS.md "RDB string forms").
 #[cfg(test)]
 mod speed {
+    /// Three timed compressions of `input`, printed as ns per byte.
+    fn time(name: &str, input: &[u8]) {
+        let mut c = super::Compressor::new();
+        let mut out = Vec::with_capacity(input.len() * 2);
+        for _ in 0..3 {
+            out.clear();
+            let t = std::time::Instant::now();
+            let ok = c.compress(input, &mut out, input.len() - 4);
+            let ns = t.elapsed().as_nanos() as f64 / input.len() as f64;
+            eprintln!(
+                "{name}: {ok} {ns:.2} ns/byte, {} -> {}",
+                input.len(),
+                out.len()
+            );
+        }
+    }
+
     #[test]
     #[ignore]
     fn lzf_speed() {
@@ -298,17 +315,7 @@ mod speed {
                 x as u8
             })
             .collect();
-        let mut c = super::Compressor::new();
-        let mut out = Vec::with_capacity(rand.len() * 2);
-        for _ in 0..3 {
-            out.clear();
-            let t = std::time::Instant::now();
-            let ok = c.compress(&rand, &mut out, rand.len() - 4);
-            eprintln!(
-                "rand: {ok} {:.2} ns/byte",
-                t.elapsed().as_nanos() as f64 / rand.len() as f64
-            );
-        }
+        time("rand", &rand);
         let text: Vec<u8> = (0..400_000)
             .flat_map(|i| {
                 format!(
@@ -318,16 +325,6 @@ mod speed {
                 .into_bytes()
             })
             .collect();
-        for _ in 0..3 {
-            out.clear();
-            let t = std::time::Instant::now();
-            let ok = c.compress(&text, &mut out, text.len() - 4);
-            eprintln!(
-                "text: {ok} {:.2} ns/byte, {} -> {}",
-                t.elapsed().as_nanos() as f64 / text.len() as f64,
-                text.len(),
-                out.len()
-            );
-        }
+        time("text", &text);
     }
 }

@@ -91,6 +91,34 @@ impl ServerProc {
         Self::start_full(SERVER_BIN, Some(dir), None, args, env)
     }
 
+    /// RedisLite, or (`reference`) Debian's redis-server, with `args`:
+    /// for tests that run the same steps on both.
+    pub fn start_either(reference: bool, args: &[&str]) -> ServerProc {
+        if reference {
+            Self::start_reference(args)
+        } else {
+            Self::start(args)
+        }
+    }
+
+    /// `start_either` in `dir` (kept when the handle drops).
+    pub fn start_either_in(reference: bool, dir: &std::path::Path, args: &[&str]) -> ServerProc {
+        if reference {
+            Self::start_reference_in(dir, args)
+        } else {
+            Self::start_in(dir, args)
+        }
+    }
+
+    /// Which server `start_either` started, for assertion messages.
+    pub fn either_name(reference: bool) -> &'static str {
+        if reference {
+            "redis-server"
+        } else {
+            "redislite"
+        }
+    }
+
     /// Start Debian's redis-server in `dir` (kept when the handle drops).
     pub fn start_reference_in(dir: &std::path::Path, args: &[&str]) -> ServerProc {
         let bin = which("redis-server").expect("redis-server not found");

@@ -324,15 +324,6 @@ fn debug_loadaof_replays_the_log() {
     );
 }
 
-/// RedisLite, or (`reference`) redis-server, with DEBUG enabled.
-fn debug_server(reference: bool) -> ServerProc {
-    if reference {
-        ServerProc::start_reference(DEBUG_ON)
-    } else {
-        ServerProc::start(DEBUG_ON)
-    }
-}
-
 /// `payload_arg`'s payload with its CRC-64 damaged (the last byte).
 fn bad_crc(arg: &str) -> String {
     let cut = arg.len() - "\\xNN\"".len();
@@ -398,7 +389,7 @@ fn debug_object_serializedlength_matches_redis_for_strings() {
     ];
     let mut lengths = Vec::new();
     for reference in [false, true] {
-        let s = debug_server(reference);
+        let s = ServerProc::start_either(reference, DEBUG_ON);
         let mut c = s.conn();
         let mut got = Vec::new();
         for v in values {
@@ -427,7 +418,7 @@ fn debug_object_serializedlength_matches_redis_for_strings() {
 fn debug_object_shows_the_quicklist_shape_as_redis() {
     let mut shapes = Vec::new();
     for reference in [false, true] {
-        let s = debug_server(reference);
+        let s = ServerProc::start_either(reference, DEBUG_ON);
         let mut c = s.conn();
         c.cmd(&["RPUSH", "l", "a", "b", "c"]);
         let reply = c.cmds(&["DEBUG", "OBJECT", "l"]);

@@ -830,7 +830,7 @@ fn rdbcompression_shrinks_snapshots_and_dumps_as_in_redis() {
                 "--rdbcompression",
                 compress,
             ];
-            let s = start_either(reference, &d.0, &args);
+            let s = ServerProc::start_either_in(reference, &d.0, &args);
             let mut c = s.conn();
             fill_compressible(&mut c);
             c.cmd(&["SET", "aaa", &"a".repeat(100)]);
@@ -893,21 +893,12 @@ fn rdbcompression_shrinks_snapshots_and_dumps_as_in_redis() {
     assert!(ours_off.3 > 100 && theirs_off.3 > 100, "{sizes:?}");
 }
 
-/// Start a server of either kind in `dir` with `args`.
-fn start_either(reference: bool, dir: &Path, args: &[&str]) -> ServerProc {
-    if reference {
-        ServerProc::start_reference_in(dir, args)
-    } else {
-        ServerProc::start_in(dir, args)
-    }
-}
-
 /// Write dump.rdb in `dir` holding `k = hello-world-value` with
 /// `rdbchecksum` as given, then damage the value's bytes (hello -> jello)
 /// without touching the file's structure. Returns the damaged file's
 /// trailer.
 fn damaged_dump(reference: bool, dir: &Path, rdbchecksum: &str) -> [u8; 8] {
-    let s = start_either(
+    let s = ServerProc::start_either_in(
         reference,
         dir,
         &[
@@ -933,16 +924,12 @@ fn damaged_dump(reference: bool, dir: &Path, rdbchecksum: &str) -> [u8; 8] {
 #[test]
 fn rdbchecksum_no_writes_a_zero_trailer_and_skips_the_check_as_in_redis() {
     for reference in [false, true] {
-        let who = if reference {
-            "redis-server"
-        } else {
-            "redislite"
-        };
+        let who = ServerProc::either_name(reference);
         // Saved without a checksum: a zero trailer, which every loader
         // accepts unchecked (so the damage goes unseen).
         let d = TempDir::new("rdbchecksum");
         assert_eq!(damaged_dump(reference, &d.0, "no"), [0; 8], "{who}");
-        let s = start_either(reference, &d.0, &["--save", "", "--appendonly", "no"]);
+        let s = ServerProc::start_either_in(reference, &d.0, &["--save", "", "--appendonly", "no"]);
         assert_eq!(
             s.conn().cmds(&["GET", "k"]),
             "$17\r\njello-world-value\r\n",
@@ -984,7 +971,7 @@ fn rdbchecksum_no_writes_a_zero_trailer_and_skips_the_check_as_in_redis() {
             Some(1),
             "{who} started on a damaged, checksummed dump"
         );
-        let s = start_either(
+        let s = ServerProc::start_either_in(
             reference,
             &d.0,
             &["--save", "", "--appendonly", "no", "--rdbchecksum", "no"],

@@ -395,17 +395,9 @@ fn main_table_overhead(c: &mut crate::common::Conn) -> i64 {
 #[test]
 fn activerehashing_finishes_an_idle_tables_rehash_as_in_redis() {
     for reference in [false, true] {
-        let who = if reference {
-            "redis-server"
-        } else {
-            "redislite"
-        };
+        let who = ServerProc::either_name(reference);
         let args = ["--save", "", "--activerehashing", "no"];
-        let s = if reference {
-            ServerProc::start_reference(&args)
-        } else {
-            ServerProc::start(&args)
-        };
+        let s = ServerProc::start_either(reference, &args);
         let mut c = s.conn();
         // 65 537 keys: the 65 537th insert finds the 65 536-bucket table
         // full and starts its growth (both servers' load factor 1).
