@@ -231,8 +231,21 @@ pub fn call(srv: &mut Server, c: &mut Client, argv: &Argv) {
 
 /// Redis's MISCONF refusal: while the AOF cannot be written, or the last
 /// background save failed with `stop-writes-on-bgsave-error yes`, commands
-/// that may change the dataset are refused; reads go on.
+/// that may change the dataset are refused; reads go on. Asked before
+/// every write: the common answer (no error) is a few loads, inline; the
+/// refusal's text is built out of line.
+#[inline]
 pub fn disk_error(srv: &Server) -> Option<CmdError> {
+    let rdb_ok = srv.rdb.last_bgsave_ok || !srv.config.stop_writes_on_bgsave_error;
+    if rdb_ok && srv.aof.as_ref().is_none_or(|aof| aof.writes_ok()) {
+        return None;
+    }
+    disk_error_text(srv)
+}
+
+#[cold]
+#[inline(never)]
+fn disk_error_text(srv: &Server) -> Option<CmdError> {
     if let Some(text) = srv.aof.as_ref().and_then(|aof| aof.write_error()) {
         return Some(CmdError::Other(
             format!("MISCONF Errors writing to the AOF file: {text}").into(),

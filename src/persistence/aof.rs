@@ -445,79 +445,88 @@ impl FsyncWorker {
         // Writeback was started (or an fsync done) for everything below
         // this offset, or it is not ours.
         let mut started_upto = trim_from;
+        let mut prealloc = Prealloc::from(trim_from);
         let handle = std::thread::Builder::new()
             .name("aof-fsync".into())
-            .spawn(move || loop {
-                let job = {
-                    let Ok(mut jobs) = s.jobs.lock() else {
-                        return;
-                    };
-                    while !jobs.fsync && jobs.writeback.is_none() && !s.stop.load(Ordering::Acquire)
-                    {
-                        jobs = match s.wake.wait(jobs) {
-                            Ok(j) => j,
-                            Err(_) => return,
+            .spawn(move || {
+                'jobs: loop {
+                    let job = {
+                        let Ok(mut jobs) = s.jobs.lock() else {
+                            break 'jobs;
                         };
-                    }
-                    if jobs.fsync {
-                        jobs.fsync = false;
-                        // Set while still holding the lock, so the loop
-                        // never sees "not requested and not in progress"
-                        // in between.
-                        s.in_progress.store(true, Ordering::Release);
-                        Job::Fsync
-                    } else if s.stop.load(Ordering::Acquire) {
-                        // Stopping: a last fsync (`retire` asks for one)
-                        // ran above; writebacks are not owed.
-                        return;
-                    } else {
-                        match jobs.writeback.take() {
-                            Some(upto) => Job::Writeback(upto),
-                            None => continue,
+                        while !jobs.fsync
+                            && jobs.writeback.is_none()
+                            && !s.stop.load(Ordering::Acquire)
+                        {
+                            jobs = match s.wake.wait(jobs) {
+                                Ok(j) => j,
+                                Err(_) => break 'jobs,
+                            };
                         }
-                    }
-                };
-                match job {
-                    Job::Fsync => {
-                        let covered = s.covered.load(Ordering::Acquire);
-                        let synced = match super::fault::fsync_failure() {
-                            Some(e) => Err(e),
-                            // As Redis's background fsync: EINVAL and EBADF
-                            // mean the file cannot be fsynced at all (a log
-                            // on /dev/null, some special files), not that
-                            // data was lost; writes are not refused for it.
-                            None => fdatasync(&file).or_else(|e| match e.raw_os_error() {
-                                Some(libc::EINVAL) | Some(libc::EBADF) => Ok(()),
-                                _ => Err(e),
-                            }),
-                        };
-                        match &synced {
-                            Err(e) => {
-                                log::warn!("AOF background fsync failed: {e}");
-                                let errno = e.raw_os_error().unwrap_or(libc::EIO);
-                                s.error.store(errno, Ordering::Release);
+                        if jobs.fsync {
+                            jobs.fsync = false;
+                            // Set while still holding the lock, so the loop
+                            // never sees "not requested and not in progress"
+                            // in between.
+                            s.in_progress.store(true, Ordering::Release);
+                            Job::Fsync
+                        } else if s.stop.load(Ordering::Acquire) {
+                            // Stopping: a last fsync (`retire` asks for one)
+                            // ran above; writebacks are not owed.
+                            break 'jobs;
+                        } else {
+                            match jobs.writeback.take() {
+                                Some(upto) => Job::Writeback(upto),
+                                None => continue,
                             }
-                            Ok(()) => {
-                                if s.error.swap(0, Ordering::AcqRel) != 0 {
-                                    log::warn!(
+                        }
+                    };
+                    match job {
+                        Job::Fsync => {
+                            let covered = s.covered.load(Ordering::Acquire);
+                            let synced = match super::fault::fsync_failure() {
+                                Some(e) => Err(e),
+                                // As Redis's background fsync: EINVAL and EBADF
+                                // mean the file cannot be fsynced at all (a log
+                                // on /dev/null, some special files), not that
+                                // data was lost; writes are not refused for it.
+                                None => fdatasync(&file).or_else(|e| match e.raw_os_error() {
+                                    Some(libc::EINVAL) | Some(libc::EBADF) => Ok(()),
+                                    _ => Err(e),
+                                }),
+                            };
+                            match &synced {
+                                Err(e) => {
+                                    log::warn!("AOF background fsync failed: {e}");
+                                    let errno = e.raw_os_error().unwrap_or(libc::EIO);
+                                    s.error.store(errno, Ordering::Release);
+                                }
+                                Ok(()) => {
+                                    if s.error.swap(0, Ordering::AcqRel) != 0 {
+                                        log::warn!(
                                         "AOF fsync error looks solved, RedisLite can write again."
                                     );
+                                    }
                                 }
                             }
+                            // Writes wait for the fsync, not for the trim after it.
+                            s.in_progress.store(false, Ordering::Release);
+                            if synced.is_ok() {
+                                started_upto = started_upto.max(covered);
+                                trim.after_sync(&file, covered);
+                            }
                         }
-                        // Writes wait for the fsync, not for the trim after it.
-                        s.in_progress.store(false, Ordering::Release);
-                        if synced.is_ok() {
-                            started_upto = started_upto.max(covered);
-                            trim.after_sync(&file, covered);
-                        }
-                    }
-                    Job::Writeback(upto) => {
-                        if upto > started_upto && start_writeback(&file, started_upto..upto) {
-                            started_upto = upto;
+                        Job::Writeback(upto) => {
+                            if upto > started_upto && start_writeback(&file, started_upto..upto) {
+                                started_upto = upto;
+                            }
+                            prealloc.extend(&file, upto);
                         }
                     }
                 }
+                // The loop no longer appends to this file (it dropped
+                // the log, or moved on to a new file).
+                prealloc.release(&file);
             })?;
         Ok(FsyncWorker {
             shared,
@@ -615,6 +624,83 @@ fn start_writeback(f: &File, range: Range<u64>) -> bool {
         );
     }
     rc == 0
+}
+
+/// `everysec`: how far beyond the writeback the fsync thread keeps disk
+/// blocks allocated for the log (`fallocate(FALLOC_FL_KEEP_SIZE)`: the
+/// file's length, and so what a reader or the loader sees, is unchanged).
+/// An append into allocated blocks skips ext4's per-page delayed
+/// allocation: 15% less kernel CPU per logged byte for the server's
+/// unaligned appends (bench/log_write_cost.c, mode `keepsize`;
+/// BENCHMARKS.md "everysec: preallocation"). More than `WRITEBACK_STEP`
+/// plus `WRITEBACK_LAG`, so the appends between two writebacks land in
+/// allocated blocks.
+const PREALLOC_AHEAD: u64 = 8 << 20;
+
+/// The blocks the fsync thread allocated past the log's end. They are
+/// given back (a truncate to the file's own length) when the thread
+/// exits, i.e. when the loop has stopped appending to the file; a crash
+/// leaves them allocated until the next clean exit, which is harmless.
+struct Prealloc {
+    /// Blocks are allocated (or were, by someone else) below this offset.
+    upto: u64,
+    /// The file system refused once (no fallocate: tmpfs before 3.5,
+    /// /dev/null, a full disk); not tried again for this file.
+    off: bool,
+    /// Something was allocated, so there may be something to give back.
+    any: bool,
+}
+
+impl Prealloc {
+    fn from(size: u64) -> Prealloc {
+        Prealloc {
+            upto: size,
+            off: false,
+            any: false,
+        }
+    }
+
+    /// The writeback reached `written`: keep `PREALLOC_AHEAD` beyond it
+    /// allocated.
+    fn extend(&mut self, file: &File, written: u64) {
+        let want = written.saturating_add(PREALLOC_AHEAD);
+        if self.off || want <= self.upto {
+            return;
+        }
+        let from = self.upto.max(written);
+        let (Ok(off), Ok(len)) = (
+            libc::off64_t::try_from(from),
+            libc::off64_t::try_from(want - from),
+        ) else {
+            self.off = true;
+            return;
+        };
+        // SAFETY: plain system call on a descriptor we own; it reads no
+        // memory of ours.
+        let rc =
+            unsafe { libc::fallocate64(file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, off, len) };
+        if rc == 0 {
+            self.upto = want;
+            self.any = true;
+        } else {
+            log::debug!(
+                "fallocate(KEEP_SIZE) on the AOF failed, no more tried: {}",
+                io::Error::last_os_error()
+            );
+            self.off = true;
+        }
+    }
+
+    /// Give back the blocks past the file's end: a truncate to its own
+    /// length frees them. Only when nobody appends to the file any more.
+    fn release(&self, file: &File) {
+        if !self.any {
+            return;
+        }
+        if let Err(e) = file.metadata().and_then(|m| file.set_len(m.len())) {
+            log::debug!("Giving back the AOF's preallocated blocks failed: {e}");
+        }
+    }
 }
 
 /// How much of the log's durable tail stays in the page cache.
@@ -891,6 +977,7 @@ impl Aof {
     }
 
     /// The errno of the last background fsync, if it failed (`everysec`).
+    #[inline]
     fn background_fsync_errno(&self) -> Option<i32> {
         let errno = self.worker.as_ref()?.shared.error.load(Ordering::Acquire);
         (errno != 0).then_some(errno)
@@ -908,6 +995,7 @@ impl Aof {
     }
 
     /// INFO aof_last_write_status: the last write and fsync succeeded.
+    #[inline]
     pub fn writes_ok(&self) -> bool {
         self.last_write_ok && self.background_fsync_errno().is_none()
     }
@@ -1069,6 +1157,13 @@ impl Aof {
             Flush::Failed => Err(io::Error::other(self.last_write_error.clone())),
             _ => fdatasync(&self.file),
         }
+    }
+
+    /// The process is about to exit (the log is written and fsynced):
+    /// stop the `everysec` thread, which gives back the disk blocks it
+    /// allocated past the log's end (`Prealloc`) as it exits.
+    pub fn stop_background(&mut self) {
+        self.worker = None;
     }
 
     pub fn raw_fd(&self) -> i32 {
