@@ -370,8 +370,14 @@ pub fn load_aof_bytes(
     // logged deadline since passed may be extended by a later command).
     let enabled = std::mem::replace(&mut srv.prop.enabled, false);
     srv.ks.applying_master_stream = true;
-    let keep = replay(srv, data, &scan.commands);
+    let traffic = TrafficStats::set_aside(srv);
+    let mut in_transactions = 0;
+    let keep = replay(srv, data, &scan.commands, &mut in_transactions);
     // Restored also when the replay stopped at an error.
+    traffic.restore(srv);
+    // One count Redis does make: its replay runs EXEC's commands through
+    // call(), which counts them in total_commands_processed (only there).
+    srv.stats.total_commands_processed += in_transactions;
     srv.ks.applying_master_stream = false;
     srv.prop.enabled = enabled;
     let keep = keep.map_err(|e| format!("{e} reading the append only file {name}"))?;
@@ -387,6 +393,55 @@ pub fn load_aof_bytes(
     })
 }
 
+/// The statistics that client traffic feeds, set aside while a log
+/// replays and put back after: Redis runs a log's commands without its
+/// call(), so loading one (at startup or by DEBUG LOADAOF) counts no
+/// command (INFO commandstats, total_commands_processed), error reply,
+/// keyspace hit or miss, latency sample or slow-log entry. Our replay goes
+/// through the dispatcher like any request, so its counts are made on
+/// stand-ins and dropped. (Also the hot-key tracker: a log is not
+/// traffic.)
+struct TrafficStats {
+    stats: crate::server::stats::Stats,
+    latencies: crate::observe::latencystats::CommandLatencies,
+    slowlog: crate::observe::slowlog::SlowLog,
+    latency: crate::observe::latency::LatencyMonitor,
+    hotkeys: crate::observe::hotkeys::HotKeys,
+    hits: u64,
+    misses: u64,
+}
+
+impl TrafficStats {
+    fn set_aside(srv: &mut Server) -> TrafficStats {
+        let ids = commands::table::ids().total;
+        TrafficStats {
+            stats: std::mem::replace(&mut srv.stats, crate::server::stats::Stats::new(ids)),
+            latencies: std::mem::replace(
+                &mut srv.command_latencies,
+                crate::observe::latencystats::CommandLatencies::new(ids),
+            ),
+            slowlog: std::mem::take(&mut srv.slowlog),
+            latency: std::mem::take(&mut srv.latency),
+            hotkeys: std::mem::replace(
+                &mut srv.ks.hotkeys,
+                crate::observe::hotkeys::HotKeys::new(0),
+            ),
+            hits: srv.ks.stats.hits,
+            misses: srv.ks.stats.misses,
+        }
+    }
+
+    fn restore(self, srv: &mut Server) {
+        srv.stats = self.stats;
+        srv.command_latencies = self.latencies;
+        srv.slowlog = self.slowlog;
+        srv.latency = self.latency;
+        srv.ks.hotkeys = self.hotkeys;
+        srv.ks.stats.hits = self.hits;
+        srv.ks.stats.misses = self.misses;
+    }
+}
+
 /// Run the logged commands through the dispatcher with a fake client.
 /// Returns the offset up to which the log is kept: the end of the valid
 /// records, or the start of a final MULTI that never got its EXEC. The
@@ -394,7 +449,13 @@ pub fn load_aof_bytes(
 /// record: our writer never splits a transaction across records, and in
 /// logs of one command per record every MULTI starts one. The caller
 /// turns propagation and expiry off around it.
-fn replay(srv: &mut Server, data: &[u8], commands: &[aof::LoggedCommand]) -> Result<usize, String> {
+/// `in_transactions` counts the commands replayed EXECs ran.
+fn replay(
+    srv: &mut Server,
+    data: &[u8],
+    commands: &[aof::LoggedCommand],
+    in_transactions: &mut u64,
+) -> Result<usize, String> {
     let mut fake = Client::new_fake(u64::MAX);
     let mut multi_start = None;
     let mut end = 0;
@@ -416,6 +477,9 @@ fn replay(srv: &mut Server, data: &[u8], commands: &[aof::LoggedCommand]) -> Res
             multi_start = Some((r.start, c.record.start));
         } else if cmd.name == "exec" {
             multi_start = None;
+            if let Some(m) = fake.multi.as_ref().filter(|m| !m.failed) {
+                *in_transactions += m.commands.len() as u64;
+            }
         }
         commands::call(srv, &mut fake, &argv);
         fake.out.clear();

@@ -721,6 +721,101 @@ fn everysec_allocates_ahead_of_the_log_and_gives_it_back_at_exit() {
     assert_eq!(s.conn().cmds(&["DBSIZE"]), ":12\r\n");
 }
 
+/// INFO commandstats as (command, calls), sorted.
+fn command_calls(c: &mut Conn) -> Vec<(String, u64)> {
+    let text = c.cmds(&["INFO", "commandstats"]);
+    let mut out: Vec<(String, u64)> = text
+        .lines()
+        .filter_map(|l| {
+            let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
+            let calls = rest
+                .strip_prefix("calls=")?
+                .split(',')
+                .next()?
+                .parse()
+                .ok()?;
+            Some((name.to_string(), calls))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// What a server's traffic statistics say: commands by calls, the total,
+/// keyspace hits and misses, latency samples of SET.
+fn traffic_stats(c: &mut Conn) -> (Vec<(String, u64)>, u64, u64, u64) {
+    let calls = command_calls(c);
+    let total = crate::common::info_u64(c, "stats", "total_commands_processed");
+    let hits = crate::common::info_u64(c, "stats", "keyspace_hits");
+    let misses = crate::common::info_u64(c, "stats", "keyspace_misses");
+    (calls, total, hits, misses)
+}
+
+/// Loading the log is not traffic: Redis runs its commands without
+/// call(), so neither a restart nor DEBUG LOADAOF counts them in INFO
+/// commandstats, keyspace hits or misses; only the commands a replayed
+/// EXEC runs reach total_commands_processed. Compared with redis-server.
+#[test]
+fn loading_the_log_counts_no_traffic_as_in_redis() {
+    let mut seen = Vec::new();
+    for reference in [false, true] {
+        let name = ServerProc::either_name(reference);
+        let d = TempDir::new("load-stats");
+        let args = [
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+            "--enable-debug-command",
+            "yes",
+        ];
+        let mut s = ServerProc::start_either_in(reference, &d.0, &args);
+        let mut c = s.conn();
+        c.cmds(&["SET", "a", "1"]);
+        c.cmds(&["SET", "a", "2", "GET"]);
+        c.cmds(&["GET", "a"]);
+        c.cmds(&["GET", "missing"]);
+        c.cmds(&["MULTI"]);
+        c.cmds(&["INCR", "a"]);
+        c.cmds(&["SET", "b", "2"]);
+        c.cmds(&["SET", "c", "3"]);
+        assert!(c.cmds(&["EXEC"]).starts_with("*3"), "{name}");
+        c.cmds(&["LPUSH", "l", "x"]);
+        let before = traffic_stats(&mut c);
+        assert_eq!(c.cmds(&["DEBUG", "LOADAOF"]), "+OK\r\n", "{name}");
+        let after_reload = traffic_stats(&mut c);
+        drop(c);
+        assert_eq!(s.terminate(), Some(0), "{name}");
+        let s = ServerProc::start_either_in(reference, &d.0, &args);
+        let mut c = s.conn();
+        let after_restart = traffic_stats(&mut c);
+        assert_eq!(c.cmds(&["GET", "c"]), "$1\r\n3\r\n", "{name}");
+        // DEBUG LOADAOF adds only the INFO calls and itself.
+        let mut expected = before.0.clone();
+        for (cmd, calls) in [("debug", 1), ("info", 4)] {
+            match expected.iter_mut().find(|(n, _)| n == cmd) {
+                Some(e) => e.1 += calls,
+                None => expected.push((cmd.to_string(), calls)),
+            }
+        }
+        expected.sort();
+        assert_eq!(after_reload.0, expected, "{name}");
+        assert_eq!(
+            (after_reload.2, after_reload.3),
+            (before.2, before.3),
+            "{name}"
+        );
+        assert_eq!((after_restart.2, after_restart.3), (0, 0), "{name}");
+        seen.push((name, before, after_reload, after_restart));
+    }
+    // And the totals (the only count a replay makes) as redis-server's.
+    let totals: Vec<_> = seen
+        .iter()
+        .map(|(_, b, r, a)| (b.1, r.1, a.1, a.0.clone()))
+        .collect();
+    assert_eq!(totals[0], totals[1], "redislite vs redis-server");
+}
+
 fn fill_dataset(c: &mut Conn) {
     c.cmd(&["SET", "str", "hello"]);
     c.cmd(&["SET", "int", "12345"]);
