@@ -85,7 +85,9 @@ pub fn flushdb(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     flush_one(srv, c.db, lazy);
     // Redis tells every tracking client, whatever the database.
     srv.ks.tracking.flush();
-    srv.ks.dirty += 1;
+    // Logged and replicated even when the database was empty; only the
+    // keys removed count as changes.
+    srv.propagate_force();
     c.reply().ok();
     Ok(())
 }
@@ -96,7 +98,16 @@ pub fn flushall(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
         flush_one(srv, db, lazy);
     }
     srv.ks.tracking.flush();
-    srv.ks.dirty += 1;
+    srv.propagate_force();
+    // As Redis 7.0: a BGSAVE running would write what was just flushed;
+    // with save points configured, the emptied dataset is saved at once
+    // (so a restart does not bring the old snapshot's keys back), which
+    // also zeroes rdb_changes_since_last_save. A failed save is logged,
+    // the flush stands.
+    crate::persistence::rdb::kill_child(srv);
+    if !srv.config.save.is_empty() {
+        let _ = crate::persistence::rdb::save_uncounted(srv);
+    }
     c.reply().ok();
     Ok(())
 }

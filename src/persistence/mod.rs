@@ -82,25 +82,28 @@ pub fn rdb_path(config: &crate::config::Config) -> PathBuf {
 /// the log for appending.
 pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
     if srv.config.appendonly {
-        load_aof_dir(srv)?;
-    } else {
-        let path = rdb_path(&srv.config);
-        if path.exists() {
-            let start = std::time::Instant::now();
-            let (keys, expired) = rdb::load_file(srv, &path).map_err(|e| {
-                format!(
-                    "Fatal error loading the DB {}: {e}. Exiting.",
-                    path.display()
-                )
-            })?;
-            srv.rdb.loaded_keys = keys;
-            srv.rdb.loaded_expired = expired;
-            srv.restore_replication_position();
-            log::info!(
-                "DB loaded from disk: {:.3} seconds ({keys} keys, {expired} expired dropped)",
-                start.elapsed().as_secs_f64()
-            );
-        }
+        // What the replayed commands changed stays counted (INFO
+        // rdb_changes_since_last_save), as in Redis: those changes are in
+        // no snapshot yet.
+        srv.ks.dirty = 0;
+        return load_aof_dir(srv);
+    }
+    let path = rdb_path(&srv.config);
+    if path.exists() {
+        let start = std::time::Instant::now();
+        let (keys, expired) = rdb::load_file(srv, &path).map_err(|e| {
+            format!(
+                "Fatal error loading the DB {}: {e}. Exiting.",
+                path.display()
+            )
+        })?;
+        srv.rdb.loaded_keys = keys;
+        srv.rdb.loaded_expired = expired;
+        srv.restore_replication_position();
+        log::info!(
+            "DB loaded from disk: {:.3} seconds ({keys} keys, {expired} expired dropped)",
+            start.elapsed().as_secs_f64()
+        );
     }
     srv.ks.dirty = 0;
     Ok(())
@@ -186,10 +189,18 @@ fn load_aof_dir(srv: &mut Server) -> Result<(), String> {
     }
     remove_unnamed_files(&dir, &name, &m);
     let last = dir.join(&m.incrs[m.incrs.len() - 1].name);
+    // Redis 7.0 does not store the log's size after its last rewrite, and
+    // neither do we: after a load, auto-aof-rewrite-percentage grows from
+    // the base file alone (INFO aof_base_size), so the first automatic
+    // rewrite may come early, as in Redis.
+    let base_len = m
+        .base
+        .as_ref()
+        .map_or(0, |b| rewrite::file_len(&dir.join(&b.name)));
     srv.aofrw.manifest = m;
     start_aof_on(srv, &last)?;
     srv.aof_recount_closed();
-    srv.aofrw.base_size = srv.aof_current_size();
+    srv.aofrw.base_size = base_len;
     Ok(())
 }
 

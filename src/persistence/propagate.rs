@@ -78,6 +78,9 @@ pub struct Propagator {
     fed: bool,
     /// Scratch for the SELECT argument.
     itoa: Vec<u8>,
+    /// The running command is propagated even if it changed nothing
+    /// (`propagate_force`).
+    forced: bool,
 }
 
 /// The commands that wrap a unit of several commands.
@@ -98,8 +101,9 @@ impl Propagator {
     /// Forget what the previous command asked for. Called before a handler.
     #[inline]
     pub fn begin_command(&mut self) {
-        if self.replaced || !self.cmd_ranges.is_empty() {
+        if self.replaced || self.forced || !self.cmd_ranges.is_empty() {
             self.replaced = false;
+            self.forced = false;
             self.cmd_ranges.clear();
             self.cmd_buf.clear();
         }
@@ -161,6 +165,17 @@ impl Server {
         self.prop.record(args);
     }
 
+    /// The running command is propagated as itself even if it changed
+    /// nothing (Redis's forceCommandPropagation): FLUSHDB and FLUSHALL of
+    /// empty databases still reach the log and the replicas, as in Redis,
+    /// without counting a change (INFO rdb_changes_since_last_save).
+    #[inline]
+    pub fn propagate_force(&mut self) {
+        if self.prop.enabled {
+            self.prop.forced = true;
+        }
+    }
+
     /// The running command is not propagated as itself, whatever it
     /// changed: its effects, if any, are the commands it adds with
     /// `propagate_replace` / `propagate_also` (Redis's
@@ -197,7 +212,7 @@ impl Server {
         // to the stream now instead of through `unit_buf`: one copy of
         // every logged write instead of two.
         let p = &self.prop;
-        if self.ks.dirty != dirty_before
+        if (self.ks.dirty > dirty_before || p.forced)
             && !p.replaced
             && p.depth == 0
             && p.unit_cmds.is_empty()
@@ -218,7 +233,7 @@ impl Server {
     #[inline(never)]
     fn collect_command(&mut self, db: usize, argv: &Argv, dirty_before: u64) {
         let p = &mut self.prop;
-        if !p.replaced && self.ks.dirty != dirty_before {
+        if !p.replaced && (self.ks.dirty > dirty_before || p.forced) {
             match argv.raw() {
                 // The request's own bytes are its encoding: one copy
                 // instead of a header and a length line per argument.

@@ -482,11 +482,8 @@ pub fn encode(srv: &Server) -> io::Result<Vec<u8>> {
 /// removed (a half-written one would keep a full disk full) and the
 /// previous snapshot at `path` is untouched.
 pub fn save_to(srv: &Server, path: &Path) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
+    let dir = parent_dir(path);
+    let tmp = temp_path(path, std::process::id());
     let written = write_file_synced(srv, &tmp);
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
@@ -494,6 +491,20 @@ pub fn save_to(srv: &Server, path: &Path) -> io::Result<()> {
     }
     std::fs::rename(&tmp, path)?;
     std::fs::File::open(dir)?.sync_all()
+}
+
+/// The directory `path` is in ("." for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// Where process `pid` (the server for SAVE, the child for BGSAVE) writes
+/// the snapshot for `path` before renaming it into place.
+fn temp_path(path: &Path, pid: u32) -> std::path::PathBuf {
+    parent_dir(path).join(format!("temp-{pid}.rdb"))
 }
 
 /// The snapshot streamed into a new file at `path`, fsynced. The caller
@@ -506,12 +517,19 @@ pub fn write_file_synced(srv: &Server, path: &Path) -> io::Result<()> {
 
 /// SAVE: serialise and write synchronously (blocks the loop, as Redis).
 pub fn save(srv: &mut Server) -> io::Result<()> {
+    save_uncounted(srv)?;
+    srv.rdb.saves += 1;
+    Ok(())
+}
+
+/// `save` without counting in INFO rdb_saves: FLUSHALL's snapshot of the
+/// emptied dataset, which Redis 7.0 does not count either.
+pub fn save_uncounted(srv: &mut Server) -> io::Result<()> {
     let path = super::rdb_path(&srv.config);
     match save_to(srv, &path) {
         Ok(()) => {
             srv.ks.dirty = 0;
             srv.lastsave_unix = crate::db::unix_ms() / 1000;
-            srv.rdb.saves += 1;
             srv.rdb.last_bgsave_ok = true;
             Ok(())
         }
@@ -548,6 +566,21 @@ pub fn bgsave(srv: &mut Server) -> io::Result<i32> {
     srv.rdb.child = Some((pid, std::time::Instant::now()));
     srv.rdb.dirty_at_fork = srv.ks.dirty;
     Ok(pid)
+}
+
+/// Stop a running BGSAVE (FLUSHALL: its snapshot would hold what was just
+/// flushed): kill and reap the child, remove its temp file. Not a failed
+/// save (Redis's killRDBChild): the status and counters stay.
+pub fn kill_child(srv: &mut Server) {
+    if let Some((pid, _)) = srv.rdb.child.take() {
+        log::warn!("Killing the running background save child {pid}");
+        // SAFETY: signalling and reaping our own child by pid.
+        unsafe {
+            libc::kill(pid, libc::SIGUSR1);
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
+        }
+        let _ = std::fs::remove_file(temp_path(&super::rdb_path(&srv.config), pid as u32));
+    }
 }
 
 /// Collect a finished BGSAVE child (non-blocking); updates the stats.

@@ -816,6 +816,150 @@ fn loading_the_log_counts_no_traffic_as_in_redis() {
     assert_eq!(totals[0], totals[1], "redislite vs redis-server");
 }
 
+fn rdb_changes(c: &mut Conn) -> u64 {
+    crate::common::info_u64(c, "persistence", "rdb_changes_since_last_save")
+}
+
+/// rdb_changes_since_last_save counts what Redis 7.0 counts: FLUSHDB and
+/// FLUSHALL count the keys they removed (nothing when empty), yet are
+/// logged even then; FLUSHALL with save points configured saves the
+/// emptied dataset at once (a kill -9 after it does not bring the old
+/// snapshot's keys back) without counting in rdb_saves. Compared with
+/// redis-server.
+#[test]
+fn flushes_count_changes_log_and_save_as_in_redis() {
+    let mut runs = Vec::new();
+    for reference in [false, true] {
+        let name = ServerProc::either_name(reference);
+        let d = TempDir::new("flush-dirty");
+        let s = ServerProc::start_either_in(reference, &d.0, &["--save", ""]);
+        let mut c = s.conn();
+        let mut seq = Vec::new();
+        for cmd in [
+            &["SET", "a", "1"][..],
+            &["SET", "b", "1"],
+            &["FLUSHDB"],
+            &["FLUSHDB"],
+            &["SET", "c", "1"],
+            &["FLUSHALL"],
+            &["FLUSHALL"],
+            &["SWAPDB", "0", "1"],
+        ] {
+            c.cmds(cmd);
+            seq.push(rdb_changes(&mut c));
+        }
+        drop(c);
+        drop(s);
+        // Save points configured (the default ones), and the log on.
+        let d = TempDir::new("flush-save");
+        let mut s = ServerProc::start_either_in(
+            reference,
+            &d.0,
+            &["--save", "3600 1", "--appendonly", "yes"],
+        );
+        let mut c = s.conn();
+        c.cmds(&["SET", "a", "1"]);
+        assert_eq!(c.cmds(&["SAVE"]), "+OK\r\n", "{name}");
+        c.cmds(&["SET", "b", "1"]);
+        assert_eq!(c.cmds(&["FLUSHALL"]), "+OK\r\n", "{name}");
+        let after_flush = (
+            rdb_changes(&mut c),
+            crate::common::info_u64(&mut c, "persistence", "rdb_saves"),
+        );
+        c.cmds(&["FLUSHALL"]);
+        c.cmds(&["FLUSHDB"]);
+        let log = std::fs::read(
+            std::fs::read_dir(d.0.join("appendonlydir"))
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| p.to_string_lossy().ends_with(".incr.aof"))
+                .unwrap(),
+        )
+        .unwrap();
+        let logged = |word: &[u8]| {
+            log.windows(word.len())
+                .filter(|w| w.eq_ignore_ascii_case(word))
+                .count()
+        };
+        let flushes = (logged(b"flushall"), logged(b"flushdb"));
+        drop(c);
+        kill9(&mut s);
+        // Restarted from the snapshot alone: the flush was saved.
+        let s = ServerProc::start_either_in(reference, &d.0, &["--save", ""]);
+        let dbsize = s.conn().cmds(&["DBSIZE"]);
+        runs.push((seq, after_flush, flushes, dbsize));
+    }
+    assert_eq!(runs[0], runs[1], "redislite vs redis-server");
+    assert_eq!(runs[1].1, (0, 1));
+    assert_eq!(runs[1].2, (2, 1));
+    assert_eq!(runs[1].3, ":0\r\n");
+}
+
+/// After a restart from the log, rdb_changes_since_last_save counts the
+/// changes the incremental files replayed (not the base's keys), and
+/// aof_base_size is the base file's size, as in Redis 7.0; DEBUG LOADAOF
+/// zeroes the count and is not itself logged.
+#[test]
+fn a_restart_from_the_log_counts_its_changes_as_in_redis() {
+    let mut runs = Vec::new();
+    for reference in [false, true] {
+        let name = ServerProc::either_name(reference);
+        let d = TempDir::new("aof-dirty");
+        let args = [
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+            "--enable-debug-command",
+            "yes",
+        ];
+        let mut s = ServerProc::start_either_in(reference, &d.0, &args);
+        let mut c = s.conn();
+        c.cmds(&["SET", "a", "1"]);
+        c.cmds(&["SET", "b", "1"]);
+        c.cmds(&["BGREWRITEAOF"]);
+        assert!(
+            wait_until(Duration::from_secs(10), || {
+                crate::common::info_u64(&mut c, "persistence", "aof_rewrite_in_progress") == 0
+                    && crate::common::info_u64(&mut c, "persistence", "aof_rewrite_scheduled") == 0
+                    && crate::common::info_str(&mut c, "persistence", "aof_last_bgrewrite_status")
+                        .as_deref()
+                        == Some("ok")
+                    && crate::common::info_u64(&mut c, "persistence", "aof_rewrites") == 1
+            }),
+            "{name}: rewrite"
+        );
+        c.cmds(&["SET", "c", "1"]);
+        c.cmds(&["HSET", "h", "f", "1", "g", "2"]);
+        drop(c);
+        assert_eq!(s.terminate(), Some(0), "{name}");
+        let base_len = std::fs::read_dir(d.0.join("appendonlydir"))
+            .unwrap()
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().contains(".base."))
+            .map(|e| e.metadata().unwrap().len())
+            .unwrap();
+        let s = ServerProc::start_either_in(reference, &d.0, &args);
+        let mut c = s.conn();
+        let changes = rdb_changes(&mut c);
+        let base = crate::common::info_u64(&mut c, "persistence", "aof_base_size");
+        assert_eq!(
+            base, base_len,
+            "{name}: aof_base_size is the base file's size"
+        );
+        let size = crate::common::info_u64(&mut c, "persistence", "aof_current_size");
+        assert_eq!(c.cmds(&["DEBUG", "LOADAOF"]), "+OK\r\n", "{name}");
+        let after = (
+            rdb_changes(&mut c),
+            crate::common::info_u64(&mut c, "persistence", "aof_current_size") - size,
+        );
+        runs.push((changes, after));
+    }
+    assert_eq!(runs[0], runs[1], "redislite vs redis-server");
+    assert_eq!(runs[1], (3, (0, 0)));
+}
+
 fn fill_dataset(c: &mut Conn) {
     c.cmd(&["SET", "str", "hello"]);
     c.cmd(&["SET", "int", "12345"]);
