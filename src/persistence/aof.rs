@@ -441,89 +441,11 @@ impl FsyncWorker {
             covered: AtomicU64::new(0),
         });
         let s = Arc::clone(&shared);
-        let mut trim = CacheTrim::from(trim_from);
-        // Writeback was started (or an fsync done) for everything below
-        // this offset, or it is not ours.
-        let mut started_upto = trim_from;
-        let mut prealloc = Prealloc::from(trim_from);
         let handle = std::thread::Builder::new()
             .name("aof-fsync".into())
             .spawn(move || {
-                'jobs: loop {
-                    let job = {
-                        let Ok(mut jobs) = s.jobs.lock() else {
-                            break 'jobs;
-                        };
-                        while !jobs.fsync
-                            && jobs.writeback.is_none()
-                            && !s.stop.load(Ordering::Acquire)
-                        {
-                            jobs = match s.wake.wait(jobs) {
-                                Ok(j) => j,
-                                Err(_) => break 'jobs,
-                            };
-                        }
-                        if jobs.fsync {
-                            jobs.fsync = false;
-                            // Set while still holding the lock, so the loop
-                            // never sees "not requested and not in progress"
-                            // in between.
-                            s.in_progress.store(true, Ordering::Release);
-                            Job::Fsync
-                        } else if s.stop.load(Ordering::Acquire) {
-                            // Stopping: a last fsync (`retire` asks for one)
-                            // ran above; writebacks are not owed.
-                            break 'jobs;
-                        } else {
-                            match jobs.writeback.take() {
-                                Some(upto) => Job::Writeback(upto),
-                                None => continue,
-                            }
-                        }
-                    };
-                    match job {
-                        Job::Fsync => {
-                            let covered = s.covered.load(Ordering::Acquire);
-                            let synced = match super::fault::fsync_failure() {
-                                Some(e) => Err(e),
-                                // As Redis's background fsync: EINVAL and EBADF
-                                // mean the file cannot be fsynced at all (a log
-                                // on /dev/null, some special files), not that
-                                // data was lost; writes are not refused for it.
-                                None => fdatasync(&file).or_else(|e| match e.raw_os_error() {
-                                    Some(libc::EINVAL) | Some(libc::EBADF) => Ok(()),
-                                    _ => Err(e),
-                                }),
-                            };
-                            match &synced {
-                                Err(e) => {
-                                    log::warn!("AOF background fsync failed: {e}");
-                                    let errno = e.raw_os_error().unwrap_or(libc::EIO);
-                                    s.error.store(errno, Ordering::Release);
-                                }
-                                Ok(()) => {
-                                    if s.error.swap(0, Ordering::AcqRel) != 0 {
-                                        log::warn!(
-                                        "AOF fsync error looks solved, RedisLite can write again."
-                                    );
-                                    }
-                                }
-                            }
-                            // Writes wait for the fsync, not for the trim after it.
-                            s.in_progress.store(false, Ordering::Release);
-                            if synced.is_ok() {
-                                started_upto = started_upto.max(covered);
-                                trim.after_sync(&file, covered);
-                            }
-                        }
-                        Job::Writeback(upto) => {
-                            if upto > started_upto && start_writeback(&file, started_upto..upto) {
-                                started_upto = upto;
-                            }
-                            prealloc.extend(&file, upto);
-                        }
-                    }
-                }
+                let mut prealloc = Prealloc::from(trim_from);
+                serve_jobs(&s, &file, trim_from, &mut prealloc);
                 // The loop no longer appends to this file (it dropped
                 // the log, or moved on to a new file).
                 prealloc.release(&file);
@@ -593,6 +515,86 @@ impl Drop for FsyncWorker {
         self.stop(false);
         if let Some(h) = self.handle.take() {
             let _ = h.join();
+        }
+    }
+}
+
+/// The `everysec` thread's work until it is told to stop: fsyncs,
+/// writebacks, page-cache trims and preallocation of `file`, whose length
+/// was `trim_from` when the thread started.
+fn serve_jobs(s: &FsyncShared, file: &File, trim_from: u64, prealloc: &mut Prealloc) {
+    let mut trim = CacheTrim::from(trim_from);
+    // Writeback was started (or an fsync done) for everything below this
+    // offset, or it is not ours.
+    let mut started_upto = trim_from;
+    loop {
+        let job = {
+            let Ok(mut jobs) = s.jobs.lock() else {
+                return;
+            };
+            while !jobs.fsync && jobs.writeback.is_none() && !s.stop.load(Ordering::Acquire) {
+                jobs = match s.wake.wait(jobs) {
+                    Ok(j) => j,
+                    Err(_) => return,
+                };
+            }
+            if jobs.fsync {
+                jobs.fsync = false;
+                // Set while still holding the lock, so the loop
+                // never sees "not requested and not in progress"
+                // in between.
+                s.in_progress.store(true, Ordering::Release);
+                Job::Fsync
+            } else if s.stop.load(Ordering::Acquire) {
+                // Stopping: a last fsync (`retire` asks for one)
+                // ran above; writebacks are not owed.
+                return;
+            } else {
+                match jobs.writeback.take() {
+                    Some(upto) => Job::Writeback(upto),
+                    None => continue,
+                }
+            }
+        };
+        match job {
+            Job::Fsync => {
+                let covered = s.covered.load(Ordering::Acquire);
+                let synced = match super::fault::fsync_failure() {
+                    Some(e) => Err(e),
+                    // As Redis's background fsync: EINVAL and EBADF
+                    // mean the file cannot be fsynced at all (a log
+                    // on /dev/null, some special files), not that
+                    // data was lost; writes are not refused for it.
+                    None => fdatasync(file).or_else(|e| match e.raw_os_error() {
+                        Some(libc::EINVAL) | Some(libc::EBADF) => Ok(()),
+                        _ => Err(e),
+                    }),
+                };
+                match &synced {
+                    Err(e) => {
+                        log::warn!("AOF background fsync failed: {e}");
+                        let errno = e.raw_os_error().unwrap_or(libc::EIO);
+                        s.error.store(errno, Ordering::Release);
+                    }
+                    Ok(()) => {
+                        if s.error.swap(0, Ordering::AcqRel) != 0 {
+                            log::warn!("AOF fsync error looks solved, RedisLite can write again.");
+                        }
+                    }
+                }
+                // Writes wait for the fsync, not for the trim after it.
+                s.in_progress.store(false, Ordering::Release);
+                if synced.is_ok() {
+                    started_upto = started_upto.max(covered);
+                    trim.after_sync(file, covered);
+                }
+            }
+            Job::Writeback(upto) => {
+                if upto > started_upto && start_writeback(file, started_upto..upto) {
+                    started_upto = upto;
+                }
+                prealloc.extend(file, upto);
+            }
         }
     }
 }
