@@ -104,7 +104,9 @@ pub fn flushall(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     // (so a restart does not bring the old snapshot's keys back), which
     // also zeroes rdb_changes_since_last_save. A failed save is logged,
     // the flush stands.
-    crate::persistence::rdb::kill_child(srv);
+    if crate::persistence::rdb::kill_child(srv) {
+        log::info!("FLUSHALL: killed the running background save");
+    }
     if !srv.config.save.is_empty() {
         let _ = crate::persistence::rdb::save_uncounted(srv);
     }

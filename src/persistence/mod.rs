@@ -73,6 +73,17 @@ impl Default for RdbState {
     }
 }
 
+/// Stop a forked child of ours (BGSAVE, AOF rewrite) and reap it. SIGUSR1,
+/// as Redis: the signal a parent uses to stop its child on purpose.
+pub(crate) fn kill_and_reap(pid: i32) {
+    // SAFETY: signalling and reaping our own child by pid; no memory of
+    // ours is read or written.
+    unsafe {
+        libc::kill(pid, libc::SIGUSR1);
+        libc::waitpid(pid, std::ptr::null_mut(), 0);
+    }
+}
+
 pub fn rdb_path(config: &crate::config::Config) -> PathBuf {
     Path::new(&config.dir).join(&config.dbfilename)
 }

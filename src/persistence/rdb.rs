@@ -569,18 +569,16 @@ pub fn bgsave(srv: &mut Server) -> io::Result<i32> {
 }
 
 /// Stop a running BGSAVE (FLUSHALL: its snapshot would hold what was just
-/// flushed): kill and reap the child, remove its temp file. Not a failed
-/// save (Redis's killRDBChild): the status and counters stay.
-pub fn kill_child(srv: &mut Server) {
-    if let Some((pid, _)) = srv.rdb.child.take() {
-        log::warn!("Killing the running background save child {pid}");
-        // SAFETY: signalling and reaping our own child by pid.
-        unsafe {
-            libc::kill(pid, libc::SIGUSR1);
-            libc::waitpid(pid, std::ptr::null_mut(), 0);
-        }
-        let _ = std::fs::remove_file(temp_path(&super::rdb_path(&srv.config), pid as u32));
-    }
+/// flushed; shutdown): kill and reap the child, remove its temp file. Not
+/// a failed save (Redis's killRDBChild): the status and counters stay.
+/// True if there was one.
+pub fn kill_child(srv: &mut Server) -> bool {
+    let Some((pid, _)) = srv.rdb.child.take() else {
+        return false;
+    };
+    super::kill_and_reap(pid);
+    let _ = std::fs::remove_file(temp_path(&super::rdb_path(&srv.config), pid as u32));
+    true
 }
 
 /// Collect a finished BGSAVE child (non-blocking); updates the stats.

@@ -321,11 +321,7 @@ pub fn reap_child(srv: &mut Server) {
 pub fn kill_child(srv: &mut Server) {
     if let Some(child) = srv.aofrw.child.take() {
         log::warn!("Killing the running AOF rewrite child {}", child.pid);
-        // SAFETY: signalling and reaping our own child by pid.
-        unsafe {
-            libc::kill(child.pid, libc::SIGUSR1);
-            libc::waitpid(child.pid, std::ptr::null_mut(), 0);
-        }
+        super::kill_and_reap(child.pid);
         let _ = std::fs::remove_file(&child.tmp);
     }
 }

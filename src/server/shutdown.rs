@@ -218,13 +218,9 @@ impl Server {
                 );
             }
         }
-        if let Some((pid, _)) = self.rdb.child.take() {
+        if self.rdb.child.is_some() {
             log::warn!("There is a child saving an .rdb. Killing it!");
-            // SAFETY: signalling and reaping our own child by pid.
-            unsafe {
-                libc::kill(pid, libc::SIGUSR1);
-                libc::waitpid(pid, std::ptr::null_mut(), 0);
-            }
+            crate::persistence::rdb::kill_child(self);
         }
         if let Some(mut child) = self.repl.snapshot_child.take() {
             log::warn!("There is a child encoding a full-sync snapshot. Killing it!");

@@ -721,6 +721,27 @@ fn everysec_allocates_ahead_of_the_log_and_gives_it_back_at_exit() {
     assert_eq!(s.conn().cmds(&["DBSIZE"]), ":12\r\n");
 }
 
+/// The log on, no save points, DEBUG allowed (for DEBUG LOADAOF).
+const AOF_DEBUG_ARGS: [&str; 6] = [
+    "--appendonly",
+    "yes",
+    "--save",
+    "",
+    "--enable-debug-command",
+    "yes",
+];
+
+/// The file of the append-only directory under `dir` whose name contains
+/// `part` (".base.", ".incr.aof").
+fn aof_dir_file(dir: &Path, part: &str) -> std::path::PathBuf {
+    std::fs::read_dir(dir.join("appendonlydir"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().contains(part))
+        .unwrap_or_else(|| panic!("no {part} file in {}", dir.display()))
+}
+
 /// INFO commandstats as (command, calls), sorted.
 fn command_calls(c: &mut Conn) -> Vec<(String, u64)> {
     let text = c.cmds(&["INFO", "commandstats"]);
@@ -761,14 +782,7 @@ fn loading_the_log_counts_no_traffic_as_in_redis() {
     for reference in [false, true] {
         let name = ServerProc::either_name(reference);
         let d = TempDir::new("load-stats");
-        let args = [
-            "--appendonly",
-            "yes",
-            "--save",
-            "",
-            "--enable-debug-command",
-            "yes",
-        ];
+        let args = AOF_DEBUG_ARGS;
         let mut s = ServerProc::start_either_in(reference, &d.0, &args);
         let mut c = s.conn();
         c.cmds(&["SET", "a", "1"]);
@@ -868,15 +882,7 @@ fn flushes_count_changes_log_and_save_as_in_redis() {
         );
         c.cmds(&["FLUSHALL"]);
         c.cmds(&["FLUSHDB"]);
-        let log = std::fs::read(
-            std::fs::read_dir(d.0.join("appendonlydir"))
-                .unwrap()
-                .flatten()
-                .map(|e| e.path())
-                .find(|p| p.to_string_lossy().ends_with(".incr.aof"))
-                .unwrap(),
-        )
-        .unwrap();
+        let log = std::fs::read(aof_dir_file(&d.0, ".incr.aof")).unwrap();
         let logged = |word: &[u8]| {
             log.windows(word.len())
                 .filter(|w| w.eq_ignore_ascii_case(word))
@@ -906,14 +912,7 @@ fn a_restart_from_the_log_counts_its_changes_as_in_redis() {
     for reference in [false, true] {
         let name = ServerProc::either_name(reference);
         let d = TempDir::new("aof-dirty");
-        let args = [
-            "--appendonly",
-            "yes",
-            "--save",
-            "",
-            "--enable-debug-command",
-            "yes",
-        ];
+        let args = AOF_DEBUG_ARGS;
         let mut s = ServerProc::start_either_in(reference, &d.0, &args);
         let mut c = s.conn();
         c.cmds(&["SET", "a", "1"]);
@@ -934,12 +933,9 @@ fn a_restart_from_the_log_counts_its_changes_as_in_redis() {
         c.cmds(&["HSET", "h", "f", "1", "g", "2"]);
         drop(c);
         assert_eq!(s.terminate(), Some(0), "{name}");
-        let base_len = std::fs::read_dir(d.0.join("appendonlydir"))
+        let base_len = std::fs::metadata(aof_dir_file(&d.0, ".base."))
             .unwrap()
-            .flatten()
-            .find(|e| e.file_name().to_string_lossy().contains(".base."))
-            .map(|e| e.metadata().unwrap().len())
-            .unwrap();
+            .len();
         let s = ServerProc::start_either_in(reference, &d.0, &args);
         let mut c = s.conn();
         let changes = rdb_changes(&mut c);
