@@ -320,7 +320,8 @@ fn debug_reload(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
             ));
         }
     }
-    if save && crate::persistence::rdb::save(srv).is_err() {
+    // Not a SAVE in INFO rdb_saves (Redis counts only SAVE and BGSAVE).
+    if save && crate::persistence::rdb::save_uncounted(srv).is_err() {
         return Err(CmdError::msg("ERR"));
     }
     if flush {

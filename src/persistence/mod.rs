@@ -108,8 +108,6 @@ pub fn load_at_startup(srv: &mut Server) -> Result<(), String> {
                 path.display()
             )
         })?;
-        srv.rdb.loaded_keys = keys;
-        srv.rdb.loaded_expired = expired;
         srv.restore_replication_position();
         log::info!(
             "DB loaded from disk: {:.3} seconds ({keys} keys, {expired} expired dropped)",

@@ -523,7 +523,8 @@ pub fn save(srv: &mut Server) -> io::Result<()> {
 }
 
 /// `save` without counting in INFO rdb_saves: FLUSHALL's snapshot of the
-/// emptied dataset, which Redis 7.0 does not count either.
+/// emptied dataset and DEBUG RELOAD's, which Redis 7.0 does not count
+/// either.
 pub fn save_uncounted(srv: &mut Server) -> io::Result<()> {
     let path = super::rdb_path(&srv.config);
     match save_to(srv, &path) {
@@ -912,6 +913,11 @@ pub fn load_bytes_into(srv: &mut Server, data: &[u8], merge: bool) -> io::Result
             }
         }
     }
+    // INFO rdb_last_load_keys_loaded / _expired describe the last load,
+    // whichever it was (startup, AOF base, full sync, DEBUG RELOAD), as
+    // Redis sets them at the end of every RDB load.
+    srv.rdb.loaded_keys = loaded;
+    srv.rdb.loaded_expired = expired;
     Ok((loaded, expired))
 }
 

@@ -956,6 +956,34 @@ fn a_restart_from_the_log_counts_its_changes_as_in_redis() {
     assert_eq!(runs[1], (3, (0, 0)));
 }
 
+/// DEBUG RELOAD's save is not counted in rdb_saves, and its load sets
+/// rdb_last_load_keys_loaded, as in redis-server (every RDB load does).
+#[test]
+fn debug_reload_counts_a_load_not_a_save_as_in_redis() {
+    let mut runs = Vec::new();
+    for reference in [false, true] {
+        let d = TempDir::new("reload-stats");
+        let s = ServerProc::start_either_in(
+            reference,
+            &d.0,
+            &["--save", "3600 1", "--enable-debug-command", "yes"],
+        );
+        let mut c = s.conn();
+        for k in ["a", "b", "c"] {
+            c.cmds(&["SET", k, "1"]);
+        }
+        assert_eq!(c.cmds(&["DEBUG", "RELOAD"]), "+OK\r\n");
+        let info = |c: &mut Conn, f| crate::common::info_u64(c, "persistence", f);
+        runs.push((
+            info(&mut c, "rdb_saves"),
+            info(&mut c, "rdb_last_load_keys_loaded"),
+            info(&mut c, "rdb_changes_since_last_save"),
+        ));
+    }
+    assert_eq!(runs[0], runs[1], "redislite vs redis-server");
+    assert_eq!(runs[1], (0, 3, 0));
+}
+
 fn fill_dataset(c: &mut Conn) {
     c.cmd(&["SET", "str", "hello"]);
     c.cmd(&["SET", "int", "12345"]);
