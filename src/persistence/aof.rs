@@ -444,11 +444,7 @@ impl FsyncWorker {
         let handle = std::thread::Builder::new()
             .name("aof-fsync".into())
             .spawn(move || {
-                let mut prealloc = Prealloc::from(trim_from);
-                serve_jobs(&s, &file, trim_from, &mut prealloc);
-                // The loop no longer appends to this file (it dropped
-                // the log, or moved on to a new file).
-                prealloc.release(&file);
+                serve_jobs(&s, &file, trim_from);
             })?;
         Ok(FsyncWorker {
             shared,
@@ -520,9 +516,9 @@ impl Drop for FsyncWorker {
 }
 
 /// The `everysec` thread's work until it is told to stop: fsyncs,
-/// writebacks, page-cache trims and preallocation of `file`, whose length
+/// writebacks and page-cache trims of `file`, whose length
 /// was `trim_from` when the thread started.
-fn serve_jobs(s: &FsyncShared, file: &File, trim_from: u64, prealloc: &mut Prealloc) {
+fn serve_jobs(s: &FsyncShared, file: &File, trim_from: u64) {
     let mut trim = CacheTrim::from(trim_from);
     // Writeback was started (or an fsync done) for everything below this
     // offset, or it is not ours.
@@ -593,7 +589,6 @@ fn serve_jobs(s: &FsyncShared, file: &File, trim_from: u64, prealloc: &mut Preal
                 if upto > started_upto && start_writeback(file, started_upto..upto) {
                     started_upto = upto;
                 }
-                prealloc.extend(file, upto);
             }
         }
     }
@@ -626,83 +621,6 @@ fn start_writeback(f: &File, range: Range<u64>) -> bool {
         );
     }
     rc == 0
-}
-
-/// `everysec`: how far beyond the writeback the fsync thread keeps disk
-/// blocks allocated for the log (`fallocate(FALLOC_FL_KEEP_SIZE)`: the
-/// file's length, and so what a reader or the loader sees, is unchanged).
-/// An append into allocated blocks skips ext4's per-page delayed
-/// allocation: 15% less kernel CPU per logged byte for the server's
-/// unaligned appends (bench/log_write_cost.c, mode `keepsize`;
-/// BENCHMARKS.md "everysec: preallocation"). More than `WRITEBACK_STEP`
-/// plus `WRITEBACK_LAG`, so the appends between two writebacks land in
-/// allocated blocks.
-const PREALLOC_AHEAD: u64 = 8 << 20;
-
-/// The blocks the fsync thread allocated past the log's end. They are
-/// given back (a truncate to the file's own length) when the thread
-/// exits, i.e. when the loop has stopped appending to the file; a crash
-/// leaves them allocated until the next clean exit, which is harmless.
-struct Prealloc {
-    /// Blocks are allocated (or were, by someone else) below this offset.
-    upto: u64,
-    /// The file system refused once (no fallocate: tmpfs before 3.5,
-    /// /dev/null, a full disk); not tried again for this file.
-    off: bool,
-    /// Something was allocated, so there may be something to give back.
-    any: bool,
-}
-
-impl Prealloc {
-    fn from(size: u64) -> Prealloc {
-        Prealloc {
-            upto: size,
-            off: false,
-            any: false,
-        }
-    }
-
-    /// The writeback reached `written`: keep `PREALLOC_AHEAD` beyond it
-    /// allocated.
-    fn extend(&mut self, file: &File, written: u64) {
-        let want = written.saturating_add(PREALLOC_AHEAD);
-        if self.off || want <= self.upto {
-            return;
-        }
-        let from = self.upto.max(written);
-        let (Ok(off), Ok(len)) = (
-            libc::off64_t::try_from(from),
-            libc::off64_t::try_from(want - from),
-        ) else {
-            self.off = true;
-            return;
-        };
-        // SAFETY: plain system call on a descriptor we own; it reads no
-        // memory of ours.
-        let rc =
-            unsafe { libc::fallocate64(file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, off, len) };
-        if rc == 0 {
-            self.upto = want;
-            self.any = true;
-        } else {
-            log::debug!(
-                "fallocate(KEEP_SIZE) on the AOF failed, no more tried: {}",
-                io::Error::last_os_error()
-            );
-            self.off = true;
-        }
-    }
-
-    /// Give back the blocks past the file's end: a truncate to its own
-    /// length frees them. Only when nobody appends to the file any more.
-    fn release(&self, file: &File) {
-        if !self.any {
-            return;
-        }
-        if let Err(e) = file.metadata().and_then(|m| file.set_len(m.len())) {
-            log::debug!("Giving back the AOF's preallocated blocks failed: {e}");
-        }
-    }
 }
 
 /// How much of the log's durable tail stays in the page cache.
@@ -1159,13 +1077,6 @@ impl Aof {
             Flush::Failed => Err(io::Error::other(self.last_write_error.clone())),
             _ => fdatasync(&self.file),
         }
-    }
-
-    /// The process is about to exit (the log is written and fsynced):
-    /// stop the `everysec` thread, which gives back the disk blocks it
-    /// allocated past the log's end (`Prealloc`) as it exits.
-    pub fn stop_background(&mut self) {
-        self.worker = None;
     }
 
     pub fn raw_fd(&self) -> i32 {

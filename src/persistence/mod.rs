@@ -684,9 +684,6 @@ impl Server {
             rdb::save(self).map_err(|e| format!("Error trying to save the DB: {e}"))?;
             log::info!("DB saved on disk");
         }
-        if let Some(aof) = self.aof.as_mut() {
-            aof.stop_background();
-        }
         Ok(())
     }
 

@@ -436,7 +436,10 @@ fn put_snapshot_body<W: Write>(srv: &Server, out: &mut W, parts: SnapshotParts) 
             put_str(out, code, c)?;
         }
     }
-    let now = srv.ks.now_ms;
+    // Keys whose deadline has passed but that no access or expiry cycle
+    // has removed yet are written too, as Redis 7.0 writes them: a master
+    // loading the file drops them (INFO rdb_last_load_keys_expired), and a
+    // replica fed the file keeps them until its master's DEL.
     for (db, d) in srv.ks.dbs.iter().enumerate() {
         if d.dict.is_empty() || !parts.keys {
             continue;
@@ -447,11 +450,7 @@ fn put_snapshot_body<W: Write>(srv: &Server, out: &mut W, parts: SnapshotParts) 
         put_len(out, d.dict.len() as u64)?;
         put_len(out, d.expires.len() as u64)?;
         for (key, obj) in d.dict.iter() {
-            let expire = d.expires.get(key.as_bytes()).copied();
-            if expire.is_some_and(|w| w <= now) {
-                continue;
-            }
-            if let Some(w) = expire {
+            if let Some(w) = d.expires.get(key.as_bytes()).copied() {
                 out.write_all(&[OP_EXPIRETIME_MS])?;
                 out.write_all(&w.to_le_bytes())?;
             }

@@ -668,59 +668,6 @@ fn fsynced_log_pages_leave_the_page_cache_except_the_tail() {
     }
 }
 
-/// Disk bytes allocated to a file (st_blocks, 512-byte units).
-fn allocated_bytes(path: &Path) -> u64 {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path).unwrap().blocks() * 512
-}
-
-/// Under everysec the fsync thread keeps blocks allocated ahead of the
-/// log's end (fallocate KEEP_SIZE: the length does not change), and a
-/// clean exit gives them back (README "AOF").
-#[test]
-fn everysec_allocates_ahead_of_the_log_and_gives_it_back_at_exit() {
-    const MIB: u64 = 1 << 20;
-    let d = TempDir::new("prealloc");
-    if on_tmpfs(&d.0) {
-        eprintln!("skipped: {} is on tmpfs", d.0.display());
-        return;
-    }
-    let mut args = aof_args("everysec");
-    args.extend(["--auto-aof-rewrite-percentage", "0"]);
-    let mut s = ServerProc::start_in(&d.0, &args);
-    let mut c = s.conn();
-    let value = "x".repeat(MIB as usize);
-    // 12 MiB of log: two writebacks (one per 4 MiB), each followed by an
-    // allocation 8 MiB beyond it.
-    for i in 0..12 {
-        assert_eq!(c.cmds(&["SET", &format!("k{i}"), &value]), "+OK\r\n");
-    }
-    let log = d.0.join(AOF);
-    let len = std::fs::metadata(&log).unwrap().len();
-    assert!(len > 12 * MIB);
-    // The thread works asynchronously: wait for the blocks to appear.
-    let ahead = wait_until(Duration::from_secs(10), || {
-        allocated_bytes(&log) >= len + 4 * MIB
-    });
-    assert!(
-        ahead,
-        "log {len} bytes, {} allocated",
-        allocated_bytes(&log)
-    );
-    // The length is the log's: a restart replays it exactly.
-    assert_eq!(std::fs::metadata(&log).unwrap().len(), len);
-    drop(c);
-    assert_eq!(s.terminate(), Some(0));
-    let after = allocated_bytes(&log);
-    assert_eq!(std::fs::metadata(&log).unwrap().len(), len);
-    assert!(
-        after < len + MIB,
-        "log {len} bytes, still {after} allocated after the exit"
-    );
-    let s = ServerProc::start_in(&d.0, &args);
-    assert_eq!(s.conn().cmds(&["DBSIZE"]), ":12\r\n");
-}
-
 /// The log on, no save points, DEBUG allowed (for DEBUG LOADAOF).
 const AOF_DEBUG_ARGS: [&str; 6] = [
     "--appendonly",
@@ -982,6 +929,40 @@ fn debug_reload_counts_a_load_not_a_save_as_in_redis() {
     }
     assert_eq!(runs[0], runs[1], "redislite vs redis-server");
     assert_eq!(runs[1], (0, 3, 0));
+}
+
+/// A key past its deadline that nothing removed yet is still written to
+/// the snapshot, as Redis 7.0 writes it, and a restart (a master) drops it
+/// and counts it in rdb_last_load_keys_expired. Compared with
+/// redis-server: same file size, same counts.
+#[test]
+fn expired_keys_are_saved_and_dropped_at_load_as_in_redis() {
+    let mut runs = Vec::new();
+    for reference in [false, true] {
+        let d = TempDir::new("expired-save");
+        let args = ["--save", "", "--enable-debug-command", "yes"];
+        let s = ServerProc::start_either_in(reference, &d.0, &args);
+        let mut c = s.conn();
+        c.cmds(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+        c.cmds(&["SET", "gone", "1", "PX", "1"]);
+        c.cmds(&["SET", "kept", "1"]);
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(c.cmds(&["SAVE"]), "+OK\r\n");
+        let size = std::fs::metadata(d.0.join("dump.rdb")).unwrap().len();
+        drop(c);
+        drop(s);
+        let s = ServerProc::start_either_in(reference, &d.0, &args);
+        let mut c = s.conn();
+        let info = |c: &mut Conn, f| crate::common::info_u64(c, "persistence", f);
+        runs.push((
+            size,
+            info(&mut c, "rdb_last_load_keys_loaded"),
+            info(&mut c, "rdb_last_load_keys_expired"),
+            c.cmds(&["DBSIZE"]),
+        ));
+    }
+    assert_eq!(runs[0], runs[1], "redislite vs redis-server");
+    assert_eq!((runs[1].1, runs[1].2), (1, 1));
 }
 
 fn fill_dataset(c: &mut Conn) {
