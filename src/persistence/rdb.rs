@@ -437,9 +437,10 @@ fn put_snapshot_body<W: Write>(srv: &Server, out: &mut W, parts: SnapshotParts) 
         }
     }
     // Keys whose deadline has passed but that no access or expiry cycle
-    // has removed yet are written too, as Redis 7.0 writes them: a master
-    // loading the file drops them (INFO rdb_last_load_keys_expired), and a
-    // replica fed the file keeps them until its master's DEL.
+    // has removed yet are written too, as Redis 7.0 writes them: loading
+    // the file drops them (INFO rdb_last_load_keys_expired). (A Redis
+    // replica fed the file keeps them until its master's DEL; ours drops
+    // them at load too, README "RDB".)
     for (db, d) in srv.ks.dbs.iter().enumerate() {
         if d.dict.is_empty() || !parts.keys {
             continue;
