@@ -358,6 +358,15 @@ impl Keyspace {
         }
     }
 
+    /// The dataset changed since `dirty` read `before`. Only growth
+    /// counts: a command that lowered the count (a save inside it: DEBUG
+    /// LOADAOF, FLUSHALL with save points) changed nothing by it, as
+    /// Redis clamps the difference at zero in call().
+    #[inline]
+    pub fn changed_since(&self, before: u64) -> bool {
+        self.dirty > before
+    }
+
     /// Keys wait for `end_command`.
     #[inline]
     pub fn has_deferred_changes(&self) -> bool {

@@ -133,7 +133,7 @@ pub fn geoadd(srv: &mut Server, c: &mut Client, argv: &Argv) -> CmdResult {
     let db = c.db;
     let dirty_before = srv.ks.dirty;
     let n = add_members(srv, db, key, flags, &items)?;
-    if srv.ks.dirty != dirty_before {
+    if srv.ks.changed_since(dirty_before) {
         propagate_as_zadd(srv, key, nx, xx, ch, &items);
     }
     let reply = n.map_or(0, |n| if ch { n.added + n.updated } else { n.added });

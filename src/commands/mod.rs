@@ -494,7 +494,7 @@ pub fn execute(
     if srv.ks.has_deferred_changes() {
         // Keys looked up for writing invalidate WATCH and CLIENT TRACKING
         // only if the command changed something (watch.rs).
-        srv.ks.end_command(srv.ks.dirty > dirty_before);
+        srv.ks.end_command(srv.ks.changed_since(dirty_before));
     }
     if c.tracking.is_some() {
         remember_read_keys(srv, c, cmd, argv);

@@ -212,7 +212,7 @@ impl Server {
         // to the stream now instead of through `unit_buf`: one copy of
         // every logged write instead of two.
         let p = &self.prop;
-        if (self.ks.dirty > dirty_before || p.forced)
+        if (self.ks.changed_since(dirty_before) || p.forced)
             && !p.replaced
             && p.depth == 0
             && p.unit_cmds.is_empty()
@@ -233,7 +233,7 @@ impl Server {
     #[inline(never)]
     fn collect_command(&mut self, db: usize, argv: &Argv, dirty_before: u64) {
         let p = &mut self.prop;
-        if !p.replaced && (self.ks.dirty > dirty_before || p.forced) {
+        if !p.replaced && (self.ks.changed_since(dirty_before) || p.forced) {
             match argv.raw() {
                 // The request's own bytes are its encoding: one copy
                 // instead of a header and a length line per argument.
